@@ -1,0 +1,3 @@
+from rfm_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The engine: loading, cleaning, RFM, clustering and export. No Qt here."""

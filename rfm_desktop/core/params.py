@@ -1,0 +1,137 @@
+"""The one value that says everything about a run (see ARCHITECTURE.md).
+
+The wizard builds it, the CLI builds it from flags, the result carries it and every
+export writes it down, so a run can be repeated exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rfm_desktop.core.errors import ParamsError
+
+Transform = Literal["log1p", "none"]
+Scaler = Literal["standard", "robust", "minmax", "none"]
+OutlierMode = Literal["keep", "drop", "segment"]
+FEATURES = ("recency", "frequency", "monetary")
+
+#: progress(fraction in 0..1, step name shown to the user)
+ProgressFn = Callable[[float, str], None]
+#: cancelled() -> True when the user asked to stop; checked between steps
+CancelledFn = Callable[[], bool]
+
+
+def no_progress(fraction: float, step: str) -> None:  # noqa: ARG001 - default callback
+    return None
+
+
+def never_cancelled() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class CleaningOptions:
+    drop_missing_customer: bool = True
+    drop_cancellations: bool = True
+    drop_nonpositive: bool = True
+    drop_non_product: bool = False
+    drop_duplicates: bool = False
+    outliers: OutlierMode = "keep"
+    iqr_multiplier: float = 1.5
+    outlier_features: tuple[str, ...] = FEATURES
+
+    def __post_init__(self) -> None:
+        if self.outliers not in ("keep", "drop", "segment"):
+            raise ParamsError(f"Unknown outlier handling '{self.outliers}': use keep, drop or segment.")
+        if not self.iqr_multiplier > 0:
+            raise ParamsError(f"The IQR multiplier must be above 0, not {self.iqr_multiplier}.")
+        _check_features(self.outlier_features, "outlier features")
+
+
+@dataclass(frozen=True)
+class ClusteringOptions:
+    features: tuple[str, ...] = FEATURES
+    transform: Transform = "log1p"
+    scaler: Scaler = "standard"
+    k: int | None = None  # fixed K; None = use the suggested K of the sweep
+    k_min: int = 2
+    k_max: int = 10
+    sweep: bool = True  # evaluate k_min..k_max (always on when k is None)
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        _check_features(self.features, "features")
+        if self.transform not in ("log1p", "none"):
+            raise ParamsError(f"Unknown transform '{self.transform}': use log1p or none.")
+        if self.scaler not in ("standard", "robust", "minmax", "none"):
+            raise ParamsError(f"Unknown scaler '{self.scaler}': use standard, robust, minmax or none.")
+        if self.k is not None and self.k < 2:
+            raise ParamsError(f"K must be at least 2, not {self.k}.")
+        if self.k_min < 2 or self.k_max < self.k_min:
+            raise ParamsError(f"The K range {self.k_min}:{self.k_max} is not valid: use A:B with 2 <= A <= B.")
+
+
+def _check_features(features: tuple[str, ...], what: str) -> None:
+    if not features:
+        raise ParamsError(f"Choose at least one of recency, frequency, monetary as {what}.")
+    bad = [f for f in features if f not in FEATURES]
+    if bad:
+        raise ParamsError(f"Unknown {what} {', '.join(bad)}: use recency, frequency, monetary.")
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    input_path: str
+    sheet: str | int | None = None
+    column_map: tuple[tuple[str, str], ...] = ()  # (canonical field, column header) pairs
+    cleaning: CleaningOptions = field(default_factory=CleaningOptions)
+    clustering: ClusteringOptions = field(default_factory=ClusteringOptions)
+    snapshot_date: str | None = None  # ISO date; None = last date in the data + 1 day
+    preset: str | None = None
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return dict(self.column_map)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["column_map"] = dict(self.column_map)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnalysisParams:
+        try:
+            cleaning = dict(data.get("cleaning") or {})
+            if "outlier_features" in cleaning:
+                cleaning["outlier_features"] = tuple(cleaning["outlier_features"])
+            clustering = dict(data.get("clustering") or {})
+            if "features" in clustering:
+                clustering["features"] = tuple(clustering["features"])
+            return cls(
+                input_path=str(data["input_path"]),
+                sheet=data.get("sheet"),
+                column_map=tuple(sorted(dict(data.get("column_map") or {}).items())),
+                cleaning=CleaningOptions(**cleaning),
+                clustering=ClusteringOptions(**clustering),
+                snapshot_date=data.get("snapshot_date"),
+                preset=data.get("preset"),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ParamsError(f"The saved analysis is not valid: {exc}.") from exc
+
+    def replace(self, **changes: Any) -> AnalysisParams:
+        return dataclasses.replace(self, **changes)
+
+
+def seed_preset(input_path: str, **overrides: Any) -> AnalysisParams:
+    """The write-up's settings: basic cleaning, no outlier step, raw R/F/M, StandardScaler, K=4."""
+    return AnalysisParams(
+        input_path=input_path,
+        cleaning=CleaningOptions(outliers="keep"),
+        clustering=ClusteringOptions(transform="none", scaler="standard", k=4, sweep=True),
+        preset="seed",
+        **overrides,
+    )

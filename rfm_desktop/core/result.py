@@ -1,0 +1,123 @@
+"""Plain result values. Views draw these; they compute nothing themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from rfm_desktop.core.params import AnalysisParams
+
+
+@dataclass(frozen=True)
+class CleaningStep:
+    step: str  # machine name, e.g. "missing_customer"
+    label: str  # what the analyst reads, e.g. "Rows without customer id"
+    before: int
+    removed: int
+    after: int
+
+
+@dataclass(frozen=True)
+class CleaningReport:
+    rows_read: int
+    steps: tuple[CleaningStep, ...]
+    customers_before_outliers: int = 0
+    outliers_found: int = 0  # customers flagged by the IQR rule
+    outlier_mode: str = "keep"
+
+    @property
+    def rows_clean(self) -> int:
+        return self.steps[-1].after if self.steps else self.rows_read
+
+
+@dataclass(frozen=True)
+class KScore:
+    k: int
+    inertia: float
+    silhouette: float
+    davies_bouldin: float
+    calinski_harabasz: float
+
+
+@dataclass(frozen=True)
+class KSweep:
+    scores: tuple[KScore, ...]
+    suggested_k: int
+    reason: str  # one sentence: why this K
+    silhouette_sampled: bool = False  # True when computed on a fixed-seed sample
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    id: int
+    name: str
+    size: int
+    share: float
+    recency_mean: float
+    frequency_mean: float
+    monetary_mean: float
+    recency_median: float
+    frequency_median: float
+    monetary_median: float
+    revenue_share: float
+    average_order_value: float  # monetary / frequency over the cluster
+    silhouette_mean: float  # NaN for the Outliers segment
+    strategy: str
+    color: str  # hex colour from core.palette, the same in every view and export
+    is_outlier_segment: bool = False
+
+
+@dataclass
+class AnalysisResult:
+    params: AnalysisParams
+    rows_read: int
+    date_format: str
+    cleaning: CleaningReport
+    #: one row per customer: customer_id, recency, frequency, monetary, first_purchase,
+    #: last_purchase, tenure_days, [country], r_score, f_score, m_score, rfm_score,
+    #: rfm_segment, is_outlier, cluster, cluster_name, silhouette, pc1, pc2, pc3,
+    #: and the scaled features used for clustering: x_recency, x_frequency, x_monetary
+    customers: pd.DataFrame
+    k: int
+    silhouette: float
+    clusters: tuple[ClusterProfile, ...]
+    sweep: KSweep | None
+    #: named RFM segments: segment, customers, share, revenue, revenue_share, recency_mean, frequency_mean, monetary_mean
+    segments: pd.DataFrame
+    #: R score x F score grid: r_score, f_score, customers, monetary_mean
+    heatmap: pd.DataFrame
+    snapshot_date: pd.Timestamp
+    input_sha256: str = ""
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def suggested_k(self) -> int | None:
+        return self.sweep.suggested_k if self.sweep else None
+
+    @property
+    def customer_count(self) -> int:
+        return len(self.customers)
+
+    def cluster(self, cluster_id: int) -> ClusterProfile:
+        for c in self.clusters:
+            if c.id == cluster_id:
+                return c
+        raise KeyError(cluster_id)
+
+    def rename_cluster(self, cluster_id: int, name: str) -> AnalysisResult:
+        """A new result with one cluster renamed, in the profiles and the customer table."""
+        name = name.strip()
+        if not name:
+            raise ValueError("A segment name cannot be empty.")
+        if any(c.name == name and c.id != cluster_id for c in self.clusters):
+            raise ValueError(f"Another segment is already called '{name}'.")
+        clusters = tuple(
+            dataclasses.replace(c, name=name) if c.id == cluster_id else c for c in self.clusters
+        )
+        customers = self.customers.copy()
+        names = {c.id: c.name for c in clusters}
+        customers["cluster_name"] = customers["cluster"].map(names).astype("string")
+        return dataclasses.replace(self, clusters=clusters, customers=customers)
