@@ -17,6 +17,9 @@ class CleaningStep:
     before: int
     removed: int
     after: int
+    enabled: bool = True
+    #: rows this step removes (enabled) or would remove if switched on (disabled), for the wizard
+    would_remove: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,217 @@
+"""`rfm-desktop`: the desktop app by default; `segment` and `sample` run headless.
+
+Exit codes: 0 success; 2 bad input or bad arguments (one line on stderr, nothing written);
+130 interrupted with Ctrl-C (nothing half-written); 1 an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rfm_desktop import __version__
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line instead of usage + message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _k_range(text: str) -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a K range like 2:10") from None
+    return low, high
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    field, sep, column = text.partition("=")
+    if not sep or not field.strip() or not column:
+        raise argparse.ArgumentTypeError(f"'{text}' is not FIELD=COLUMN (e.g. customer_id=\"Customer ID\")")
+    return field.strip(), column
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(prog="rfm-desktop", description="RFM customer segmentation.")
+    parser.add_argument("--version", action="version", version=f"rfm-desktop {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    seg = sub.add_parser("segment", help="segment customers of a transactions file, headless")
+    seg.add_argument("input", help="transactions file: .xlsx .xls .ods .csv .tsv .txt .parquet")
+    seg.add_argument("--out", required=True, help="output folder")
+    seg.add_argument("--sheet", help="sheet name or 0-based index (workbooks)")
+    seg.add_argument("--map", action="append", type=_mapping, default=[], metavar="FIELD=COLUMN",
+                     help="map a field (customer_id, invoice_date, invoice_id, quantity, unit_price, amount, "
+                          "stock_code, description, country) to a column header")
+    k_group = seg.add_mutually_exclusive_group()
+    k_group.add_argument("--k", type=int, help="fixed number of clusters (no sweep)")
+    k_group.add_argument("--k-range", type=_k_range, metavar="A:B", help="K sweep range (default 2:10)")
+    seg.add_argument("--transform", choices=["log", "none"])
+    seg.add_argument("--scaler", choices=["standard", "robust", "minmax", "none"])
+    seg.add_argument("--outliers", choices=["keep", "drop", "segment"])
+    seg.add_argument("--snapshot", metavar="YYYY-MM-DD", help="date recency is measured to")
+    seg.add_argument("--seed", type=int)
+    seg.add_argument("--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)")
+    seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
+    seg.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    sample = sub.add_parser("sample", help="write generated sample transactions")
+    sample.add_argument("--out", required=True, help="output file (.csv, .csv.gz, .parquet, .xlsx)")
+    sample.add_argument("--rows", type=int, default=50_000)
+    sample.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def params_from_args(args: argparse.Namespace):
+    from rfm_desktop.core.params import (
+        AnalysisParams,
+        CleaningOptions,
+        ClusteringOptions,
+        seed_preset,
+    )
+
+    sheet: str | int | None = args.sheet
+    if isinstance(sheet, str) and sheet.isdigit():
+        sheet = int(sheet)
+    base = seed_preset(args.input) if args.preset == "seed" else AnalysisParams(input_path=args.input)
+    clustering = base.clustering
+    changes: dict = {}
+    if args.transform:
+        changes["transform"] = "log1p" if args.transform == "log" else "none"
+    if args.scaler:
+        changes["scaler"] = args.scaler
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.k is not None:
+        changes.update(k=args.k, sweep=False)
+    if args.k_range is not None:
+        changes.update(k=None, sweep=True, k_min=args.k_range[0], k_max=args.k_range[1])
+    cleaning = base.cleaning
+    if args.outliers:
+        cleaning = CleaningOptions(**{**cleaning.__dict__, "outliers": args.outliers})
+    return base.replace(
+        sheet=sheet,
+        column_map=tuple(sorted(dict(args.map).items())),
+        cleaning=cleaning,
+        clustering=ClusteringOptions(**{**clustering.__dict__, **changes}),
+        snapshot_date=args.snapshot,
+    )
+
+
+class _ProgressBar:
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr is not None
+        self._last = ""
+
+    def __call__(self, fraction: float, step: str) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(round(max(0.0, min(1.0, fraction)) * width))
+        line = f"\r[{'#' * filled}{' ' * (width - filled)}] {fraction * 100:3.0f}% {step:<32}"
+        if line != self._last:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self._last = line
+
+    def close(self) -> None:
+        if self.enabled and self._last:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from rfm_desktop.core import export, pipeline
+
+    params = params_from_args(args)
+    if not Path(params.input_path).exists():
+        from rfm_desktop.core.errors import InputFileError
+
+        raise InputFileError(f"File not found: {params.input_path}")
+    bar = _ProgressBar(not args.quiet)
+    started = time.perf_counter()
+    try:
+        result = pipeline.run(params, bar)
+        written = export.export_all(result, args.out, xlsx=args.xlsx)
+    finally:
+        bar.close()
+    if not args.quiet:
+        sys.stderr.write(
+            f"{result.customer_count:,} customers in {result.k} segments (silhouette {result.silhouette:.3f}); "
+            f"{len(written)} files in {args.out} ({time.perf_counter() - started:.1f} s)\n"
+        )
+    return EXIT_OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from rfm_desktop.core import sample
+
+    if args.rows < 1:
+        raise UsageError("rfm-desktop sample: --rows must be at least 1")
+    sample.write_sample(args.out, rows=args.rows, seed=args.seed)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("segment", "sample", "--version", "-h", "--help"):
+        from rfm_desktop.gui import main as gui_main
+
+        return gui_main(argv)
+
+    from rfm_desktop.core.errors import RFMError
+
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "segment":
+            return cmd_segment(args)
+        if args.command == "sample":
+            return cmd_sample(args)
+        build_parser().print_help()
+        return EXIT_OK
+    except UsageError as exc:
+        _error_line(str(exc))
+        return EXIT_BAD_INPUT
+    except RFMError as exc:
+        _error_line(f"error: {exc}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _error_line("interrupted: nothing was written")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        _error_line("error: not enough memory for this file; close other programs or split the file by year")
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # a bug: one line, and the details in the crash log
+        log = _log_crash()
+        where = f"; details in {log}" if log else ""
+        _error_line(f"internal error: {type(exc).__name__}: {exc}{where}")
+        return EXIT_INTERNAL
+
+
+def _error_line(text: str) -> None:
+    sys.stderr.write(" ".join(text.split()) + "\n")
+
+
+def _log_crash() -> Path | None:
+    try:
+        from rfm_desktop import crashlog
+
+        return crashlog.write_log(*sys.exc_info())
+    except Exception:
+        return None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

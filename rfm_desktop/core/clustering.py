@@ -1,0 +1,243 @@
+"""Feature preparation, the K sweep with four quality scores, and the final k-means fit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, pairwise_distances
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+from rfm_desktop.core.errors import Cancelled, ParamsError
+from rfm_desktop.core.params import (
+    CancelledFn,
+    ClusteringOptions,
+    ProgressFn,
+    never_cancelled,
+    no_progress,
+)
+from rfm_desktop.core.result import KScore, KSweep
+
+#: Silhouette is exact up to this many customers, and on a fixed-seed sample of this size above.
+SILHOUETTE_EXACT_LIMIT = 10_000
+#: Above this many customers the fits use MiniBatchKMeans with fewer initialisations.
+MINIBATCH_LIMIT = 100_000
+
+_SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
+
+
+@dataclass
+class Features:
+    """The matrix k-means sees, and how it was made (to map centroids back to original units)."""
+
+    names: tuple[str, ...]
+    raw: np.ndarray  # original units, n x len(names)
+    scaled: np.ndarray  # after transform + scaler
+    transform: str
+    scaler: object | None
+    warnings: tuple[str, ...] = ()
+
+    def to_original_units(self, points: np.ndarray) -> np.ndarray:
+        values = self.scaler.inverse_transform(points) if self.scaler is not None else points.copy()
+        return np.expm1(values) if self.transform == "log1p" else values
+
+
+def prepare_features(customers: pd.DataFrame, options: ClusteringOptions) -> Features:
+    names = tuple(options.features)
+    raw = customers[list(names)].to_numpy(dtype=np.float64)
+    warnings: list[str] = []
+    values = raw
+    if options.transform == "log1p":
+        negative = raw < 0
+        if negative.any():
+            warnings.append(
+                f"{int(negative.any(axis=1).sum()):,} customers have negative values; they were set to 0 "
+                "before the log transform."
+            )
+        values = np.log1p(np.clip(raw, 0, None))
+    scaler = None
+    if options.scaler != "none":
+        scaler = _SCALERS[options.scaler]()
+        values = scaler.fit_transform(values)
+    return Features(names, raw, np.ascontiguousarray(values), options.transform, scaler, tuple(warnings))
+
+
+def _model(k: int, n: int, seed: int):
+    if n > MINIBATCH_LIMIT:
+        return MiniBatchKMeans(n_clusters=k, n_init=3, random_state=seed, batch_size=4096)
+    return KMeans(n_clusters=k, n_init=10, random_state=seed)
+
+
+def fit_kmeans(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """k-means++ fit: (labels, centres, inertia)."""
+    model = _model(k, len(x), seed).fit(x)
+    return model.labels_.astype(np.int32), model.cluster_centers_, float(model.inertia_)
+
+
+def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-point silhouette from a precomputed distance matrix, for all clusters at once.
+
+    Summing distances to each cluster is one matrix product with the one-hot labels, so the
+    same matrix serves every K of the sweep. Points in a cluster of one get 0, as in sklearn.
+    """
+    k = int(labels.max()) + 1
+    onehot = np.zeros((len(labels), k), dtype=distances.dtype)
+    onehot[np.arange(len(labels)), labels] = 1
+    sums = distances @ onehot  # n x k: sum of distances to each cluster
+    sizes = onehot.sum(axis=0).astype(np.float64)
+    own_size = sizes[labels]
+    rows = np.arange(len(labels))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = sums[rows, labels] / np.maximum(own_size - 1, 1)
+        mean_other = sums / sizes
+        mean_other[rows, labels] = np.inf
+        b = mean_other.min(axis=1)
+        s = (b - a) / np.maximum(a, b)
+    s[own_size <= 1] = 0.0
+    return np.nan_to_num(s, nan=0.0)
+
+
+@dataclass
+class SilhouetteBasis:
+    """The one distance matrix (exact or on a fixed-seed sample) reused for every K."""
+
+    index: np.ndarray  # rows of the feature matrix it covers
+    distances: np.ndarray
+    sampled: bool
+
+    @classmethod
+    def build(cls, x: np.ndarray, seed: int) -> SilhouetteBasis:
+        n = len(x)
+        if n > SILHOUETTE_EXACT_LIMIT:
+            index = np.sort(np.random.default_rng(seed).choice(n, SILHOUETTE_EXACT_LIMIT, replace=False))
+        else:
+            index = np.arange(n)
+        sub = x[index].astype(np.float32)
+        return cls(index, pairwise_distances(sub, n_jobs=1).astype(np.float32), n > SILHOUETTE_EXACT_LIMIT)
+
+    def samples(self, labels: np.ndarray) -> np.ndarray:
+        sub_labels = labels[self.index]
+        _, sub_labels = np.unique(sub_labels, return_inverse=True)
+        return silhouette_from_distances(self.distances, sub_labels).astype(np.float64)
+
+
+@dataclass
+class SweepFit:
+    score: KScore
+    labels: np.ndarray
+    centres: np.ndarray
+
+
+def sweep_k(
+    x: np.ndarray,
+    k_values: range,
+    seed: int,
+    basis: SilhouetteBasis,
+    *,
+    on_score: Callable[[KScore], None] | None = None,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+) -> dict[int, SweepFit]:
+    """Fit each K and score it; ``on_score`` hears about each K as soon as it is done."""
+    fits: dict[int, SweepFit] = {}
+    for i, k in enumerate(k_values):
+        if cancelled():
+            raise Cancelled("The run was cancelled.")
+        progress(i / len(k_values), f"Evaluating K={k}")
+        labels, centres, inertia = fit_kmeans(x, k, seed)
+        if len(np.unique(labels)) < 2:
+            continue
+        sil = basis.samples(labels)
+        score = KScore(
+            k=k,
+            inertia=inertia,
+            silhouette=float(sil.mean()),
+            davies_bouldin=float(davies_bouldin_score(x, labels)),
+            calinski_harabasz=float(calinski_harabasz_score(x, labels)),
+        )
+        fits[k] = SweepFit(score, labels, centres)
+        if on_score is not None:
+            on_score(score)
+    progress(1.0, "K sweep done")
+    return fits
+
+
+def suggest_k(scores: list[KScore]) -> tuple[int, str]:
+    """The K with the best mean rank over silhouette (high), Davies–Bouldin (low), Calinski–Harabasz (high).
+
+    Ties go to the higher silhouette. Inertia always falls with K, so it informs the elbow chart
+    but not the vote. K=2 only splits customers into a better and a worse half, which is rarely
+    a usable campaign plan, so it is suggested only when no K of 3 or more was evaluated.
+    """
+    if not scores:
+        raise ParamsError("No K could be evaluated: there are too few distinct customers.")
+    if len(scores) == 1:
+        only = scores[0]
+        return only.k, f"K={only.k} is the only value evaluated (silhouette {only.silhouette:.2f})."
+    candidates = [s for s in scores if s.k >= 3] or list(scores)
+    if len(candidates) == 1:
+        only = candidates[0]
+        return only.k, f"K={only.k} is the only usable value evaluated (silhouette {only.silhouette:.2f})."
+    table = pd.DataFrame([s.__dict__ for s in candidates]).set_index("k")
+    ranks = pd.DataFrame(
+        {
+            "silhouette": table["silhouette"].rank(ascending=False, method="min"),
+            "davies_bouldin": table["davies_bouldin"].rank(ascending=True, method="min"),
+            "calinski_harabasz": table["calinski_harabasz"].rank(ascending=False, method="min"),
+        }
+    )
+    mean_rank = ranks.mean(axis=1)
+    best = min(table.index, key=lambda k: (mean_rank[k], -table.loc[k, "silhouette"], k))
+    row, r = table.loc[best], ranks.loc[best]
+    among = "" if len(candidates) == len(scores) else " among K of 3 or more"
+    reason = (
+        f"K={best} has the best average rank{among} over silhouette ({row['silhouette']:.2f}, "
+        f"#{int(r['silhouette'])}), Davies–Bouldin ({row['davies_bouldin']:.2f}, #{int(r['davies_bouldin'])}) "
+        f"and Calinski–Harabasz ({row['calinski_harabasz']:,.0f}, #{int(r['calinski_harabasz'])})."
+    )
+    return int(best), reason
+
+
+def evaluate(
+    x: np.ndarray,
+    options: ClusteringOptions,
+    basis: SilhouetteBasis,
+    *,
+    on_score: Callable[[KScore], None] | None = None,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+) -> tuple[KSweep, dict[int, SweepFit]]:
+    n_distinct = len(np.unique(x, axis=0)) if len(x) <= 200_000 else len(x)
+    k_max = min(options.k_max, n_distinct - 1, len(x) - 1)
+    if k_max < options.k_min:
+        raise ParamsError(
+            f"There are only {n_distinct:,} distinct customers, too few for a K range starting at {options.k_min}."
+        )
+    fits = sweep_k(x, range(options.k_min, k_max + 1), options.seed, basis,
+                   on_score=on_score, progress=progress, cancelled=cancelled)
+    scores = [f.score for f in fits.values()]
+    k, reason = suggest_k(scores)
+    return KSweep(tuple(scores), k, reason, basis.sampled), fits
+
+
+def order_by_monetary(labels: np.ndarray, monetary: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber clusters so 0 has the highest mean monetary: the same input gives the same numbers."""
+    k = len(centres)
+    means = np.array([monetary[labels == c].mean() if np.any(labels == c) else -np.inf for c in range(k)])
+    order = np.argsort(-means, kind="stable")
+    new_id = np.empty(k, dtype=np.int32)
+    new_id[order] = np.arange(k, dtype=np.int32)
+    return new_id[labels], centres[order]
+
+
+def pca_coordinates(x: np.ndarray, seed: int) -> np.ndarray:
+    """PCA 1..3 of the scaled features (zero-padded when fewer than three features)."""
+    n_components = min(3, x.shape[1], len(x))
+    coords = PCA(n_components=n_components, random_state=seed).fit_transform(x)
+    if n_components < 3:
+        coords = np.hstack([coords, np.zeros((len(x), 3 - n_components))])
+    return coords

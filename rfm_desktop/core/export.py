@@ -1,0 +1,314 @@
+"""Campaign exports: customer lists (CSV/XLSX), per-segment files, summary.json and run.json.
+
+Every file goes to a temporary file next to its destination and is renamed into place, so a
+crash or Ctrl-C never leaves half a file; writing over the analysed input file is refused.
+Text cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io as _io
+import json
+import math
+import os
+import platform
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rfm_desktop.core.errors import ExportError
+from rfm_desktop.core.result import AnalysisResult
+
+CUSTOMER_COLUMNS = (
+    "customer_id", "recency", "frequency", "monetary", "r_score", "f_score", "m_score",
+    "rfm_segment", "cluster", "cluster_name", "silhouette",
+)
+OPTIONAL_COLUMNS = ("country", "pc1", "pc2", "pc3")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_MAX_ROWS = 1_048_575  # one row is the header
+_PACKAGES = ("rfm-desktop", "pandas", "numpy", "scikit-learn", "pyarrow", "fastexcel", "openpyxl")
+
+
+# ---------------------------------------------------------------- safe writing
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_not_input(path: Path, input_path: str | os.PathLike | None) -> None:
+    if input_path is None:
+        return
+    source = Path(input_path)
+    if Path(path).resolve() == source.resolve() or _same_file(Path(path), source):
+        raise ExportError(
+            f"Refusing to write '{path}': it is the input file being analysed.",
+            hint="Choose another file name or folder for the export.",
+        )
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, input_path: str | os.PathLike | None = None) -> Path:
+    path = Path(path)
+    check_not_input(path, input_path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ExportError(f"Cannot write to '{path.parent}': {exc.strerror or exc}.") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:  # includes KeyboardInterrupt: never leave the temp file behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ExportError(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
+        raise
+    return path
+
+
+# ---------------------------------------------------------------- tables
+def neutralise(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            values = out[column].astype("string")
+            risky = values.str.startswith(_FORMULA_START).fillna(False)
+            if risky.any():
+                out[column] = values.mask(risky, "'" + values)
+    return out
+
+
+def customer_table(result: AnalysisResult, *, cluster_ids: Iterable[int] | None = None,
+                   customer_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The export columns, sorted by customer id; optionally only some clusters or customers."""
+    customers = result.customers
+    mask = np.ones(len(customers), dtype=bool)
+    if cluster_ids is not None:
+        mask &= customers["cluster"].isin(list(cluster_ids)).to_numpy()
+    if customer_ids is not None:
+        mask &= customers["customer_id"].isin(list(customer_ids)).to_numpy()
+    columns = list(CUSTOMER_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in customers.columns]
+    table = customers.loc[mask, columns].sort_values("customer_id", kind="stable").reset_index(drop=True)
+    for column in ("silhouette", "pc1", "pc2", "pc3"):
+        if column in table.columns:
+            table[column] = table[column].round(6)
+    return table
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = _io.StringIO()
+    _neutralise_frame(frame).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_bytes(sheets: Sequence[tuple[str, pd.DataFrame]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    used: set[str] = set()
+    for title, frame in sheets:
+        if len(frame) > EXCEL_MAX_ROWS:
+            raise ExportError(
+                f"The sheet '{title}' would have {len(frame):,} rows, more than Excel allows (1,048,575).",
+                hint="Export as CSV, or export one segment at a time.",
+            )
+        sheet = book.create_sheet(_sheet_title(title, used))
+        sheet.append([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False, name=None):
+            sheet.append([_cell(v) for v in row])
+    buffer = _io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return neutralise(value)
+
+
+def _sheet_title(title: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\']", "_", title).strip() or "Sheet"
+    base = base[:31]
+    candidate, n = base, 2
+    while candidate.lower() in used:
+        suffix = f" ({n})"
+        candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def safe_file_name(name: str) -> str:
+    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", name).strip(" .")
+    return cleaned or "segment"
+
+
+# ---------------------------------------------------------------- public writers
+def export_customers(result: AnalysisResult, path: str | os.PathLike, *,
+                     cluster_ids: Iterable[int] | None = None,
+                     customer_ids: Iterable[str] | None = None) -> Path:
+    """One file of customers (all, some clusters, or a selection); CSV or XLSX by extension."""
+    path = Path(path)
+    table = customer_table(result, cluster_ids=cluster_ids, customer_ids=customer_ids)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        data = _csv_bytes(table)
+    elif suffix == ".xlsx":
+        data = _xlsx_bytes([("Customers", table)])
+    else:
+        raise ExportError(f"Cannot export to '{path.name}': use a .csv or .xlsx file name.")
+    return atomic_write_bytes(path, data, input_path=result.params.input_path)
+
+
+def export_segments(result: AnalysisResult, folder: str | os.PathLike, *,
+                    cluster_ids: Iterable[int] | None = None, fmt: str = "csv") -> list[Path]:
+    """One file per cluster, named after the cluster."""
+    wanted = set(cluster_ids) if cluster_ids is not None else None
+    written = []
+    for profile in result.clusters:
+        if wanted is not None and profile.id not in wanted:
+            continue
+        target = Path(folder) / f"{safe_file_name(profile.name)}.{fmt}"
+        written.append(export_customers(result, target, cluster_ids=[profile.id]))
+    return written
+
+
+def summary_dict(result: AnalysisResult) -> dict:
+    sweep = result.sweep
+    return {
+        "rows_read": result.rows_read,
+        "rows_clean": result.cleaning.rows_clean,
+        "customers": result.customer_count,
+        "k": result.k,
+        "suggested_k": sweep.suggested_k if sweep else None,
+        "suggested_k_reason": sweep.reason if sweep else None,
+        "silhouette": _num(result.silhouette),
+        "silhouette_sampled": bool(sweep.silhouette_sampled) if sweep else False,
+        "snapshot_date": result.snapshot_date.isoformat(),
+        "date_format": result.date_format,
+        "cleaning": [
+            {"step": s.step, "label": s.label, "enabled": s.enabled, "removed": s.removed, "remaining": s.after}
+            for s in result.cleaning.steps
+        ],
+        "outliers": {
+            "mode": result.cleaning.outlier_mode,
+            "found": result.cleaning.outliers_found,
+        },
+        "k_scores": [
+            {"k": s.k, "inertia": _num(s.inertia), "silhouette": _num(s.silhouette),
+             "davies_bouldin": _num(s.davies_bouldin), "calinski_harabasz": _num(s.calinski_harabasz)}
+            for s in (sweep.scores if sweep else ())
+        ],
+        "clusters": [
+            {"id": c.id, "name": c.name, "size": c.size, "share": _num(c.share),
+             "recency_mean": _num(c.recency_mean), "frequency_mean": _num(c.frequency_mean),
+             "monetary_mean": _num(c.monetary_mean), "revenue_share": _num(c.revenue_share),
+             "silhouette_mean": _num(c.silhouette_mean), "average_order_value": _num(c.average_order_value),
+             "color": c.color, "strategy": c.strategy}
+            for c in result.clusters
+        ],
+        "params": result.params.to_dict(),
+        "warnings": list(result.warnings),
+    }
+
+
+def _num(value: float) -> float | None:
+    value = float(value)
+    return round(value, 6) if math.isfinite(value) else None
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "unknown"
+    return versions
+
+
+def run_dict(result: AnalysisResult) -> dict:
+    source = Path(result.params.input_path)
+    return {
+        "params": result.params.to_dict(),
+        "input": {
+            "path": str(source.resolve()),
+            "sha256": result.input_sha256 or (file_sha256(source) if source.is_file() else None),
+            "size": source.stat().st_size if source.is_file() else None,
+        },
+        "rows": {"read": result.rows_read, "clean": result.cleaning.rows_clean,
+                 "steps": {s.step: {"removed": s.removed, "remaining": s.after} for s in result.cleaning.steps}},
+        "customers": result.customer_count,
+        "k": result.k,
+        "seconds": round(result.seconds, 3),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": package_versions(),
+        "platform": platform.platform(),
+    }
+
+
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool = False) -> list[Path]:
+    """customers.csv, segments/<name>.csv, summary.json, run.json (and segments.xlsx).
+
+    Everything is rendered in memory first, so a bad value fails before any file exists.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"The output '{out}' is a file, not a folder.", hint="Give --out a folder path.")
+    check_not_input(out, result.params.input_path)
+    files: list[tuple[Path, bytes]] = [(out / "customers.csv", _csv_bytes(customer_table(result)))]
+    used: set[str] = set()
+    for profile in result.clusters:
+        stem = safe_file_name(profile.name)
+        while stem.lower() in used:
+            stem += "_"
+        used.add(stem.lower())
+        files.append((out / "segments" / f"{stem}.csv", _csv_bytes(customer_table(result, cluster_ids=[profile.id]))))
+    files.append((out / "summary.json", _json_bytes(summary_dict(result))))
+    files.append((out / "run.json", _json_bytes(run_dict(result))))
+    if xlsx:
+        summary = pd.DataFrame([{k: v for k, v in c.items() if k != "color"} for c in summary_dict(result)["clusters"]])
+        sheets = [("Summary", summary)] + [
+            (c.name, customer_table(result, cluster_ids=[c.id])) for c in result.clusters
+        ]
+        files.append((out / "segments.xlsx", _xlsx_bytes(sheets)))
+    for path, _ in files:
+        check_not_input(path, result.params.input_path)
+    return [atomic_write_bytes(path, data, input_path=result.params.input_path) for path, data in files]

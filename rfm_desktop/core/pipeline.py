@@ -1,0 +1,260 @@
+"""The whole analysis as stages the GUI can run one by one, and ``run`` that chains them.
+
+Every stage takes ``progress(fraction, step)`` and ``cancelled()``; cancelling raises
+:class:`~rfm_desktop.core.errors.Cancelled` between steps, before anything is written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rfm_desktop.core import cleaning, clustering, io, profiles, rfm
+from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
+from rfm_desktop.core.params import (
+    AnalysisParams,
+    CancelledFn,
+    ProgressFn,
+    never_cancelled,
+    no_progress,
+)
+from rfm_desktop.core.result import AnalysisResult, CleaningReport, KScore, KSweep
+
+
+@dataclass
+class Prepared:
+    """Cleaned rows turned into scored customers and the feature matrix for k-means."""
+
+    report: CleaningReport
+    customers: pd.DataFrame  # scored, with is_outlier
+    fit_mask: np.ndarray  # customers that take part in k-means
+    features: clustering.Features  # of the fit customers only
+    snapshot: pd.Timestamp
+    warnings: tuple[str, ...] = ()
+    _basis: clustering.SilhouetteBasis | None = None
+
+    def silhouette_basis(self, seed: int) -> clustering.SilhouetteBasis:
+        if self._basis is None:
+            self._basis = clustering.SilhouetteBasis.build(self.features.scaled, seed)
+        return self._basis
+
+
+def _check(cancelled: CancelledFn) -> None:
+    if cancelled():
+        raise Cancelled("The run was cancelled; nothing was written.")
+
+
+def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:
+    return lambda fraction, step: progress(start + (end - start) * fraction, step)
+
+
+def load(params: AnalysisParams, progress: ProgressFn = no_progress, cancelled: CancelledFn = never_cancelled) -> io.Transactions:
+    _check(cancelled)
+    progress(0.0, "Reading file")
+    transactions = io.read_transactions(params.input_path, params.sheet, params.mapping or None, progress=progress)
+    _check(cancelled)
+    return transactions
+
+
+def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
+    if params.snapshot_date:
+        try:
+            snapshot = pd.Timestamp(params.snapshot_date)
+        except (ValueError, TypeError) as exc:
+            raise ParamsError(f"The snapshot date '{params.snapshot_date}' is not a date (use YYYY-MM-DD).") from exc
+        last = frame["invoice_date"].max()
+        if pd.notna(last) and snapshot < last.normalize():
+            raise ParamsError(
+                f"The snapshot date {snapshot.date()} is before the last purchase in the data ({last.date()}).",
+                hint="Use a snapshot date on or after the last purchase, or leave it empty for the default.",
+            )
+        return snapshot
+    return frame["invoice_date"].max() + pd.Timedelta(days=1)
+
+
+def preview_cleaning(transactions: io.Transactions, params: AnalysisParams) -> CleaningReport:
+    """What each cleaning step removes with these options (for the wizard's cleaning page)."""
+    _, report = cleaning.clean(transactions.frame, params.cleaning)
+    return report
+
+
+def prepare(
+    transactions: io.Transactions,
+    params: AnalysisParams,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+) -> Prepared:
+    progress(0.0, "Cleaning rows")
+    clean_frame, report = cleaning.clean(transactions.frame, params.cleaning)
+    _check(cancelled)
+    warnings: list[str] = []
+    if not params.cleaning.drop_missing_customer and clean_frame["customer_id"].isna().any():
+        warnings.append(
+            f"{int(clean_frame['customer_id'].isna().sum()):,} rows without customer id were kept "
+            "but cannot be part of any customer's RFM values."
+        )
+    progress(0.3, "Computing recency, frequency, monetary")
+    snapshot = snapshot_for(clean_frame, params)
+    customers = rfm.score_customers(rfm.compute_rfm(clean_frame, snapshot))
+    _check(cancelled)
+
+    options = params.cleaning
+    outliers = cleaning.iqr_outliers(customers, options.outlier_features, options.iqr_multiplier)
+    customers["is_outlier"] = outliers
+    before = len(customers)
+    if options.outliers == "drop":
+        customers = customers.loc[~outliers].reset_index(drop=True)
+        fit_mask = np.ones(len(customers), dtype=bool)
+    elif options.outliers == "segment":
+        fit_mask = ~outliers
+    else:
+        fit_mask = np.ones(len(customers), dtype=bool)
+    report = CleaningReport(
+        rows_read=report.rows_read,
+        steps=report.steps,
+        customers_before_outliers=before,
+        outliers_found=int(outliers.sum()),
+        outlier_mode=options.outliers,
+    )
+    if fit_mask.sum() < 3:
+        raise DataError(
+            f"Only {int(fit_mask.sum())} customers are left to segment; at least 3 are needed.",
+            hint="Check the cleaning options (outliers, cancellations) and the customer id column.",
+        )
+    progress(0.6, "Scaling features")
+    features = clustering.prepare_features(customers.loc[fit_mask], params.clustering)
+    progress(1.0, "Features ready")
+    return Prepared(report, customers, fit_mask, features, snapshot, tuple(warnings) + features.warnings)
+
+
+def evaluate_k(
+    prepared: Prepared,
+    params: AnalysisParams,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+    on_score: Callable[[KScore], None] | None = None,
+) -> tuple[KSweep, dict[int, clustering.SweepFit]]:
+    """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K as it finishes."""
+    options = params.clustering
+    progress(0.0, "Preparing silhouette")
+    basis = prepared.silhouette_basis(options.seed)
+    _check(cancelled)
+    return clustering.evaluate(
+        prepared.features.scaled, options, basis, on_score=on_score, progress=progress, cancelled=cancelled
+    )
+
+
+def run(
+    params: AnalysisParams,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+    *,
+    transactions: io.Transactions | None = None,
+    on_k_score: Callable[[KScore], None] | None = None,
+) -> AnalysisResult:
+    started = time.perf_counter()
+    if transactions is None:
+        transactions = load(params, _scaled(progress, 0.0, 0.3), cancelled)
+    prepared = prepare(transactions, params, _scaled(progress, 0.3, 0.45), cancelled)
+    options = params.clustering
+    x = prepared.features.scaled
+
+    sweep: KSweep | None = None
+    fits: dict[int, clustering.SweepFit] = {}
+    if options.k is None or options.sweep:
+        sweep, fits = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
+    k = options.k if options.k is not None else sweep.suggested_k
+    if k > len(x) - 1:
+        raise ParamsError(f"K={k} is too large for {len(x):,} customers; choose K below {len(x)}.")
+    _check(cancelled)
+    progress(0.86, f"Fitting {k} clusters")
+    if k in fits:
+        labels, centres = fits[k].labels, fits[k].centres
+    else:
+        labels, centres, _ = clustering.fit_kmeans(x, k, options.seed)
+    _check(cancelled)
+
+    progress(0.9, "Describing clusters")
+    result = _assemble(params, transactions, prepared, sweep, k, labels, centres)
+    result.seconds = time.perf_counter() - started
+    progress(1.0, "Done")
+    return result
+
+
+def _assemble(
+    params: AnalysisParams,
+    transactions: io.Transactions,
+    prepared: Prepared,
+    sweep: KSweep | None,
+    k: int,
+    labels: np.ndarray,
+    centres: np.ndarray,
+) -> AnalysisResult:
+    options = params.clustering
+    customers = prepared.customers
+    fit_mask = prepared.fit_mask
+    features = prepared.features
+    fit_customers = customers.loc[fit_mask]
+    labels, centres = clustering.order_by_monetary(labels, fit_customers["monetary"].to_numpy(), centres)
+
+    basis = prepared.silhouette_basis(options.seed)
+    per_point = np.full(len(fit_customers), np.nan)
+    per_point[basis.index] = basis.samples(labels)
+    coords = clustering.pca_coordinates(features.scaled, options.seed)
+
+    n = len(customers)
+    outlier_id = k if not fit_mask.all() else None
+    cluster = np.full(n, k, dtype=np.int32)
+    cluster[fit_mask] = labels
+    silhouette = np.full(n, np.nan)
+    silhouette[fit_mask] = per_point
+    pcs = np.full((n, 3), np.nan)
+    pcs[fit_mask] = coords
+    scaled = np.full((n, len(features.names)), np.nan)
+    scaled[fit_mask] = features.scaled
+
+    out = customers.copy()
+    out["cluster"] = cluster
+    out["silhouette"] = silhouette
+    for i in range(3):
+        out[f"pc{i + 1}"] = pcs[:, i]
+    for j, name in enumerate(features.names):
+        out[f"x_{name}"] = scaled[:, j]
+
+    original = features.to_original_units(centres)
+    centroids = []
+    for row in original:
+        values = dict(zip(features.names, row, strict=True))
+        for name in ("recency", "frequency", "monetary"):  # features not clustered on: use the members' median
+            values.setdefault(name, float("nan"))
+        centroids.append(values)
+    for c, values in enumerate(centroids):
+        members = fit_customers[labels == c]
+        for name in ("recency", "frequency", "monetary"):
+            if np.isnan(values[name]):
+                values[name] = float(members[name].median())
+    names = dict(enumerate(profiles.name_clusters(centroids, customers)))
+    if outlier_id is not None:
+        names[outlier_id] = profiles.OUTLIER_NAME
+    out["cluster_name"] = out["cluster"].map(names).astype("string")
+    cluster_profiles = profiles.build_profiles(out, names, outlier_id)
+
+    return AnalysisResult(
+        params=params,
+        rows_read=transactions.rows_read,
+        date_format=transactions.date_format,
+        cleaning=prepared.report,
+        customers=out,
+        k=k,
+        silhouette=float(np.nanmean(per_point)),
+        clusters=cluster_profiles,
+        sweep=sweep,
+        segments=rfm.segment_summary(out),
+        heatmap=rfm.score_heatmap(out),
+        snapshot_date=prepared.snapshot,
+        warnings=prepared.warnings,
+    )

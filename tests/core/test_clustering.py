@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_samples, silhouette_score
+
+from rfm_desktop.core import clustering
+from rfm_desktop.core.errors import Cancelled, ParamsError
+from rfm_desktop.core.params import ClusteringOptions
+from rfm_desktop.core.result import KScore
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    x, y = make_blobs(n_samples=600, centers=4, n_features=3, random_state=3, cluster_std=0.8)
+    return x, y
+
+
+def test_silhouette_from_one_matrix_equals_sklearn(blobs):
+    x, y = blobs
+    basis = clustering.SilhouetteBasis.build(x, seed=0)
+    assert not basis.sampled
+    for k in (2, 3, 5):
+        labels, _, _ = clustering.fit_kmeans(x, k, seed=1)
+        ours = basis.samples(labels)
+        np.testing.assert_allclose(ours, silhouette_samples(x, labels), atol=1e-4)
+
+
+def test_silhouette_is_sampled_above_limit(monkeypatch, blobs):
+    x, _ = blobs
+    monkeypatch.setattr(clustering, "SILHOUETTE_EXACT_LIMIT", 200)
+    basis = clustering.SilhouetteBasis.build(x, seed=5)
+    assert basis.sampled and len(basis.index) == 200 and basis.distances.shape == (200, 200)
+    again = clustering.SilhouetteBasis.build(x, seed=5)
+    np.testing.assert_array_equal(basis.index, again.index)
+
+
+def test_sweep_streams_each_k_and_suggests_true_k(blobs):
+    x, _ = blobs
+    seen: list[KScore] = []
+    sweep, fits = clustering.evaluate(
+        x, ClusteringOptions(k_min=2, k_max=7), clustering.SilhouetteBasis.build(x, 0), on_score=seen.append
+    )
+    assert [s.k for s in seen] == [2, 3, 4, 5, 6, 7]
+    assert sweep.suggested_k == 4
+    assert "K=4" in sweep.reason
+    assert set(fits) == {2, 3, 4, 5, 6, 7}
+    inertias = [s.inertia for s in seen]
+    assert all(a > b for a, b in zip(inertias, inertias[1:], strict=False))
+    assert seen[2].silhouette == pytest.approx(silhouette_score(x, fits[4].labels), abs=1e-4)
+
+
+def test_sweep_can_be_cancelled(blobs):
+    x, _ = blobs
+    calls = {"n": 0}
+
+    def cancelled() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    with pytest.raises(Cancelled):
+        clustering.evaluate(x, ClusteringOptions(), clustering.SilhouetteBasis.build(x, 0), cancelled=cancelled)
+
+
+def test_k_range_larger_than_customers_is_a_params_error():
+    x = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(ParamsError, match="distinct customers"):
+        clustering.evaluate(x, ClusteringOptions(k_min=3, k_max=5), clustering.SilhouetteBasis.build(x, 0))
+
+
+def test_suggest_k_prefers_three_or_more_and_explains():
+    scores = [
+        KScore(2, 100, 0.9, 0.5, 500),
+        KScore(3, 80, 0.6, 0.6, 450),
+        KScore(4, 60, 0.5, 0.7, 400),
+    ]
+    k, reason = clustering.suggest_k(scores)
+    assert k == 3 and "3 or more" in reason
+    assert clustering.suggest_k(scores[:1])[0] == 2
+
+
+def test_order_by_monetary_is_descending_and_stable():
+    labels = np.array([0, 0, 1, 1, 2])
+    monetary = np.array([1.0, 1.0, 100.0, 50.0, 10.0])
+    centres = np.array([[0.0], [1.0], [2.0]])
+    new_labels, new_centres = clustering.order_by_monetary(labels, monetary, centres)
+    assert new_labels.tolist() == [2, 2, 0, 0, 1]
+    assert new_centres.ravel().tolist() == [1.0, 2.0, 0.0]
+
+
+def test_features_round_trip_to_original_units():
+    customers = pd.DataFrame({"recency": [1, 10, 100], "frequency": [1, 2, 30], "monetary": [5.0, 50.0, 5000.0]})
+    for transform in ("log1p", "none"):
+        for scaler in ("standard", "robust", "minmax", "none"):
+            f = clustering.prepare_features(customers, ClusteringOptions(transform=transform, scaler=scaler))
+            np.testing.assert_allclose(f.to_original_units(f.scaled), f.raw, rtol=1e-9)
+
+
+def test_negative_monetary_is_clipped_for_log_with_warning():
+    customers = pd.DataFrame({"recency": [1, 2], "frequency": [1, 1], "monetary": [-5.0, 10.0]})
+    f = clustering.prepare_features(customers, ClusteringOptions())
+    assert np.isfinite(f.scaled).all()
+    assert "negative" in f.warnings[0]

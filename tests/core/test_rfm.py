@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rfm_desktop.core import rfm
+
+
+def _frame(rows: list[tuple[str | None, str, str, float]]) -> pd.DataFrame:
+    customer, invoice, date, amount = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(customer, dtype="string"),
+            "invoice_id": pd.array(invoice, dtype="string"),
+            "invoice_date": pd.to_datetime(list(date)),
+            "amount": np.asarray(amount, dtype=float),
+            "country": pd.array(["UK"] * len(rows), dtype="string"),
+        }
+    )
+
+
+def test_compute_rfm_counts_distinct_invoices_and_whole_days():
+    frame = _frame(
+        [
+            ("A", "1", "2011-01-01 10:00", 10.0),
+            ("A", "1", "2011-01-01 10:00", 5.0),  # same invoice, second line
+            ("A", "2", "2011-01-05 09:00", 20.0),
+            ("B", "3", "2011-01-09 12:00", 7.5),
+        ]
+    )
+    snapshot = pd.Timestamp("2011-01-10 12:00")
+    customers = rfm.compute_rfm(frame, snapshot).set_index("customer_id")
+    assert customers.loc["A", "frequency"] == 2
+    assert customers.loc["A", "monetary"] == pytest.approx(35.0)
+    assert customers.loc["A", "recency"] == 5  # 5 days 3 hours -> 5 whole days
+    assert customers.loc["B", "recency"] == 1
+    assert customers.loc["A", "tenure_days"] == 9
+    assert customers.loc["A", "country"] == "UK"
+
+
+def test_quintile_scores_use_all_five_even_with_ties():
+    scores = rfm.quintile_scores(np.ones(100))
+    assert sorted(set(scores)) == [1, 2, 3, 4, 5]
+    assert np.bincount(scores)[1:].tolist() == [20, 20, 20, 20, 20]
+
+
+def test_recency_scores_are_reversed():
+    scores = rfm.quintile_scores([1, 2, 3, 4, 5, 100, 200, 300, 400, 500], reverse=True)
+    assert scores[0] == 5 and scores[-1] == 1
+
+
+def test_default_rules_first_match_wins():
+    r, f, m = np.array([5, 5, 1, 3, 1]), np.array([5, 1, 5, 3, 1]), np.array([5, 1, 5, 3, 1])
+    names = rfm.assign_segments(r, f, m).tolist()
+    assert names[0] == "Champions"  # also matches Loyal Customers, which comes later
+    assert names[1] == "New Customers"
+    assert names[2] == "Can't Lose Them"
+    assert names[3] == "Loyal Customers"
+    assert names[4] == "Lost"
+
+
+def test_every_published_segment_can_occur():
+    grid = np.array([(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)])
+    names = set(rfm.assign_segments(grid[:, 0], grid[:, 1], grid[:, 2]))
+    assert names == set(rfm.SEGMENT_ORDER)
+
+
+def test_unmatched_scores_are_others():
+    assert rfm.assign_segments(np.array([5]), np.array([5]), np.array([1])).tolist() == ["Others"]
+
+
+def test_heatmap_has_all_cells_and_counts_sum():
+    customers = pd.DataFrame(
+        {"r_score": [1, 1, 5], "f_score": [1, 1, 2], "monetary": [10.0, 30.0, 5.0]}
+    )
+    grid = rfm.score_heatmap(customers)
+    assert len(grid) == 25
+    assert grid["customers"].sum() == 3
+    cell = grid[(grid.r_score == 1) & (grid.f_score == 1)].iloc[0]
+    assert cell["customers"] == 2 and cell["monetary_mean"] == pytest.approx(20.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=5, max_size=300))
+def test_quintile_scores_properties(values):
+    scores = rfm.quintile_scores(values)
+    assert scores.min() >= 1 and scores.max() <= 5
+    counts = np.bincount(scores, minlength=6)[1:]
+    assert counts.max() - counts.min() <= 1  # equal-sized quintiles by rank
+    # a larger value never gets a smaller score
+    order = np.argsort(np.asarray(values), kind="stable")
+    assert np.all(np.diff(scores[order]) >= 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.integers(min_value=0, max_value=20),
+            st.integers(min_value=0, max_value=300),
+            st.floats(min_value=0.01, max_value=1000),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_rfm_invariants(lines):
+    frame = _frame(
+        [(c, f"{c}{inv}", str(pd.Timestamp("2011-01-01") + pd.Timedelta(days=day)), amount)
+         for c, inv, day, amount in lines]
+    )
+    snapshot = frame["invoice_date"].max() + pd.Timedelta(days=1)
+    customers = rfm.compute_rfm(frame, snapshot)
+    assert customers["customer_id"].is_unique
+    assert set(customers["customer_id"]) == {c for c, *_ in lines}
+    assert (customers["recency"] >= 1).all()
+    assert (customers["frequency"] >= 1).all()
+    assert customers["monetary"].sum() == pytest.approx(frame["amount"].sum(), rel=1e-6, abs=0.05)
+    assert customers["frequency"].sum() == frame[["customer_id", "invoice_id"]].drop_duplicates().shape[0]
