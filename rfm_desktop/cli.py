@@ -126,9 +126,10 @@ class _ProgressBar:
             sys.stderr.flush()
             self._last = line
 
-    def close(self) -> None:
+    def close(self, *, keep: bool = True) -> None:
+        """End the bar: keep it on its own line, or erase it so an error stands alone."""
         if self.enabled and self._last:
-            sys.stderr.write("\n")
+            sys.stderr.write("\n" if keep else "\r" + " " * len(self._last) + "\r")
             sys.stderr.flush()
 
 
@@ -145,8 +146,10 @@ def cmd_segment(args: argparse.Namespace) -> int:
     try:
         result = pipeline.run(params, bar)
         written = export.export_all(result, args.out, xlsx=args.xlsx)
-    finally:
-        bar.close()
+    except BaseException:
+        bar.close(keep=False)
+        raise
+    bar.close()
     if not args.quiet:
         sys.stderr.write(
             f"{result.customer_count:,} customers in {result.k} segments (silhouette {result.silhouette:.3f}); "

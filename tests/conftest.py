@@ -8,9 +8,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keep the parquet read-cache and Qt settings of test runs away from the user's own folders.
 os.environ.setdefault("RFM_DESKTOP_CACHE_DIR", str(ROOT / ".pytest_cache" / "rfm-cache"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Qt on the virtual screen pytest-xvfb started (so the 3D view renders), offscreen without one."""
+    if "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "xcb" if os.environ.get("DISPLAY") else "offscreen"
 
 
 @pytest.fixture(scope="session")

@@ -66,15 +66,20 @@ def prepare_features(customers: pd.DataFrame, options: ClusteringOptions) -> Fea
     return Features(names, raw, np.ascontiguousarray(values), options.transform, scaler, tuple(warnings))
 
 
-def _model(k: int, n: int, seed: int):
+#: Initialisations per K while sweeping; the final fit of the chosen K uses FINAL_N_INIT.
+SWEEP_N_INIT = 3
+FINAL_N_INIT = 10
+
+
+def _model(k: int, n: int, seed: int, n_init: int):
     if n > MINIBATCH_LIMIT:
-        return MiniBatchKMeans(n_clusters=k, n_init=3, random_state=seed, batch_size=4096)
-    return KMeans(n_clusters=k, n_init=10, random_state=seed)
+        return MiniBatchKMeans(n_clusters=k, n_init=min(n_init, 3), random_state=seed, batch_size=4096)
+    return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
 
 
-def fit_kmeans(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """k-means++ fit: (labels, centres, inertia)."""
-    model = _model(k, len(x), seed).fit(x)
+def fit_kmeans(x: np.ndarray, k: int, seed: int, n_init: int = FINAL_N_INIT) -> tuple[np.ndarray, np.ndarray, float]:
+    """k-means++ fit: (labels, centres, inertia). n_init 10 up to 100k customers, MiniBatch with 3 above."""
+    model = _model(k, len(x), seed, n_init).fit(x)
     return model.labels_.astype(np.int32), model.cluster_centers_, float(model.inertia_)
 
 
@@ -148,7 +153,7 @@ def sweep_k(
         if cancelled():
             raise Cancelled("The run was cancelled.")
         progress(i / len(k_values), f"Evaluating K={k}")
-        labels, centres, inertia = fit_kmeans(x, k, seed)
+        labels, centres, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT)
         if len(np.unique(labels)) < 2:
             continue
         sil = basis.samples(labels)

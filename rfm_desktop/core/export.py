@@ -174,6 +174,7 @@ def export_customers(result: AnalysisResult, path: str | os.PathLike, *,
                      customer_ids: Iterable[str] | None = None) -> Path:
     """One file of customers (all, some clusters, or a selection); CSV or XLSX by extension."""
     path = Path(path)
+    check_not_input(path, result.params.input_path)
     table = customer_table(result, cluster_ids=cluster_ids, customer_ids=customer_ids)
     suffix = path.suffix.lower()
     if suffix == ".csv":

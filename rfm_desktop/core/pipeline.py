@@ -172,7 +172,7 @@ def run(
         raise ParamsError(f"K={k} is too large for {len(x):,} customers; choose K below {len(x)}.")
     _check(cancelled)
     progress(0.86, f"Fitting {k} clusters")
-    if k in fits:
+    if k in fits and len(x) > clustering.MINIBATCH_LIMIT:  # the sweep's fit is already the final kind
         labels, centres = fits[k].labels, fits[k].centres
     else:
         labels, centres, _ = clustering.fit_kmeans(x, k, options.seed)

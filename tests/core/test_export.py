@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from rfm_desktop.core import export, pipeline
+from rfm_desktop.core.errors import ExportError
+from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
+
+
+@pytest.fixture(scope="module")
+def result(sample_path):
+    return pipeline.run(AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=4, sweep=True)))
+
+
+def test_export_all_writes_every_file(result, tmp_path, sample_path):
+    written = export.export_all(result, tmp_path / "out", xlsx=True)
+    names = {p.relative_to(tmp_path / "out").as_posix() for p in written}
+    assert {"customers.csv", "summary.json", "run.json", "segments.xlsx"} <= names
+    assert sum(n.startswith("segments/") for n in names) == result.k
+
+    customers = pd.read_csv(tmp_path / "out" / "customers.csv", dtype={"customer_id": str})
+    assert list(customers.columns[:11]) == list(export.CUSTOMER_COLUMNS)
+    assert len(customers) == result.customer_count
+    assert customers["customer_id"].is_unique
+    for profile in result.clusters:
+        segment = pd.read_csv(tmp_path / "out" / "segments" / f"{export.safe_file_name(profile.name)}.csv")
+        assert len(segment) == profile.size
+        assert set(segment["cluster_name"]) == {profile.name}
+
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    for key in ("rows_read", "rows_clean", "customers", "k", "suggested_k", "silhouette", "cleaning",
+                "k_scores", "clusters", "params"):
+        assert key in summary
+    assert summary["customers"] == result.customer_count
+    assert [c["size"] for c in summary["clusters"]] == [c.size for c in result.clusters]
+    assert {"step", "removed", "remaining"} <= set(summary["cleaning"][0])
+    assert {"k", "inertia", "silhouette", "davies_bouldin", "calinski_harabasz"} <= set(summary["k_scores"][0])
+
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["input"]["sha256"] == export.file_sha256(sample_path)
+    assert run["params"]["clustering"]["k"] == 4
+    assert "pandas" in run["versions"]
+
+    book = load_workbook(tmp_path / "out" / "segments.xlsx", read_only=True)
+    assert book.sheetnames[0] == "Summary"
+    assert len(book.sheetnames) == 1 + result.k
+
+
+def test_customers_csv_is_byte_identical_for_the_same_input(sample_path, tmp_path, result):
+    again = pipeline.run(result.params)
+    a = export.export_all(result, tmp_path / "a")[0].read_bytes()
+    b = export.export_all(again, tmp_path / "b")[0].read_bytes()
+    assert a == b
+
+
+def test_renamed_segment_flows_into_exports(result, tmp_path):
+    renamed = result.rename_cluster(result.clusters[0].id, "VIP list")
+    path = export.export_customers(renamed, tmp_path / "all.csv")
+    table = pd.read_csv(path)
+    assert (table["cluster_name"] == "VIP list").sum() == result.clusters[0].size
+    files = export.export_segments(renamed, tmp_path / "segs", cluster_ids=[result.clusters[0].id])
+    assert [p.name for p in files] == ["VIP list.csv"]
+
+
+def test_formula_like_text_is_neutralised_numbers_stay_numbers(result, tmp_path):
+    customers = result.customers.copy()
+    customers.loc[0, "customer_id"] = "=HYPERLINK(\"http://x\")"
+    customers.loc[1, "customer_id"] = "-12"
+    customers.loc[2, "customer_id"] = "@SUM(A1)"
+    evil = result.__class__(**{**result.__dict__, "customers": customers})
+    csv_text = export.export_customers(evil, tmp_path / "c.csv").read_text()
+    assert "'=HYPERLINK" in csv_text and "\n'-12," in csv_text and "'@SUM(A1)" in csv_text
+    xlsx = export.export_customers(evil, tmp_path / "c.xlsx")
+    rows = list(load_workbook(xlsx, read_only=True).active.iter_rows(values_only=True))
+    ids = {r[0] for r in rows[1:]}
+    assert "'=HYPERLINK(\"http://x\")" in ids and "'-12" in ids
+    assert all(isinstance(r[1], int | float) for r in rows[1:])  # recency stays a number
+    assert all(isinstance(r[3], int | float) for r in rows[1:])  # monetary too
+
+
+def test_writing_over_the_input_is_refused(result, sample_path):
+    before = sample_path.read_bytes()
+    with pytest.raises(ExportError, match="input file"):
+        export.export_customers(result, sample_path)
+    with pytest.raises(ExportError):
+        export.export_all(result, sample_path)
+    assert sample_path.read_bytes() == before
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temp(result, tmp_path, monkeypatch):
+    target = tmp_path / "customers.csv"
+    target.write_text("old")
+
+    def boom(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(ExportError, match="No space left"):
+        export.export_customers(result, target)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["customers.csv"]
+
+
+def test_unknown_export_suffix_is_an_export_error(result, tmp_path):
+    with pytest.raises(ExportError, match=r"\.csv or \.xlsx"):
+        export.export_customers(result, tmp_path / "out.pdf")

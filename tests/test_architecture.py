@@ -1,0 +1,39 @@
+"""The engine stays free of Qt: the import-linter contract in pyproject.toml, and a headless import."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def test_import_linter_contract_holds():
+    exe = shutil.which("lint-imports")
+    if exe is None:
+        pytest.fail("lint-imports (import-linter) is not installed; install the 'test' extra")
+    done = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "KEPT" in done.stdout
+
+
+def test_engine_imports_without_qt():
+    code = (
+        "import sys\n"
+        "import rfm_desktop.core.pipeline, rfm_desktop.core.export, rfm_desktop.cli\n"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'OpenGL', 'rfm_desktop.gui'))]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_ruff_is_clean():
+    exe = shutil.which("ruff")
+    if exe is None:
+        pytest.fail("ruff is not installed; install the 'test' extra")
+    done = subprocess.run([exe, "check", "rfm_desktop", "tests", "benchmarks", "build"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout
