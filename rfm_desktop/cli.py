@@ -141,6 +141,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         from rfm_desktop.core.errors import InputFileError
 
         raise InputFileError(f"File not found: {params.input_path}")
+    export.check_output_dir(args.out, params.input_path)
     bar = _ProgressBar(not args.quiet)
     started = time.perf_counter()
     try:

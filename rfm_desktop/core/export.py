@@ -56,6 +56,15 @@ def check_not_input(path: Path, input_path: str | os.PathLike | None) -> None:
         )
 
 
+def check_output_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike | None) -> Path:
+    """Fail before any work when the output folder cannot be one (it is the input, or a file)."""
+    out = Path(out_dir)
+    check_not_input(out, input_path)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"The output '{out}' is a file, not a folder.", hint="Give --out a folder path.")
+    return out
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, input_path: str | os.PathLike | None = None) -> Path:
     path = Path(path)
     check_not_input(path, input_path)
@@ -290,10 +299,7 @@ def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool
 
     Everything is rendered in memory first, so a bad value fails before any file exists.
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"The output '{out}' is a file, not a folder.", hint="Give --out a folder path.")
-    check_not_input(out, result.params.input_path)
+    out = check_output_dir(out_dir, result.params.input_path)
     files: list[tuple[Path, bytes]] = [(out / "customers.csv", _csv_bytes(customer_table(result)))]
     used: set[str] = set()
     for profile in result.clusters:

@@ -1,0 +1,88 @@
+"""`rfm-desktop segment` and `sample` end to end, in a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+
+def rfm(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "rfm_desktop", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_segment_defaults_on_sample(sample_path, tmp_path):
+    done = rfm("segment", str(sample_path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "customers in" in done.stderr and "%" in done.stderr  # progress bar and the final line
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["k"] == summary["suggested_k"]
+    assert [s["k"] for s in summary["k_scores"]] == list(range(2, 11))
+    customers = pd.read_csv(tmp_path / "out" / "customers.csv")
+    assert len(customers) == summary["customers"]
+    assert len(list((tmp_path / "out" / "segments").glob("*.csv"))) == summary["k"]
+
+
+def test_segment_flags_are_honoured(sample_path, tmp_path):
+    done = rfm("segment", str(sample_path), "--out", str(tmp_path), "--k", "3", "--transform", "none",
+               "--scaler", "robust", "--outliers", "segment", "--snapshot", "2012-01-01", "--seed", "3",
+               "--xlsx", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["k"] == 3 and summary["k_scores"] == []
+    assert summary["params"]["clustering"]["scaler"] == "robust"
+    assert summary["snapshot_date"].startswith("2012-01-01")
+    names = [c["name"] for c in summary["clusters"]]
+    assert names[-1] == "Outliers" and len(names) == 4
+    assert (tmp_path / "segments.xlsx").exists()
+
+
+def test_seed_preset_on_real_data(real_data_path, tmp_path):
+    done = rfm("segment", str(real_data_path), "--out", str(tmp_path), "--preset", "seed", "--quiet")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["customers"] == 4338
+    assert summary["k"] == 4
+    assert abs(summary["silhouette"] - 0.616) < 0.01
+
+
+def test_sample_command_writes_a_readable_file(tmp_path):
+    out = tmp_path / "s.csv"
+    done = rfm("sample", "--out", str(out), "--rows", "3000")
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out)
+    assert abs(len(frame) - 3000) <= 30
+    assert "CustomerID" in frame.columns
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(tmp_path):
+    big = tmp_path / "big.parquet"
+    assert rfm("sample", "--out", str(big), "--rows", "1500000").returncode == 0
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "rfm_desktop", "segment", str(big), "--out", str(out)],
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not out.exists() or not any(Path(out).rglob("*"))
+
+
+def test_no_arguments_would_open_the_gui_and_version_works():
+    done = rfm("--version")
+    assert done.returncode == 0 and "rfm-desktop" in done.stdout
