@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, pairwise_distances
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from rfm_desktop.core.errors import Cancelled, ParamsError
 from rfm_desktop.core.params import (
@@ -24,8 +25,14 @@ from rfm_desktop.core.result import KScore, KSweep
 
 #: Silhouette is exact up to this many customers, and on a fixed-seed sample of this size above.
 SILHOUETTE_EXACT_LIMIT = 10_000
-#: Above this many customers the fits use MiniBatchKMeans with fewer initialisations.
-MINIBATCH_LIMIT = 100_000
+#: Above this many customers k-means++ runs (with fewer initialisations) on a fixed-seed sample
+#: of FIT_SAMPLE customers; every customer is then assigned to its nearest centre, and the final
+#: fit refines those centres with Lloyd iterations over all customers.
+LARGE_LIMIT = 100_000
+FIT_SAMPLE = 20_000
+LARGE_N_INIT = 3
+
+SINGLE_THREAD_LIMIT = 50_000
 
 _SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 
@@ -71,16 +78,31 @@ SWEEP_N_INIT = 3
 FINAL_N_INIT = 10
 
 
-def _model(k: int, n: int, seed: int, n_init: int):
-    if n > MINIBATCH_LIMIT:
-        return MiniBatchKMeans(n_clusters=k, n_init=min(n_init, 3), random_state=seed, batch_size=4096)
-    return KMeans(n_clusters=k, n_init=n_init, random_state=seed)
+def fit_kmeans(
+    x: np.ndarray, k: int, seed: int, n_init: int = FINAL_N_INIT, *, refine: bool = True
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """k-means++ fit: (labels, centres, inertia).
 
-
-def fit_kmeans(x: np.ndarray, k: int, seed: int, n_init: int = FINAL_N_INIT) -> tuple[np.ndarray, np.ndarray, float]:
-    """k-means++ fit: (labels, centres, inertia). n_init 10 up to 100k customers, MiniBatch with 3 above."""
-    model = _model(k, len(x), seed, n_init).fit(x)
-    return model.labels_.astype(np.int32), model.cluster_centers_, float(model.inertia_)
+    Up to LARGE_LIMIT customers: KMeans with ``n_init`` on all of them. Above: see LARGE_LIMIT;
+    ``refine=False`` (the sweep) stops after the nearest-centre assignment.
+    Below SINGLE_THREAD_LIMIT customers one thread is faster: OpenMP start-up and contention cost
+    more than the work (measured 0.2 s vs 0.5-1.8 s for the real data's sweep on a busy 2-core machine).
+    """
+    n = len(x)
+    if n <= LARGE_LIMIT:
+        threads = 1 if n <= SINGLE_THREAD_LIMIT else None
+        with threadpool_limits(limits=threads):
+            model = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(x)
+        return model.labels_.astype(np.int32), model.cluster_centers_, float(model.inertia_)
+    sample = np.sort(np.random.default_rng(seed).choice(n, FIT_SAMPLE, replace=False))
+    with threadpool_limits(limits=1):
+        model = KMeans(n_clusters=k, n_init=min(n_init, LARGE_N_INIT), random_state=seed).fit(x[sample])
+    if refine:
+        model = KMeans(n_clusters=k, init=model.cluster_centers_, n_init=1, max_iter=30, random_state=seed).fit(x)
+        return model.labels_.astype(np.int32), model.cluster_centers_, float(model.inertia_)
+    labels = model.predict(x).astype(np.int32)
+    inertia = float(np.sum((x - model.cluster_centers_[labels]) ** 2))
+    return labels, model.cluster_centers_, inertia
 
 
 def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -106,6 +128,20 @@ def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> np.n
     return np.nan_to_num(s, nan=0.0)
 
 
+def euclidean_matrix(x: np.ndarray) -> np.ndarray:
+    """All pairwise distances as float32, via |a|^2 + |b|^2 - 2ab (features are centred and scaled)."""
+    x = (x - x.mean(axis=0)).astype(np.float32)
+    squared = np.einsum("ij,ij->i", x, x)
+    with threadpool_limits(limits=1):
+        d2 = x @ x.T
+    d2 *= -2
+    d2 += squared[:, None]
+    d2 += squared[None, :]
+    np.maximum(d2, 0, out=d2)
+    np.fill_diagonal(d2, 0)
+    return np.sqrt(d2, out=d2)
+
+
 @dataclass
 class SilhouetteBasis:
     """The one distance matrix (exact or on a fixed-seed sample) reused for every K."""
@@ -121,8 +157,7 @@ class SilhouetteBasis:
             index = np.sort(np.random.default_rng(seed).choice(n, SILHOUETTE_EXACT_LIMIT, replace=False))
         else:
             index = np.arange(n)
-        sub = x[index].astype(np.float32)
-        return cls(index, pairwise_distances(sub, n_jobs=1).astype(np.float32), n > SILHOUETTE_EXACT_LIMIT)
+        return cls(index, euclidean_matrix(x[index]), n > SILHOUETTE_EXACT_LIMIT)
 
     def samples(self, labels: np.ndarray) -> np.ndarray:
         sub_labels = labels[self.index]
@@ -153,7 +188,7 @@ def sweep_k(
         if cancelled():
             raise Cancelled("The run was cancelled.")
         progress(i / len(k_values), f"Evaluating K={k}")
-        labels, centres, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT)
+        labels, centres, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT, refine=False)
         if len(np.unique(labels)) < 2:
             continue
         sil = basis.samples(labels)

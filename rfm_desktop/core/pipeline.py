@@ -89,7 +89,7 @@ def prepare(
     cancelled: CancelledFn = never_cancelled,
 ) -> Prepared:
     progress(0.0, "Cleaning rows")
-    clean_frame, report = cleaning.clean(transactions.frame, params.cleaning)
+    clean_frame, report = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
     _check(cancelled)
     warnings: list[str] = []
     if not params.cleaning.drop_missing_customer and clean_frame["customer_id"].isna().any():
@@ -164,18 +164,14 @@ def run(
     x = prepared.features.scaled
 
     sweep: KSweep | None = None
-    fits: dict[int, clustering.SweepFit] = {}
     if options.k is None or options.sweep:
-        sweep, fits = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
+        sweep, _ = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
     k = options.k if options.k is not None else sweep.suggested_k
     if k > len(x) - 1:
         raise ParamsError(f"K={k} is too large for {len(x):,} customers; choose K below {len(x)}.")
     _check(cancelled)
     progress(0.86, f"Fitting {k} clusters")
-    if k in fits and len(x) > clustering.MINIBATCH_LIMIT:  # the sweep's fit is already the final kind
-        labels, centres = fits[k].labels, fits[k].centres
-    else:
-        labels, centres, _ = clustering.fit_kmeans(x, k, options.seed)
+    labels, centres, _ = clustering.fit_kmeans(x, k, options.seed)
     _check(cancelled)
 
     progress(0.9, "Describing clusters")

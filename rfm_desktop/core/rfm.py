@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rfm_desktop.core.errors import DataError
 
@@ -84,47 +86,62 @@ def compute_rfm(frame: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
 
     recency = whole days from the customer's last purchase to ``snapshot``;
     frequency = distinct invoices; monetary = sum of amount.
+    Text columns are turned into integer codes first: grouping 10 M rows on integers is several
+    times faster than on strings.
     """
-    rows = frame[frame["customer_id"].notna()]
+    rows = frame[frame["customer_id"].notna()] if frame["customer_id"].hasnans else frame
     if rows.empty:
         raise DataError("No rows with a customer id are left, so there are no customers to segment.")
-    codes, ids = pd.factorize(rows["customer_id"], sort=True)
-    dates = rows["invoice_date"].to_numpy()
-    grouped = pd.DataFrame({"c": codes, "d": dates, "a": rows["amount"].to_numpy()}).groupby("c", sort=True)
-    last = grouped["d"].max()
-    first = grouped["d"].min()
-    monetary = grouped["a"].sum()
-    pairs = pd.DataFrame({"c": codes, "i": rows["invoice_id"].to_numpy()}).drop_duplicates()
-    frequency = pairs.groupby("c", sort=True).size()
+    codes, ids = _sorted_codes(rows["customer_id"])
+    n = len(ids)
+    grouped = pd.DataFrame({"c": codes, "d": rows["invoice_date"].to_numpy(), "a": rows["amount"].to_numpy()})
+    grouped = grouped.groupby("c", sort=True)
+    last = grouped["d"].max().to_numpy()
+    first = grouped["d"].min().to_numpy()
+    monetary = grouped["a"].sum().to_numpy(dtype=np.float64)
+    invoice_codes, invoices = pd.factorize(rows["invoice_id"])
+    pair_keys = pd.unique(codes.astype(np.int64) * (len(invoices) + 1) + invoice_codes)
+    frequency = np.bincount(pair_keys // (len(invoices) + 1), minlength=n)
 
     customers = pd.DataFrame(
         {
-            "customer_id": pd.array(np.asarray(ids, dtype=object), dtype="string"),
-            "recency": (snapshot - pd.DatetimeIndex(last.to_numpy())).days.to_numpy(dtype=np.int64),
-            "frequency": frequency.to_numpy(dtype=np.int64),
-            "monetary": monetary.to_numpy(dtype=np.float64).round(2),
-            "first_purchase": first.to_numpy(),
-            "last_purchase": last.to_numpy(),
+            "customer_id": pd.array(ids, dtype="string"),
+            "recency": (snapshot - pd.DatetimeIndex(last)).days.to_numpy(dtype=np.int64),
+            "frequency": frequency.astype(np.int64),
+            "monetary": monetary.round(2),
+            "first_purchase": first,
+            "last_purchase": last,
         }
     )
-    customers["tenure_days"] = (snapshot - pd.DatetimeIndex(customers["first_purchase"])).days.to_numpy()
+    customers["tenure_days"] = (snapshot - pd.DatetimeIndex(first)).days.to_numpy()
     if "country" in rows.columns and rows["country"].notna().any():
-        customers["country"] = _most_frequent(codes, rows["country"].to_numpy(dtype=object), len(ids))
+        customers["country"] = _most_frequent(codes, rows["country"], n)
     return customers
 
 
-def _most_frequent(codes: np.ndarray, values: np.ndarray, n: int) -> pd.Series:
-    counts = (
-        pd.DataFrame({"c": codes, "v": values})
-        .dropna()
-        .value_counts(sort=False)
-        .reset_index(name="n")
-        .sort_values(["c", "n", "v"], ascending=[True, False, True], kind="stable")
-        .drop_duplicates("c")
-    )
-    out = pd.Series(pd.NA, index=np.arange(n), dtype="string")
-    out.iloc[counts["c"].to_numpy()] = counts["v"].astype("string").to_numpy()
-    return out.reset_index(drop=True)
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes numbered in sorted order of the values (so customers come out sorted by id)."""
+    codes, uniques = pd.factorize(values)
+    order = pc.sort_indices(pa.array(np.asarray(uniques, dtype=object), type=pa.string())).to_numpy()
+    uniques = np.asarray(uniques, dtype=object)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]
+
+
+def _most_frequent(codes: np.ndarray, values: pd.Series, n: int) -> pd.Series:
+    """Each customer's most frequent value (ties: the alphabetically first)."""
+    value_codes, uniques = _sorted_codes(values.fillna(""))
+    width = len(uniques) + 1
+    keys, counts = np.unique(codes.astype(np.int64) * width + value_codes, return_counts=True)
+    customer, value = keys // width, keys % width
+    # sort by customer, then count descending, then value ascending; the first row per customer wins
+    order = np.lexsort((value, -counts, customer))
+    first = order[np.r_[True, customer[order][1:] != customer[order][:-1]]]
+    out = np.full(n, None, dtype=object)
+    out[customer[first]] = uniques[value[first]]
+    result = pd.Series(pd.array(out, dtype="string"))
+    return result.mask(result == "")
 
 
 def quintile_scores(values: pd.Series | np.ndarray, *, reverse: bool = False) -> np.ndarray:
