@@ -114,7 +114,8 @@ def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> np.n
     k = int(labels.max()) + 1
     onehot = np.zeros((len(labels), k), dtype=distances.dtype)
     onehot[np.arange(len(labels)), labels] = 1
-    sums = distances @ onehot  # n x k: sum of distances to each cluster
+    with threadpool_limits(limits=1):  # small product; BLAS threads only add contention here
+        sums = distances @ onehot  # n x k: sum of distances to each cluster
     sizes = onehot.sum(axis=0).astype(np.float64)
     own_size = sizes[labels]
     rows = np.arange(len(labels))

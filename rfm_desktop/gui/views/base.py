@@ -1,0 +1,178 @@
+"""The base class every result tab derives from, and small drawing helpers they share.
+
+A view receives an :class:`AnalysisResult` through :meth:`ResultView.set_result` and draws
+it; it computes nothing beyond presentation (formatting, sorting, picking colours).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from rfm_desktop.core.result import AnalysisResult
+
+pg.setConfigOptions(antialias=True)
+
+#: what :meth:`ResultView.save_image` can export, by a view's ``image_formats``
+PNG_ONLY: tuple[str, ...] = ("png",)
+PNG_AND_SVG: tuple[str, ...] = ("png", "svg")
+
+
+def foreground(widget: QWidget) -> QColor:
+    return widget.palette().color(QPalette.ColorRole.WindowText)
+
+
+def background(widget: QWidget) -> QColor:
+    return widget.palette().color(QPalette.ColorRole.Window)
+
+
+def is_dark(color: QColor) -> bool:
+    return color.lightnessF() < 0.5
+
+
+def text_color_on(color: QColor) -> QColor:
+    """Black or white, whichever reads better on ``color`` (WCAG relative luminance)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+    return QColor("#000000") if lum > 0.179 else QColor("#FFFFFF")
+
+
+def style_plot(plot: pg.PlotItem, widget: QWidget, *, title: str | None = None) -> None:
+    """Axes, labels and title in the palette's text colour, a light grid."""
+    fg = foreground(widget)
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(fg))
+        axis.setTextPen(pg.mkPen(fg))
+    plot.showGrid(x=True, y=True, alpha=0.18)
+    if title is not None:
+        plot.setTitle(title, color=fg.name(), size="11pt")
+    plot.hideButtons()  # the small "A" auto-range button looks like a glitch to analysts
+
+
+def style_graphics_view(view: pg.GraphicsView, widget: QWidget) -> None:
+    view.setBackground(background(widget))
+
+
+def message_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setMargin(24)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.15)
+    label.setFont(font)
+    label.setEnabled(False)  # the palette's "disabled text" colour: readable and quiet
+    return label
+
+
+class ResultView(QWidget):
+    """One tab of the results window.
+
+    Subclasses set ``title`` (the tab title), ``view_name`` (a file-name slug),
+    ``placeholder`` (shown before the first result), build their content in
+    ``__init__`` and pass it to :meth:`set_content`, and implement :meth:`set_result`.
+    """
+
+    title: str = "View"
+    view_name: str = "view"
+    placeholder: str = "Run an analysis to see the results here."
+    #: formats :meth:`save_image` writes; PNG only for tables and the 3D view
+    image_formats: tuple[str, ...] = PNG_ONLY
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._result: AnalysisResult | None = None
+        self._stack = QStackedWidget(self)
+        self._placeholder = message_label(self.placeholder)
+        self._stack.addWidget(self._placeholder)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._stack)
+
+    # -- for subclasses ---------------------------------------------------------
+    def set_content(self, widget: QWidget) -> None:
+        self._stack.addWidget(widget)
+
+    def show_content(self, shown: bool = True) -> None:
+        self._stack.setCurrentIndex(1 if shown and self._stack.count() > 1 else 0)
+
+    def show_message(self, text: str) -> None:
+        """Replace the content by a plain message (e.g. "no K sweep was run")."""
+        self._placeholder.setText(text)
+        self._stack.setCurrentIndex(0)
+
+    def _plot_for_export(self) -> pg.PlotItem | pg.GraphicsScene | None:
+        """The plot (or scene) that :meth:`save_image` exports; None for table views."""
+        return None
+
+    def _widget_for_png(self) -> QWidget:
+        """The widget that a PNG of a non-plot view shows."""
+        return self
+
+    def _palette_changed(self) -> None:
+        """Re-apply colours that come from the palette; redraws the current result."""
+        if self._result is not None:
+            self.set_result(self._result)
+
+    # -- public API ---------------------------------------------------------------
+    @property
+    def result(self) -> AnalysisResult | None:
+        return self._result
+
+    def has_result(self) -> bool:
+        return self._result is not None
+
+    def set_result(self, result: AnalysisResult) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def save_image(self, path: str | Path) -> None:
+        """Write the view's picture to ``path``: PNG or SVG by extension."""
+        path = Path(path)
+        ext = path.suffix.lower().lstrip(".")
+        if ext not in ("png", "svg"):
+            raise ValueError(f"Save the picture as .png or .svg, not '{path.suffix or path.name}'.")
+        if ext not in self.image_formats:
+            raise ValueError(f"The {self.title} view can be saved as PNG only, not as {ext.upper()}.")
+        if self._result is None:
+            raise ValueError(f"There is nothing to save yet: run an analysis to fill the {self.title} view.")
+        target = self._plot_for_export()
+        if target is None:
+            if ext != "png":
+                raise ValueError(f"The {self.title} view has no chart to save as {ext.upper()}: save it as PNG.")
+            self._save_widget_png(self._widget_for_png(), path)
+            return
+        if ext == "svg":
+            from rfm_desktop.gui.views.svg import export_svg
+
+            export_svg(target, path)
+        else:
+            from pyqtgraph import exporters
+
+            exporter = exporters.ImageExporter(target)
+            params = exporter.parameters()
+            if int(params["width"]) < 1200:  # a crisper picture for reports than the on-screen size
+                params["width"] = 1200
+            exporter.export(str(path))
+        if not path.exists() or path.stat().st_size == 0:
+            raise OSError(f"Could not write the picture to {path}.")
+
+    def grab_png(self, path: str | Path) -> None:
+        """A screenshot of the whole tab (controls included) as PNG."""
+        self._save_widget_png(self, Path(path))
+
+    def _save_widget_png(self, widget: QWidget, path: Path) -> None:
+        if not widget.grab().save(str(path), "PNG"):
+            raise OSError(f"Could not write the picture to {path}.")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._palette_changed()

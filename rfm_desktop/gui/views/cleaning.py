@@ -1,0 +1,126 @@
+"""Cleaning report tab: what each cleaning step removed, and the facts of the input."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+
+from rfm_desktop.core.result import AnalysisResult, CleaningStep
+from rfm_desktop.gui.views.base import ResultView
+from rfm_desktop.gui.views.tables import Column, RowTableModel, fmt_int, fmt_pct, make_table_view
+
+
+def _share_removed(step: CleaningStep) -> float:
+    return step.removed / step.before if step.before else 0.0
+
+
+def _status(step: CleaningStep) -> str:
+    if getattr(step, "enabled", True):
+        return "On"
+    would = getattr(step, "would_remove", 0)
+    return f"Off (would remove {would:,})" if would else "Off"
+
+
+STEP_COLUMNS = (
+    Column("Step", lambda s: s.label, str, "What the step removes.", numeric=False),
+    Column("Rows before", lambda s: s.before, fmt_int, "Rows going into the step."),
+    Column("Removed", lambda s: s.removed, fmt_int, "Rows the step removed."),
+    Column("Remaining", lambda s: s.after, fmt_int, "Rows after the step."),
+    Column("% removed", _share_removed, fmt_pct, "Removed rows as a share of the rows going in."),
+    Column("Status", _status, str, "Whether the step was switched on.", numeric=False),
+)
+
+_DATE_TOKENS = {
+    "%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%H": "hh", "%I": "hh", "%M": "mm",
+    "%S": "ss", "%p": "AM/PM", "%b": "Mon", "%B": "Month", "%f": "ffffff",
+}
+
+
+def readable_date_format(fmt: str) -> str:
+    """'%d/%m/%Y %H:%M' -> 'DD/MM/YYYY hh:mm (%d/%m/%Y %H:%M)'; other labels as they are."""
+    if not fmt:
+        return "not detected"
+    if "%" not in fmt:
+        return fmt
+    readable = re.sub(r"%[A-Za-z]", lambda m: _DATE_TOKENS.get(m.group(0), m.group(0)), fmt)
+    return f"{readable} ({fmt})"
+
+
+class CleaningView(ResultView):
+    title = "Cleaning report"
+    view_name = "cleaning"
+    placeholder = "Run an analysis to see what the cleaning steps removed."
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = RowTableModel(STEP_COLUMNS, self)
+        self.table = make_table_view()
+        self.table.setSortingEnabled(False)  # the steps run in this order
+        self.table.setModel(self.model)
+        self.facts: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        for key, text in (
+            ("file", "Input file"),
+            ("rows_read", "Rows read"),
+            ("rows_clean", "Rows after cleaning"),
+            ("customers", "Customers analysed"),
+            ("outliers", "Outliers"),
+            ("date_format", "Date format detected"),
+            ("snapshot", "Snapshot date (recency counted to)"),
+            ("warnings", "Warnings"),
+        ):
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.facts[key] = label
+            form.addRow(f"{text}:", label)
+        title = QLabel("<b>Cleaning steps, in the order they ran</b>")
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.addLayout(form)
+        layout.addSpacing(8)
+        layout.addWidget(title)
+        layout.addWidget(self.table, 1)
+        self.set_content(content)
+
+    def set_result(self, result: AnalysisResult) -> None:
+        self._result = result
+        report = result.cleaning
+        self.model.set_rows(list(report.steps))
+        self.table.resizeColumnsToContents()
+        rows_read = report.rows_read or result.rows_read
+        removed = rows_read - report.rows_clean
+        self.facts["file"].setText(html.escape(str(result.params.input_path)))
+        self.facts["rows_read"].setText(f"{rows_read:,}")
+        self.facts["rows_clean"].setText(
+            f"{report.rows_clean:,} ({removed:,} removed, {fmt_pct(removed / rows_read if rows_read else 0)})"
+        )
+        self.facts["customers"].setText(f"{result.customer_count:,}")
+        self.facts["outliers"].setText(self._outlier_text(result))
+        self.facts["date_format"].setText(html.escape(readable_date_format(result.date_format)))
+        snapshot = result.snapshot_date
+        self.facts["snapshot"].setText("–" if snapshot is None else f"{snapshot:%Y-%m-%d}")
+        warnings = [html.escape(w) for w in result.warnings]
+        self.facts["warnings"].setText("<br>".join(f"• {w}" for w in warnings) if warnings else "none")
+        self.show_content()
+
+    @staticmethod
+    def _outlier_text(result: AnalysisResult) -> str:
+        report = result.cleaning
+        mode = report.outlier_mode
+        found = report.outliers_found
+        iqr = result.params.cleaning.iqr_multiplier
+        features = ", ".join(result.params.cleaning.outlier_features)
+        rule = f"IQR rule, {iqr:g} × IQR on {features}"
+        before = report.customers_before_outliers
+        of = f" of {before:,}" if before else ""
+        action = {
+            "keep": "kept in the clustering",
+            "drop": "removed before clustering",
+            "segment": "set apart in an “Outliers” segment",
+        }.get(mode, mode)
+        return f"{found:,} customers{of} flagged ({rule}); {action}."

@@ -1,0 +1,273 @@
+"""K evaluation: four small charts (elbow, silhouette, Davies–Bouldin, Calinski–Harabasz).
+
+``KChartsWidget`` is used live by the wizard while the K sweep streams scores in;
+``KEvaluationView`` shows a finished result's sweep as a results tab.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from rfm_desktop.core.palette import cluster_color
+from rfm_desktop.core.result import AnalysisResult, KScore
+from rfm_desktop.gui.views.axes import ReadableAxis
+from rfm_desktop.gui.views.base import (
+    PNG_AND_SVG,
+    ResultView,
+    foreground,
+    style_graphics_view,
+    style_plot,
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    field: str
+    title: str
+    label: str
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("inertia", "Elbow: inertia (look for the bend)", "Inertia"),
+    Metric("silhouette", "Silhouette (higher is better)", "Silhouette"),
+    Metric("davies_bouldin", "Davies–Bouldin (lower is better)", "Davies–Bouldin"),
+    Metric("calinski_harabasz", "Calinski–Harabasz (higher is better)", "Calinski–Harabasz"),
+)
+LINE_COLOR = cluster_color(0)
+CHOSEN_COLOR = cluster_color(5)
+
+
+class KChartsWidget(QWidget):
+    """Four charts with K on the x axis, filled one score at a time."""
+
+    #: the user clicked a K on any chart
+    kPicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._scores: dict[int, KScore] = {}
+        self._suggested: tuple[int, str] | None = None
+        self._chosen: int | None = None
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setSpacing(14)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._suggested_lines: dict[str, pg.InfiniteLine] = {}
+        self._chosen_marks: dict[str, pg.ScatterPlotItem] = {}
+        self._chosen_lines: dict[str, pg.InfiniteLine] = {}
+        for i, metric in enumerate(METRICS):
+            plot = self.graphics.addPlot(row=i // 2, col=i % 2, axisItems={"left": ReadableAxis("left")})
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.getAxis("left").setWidth(62)  # big inertia values never clip
+            curve = plot.plot([], [], symbol="o", symbolSize=8)
+            suggested = pg.InfiniteLine(angle=90, movable=False, label="", labelOpts={"position": 0.95})
+            suggested.hide()
+            chosen_line = pg.InfiniteLine(angle=90, movable=False)
+            chosen_line.hide()
+            mark = pg.ScatterPlotItem(size=15, symbol="o")
+            mark.setZValue(5)
+            for item in (suggested, chosen_line, mark):
+                plot.addItem(item, ignoreBounds=True)
+            self.plots[metric.field] = plot
+            self.curves[metric.field] = curve
+            self._suggested_lines[metric.field] = suggested
+            self._chosen_lines[metric.field] = chosen_line
+            self._chosen_marks[metric.field] = mark
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
+
+        self.reason_label = QLabel()
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note_label = QLabel("Click a K on any chart to choose it.")
+        self.note_label.setEnabled(False)
+        self.note_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.reason_label)
+        layout.addWidget(self.note_label)
+        self._restyle()
+        self._refresh()
+
+    # -- API used while the sweep streams ---------------------------------------------------------
+    def clear(self) -> None:
+        self._scores.clear()
+        self._suggested = None
+        self._chosen = None
+        self.reason_label.clear()
+        self._refresh()
+
+    def add_score(self, score: KScore) -> None:
+        """Add (or replace) the scores of one K and redraw at once."""
+        self._scores[score.k] = score
+        self._refresh()
+
+    def set_scores(self, scores: tuple[KScore, ...] | list[KScore]) -> None:
+        self._scores = {s.k: s for s in scores}
+        self._refresh()
+
+    def scores(self) -> list[KScore]:
+        return [self._scores[k] for k in sorted(self._scores)]
+
+    def set_suggested(self, k: int, reason: str) -> None:
+        """A dashed line at ``k`` on every chart, and the reason under the charts."""
+        self._suggested = (int(k), reason)
+        self.reason_label.setText(f"<b>Suggested K = {k}.</b> {reason}")
+        self._refresh()
+
+    def set_chosen(self, k: int | None) -> None:
+        """A solid marker (and line) at the K that is used."""
+        self._chosen = None if k is None else int(k)
+        self._refresh()
+
+    def chosen(self) -> int | None:
+        return self._chosen
+
+    def suggested(self) -> int | None:
+        return self._suggested[0] if self._suggested else None
+
+    def pick_k(self, k: int) -> None:
+        """What a click on a chart does: tell the host which K was picked."""
+        self.kPicked.emit(int(k))
+
+    def set_pick_hint(self, text: str | None) -> None:
+        self.note_label.setText(text or "")
+        self.note_label.setVisible(bool(text))
+
+    def k_near(self, x: float) -> int | None:
+        """The scored K nearest to x (within half a step), if any."""
+        if not self._scores or not math.isfinite(x):
+            return None
+        ks = np.array(sorted(self._scores))
+        best = int(ks[np.argmin(np.abs(ks - x))])
+        return best if abs(best - x) <= 0.5 else None
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        ks = sorted(self._scores)
+        ticks = [[(k, str(k)) for k in ks]] if ks else [[]]
+        for metric in METRICS:
+            plot = self.plots[metric.field]
+            values = np.array([getattr(self._scores[k], metric.field) for k in ks], dtype=float)
+            self.curves[metric.field].setData(np.array(ks, dtype=float), values, connect="finite")
+            plot.getAxis("bottom").setTicks(ticks)
+            if ks:
+                plot.setXRange(ks[0] - 0.5, ks[-1] + 0.5, padding=0)
+            else:
+                plot.setXRange(1.5, 10.5, padding=0)
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                lo, hi = float(finite.min()), float(finite.max())
+                pad = (hi - lo) or abs(hi) or 1.0
+                plot.setYRange(lo - 0.1 * pad, hi + 0.28 * pad, padding=0)  # room on top for the label
+
+            line = self._suggested_lines[metric.field]
+            if self._suggested is not None:
+                line.setValue(self._suggested[0])
+                line.label.setFormat(f"suggested K={self._suggested[0]}")
+                line.show()
+            else:
+                line.hide()
+
+            mark = self._chosen_marks[metric.field]
+            chosen_line = self._chosen_lines[metric.field]
+            if self._chosen is not None:
+                chosen_line.setValue(self._chosen)
+                chosen_line.show()
+                score = self._scores.get(self._chosen)
+                value = getattr(score, metric.field) if score is not None else float("nan")
+                if math.isfinite(value):
+                    mark.setData([self._chosen], [value])
+                else:
+                    mark.setData([], [])
+            else:
+                chosen_line.hide()
+                mark.setData([], [])
+
+    def _restyle(self) -> None:
+        style_graphics_view(self.graphics, self)
+        fg = foreground(self)
+        muted = QColor(fg)
+        muted.setAlpha(170)
+        chosen = QColor(CHOSEN_COLOR)
+        for metric in METRICS:
+            plot = self.plots[metric.field]
+            style_plot(plot, self, title=metric.title)
+            plot.setLabel("bottom", "K (number of segments)")
+            self.curves[metric.field].setPen(pg.mkPen(LINE_COLOR, width=2))
+            self.curves[metric.field].setSymbolBrush(pg.mkBrush(LINE_COLOR))
+            self.curves[metric.field].setSymbolPen(pg.mkPen(fg, width=0.8))
+            line = self._suggested_lines[metric.field]
+            line.setPen(pg.mkPen(muted, width=1.5, style=Qt.PenStyle.DashLine))
+            line.label.setColor(fg)
+            self._chosen_lines[metric.field].setPen(pg.mkPen(chosen, width=1.5))
+            self._chosen_marks[metric.field].setBrush(pg.mkBrush(chosen))
+            self._chosen_marks[metric.field].setPen(pg.mkPen(fg, width=1.5))
+
+    def _on_click(self, event) -> None:  # noqa: ANN001 - pyqtgraph MouseClickEvent
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        for plot in self.plots.values():
+            vb = plot.getViewBox()
+            if vb.sceneBoundingRect().contains(event.scenePos()):
+                k = self.k_near(vb.mapSceneToView(event.scenePos()).x())
+                if k is not None:
+                    self.pick_k(k)
+                return
+
+    def changeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()
+
+
+class KEvaluationView(ResultView):
+    """The finished run's K sweep, with the K that was used."""
+
+    title = "K evaluation"
+    view_name = "k-evaluation"
+    placeholder = "Run an analysis to see how each number of segments (K) scored."
+    image_formats = PNG_AND_SVG
+
+    #: the user clicked a K (the host may offer to re-run with it)
+    kPicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.charts = KChartsWidget()
+        self.charts.set_pick_hint(None)
+        self.charts.kPicked.connect(self.kPicked)
+        self.set_content(self.charts)
+
+    def set_result(self, result: AnalysisResult) -> None:
+        self._result = result
+        sweep = result.sweep
+        if sweep is None or not sweep.scores:
+            self.charts.clear()
+            self.show_message(
+                f"A fixed K was used without a K sweep (K = {result.k}), so there are no K scores to compare."
+            )
+            return
+        self.charts.clear()
+        self.charts.set_scores(sweep.scores)
+        self.charts.set_suggested(sweep.suggested_k, sweep.reason)
+        self.charts.set_chosen(result.k)
+        notes = [f"K = {result.k} was used (solid line and large dot); the dashed line marks the suggested K."]
+        if sweep.silhouette_sampled:
+            notes.append("Silhouette scores were computed on a fixed-seed sample of customers.")
+        self.charts.set_pick_hint(" ".join(notes))
+        self.show_content()
+
+    def _plot_for_export(self):  # noqa: ANN202
+        return None if self._result is None or self._result.sweep is None else self.charts.graphics.scene()
+
+    def _widget_for_png(self) -> QWidget:
+        return self.charts

@@ -1,0 +1,284 @@
+"""Segments tab: one row per cluster profile, names editable in place, tick boxes for export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfm_desktop.core.result import AnalysisResult, ClusterProfile
+from rfm_desktop.gui.views.base import ResultView
+from rfm_desktop.gui.views.tables import (
+    SORT_ROLE,
+    ModelIndex,
+    NumericSortProxy,
+    PaddedDelegate,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+    sort_key,
+)
+
+COL_NAME = 0
+COL_CUSTOMERS = 1
+COL_SHARE = 2
+COL_REVENUE_SHARE = 3
+COL_RECENCY = 4
+COL_FREQUENCY = 5
+COL_MONETARY = 6
+COL_AOV = 7
+COL_SILHOUETTE = 8
+COL_STRATEGY = 9
+
+_HEADERS: dict[int, tuple[str, str]] = {
+    COL_NAME: ("Segment", "Tick the segments to export; double-click a name to rename it."),
+    COL_CUSTOMERS: ("Customers", "Number of customers in the segment."),
+    COL_SHARE: ("Share", "Share of all customers."),
+    COL_REVENUE_SHARE: ("Revenue\nshare", "Share of total spend."),
+    COL_RECENCY: ("Recency\n(days)", "Mean days since the last purchase; lower is better."),
+    COL_FREQUENCY: ("Frequency\n(orders)", "Mean number of orders (invoices)."),
+    COL_MONETARY: ("Monetary\n(spend)", "Mean total spend per customer."),
+    COL_AOV: ("Avg order\nvalue", "Spend divided by orders over the segment."),
+    COL_SILHOUETTE: ("Silhouette", "Mean silhouette, -1..1: higher means a more distinct segment."),
+    COL_STRATEGY: ("Suggested strategy", "What to do with this segment."),
+}
+
+
+def _raw(profile: ClusterProfile, column: int) -> Any:
+    return {
+        COL_NAME: profile.name,
+        COL_CUSTOMERS: profile.size,
+        COL_SHARE: profile.share,
+        COL_REVENUE_SHARE: profile.revenue_share,
+        COL_RECENCY: profile.recency_mean,
+        COL_FREQUENCY: profile.frequency_mean,
+        COL_MONETARY: profile.monetary_mean,
+        COL_AOV: profile.average_order_value,
+        COL_SILHOUETTE: profile.silhouette_mean,
+        COL_STRATEGY: profile.strategy,
+    }[column]
+
+
+def _text(profile: ClusterProfile, column: int) -> str:
+    value = _raw(profile, column)
+    if column in (COL_NAME, COL_STRATEGY):
+        return str(value)
+    if column == COL_CUSTOMERS:
+        return fmt_int(value)
+    if column in (COL_SHARE, COL_REVENUE_SHARE):
+        return fmt_pct(value)
+    if column == COL_SILHOUETTE:
+        return fmt_num(value, 3)
+    if column == COL_FREQUENCY:
+        return fmt_num(value, 1)
+    return fmt_num(value, 2 if column in (COL_MONETARY, COL_AOV) else 1)
+
+
+class SegmentsModel(QAbstractTableModel):
+    """Cluster profiles as rows. Editing a name does not change the result: it emits
+    :attr:`renameRequested`, and the host renames and calls ``set_result`` again."""
+
+    renameRequested = Signal(int, str)
+    checkedChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._profiles: list[ClusterProfile] = []
+        self._checked: dict[int, bool] = {}
+
+    # -- data ---------------------------------------------------------------------
+    def set_profiles(self, profiles: tuple[ClusterProfile, ...] | list[ClusterProfile]) -> None:
+        self.beginResetModel()
+        self._profiles = list(profiles)
+        # ticks survive a redraw (e.g. after a rename); new clusters start ticked
+        self._checked = {p.id: self._checked.get(p.id, True) for p in self._profiles}
+        self.endResetModel()
+        self.checkedChanged.emit()
+
+    def profile(self, row: int) -> ClusterProfile:
+        return self._profiles[row]
+
+    def profiles(self) -> list[ClusterProfile]:
+        return list(self._profiles)
+
+    def checked_ids(self) -> list[int]:
+        return [p.id for p in self._profiles if self._checked.get(p.id, False)]
+
+    def set_checked(self, cluster_id: int, checked: bool) -> None:
+        for row, p in enumerate(self._profiles):
+            if p.id == cluster_id and self._checked.get(p.id) != checked:
+                self._checked[p.id] = checked
+                idx = self.index(row, COL_NAME)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.CheckStateRole])
+                self.checkedChanged.emit()
+
+    def set_all_checked(self, checked: bool) -> None:
+        for p in self._profiles:
+            self._checked[p.id] = checked
+        if self._profiles:
+            self.dataChanged.emit(
+                self.index(0, COL_NAME), self.index(len(self._profiles) - 1, COL_NAME), [Qt.ItemDataRole.CheckStateRole]
+            )
+        self.checkedChanged.emit()
+
+    # -- Qt model API ---------------------------------------------------------------
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(self._profiles)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(_HEADERS)
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == COL_NAME:
+            flags |= Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        p = self._profiles[index.row()]
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return p.name if (col == COL_NAME and role == Qt.ItemDataRole.EditRole) else _text(p, col)
+        if role == SORT_ROLE:
+            return sort_key(_raw(p, col))
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
+            return QColor(p.color)
+        if role == Qt.ItemDataRole.CheckStateRole and col == COL_NAME:
+            return Qt.CheckState.Checked if self._checked.get(p.id, False) else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_STRATEGY:
+                return p.strategy
+            if col == COL_NAME:
+                extra = " (customers the outlier rule set apart)" if p.is_outlier_segment else ""
+                return f"{p.name}{extra}: double-click to rename."
+            if col == COL_SILHOUETTE and p.is_outlier_segment:
+                return "The Outliers segment is not a k-means cluster, so it has no silhouette."
+            return _HEADERS[col][1]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col in (COL_NAME, COL_STRATEGY):
+                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def setData(self, index: ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if not index.isValid() or index.column() != COL_NAME:
+            return False
+        p = self._profiles[index.row()]
+        if role == Qt.ItemDataRole.CheckStateRole:
+            checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+            self.set_checked(p.id, checked)
+            return True
+        if role == Qt.ItemDataRole.EditRole:
+            name = str(value).strip()
+            if name and name != p.name:
+                self.renameRequested.emit(p.id, name)
+            return True
+        return False
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation != Qt.Orientation.Horizontal or section not in _HEADERS:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _HEADERS[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADERS[section][1]
+        return None
+
+
+class SegmentsView(ResultView):
+    """The cluster profiles as a sortable table."""
+
+    title = "Segments"
+    view_name = "segments"
+    placeholder = "Run an analysis to see the customer segments here."
+
+    #: (cluster id, new name): the user edited a name; rename the result and redraw
+    renameRequested = Signal(int, str)
+    #: the ticked cluster ids changed
+    checkedChanged = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = SegmentsModel(self)
+        self.proxy = NumericSortProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.model.renameRequested.connect(self.renameRequested)
+        self.model.checkedChanged.connect(lambda: self.checkedChanged.emit(self.selected_cluster_ids()))
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the engine's order until a click
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(True)
+        self.table.setItemDelegate(PaddedDelegate(10, self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_STRATEGY, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(60)
+
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        tick_all = QPushButton("Tick all")
+        tick_none = QPushButton("Tick none")
+        tick_all.clicked.connect(lambda: self.model.set_all_checked(True))
+        tick_none.clicked.connect(lambda: self.model.set_all_checked(False))
+        hint = QLabel("Double-click a name to rename a segment. Ticked segments are the ones exported as “chosen segments”.")
+        hint.setWordWrap(True)
+        hint.setEnabled(False)
+
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(tick_all)
+        top.addWidget(tick_none)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(hint)
+        self.set_content(content)
+
+    def set_result(self, result: AnalysisResult) -> None:
+        self._result = result
+        self.model.set_profiles(result.clusters)
+        sil = "–" if result.silhouette != result.silhouette else f"{result.silhouette:.3f}"
+        self.summary.setText(
+            f"<b>{len(result.clusters)} segments</b> from {result.customer_count:,} customers "
+            f"(K = {result.k}, mean silhouette {sil})."
+        )
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(COL_STRATEGY, QHeaderView.ResizeMode.Stretch)
+        self.table.resizeRowsToContents()
+        self.show_content()
+
+    def selected_cluster_ids(self) -> list[int]:
+        """The ticked clusters, in the result's order (for "export chosen segments")."""
+        return self.model.checked_ids()
+
+    def set_selected_cluster_ids(self, ids: list[int]) -> None:
+        wanted = set(ids)
+        for p in self.model.profiles():
+            self.model.set_checked(p.id, p.id in wanted)

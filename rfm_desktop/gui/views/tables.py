@@ -1,0 +1,160 @@
+"""Table helpers shared by the table views: number formats, numeric sorting, a plain table model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
+
+#: the raw value a column sorts by (a number for numeric columns, text otherwise)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+def is_missing(value: Any) -> bool:
+    try:
+        return value is None or (isinstance(value, float) and math.isnan(value))
+    except TypeError:
+        return False
+
+
+def fmt_int(value: Any) -> str:
+    return "–" if is_missing(value) else f"{int(round(float(value))):,}"
+
+
+def fmt_num(value: Any, decimals: int = 1) -> str:
+    return "–" if is_missing(value) else f"{float(value):,.{decimals}f}"
+
+
+def fmt_pct(fraction: Any, decimals: int = 1) -> str:
+    return "–" if is_missing(fraction) else f"{100.0 * float(fraction):.{decimals}f}%"
+
+
+def sort_key(value: Any) -> Any:
+    """NaN sorts below every number, so empty cells gather at one end."""
+    if is_missing(value):
+        return -math.inf
+    return value
+
+
+class NumericSortProxy(QSortFilterProxyModel):
+    """Sorts by ``SORT_ROLE`` so 1,000 sorts after 200 (not as text)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+
+    def lessThan(self, left: ModelIndex, right: ModelIndex) -> bool:  # noqa: N802 - Qt API
+        a = left.data(SORT_ROLE)
+        b = right.data(SORT_ROLE)
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            return float(a) < float(b)
+        return str(a).casefold() < str(b).casefold()
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Any], Any]  # row object -> raw value (sorting, tests)
+    text: Callable[[Any], str] = str  # raw value -> what the cell shows
+    tooltip: str = ""
+    numeric: bool = True
+
+
+class RowTableModel(QAbstractTableModel):
+    """A read-only table over a list of row objects, described by :class:`Column` s."""
+
+    def __init__(self, columns: Sequence[Column], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._columns = list(columns)
+        self._rows: list[Any] = []
+        self._decoration: Callable[[Any, int], QColor | None] | None = None
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def set_decoration(self, fn: Callable[[Any, int], QColor | None]) -> None:
+        self._decoration = fn
+
+    def row_object(self, row: int) -> Any:
+        return self._rows[row]
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        col = self._columns[index.column()]
+        row = self._rows[index.row()]
+        raw = col.value(row)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.text(raw)
+        if role == SORT_ROLE:
+            return sort_key(raw)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            horizontal = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
+            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.DecorationRole and self._decoration is not None:
+            return self._decoration(row, index.column())
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._columns[section].header
+        if role == Qt.ItemDataRole.ToolTipRole and self._columns[section].tooltip:
+            return self._columns[section].tooltip
+        return None
+
+
+def make_table_view(parent: QWidget | None = None) -> QTableView:
+    """A sortable, read-only table with readable defaults."""
+    view = QTableView(parent)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setHighlightSections(False)
+    return view
+
+
+class PaddedDelegate(QStyledItemDelegate):
+    """Rows sized to their (wrapped) text plus some air, so cells never touch the grid."""
+
+    def __init__(self, padding: int = 10, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._padding = padding
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:  # noqa: N802 - Qt API
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), size.height() + self._padding)

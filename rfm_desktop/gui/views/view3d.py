@@ -1,0 +1,459 @@
+"""3D tab: customers in the scaled R/F/M space (as clustered) or on PCA 1/2/3, one
+translucent GL point cloud per cluster. Falls back to a plain message without OpenGL."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QMatrix4x4,
+    QPainter,
+    QPixmap,
+    QVector3D,
+)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfm_desktop.core.palette import hex_to_rgb
+from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.views.base import ResultView, background, foreground, message_label
+
+#: most points drawn in all; above it every cluster draws the same fixed-seed random fraction
+DISPLAY_BUDGET = 300_000
+POINT_SIZE = 4.0
+POINT_ALPHA = 0.6
+SEED = 54321
+#: set to any value to force the message instead of the GL view (remote desktops with broken GL)
+NO_GL_ENV = "RFM_DESKTOP_NO_GL"
+
+SPACES: dict[str, tuple[str, tuple[str, str, str], tuple[str, str, str]]] = {
+    "scaled": (
+        "Scaled R, F, M (as clustered)",
+        ("x_recency", "x_frequency", "x_monetary"),
+        ("Recency", "Frequency", "Monetary"),
+    ),
+    "pca": ("PCA 1, 2, 3", ("pc1", "pc2", "pc3"), ("PCA 1", "PCA 2", "PCA 3")),
+}
+
+_GL_STATE: dict[str, Any] = {}
+
+
+def gl_available() -> bool:
+    """True when a 3D (OpenGL) view can be shown: a real display, pyqtgraph.opengl and a
+    working OpenGL context. Checked once per process."""
+    if "ok" in _GL_STATE:
+        return bool(_GL_STATE["ok"])
+    ok, why = _probe_gl()
+    if QGuiApplication.instance() is not None:  # the answer can change once a QApplication exists
+        _GL_STATE["ok"], _GL_STATE["why"] = ok, why
+    else:
+        _GL_STATE.pop("ok", None)
+    return ok
+
+
+def gl_unavailable_reason() -> str:
+    gl_available()
+    return str(_GL_STATE.get("why", ""))
+
+
+def _probe_gl() -> tuple[bool, str]:
+    if os.environ.get(NO_GL_ENV):
+        return False, f"3D drawing was switched off ({NO_GL_ENV} is set)"
+    if QGuiApplication.instance() is None:
+        return False, "the application has not started yet"
+    platform = QGuiApplication.platformName()
+    if platform in ("offscreen", "minimal", "vnc", "linuxfb"):
+        return False, f"this display ('{platform}') has no OpenGL"
+    try:
+        import pyqtgraph.opengl  # noqa: F401
+        from OpenGL import GL  # noqa: F401
+        from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
+    except Exception as exc:  # noqa: BLE001 - any import failure means no 3D
+        return False, f"the OpenGL libraries could not be loaded ({exc.__class__.__name__}: {exc})"
+    context = QOpenGLContext()
+    if not context.create():
+        return False, "no OpenGL context could be created"
+    surface = QOffscreenSurface()
+    surface.create()
+    if not context.makeCurrent(surface):
+        return False, "the OpenGL context could not be used"
+    context.doneCurrent()
+    return True, ""
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2 or 5 times a power of ten, at least ``raw``."""
+    if not np.isfinite(raw) or raw <= 0:
+        return 1.0
+    power = 10 ** np.floor(np.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * power >= raw:
+            return float(m * power)
+    return float(10 * power)
+
+
+def _swatch_icon(color: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
+
+
+def _subset(n: int, fraction: float, seed: int) -> np.ndarray:
+    if fraction >= 1.0:
+        return np.arange(n)
+    size = min(n, max(1, round(n * fraction))) if n else 0
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+class _AxisLabels(QWidget):
+    """Axis names drawn over the GL picture as a plain child widget.
+
+    pyqtgraph's GLTextItem paints with QPainter inside the GL pass, which ``QWidget.grab()``
+    (screenshots, the report) does not capture; a child widget is captured like any other.
+    """
+
+    def __init__(self, view: QWidget) -> None:
+        super().__init__(view)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self._labels: list[tuple[np.ndarray, str]] = []
+        self._color = QColor("black")
+
+    def set_labels(self, labels: list[tuple[np.ndarray, str]], color: QColor) -> None:
+        self._labels = labels
+        self._color = QColor(color)
+        self.update()
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self._labels]
+
+    def paintEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+        view = self.parentWidget()
+        if not self._labels or view is None:
+            return
+        region = view.getViewport()
+        transform = view.projectionMatrix(region, region) * view.viewMatrix()
+        rect = QRectF(view.rect())
+        to_widget = QMatrix4x4()
+        to_widget.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        transform = to_widget * transform
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF(), 9) * 1.15)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(self._color)
+        for pos, text in self._labels:
+            point = transform.map(QVector3D(*map(float, pos))).toPointF()
+            painter.drawText(point, text)
+        painter.end()
+
+
+def _make_gl_view() -> Any:
+    """A GLViewWidget with the axis-label overlay (pyqtgraph.opengl imported only here)."""
+    import pyqtgraph.opengl as gl
+
+    class GLView(gl.GLViewWidget):
+        def __init__(self) -> None:
+            super().__init__()
+            self.labels = _AxisLabels(self)
+
+        def projectionMatrix(self, region, viewport) -> QMatrix4x4:  # noqa: ANN001, N802 - pyqtgraph API
+            """pyqtgraph's frustum, but the field of view spans the shorter side, so the
+            whole cloud stays in view in a wide tab as well as in a tall one."""
+            x0, y0, w, h = viewport
+            w, h = max(w, 1), max(h, 1)
+            near = self.opts["distance"] * 0.001
+            half = near * math.tan(0.5 * math.radians(self.opts["fov"]))
+            r, t = (half * w / h, half) if w >= h else (half, half * h / w)
+            matrix = QMatrix4x4()
+            matrix.frustum(
+                r * ((region[0] - x0) * (2.0 / w) - 1), r * ((region[0] + region[2] - x0) * (2.0 / w) - 1),
+                t * ((region[1] - y0) * (2.0 / h) - 1), t * ((region[1] + region[3] - y0) * (2.0 / h) - 1),
+                near, self.opts["distance"] * 1000.0,
+            )
+            return matrix
+
+        def paintGL(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003, N802 - Qt API
+            super().paintGL(*args, **kwargs)
+            self.labels.update()  # follow the camera
+
+        def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+            super().resizeEvent(event)
+            self.labels.setGeometry(self.rect())
+
+    return GLView()
+
+
+class View3D(ResultView):
+    """The clusters in 3D: drag to rotate, wheel to zoom, "Reset view" to go back."""
+
+    title = "3D"
+    view_name = "scatter-3d"
+    placeholder = "Run an analysis to see the clusters in 3D here."
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._gl: Any = None  # pyqtgraph.opengl.GLViewWidget, made on first use
+        self._gl_error = ""
+        self._items: dict[int, Any] = {}
+        self._decor: list[Any] = []
+        self._camera: dict[str, Any] = {}
+        self._checks: dict[int, QCheckBox] = {}
+
+        self.space_combo = QComboBox()
+        for key, (text, _, _) in SPACES.items():
+            self.space_combo.addItem(text, key)
+        self.space_combo.currentIndexChanged.connect(self._redraw)
+        self.reset_button = QPushButton("Reset view")
+        self.reset_button.clicked.connect(self.reset_view)
+        self.hint = QLabel("Drag to rotate · wheel to zoom · Ctrl+drag to pan")
+        self.hint.setEnabled(False)
+        self.sample_label = QLabel()
+        self.sample_label.setEnabled(False)
+        self.sample_label.setWordWrap(True)
+        self.sample_label.hide()
+
+        self.gl_message = message_label("")
+        self.gl_stack = QStackedWidget()
+        self.gl_stack.addWidget(self.gl_message)
+        self.legend_box = QWidget()
+        self.legend_layout = QVBoxLayout(self.legend_box)
+        self.legend_layout.setContentsMargins(8, 8, 8, 8)
+        self.legend_title = QLabel("<b>Segments</b>")
+        self.legend_layout.addWidget(self.legend_title)
+        self.legend_layout.addStretch(1)
+
+        self.picture = QWidget()  # what save_image writes: the 3D view and its legend
+        picture_layout = QHBoxLayout(self.picture)
+        picture_layout.setContentsMargins(0, 0, 0, 0)
+        picture_layout.addWidget(self.gl_stack, 1)
+        picture_layout.addWidget(self.legend_box)
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Space:"))
+        controls.addWidget(self.space_combo)
+        controls.addWidget(self.reset_button)
+        controls.addSpacing(12)
+        controls.addWidget(self.hint)
+        controls.addStretch(1)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.addLayout(controls)
+        layout.addWidget(self.picture, 1)
+        layout.addWidget(self.sample_label)
+        self.set_content(content)
+
+    # -- public API ------------------------------------------------------------------------------
+    def gl_available(self) -> bool:
+        return gl_available()
+
+    def is_gl_active(self) -> bool:
+        """True when the GL view is made and shown (False: the fallback message is shown)."""
+        return self._gl is not None and self.gl_stack.currentWidget() is self._gl
+
+    def fallback_message(self) -> str | None:
+        return None if self.is_gl_active() else self.gl_message.text()
+
+    def gl_widget(self) -> Any:
+        return self._gl
+
+    def axis_labels(self) -> list[str]:
+        """The axis names drawn at the axis ends (empty without OpenGL)."""
+        return self._gl.labels.texts() if self._gl is not None else []
+
+    def cluster_items(self) -> dict[int, Any]:
+        """One GLScatterPlotItem per cluster id (empty without OpenGL)."""
+        return dict(self._items)
+
+    def set_space(self, key: str) -> None:
+        """"scaled" (the clustering features) or "pca"."""
+        if key not in SPACES:
+            raise ValueError(f"Unknown 3D space '{key}': use scaled or pca.")
+        self.space_combo.setCurrentIndex(self.space_combo.findData(key))
+
+    def set_cluster_visible(self, cluster_id: int, visible: bool) -> None:
+        if cluster_id in self._checks:
+            self._checks[cluster_id].setChecked(visible)
+
+    def reset_view(self) -> None:
+        if self._gl is not None and self._camera:
+            self._gl.setCameraPosition(**self._camera)
+
+    def set_result(self, result: AnalysisResult) -> None:
+        self._result = result
+        self._build_legend()
+        self._ensure_gl()
+        self._redraw()
+        self.show_content()
+
+    # -- GL ---------------------------------------------------------------------------------------
+    def _ensure_gl(self) -> None:
+        if self._gl is not None:
+            return
+        if not gl_available():
+            self._show_gl_message(gl_unavailable_reason())
+            return
+        try:
+            self._gl = _make_gl_view()
+            self._gl.setMinimumSize(320, 240)
+        except Exception as exc:  # noqa: BLE001 - any failure: show the message, keep the app alive
+            self._gl = None
+            self._show_gl_message(f"the 3D view could not start ({exc.__class__.__name__}: {exc})")
+            return
+        self.gl_stack.addWidget(self._gl)
+        self.gl_stack.setCurrentWidget(self._gl)
+
+    def _show_gl_message(self, why: str) -> None:
+        self.gl_message.setText(
+            "The 3D view needs OpenGL, which is not available here"
+            + (f": {why}." if why else ".")
+            + "\n\nThe 2D scatter tab shows the same customers (try the PCA 1 and PCA 2 axes)."
+        )
+        self.gl_stack.setCurrentWidget(self.gl_message)
+
+    def _redraw(self) -> None:
+        result = self._result
+        if result is None:
+            return
+        frame = result.customers
+        key = self.space_combo.currentData()
+        _, columns, names = SPACES[key]
+        missing = [c for c in columns if c not in frame.columns]
+        n = len(frame)
+        fraction = 1.0 if n <= DISPLAY_BUDGET else DISPLAY_BUDGET / n
+        self.sample_label.setText(
+            f"Drawing a random {100 * fraction:.0f}% of the {n:,} customers to keep the 3D view fast."
+        )
+        self.sample_label.setVisible(fraction < 1.0)
+        if self._gl is None:
+            return
+        if missing:
+            self._show_gl_message(f"the result has no {', '.join(missing)} columns")
+            return
+        import pyqtgraph.opengl as gl
+
+        for item in list(self._items.values()) + self._decor:
+            self._gl.removeItem(item)
+        self._items, self._decor = {}, []
+        self._gl.setBackgroundColor(background(self))
+
+        xyz = frame[list(columns)].to_numpy(dtype=np.float32, na_value=np.nan)
+        finite = np.isfinite(xyz).all(axis=1)
+        labels = frame["cluster"].to_numpy()
+        for i, profile in enumerate(result.clusters):
+            rows = np.flatnonzero((labels == profile.id) & finite)
+            rows = rows[_subset(len(rows), fraction, SEED + i)]
+            r, g, b = hex_to_rgb(profile.color)
+            item = gl.GLScatterPlotItem(
+                pos=xyz[rows], color=(r / 255, g / 255, b / 255, POINT_ALPHA), size=POINT_SIZE,
+                pxMode=True, glOptions="translucent",
+            )
+            check = self._checks.get(profile.id)
+            item.setVisible(check.isChecked() if check is not None else True)
+            self._gl.addItem(item)
+            self._items[profile.id] = item
+        self._draw_axes(gl, xyz[finite], names, is_scaled=key == "scaled")
+        self._gl.update()
+
+    def _draw_axes(self, gl: Any, xyz: np.ndarray, names: tuple[str, str, str], *, is_scaled: bool) -> None:
+        """Axis lines from the data's low corner, labelled at their ends, a grid on the floor."""
+        if len(xyz):
+            low = np.percentile(xyz, 0.5, axis=0)
+            high = np.percentile(xyz, 99.5, axis=0)
+        else:
+            low, high = np.zeros(3), np.ones(3)
+        span = np.maximum(high - low, 1e-6)
+        high = low + span
+        fg = foreground(self)
+        fg_rgba = (fg.redF(), fg.greenF(), fg.blueF(), 1.0)
+
+        grid_step = _nice_step(float(max(span[:2])) / 8)
+        grid = gl.GLGridItem(glOptions="translucent")
+        grid.setSize(x=float(span[0]), y=float(span[1]), z=0)
+        grid.setSpacing(x=grid_step, y=grid_step, z=1)
+        grid.setColor((fg.red(), fg.green(), fg.blue(), 45))
+        grid.translate(*(low[:2] + span[:2] / 2), float(low[2] - 0.002 * span[2]))  # under the axes
+        lines = []
+        for axis in range(3):
+            end = low.copy()
+            end[axis] = high[axis]
+            lines += [low, end]
+        axes = gl.GLLinePlotItem(pos=np.asarray(lines, dtype=np.float32), color=fg_rgba, width=2.0,
+                                 mode="lines", antialias=True, glOptions="translucent")
+        suffix = " (scaled)" if is_scaled else ""
+        labels = []
+        for axis in range(3):
+            end = low.copy()
+            end[axis] = high[axis] + 0.06 * span[axis]
+            labels.append((end.astype(float), names[axis] + suffix))
+        self._gl.labels.set_labels(labels, fg)
+        for item in (grid, axes):
+            self._gl.addItem(item)
+            self._decor.append(item)
+
+        centre = low + span / 2
+        self._camera = {
+            "pos": QVector3D(*map(float, centre)),
+            "distance": float(np.linalg.norm(span) * 1.15),
+            "elevation": 22,
+            "azimuth": -55,
+        }
+        self.reset_view()
+
+    # -- legend -------------------------------------------------------------------------------
+    def _build_legend(self) -> None:
+        result = self._result
+        previous = {cid: box.isChecked() for cid, box in self._checks.items()}
+        for box in self._checks.values():
+            self.legend_layout.removeWidget(box)
+            box.deleteLater()
+        self._checks = {}
+        for i, profile in enumerate(result.clusters):
+            box = QCheckBox(f"{profile.name} ({profile.size:,})")
+            box.setIcon(_swatch_icon(profile.color))
+            box.setChecked(previous.get(profile.id, True))
+            box.setToolTip("Untick to hide this segment in the 3D view.")
+            box.toggled.connect(lambda on, cid=profile.id: self._toggle(cid, on))
+            self.legend_layout.insertWidget(1 + i, box)
+            self._checks[profile.id] = box
+
+    def _toggle(self, cluster_id: int, visible: bool) -> None:
+        item = self._items.get(cluster_id)
+        if item is not None:
+            item.setVisible(visible)
+            self._gl.update()
+
+    # -- export ---------------------------------------------------------------------------------
+    def save_image(self, path: str | Path) -> None:
+        """PNG of the 3D view and its legend (SVG is not possible for a GL picture)."""
+        path = Path(path)
+        if path.suffix.lower() == ".png" and self._result is not None and not self.is_gl_active():
+            raise ValueError("The 3D view is not available here (no OpenGL), so there is no picture to save.")
+        super().save_image(path)
+
+    def _widget_for_png(self) -> QWidget:
+        return self.picture
+
+    def _palette_changed(self) -> None:
+        if self._result is not None:
+            self._redraw()
+
