@@ -379,9 +379,7 @@ def _read_excel(p: Path, sheet: str | int | None) -> _Raw:
             # not fit (a 'C536379' cancellation under numeric invoice numbers, 'N/A' under
             # dates, '#DIV/0!') would silently become a null. Read those columns as text.
             as_text = {e.position[1]: "string" for e in errors.errors}
-            loaded = reader.load_sheet(name, dtypes=as_text)
-            batch = loaded.to_arrow()
-        generated = [c.column_name_from == "generated" for c in loaded.available_columns()]
+            batch = reader.load_sheet(name, dtypes=as_text).to_arrow()
     except Exception as exc:
         raise InputFileError(f"Sheet '{name}' of '{p.name}' could not be read: the workbook "
                              "is damaged or encrypted.") from exc
@@ -390,8 +388,9 @@ def _read_excel(p: Path, sheet: str | int | None) -> _Raw:
     if batch.num_rows == 0:
         raise SheetError(f"Sheet '{name}' of '{p.name}' has column headers but no data rows.")
     blank = [f"Column {_column_letter(i)}" for i in range(batch.num_columns)]
-    names = ["" if gen else col for col, gen in zip(batch.schema.names, generated, strict=False)]
-    names += batch.schema.names[len(names):]
+    # fastexcel names a blank header "__UNNAMED__<index>" (asking it via available_columns()
+    # would cost a tenth of the read)
+    names = ["" if col == f"__UNNAMED__{i}" else col for i, col in enumerate(batch.schema.names)]
     table = pa.Table.from_batches([batch]).rename_columns(_tidy_headers(names, blank))
     return _Raw(table, name, f"{p.suffix.lstrip('.').upper()} workbook")
 

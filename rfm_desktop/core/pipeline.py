@@ -128,7 +128,8 @@ def prepare(
     progress(0.6, "Scaling features")
     features = clustering.prepare_features(customers.loc[fit_mask], params.clustering)
     progress(1.0, "Features ready")
-    return Prepared(report, customers, fit_mask, features, snapshot, tuple(warnings) + features.warnings)
+    warnings = list(transactions.warnings) + warnings + list(features.warnings)
+    return Prepared(report, customers, fit_mask, features, snapshot, tuple(warnings))
 
 
 def evaluate_k(

@@ -7,11 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from openpyxl import Workbook
-
 from conftest import ROOT
+from openpyxl import Workbook
 
 UCI = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 GOOD_ROW = "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"

@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
-
 from conftest import ROOT
 
 
