@@ -1,0 +1,197 @@
+"""The "Export segments" dialog: what to write (all, chosen segments, selection), format, where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfm_desktop.core.export import safe_file_name
+from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui import dialogs
+from rfm_desktop.gui.exporting import ExportRequest
+
+FORMATS = (("csv", "CSV (.csv) – opens anywhere"), ("xlsx", "Excel workbook (.xlsx)"))
+
+
+def _swatch(color: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
+
+
+class ExportDialog(QDialog):
+    def __init__(
+        self,
+        result: AnalysisResult,
+        folder: str,
+        *,
+        chosen_clusters: list[int] | None = None,
+        selected_customers: list[str] | None = None,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.setWindowTitle("Export segments")
+        self.result = result
+        self.selected_customers = list(selected_customers or [])
+        self.folder = folder
+        stem = safe_file_name(Path(result.params.input_path).name.split(".")[0])
+        self._stem = stem
+
+        self.all_radio = QRadioButton(f"All {result.customer_count:,} customers in one file")
+        self.segments_radio = QRadioButton("Chosen segments, one file each")
+        n = len(self.selected_customers)
+        self.selection_radio = QRadioButton(
+            f"The current scatter selection ({n:,} customers)" if n
+            else "The current scatter selection (select customers in the 2D scatter first)"
+        )
+        self.selection_radio.setEnabled(n > 0)
+        self.kind_group = QButtonGroup(self)
+        for i, radio in enumerate((self.all_radio, self.segments_radio, self.selection_radio)):
+            self.kind_group.addButton(radio, i)
+
+        self.cluster_list = QListWidget()
+        chosen = set(chosen_clusters or [])
+        for profile in result.clusters:
+            item = QListWidgetItem(_swatch(profile.color), f"{profile.name}  ({profile.size:,} customers)")
+            item.setData(Qt.ItemDataRole.UserRole, profile.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if profile.id in chosen else Qt.CheckState.Unchecked)
+            self.cluster_list.addItem(item)
+        self.cluster_list.setMaximumHeight(self.fontMetrics().height() * 9)
+        self.cluster_list.itemChanged.connect(self._validate)
+
+        self.format_combo = QComboBox()
+        for value, text in FORMATS:
+            self.format_combo.addItem(text, value)
+        self.format_combo.currentIndexChanged.connect(self._format_changed)
+        self.target_edit = QLineEdit()
+        self.target_edit.textChanged.connect(self._validate)
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse)
+        target_row = QHBoxLayout()
+        target_row.addWidget(self.target_edit, 1)
+        target_row.addWidget(self.browse_button)
+        self.target_label = QLabel("File:")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        form = QFormLayout()
+        form.addRow("Format:", self.format_combo)
+        form.addRow(self.target_label, target_row)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>What to export</b>"))
+        layout.addWidget(self.all_radio)
+        layout.addWidget(self.segments_radio)
+        layout.addWidget(self.cluster_list)
+        layout.addWidget(self.selection_radio)
+        layout.addSpacing(8)
+        layout.addLayout(form)
+        layout.addWidget(self.note)
+        layout.addWidget(self.buttons)
+        self.resize(620, self.sizeHint().height())
+
+        self.kind_group.idToggled.connect(lambda _id, on: on and self._kind_changed())
+        # Some (not all) segments ticked in the Segments tab: the analyst meant those.
+        partial = bool(chosen) and len(chosen) < len(result.clusters)
+        (self.segments_radio if partial else self.all_radio).setChecked(True)
+        self._kind_changed()
+
+    # -- state ---------------------------------------------------------------------------------
+    def kind(self) -> str:
+        return ("all", "segments", "selection")[max(self.kind_group.checkedId(), 0)]
+
+    def fmt(self) -> str:
+        return self.format_combo.currentData()
+
+    def checked_clusters(self) -> list[int]:
+        items = (self.cluster_list.item(i) for i in range(self.cluster_list.count()))
+        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def set_checked_clusters(self, ids: list[int]) -> None:
+        for i in range(self.cluster_list.count()):
+            item = self.cluster_list.item(i)
+            on = item.data(Qt.ItemDataRole.UserRole) in ids
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+    def request(self) -> ExportRequest:
+        kind = self.kind()
+        return ExportRequest(
+            kind=kind,  # type: ignore[arg-type]
+            fmt=self.fmt(),  # type: ignore[arg-type]
+            target=self.target_edit.text().strip(),
+            cluster_ids=tuple(self.checked_clusters()) if kind == "segments" else (),
+            customer_ids=tuple(self.selected_customers) if kind == "selection" else (),
+        )
+
+    def _default_target(self) -> str:
+        kind = self.kind()
+        if kind == "segments":
+            return str(Path(self.folder) / f"{self._stem}-segments")
+        suffix = "selection" if kind == "selection" else "customers"
+        return str(Path(self.folder) / f"{self._stem}-{suffix}.{self.fmt()}")
+
+    def _kind_changed(self) -> None:
+        segments = self.kind() == "segments"
+        self.cluster_list.setEnabled(segments)
+        self.target_label.setText("Folder:" if segments else "File:")
+        self.target_edit.setText(self._default_target())
+        self._validate()
+
+    def _format_changed(self) -> None:
+        text = self.target_edit.text().strip()
+        if self.kind() != "segments" and text:
+            self.target_edit.setText(str(Path(text).with_suffix(f".{self.fmt()}")))
+        self._validate()
+
+    def _browse(self) -> None:
+        if self.kind() == "segments":
+            folder = dialogs.ask_directory(self, "Folder for the segment files", self.target_edit.text())
+            if folder:
+                self.target_edit.setText(folder)
+            return
+        filters = "CSV (*.csv)" if self.fmt() == "csv" else "Excel workbook (*.xlsx)"
+        chosen = dialogs.ask_save_file(self, "Export customers", self.target_edit.text(), filters)
+        if chosen:
+            self.target_edit.setText(chosen[0])
+
+    def _validate(self) -> None:
+        kind = self.kind()
+        problem = ""
+        if not self.target_edit.text().strip():
+            problem = "Choose where to write."
+        elif kind == "segments" and not self.checked_clusters():
+            problem = "Tick at least one segment."
+        elif kind == "selection" and not self.selected_customers:
+            problem = "Select customers in the 2D scatter first."
+        if kind == "segments" and not problem:
+            names = [p.name for p in self.result.clusters if p.id in self.checked_clusters()]
+            self.note.setText(
+                "One file per segment, named after it: "
+                + ", ".join(f"{safe_file_name(n)}.{self.fmt()}" for n in names)
+            )
+        else:
+            self.note.setText(problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)

@@ -1,0 +1,44 @@
+"""What the export dialog asks for, and doing it with the engine's writers (on a worker thread)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from rfm_desktop.core import export
+from rfm_desktop.core.result import AnalysisResult
+
+Kind = Literal["all", "segments", "selection"]
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    kind: Kind
+    fmt: Literal["csv", "xlsx"]
+    target: str  # a file for "all" and "selection", a folder for "segments"
+    cluster_ids: tuple[int, ...] = ()
+    customer_ids: tuple[str, ...] = field(default=(), repr=False)
+
+    def target_file(self) -> Path:
+        path = Path(self.target)
+        return path if path.suffix.lower() == f".{self.fmt}" else path.with_suffix(f".{self.fmt}")
+
+
+def run_export(result: AnalysisResult, request: ExportRequest) -> list[Path]:
+    if request.kind == "segments":
+        folder = Path(request.target)
+        folder.mkdir(parents=True, exist_ok=True)
+        return export.export_segments(result, folder, cluster_ids=list(request.cluster_ids), fmt=request.fmt)
+    if request.kind == "selection":
+        return [export.export_customers(result, request.target_file(), customer_ids=list(request.customer_ids))]
+    return [export.export_customers(result, request.target_file())]
+
+
+def describe_written(paths: list[Path]) -> str:
+    if not paths:
+        return "Nothing was written."
+    if len(paths) == 1:
+        return f"Wrote {paths[0].name} in {paths[0].parent}"
+    names = ", ".join(p.name for p in paths[:4]) + (" …" if len(paths) > 4 else "")
+    return f"Wrote {len(paths)} files in {paths[0].parent}: {names}"

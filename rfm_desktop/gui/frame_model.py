@@ -1,0 +1,67 @@
+"""A read-only table model over a pandas DataFrame (the preview of the first rows of a file)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class FrameModel(QAbstractTableModel):
+    def __init__(self, frame: pd.DataFrame | None = None, parent: Any = None):
+        super().__init__(parent)
+        self._frame = pd.DataFrame()
+        self._headers: list[str] = []
+        self._cells: list[list[str]] = []
+        self._notes: dict[str, str] = {}
+        if frame is not None:
+            self.set_frame(frame)
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        self.beginResetModel()
+        self._frame = frame
+        self._headers = [str(c) for c in frame.columns]
+        # Format once: the view asks for each cell many times while scrolling.
+        self._cells = [
+            ["" if pd.isna(v) else str(v) for v in row]
+            for row in frame.astype(object).itertuples(index=False, name=None)
+        ]
+        self.endResetModel()
+
+    def set_header_notes(self, notes: dict[str, str]) -> None:
+        """A second header line per column (e.g. the field it is mapped to)."""
+        if notes != self._notes:
+            self._notes = dict(notes)
+            if self._headers:
+                self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._headers) - 1)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self._frame
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._cells)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802 - Qt API
+        return 0 if parent.isValid() else len(self._headers)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._cells[index.row()][index.column()]
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            if section >= len(self._headers):
+                return None
+            header = self._headers[section]
+            note = self._notes.get(header)
+            return f"{header}\n→ {note}" if note else f"{header}\n"
+        return str(section + 1)

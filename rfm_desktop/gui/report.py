@@ -1,0 +1,152 @@
+"""One self-contained HTML report: segment matrix, cleaning, K charts and scatter images.
+
+Pictures come in as PNG bytes (taken from the views by the caller) and are embedded as
+base64 data URIs, so the file can be mailed on its own. Written with the engine's
+atomic writer, which refuses to overwrite the input file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+from rfm_desktop import __version__
+from rfm_desktop.core import export
+from rfm_desktop.core.result import AnalysisResult
+
+CSS = """
+:root { color-scheme: light dark; --muted: #6b6b6b; --line: #d0d0d0; }
+@media (prefers-color-scheme: dark) { :root { --muted: #a8a8a8; --line: #4a4a4a; } }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
+       max-width: 1100px; padding: 0 1rem; line-height: 1.45; }
+h1 { margin-bottom: .2rem; } .muted { color: var(--muted); }
+table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .92rem; }
+th, td { border-bottom: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.swatch { display: inline-block; width: .9em; height: .9em; border-radius: 2px; margin-right: .4em;
+          vertical-align: -0.1em; }
+figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; border: 1px solid var(--line); }
+figcaption { color: var(--muted); font-size: .9rem; }
+pre { font-size: .8rem; overflow-x: auto; }
+"""
+
+
+#: captions starting with this go under "Choosing K"; the others under "Pictures"
+K_CHARTS = "K charts"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _num(value: float, digits: int = 1) -> str:
+    value = float(value)
+    return f"{value:,.{digits}f}" if math.isfinite(value) else "–"
+
+
+def _pct(value: float) -> str:
+    value = float(value)
+    return f"{value:.1%}" if math.isfinite(value) else "–"
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+    head = "".join(f"<th class='num'>{_e(h)}</th>" if i in numeric else f"<th>{_e(h)}</th>"
+                   for i, h in enumerate(headers))
+    body = "".join(
+        "<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
+                         for i, c in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def segment_matrix(result: AnalysisResult) -> str:
+    rows = [
+        [
+            f"<span class='swatch' style='background:{_e(c.color)}'></span>{_e(c.name)}",
+            f"{c.size:,}", _pct(c.share), _pct(c.revenue_share), _num(c.recency_mean),
+            _num(c.frequency_mean), _num(c.monetary_mean, 2), _num(c.average_order_value, 2),
+            _num(c.silhouette_mean, 2), _e(c.strategy),
+        ]
+        for c in result.clusters
+    ]
+    headers = ["Segment", "Customers", "Share", "Revenue share", "Recency (days)", "Frequency (orders)",
+               "Monetary (spend)", "Avg order value", "Silhouette", "Suggested strategy"]
+    return _table(headers, rows, set(range(1, 9)))
+
+
+def cleaning_table(result: AnalysisResult) -> str:
+    report = result.cleaning
+    rows = [["Rows in the file", "", f"{report.rows_read:,}"]]
+    for s in report.steps:
+        if s.enabled:
+            removed = f"−{s.removed:,}"
+        else:
+            removed = f"off (would remove {s.would_remove:,})" if s.would_remove else "off"
+        rows.append([_e(s.label), removed, f"{s.after:,}"])
+    table = _table(["Step", "Rows removed", "Rows left"], rows, {1, 2})
+    mode = {"keep": "kept", "drop": "dropped", "segment": "put into their own segment"}.get(report.outlier_mode,
+                                                                                           report.outlier_mode)
+    outliers = (
+        f"<p>{report.outliers_found:,} of {report.customers_before_outliers:,} customers are outliers "
+        f"(IQR rule, {result.params.cleaning.iqr_multiplier:g} × IQR); they were {_e(mode)}.</p>"
+    )
+    return table + outliers
+
+
+def k_table(result: AnalysisResult) -> str:
+    if result.sweep is None:
+        return "<p class='muted'>No K sweep was run.</p>"
+    rows = [
+        [f"<b>{s.k}</b>" if s.k == result.k else str(s.k), _num(s.silhouette, 3), _num(s.davies_bouldin, 3),
+         _num(s.calinski_harabasz, 0), _num(s.inertia, 0)]
+        for s in result.sweep.scores
+    ]
+    table = _table(["K", "Silhouette ↑", "Davies–Bouldin ↓", "Calinski–Harabasz ↑", "Inertia"], rows, {1, 2, 3, 4})
+    return f"<p>{_e(result.sweep.reason)}</p>{table}"
+
+
+def _figure(title: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (f"<figure><img alt='{_e(title)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{_e(title)}</figcaption></figure>")
+
+
+def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> str:
+    """The whole report as one HTML string; ``images`` maps a caption to PNG bytes (in order)."""
+    k_images = {t: b for t, b in images.items() if t.startswith(K_CHARTS)}
+    other_images = {t: b for t, b in images.items() if t not in k_images}
+    source = Path(result.params.input_path).name
+    warnings = "".join(f"<li>{_e(w)}</li>" for w in result.warnings)
+    params = json.dumps(result.params.to_dict(), indent=2, ensure_ascii=False, default=str)
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>RFM report – {_e(source)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Customer segments of {_e(source)}</h1>",
+        f"<p class='muted'>RFM Desktop {_e(__version__)} · {datetime.now():%Y-%m-%d %H:%M} · "
+        f"snapshot date {result.snapshot_date:%Y-%m-%d}</p>",
+        f"<p><b>{result.customer_count:,}</b> customers from {result.cleaning.rows_clean:,} clean rows "
+        f"(of {result.rows_read:,} read) in <b>{len(result.clusters)}</b> segments "
+        f"(K = {result.k}, mean silhouette {_num(result.silhouette, 2)}).</p>",
+        f"<ul>{warnings}</ul>" if warnings else "",
+        "<h2>Segments</h2>", segment_matrix(result),
+        "<h2>Cleaning</h2>", cleaning_table(result),
+        "<h2>Choosing K</h2>", k_table(result),
+        *(_figure(t, b) for t, b in k_images.items()),
+        "<h2>Pictures</h2>" if other_images else "",  # scatter plots and other views
+        *(_figure(t, b) for t, b in other_images.items()),
+        "<h2>Settings</h2><p class='muted'>Open these with File ▸ Open analysis to repeat the run.</p>",
+        f"<pre>{_e(params)}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def write_report(result: AnalysisResult, path: str | Path, images: Mapping[str, bytes]) -> Path:
+    data = build_report_html(result, images).encode("utf-8")
+    return export.atomic_write_bytes(path, data, input_path=result.params.input_path)

@@ -1,0 +1,129 @@
+"""The results: one tab per view of ``views.ALL_VIEWS``, fed the same AnalysisResult."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+
+from rfm_desktop.core.errors import RFMError
+from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui import dialogs
+
+
+def view_classes() -> list[type]:
+    """The views another module builds; an empty list if they are not importable."""
+    try:
+        from rfm_desktop.gui.views import ALL_VIEWS
+    except ImportError:
+        return []
+    return list(ALL_VIEWS)
+
+
+class ResultsPanel(QWidget):
+    backRequested = Signal()
+    exportRequested = Signal()
+    saveImageRequested = Signal()
+    reportRequested = Signal()
+    resultChanged = Signal(object)  # after a rename
+    kPicked = Signal(int)  # a K clicked on the K evaluation tab
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.result: AnalysisResult | None = None
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.back_button = QPushButton("◀ Change settings")
+        self.back_button.setToolTip("Back to the wizard: change the cleaning or clustering and run again.")
+        self.back_button.clicked.connect(self.backRequested)
+        self.export_button = QPushButton("Export segments…")
+        self.export_button.setToolTip("Write customer lists for campaigns as CSV or Excel (Ctrl+E).")
+        self.export_button.clicked.connect(self.exportRequested)
+        self.image_button = QPushButton("Save view as image…")
+        self.image_button.setToolTip("Save the picture of the current tab as PNG or SVG.")
+        self.image_button.clicked.connect(self.saveImageRequested)
+        self.report_button = QPushButton("Save report…")
+        self.report_button.setToolTip(
+            "One self-contained HTML file with the segments, the cleaning, the K charts and the scatter plots."
+        )
+        self.report_button.clicked.connect(self.reportRequested)
+        top = QHBoxLayout()
+        top.addWidget(self.back_button)
+        top.addWidget(self.summary, 1)
+        for b in (self.export_button, self.image_button, self.report_button):
+            top.addWidget(b)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.views: list[Any] = []
+        for cls in view_classes():
+            view = cls()
+            self.views.append(view)
+            self.tabs.addTab(view, view.title)
+            rename = getattr(view, "renameRequested", None)
+            if rename is not None:
+                rename.connect(self.rename_cluster)
+            picked = getattr(view, "kPicked", None)
+            if picked is not None:
+                picked.connect(self.kPicked)
+        if not self.views:
+            self.tabs.addTab(QLabel("The result views are not available in this build."), "Results")
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+
+    # -- lookup ----------------------------------------------------------------------------
+    def view(self, view_name: str) -> Any | None:
+        return next((v for v in self.views if v.view_name == view_name), None)
+
+    def find_view(self, attribute: str) -> Any | None:
+        """The first view that has ``attribute`` (e.g. ``selected_cluster_ids``)."""
+        return next((v for v in self.views if hasattr(v, attribute)), None)
+
+    def current_view(self) -> Any | None:
+        widget = self.tabs.currentWidget()
+        return widget if widget in self.views else None
+
+    def show_view(self, view: Any) -> None:
+        self.tabs.setCurrentWidget(view)
+
+    # -- selections for export -----------------------------------------------------------
+    def selected_cluster_ids(self) -> list[int]:
+        view = self.find_view("selected_cluster_ids")
+        return list(view.selected_cluster_ids()) if view is not None else []
+
+    def selected_customer_ids(self) -> list[str]:
+        view = self.find_view("selected_customer_ids")
+        return list(view.selected_customer_ids()) if view is not None else []
+
+    # -- result ------------------------------------------------------------------------------
+    def set_result(self, result: AnalysisResult) -> None:
+        self.result = result
+        for view in self.views:
+            view.set_result(result)
+        name = html.escape(Path(result.params.input_path).name)
+        self.summary.setText(
+            f"<b>{result.customer_count:,}</b> customers in <b>{len(result.clusters)}</b> segments "
+            f"(K = {result.k}, silhouette {result.silhouette:.2f}) from {name}, "
+            f"snapshot {result.snapshot_date:%Y-%m-%d}."
+        )
+
+    def rename_cluster(self, cluster_id: int, name: str) -> None:
+        """A view asked to rename a segment: the new name goes to every view and export."""
+        if self.result is None:
+            return
+        try:
+            renamed = self.result.rename_cluster(cluster_id, name)
+        except (ValueError, KeyError) as exc:
+            dialogs.show_error(self.window(), RFMError(str(exc), hint="Choose another name for the segment."))
+            self.set_result(self.result)  # put the old name back in the editor
+            return
+        self.set_result(renamed)
+        self.resultChanged.emit(renamed)
+
+    def clear(self) -> None:
+        self.result = None
+        self.summary.clear()

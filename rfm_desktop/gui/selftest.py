@@ -1,0 +1,192 @@
+"""``rfm-desktop --selftest OUTDIR``: drive the real main window once and leave the evidence.
+
+It opens the bundled sample through the wizard's own code path, steps through every
+page, runs the analysis through the worker while the run page measures the longest
+event-loop stall, shows every results view, and writes one PNG per page and view plus
+``result.json`` into OUTDIR. Exit code 0 when all of that worked; otherwise 1 with the
+reason on stderr. Needs nothing but the installed package (works frozen too).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rfm_desktop import __version__
+
+PAGE_TIMEOUT = 120.0
+RUN_TIMEOUT = 300.0
+
+
+class SelftestError(Exception):
+    pass
+
+
+class Selftest:
+    def __init__(self, outdir: Path):
+        self.outdir = outdir
+        self.shots: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.errors_seen: list[BaseException] = []
+        self.skipped: dict[str, str] = {}
+        self.window: Any = None
+
+    def shot(self, name: str) -> None:
+        from rfm_desktop.gui.autopilot import settle
+
+        self.window.repaint()
+        settle(120)
+        path = self.outdir / f"{len(self.shots):02d}-{name}.png"
+        if not self.window.grab().save(str(path), "PNG"):
+            raise SelftestError(f"could not write {path}")
+        self.shots.append(path.name)
+
+    def run(self) -> dict[str, Any]:
+        from rfm_desktop.gui import dialogs
+        from rfm_desktop.gui.app import create_main_window
+        from rfm_desktop.gui.autopilot import Pilot, settle
+        from rfm_desktop.gui.images import can_render_gl, is_3d
+        from rfm_desktop.gui.wizard.wizard import FILE
+
+        # A dialog would block an unattended run: record what it would have said instead.
+        def no_dialog(_parent: Any, exc: BaseException) -> None:
+            self.errors_seen.append(exc)
+            self.dialogs.append(f"{type(exc).__name__}: {exc}")
+
+        self._real_show_error = dialogs.show_error
+        dialogs.show_error = no_dialog  # type: ignore[assignment]
+        started = time.perf_counter()
+        window = self.window = create_main_window()
+        window.resize(1440, 900)
+        window.show()
+        settle(300)
+        self.shot("welcome")
+
+        wizard = window.wizard
+        pilot = Pilot(window, self.errors_seen, timeout=RUN_TIMEOUT)
+        pilot.open()  # the bundled sample, as "Try sample data" does
+        if wizard.current_index != FILE:
+            raise SelftestError(f"after loading, the wizard shows page {wizard.current_index + 1}, not the file page")
+        self.shot("page-1-file")
+        pilot.to_columns()
+        if wizard.columns_page.problems_text():
+            raise SelftestError("the sample's columns were not all detected: "
+                                + " ".join(wizard.columns_page.problems_text()))
+        self.shot("page-2-columns")
+        pilot.to_cleaning()
+        self.shot("page-3-cleaning")
+        pilot.to_clustering()
+        sweep = pilot.evaluate_k()
+        page = wizard.clustering_page
+        if len(page.streamed) != len(sweep.scores):
+            raise SelftestError(f"the K charts received {len(page.streamed)} points for {len(sweep.scores)} K values")
+        self.shot("page-4-clustering")
+        pilot.to_run()
+        self.shot("page-5-run")
+        result = pilot.run()
+        stall_ms = wizard.run_page.last_stall_ms
+
+        window.show_wizard()
+        self.shot("page-5-run-done")
+        window.show_results()
+        views = window.results.views
+        if not views:
+            raise SelftestError("no result views are available")
+        shown: list[str] = []
+        for view in views:
+            name = str(view.view_name)
+            if is_3d(view) and not can_render_gl():
+                self.skipped[name] = _no_gl_reason()
+                continue
+            window.results.show_view(view)
+            settle(400 if is_3d(view) else 150)
+            if not view.has_result():
+                raise SelftestError(f"the {view.title} view did not receive the result")
+            self.shot(f"view-{name}")
+            shown.append(name)
+
+        return {
+            "ok": True,
+            "version": __version__,
+            "customers": result.customer_count,
+            "k": result.k,
+            "silhouette": round(float(result.silhouette), 6),
+            "max_stall_ms": round(float(stall_ms), 1) if stall_ms is not None else None,
+            "max_stall_during": wizard.run_page.stall.worst_where,
+            "run_seconds": round(float(result.seconds), 3),
+            "views": shown,
+            "skipped": self.skipped,
+            "k_scores_streamed": [s.k for s in page.streamed],
+            "suggested_k": page.sweep.suggested_k,
+            "rows_read": result.rows_read,
+            "rows_clean": result.cleaning.rows_clean,
+            "screenshots": list(self.shots),
+            "platform": _platform_name(),
+            "python": platform.python_version(),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+
+    def restore(self) -> None:
+        from rfm_desktop.gui import dialogs
+
+        real = getattr(self, "_real_show_error", None)
+        if real is not None:
+            dialogs.show_error = real  # type: ignore[assignment]
+
+
+def _no_gl_reason() -> str:
+    try:
+        from rfm_desktop.gui.views.view3d import gl_unavailable_reason
+
+        reason = gl_unavailable_reason()
+    except ImportError:
+        reason = ""
+    return f"3D view skipped: {reason or 'no OpenGL on this display'}"
+
+
+def _platform_name() -> str:
+    from PySide6.QtGui import QGuiApplication
+
+    return QGuiApplication.platformName()
+
+
+def run_selftest(outdir: str | Path) -> int:
+    out = Path(outdir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"selftest: cannot create {out}: {exc}", file=sys.stderr)
+        return 1
+    from rfm_desktop.gui import worker
+    from rfm_desktop.gui.app import create_app
+    from rfm_desktop.gui.settings import use_settings_dir
+
+    with tempfile.TemporaryDirectory(prefix="rfm-selftest-settings-") as settings_dir:
+        use_settings_dir(settings_dir)  # leave the user's recent files and window layout alone
+        app = create_app()
+        test = Selftest(out)
+        code = 0
+        try:
+            summary = test.run()
+        except Exception as exc:  # noqa: BLE001 - any failure is reported and fails the test
+            detail = exc if isinstance(exc, SelftestError) else "".join(traceback.format_exception(exc))
+            print(f"selftest failed: {detail}", file=sys.stderr)
+            summary = {"ok": False, "error": str(exc), "screenshots": test.shots, "dialogs": test.dialogs}
+            code = 1
+        test.restore()
+        (out / "result.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        if test.window is not None:
+            test.window.close()
+        worker.shutdown(5000)
+        app.processEvents()
+    if code == 0:
+        print(f"selftest passed: {summary['customers']:,} customers, K={summary['k']}, "
+              f"max stall {summary['max_stall_ms']} ms, {len(summary['screenshots'])} screenshots in {out}")
+    return code

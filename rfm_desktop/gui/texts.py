@@ -1,0 +1,122 @@
+"""Words the analyst reads: tooltips for every option and the F1 help."""
+
+from __future__ import annotations
+
+FILE_FILTERS = (
+    "Transaction exports (*.xlsx *.xlsm *.xls *.csv *.csv.gz *.txt *.tsv *.parquet);;"
+    "Excel workbooks (*.xlsx *.xlsm *.xls);;CSV files (*.csv *.csv.gz *.txt *.tsv);;"
+    "Parquet files (*.parquet);;All files (*)"
+)
+ANALYSIS_FILTER = "RFM analysis (*.rfm.json *.json);;All files (*)"
+
+TIPS: dict[str, str] = {
+    "open": "Open a transactions export (.xlsx, .csv or .parquet): one row per product line of an invoice.",
+    "sample": "Open a small bundled file in the UCI Online Retail layout to try the app.",
+    "sheet": "A workbook can hold several sheets; pick the one with the transactions.",
+    "cancel_load": "Stop reading the file. Nothing is changed.",
+    "mapping": (
+        "Which column of your file holds this field. Detected from the column names; "
+        "change it when the guess is wrong."
+    ),
+    "step.invalid": "Rows whose date or numbers cannot be read are always removed.",
+    "step.missing_customer": (
+        "Rows without a customer id cannot be tied to a customer, so they cannot count "
+        "towards anyone's recency, frequency or spend."
+    ),
+    "step.cancellations": (
+        "Invoices starting with 'C' are cancellations (returns). Removing them keeps "
+        "only real purchases."
+    ),
+    "step.nonpositive": "Lines with zero or negative quantity or price are returns, fixes or free items.",
+    "step.non_product": "Postage, bank fees, manual adjustments and similar lines are not products bought.",
+    "step.duplicates": "Rows that are exactly the same as an earlier row (the same line exported twice).",
+    "outliers": (
+        "Customers far from the rest (e.g. wholesalers) can pull a segment towards them. "
+        "Keep them, drop them, or put them into their own 'Outliers' segment."
+    ),
+    "iqr": (
+        "How far is 'far': a customer is an outlier when a value lies more than this many "
+        "interquartile ranges (IQR) below the first or above the third quartile. 1.5 is the "
+        "usual rule; larger values flag fewer customers."
+    ),
+    "snapshot": (
+        "The day recency is counted from: 'days since the last purchase' as of this date. "
+        "By default the day after the last purchase in the file."
+    ),
+    "snapshot_default": "Use the day after the last purchase in the file as the snapshot date.",
+    "feature.recency": "Recency (R): days since the customer's last purchase. Fewer days = more recent.",
+    "feature.frequency": "Frequency (F): how many different invoices (orders) the customer placed.",
+    "feature.monetary": "Monetary (M): how much the customer spent in total.",
+    "transform": (
+        "Spend and order counts are very skewed: a few customers spend 100x the typical one. "
+        "The log transform (log1p) squeezes those big values so k-means does not form clusters "
+        "of just a few big spenders. 'None' keeps the raw values."
+    ),
+    "scaler": (
+        "Puts recency (days), frequency (orders) and monetary (money) on a comparable scale so "
+        "no feature dominates just because of its unit. Standard: mean 0, spread 1. Robust: "
+        "median and IQR, less sensitive to outliers. Min-max: 0 to 1."
+    ),
+    "k_fixed": "Use exactly this many segments (K).",
+    "k_range": "Try every K in this range and use the one the scores suggest.",
+    "k_min": "Smallest number of segments to try.",
+    "k_max": "Largest number of segments to try.",
+    "evaluate": (
+        "Fit k-means for each K in the range and draw four quality scores as each K finishes. "
+        "Click a point on any chart to choose that K."
+    ),
+    "silhouette": (
+        "Silhouette (−1 to 1): how much closer each customer is to their own segment than to "
+        "the next one. Higher is better; above 0.5 means well separated segments."
+    ),
+    "seed_preset": (
+        "The settings of the original write-up: basic cleaning, outliers kept, no transform, "
+        "standard scaler, K = 4."
+    ),
+    "seed": "The random seed of k-means: the same seed and data always give the same segments.",
+    "run": "Compute RFM, the segments and all views with these settings (Ctrl+R).",
+    "cancel_run": "Stop the analysis. The window stays as it was before the run.",
+}
+
+WHAT_IS_RFM = (
+    "RFM describes each customer by three numbers: Recency (days since the last purchase), "
+    "Frequency (number of orders) and Monetary value (total spend). Customers with similar "
+    "numbers are grouped into segments with k-means."
+)
+
+HELP_HTML = f"""
+<h2>RFM Desktop</h2>
+<p>{WHAT_IS_RFM}</p>
+<h3>Steps</h3>
+<ol>
+<li><b>File</b> – open a transactions export (Excel, CSV or Parquet, UCI Online Retail layout)
+or drop it on the window.</li>
+<li><b>Columns</b> – check which column holds the customer id, invoice, date, quantity and price.</li>
+<li><b>Cleaning</b> – choose which rows to remove; the counts update as you click.</li>
+<li><b>Clustering</b> – choose features, transform and scaler, and a K (number of segments).
+<i>Evaluate K</i> draws the quality scores for a range of K; click a point to pick it.</li>
+<li><b>Run</b> – computes everything; the results open in tabs.</li>
+</ol>
+<h3>Quality scores</h3>
+<ul>
+<li><b>Silhouette</b> (higher is better): how clearly customers sit in their own segment.</li>
+<li><b>Davies–Bouldin</b> (lower is better): how much segments overlap.</li>
+<li><b>Calinski–Harabasz</b> (higher is better): spread between segments vs. within them.</li>
+<li><b>Inertia</b> (elbow): always falls with K; look for the bend.</li>
+</ul>
+<h3>Keys</h3>
+<table>
+<tr><td>Ctrl+O</td><td>Open a file</td></tr>
+<tr><td>Ctrl+R</td><td>Run the analysis</td></tr>
+<tr><td>Ctrl+E</td><td>Export segments</td></tr>
+<tr><td>Ctrl+S</td><td>Save the analysis settings</td></tr>
+<tr><td>Esc</td><td>Cancel the running job</td></tr>
+<tr><td>F1</td><td>This help</td></tr>
+</table>
+<p>Rename a segment by double-clicking its name in the <i>Segments</i> tab; the new name is used in
+every view and export.</p>
+"""
+
+
+def tip(key: str) -> str:
+    return TIPS[key]

@@ -1,0 +1,298 @@
+"""Step 3: which rows to drop, with counts recomputed in the background as options change."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfm_desktop.core import cleaning, pipeline
+from rfm_desktop.core.errors import RFMError
+from rfm_desktop.core.params import CleaningOptions
+from rfm_desktop.gui.texts import TIPS, tip
+from rfm_desktop.gui.wizard.page import WizardPage
+
+DEBOUNCE_MS = 250
+OUTLIER_MODES = (
+    ("keep", "Keep them with everyone else"),
+    ("drop", "Drop them from the analysis"),
+    ("segment", "Put them in their own 'Outliers' segment"),
+)
+
+
+class CleaningPage(WizardPage):
+    title = "3. Cleaning"
+    subtitle = (
+        "Choose which rows to remove before computing recency, frequency and monetary value. "
+        "The counts update as you change the options."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.step_boxes: dict[str, QCheckBox] = {}
+        self.removed_labels: dict[str, QLabel] = {}
+        self.after_labels: dict[str, QLabel] = {}
+        steps_box = QGroupBox("Rows to remove")
+        grid = QGridLayout(steps_box)
+        grid.addWidget(self._header("Step"), 0, 0)
+        grid.addWidget(self._header("Rows removed"), 0, 1, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self._header("Rows left"), 0, 2, Qt.AlignmentFlag.AlignRight)
+        self.rows_read_label = QLabel()
+        grid.addWidget(QLabel("Rows in the file"), 1, 0)
+        grid.addWidget(self.rows_read_label, 1, 2, Qt.AlignmentFlag.AlignRight)
+        for row, step in enumerate(cleaning.STEPS, start=2):
+            box = QCheckBox(step.label if step.option is not None else f"{step.label} (always removed)")
+            box.setToolTip(tip(f"step.{step.name}") if f"step.{step.name}" in TIPS else step.label)
+            if step.option is None:
+                box.setChecked(True)
+                box.setEnabled(False)
+            box.toggled.connect(self._options_edited)
+            removed, after = QLabel("…"), QLabel("…")
+            grid.addWidget(box, row, 0)
+            grid.addWidget(removed, row, 1, Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(after, row, 2, Qt.AlignmentFlag.AlignRight)
+            self.step_boxes[step.name] = box
+            self.removed_labels[step.name] = removed
+            self.after_labels[step.name] = after
+        grid.setColumnStretch(0, 1)
+        grid.setHorizontalSpacing(24)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        grid.addWidget(self.summary, len(cleaning.STEPS) + 2, 0, 1, 3)
+
+        outlier_box = QGroupBox("Unusual customers (outliers)")
+        outlier_layout = QGridLayout(outlier_box)
+        self.outlier_combo = QComboBox()
+        for mode, text in OUTLIER_MODES:
+            self.outlier_combo.addItem(text, mode)
+        self.outlier_combo.setToolTip(tip("outliers"))
+        self.outlier_combo.currentIndexChanged.connect(self._options_edited)
+        self.iqr_spin = QDoubleSpinBox()
+        self.iqr_spin.setRange(0.5, 10.0)
+        self.iqr_spin.setSingleStep(0.5)
+        self.iqr_spin.setDecimals(1)
+        self.iqr_spin.setSuffix(" × IQR")
+        self.iqr_spin.setToolTip(tip("iqr"))
+        self.iqr_spin.setMaximumWidth(self.fontMetrics().horizontalAdvance("10.0 × IQR") + 60)
+        self.iqr_spin.valueChanged.connect(self._options_edited)
+        self.outlier_info = QLabel()
+        self.outlier_info.setWordWrap(True)
+        outlier_layout.addWidget(QLabel("Outliers:"), 0, 0)
+        outlier_layout.addWidget(self.outlier_combo, 0, 1)
+        outlier_layout.addWidget(QLabel("Further than:"), 1, 0)
+        outlier_layout.addWidget(self.iqr_spin, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        outlier_layout.addWidget(self.outlier_info, 2, 0, 1, 3)
+        outlier_layout.setColumnStretch(2, 1)
+
+        snapshot_box = QGroupBox("Snapshot date")
+        snapshot_layout = QVBoxLayout(snapshot_box)
+        self.snapshot_default = QCheckBox("Use the default (the day after the last purchase)")
+        self.snapshot_default.setToolTip(tip("snapshot_default"))
+        self.snapshot_default.setChecked(True)
+        self.snapshot_default.toggled.connect(self._snapshot_default_toggled)
+        self.snapshot_edit = QDateEdit()
+        self.snapshot_edit.setCalendarPopup(True)
+        self.snapshot_edit.setDisplayFormat("yyyy-MM-dd")
+        self.snapshot_edit.setToolTip(tip("snapshot"))
+        self.snapshot_edit.setEnabled(False)
+        self.snapshot_edit.dateChanged.connect(self._options_edited)
+        date_row = QHBoxLayout()
+        date_row.addWidget(QLabel("Recency counted up to:"))
+        date_row.addWidget(self.snapshot_edit)
+        date_row.addStretch(1)
+        snapshot_layout.addWidget(self.snapshot_default)
+        snapshot_layout.addLayout(date_row)
+        snapshot_box.setToolTip(tip("snapshot"))
+
+        column = QVBoxLayout()
+        column.addWidget(steps_box)
+        column.addWidget(outlier_box)
+        column.addWidget(snapshot_box)
+        column.addStretch(1)
+        holder = QWidget()
+        holder.setLayout(column)
+        holder.setMaximumWidth(self.fontMetrics().horizontalAdvance("x") * 130)
+        self.body.addWidget(holder, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self.recompute)
+        self._filling = False
+        self._error: str | None = None
+        self.report: Any = None  # the last CleaningReport shown
+        self.customers: int | None = None
+        self._shown_for: object = None
+        self._fill_from_state()
+        self.state.optionsChanged.connect(self._sync_from_state)
+        self.state.transactionsChanged.connect(self._fill_from_state)
+
+    @staticmethod
+    def _header(text: str) -> QLabel:
+        label = QLabel(f"<b>{text}</b>")
+        return label
+
+    # -- page API ----------------------------------------------------------------------------
+    def is_complete(self) -> bool:
+        return self.state.transactions is not None and self._error is None
+
+    def enter(self) -> None:
+        self._fill_from_state()
+        key = (id(self.state.transactions), self.state.cleaning, self.state.snapshot_date)
+        if key != self._shown_for:
+            self.recompute()
+
+    def _fill_from_state(self) -> None:
+        state = self.state
+        self._filling = True
+        try:
+            options = state.cleaning
+            for step in cleaning.STEPS:
+                if step.option is not None:
+                    self.step_boxes[step.name].setChecked(bool(getattr(options, step.option)))
+            self.outlier_combo.setCurrentIndex(max(self.outlier_combo.findData(options.outliers), 0))
+            self.iqr_spin.setValue(options.iqr_multiplier)
+            last = state.last_purchase()
+            default = (last + pd.Timedelta(days=1)) if last is not None else None
+            if default is not None:
+                self.snapshot_default.setText(
+                    f"Use the default: the day after the last purchase ({default:%Y-%m-%d})"
+                )
+                self.snapshot_edit.setMinimumDate(QDate(last.year, last.month, last.day))
+            if state.snapshot_date:
+                chosen = pd.Timestamp(state.snapshot_date)
+                self.snapshot_edit.setDate(QDate(chosen.year, chosen.month, chosen.day))
+                self.snapshot_default.setChecked(False)
+            else:
+                if default is not None:
+                    self.snapshot_edit.setDate(QDate(default.year, default.month, default.day))
+                self.snapshot_default.setChecked(True)
+            self.snapshot_edit.setEnabled(not self.snapshot_default.isChecked())
+        finally:
+            self._filling = False
+
+    def _sync_from_state(self) -> None:
+        """Options set elsewhere (a preset, a saved analysis) show up in the widgets."""
+        if not self._filling and (self.state.cleaning, self.state.snapshot_date) != self.options():
+            self._fill_from_state()
+
+    def options(self) -> tuple[CleaningOptions, str | None]:
+        values = {
+            step.option: self.step_boxes[step.name].isChecked()
+            for step in cleaning.STEPS
+            if step.option is not None
+        }
+        options = CleaningOptions(
+            **values,
+            outliers=self.outlier_combo.currentData(),
+            iqr_multiplier=round(self.iqr_spin.value(), 2),
+            outlier_features=self.state.cleaning.outlier_features,
+        )
+        snapshot = None if self.snapshot_default.isChecked() else self.snapshot_edit.date().toString("yyyy-MM-dd")
+        return options, snapshot
+
+    def _snapshot_default_toggled(self, checked: bool) -> None:
+        self.snapshot_edit.setEnabled(not checked)
+        self._options_edited()
+
+    def _options_edited(self) -> None:
+        if self._filling:
+            return
+        options, snapshot = self.options()
+        self.state.set_cleaning(options, snapshot)
+        self._mark_stale()
+        self._timer.start()
+
+    def _mark_stale(self) -> None:
+        for label in (*self.removed_labels.values(), *self.after_labels.values()):
+            label.setEnabled(False)
+
+    # -- background recount ------------------------------------------------------------------
+    def recompute(self) -> None:
+        self._timer.stop()
+        state = self.state
+        if state.transactions is None:
+            return
+        self.cancel_jobs()
+        transactions, params = state.transactions, state.params()
+        key = (id(transactions), state.cleaning, state.snapshot_date)
+        self._mark_stale()
+
+        def job(task: Any) -> Any:
+            # The step counts first (with what the switched-off steps would remove), then the
+            # customers and outliers, which need the RFM values.
+            steps = pipeline.preview_cleaning(transactions, params)
+            task.partial(steps)
+            task.raise_if_cancelled()
+            prepared = pipeline.prepare(transactions, params, task.progress, task.cancelled)
+            return dataclasses.replace(prepared.report, steps=steps.steps)
+
+        self.run_job(
+            job,
+            "Counting the rows each step removes…",
+            on_partial=self._show_steps,
+            on_finished=lambda report: self._show(report, key),
+            on_errored=self._show_error,
+            name="cleaning",
+        )
+
+    def _show_steps(self, report: Any) -> None:
+        self._error = None
+        self.rows_read_label.setText(f"{report.rows_read:,}")
+        for step in report.steps:
+            removed = self.removed_labels.get(step.step)
+            after = self.after_labels.get(step.step)
+            if removed is None or after is None:
+                continue
+            if step.enabled:
+                removed.setText(f"− {step.removed:,}")
+            else:
+                removed.setText(f"(would remove {step.would_remove:,})")
+            after.setText(f"{step.after:,}")
+            removed.setEnabled(step.enabled)
+            after.setEnabled(True)
+        share = report.rows_clean / report.rows_read if report.rows_read else 0.0
+        self.summary.setText(f"<b>{report.rows_clean:,}</b> of {report.rows_read:,} rows remain ({share:.1%}).")
+
+    def _show(self, report: Any, key: object) -> None:
+        self._show_steps(report)
+        self._shown_for = key
+        self.report = report
+        self.customers = report.customers_before_outliers
+        share = report.rows_clean / report.rows_read if report.rows_read else 0.0
+        self.summary.setText(
+            f"<b>{report.rows_clean:,}</b> of {report.rows_read:,} rows remain ({share:.1%}), "
+            f"from <b>{report.customers_before_outliers:,}</b> customers."
+        )
+        mode = report.outlier_mode
+        found = report.outliers_found
+        action = {"keep": "kept with everyone else", "drop": "dropped",
+                  "segment": "put into their own segment"}[mode]
+        self.outlier_info.setText(
+            f"{found:,} of {report.customers_before_outliers:,} customers are outliers at "
+            f"{self.iqr_spin.value():.1f} × IQR; they will be {action}."
+        )
+        self.completeChanged.emit()
+
+    def _show_error(self, exc: BaseException) -> None:
+        if not isinstance(exc, RFMError):
+            self.show_error(exc)
+            return
+        self._error = exc.message
+        self.summary.setText(f"⚠ {exc.message} {exc.hint}")
+        self.completeChanged.emit()
+

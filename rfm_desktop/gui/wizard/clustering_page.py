@@ -1,0 +1,309 @@
+"""Step 4: features, transform, scaler and K; "Evaluate K" streams the four charts point by point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfm_desktop.core import pipeline
+from rfm_desktop.core.params import FEATURES, ClusteringOptions, seed_preset
+from rfm_desktop.core.result import KScore
+from rfm_desktop.gui.texts import tip
+from rfm_desktop.gui.wizard.kcharts_fallback import make_kcharts
+from rfm_desktop.gui.wizard.page import WizardPage
+
+TRANSFORMS = (("log1p", "Log (log1p) – tames big spenders"), ("none", "None – raw values"))
+SCALERS = (
+    ("standard", "Standard (mean 0, spread 1)"),
+    ("robust", "Robust (median and IQR)"),
+    ("minmax", "Min–max (0 to 1)"),
+    ("none", "None"),
+)
+MAX_K = 30
+
+
+class ClusteringPage(WizardPage):
+    title = "4. Clustering"
+    subtitle = (
+        "How customers are grouped into segments with k-means. Not sure about K? Press "
+        "“Evaluate K” and click a point on any chart to choose it."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.feature_boxes: dict[str, QCheckBox] = {}
+        features_row = QHBoxLayout()
+        for name in FEATURES:
+            box = QCheckBox(name.capitalize())
+            box.setToolTip(tip(f"feature.{name}"))
+            box.toggled.connect(self._options_edited)
+            features_row.addWidget(box)
+            self.feature_boxes[name] = box
+        features_row.addStretch(1)
+
+        self.transform_combo = QComboBox()
+        for value, text in TRANSFORMS:
+            self.transform_combo.addItem(text, value)
+        self.transform_combo.setToolTip(tip("transform"))
+        self.transform_combo.currentIndexChanged.connect(self._options_edited)
+        self.scaler_combo = QComboBox()
+        for value, text in SCALERS:
+            self.scaler_combo.addItem(text, value)
+        self.scaler_combo.setToolTip(tip("scaler"))
+        self.scaler_combo.currentIndexChanged.connect(self._options_edited)
+
+        self.fixed_radio = QRadioButton("Fixed K:")
+        self.fixed_radio.setToolTip(tip("k_fixed"))
+        self.range_radio = QRadioButton("Best K from")
+        self.range_radio.setToolTip(tip("k_range"))
+        self.k_group = QButtonGroup(self)
+        self.k_group.addButton(self.fixed_radio)
+        self.k_group.addButton(self.range_radio)
+        self.k_spin = self._spin(2, MAX_K, tip("k_fixed"))
+        self.k_min_spin = self._spin(2, MAX_K, tip("k_min"))
+        self.k_max_spin = self._spin(2, MAX_K, tip("k_max"))
+        self.fixed_radio.toggled.connect(self._options_edited)
+        fixed_row = QHBoxLayout()
+        fixed_row.addWidget(self.fixed_radio)
+        fixed_row.addWidget(self.k_spin)
+        fixed_row.addStretch(1)
+        range_row = QHBoxLayout()
+        range_row.addWidget(self.range_radio)
+        range_row.addWidget(self.k_min_spin)
+        range_row.addWidget(QLabel("to"))
+        range_row.addWidget(self.k_max_spin)
+        range_row.addStretch(1)
+        self.seed_spin = self._spin(0, 2**31 - 1, tip("seed"))
+
+        form = QFormLayout()
+        form.addRow("Features:", features_row)
+        form.addRow("Transform:", self.transform_combo)
+        form.addRow("Scaler:", self.scaler_combo)
+        form.addRow("Segments (K):", fixed_row)
+        form.addRow("", range_row)
+        form.addRow("Random seed:", self.seed_spin)
+        settings_box = QGroupBox("Settings")
+        settings_box.setLayout(form)
+
+        self.evaluate_button = QPushButton("Evaluate K")
+        self.evaluate_button.setToolTip(tip("evaluate"))
+        self.evaluate_button.clicked.connect(self.evaluate)
+        self.preset_button = QPushButton("Seed preset")
+        self.preset_button.setToolTip(tip("seed_preset"))
+        self.preset_button.clicked.connect(self.apply_seed_preset)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.evaluate_button)
+        buttons.addWidget(self.preset_button)
+        buttons.addStretch(1)
+        self.suggestion = QLabel()
+        self.suggestion.setWordWrap(True)
+        self.suggestion.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        silhouette = QLabel(f"<small>{tip('silhouette')}</small>")
+        silhouette.setWordWrap(True)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(settings_box)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.suggestion)
+        left_layout.addWidget(silhouette)
+        left_layout.addStretch(1)
+
+        self.charts = make_kcharts()
+        self.charts.kPicked.connect(self.pick_k)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("clusteringSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.charts)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([380, 800])
+        self.body.addWidget(self.splitter, 1)
+
+        self.sweep: Any = None  # the last KSweep
+        self.streamed: list[KScore] = []
+        self._sweep_for: ClusteringOptions | None = None
+        self._filling = False
+        self._fill(self.state.clustering)
+        self.state.optionsChanged.connect(self._sync_from_state)
+
+    def _spin(self, low: int, high: int, tooltip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setMaximumWidth(self.fontMetrics().horizontalAdvance(str(high)) + 50)
+        spin.setToolTip(tooltip)
+        spin.valueChanged.connect(self._options_edited)
+        return spin
+
+    # -- page API ----------------------------------------------------------------------------
+    def is_complete(self) -> bool:
+        return self.state.transactions is not None and any(b.isChecked() for b in self.feature_boxes.values())
+
+    def enter(self) -> None:
+        self._fill(self.state.clustering)
+
+    def _fill(self, options: ClusteringOptions) -> None:
+        self._filling = True
+        try:
+            for name, box in self.feature_boxes.items():
+                box.setChecked(name in options.features)
+            self.transform_combo.setCurrentIndex(max(self.transform_combo.findData(options.transform), 0))
+            self.scaler_combo.setCurrentIndex(max(self.scaler_combo.findData(options.scaler), 0))
+            self.k_min_spin.setValue(options.k_min)
+            self.k_max_spin.setValue(options.k_max)
+            self.k_spin.setValue(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else 4))
+            self.fixed_radio.setChecked(options.k is not None)
+            self.range_radio.setChecked(options.k is None)
+            self.seed_spin.setValue(options.seed)
+            self._update_enabled()
+        finally:
+            self._filling = False
+        self._describe_choice()
+        self.charts.set_chosen(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None))
+
+    def _sync_from_state(self) -> None:
+        """Options set elsewhere (a preset, a saved analysis) show up in the widgets."""
+        if not self._filling and self.state.clustering != self.options():
+            self._fill(self.state.clustering)
+
+    def options(self) -> ClusteringOptions:
+        features = tuple(name for name in FEATURES if self.feature_boxes[name].isChecked())
+        k_min, k_max = sorted((self.k_min_spin.value(), self.k_max_spin.value()))
+        return ClusteringOptions(
+            features=features or self.state.clustering.features,
+            transform=self.transform_combo.currentData(),
+            scaler=self.scaler_combo.currentData(),
+            k=self.k_spin.value() if self.fixed_radio.isChecked() else None,
+            k_min=k_min,
+            k_max=k_max,
+            sweep=True,
+            seed=self.seed_spin.value(),
+        )
+
+    def _update_enabled(self) -> None:
+        fixed = self.fixed_radio.isChecked()
+        self.k_spin.setEnabled(fixed)
+        self.k_min_spin.setEnabled(not fixed)
+        self.k_max_spin.setEnabled(not fixed)
+
+    def _options_edited(self) -> None:
+        if self._filling:
+            return
+        self._update_enabled()
+        options = self.options()
+        self.state.set_clustering(options)
+        self.charts.set_chosen(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None))
+        if self._sweep_for is not None and _sweep_key(options) != _sweep_key(self._sweep_for):
+            self.suggestion.setText("The options changed since the last evaluation: press “Evaluate K” again.")
+        else:
+            self._describe_choice()
+        self.completeChanged.emit()
+
+    # -- actions -----------------------------------------------------------------------------
+    def pick_k(self, k: int) -> None:
+        """The analyst clicked K on a chart: use it as the fixed K."""
+        self._filling = True
+        try:
+            self.fixed_radio.setChecked(True)
+            self.k_spin.setValue(int(k))
+            self._update_enabled()
+        finally:
+            self._filling = False
+        self._options_edited()
+
+    def apply_seed_preset(self) -> None:
+        if self.state.path is None:
+            return
+        preset = seed_preset(self.state.path)
+        self.state.set_cleaning(preset.cleaning, None, preset="seed")
+        self.state.set_clustering(preset.clustering, preset="seed")
+        self.state.preset = "seed"
+        self._fill(self.state.clustering)
+        self.suggestion.setText(
+            "Seed preset applied: basic cleaning, outliers kept, no transform, standard scaler, K = 4."
+        )
+
+    def evaluate(self) -> None:
+        state = self.state
+        if state.transactions is None:
+            return
+        self.cancel_jobs()
+        options = self.options()
+        state.set_clustering(options)
+        params = state.params()
+        transactions = state.transactions
+        self.charts.clear()
+        self.streamed = []
+        self.sweep = None
+        self.suggestion.setText(f"Evaluating K = {options.k_min} … {options.k_max}…")
+        self.evaluate_button.setEnabled(False)
+
+        def job(task: Any) -> Any:
+            prepared = pipeline.prepare(transactions, params, lambda f, s: task.progress(0.1 * f, s), task.cancelled)
+            sweep, _fits = pipeline.evaluate_k(
+                prepared, params, lambda f, s: task.progress(0.1 + 0.9 * f, s), task.cancelled, task.partial
+            )
+            return sweep
+
+        worker = self.run_job(
+            job, "Evaluating K…", on_finished=lambda sweep: self._sweep_done(sweep, options),
+            on_partial=self._score_arrived, name="evaluate-k",
+        )
+        worker.done.connect(lambda: self.evaluate_button.setEnabled(True))
+        worker.aborted.connect(lambda: self.suggestion.setText("Evaluation cancelled."))
+
+    def _score_arrived(self, score: object) -> None:
+        assert isinstance(score, KScore)
+        self.streamed.append(score)
+        self.charts.add_score(score)
+
+    def _sweep_done(self, sweep: Any, options: ClusteringOptions) -> None:
+        self.sweep = sweep
+        self._sweep_for = options
+        self.charts.set_suggested(sweep.suggested_k, sweep.reason)
+        chosen = self.state.clustering.k
+        self.charts.set_chosen(chosen if chosen is not None else sweep.suggested_k)
+        if self.range_radio.isChecked():
+            self.k_spin.blockSignals(True)
+            self.k_spin.setValue(sweep.suggested_k)
+            self.k_spin.blockSignals(False)
+        self._describe_choice()
+
+    def _describe_choice(self) -> None:
+        """Which K the run will use, in words (the charts show why)."""
+        sweep = self.sweep
+        sampled = " Silhouette was computed on a fixed sample of customers." if sweep and sweep.silhouette_sampled else ""
+        if self.fixed_radio.isChecked():
+            k = self.k_spin.value()
+            note = f" The scores suggest K = {sweep.suggested_k}." if sweep and sweep.suggested_k != k else ""
+            self.suggestion.setText(f"<b>The run will use K = {k}.</b>{note}{sampled}")
+        elif sweep is not None:
+            self.suggestion.setText(
+                f"<b>The run will use the suggested K = {sweep.suggested_k}.</b> Click a point on any "
+                f"chart to fix another K.{sampled}"
+            )
+        else:
+            self.suggestion.setText(
+                "<b>The run will use the best K of the range.</b> Press “Evaluate K” to see the scores first."
+            )
+
+
+def _sweep_key(options: ClusteringOptions) -> tuple[Any, ...]:
+    return (options.features, options.transform, options.scaler, options.k_min, options.k_max, options.seed)

@@ -1,0 +1,186 @@
+"""Step 2: which column holds what; a preview of the first rows, problems shown as you map."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QStyle,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfm_desktop.core import schema
+from rfm_desktop.gui.frame_model import FrameModel
+from rfm_desktop.gui.texts import tip
+from rfm_desktop.gui.wizard.loading import read_all
+from rfm_desktop.gui.wizard.page import WizardPage
+
+NOT_MAPPED = "(not in the file)"
+
+
+class ColumnsPage(WizardPage):
+    title = "2. Columns"
+    subtitle = (
+        "Which column of the file holds each field. The guesses come from the column names; "
+        "change any that are wrong. Fields marked * are required."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.model = FrameModel()
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        self.table_title = QLabel()
+
+        self.combos: dict[str, QComboBox] = {}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for field in schema.FIELDS:
+            combo = QComboBox()
+            combo.setToolTip(f"{field.description}\n\n{tip('mapping')}")
+            combo.setMinimumContentsLength(14)
+            combo.currentIndexChanged.connect(self._on_combo_changed)
+            label = QLabel(f"{field.label}{' *' if field.required else ''}:")
+            label.setToolTip(field.description)
+            form.addRow(label, combo)
+            self.combos[field.name] = combo
+        money = QLabel("* plus either Quantity and Unit price, or Amount.")
+        money.setWordWrap(True)
+        money.setEnabled(False)
+        form.addRow("", money)
+
+        self.problem_icon = QLabel()
+        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        size = self.fontMetrics().height()
+        self.problem_icon.setPixmap(icon.pixmap(size, size))
+        self.problem_icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.problems = QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        problem_row = QHBoxLayout()
+        problem_row.addWidget(self.problem_icon)
+        problem_row.addWidget(self.problems, 1)
+
+        box = QGroupBox("Fields")
+        box_layout = QVBoxLayout(box)
+        box_layout.addLayout(form)
+        box_layout.addLayout(problem_row)
+        box_layout.addStretch(1)
+
+        preview = QWidget()
+        preview_layout = QVBoxLayout(preview)
+        preview_layout.setContentsMargins(0, 0, 0, 0)
+        preview_layout.addWidget(self.table_title)
+        preview_layout.addWidget(self.table)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("columnsSplitter")
+        self.splitter.addWidget(box)
+        self.splitter.addWidget(preview)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([320, 900])
+        self.body.addWidget(self.splitter, 1)
+        self._filling = False
+        self._problems: list[str] = []
+        self._headers: list[str] = []
+
+    # -- page API ----------------------------------------------------------------------------
+    def is_complete(self) -> bool:
+        return self.state.has_file and not self._problems and not self.has_jobs()
+
+    def enter(self) -> None:
+        state = self.state
+        if state.preview is None:
+            return
+        headers = [str(c) for c in state.preview.columns]
+        fresh = headers != self._headers or self.model.frame is not state.preview
+        if fresh:
+            self._headers = headers
+            self.model.set_frame(state.preview)
+        n = len(state.preview)
+        self.table_title.setText(f"The first {n:,} rows of the file, as read (→ the field each column is used for):")
+        self._fill_combos(state.mapping)
+        self._check()
+        if fresh:  # after _check: the headers carry the field names now
+            self.table.resizeColumnsToContents()
+            for col in range(self.model.columnCount()):
+                self.table.setColumnWidth(col, min(self.table.columnWidth(col), 200))
+
+    def before_next(self, proceed: Callable[[], None]) -> None:
+        if not self.state.needs_reload:
+            proceed()
+            return
+        state = self.state
+        path, sheet, mapping = state.path, state.sheet, dict(state.mapping)
+        assert path is not None
+
+        def done(transactions: Any) -> None:
+            state.set_transactions(transactions, requested=mapping)
+            proceed()
+
+        self.run_job(lambda task: read_all(path, sheet, mapping, task), "Reading all rows with this mapping…",
+                     on_finished=done, name="reload")
+        self.completeChanged.emit()
+
+    def problems_text(self) -> list[str]:
+        return list(self._problems)
+
+    # -- mapping -----------------------------------------------------------------------------
+    def _fill_combos(self, mapping: dict[str, str]) -> None:
+        self._filling = True
+        try:
+            for name, combo in self.combos.items():
+                combo.clear()
+                combo.addItem(NOT_MAPPED, "")
+                for header in self._headers:
+                    combo.addItem(header, header)
+                chosen = mapping.get(name, "")
+                index = combo.findData(chosen) if chosen else 0
+                combo.setCurrentIndex(max(index, 0))
+        finally:
+            self._filling = False
+
+    def current_mapping(self) -> dict[str, str]:
+        return {name: combo.currentData() for name, combo in self.combos.items() if combo.currentData()}
+
+    def set_field(self, name: str, header: str | None) -> None:
+        """Choose a column for a field (as a user would in the combo)."""
+        combo = self.combos[name]
+        combo.setCurrentIndex(max(combo.findData(header or ""), 0))
+
+    def _on_combo_changed(self) -> None:
+        if self._filling:
+            return
+        self.state.set_mapping(self.current_mapping())
+        self._check()
+
+    def _check(self) -> None:
+        state = self.state
+        labels = {f.name: f.label for f in schema.FIELDS}
+        self.model.set_header_notes({column: labels[field] for field, column in state.mapping.items()})
+        if state.preview is None:
+            self._problems = ["Open a file first."]
+        else:
+            self._problems = list(schema.check_mapping(state.preview, state.mapping))
+        ok = not self._problems
+        self.problem_icon.setVisible(not ok)
+        self.problems.setText(
+            "✔ The mapping can be used." if ok else "<br>".join(f"• {p}" for p in self._problems)
+        )
+        self.completeChanged.emit()

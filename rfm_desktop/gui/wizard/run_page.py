@@ -1,0 +1,165 @@
+"""Step 5: a summary of the choices, Run, a progress bar with the step name and Cancel."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
+
+from rfm_desktop.core import pipeline
+from rfm_desktop.core.params import AnalysisParams
+from rfm_desktop.core.result import KScore
+from rfm_desktop.gui.busy import BusyBar
+from rfm_desktop.gui.stall import StallMeter
+from rfm_desktop.gui.texts import tip
+from rfm_desktop.gui.wizard.page import WizardPage
+from rfm_desktop.gui.worker import Worker
+
+OUTLIER_WORDS = {"keep": "kept", "drop": "dropped", "segment": "own segment"}
+TRANSFORM_WORDS = {"log1p": "log (log1p)", "none": "none"}
+
+
+def describe(params: AnalysisParams) -> str:
+    """The choices of a run as a short HTML list."""
+    c, k = params.cleaning, params.clustering
+    steps = [name for name, on in (
+        ("rows without customer id", c.drop_missing_customer),
+        ("cancellations", c.drop_cancellations),
+        ("quantity or price ≤ 0", c.drop_nonpositive),
+        ("non-product codes", c.drop_non_product),
+        ("duplicate rows", c.drop_duplicates),
+    ) if on]
+    k_text = f"K = {k.k}" if k.k is not None else f"the best K from {k.k_min} to {k.k_max}"
+    rows = [
+        ("File", html.escape(Path(params.input_path).name) + (f" – sheet '{html.escape(str(params.sheet))}'" if params.sheet else "")),
+        ("Remove", html.escape(", ".join(steps) or "nothing")),
+        ("Outliers", f"{OUTLIER_WORDS[c.outliers]} (beyond {c.iqr_multiplier:g} × IQR)"),
+        ("Snapshot date", params.snapshot_date or "the day after the last purchase"),
+        ("Features", ", ".join(f.capitalize() for f in k.features)),
+        ("Transform / scaler", f"{TRANSFORM_WORDS[k.transform]} / {k.scaler}"),
+        ("Segments", k_text + f" (seed {k.seed})"),
+    ]
+    if params.preset:
+        rows.append(("Preset", html.escape(params.preset)))
+    body = "".join(f"<tr><td><b>{a}</b></td><td>&nbsp;&nbsp;{b}</td></tr>" for a, b in rows)
+    return f"<table cellspacing='4'>{body}</table>"
+
+
+class RunPage(WizardPage):
+    title = "5. Run"
+    subtitle = "Check the choices and run the analysis. The results open in tabs when it is done."
+
+    resultReady = Signal(object)
+    runStarted = Signal()
+    runEnded = Signal()
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+        self.run_button = QPushButton("Run analysis")
+        self.run_button.setToolTip(tip("run"))
+        font = QFont(self.run_button.font())
+        font.setBold(True)
+        self.run_button.setFont(font)
+        self.run_button.setMinimumHeight(36)
+        self.run_button.clicked.connect(self.start_run)
+        self.progress = BusyBar(cancel_tip=tip("cancel_run"))
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.run_button)
+        row.addStretch(1)
+        self.body.addWidget(self.summary)
+        self.body.addSpacing(12)
+        self.body.addLayout(row)
+        self.body.addWidget(self.progress)
+        self.body.addWidget(self.message)
+        self.body.addStretch(1)
+        self.stall = StallMeter(parent=self, where=self.progress.step.text)
+        self.last_stall_ms: float | None = None
+        self.worker: Worker | None = None
+        self.streamed: list[KScore] = []
+
+    def is_complete(self) -> bool:
+        return self.state.transactions is not None and not self.is_running()
+
+    def enter(self) -> None:
+        if self.state.path is not None:
+            self.summary.setText(describe(self.state.params()))
+
+    def is_running(self) -> bool:
+        return self.worker is not None and self.worker.is_running
+
+    def start_run(self) -> Worker | None:
+        state = self.state
+        if state.transactions is None or self.is_running():
+            return None
+        self.enter()
+        params = state.params()
+        transactions = state.transactions
+        self.streamed = []
+        self.message.setText("")
+        self.run_button.setEnabled(False)
+        self.stall.start()
+        worker = self.run_job(
+            lambda task: pipeline.run(params, task.progress, task.cancelled,
+                                      transactions=transactions, on_k_score=task.partial),
+            "Starting…",
+            on_finished=self._finished,
+            on_errored=self._errored,
+            on_partial=self._partial,
+            on_aborted=self._aborted,
+            show_busy=False,
+            name="run",
+        )
+        self.worker = worker
+        self.progress.track(worker, "Starting…")
+        worker.done.connect(self._done)
+        self.runStarted.emit()
+        self.completeChanged.emit()
+        return worker
+
+    def cancel_run(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _partial(self, score: object) -> None:
+        if isinstance(score, KScore):
+            self.streamed.append(score)
+            self.message.setText(
+                "Evaluated " + ", ".join(f"K={s.k} (silhouette {s.silhouette:.2f})" for s in self.streamed)
+            )
+
+    def _stop_meter(self) -> None:
+        if self.stall.running:
+            self.last_stall_ms = self.stall.stop()
+
+    def _finished(self, result: Any) -> None:
+        self._stop_meter()  # before the views draw: the figure is about the run itself
+        self.message.setText(
+            f"Done in {result.seconds:.1f} s: {result.customer_count:,} customers in {result.k} segments "
+            f"(silhouette {result.silhouette:.2f})."
+        )
+        self.resultReady.emit(result)
+
+    def _errored(self, exc: BaseException) -> None:
+        self._stop_meter()
+        self.message.setText("The analysis stopped with an error; nothing was changed.")
+        self.show_error(exc)
+
+    def _aborted(self) -> None:
+        self._stop_meter()
+        self.message.setText("The analysis was cancelled; nothing was changed.")
+
+    def _done(self) -> None:
+        self._stop_meter()
+        self.run_button.setEnabled(True)
+        self.worker = None
+        self.completeChanged.emit()
+        self.runEnded.emit()

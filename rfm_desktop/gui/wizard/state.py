@@ -1,0 +1,119 @@
+"""The wizard's single source of truth: every page reads and writes this, not each other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import QObject, Signal
+
+from rfm_desktop.core import schema
+from rfm_desktop.core.params import AnalysisParams, CleaningOptions, ClusteringOptions
+
+
+def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Every field, unmapped ones as "" so the engine does not detect them again."""
+    return tuple(sorted((field, mapping.get(field) or "") for field in schema.FIELD_NAMES))
+
+
+class WizardState(QObject):
+    """What the analyst chose so far; :meth:`params` turns it into an :class:`AnalysisParams`."""
+
+    fileChanged = Signal()  # a new file (or sheet) was chosen: preview and transactions reset
+    transactionsChanged = Signal()  # the full file was (re)loaded
+    optionsChanged = Signal()  # mapping, cleaning, snapshot or clustering options changed
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.path: str | None = None
+        self.sheets: list[str] = []
+        self.sheet: str | None = None
+        self.preview: pd.DataFrame | None = None
+        self.transactions: Any = None  # core.io.Transactions
+        self.loaded_mapping: dict[str, str] = {}  # the mapping the transactions were read with
+        self.mapping: dict[str, str] = {}
+        self.cleaning = CleaningOptions()
+        self.clustering = ClusteringOptions()
+        self.snapshot_date: str | None = None
+        self.preset: str | None = None
+
+    # -- file ----------------------------------------------------------------------------
+    def set_file(self, path: str, sheets: list[str], sheet: str | None, preview: pd.DataFrame) -> None:
+        self.path = path
+        self.sheets = list(sheets)
+        self.sheet = sheet
+        self.preview = preview
+        self.transactions = None
+        self.loaded_mapping = {}
+        self.mapping = {}
+        self.snapshot_date = None
+        self.fileChanged.emit()
+
+    def set_transactions(self, transactions: Any, requested: dict[str, str] | None = None) -> None:
+        """``requested``: the mapping the rows were read with (default: what the engine reports)."""
+        self.transactions = transactions
+        self.loaded_mapping = dict(requested if requested is not None else getattr(transactions, "mapping", None) or {})
+        if not self.mapping:
+            self.mapping = dict(self.loaded_mapping)
+        self.transactionsChanged.emit()
+
+    @property
+    def has_file(self) -> bool:
+        return self.path is not None and self.preview is not None
+
+    @property
+    def needs_reload(self) -> bool:
+        """The mapping changed since the transactions were read (or nothing was read yet)."""
+        return self.transactions is None or self.mapping != self.loaded_mapping
+
+    def last_purchase(self) -> pd.Timestamp | None:
+        if self.transactions is None:
+            return None
+        dates = self.transactions.frame["invoice_date"]
+        last = dates.max()
+        return None if pd.isna(last) else pd.Timestamp(last)
+
+    # -- options -------------------------------------------------------------------------
+    def set_mapping(self, mapping: dict[str, str]) -> None:
+        if mapping != self.mapping:
+            self.mapping = dict(mapping)
+            self.optionsChanged.emit()
+
+    def set_cleaning(
+        self, options: CleaningOptions, snapshot_date: str | None, *, preset: str | None = None
+    ) -> None:
+        """A change by hand clears the preset name; applying a preset passes it."""
+        if options != self.cleaning or snapshot_date != self.snapshot_date:
+            self.cleaning = options
+            self.snapshot_date = snapshot_date
+            self.preset = preset
+            self.optionsChanged.emit()
+
+    def set_clustering(self, options: ClusteringOptions, *, preset: str | None = None) -> None:
+        if options != self.clustering:
+            self.clustering = options
+            self.preset = preset
+            self.optionsChanged.emit()
+
+    def params(self) -> AnalysisParams:
+        if self.path is None:
+            raise RuntimeError("no file chosen")
+        return AnalysisParams(
+            input_path=self.path,
+            sheet=self.sheet,
+            column_map=column_map(self.mapping),
+            cleaning=self.cleaning,
+            clustering=self.clustering,
+            snapshot_date=self.snapshot_date,
+            preset=self.preset,
+        )
+
+    def apply_params(self, params: AnalysisParams) -> None:
+        """Take the options of a saved analysis (the file itself is loaded separately)."""
+        if params.column_map:
+            self.mapping = {field: column for field, column in params.mapping.items() if column}
+        self.cleaning = params.cleaning
+        self.clustering = params.clustering
+        self.snapshot_date = params.snapshot_date
+        self.preset = params.preset
+        self.optionsChanged.emit()

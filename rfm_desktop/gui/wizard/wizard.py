@@ -1,0 +1,181 @@
+"""The five steps with Back / Next; pages share one WizardState, so going back keeps every choice."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rfm_desktop.gui.busy import BusyBar
+from rfm_desktop.gui.wizard.cleaning_page import CleaningPage
+from rfm_desktop.gui.wizard.clustering_page import ClusteringPage
+from rfm_desktop.gui.wizard.columns_page import ColumnsPage
+from rfm_desktop.gui.wizard.file_page import FilePage
+from rfm_desktop.gui.wizard.loading import LoadOutcome
+from rfm_desktop.gui.wizard.page import WizardPage
+from rfm_desktop.gui.wizard.run_page import RunPage
+from rfm_desktop.gui.wizard.state import WizardState
+
+FILE, COLUMNS, CLEANING, CLUSTERING, RUN = range(5)
+
+
+class AnalysisWizard(QWidget):
+    resultReady = Signal(object)
+    fileLoaded = Signal(str)  # path
+    loadFailed = Signal()
+    pageChanged = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = WizardState(self)
+        self.busy = BusyBar(cancel_tip="Stop this job; your choices stay as they are.")
+        self.file_page = FilePage(self.state, self.busy)
+        self.columns_page = ColumnsPage(self.state, self.busy)
+        self.cleaning_page = CleaningPage(self.state, self.busy)
+        self.clustering_page = ClusteringPage(self.state, self.busy)
+        self.run_page = RunPage(self.state, self.busy)
+        self.pages: list[WizardPage] = [
+            self.file_page, self.columns_page, self.cleaning_page, self.clustering_page, self.run_page,
+        ]
+        self.stack = QStackedWidget()
+        self.steps = QListWidget()
+        self.steps.setObjectName("wizardSteps")
+        for page in self.pages:
+            self.stack.addWidget(page)
+            item = QListWidgetItem(page.title)
+            item.setSizeHint(QSize(0, self.fontMetrics().height() * 2))
+            self.steps.addItem(item)
+            page.completeChanged.connect(self._update_buttons)
+        self.steps.setFixedWidth(max(150, self.fontMetrics().horizontalAdvance("4. Clustering") + 60))
+        self.steps.currentRowChanged.connect(self._step_clicked)
+
+        self.back_button = QPushButton("◀ Back")
+        self.back_button.setToolTip("The previous step; your choices are kept.")
+        self.back_button.clicked.connect(self.back)
+        self.next_button = QPushButton("Next ▶")
+        self.next_button.setToolTip("The next step.")
+        self.next_button.setDefault(True)
+        self.next_button.clicked.connect(self.next)
+        footer = QHBoxLayout()
+        footer.addWidget(self.busy, 1)
+        footer.addStretch(0)
+        footer.addWidget(self.back_button)
+        footer.addWidget(self.next_button)
+
+        right = QVBoxLayout()
+        right.addWidget(self.stack, 1)
+        right.addLayout(footer)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.steps)
+        layout.addLayout(right, 1)
+
+        self.file_page.loaded.connect(self._file_loaded)
+        self.file_page.loadFailed.connect(self.loadFailed)
+        self.run_page.resultReady.connect(self.resultReady)
+        self.run_page.runStarted.connect(self._update_buttons)
+        self.run_page.runEnded.connect(self._update_buttons)
+        self._go(FILE)
+
+    # -- navigation ------------------------------------------------------------------------
+    @property
+    def current_index(self) -> int:
+        return self.stack.currentIndex()
+
+    @property
+    def current_page(self) -> WizardPage:
+        return self.pages[self.current_index]
+
+    def reachable(self, index: int) -> bool:
+        """Every earlier page is done (and past the Columns page, all rows are read)."""
+        if index > COLUMNS and self.state.needs_reload:
+            return False
+        return all(self.pages[i].is_complete() for i in range(index))
+
+    def go_to(self, index: int) -> bool:
+        if index == self.current_index:
+            return True
+        if not self.reachable(index) or self.run_page.is_running():
+            return False
+        self._go(index)
+        return True
+
+    def _go(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+        self.pages[index].enter()
+        self.steps.blockSignals(True)
+        self.steps.setCurrentRow(index)
+        self.steps.blockSignals(False)
+        self._update_buttons()
+        self.pageChanged.emit(index)
+
+    def next(self) -> None:
+        index = self.current_index
+        if index >= RUN or not self.current_page.is_complete():
+            return
+        self.current_page.before_next(lambda: self._go(index + 1) if self.current_index == index else None)
+
+    def back(self) -> None:
+        if self.current_index > 0 and not self.run_page.is_running():
+            self._go(self.current_index - 1)
+
+    def _step_clicked(self, row: int) -> None:
+        if row < 0 or not self.go_to(row):
+            self.steps.blockSignals(True)
+            self.steps.setCurrentRow(self.current_index)
+            self.steps.blockSignals(False)
+
+    def _update_buttons(self) -> None:
+        index = self.current_index
+        running = self.run_page.is_running()
+        self.back_button.setEnabled(index > 0 and not running)
+        self.next_button.setVisible(index < RUN)
+        self.next_button.setEnabled(index < RUN and self.current_page.is_complete() and not running)
+        for i in range(self.steps.count()):
+            item = self.steps.item(i)
+            enabled = i == index or (self.reachable(i) and not running)
+            flags = item.flags()
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if enabled else flags & ~Qt.ItemFlag.ItemIsEnabled)
+
+    # -- file --------------------------------------------------------------------------------
+    def open_file(self, path: str, sheet: str | None = None, mapping: dict[str, str] | None = None) -> None:
+        self.cancel_jobs()
+        self._go(FILE)
+        self.file_page.load(path, sheet, mapping)
+
+    def _file_loaded(self, outcome: LoadOutcome) -> None:
+        self.fileLoaded.emit(outcome.path)
+        if outcome.transactions is None and len(outcome.sheets) <= 1:
+            self._go(COLUMNS)  # the mapping needs the analyst: show the problems there
+        else:
+            self._update_buttons()
+
+    # -- jobs --------------------------------------------------------------------------------
+    def run(self, *, reread: bool = True) -> bool:
+        """Run the analysis with the current choices (Ctrl+R)."""
+        if not self.state.has_file or self.run_page.is_running():
+            return False
+        if self.state.needs_reload:  # the mapping changed: read all rows again, then run
+            if not reread or not self.columns_page.is_complete():
+                self._go(COLUMNS)
+                return False
+            self.columns_page.before_next(lambda: self.run(reread=False))
+            return True
+        for page in self.pages[:RUN]:
+            page.cancel_jobs()
+        self._go(RUN)
+        return self.run_page.start_run() is not None
+
+    def cancel_jobs(self) -> None:
+        for page in self.pages:
+            page.cancel_jobs()
+        self.run_page.cancel_run()
+
+    def is_busy(self) -> bool:
+        return any(page.has_jobs() for page in self.pages)

@@ -1,0 +1,57 @@
+"""Fixtures for the GUI tests: temporary Qt settings, patched dialogs, a main window.
+
+Some tests do ``from conftest import ROOT``; with two ``conftest`` modules that name can
+resolve to this one, so it offers the same ``ROOT`` and ``REAL_DATA`` as tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL_DATA = ROOT.parent / "shared" / "data" / "online_retail.parquet"
+
+pytest.importorskip("pytestqt")
+
+import rfm_desktop.gui  # noqa: E402,F401 - first: applies the PySide6 refcount fix before any Qt call
+from rfm_desktop.gui import dialogs, settings, worker  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def tmp_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Every test gets its own settings folder: recent files and window layout start empty."""
+    folder = tmp_path_factory.mktemp("qsettings")
+    settings.use_settings_dir(folder)
+    yield folder
+
+
+@pytest.fixture
+def errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+    """What the error dialogs would have shown (instead of showing them)."""
+    seen: list[BaseException] = []
+    monkeypatch.setattr(dialogs, "show_error", lambda _parent, exc: seen.append(exc))
+    return seen
+
+
+@pytest.fixture
+def window(qtbot: Any, errors: list[BaseException]) -> Iterator[Any]:
+    from rfm_desktop.gui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    yield win
+    win.wizard.cancel_jobs()
+    worker.shutdown(10_000)
+
+
+@pytest.fixture
+def pilot(window: Any, errors: list[BaseException]) -> Any:
+    from rfm_desktop.gui.autopilot import Pilot
+
+    return Pilot(window, errors, timeout=120)

@@ -1,0 +1,245 @@
+"""The main window around the wizard: welcome, recent files, drop, shortcuts, help, settings, saved analyses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QSplitter
+
+from rfm_desktop.gui import dialogs, settings
+from rfm_desktop.gui.analysis_file import load_analysis
+from rfm_desktop.gui.main_window import MainWindow
+from rfm_desktop.gui.wizard.wizard import CLUSTERING, FILE
+
+
+def test_starts_on_the_welcome_screen(window: Any) -> None:
+    assert window.stack.currentWidget() is window.welcome
+    assert window.windowTitle() == "RFM Desktop"
+    assert window.welcome.open_button.text() == "Open file…"
+    assert window.welcome.sample_button.text() == "Try sample data"
+    assert not window.welcome.recent_title.isVisible()
+    assert not window.export_action.isEnabled() and not window.results_action.isEnabled()
+
+
+def test_recent_files_are_remembered_up_to_five(tmp_path: Path, tmp_settings: Path) -> None:
+    paths = []
+    for i in range(7):
+        p = tmp_path / f"data{i}.csv"
+        p.write_text("x")
+        paths.append(p)
+        settings.add_recent_file(p)
+    settings.add_recent_file(paths[3])  # again: moves to the top, no duplicate
+    recent = settings.recent_files()
+    assert recent == [str(paths[i].resolve()) for i in (3, 6, 5, 4, 2)]
+    assert any(tmp_settings.rglob("*.ini")), "the settings live in the temporary folder"
+
+
+def test_welcome_lists_recent_files_and_opens_them(qtbot: Any, errors: list, tmp_path: Path, sample_path: Path) -> None:
+    copy = tmp_path / "shop.csv.gz"
+    shutil.copy(sample_path, copy)
+    settings.add_recent_file(copy)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    assert window.welcome.recent_title.isVisible()
+    assert len(window.welcome.recent_buttons) == 1 and "shop.csv.gz" in window.welcome.recent_buttons[0].text()
+    assert [a.text() for a in window.recent_menu.actions()] == ["shop.csv.gz"]
+    window.welcome.recent_buttons[0].click()
+    qtbot.waitUntil(lambda: window.wizard.state.transactions is not None, timeout=30_000)
+    assert window.windowTitle() == "shop.csv.gz — RFM Desktop"
+    assert errors == []
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dropping_a_file_anywhere_opens_it(window: Any, qtbot: Any, sample_path: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sample_path))])
+    target = window.welcome.drop_zone
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, drop)
+    qtbot.waitUntil(lambda: window.wizard.state.transactions is not None, timeout=30_000)
+    assert window.wizard.state.path == str(sample_path)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_dropping_text_is_refused(window: Any) -> None:
+    mime = QMimeData()
+    mime.setText("not a file")
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
+
+
+def test_keyboard_shortcuts(window: Any) -> None:
+    shortcuts = {
+        window.open_action: "Ctrl+O",
+        window.run_action: "Ctrl+R",
+        window.export_action: "Ctrl+E",
+        window.save_analysis_action: "Ctrl+S",
+        window.help_action: "F1",
+    }
+    for action, keys in shortcuts.items():
+        assert keys in [s.toString() for s in action.shortcuts()], action.text()
+
+
+def test_ctrl_o_asks_for_a_file(window: Any, monkeypatch: Any, qtbot: Any, sample_path: Path) -> None:
+    asked: list[str] = []
+
+    def ask(_parent: Any, caption: str, _folder: str, filters: str) -> str:
+        asked.append(filters)
+        return str(sample_path)
+
+    monkeypatch.setattr(dialogs, "ask_open_file", ask)
+    window.open_action.trigger()
+    assert asked and "*.xlsx" in asked[0] and "*.csv" in asked[0]
+    qtbot.waitUntil(lambda: window.wizard.state.transactions is not None, timeout=30_000)
+    assert settings.last_folder() == str(sample_path.parent)
+
+
+def test_f1_shows_help(window: Any) -> None:
+    window.help_action.trigger()
+    dialog = window._help_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.close()
+
+
+def test_every_option_has_a_tooltip(window: Any, pilot: Any) -> None:
+    pilot.open()
+    wizard = window.wizard
+    widgets = [
+        *wizard.cleaning_page.step_boxes.values(), wizard.cleaning_page.outlier_combo, wizard.cleaning_page.iqr_spin,
+        wizard.cleaning_page.snapshot_edit, wizard.cleaning_page.snapshot_default,
+        *wizard.clustering_page.feature_boxes.values(), wizard.clustering_page.transform_combo,
+        wizard.clustering_page.scaler_combo, wizard.clustering_page.k_spin, wizard.clustering_page.k_min_spin,
+        wizard.clustering_page.k_max_spin, wizard.clustering_page.evaluate_button,
+        wizard.clustering_page.preset_button, wizard.clustering_page.seed_spin, wizard.run_page.run_button,
+        *wizard.columns_page.combos.values(),
+    ]
+    missing = [w for w in widgets if not w.toolTip()]
+    assert missing == []
+    assert "log" in wizard.clustering_page.transform_combo.toolTip().lower()
+    assert "silhouette" in wizard.clustering_page.evaluate_button.toolTip().lower() or "score" in \
+        wizard.clustering_page.evaluate_button.toolTip().lower()
+
+
+def test_window_geometry_and_splitters_are_remembered(qtbot: Any, errors: list, monkeypatch: Any) -> None:
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1000, 700)
+    splitter = first.findChild(QSplitter, "columnsSplitter")
+    splitter.setSizes([222, 600])
+    saved = splitter.sizes()
+    geometry = bytes(first.saveGeometry())
+    first.close()
+    assert bytes(settings.load_bytes("window/geometry")) == geometry
+    # The test screen may be too small to show the same size again (Qt keeps windows on screen),
+    # so check that the next window asks Qt for exactly the saved geometry.
+    restored: list[bytes] = []
+    original = MainWindow.restoreGeometry
+    monkeypatch.setattr(MainWindow, "restoreGeometry",
+                        lambda self, data: restored.append(bytes(data)) or original(self, data))
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    assert restored == [geometry]
+    assert second.findChild(QSplitter, "columnsSplitter").sizes()[0] == saved[0]
+
+
+def test_save_and_open_analysis_reruns_on_the_same_file(
+    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any
+) -> None:
+    data = tmp_path / "shop.csv.gz"
+    shutil.copy(sample_path, data)
+    pilot.open(str(data))
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    page = window.wizard.clustering_page
+    page.fixed_radio.setChecked(True)
+    page.k_spin.setValue(3)
+    saved = tmp_path / "my-analysis"
+    monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a: (str(saved), ""))
+    window.save_analysis_action.trigger()
+    written = tmp_path / "my-analysis.rfm.json"
+    data_json = json.loads(written.read_text())
+    assert data_json["params"]["clustering"]["k"] == 3
+    assert load_analysis(written) == window.wizard.state.params()
+
+    # a fresh window opens it and runs it
+    other = MainWindow()
+    qtbot.addWidget(other)
+    other.show()
+    other.open_analysis(str(written))
+    qtbot.waitUntil(lambda: other.result is not None, timeout=60_000)
+    assert other.result.k == 3
+    assert other.result.params == load_analysis(written)
+
+
+def test_open_analysis_asks_for_a_moved_file(
+    window: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any
+) -> None:
+    from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
+    from rfm_desktop.gui.analysis_file import save_analysis
+
+    params = AnalysisParams(input_path=str(tmp_path / "gone" / "shop.csv.gz"),
+                            clustering=ClusteringOptions(k=2, sweep=False))
+    saved = save_analysis(params, tmp_path / "a.rfm.json")
+    told: list[str] = []
+    monkeypatch.setattr(dialogs, "show_info", lambda _p, title, text, details="": told.append(text))
+    monkeypatch.setattr(dialogs, "ask_open_file", lambda *_a: str(sample_path))
+    window.open_analysis(str(saved))
+    assert told and "shop.csv.gz" in told[0]
+    qtbot.waitUntil(lambda: window.result is not None, timeout=60_000)
+    assert window.result.params.input_path == str(sample_path)
+    assert window.result.k == 2
+
+
+def test_a_broken_analysis_file_is_an_error_dialog(window: Any, errors: list, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.rfm.json"
+    bad.write_text("{not json")
+    window.open_analysis(str(bad))
+    assert len(errors) == 1 and "not a saved analysis" in errors[0].message
+    assert window.stack.currentWidget() is window.welcome
+
+
+def test_results_and_wizard_navigation(window: Any, pilot: Any) -> None:
+    pilot.through(evaluate=False)
+    window.results.back_button.click()
+    assert window.stack.currentWidget() is window.wizard
+    window.wizard.go_to(CLUSTERING)
+    assert window.wizard.current_index == CLUSTERING
+    window.results_action.trigger()
+    assert window.stack.currentWidget() is window.results
+    window.wizard_action.trigger()
+    assert window.wizard.current_index == CLUSTERING
+    window.wizard.go_to(FILE)
+
+
+def test_demo_opens_on_the_results(window: Any, qtbot: Any, sample_path: Path) -> None:
+    window.open_demo()
+    qtbot.waitUntil(lambda: window.result is not None, timeout=120_000)
+    assert window.stack.currentWidget() is window.results
+    assert window.windowTitle() == f"{sample_path.name} — RFM Desktop"
+    assert settings.recent_files() == [], "the sample is not a recent file of the analyst"
+
+
+def test_command_line_arguments() -> None:
+    from rfm_desktop.gui import _parse
+
+    assert _parse([]).file is None and not _parse([]).demo
+    assert _parse(["--demo"]).demo
+    assert _parse(["shop.xlsx"]).file == "shop.xlsx"
+    assert _parse(["--selftest", "out"]).selftest == "out"

@@ -1,0 +1,197 @@
+"""Renaming, exports (all / chosen segments / selection, CSV and XLSX), images and the HTML report."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from rfm_desktop.gui import dialogs
+from rfm_desktop.gui.export_dialog import ExportDialog
+
+
+def quick_result(window: Any, pilot: Any) -> Any:
+    """The sample analysed with a short K range (fast)."""
+    pilot.open()
+    page = window.wizard.clustering_page
+    page.k_min_spin.setValue(3)
+    page.k_max_spin.setValue(4)
+    return pilot.run()
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".xlsx":
+        return pd.read_excel(path, dtype={"customer_id": str})
+    return pd.read_csv(path, dtype={"customer_id": str})
+
+
+def export_with(window: Any, qtbot: Any, monkeypatch: Any, configure: Any) -> list[Path]:
+    """Open the export dialog (Ctrl+E), let ``configure(dialog)`` fill it, press Export, wait."""
+    seen: list[ExportDialog] = []
+
+    def run(dialog: ExportDialog) -> bool:
+        seen.append(dialog)
+        configure(dialog)
+        return True
+
+    monkeypatch.setattr(dialogs, "run_dialog", run)
+    with qtbot.waitSignal(window.exportWritten, timeout=30_000) as blocker:
+        window.export_action.trigger()
+    assert seen, "Ctrl+E opened no dialog"
+    return [Path(p) for p in blocker.args[0]]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_all_customers(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path,
+                              fmt: str) -> None:
+    result = quick_result(window, pilot)
+    target = tmp_path / f"everyone.{fmt}"
+
+    def configure(dialog: ExportDialog) -> None:
+        dialog.all_radio.setChecked(True)
+        dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(fmt))
+        dialog.target_edit.setText(str(target))
+
+    written = export_with(window, qtbot, monkeypatch, configure)
+    assert written == [target]
+    table = read_table(target)
+    assert len(table) == result.customer_count
+    assert set(table["customer_id"]) == set(result.customers["customer_id"].astype(str))
+    assert target.name in window.status_label.text()
+    assert window.open_folder_button.isVisible()
+    opened: list[Path] = []
+    monkeypatch.setattr(dialogs, "open_folder", lambda p: opened.append(Path(p)) or True)
+    window.open_folder_button.click()
+    assert opened == [tmp_path]
+
+
+def test_rename_a_segment_then_export_one_file_per_chosen_segment(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    result = quick_result(window, pilot)
+    segments = window.results.find_view("selected_cluster_ids")
+    first = result.clusters[0]
+    segments.renameRequested.emit(first.id, "VIP shoppers")  # as an edit in the table does
+    renamed = window.result
+    assert renamed is not result
+    assert renamed.cluster(first.id).name == "VIP shoppers"
+    assert all(view.result is renamed for view in window.results.views), "every view gets the new name"
+    assert (renamed.customers["cluster_name"] == "VIP shoppers").sum() == first.size
+
+    segments.set_selected_cluster_ids([first.id, result.clusters[1].id])
+    folder = tmp_path / "campaign"
+
+    def configure(dialog: ExportDialog) -> None:
+        assert dialog.segments_radio.isChecked(), "ticked segments preselect 'chosen segments'"
+        assert sorted(dialog.checked_clusters()) == sorted([first.id, result.clusters[1].id])
+        assert "VIP shoppers.csv" in dialog.note.text()
+        dialog.target_edit.setText(str(folder))
+
+    written = export_with(window, qtbot, monkeypatch, configure)
+    assert sorted(p.name for p in written) == sorted(["VIP shoppers.csv", f"{result.clusters[1].name}.csv"])
+    vip = read_table(folder / "VIP shoppers.csv")
+    assert len(vip) == first.size
+    assert set(vip["cluster_name"]) == {"VIP shoppers"}
+    expected = renamed.customers.loc[renamed.customers["cluster"] == first.id, "customer_id"].astype(str)
+    assert set(vip["customer_id"]) == set(expected)
+
+
+def test_a_duplicate_segment_name_is_refused(window: Any, pilot: Any, errors: list) -> None:
+    result = quick_result(window, pilot)
+    segments = window.results.find_view("selected_cluster_ids")
+    segments.renameRequested.emit(result.clusters[0].id, result.clusters[1].name)
+    assert len(errors) == 1 and "already called" in errors[0].message
+    assert window.result is result
+
+
+def test_export_the_scatter_selection(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    result = quick_result(window, pilot)
+    scatter = window.results.find_view("selected_customer_ids")
+    window.results.show_view(scatter)
+    count = scatter.select_rect(-1e9, -1e9, 30, 1e12)  # every customer who bought in the last 30 days
+    selected = set(scatter.selected_customer_ids())
+    assert count == len(selected) > 0
+    expected = set(result.customers.loc[result.customers["recency"] <= 30, "customer_id"].astype(str))
+    assert selected == expected
+    target = tmp_path / "recent.xlsx"
+
+    def configure(dialog: ExportDialog) -> None:
+        assert dialog.selection_radio.isEnabled()
+        dialog.selection_radio.setChecked(True)
+        dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("xlsx"))
+        dialog.target_edit.setText(str(target))
+
+    written = export_with(window, qtbot, monkeypatch, configure)
+    assert written == [target]
+    assert set(read_table(target)["customer_id"]) == selected
+
+
+def test_export_refuses_to_overwrite_the_input(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any,
+                                               errors: list, tmp_path: Path, sample_path: Path) -> None:
+    data = tmp_path / "shop.csv"
+    pd.read_csv(sample_path).head(3000).to_csv(data, index=False)
+    pilot.open(str(data))
+    window.wizard.clustering_page.k_max_spin.setValue(3)
+    pilot.run()
+
+    def run(dialog: ExportDialog) -> bool:
+        dialog.all_radio.setChecked(True)
+        dialog.target_edit.setText(str(data))
+        return True
+
+    monkeypatch.setattr(dialogs, "run_dialog", run)
+    before = data.read_bytes()
+    window.export_action.trigger()
+    qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
+    assert data.read_bytes() == before
+    assert errors[0].message and errors[0].hint
+
+
+def test_save_view_as_png_and_svg(window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    quick_result(window, pilot)
+    scatter = window.results.find_view("selected_customer_ids")
+    window.results.show_view(scatter)
+    for name, selected_filter in (("scatter.png", "PNG image (*.png)"), ("scatter.svg", "SVG vector image (*.svg)")):
+        target = tmp_path / name
+        monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a, t=target, f=selected_filter: (str(t), f))
+        window.image_action.trigger()
+        assert target.exists() and target.stat().st_size > 1000
+    assert target.read_text(encoding="utf-8").lstrip().startswith(("<?xml", "<svg"))
+    assert (tmp_path / "scatter.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_view_can_be_saved_as_png(window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    quick_result(window, pilot)
+    for view in window.results.views:
+        if "3d" in view.view_name:
+            continue  # no OpenGL offscreen; rendered under Xvfb in the e2e selftest
+        window.results.show_view(view)
+        target = tmp_path / f"{view.view_name}.png"
+        monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a, t=target: (str(t), "PNG image (*.png)"))
+        window.image_action.trigger()
+        assert target.exists() and target.stat().st_size > 1000, view.view_name
+
+
+def test_save_report_is_one_self_contained_html_file(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    result = quick_result(window, pilot)
+    target = tmp_path / "report.html"
+    monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a: (str(target), "HTML report (*.html)"))
+    with qtbot.waitSignal(window.exportWritten, timeout=60_000):
+        window.report_action.trigger()
+    html = target.read_text(encoding="utf-8")
+    for cluster in result.clusters:
+        assert cluster.name in html
+    for step in result.cleaning.steps:
+        assert step.label.replace("'", "&#x27;") in html or step.label in html
+    assert "Choosing K" in html and result.sweep.reason.split(" ")[0] in html
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", html)
+    assert len(images) >= 3  # K charts, 2D scatter, silhouette, ...
+    assert all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    assert "K charts" in html and "2D scatter" in html
+    assert "http://" not in html and "https://" not in html, "no external resources"

@@ -1,0 +1,310 @@
+"""The wizard on the bundled sample: every page, Back/Next keeping state, the K sweep, run and cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QDate
+
+from rfm_desktop.core import schema
+from rfm_desktop.core.result import KScore
+from rfm_desktop.gui.autopilot import wait_until
+from rfm_desktop.gui.wizard.columns_page import NOT_MAPPED
+from rfm_desktop.gui.wizard.wizard import CLEANING, CLUSTERING, COLUMNS, FILE, RUN
+
+UCI_MAPPING = {
+    "customer_id": "CustomerID",
+    "invoice_date": "InvoiceDate",
+    "invoice_id": "InvoiceNo",
+    "quantity": "Quantity",
+    "unit_price": "UnitPrice",
+    "stock_code": "StockCode",
+    "description": "Description",
+    "country": "Country",
+}
+
+
+def test_open_sample_shows_the_file_page_and_title(window: Any, pilot: Any, sample_path: Any) -> None:
+    pilot.open()
+    wizard = window.wizard
+    assert wizard.current_index == FILE
+    assert window.windowTitle().startswith(sample_path.name)
+    assert "45,000 rows" in wizard.file_page.status.text()
+    assert wizard.next_button.isEnabled()
+    assert not wizard.back_button.isEnabled()
+
+
+def test_columns_are_detected_and_problems_block_next(window: Any, pilot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    page = window.wizard.columns_page
+    shown = {name: combo.currentData() for name, combo in page.combos.items() if combo.currentData()}
+    assert shown == UCI_MAPPING
+    assert page.model.rowCount() == 200
+    assert page.problems_text() == []
+    assert window.wizard.next_button.isEnabled()
+
+    page.set_field("customer_id", None)  # as if the analyst chose "(not in the file)"
+    assert page.combos["customer_id"].currentText() == NOT_MAPPED
+    assert any("Customer ID" in p for p in page.problems_text())
+    assert "Customer ID" in page.problems.text()
+    assert not window.wizard.next_button.isEnabled()
+
+    page.set_field("customer_id", "Country")
+    page.set_field("country", None)
+    assert page.problems_text() == [] or all("Customer" in p for p in page.problems_text())
+    page.set_field("customer_id", "CustomerID")
+    page.set_field("country", "Country")
+    assert page.problems_text() == []
+    assert window.wizard.next_button.isEnabled()
+
+
+def test_changing_the_mapping_rereads_the_file(window: Any, pilot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    page = window.wizard.columns_page
+    first = window.wizard.state.transactions
+    page.set_field("country", None)
+    assert window.wizard.state.needs_reload
+    pilot.next(CLEANING)
+    assert window.wizard.state.transactions is not first
+    assert "country" not in window.wizard.state.transactions.mapping
+
+
+def test_cleaning_counts_follow_the_options(window: Any, pilot: Any, qtbot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    report = pilot.to_cleaning()
+    page = window.wizard.cleaning_page
+    steps = {s.step: s for s in report.steps}
+    assert page.rows_read_label.text() == "45,000"
+    assert page.removed_labels["missing_customer"].text() == f"− {steps['missing_customer'].removed:,}"
+    assert page.after_labels["cancellations"].text() == f"{steps['cancellations'].after:,}"
+    assert f"{report.rows_clean:,}" in page.summary.text()
+    assert "would remove" in page.removed_labels["duplicates"].text()
+    would = steps["duplicates"].would_remove
+    assert would > 0
+    assert page.outlier_info.text().startswith(f"{report.outliers_found:,} of {report.customers_before_outliers:,}")
+
+    page.step_boxes["duplicates"].setChecked(True)  # recount in the background, debounced
+    new = pilot.wait_cleaning()
+    assert {s.step: s for s in new.steps}["duplicates"].removed == would
+    assert new.rows_clean == report.rows_clean - would
+    assert window.wizard.state.cleaning.drop_duplicates
+
+    page.iqr_spin.setValue(3.0)
+    page.outlier_combo.setCurrentIndex(page.outlier_combo.findData("segment"))
+    new = pilot.wait_cleaning()
+    assert new.outlier_mode == "segment"
+    assert new.outliers_found < report.outliers_found
+    assert "own segment" in page.outlier_info.text()
+
+
+def test_snapshot_date_defaults_to_the_day_after_the_last_purchase(window: Any, pilot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    page = window.wizard.cleaning_page
+    last = window.wizard.state.last_purchase()
+    assert page.snapshot_default.isChecked() and not page.snapshot_edit.isEnabled()
+    assert page.snapshot_edit.date().toString("yyyy-MM-dd") == f"{last.normalize() + __import__('pandas').Timedelta(days=1):%Y-%m-%d}"
+    page.snapshot_default.setChecked(False)
+    page.snapshot_edit.setDate(QDate(2012, 1, 31))
+    pilot.wait_cleaning()
+    assert window.wizard.state.snapshot_date == "2012-01-31"
+    assert window.wizard.state.params().snapshot_date == "2012-01-31"
+
+
+def test_back_and_next_keep_every_choice(window: Any, pilot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    cleaning = window.wizard.cleaning_page
+    cleaning.step_boxes["non_product"].setChecked(True)
+    pilot.wait_cleaning()
+    pilot.to_clustering()
+    clustering = window.wizard.clustering_page
+    clustering.transform_combo.setCurrentIndex(clustering.transform_combo.findData("none"))
+    clustering.fixed_radio.setChecked(True)
+    clustering.k_spin.setValue(5)
+    window.wizard.back()
+    window.wizard.back()
+    assert window.wizard.current_index == COLUMNS
+    pilot.next(CLEANING)
+    assert cleaning.step_boxes["non_product"].isChecked()
+    pilot.next(CLUSTERING)
+    assert clustering.transform_combo.currentData() == "none"
+    assert clustering.k_spin.value() == 5 and clustering.fixed_radio.isChecked()
+    params = window.wizard.state.params()
+    assert params.cleaning.drop_non_product and params.clustering.k == 5
+    assert params.clustering.transform == "none"
+
+
+def test_evaluate_k_streams_each_k_into_the_charts(window: Any, pilot: Any, monkeypatch: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    page = window.wizard.clustering_page
+    page.k_min_spin.setValue(2)
+    page.k_max_spin.setValue(7)
+    received: list[int] = []
+    original = page.charts.add_score
+    monkeypatch.setattr(page.charts, "add_score", lambda score: (received.append(score.k), original(score)))
+    suggested: list[tuple[int, str]] = []
+    original_suggest = page.charts.set_suggested
+    monkeypatch.setattr(page.charts, "set_suggested",
+                        lambda k, reason: (suggested.append((k, reason)), original_suggest(k, reason)))
+    sweep = pilot.evaluate_k()
+    assert received == [2, 3, 4, 5, 6, 7]
+    assert [s.k for s in sweep.scores] == received
+    assert all(isinstance(s, KScore) for s in page.streamed)
+    assert suggested == [(sweep.suggested_k, sweep.reason)]
+    assert f"K = {sweep.suggested_k}" in page.suggestion.text()
+
+    page.charts.kPicked.emit(6)  # the analyst clicks K=6 on a chart
+    assert page.fixed_radio.isChecked() and page.k_spin.value() == 6
+    assert window.wizard.state.clustering.k == 6
+    assert "K = 6" in page.suggestion.text()
+
+
+def test_seed_preset(window: Any, pilot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    page = window.wizard.clustering_page
+    page.preset_button.click()
+    params = window.wizard.state.params()
+    assert params.preset == "seed"
+    assert params.clustering.transform == "none" and params.clustering.scaler == "standard"
+    assert params.clustering.k == 4 and params.cleaning.outliers == "keep"
+    assert page.k_spin.value() == 4 and page.transform_combo.currentData() == "none"
+    window.wizard.back()
+    assert window.wizard.cleaning_page.outlier_combo.currentData() == "keep"
+
+
+def test_run_shows_every_view(window: Any, pilot: Any, sample_path: Any) -> None:
+    result = pilot.through(evaluate=False)
+    assert result.customer_count > 1000 and result.k >= 2
+    assert window.stack.currentWidget() is window.results
+    views = window.results.views
+    assert len(views) >= 5
+    assert all(view.result is result for view in views)
+    assert window.wizard.run_page.last_stall_ms is not None
+    assert window.export_action.isEnabled() and window.report_action.isEnabled()
+    assert f"{result.customer_count:,}" in window.results.summary.text()
+
+
+def test_cancel_mid_run_leaves_a_usable_window(window: Any, pilot: Any, qtbot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    pilot.to_run()
+    page = window.wizard.run_page
+    steps: list[str] = []
+    worker = page.start_run()
+    assert worker is not None
+    worker.progress.connect(lambda _f, step: steps.append(step))
+    qtbot.waitUntil(lambda: bool(steps), timeout=30_000)
+    assert page.progress.isVisible()
+    page.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=1000)  # within a second
+    assert window.result is None
+    assert "cancelled" in page.message.text()
+    assert page.run_button.isEnabled()
+    assert window.wizard.back_button.isEnabled()
+    assert worker.wait(30)
+    qtbot.wait(100)
+    assert window.result is None
+    # still usable: run again to the end
+    result = pilot.run()
+    assert result is not None
+
+
+def test_ctrl_r_runs_and_esc_cancels(window: Any, pilot: Any, qtbot: Any) -> None:
+    pilot.open()
+    assert window.run_action.shortcut().toString() == "Ctrl+R"
+    window.run_action.trigger()
+    assert window.wizard.current_index == RUN and window.wizard.run_page.is_running()
+    window.cancel_action.trigger()
+    assert not window.wizard.run_page.is_running()
+    assert window.result is None
+
+
+@pytest.mark.parametrize("field", [f.name for f in schema.FIELDS if f.required])
+def test_every_required_field_has_a_combo_with_a_tooltip(window: Any, pilot: Any, field: str) -> None:
+    pilot.open()
+    pilot.to_columns()
+    combo = window.wizard.columns_page.combos[field]
+    assert combo.toolTip()
+    assert combo.count() == 1 + len(window.wizard.state.preview.columns)
+
+
+def test_pages_cannot_be_skipped_before_a_file(window: Any) -> None:
+    wizard = window.wizard
+    assert not wizard.go_to(CLEANING)
+    assert wizard.current_index == FILE
+    wait_until(lambda: True, 1, "")
+
+
+def test_editing_a_page_before_visiting_it_keeps_the_other_options(window: Any, pilot: Any) -> None:
+    pilot.open()
+    window.wizard.clustering_page.k_max_spin.setValue(6)
+    window.wizard.cleaning_page.iqr_spin.setValue(2.5)
+    params = window.wizard.state.params()
+    defaults = type(params.clustering)()
+    assert params.clustering == defaults.__class__(k_max=6, seed=defaults.seed)
+    assert params.cleaning.iqr_multiplier == 2.5
+    assert params.cleaning.drop_missing_customer and params.cleaning.drop_cancellations
+
+
+def test_options_set_elsewhere_show_up_in_the_pages(window: Any, pilot: Any) -> None:
+    from rfm_desktop.core.params import CleaningOptions, ClusteringOptions
+
+    pilot.open()
+    state = window.wizard.state
+    state.apply_params(state.params().replace(
+        cleaning=CleaningOptions(drop_duplicates=True, outliers="drop", iqr_multiplier=3.0),
+        clustering=ClusteringOptions(k=7, scaler="robust", features=("recency", "monetary")),
+        snapshot_date="2012-01-15",
+    ))
+    cleaning, clustering = window.wizard.cleaning_page, window.wizard.clustering_page
+    assert cleaning.step_boxes["duplicates"].isChecked()
+    assert cleaning.outlier_combo.currentData() == "drop" and cleaning.iqr_spin.value() == 3.0
+    assert not cleaning.snapshot_default.isChecked()
+    assert cleaning.snapshot_edit.date().toString("yyyy-MM-dd") == "2012-01-15"
+    assert clustering.k_spin.value() == 7 and clustering.fixed_radio.isChecked()
+    assert clustering.scaler_combo.currentData() == "robust"
+    assert not clustering.feature_boxes["frequency"].isChecked()
+
+
+def test_a_workbook_offers_its_sheets(window: Any, pilot: Any, errors: list, tmp_path: Any,
+                                      sample_path: Any, qtbot: Any) -> None:
+    import pandas as pd
+
+    rows = pd.read_csv(sample_path, nrows=400)
+    book = tmp_path / "shop.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        pd.DataFrame({"Note": ["exported by the shop system"]}).to_excel(writer, sheet_name="Read me", index=False)
+        rows.to_excel(writer, sheet_name="Transactions", index=False)
+    page = window.wizard.file_page
+    pilot.open(str(book))  # the sheet with the transactions is found on its own
+    assert window.wizard.state.sheet == "Transactions"
+    assert window.wizard.state.transactions.rows_read == 400
+    assert [page.sheet_combo.itemText(i) for i in range(page.sheet_combo.count())] == ["Read me", "Transactions"]
+    assert page.sheet_combo.currentText() == "Transactions"
+    assert page.sheet_combo.isEnabled() and page.sheet_label.isVisible()
+    assert window.wizard.state.params().sheet == "Transactions"
+
+    page.sheet_combo.setCurrentIndex(0)
+    page.sheet_combo.activated.emit(0)  # as a click does: the notes sheet has no transactions
+    qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
+    assert "Customer ID" in errors[0].message
+    qtbot.waitUntil(lambda: not page.has_jobs(), timeout=5000)
+    assert window.wizard.current_index == FILE, "stays on the sheet picker"
+    assert "Choose another sheet" in page.status.text()
+    assert window.wizard.state.transactions is None
+    assert window.wizard.next_button.isEnabled()  # on to the Columns page to map by hand
