@@ -90,7 +90,7 @@ def clean(
     for step in STEPS:
         enabled = step.option is None or bool(getattr(options, step.option))
         if not enabled and not count_disabled:
-            steps.append(CleaningStep(step.name, step.label, remaining, 0, remaining, False, 0))
+            steps.append(CleaningStep(step.name, step.label, remaining, 0, remaining, False, None))
             continue
         if step.name == "duplicates":  # depends on which rows are left, so test only those
             drop = np.zeros(rows_read, dtype=bool)

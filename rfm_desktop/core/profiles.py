@@ -29,8 +29,8 @@ def name_clusters(
 ) -> list[str]:
     """Unique names: each cluster (highest monetary first) takes the closest free rule.
 
-    Closeness is how many score points the centroid lies outside the rule's box; among rules
-    at the same distance the first in the table wins, as in the RFM segment assignment.
+    Closeness is how many score points the centroid lies outside the rule's box, then how far
+    it is from the box's centre, then the rule's place in the table.
     """
     names: list[str] = [""] * len(centroids)
     taken: set[str] = set()

@@ -18,8 +18,9 @@ class CleaningStep:
     removed: int
     after: int
     enabled: bool = True
-    #: rows this step removes (enabled) or would remove if switched on (disabled), for the wizard
-    would_remove: int = 0
+    #: rows this step removes (enabled) or would remove if switched on (disabled), for the wizard;
+    #: None when a disabled step was not counted (a full run skips that work)
+    would_remove: int | None = None
 
 
 @dataclass(frozen=True)

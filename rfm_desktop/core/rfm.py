@@ -27,12 +27,13 @@ class SegmentRule:
             & (m >= self.monetary[0]) & (m <= self.monetary[1])
         )
 
-    def distance(self, r: float, f: float, m: float) -> float:
-        """How far (in score points) a score triple lies outside this rule's box; 0 inside."""
-        total = 0.0
+    def distance(self, r: float, f: float, m: float) -> tuple[float, float]:
+        """(score points outside this rule's box, squared distance to the box centre)."""
+        outside = centre = 0.0
         for value, (low, high) in ((r, self.recency), (f, self.frequency), (m, self.monetary)):
-            total += max(low - value, 0.0) + max(value - high, 0.0)
-        return total
+            outside += max(low - value, 0.0) + max(value - high, 0.0)
+            centre += (value - (low + high) / 2) ** 2
+        return outside, centre
 
 
 # Source: the default table of the R package `rfm` (Aravind Hebbali, rsquaredacademy),
@@ -186,10 +187,21 @@ def assign_segments(
 
 
 def score_value(population: np.ndarray, value: float, *, reverse: bool = False) -> float:
-    """The 1..5 quintile score a value would get within ``population`` (for cluster centroids)."""
-    share_at_or_below = float(np.mean(np.asarray(population) <= value)) if len(population) else 0.0
-    score = float(np.clip(np.ceil(share_at_or_below * 5), 1, 5))
-    return 6 - score if reverse else score
+    """The score a value would get within ``population`` on a continuous 1..5 scale (for centroids).
+
+    The share of customers below a value is the mid-rank share (half the ties count as below),
+    interpolated linearly between the population's distinct values, so a centroid of 1.01 orders
+    sits next to "1 order" and not above every one-order customer.
+    """
+    population = np.asarray(population, dtype=np.float64)
+    if not len(population):
+        return 3.0
+    distinct, counts = np.unique(population, return_counts=True)
+    at_or_below = np.cumsum(counts)
+    mid_share = (at_or_below - counts / 2) / len(population)
+    share = float(np.interp(value, distinct, mid_share))
+    score = float(np.clip(0.5 + 5 * share, 1.0, 5.0))
+    return 6.0 - score if reverse else score
 
 
 def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:

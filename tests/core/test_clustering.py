@@ -103,3 +103,18 @@ def test_negative_monetary_is_clipped_for_log_with_warning():
     f = clustering.prepare_features(customers, ClusteringOptions())
     assert np.isfinite(f.scaled).all()
     assert "negative" in f.warnings[0]
+
+
+def test_cluster_names_follow_the_centroid_and_are_unique():
+    from rfm_desktop.core import profiles
+
+    rng = np.random.default_rng(0)
+    population = pd.DataFrame(
+        {"recency": rng.integers(1, 365, 1000), "frequency": rng.integers(1, 30, 1000),
+         "monetary": rng.gamma(2, 300, 1000)}
+    )
+    best = {"recency": 3.0, "frequency": 40.0, "monetary": 20_000.0}
+    gone = {"recency": 360.0, "frequency": 1.0, "monetary": 5.0}
+    assert profiles.name_clusters([best, gone], population) == ["Champions", "Lost"]
+    names = profiles.name_clusters([best] * 4, population)
+    assert names[0] == "Champions" and len(set(names)) == 4

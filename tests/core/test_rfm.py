@@ -121,3 +121,16 @@ def test_rfm_invariants(lines):
     assert (customers["frequency"] >= 1).all()
     assert customers["monetary"].sum() == pytest.approx(frame["amount"].sum(), rel=1e-6, abs=0.05)
     assert customers["frequency"].sum() == frame[["customer_id", "invoice_id"]].drop_duplicates().shape[0]
+
+
+def test_score_value_uses_mid_ranks_for_ties():
+    population = np.array([1] * 40 + [2] * 30 + [5] * 20 + [20] * 10, dtype=float)
+    assert rfm.score_value(population, 1) == pytest.approx(1.5)  # 0.5 + 5 * 0.2
+    assert rfm.score_value(population, 100) == 5.0
+    assert rfm.score_value(population, 1, reverse=True) == pytest.approx(4.5)
+
+
+def test_score_value_interpolates_between_distinct_values():
+    population = np.array([1] * 50 + [2] * 50, dtype=float)
+    assert rfm.score_value(population, 1.0000001) == pytest.approx(rfm.score_value(population, 1.0))
+    assert rfm.score_value(population, 1.0) < rfm.score_value(population, 1.5) < rfm.score_value(population, 2.0)
