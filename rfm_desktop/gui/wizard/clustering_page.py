@@ -25,7 +25,7 @@ from rfm_desktop.core import pipeline
 from rfm_desktop.core.params import FEATURES, ClusteringOptions, seed_preset
 from rfm_desktop.core.result import KScore
 from rfm_desktop.gui.texts import tip
-from rfm_desktop.gui.wizard.kcharts_fallback import make_kcharts
+from rfm_desktop.gui.views.kcharts import KChartsWidget
 from rfm_desktop.gui.wizard.page import WizardPage
 
 TRANSFORMS = (("log1p", "Log (log1p) – tames big spenders"), ("none", "None – raw values"))
@@ -126,7 +126,7 @@ class ClusteringPage(WizardPage):
         left_layout.addWidget(silhouette)
         left_layout.addStretch(1)
 
-        self.charts = make_kcharts()
+        self.charts = KChartsWidget()
         self.charts.kPicked.connect(self.pick_k)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("clusteringSplitter")
