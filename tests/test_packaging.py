@@ -58,12 +58,12 @@ def spec_filters() -> dict:
         node
         for node in tree.body
         if isinstance(node, ast.FunctionDef)
-        and node.name in ("_norm", "_plugin_kept", "_keep", "_is_test_module")
+        and node.name in ("_norm", "_plugin_kept", "_keep", "_is_test_module", "_dedupe_libs")
         or isinstance(node, ast.Assign)
         and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
         and _is_literal(node.value)
     ]
-    namespace: dict = {"re": __import__("re"), "sys": sys}
+    namespace: dict = {"re": __import__("re"), "sys": sys, "os": os, "filecmp": __import__("filecmp")}
     exec(compile(ast.Module(body=keep, type_ignores=[]), str(SPEC), "exec"), namespace)
     return namespace
 
@@ -110,12 +110,25 @@ def test_spec_excludes_what_the_app_does_not_use():
         "pandas.tests",
         "numpy.tests",
         "pyarrow.tests",
+        # never imported at run time (frozen CLI, --selftest and the test suite checked)
+        "scipy.signal",
+        "scipy.cluster",
+        "sklearn.datasets",
+        "pydoc_data",
+        "_codecs_jp",
+        "_multibytecodec",
     ):
         assert name in excludes, name
     # Needed at run time although they look optional (see the comments in the spec):
     for needed in (
         "numpy.f2py",
         "ssl",
+        "pydoc",  # pyarrow.vendored.docscrape
+        "narwhals",  # sklearn.utils.validation
+        "pyqtgraph.exporters",  # "Save view as image"
+        "pyqtgraph.parametertree",  # (pyqtgraph.exporters)
+        "scipy",
+        "sklearn.cluster",
         "PySide6.QtOpenGL",
         "PySide6.QtOpenGLWidgets",
         "PySide6.QtSvg",
@@ -170,12 +183,44 @@ def test_spec_hidden_imports_cover_lazy_and_compiled_parts():
         ("pyarrow/libarrow_python.so", False),
         ("pyarrow/libarrow_python.so.2600.1.0", False),
         ("sklearn/utils/_typedefs.pyx", False),
+        ("sklearn/datasets/images/china.jpg", False),
+        ("sklearn/datasets/data/iris.csv", False),
+        ("pyqtgraph/icons/peegee/peegee_512px@2x.png", False),
+        ("pyqtgraph/icons/auto.png", True),
+        ("pyqtgraph/colors/maps/CET-L1.csv", True),
         ("numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so", True),
         ("scipy.libs/libscipy_openblas-6cdc3b4a.so", True),
     ],
 )
 def test_spec_file_filter(spec_filters, dest, kept):
     assert spec_filters["_keep"]((dest, "/src/" + dest, "BINARY")) is kept
+
+
+@pytest.mark.parametrize("name", ["libqjpeg.so", "libqgif.so", "libqico.so", "libqicns.so"])
+def test_spec_linux_keeps_only_the_svg_image_plugin(spec_filters, monkeypatch, name):
+    keep = spec_filters["_keep"]
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert keep(("PySide6/Qt/plugins/imageformats/libqsvg.so", "/src", "BINARY"))
+    assert not keep((f"PySide6/Qt/plugins/imageformats/{name}", "/src", "BINARY"))
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert keep((f"PySide6\\plugins\\imageformats\\{name[3:-3]}.dll", "/src", "BINARY"))
+
+
+def test_spec_dedupe_links_identical_libraries(spec_filters, tmp_path):
+    dedupe = spec_filters["_dedupe_libs"]
+    for folder, data in (("numpy.libs", b"same"), ("scipy.libs", b"same"), ("other.libs", b"diff")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "libgfortran.so.5").write_bytes(data)
+    toc = [
+        ("scipy.libs/libgfortran.so.5", str(tmp_path / "scipy.libs/libgfortran.so.5"), "BINARY"),
+        ("numpy.libs/libgfortran.so.5", str(tmp_path / "numpy.libs/libgfortran.so.5"), "BINARY"),
+        ("other.libs/libgfortran.so.5", str(tmp_path / "other.libs/libgfortran.so.5"), "BINARY"),
+    ]
+    result = {dest: (src, kind) for dest, src, kind in dedupe(toc)}
+    assert result["numpy.libs/libgfortran.so.5"][1] == "BINARY"
+    target, kind = result["scipy.libs/libgfortran.so.5"]
+    assert (target.replace("\\", "/"), kind) == ("../numpy.libs/libgfortran.so.5", "SYMLINK")
+    assert result["other.libs/libgfortran.so.5"][1] == "BINARY"  # same name, other bytes
 
 
 def test_spec_drops_test_modules(spec_filters):
