@@ -11,7 +11,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from rfm_desktop.core.errors import Cancelled, ParamsError
 from rfm_desktop.core.params import (
@@ -33,6 +33,15 @@ FIT_SAMPLE = 20_000
 LARGE_N_INIT = 3
 
 SINGLE_THREAD_LIMIT = 50_000
+_threadpools: ThreadpoolController | None = None
+
+
+def threadpool_limits(limits: int | None):
+    """Cap BLAS/OpenMP threads; the controller is made once (finding the libraries costs ~2 ms)."""
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    return _threadpools.limit(limits=limits)
 
 _SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 

@@ -627,7 +627,10 @@ def _text_dates(raw: pa.ChunkedArray) -> tuple[np.ndarray, str]:
     codes, uniques = _encode(pc.utf8_trim_whitespace(raw))
     text = pd.Series(uniques.to_pylist(), dtype=object).astype("string")
     weights = np.bincount(codes[codes >= 0], minlength=len(text))
-    readings = _text_readings(text)
+    iso = _iso_reading(text)
+    if not np.isnat(iso).any():  # every distinct text is an ISO date: nothing else can tie
+        return _spread(iso, codes, np.datetime64("NaT")), ISO
+    readings = _text_readings(text, iso)
     scores = {label: int(weights[~np.isnat(v)].sum()) for label, v in readings.items()}
     best = max(scores.values(), default=0)
     if best == 0:
@@ -644,13 +647,18 @@ def _text_dates(raw: pa.ChunkedArray) -> tuple[np.ndarray, str]:
     return _spread(result, codes, np.datetime64("NaT")), label
 
 
-def _text_readings(text: pd.Series) -> dict[str, np.ndarray]:
+def _iso_reading(text: pd.Series) -> np.ndarray:
+    iso_like = text.str.contains(r"^\d{4}-\d", regex=True, na=False)
+    if not iso_like.any():
+        return np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    iso_text = text.where(iso_like).str.replace(r"(Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+    return _to_ns(pd.to_datetime(iso_text, format="ISO8601", errors="coerce"))
+
+
+def _text_readings(text: pd.Series, iso: np.ndarray) -> dict[str, np.ndarray]:
     """Every candidate reading of the distinct texts, in tie-break order."""
     nat = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
-    readings: dict[str, np.ndarray] = {}
-    iso_like = text.str.contains(r"^\d{4}-\d", regex=True, na=False)
-    iso_text = text.where(iso_like).str.replace(r"(Z|[+-]\d{2}:?\d{2})$", "", regex=True)
-    readings[ISO] = _to_ns(pd.to_datetime(iso_text, format="ISO8601", errors="coerce")) if iso_like.any() else nat
+    readings: dict[str, np.ndarray] = {ISO: iso}
     eight = text.where(text.str.fullmatch(r"\d{8}", na=False))
     readings[YYYYMMDD] = _to_ns(pd.to_datetime(eight, format="%Y%m%d", errors="coerce")) if eight.notna().any() else nat
     ymd = text.str.extract(_YMD)
