@@ -175,13 +175,6 @@ class SilhouetteBasis:
         return silhouette_from_distances(self.distances, sub_labels).astype(np.float64)
 
 
-@dataclass
-class SweepFit:
-    score: KScore
-    labels: np.ndarray
-    centres: np.ndarray
-
-
 def sweep_k(
     x: np.ndarray,
     k_values: range,
@@ -191,14 +184,14 @@ def sweep_k(
     on_score: Callable[[KScore], None] | None = None,
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
-) -> dict[int, SweepFit]:
+) -> list[KScore]:
     """Fit each K and score it; ``on_score`` hears about each K as soon as it is done."""
-    fits: dict[int, SweepFit] = {}
+    scores: list[KScore] = []
     for i, k in enumerate(k_values):
         if cancelled():
             raise Cancelled("The run was cancelled.")
         progress(i / len(k_values), f"Evaluating K={k}")
-        labels, centres, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT, refine=False)
+        labels, _, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT, refine=False)
         if len(np.unique(labels)) < 2:
             continue
         sil = basis.samples(labels)
@@ -209,11 +202,11 @@ def sweep_k(
             davies_bouldin=float(davies_bouldin_score(x, labels)),
             calinski_harabasz=float(calinski_harabasz_score(x, labels)),
         )
-        fits[k] = SweepFit(score, labels, centres)
+        scores.append(score)
         if on_score is not None:
             on_score(score)
     progress(1.0, "K sweep done")
-    return fits
+    return scores
 
 
 def suggest_k(scores: list[KScore]) -> tuple[int, str]:
@@ -260,18 +253,17 @@ def evaluate(
     on_score: Callable[[KScore], None] | None = None,
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
-) -> tuple[KSweep, dict[int, SweepFit]]:
+) -> KSweep:
     n_distinct = len(np.unique(x, axis=0)) if len(x) <= 200_000 else len(x)
     k_max = min(options.k_max, n_distinct - 1, len(x) - 1)
     if k_max < options.k_min:
         raise ParamsError(
             f"There are only {n_distinct:,} distinct customers, too few for a K range starting at {options.k_min}."
         )
-    fits = sweep_k(x, range(options.k_min, k_max + 1), options.seed, basis,
-                   on_score=on_score, progress=progress, cancelled=cancelled)
-    scores = [f.score for f in fits.values()]
+    scores = sweep_k(x, range(options.k_min, k_max + 1), options.seed, basis,
+                     on_score=on_score, progress=progress, cancelled=cancelled)
     k, reason = suggest_k(scores)
-    return KSweep(tuple(scores), k, reason, basis.sampled), fits
+    return KSweep(tuple(scores), k, reason, basis.sampled)
 
 
 def order_by_monetary(labels: np.ndarray, monetary: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

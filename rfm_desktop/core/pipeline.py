@@ -138,7 +138,7 @@ def evaluate_k(
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
     on_score: Callable[[KScore], None] | None = None,
-) -> tuple[KSweep, dict[int, clustering.SweepFit]]:
+) -> KSweep:
     """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K as it finishes."""
     options = params.clustering
     progress(0.0, "Preparing silhouette")
@@ -166,7 +166,7 @@ def run(
 
     sweep: KSweep | None = None
     if options.k is None or options.sweep:
-        sweep, _ = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
+        sweep = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
     k = options.k if options.k is not None else sweep.suggested_k
     if k > len(x) - 1:
         raise ParamsError(f"K={k} is too large for {len(x):,} customers; choose K below {len(x)}.")

@@ -257,7 +257,7 @@ class ClusteringPage(WizardPage):
 
         def job(task: Any) -> Any:
             prepared = pipeline.prepare(transactions, params, lambda f, s: task.progress(0.1 * f, s), task.cancelled)
-            sweep, _fits = pipeline.evaluate_k(
+            sweep = pipeline.evaluate_k(
                 prepared, params, lambda f, s: task.progress(0.1 + 0.9 * f, s), task.cancelled, task.partial
             )
             return sweep
