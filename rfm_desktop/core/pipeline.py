@@ -36,10 +36,13 @@ class Prepared:
     snapshot: pd.Timestamp
     warnings: tuple[str, ...] = ()
     _basis: clustering.SilhouetteBasis | None = None
+    _basis_seed: int | None = None
 
     def silhouette_basis(self, seed: int) -> clustering.SilhouetteBasis:
-        if self._basis is None:
+        """The one distance matrix for every K of this run (built once per seed)."""
+        if self._basis is None or self._basis_seed != seed:
             self._basis = clustering.SilhouetteBasis.build(self.features.scaled, seed)
+            self._basis_seed = seed
         return self._basis
 
 
