@@ -14,10 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rfm_desktop.gui import _refcount_fix
-
-_refcount_fix.apply()  # before any Qt call: see the module
-
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rfm-desktop", description="RFM customer segmentation.")

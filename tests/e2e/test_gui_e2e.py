@@ -17,7 +17,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-import rfm_desktop.gui  # noqa: E402,F401 - applies the PySide6 refcount fix first
 from rfm_desktop.gui import dialogs, settings, worker  # noqa: E402
 
 PAGES = ("page-1-file", "page-2-columns", "page-3-cleaning", "page-4-clustering", "page-5-run")

@@ -17,7 +17,6 @@ REAL_DATA = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 
 pytest.importorskip("pytestqt")
 
-import rfm_desktop.gui  # noqa: E402,F401 - first: applies the PySide6 refcount fix before any Qt call
 from rfm_desktop.gui import dialogs, settings, worker  # noqa: E402
 
 

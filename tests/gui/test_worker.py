@@ -157,12 +157,14 @@ def test_the_stall_meter_sees_a_blocked_event_loop(qtbot: Any) -> None:
 
 
 def test_qt_calls_do_not_wear_down_none_and_true() -> None:
-    """PySide6 6.12 on Python 3.11 drops a reference to None per void call (see _refcount_fix)."""
+    """PySide6 6.12.0 on Python 3.11 dropped a reference to None per void call and to True per
+    emit, until Python aborted (hence the pin in pyproject.toml); immortal on 3.12+."""
     from PySide6.QtWidgets import QLabel
 
     label = QLabel()
-    for _ in range(20_000):
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(1_000):
         label.setText("x")
         label.windowTitleChanged.emit("t")
-    assert sys.getrefcount(None) > 1_000_000
-    assert sys.getrefcount(True) > 1_000_000
+    assert sys.getrefcount(None) >= none_before - 10
+    assert sys.getrefcount(True) >= true_before - 10
