@@ -312,11 +312,12 @@ def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool
             stem += "_"
         used.add(stem.lower())
         files.append((out / "segments" / f"{stem}.csv", _csv_bytes(customer_table(result, cluster_ids=[profile.id]))))
-    files.append((out / "summary.json", _json_bytes(summary_dict(result))))
+    summary = summary_dict(result)
+    files.append((out / "summary.json", _json_bytes(summary)))
     files.append((out / "run.json", _json_bytes(run_dict(result))))
     if xlsx:
-        summary = pd.DataFrame([{k: v for k, v in c.items() if k != "color"} for c in summary_dict(result)["clusters"]])
-        sheets = [("Summary", summary)] + [
+        clusters = pd.DataFrame([{k: v for k, v in c.items() if k != "color"} for c in summary["clusters"]])
+        sheets = [("Summary", clusters)] + [
             (c.name, customer_table(result, cluster_ids=[c.id])) for c in result.clusters
         ]
         files.append((out / "segments.xlsx", _xlsx_bytes(sheets)))

@@ -30,7 +30,3 @@ def cluster_color(index: int, *, outlier: bool = False) -> str:
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
     color = color.lstrip("#")
     return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
-
-
-def cluster_colors(n: int) -> list[str]:
-    return [cluster_color(i) for i in range(n)]
