@@ -37,10 +37,17 @@ def _k_range(text: str) -> tuple[int, int]:
 
 
 def _mapping(text: str) -> tuple[str, str]:
+    """``FIELD=COLUMN``; ``FIELD=`` (nothing after =) un-maps a field that was detected."""
     field, sep, column = text.partition("=")
-    if not sep or not field.strip() or not column:
+    if not sep or not field.strip():
         raise argparse.ArgumentTypeError(f"'{text}' is not FIELD=COLUMN (e.g. customer_id=\"Customer ID\")")
     return field.strip(), column
+
+
+def _row_number(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a row number (1, 2, ...)")
+    return int(text)
 
 
 def build_parser() -> _Parser:
@@ -51,10 +58,19 @@ def build_parser() -> _Parser:
     seg = sub.add_parser("segment", help="segment customers of a transactions file, headless")
     seg.add_argument("input", help="transactions file: .xlsx .xls .ods .csv .tsv .txt .parquet")
     seg.add_argument("--out", required=True, help="output folder")
-    seg.add_argument("--sheet", help="sheet name or 0-based index (workbooks)")
+    seg.add_argument("--sheet", action="append", metavar="NAME",
+                     help="workbook sheet to read: a name or 0-based index; repeat it to stack several "
+                          "sheets; 'all' (the default) stacks every sheet laid out like the first usable one")
+    seg.add_argument("--header-row", type=_row_number, metavar="N",
+                     help="row of the column headers, counted from 1 (default: the first row under which "
+                          "the columns map, so title lines above the headers are skipped)")
+    seg.add_argument("--date-order", choices=["dmy", "mdy", "ymd"],
+                     help="order of day, month and year in text dates like 05/06/2024 (default: detected, "
+                          "with a warning when the data cannot tell)")
     seg.add_argument("--map", action="append", type=_mapping, default=[], metavar="FIELD=COLUMN",
                      help="map a field (customer_id, invoice_date, invoice_id, quantity, unit_price, amount, "
-                          "stock_code, description, country) to a column header")
+                          "stock_code, description, country) to a column header; FIELD= un-maps a detected "
+                          "field; mapping quantity/unit_price replaces a detected amount and vice versa")
     k_group = seg.add_mutually_exclusive_group()
     k_group.add_argument("--k", type=int, help="fixed number of clusters (no sweep)")
     k_group.add_argument("--k-range", type=_k_range, metavar="A:B", help="K sweep range (default 2:10)")
@@ -82,9 +98,12 @@ def params_from_args(args: argparse.Namespace):
         seed_preset,
     )
 
-    sheet: str | int | None = args.sheet
-    if isinstance(sheet, str) and sheet.isdigit():
-        sheet = int(sheet)
+    sheets: list[str | int] = [int(s) if s.strip().isdigit() else s for s in (args.sheet or [])]
+    sheet: str | int | tuple | None = None
+    if len(sheets) == 1:
+        sheet = sheets[0]
+    elif sheets:
+        sheet = tuple(str(s) for s in sheets)
     base = seed_preset(args.input) if args.preset == "seed" else AnalysisParams(input_path=args.input)
     clustering = base.clustering
     changes: dict = {}
@@ -107,6 +126,8 @@ def params_from_args(args: argparse.Namespace):
         cleaning=cleaning,
         clustering=ClusteringOptions(**{**clustering.__dict__, **changes}),
         snapshot_date=args.snapshot,
+        header_row=args.header_row,
+        date_order=args.date_order,
     )
 
 

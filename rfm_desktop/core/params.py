@@ -82,15 +82,33 @@ def _check_features(features: tuple[str, ...], what: str) -> None:
         raise ParamsError(f"Unknown {what} {', '.join(bad)}: use recency, frequency, monetary.")
 
 
+#: ``sheet``: None = every sheet laid out like the first usable one ("all" says the same);
+#: a name or 0-based index = that sheet; a tuple of names = those sheets, stacked.
+SheetChoice = str | int | tuple[str, ...] | None
+DateOrder = Literal["dmy", "mdy", "ymd"]
+ALL_SHEETS = "all"
+
+
 @dataclass(frozen=True)
 class AnalysisParams:
     input_path: str
-    sheet: str | int | None = None
+    sheet: SheetChoice = None
     column_map: tuple[tuple[str, str], ...] = ()  # (canonical field, column header) pairs
     cleaning: CleaningOptions = field(default_factory=CleaningOptions)
     clustering: ClusteringOptions = field(default_factory=ClusteringOptions)
     snapshot_date: str | None = None  # ISO date; None = last date in the data + 1 day
     preset: str | None = None
+    header_row: int | None = None  # 1-based row of the column headers; None = found automatically
+    date_order: DateOrder | None = None  # order of text dates like 05/06/2024; None = detected
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sheet, list):  # a list from JSON or a caller: keep the value hashable
+            object.__setattr__(self, "sheet", tuple(str(s) for s in self.sheet))
+        if self.header_row is not None and (isinstance(self.header_row, bool) or not isinstance(
+                self.header_row, int) or self.header_row < 1):
+            raise ParamsError(f"The header row must be a row number from 1, not {self.header_row!r}.")
+        if self.date_order is not None and self.date_order not in ("dmy", "mdy", "ymd"):
+            raise ParamsError(f"Unknown date order '{self.date_order}': use dmy, mdy or ymd.")
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -118,6 +136,8 @@ class AnalysisParams:
                 clustering=ClusteringOptions(**clustering),
                 snapshot_date=data.get("snapshot_date"),
                 preset=data.get("preset"),
+                header_row=data.get("header_row"),
+                date_order=data.get("date_order"),
             )
         except (KeyError, TypeError) as exc:
             raise ParamsError(f"The saved analysis is not valid: {exc}.") from exc

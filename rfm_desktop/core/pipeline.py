@@ -58,7 +58,8 @@ def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:
 def load(params: AnalysisParams, progress: ProgressFn = no_progress, cancelled: CancelledFn = never_cancelled) -> io.Transactions:
     _check(cancelled)
     progress(0.0, "Reading file")
-    transactions = io.read_transactions(params.input_path, params.sheet, params.mapping or None, progress=progress)
+    transactions = io.read_transactions(params.input_path, params.sheet, params.mapping or None, progress=progress,
+                                        header_row=params.header_row, date_order=params.date_order)
     _check(cancelled)
     return transactions
 

@@ -72,11 +72,14 @@ MONEY_CHOICES: tuple[tuple[str, ...], ...] = (("quantity", "unit_price"), ("amou
 # Header aliases, compared after normalize_header(); earlier aliases win.
 ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": (
+        # a person-level key beats a per-order one (Olist: customer_id is new for every order,
+        # customer_unique_id is the person), so these come first
+        "customeruniqueid", "uniquecustomerid", "customerunique", "personid",
         "customerid", "customer", "customerno", "customernumber", "customernum", "customernr",
         "customercode", "customerkey", "custid", "custno", "custnumber", "cust", "clientid",
         "client", "clientno", "clientnumber", "clientcode", "memberid", "membernumber",
         "accountid", "accountnumber", "accountno", "buyerid", "userid", "shopperid",
-        "kundennummer", "kundennr", "kundeid", "idcliente", "numeroclient",
+        "kundennummer", "kundennr", "kundeid", "kunde", "idcliente", "numeroclient",
     ),
     "invoice_date": (
         "invoicedate", "invoicedatetime", "orderdate", "orderdatetime", "transactiondate",
@@ -204,7 +207,8 @@ def missing_fields(mapping: Mapping[str, str]) -> list[str]:
 def resolve_mapping(headers: Sequence[str], mapping: Mapping[str, str | None] | None) -> dict[str, str]:
     """The mapping to use: auto-detection, overridden by the explicit entries.
 
-    An explicit entry whose column is ``None`` or ``""`` un-maps that field. Raises
+    An explicit entry whose column is ``None`` or ``""`` un-maps that field; explicit money
+    fields replace the detected ones as a set (see :func:`_money_overridden`). Raises
     MappingError for unknown field names, columns that are not in the file, a column
     given to two fields, and when required fields stay unmapped.
     """
@@ -213,7 +217,8 @@ def resolve_mapping(headers: Sequence[str], mapping: Mapping[str, str | None] | 
     chosen = {f: str(c) for f, c in explicit.items() if c}
     taken = set(chosen.values())
     auto = auto_map(headers)
-    result = {f: c for f, c in auto.items() if f not in explicit and c not in taken}
+    overridden = set(explicit) | _money_overridden(chosen)
+    result = {f: c for f, c in auto.items() if f not in overridden and c not in taken}
     result.update(chosen)
     result = {f: result[f] for f in FIELD_NAMES if f in result}
     missing = missing_fields(result)
@@ -222,6 +227,21 @@ def resolve_mapping(headers: Sequence[str], mapping: Mapping[str, str | None] | 
         found = f"No column found for {', '.join(missing)}; the columns are {_quoted(headers)}."
         raise MappingError(" ".join([*twice.values(), found]))
     return result
+
+
+def _money_overridden(chosen: Mapping[str, str]) -> set[str]:
+    """Money fields that auto-detection may not add, because the analyst chose the other way.
+
+    The money of a line comes either from quantity x unit price or from an amount column
+    (:data:`MONEY_CHOICES`); an explicit choice of either way is taken as a whole: mapping
+    quantity or unit price drops an auto-detected amount (Shopify's order ``Total``), and
+    mapping an amount drops an auto-detected quantity and unit price.
+    """
+    dropped: set[str] = set()
+    for group in MONEY_CHOICES:
+        if any(f in chosen for f in group):
+            dropped |= {f for other in MONEY_CHOICES if other is not group for f in other}
+    return dropped
 
 
 def _repeated_for(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[str, str]:
@@ -435,6 +455,26 @@ def _text_ids(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(is_null, pa.scalar(None, text.type), text)
 
 
+# "Total", "TOTAL:", "Grand total", "Sub-total", "Totals", "Total for March", "Total (GBP)":
+# the label of a report's sum row; a customer called "Total Fitness Ltd" does not match.
+_TOTAL_LABEL = r"(?i)^(?:grand|sub)?[ -]?totals?(?:\s*:|\s+for\b.*|\s*\(.*\))?[\s:.=-]*$"
+
+
+def total_labels(values: pa.Array | pa.ChunkedArray | pd.Series) -> np.ndarray:
+    """Rows whose cell is the label of a sum row (Total / Grand total / Subtotal) as a bool mask.
+
+    Used on id and date columns, where such a label marks a report's total line, not a sale.
+    Non-text columns have no labels.
+    """
+    arr = _plain(as_arrow(values))
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return np.zeros(len(arr), dtype=bool)
+    if not pc.any(pc.match_substring(arr, "total", ignore_case=True)).as_py():  # the usual case, fast
+        return np.zeros(len(arr), dtype=bool)
+    hits = _on_distinct(arr, lambda t: pc.match_substring_regex(pc.utf8_trim_whitespace(t), _TOTAL_LABEL))
+    return _bools(hits)
+
+
 def to_text(values: pa.Array | pa.ChunkedArray | pd.Series) -> pd.Series:
     """Free text (descriptions, countries): trimmed, blanks missing, string dtype."""
     arr = _plain(as_arrow(values))
@@ -458,6 +498,9 @@ class Parsed:
     first_bad_index: int | None  # 0-based data row
     first_bad_value: str | None
     label: str = ""  # dates: the reading used (see to_dates); numbers: DECIMAL_COMMA or ""
+    #: dates: what the analyst should know about the reading (serial numbers, day numbers, an
+    #: ambiguous order), as the end of a sentence that starts with "Column 'X' "; "" when nothing
+    note: str = ""
 
     @property
     def parsed(self) -> int:
@@ -469,7 +512,10 @@ def to_numbers(values: pa.Array | pa.ChunkedArray | pd.Series, decimal_comma: bo
 
     Text is read with a decimal point (``1,234.5``) or a decimal comma (``1.234,5``),
     whichever reads more rows; ``decimal_comma`` breaks a tie (e.g. ``"1,234"``).
-    Currency signs and spaces are ignored.
+    Amounts as accountants write them are numbers too (see :func:`_accounting_text`):
+    currency signs and codes around the number (``£1,234.50``, ``1.234,50 €``,
+    ``CHF 12.00``), ``(45.00)`` and a trailing minus ``45.00-`` for negatives, and a lone
+    dash (``£ -``) for zero.
     """
     raw = _plain(as_arrow(values))
     label = ""
@@ -518,15 +564,43 @@ def _text_numbers(raw: pa.ChunkedArray, decimal_comma: bool) -> tuple[np.ndarray
         pass
     codes, uniques = _encode(raw)
     text = pd.Series(uniques.to_pylist(), dtype=object).astype("string")
-    clean = text.str.replace(r"[\s\u00a0\u202f'$€£¥]", "", regex=True)
+    clean, sign = _accounting_text(text)
     dot = _read_decimal(clean, decimal=".", thousands=",")
     comma = _read_decimal(clean, decimal=",", thousands=".")
     weights = np.bincount(codes[codes >= 0], minlength=len(text))
     dot_rows = int(weights[dot.notna().to_numpy()].sum())
     comma_rows = int(weights[comma.notna().to_numpy()].sum())
     use_comma = comma_rows > dot_rows or (comma_rows == dot_rows and decimal_comma)
-    chosen = (comma if use_comma else dot).to_numpy(dtype=np.float64, na_value=np.nan)
+    chosen = (comma if use_comma else dot).to_numpy(dtype=np.float64, na_value=np.nan) * sign
     return _spread(chosen, codes, np.nan), DECIMAL_COMMA if use_comma else ""
+
+
+# Currency written next to an amount: signs, ISO 4217 codes (``CHF``, ``EUR``) and the common
+# local abbreviations; removed before the number is read.
+_CURRENCY_SIGNS = "$€£¥₹₽₩₺₫₱₪฿¢₴₦₵₡₲₸"
+_CURRENCY_WORD = r"(?:[A-Z]{3}|[A-Z]{1,2}\$|kr\.?|zł|Kč|Fr\.?|Rs\.?|Ft|лв|руб\.?)"
+_DASHES = "-\u2212\u2013\u2014"  # hyphen, minus sign, en dash, em dash
+
+
+def _accounting_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Text reduced to a plain number, and the sign (+1/-1) its accounting notation says.
+
+    ``" £1,234.50 "`` -> ``"1,234.50"``; ``"(£45.00)"`` and ``"45.00-"`` -> ``"45.00"``
+    with sign -1; ``"£ -"`` -> ``"0"``; ``"1.234,50 €"`` -> ``"1.234,50"``; ``"CHF 1'234"``
+    -> ``"1234"``. Anything that is still no number is left for the readers to reject.
+    """
+    t = text.str.strip()
+    t = t.str.replace(rf"^{_CURRENCY_WORD}(?=[\s\d({_DASHES}.,{_CURRENCY_SIGNS}]|$)", "", regex=True)
+    t = t.str.replace(rf"(?<=[\s\d).,{_DASHES}{_CURRENCY_SIGNS}]){_CURRENCY_WORD}$", "", regex=True)
+    t = t.str.replace(rf"[\s\u00a0\u202f'’{_CURRENCY_SIGNS}]", "", regex=True)
+    t = t.str.replace(rf"^[{_DASHES}]$", "0", regex=True)  # accounting zero: a lone dash
+    t = t.str.replace(rf"^[{_DASHES[1:]}]", "-", regex=True)
+    parens = t.str.fullmatch(r"[+-]?\(.*\)", na=False)
+    t = t.where(~parens, t.str.replace(r"[()]", "", regex=True))
+    trailing = t.str.fullmatch(rf"\d[\d.,]*[{_DASHES}]", na=False)
+    t = t.where(~trailing, t.str.slice(0, -1))
+    negative = (parens ^ trailing).to_numpy(dtype=bool)
+    return t, np.where(negative, -1.0, 1.0)
 
 
 def _read_decimal(clean: pd.Series, decimal: str, thousands: str) -> pd.Series:
@@ -548,36 +622,61 @@ YEAR_FIRST = "year first (YYYY/M/D)"
 YYYYMMDD = "YYYYMMDD"
 DATE_CELLS = "date cells"
 EXCEL_SERIAL = "Excel serial numbers"
+DAY_INDEX = "day numbers (day 1 = 2000-01-01)"
 OTHER_TEXT = "other text dates"
+#: ``--date-order`` values and the reading each forces for dates like 05/06/2024.
+DATE_ORDERS: dict[str, str] = {"dmy": DAY_FIRST, "mdy": MONTH_FIRST, "ymd": YEAR_FIRST}
 
 _TIME = r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*([AaPp]\.?[Mm]\.?)?)?"
 _DMY = re.compile(rf"^(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}}|\d{{2}}){_TIME}$")
 _YMD = re.compile(rf"^(\d{{4}})[/.\-](\d{{1,2}})[/.\-](\d{{1,2}}){_TIME}$")
+#: Excel serial number of 1970-01-01. Whole-number "dates" below it are day numbers
+#: (dunnhumby's DAY 1..711), not serials: no shop export holds sales from before 1970.
+_SERIAL_1970 = 25_569
+_DAY_ZERO = np.datetime64("1999-12-31", "ns")  # day numbers: day 1 = 2000-01-01
 
 
-def to_dates(values: pa.Array | pa.ChunkedArray | pd.Series) -> Parsed:
+def to_dates(values: pa.Array | pa.ChunkedArray | pd.Series, order: str | None = None) -> Parsed:
     """Dates as datetime64[ns]; values that are no date (or outside 1900-2199) are bad (NaT).
 
-    Text is tried as ISO, YYYYMMDD, year/month/day, month/day/year and day/month/year;
-    the reading under which the most rows parse wins and is named in ``label``. Rows
-    that only another reading understands are filled from it, except that month-first
-    and day-first are never mixed.
+    Parameters
+    ----------
+    values
+        One column as the file had it: date cells, numbers or text.
+    order
+        ``None`` to detect the order of day, month and year, or a key of
+        :data:`DATE_ORDERS` (``"dmy"``, ``"mdy"``, ``"ymd"``) to force it for text such as
+        ``05/06/2024``; unambiguous year-first forms (ISO, YYYYMMDD) are read either way.
 
-    When month-first and day-first read the same rows (no day above 12 anywhere), the
-    reading whose dates run more often forward in file order wins (exports are usually
-    sorted by time); if that does not decide it either, month first (as in the widely
-    shared Kaggle copy of Online Retail).
+    Returns
+    -------
+    Parsed
+        ``label`` names the reading used; ``note`` says what the analyst should know.
+
+    Text is tried as ISO, YYYYMMDD, year/month/day, month/day/year and day/month/year;
+    the reading under which the most rows parse wins. Rows that only another reading
+    understands are filled from it, except that month-first and day-first are never mixed.
+    When both of those read every row (no day above 12) the order is ambiguous and
+    :func:`_month_or_day_first` weighs the evidence; the note says which reading was taken
+    and how to switch. Numbers (cells, or text that is all numbers) are YYYYMMDD, Excel
+    serial numbers (days since 1899-12-30, e.g. ``40515.65486``), or, when all of them lie
+    below the serial of 1970-01-01, day numbers (day 1 = 2000-01-01, an arbitrary epoch: only
+    the distances between days matter for recency).
     """
     raw = _plain(as_arrow(values))
     n = len(raw)
+    note = ""
+    if order is not None and order not in DATE_ORDERS:
+        raise ValueError(f"unknown date order {order!r}")
     if pa.types.is_timestamp(raw.type) or pa.types.is_date(raw.type):
         dates, label = _cell_dates(raw), DATE_CELLS
         present = _bools(raw.is_valid())
     elif pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-        dates, label = _number_dates(raw)
-        present = ~np.isnan(raw.cast(pa.float64()).to_numpy())
+        numbers = raw.cast(pa.float64()).to_numpy()
+        dates, label, note = _number_dates(numbers, _examples(raw))
+        present = ~np.isnan(numbers)
     elif pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        dates, label = _text_dates(raw)
+        dates, label, note = _text_dates(raw, order)
         present = _text_present(raw)
     else:
         dates, label = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"), ""
@@ -585,7 +684,12 @@ def to_dates(values: pa.Array | pa.ChunkedArray | pd.Series) -> Parsed:
     dates = np.where((dates >= _DATE_MIN) & (dates < _DATE_MAX), dates, np.datetime64("NaT"))
     bad = present & np.isnat(dates)
     index, value = _first_bad(bad, raw)
-    return Parsed(dates, int(present.sum()), int(bad.sum()), index, value, label)
+    return Parsed(dates, int(present.sum()), int(bad.sum()), index, value, label, note)
+
+
+def _examples(raw: pa.ChunkedArray) -> list[str]:
+    """The first few values as the file shows them, for notes."""
+    return [str(v) for v in raw.drop_null().slice(0, 1).to_pylist()]
 
 
 def _cell_dates(raw: pa.ChunkedArray) -> np.ndarray:
@@ -606,45 +710,76 @@ def _cell_dates(raw: pa.ChunkedArray) -> np.ndarray:
     return np.where(valid, dates, np.datetime64("NaT"))
 
 
-def _number_dates(raw: pa.ChunkedArray) -> tuple[np.ndarray, str]:
-    """Whole numbers as YYYYMMDD, or days since 1899-12-30 (Excel serial numbers)."""
-    numbers = raw.cast(pa.float64()).to_numpy()
+def _number_dates(numbers: np.ndarray, examples: list[str]) -> tuple[np.ndarray, str, str]:
+    """Numbers as YYYYMMDD, Excel serial numbers or day numbers: (dates, label, note)."""
     with np.errstate(invalid="ignore"):
         whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (numbers > 1e7) & (numbers < 1e8)
         ymd = np.where(whole, numbers, np.nan)
         yyyymmdd = _from_parts(
             pd.Series(ymd // 10000), pd.Series(ymd // 100 % 100), pd.Series(ymd % 100), None
         )
-        in_range = np.isfinite(numbers) & (numbers >= 1) & (numbers < 110_000)
-    nanos = np.round(np.where(in_range, numbers, 0.0) * 86_400e9).astype(np.int64)
-    serial = np.where(in_range, _EXCEL_EPOCH + nanos.astype("timedelta64[ns]"), np.datetime64("NaT"))
-    if (~np.isnat(yyyymmdd)).sum() >= (~np.isnat(serial)).sum():
-        return yyyymmdd, YYYYMMDD
-    return serial, EXCEL_SERIAL
+        in_range = np.isfinite(numbers) & (numbers >= 0) & (numbers < 110_000)
+    if (~np.isnat(yyyymmdd)).sum() >= in_range.sum():
+        return yyyymmdd, YYYYMMDD, ""
+    days = np.where(in_range, numbers, 0.0)
+    # to the second: five decimals of a day (Excel's CSV export) are 0.86 s apart
+    nanos = (np.round(days * 86_400).astype(np.int64) * 1_000_000_000).astype("timedelta64[ns]")
+    first, last = float(numbers[in_range].min()), float(numbers[in_range].max())
+    if last < _SERIAL_1970:
+        dates = np.where(in_range, _DAY_ZERO + nanos, np.datetime64("NaT"))
+        return dates, DAY_INDEX, (
+            f"holds day numbers ({first:g} to {last:g}), not calendar dates: read as a day index "
+            f"(day 1 shown as 2000-01-01); recency counts days back from day {last + 1:g}."
+        )
+    dates = np.where(in_range & (numbers >= 1), _EXCEL_EPOCH + nanos, np.datetime64("NaT"))
+    example = ""
+    if examples:
+        shown = np.datetime_as_string(dates[~np.isnat(dates)][:1], unit="m")
+        example = f", e.g. '{examples[0]}' = {shown[0].replace('T', ' ')}" if len(shown) else ""
+    return dates, EXCEL_SERIAL, f"holds Excel serial numbers (days since 1899-12-30{example}): read as dates."
 
 
-def _text_dates(raw: pa.ChunkedArray) -> tuple[np.ndarray, str]:
+def _text_dates(raw: pa.ChunkedArray, order: str | None) -> tuple[np.ndarray, str, str]:
     codes, uniques = _encode(pc.utf8_trim_whitespace(raw))
     text = pd.Series(uniques.to_pylist(), dtype=object).astype("string")
+    nat = np.datetime64("NaT")
+    if len(text) and text.str.fullmatch(r"[+-]?\d+(?:\.\d+)?", na=False).all():
+        # only numbers as text: a CSV of Excel serials ('40515.65486'), YYYYMMDD or day numbers
+        dates, label, note = _number_dates(_floats(text), [str(text.iloc[codes[codes >= 0][0]])])
+        return _spread(dates, codes, nat), label, note
     weights = np.bincount(codes[codes >= 0], minlength=len(text))
     iso = _iso_reading(text)
     if not np.isnat(iso).any():  # every distinct text is an ISO date: nothing else can tie
-        return _spread(iso, codes, np.datetime64("NaT")), ISO
+        return _spread(iso, codes, nat), ISO, ""
     readings = _text_readings(text, iso)
+    if order is not None:  # the analyst's order: the other day/month orders are not tried
+        ruled_out = {"dmy": (MONTH_FIRST,), "mdy": (DAY_FIRST,), "ymd": (MONTH_FIRST, DAY_FIRST)}[order]
+        readings = {label: values for label, values in readings.items() if label not in ruled_out}
     scores = {label: int(weights[~np.isnat(v)].sum()) for label, v in readings.items()}
     best = max(scores.values(), default=0)
     if best == 0:
         other = pd.to_datetime(text, format="mixed", errors="coerce")
-        return _spread(other.to_numpy(dtype="datetime64[ns]"), codes, np.datetime64("NaT")), OTHER_TEXT
+        return _spread(other.to_numpy(dtype="datetime64[ns]"), codes, nat), OTHER_TEXT, ""
     label = next(lb for lb, s in scores.items() if s == best)
-    if label == MONTH_FIRST and scores[DAY_FIRST] == best:
-        label = _month_or_day_first(readings, codes)
+    note = ""
+    if (label == MONTH_FIRST and scores.get(DAY_FIRST) == best
+            and not _same_dates(readings[MONTH_FIRST], readings[DAY_FIRST])):
+        label, reason = _month_or_day_first(readings, codes)
+        switch = "mdy" if label == DAY_FIRST else "dmy"
+        note = (f"has dates that read both day first and month first (no day above 12): read as "
+                f"{label} because {reason}. If that is wrong, use --date-order {switch} (in the "
+                "wizard: Date order on the Columns page).")
     result = readings[label].copy()
     rival = {MONTH_FIRST: DAY_FIRST, DAY_FIRST: MONTH_FIRST}.get(label)
     for other_label, other in readings.items():
         if other_label not in (label, rival):
             result = np.where(np.isnat(result), other, result)
-    return _spread(result, codes, np.datetime64("NaT")), label
+    return _spread(result, codes, nat), label, note
+
+
+def _same_dates(a: np.ndarray, b: np.ndarray) -> bool:
+    """Both readings give the same dates (every value has day = month): nothing to choose."""
+    return bool(np.array_equal(a, b, equal_nan=True))
 
 
 def _iso_reading(text: pd.Series) -> np.ndarray:
@@ -701,11 +836,41 @@ def _floats(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _month_or_day_first(readings: dict[str, np.ndarray], codes: np.ndarray) -> str:
-    """Tie-break: the reading whose dates more often go forward in file order."""
-    def forward(label: str) -> float:
-        dates = _spread(readings[label], codes, np.datetime64("NaT"))
-        dates = dates[~np.isnat(dates)]
+def _month_or_day_first(readings: dict[str, np.ndarray], codes: np.ndarray) -> tuple[str, str]:
+    """Month first or day first when both read every value: (label, the reason in words).
+
+    The evidence, strongest first: a reading that puts dates in the future (after tomorrow)
+    is wrong; exports are usually sorted by time, so the reading whose dates more often run
+    forward in file order wins (by at least 10 points); a reading whose dates span less than
+    half the time of the other (e.g. 1-12 January rather than the 1st of twelve months) wins;
+    otherwise month first, as in the widely shared Kaggle copy of Online Retail.
+    """
+    nat = np.datetime64("NaT")
+    month = _spread(readings[MONTH_FIRST], codes, nat)
+    day = _spread(readings[DAY_FIRST], codes, nat)
+    month, day = month[~np.isnat(month)], day[~np.isnat(day)]
+    tomorrow = np.datetime64("today", "D").astype("datetime64[ns]") + np.timedelta64(2, "D")
+    month_future, day_future = bool((month >= tomorrow).any()), bool((day >= tomorrow).any())
+    if month_future != day_future:
+        wrong = "month first" if month_future else "day first"
+        return (DAY_FIRST if month_future else MONTH_FIRST), f"{wrong} would put dates in the future"
+
+    def forward(dates: np.ndarray) -> float:
         return float(np.mean(dates[1:] >= dates[:-1])) if len(dates) > 1 else 0.0
 
-    return DAY_FIRST if forward(DAY_FIRST) > forward(MONTH_FIRST) + 0.01 else MONTH_FIRST
+    f_month, f_day = forward(month), forward(day)
+    if abs(f_month - f_day) >= 0.1:
+        better = f_day > f_month
+        return (DAY_FIRST if better else MONTH_FIRST), (
+            f"its dates run forward in file order more often ({max(f_day, f_month):.0%} of rows, "
+            f"against {min(f_day, f_month):.0%})")
+
+    def span(dates: np.ndarray) -> int:
+        return int((dates.max() - dates.min()) // np.timedelta64(1, "D")) if len(dates) else 0
+
+    s_month, s_day = span(month), span(day)
+    if 2 * s_day < s_month or 2 * s_month < s_day:
+        short = DAY_FIRST if s_day < s_month else MONTH_FIRST
+        return short, (f"its dates span {min(s_day, s_month):,} days, against {max(s_day, s_month):,} "
+                       "the other way")
+    return MONTH_FIRST, "nothing in the data tells the two apart (month first is the default)"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop import __version__
 from rfm_desktop.core.errors import ExportError, InputFileError
-from rfm_desktop.core.params import AnalysisParams
+from rfm_desktop.core.params import AnalysisParams, SheetChoice
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs, settings, worker
 from rfm_desktop.gui.analysis_file import SUFFIX, load_analysis, save_analysis
@@ -226,8 +226,9 @@ class MainWindow(QMainWindow):
             return
         self.open_path(str(path), remember=False)
 
-    def open_path(self, path: str, *, remember: bool = True, sheet: str | None = None,
-                  mapping: dict[str, str] | None = None) -> None:
+    def open_path(self, path: str, *, remember: bool = True, sheet: SheetChoice = None,
+                  mapping: dict[str, str] | None = None, header_row: int | None = None,
+                  date_order: str | None = None) -> None:
         """Open a data file (or a saved analysis) in the wizard; loading runs in the background."""
         if path.lower().endswith(".json"):
             self.open_analysis(path)
@@ -242,7 +243,7 @@ class MainWindow(QMainWindow):
         settings.set_last_folder(path)
         self.stack.setCurrentIndex(WIZARD)
         self.status(f"Reading {Path(path).name}…")
-        self.wizard.open_file(path, sheet, mapping)
+        self.wizard.open_file(path, sheet, mapping, header_row=header_row, date_order=date_order)
         self.setWindowTitle(f"{Path(path).name} — {APP_TITLE}")
 
     def _file_loaded(self, path: str) -> None:
@@ -452,8 +453,8 @@ class MainWindow(QMainWindow):
                 return
             params = params.replace(input_path=data_path)
         self._pending = params
-        self.open_path(data_path, sheet=params.sheet if isinstance(params.sheet, str) else None,
-                       mapping=params.mapping or None)
+        self.open_path(data_path, sheet=params.sheet, mapping=params.mapping or None,
+                       header_row=params.header_row, date_order=params.date_order)
 
     # -- help ----------------------------------------------------------------------------------
     def show_help(self) -> None:

@@ -12,7 +12,19 @@ ANALYSIS_FILTER = "RFM analysis (*.rfm.json *.json);;All files (*)"
 TIPS: dict[str, str] = {
     "open": "Open a transactions export (.xlsx, .csv or .parquet): one row per product line of an invoice.",
     "sample": "Open a small bundled file in the UCI Online Retail layout to try the app.",
-    "sheet": "A workbook can hold several sheets; pick the one with the transactions.",
+    "sheet": (
+        "The sheets with transactions. Ticked at first: the first sheet whose columns can be "
+        "used and every sheet laid out like it (e.g. one year per sheet); ticked sheets are "
+        "stacked."
+    ),
+    "header_row": (
+        "The row that holds the column headers, counted from 1. Automatic: the first row under "
+        "which the columns can be used, so title lines above the headers are skipped."
+    ),
+    "date_order": (
+        "How dates like 05/06/2024 are read. Automatic reads the order from the data and warns "
+        "when the data cannot tell (no day above 12)."
+    ),
     "cancel_load": "Stop reading the file. Nothing is changed.",
     "mapping": (
         "Which column of your file holds this field. Detected from the column names; "

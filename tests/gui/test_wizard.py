@@ -292,19 +292,22 @@ def test_a_workbook_offers_its_sheets(window: Any, pilot: Any, errors: list, tmp
         rows.to_excel(writer, sheet_name="Transactions", index=False)
     page = window.wizard.file_page
     pilot.open(str(book))  # the sheet with the transactions is found on its own
-    assert window.wizard.state.sheet == "Transactions"
-    assert window.wizard.state.transactions.rows_read == 400
-    assert [page.sheet_combo.itemText(i) for i in range(page.sheet_combo.count())] == ["Read me", "Transactions"]
-    assert page.sheet_combo.currentText() == "Transactions"
-    assert page.sheet_combo.isEnabled() and page.sheet_label.isVisible()
-    assert window.wizard.state.params().sheet == "Transactions"
+    state = window.wizard.state
+    assert state.chosen_sheets == ("Transactions",) and state.default_sheets == ("Transactions",)
+    assert state.transactions.rows_read == 400
+    assert [page.sheet_list.item(i).text() for i in range(page.sheet_list.count())] == ["Read me", "Transactions"]
+    assert page.ticked_sheets() == ("Transactions",)
+    assert page.sheet_list.isEnabled() and page.sheet_label.isVisible()
+    assert state.params().sheet is None  # the default choice, as the engine makes it
 
-    page.sheet_combo.setCurrentIndex(0)
-    page.sheet_combo.activated.emit(0)  # as a click does: the notes sheet has no transactions
+    page.set_sheet_ticked("Transactions", False)  # at least one sheet stays ticked
+    assert page.ticked_sheets() == ("Transactions",) and not page.has_jobs()
+    page.set_sheet_ticked("Read me", True)  # as a click does: the notes sheet has no transactions
+    page.set_sheet_ticked("Transactions", False)
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert "Customer ID" in errors[0].message
     qtbot.waitUntil(lambda: not page.has_jobs(), timeout=5000)
     assert window.wizard.current_index == FILE, "stays on the sheet picker"
-    assert "Choose another sheet" in page.status.text()
-    assert window.wizard.state.transactions is None
+    assert "Tick other sheets" in page.status.text()
+    assert state.transactions is None and state.params().sheet == "Read me"
     assert window.wizard.next_button.isEnabled()  # on to the Columns page to map by hand

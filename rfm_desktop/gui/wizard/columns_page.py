@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,13 @@ from rfm_desktop.gui.wizard.loading import read_all
 from rfm_desktop.gui.wizard.page import WizardPage
 
 NOT_MAPPED = "(not in the file)"
+#: Date order choices: (label, AnalysisParams.date_order)
+DATE_ORDERS = (
+    ("Automatic", None),
+    ("Day first (31/12/2024)", "dmy"),
+    ("Month first (12/31/2024)", "mdy"),
+    ("Year first (2024/12/31)", "ymd"),
+)
 
 
 class ColumnsPage(WizardPage):
@@ -63,6 +71,16 @@ class ColumnsPage(WizardPage):
         money.setWordWrap(True)
         money.setEnabled(False)
         form.addRow("", money)
+        self.date_order_combo = QComboBox()
+        self.date_order_combo.setToolTip(tip("date_order"))
+        for label, order in DATE_ORDERS:
+            self.date_order_combo.addItem(label, order)
+        self.date_order_combo.currentIndexChanged.connect(self._on_date_order_changed)
+        form.addRow("Date order:", self.date_order_combo)
+        self.date_note = QLabel()
+        self.date_note.setWordWrap(True)
+        self.date_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("", self.date_note)
 
         self.problem_icon = QLabel()
         icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
@@ -116,6 +134,9 @@ class ColumnsPage(WizardPage):
         n = len(state.preview)
         self.table_title.setText(f"The first {n:,} rows of the file, as read (→ the field each column is used for):")
         self._fill_combos(state.mapping)
+        self._filling = True
+        self.date_order_combo.setCurrentIndex(max(self.date_order_combo.findData(state.date_order), 0))
+        self._filling = False
         self._check()
         if fresh:  # after _check: the headers carry the field names now
             self.table.resizeColumnsToContents()
@@ -127,14 +148,14 @@ class ColumnsPage(WizardPage):
             proceed()
             return
         state = self.state
-        path, sheet, mapping = state.path, state.sheet, dict(state.mapping)
-        assert path is not None
+        params, mapping, order = state.params(), dict(state.mapping), state.date_order
 
         def done(transactions: Any) -> None:
-            state.set_transactions(transactions, requested=mapping)
+            state.set_transactions(transactions, requested=mapping, date_order=order)
+            self._show_date_note()
             proceed()
 
-        self.run_job(lambda task: read_all(path, sheet, mapping, task), "Reading all rows with this mapping…",
+        self.run_job(lambda task: read_all(params, task), "Reading all rows with this mapping…",
                      on_finished=done, name="reload")
         self.completeChanged.emit()
 
@@ -164,6 +185,31 @@ class ColumnsPage(WizardPage):
         combo = self.combos[name]
         combo.setCurrentIndex(max(combo.findData(header or ""), 0))
 
+    def set_date_order(self, order: str | None) -> None:
+        """Choose the date order (as a user would in the combo)."""
+        self.date_order_combo.setCurrentIndex(max(self.date_order_combo.findData(order), 0))
+
+    def _on_date_order_changed(self) -> None:
+        if self._filling:
+            return
+        self.state.set_date_order(self.date_order_combo.currentData())
+        self._show_date_note()
+        self.completeChanged.emit()
+
+    def _show_date_note(self) -> None:
+        """How the dates were read, and the warning when their order was a guess."""
+        state = self.state
+        t = state.transactions
+        if t is None or state.needs_reload:
+            self.date_note.setText("Dates are read when you press Next." if t is not None else "")
+            return
+        note = getattr(t, "date_note", "")
+        ambiguous = "--date-order" in note  # the order was a guess (the full sentence is the tooltip)
+        self.date_note.setToolTip(note)
+        self.date_note.setText(f"⚠ Read as {html.escape(t.date_format)}, a guess: the other order fits "
+                               "every date too. Choose it above if that is wrong." if ambiguous
+                               else f"Read as {html.escape(t.date_format)}.")
+
     def _on_combo_changed(self) -> None:
         if self._filling:
             return
@@ -178,6 +224,7 @@ class ColumnsPage(WizardPage):
             self._problems = ["Open a file first."]
         else:
             self._problems = list(schema.check_mapping(state.preview, state.mapping))
+        self._show_date_note()
         ok = not self._problems
         self.problem_icon.setVisible(not ok)
         self.problems.setText(

@@ -23,6 +23,14 @@ OUTLIER_WORDS = {"keep": "kept", "drop": "dropped", "segment": "own segment"}
 TRANSFORM_WORDS = {"log1p": "log (log1p)", "none": "none"}
 
 
+
+def _sheets_text(sheet: object) -> str:
+    if not sheet:
+        return ""
+    if isinstance(sheet, tuple):
+        return " – sheets " + html.escape(", ".join(f"'{s}'" for s in sheet))
+    return f" – sheet '{html.escape(str(sheet))}'"
+
 def describe(params: AnalysisParams) -> str:
     """The choices of a run as a short HTML list."""
     c, k = params.cleaning, params.clustering
@@ -35,7 +43,7 @@ def describe(params: AnalysisParams) -> str:
     ) if on]
     k_text = f"K = {k.k}" if k.k is not None else f"the best K from {k.k_min} to {k.k_max}"
     rows = [
-        ("File", html.escape(Path(params.input_path).name) + (f" – sheet '{html.escape(str(params.sheet))}'" if params.sheet else "")),
+        ("File", html.escape(Path(params.input_path).name) + _sheets_text(params.sheet)),
         ("Remove", html.escape(", ".join(steps) or "nothing")),
         ("Outliers", f"{OUTLIER_WORDS[c.outliers]} (beyond {c.iqr_multiplier:g} × IQR)"),
         ("Snapshot date", params.snapshot_date or "the day after the last purchase"),

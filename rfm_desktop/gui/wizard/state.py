@@ -8,7 +8,7 @@ import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
 from rfm_desktop.core import schema
-from rfm_desktop.core.params import AnalysisParams, CleaningOptions, ClusteringOptions
+from rfm_desktop.core.params import AnalysisParams, CleaningOptions, ClusteringOptions, SheetChoice
 
 
 def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -19,15 +19,20 @@ def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
 class WizardState(QObject):
     """What the analyst chose so far; :meth:`params` turns it into an :class:`AnalysisParams`."""
 
-    fileChanged = Signal()  # a new file (or sheet) was chosen: preview and transactions reset
+    fileChanged = Signal()  # a new file (or sheets, or header row) was chosen: preview and transactions reset
     transactionsChanged = Signal()  # the full file was (re)loaded
     optionsChanged = Signal()  # mapping, cleaning, snapshot or clustering options changed
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.path: str | None = None
-        self.sheets: list[str] = []
-        self.sheet: str | None = None
+        self.sheets: list[str] = []  # every sheet of the workbook
+        self.default_sheets: tuple[str, ...] = ()  # the sheets read when none is chosen (pre-ticked)
+        self.chosen_sheets: tuple[str, ...] = ()  # the sheets ticked
+        self.skipped_sheets: dict[str, str] = {}  # sheet -> why it is not read by default
+        self.header_row: int | None = None  # forced header row (from 1); None = found automatically
+        self.date_order: str | None = None  # forced date order ("dmy", "mdy", "ymd"); None = detected
+        self.loaded_date_order: str | None = None  # the date order the transactions were read with
         self.preview: pd.DataFrame | None = None
         self.transactions: Any = None  # core.io.Transactions
         self.loaded_mapping: dict[str, str] = {}  # the mapping the transactions were read with
@@ -38,10 +43,25 @@ class WizardState(QObject):
         self.preset: str | None = None
 
     # -- file ----------------------------------------------------------------------------
-    def set_file(self, path: str, sheets: list[str], sheet: str | None, preview: pd.DataFrame) -> None:
+    def set_file(
+        self,
+        path: str,
+        sheets: list[str],
+        chosen: tuple[str, ...],
+        preview: pd.DataFrame,
+        *,
+        default: tuple[str, ...] = (),
+        skipped: dict[str, str] | None = None,
+        header_row: int | None = None,
+        date_order: str | None = None,
+    ) -> None:
         self.path = path
         self.sheets = list(sheets)
-        self.sheet = sheet
+        self.chosen_sheets = tuple(chosen)
+        self.default_sheets = tuple(default) or tuple(chosen)
+        self.skipped_sheets = dict(skipped or {})
+        self.header_row = header_row
+        self.date_order = self.loaded_date_order = date_order
         self.preview = preview
         self.transactions = None
         self.loaded_mapping = {}
@@ -49,10 +69,21 @@ class WizardState(QObject):
         self.snapshot_date = None
         self.fileChanged.emit()
 
-    def set_transactions(self, transactions: Any, requested: dict[str, str] | None = None) -> None:
+    @property
+    def sheet(self) -> SheetChoice:
+        """The sheets as :class:`AnalysisParams` keeps them: None when the ticked ones are the
+        default (so a saved analysis stacks a sheet added later too), else a name or names."""
+        if not self.chosen_sheets or self.chosen_sheets == self.default_sheets:
+            return None
+        return self.chosen_sheets[0] if len(self.chosen_sheets) == 1 else self.chosen_sheets
+
+    def set_transactions(
+        self, transactions: Any, requested: dict[str, str] | None = None, date_order: str | None = None
+    ) -> None:
         """``requested``: the mapping the rows were read with (default: what the engine reports)."""
         self.transactions = transactions
         self.loaded_mapping = dict(requested if requested is not None else getattr(transactions, "mapping", None) or {})
+        self.loaded_date_order = date_order
         if not self.mapping:
             self.mapping = dict(self.loaded_mapping)
         self.transactionsChanged.emit()
@@ -63,8 +94,9 @@ class WizardState(QObject):
 
     @property
     def needs_reload(self) -> bool:
-        """The mapping changed since the transactions were read (or nothing was read yet)."""
-        return self.transactions is None or self.mapping != self.loaded_mapping
+        """The mapping or date order changed since the transactions were read (or nothing was read yet)."""
+        return (self.transactions is None or self.mapping != self.loaded_mapping
+                or self.date_order != self.loaded_date_order)
 
     def last_purchase(self) -> pd.Timestamp | None:
         if self.transactions is None:
@@ -77,6 +109,11 @@ class WizardState(QObject):
     def set_mapping(self, mapping: dict[str, str]) -> None:
         if mapping != self.mapping:
             self.mapping = dict(mapping)
+            self.optionsChanged.emit()
+
+    def set_date_order(self, order: str | None) -> None:
+        if order != self.date_order:
+            self.date_order = order
             self.optionsChanged.emit()
 
     def set_cleaning(
@@ -106,6 +143,8 @@ class WizardState(QObject):
             clustering=self.clustering,
             snapshot_date=self.snapshot_date,
             preset=self.preset,
+            header_row=self.header_row,
+            date_order=self.date_order,
         )
 
     def apply_params(self, params: AnalysisParams) -> None:
@@ -116,4 +155,5 @@ class WizardState(QObject):
         self.clustering = params.clustering
         self.snapshot_date = params.snapshot_date
         self.preset = params.preset
+        self.date_order = params.date_order
         self.optionsChanged.emit()

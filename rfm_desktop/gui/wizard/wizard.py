@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfm_desktop.core.params import SheetChoice
 from rfm_desktop.gui.busy import BusyBar
 from rfm_desktop.gui.wizard.cleaning_page import CleaningPage
 from rfm_desktop.gui.wizard.clustering_page import ClusteringPage
@@ -144,10 +145,18 @@ class AnalysisWizard(QWidget):
             item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if enabled else flags & ~Qt.ItemFlag.ItemIsEnabled)
 
     # -- file --------------------------------------------------------------------------------
-    def open_file(self, path: str, sheet: str | None = None, mapping: dict[str, str] | None = None) -> None:
+    def open_file(
+        self,
+        path: str,
+        sheet: SheetChoice = None,
+        mapping: dict[str, str] | None = None,
+        *,
+        header_row: int | None = None,
+        date_order: str | None = None,
+    ) -> None:
         self.cancel_jobs()
         self._go(FILE)
-        self.file_page.load(path, sheet, mapping)
+        self.file_page.load(path, sheet, mapping, header_row=header_row, date_order=date_order)
 
     def _file_loaded(self, outcome: LoadOutcome) -> None:
         self.fileLoaded.emit(outcome.path)
