@@ -1,4 +1,4 @@
-"""`rfm-desktop`: the desktop app by default; `segment` and `sample` run headless.
+"""`rfm-desktop`: the desktop app by default; `segment`, `rules` and `sample` run headless.
 
 Exit codes: 0 success; 2 bad input or bad arguments (one line on stderr, nothing written);
 130 interrupted with Ctrl-C (nothing half-written); 1 an unexpected internal error.
@@ -50,6 +50,26 @@ def _row_number(text: str) -> int:
     return int(text)
 
 
+def _breaks(text: str) -> tuple[str, tuple[float, ...]]:
+    measure, sep, values = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        points = tuple(float(v) for v in values.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not MEASURE=V1,V2,... (e.g. frequency=1,2,4,8)"
+        ) from None
+    return measure.strip(), points
+
+
+def _add_scoring_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--score-bins", type=int, metavar="N", help="scores per measure, 2-10 (default 5)")
+    parser.add_argument("--rules", metavar="rfm-0.2|rfm-0.3|FILE",
+                        help="segment rule table: built-in (default rfm-0.2) or a CSV "
+                             "(segment,r_min,r_max,f_min,f_max,m_min,m_max[,strategy]; first match wins)")
+
+
 def build_parser() -> _Parser:
     parser = _Parser(prog="rfm-desktop", description="RFM customer segmentation.")
     parser.add_argument("--version", action="version", version=f"rfm-desktop {__version__}")
@@ -80,8 +100,16 @@ def build_parser() -> _Parser:
     seg.add_argument("--snapshot", metavar="YYYY-MM-DD", help="date recency is measured to")
     seg.add_argument("--seed", type=int)
     seg.add_argument("--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)")
+    _add_scoring_flags(seg)
+    seg.add_argument("--score-breaks", action="append", type=_breaks, default=[], metavar="MEASURE=V1,V2,...",
+                     help="custom break points of recency (days), frequency (orders) or monetary: N-1 "
+                          "increasing values; a value equal to a break takes the lower band")
     seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
-    seg.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    seg.add_argument("--quiet", action="store_true", help="no progress or warnings on stderr")
+
+    rules = sub.add_parser("rules", help="check a segment rule table: which rule takes each score cell")
+    _add_scoring_flags(rules)
+    rules.add_argument("--save", metavar="FILE.csv", help="also write the table as a rules CSV to edit")
 
     sample = sub.add_parser("sample", help="write generated sample transactions")
     sample.add_argument("--out", required=True, help="output file (.csv, .csv.gz, .parquet, .xlsx)")
@@ -125,10 +153,28 @@ def params_from_args(args: argparse.Namespace):
         column_map=tuple(sorted(dict(args.map).items())),
         cleaning=cleaning,
         clustering=ClusteringOptions(**{**clustering.__dict__, **changes}),
+        scoring=scoring_from_args(args, base.scoring, tuple(args.score_breaks)),
         snapshot_date=args.snapshot,
         header_row=args.header_row,
         date_order=args.date_order,
     )
+
+
+def scoring_from_args(args: argparse.Namespace, base=None, breaks: tuple = ()):
+    """ScoringOptions from --score-bins, --score-breaks and --rules (a CSV is read for 1..N scores)."""
+    from rfm_desktop.core.params import ScoringOptions
+    from rfm_desktop.core.rules import resolve_rules
+
+    base = base or ScoringOptions()
+    bins = args.score_bins if args.score_bins is not None else base.bins
+    rules = resolve_rules(args.rules, scale=bins) if args.rules else base.rules
+    return ScoringOptions(bins=bins, breaks=breaks or base.breaks, rules=rules)
+
+
+def print_warnings(warnings: Sequence[str]) -> None:
+    """Each warning as one line ``warning: …`` on stderr."""
+    for text in warnings:
+        _error_line(f"warning: {text}")
 
 
 class _ProgressBar:
@@ -173,10 +219,33 @@ def cmd_segment(args: argparse.Namespace) -> int:
         raise
     bar.close()
     if not args.quiet:
+        print_warnings(result.warnings)
         sys.stderr.write(
             f"{result.customer_count:,} customers in {result.k} segments (silhouette {result.silhouette:.3f}); "
             f"{len(written)} files in {args.out} ({time.perf_counter() - started:.1f} s)\n"
         )
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Print which rule takes how many of the score cells; warn about rules that can never match
+    and cells that fall to "Others"."""
+    from rfm_desktop.core.coverage import rule_coverage
+    from rfm_desktop.core.rules import save_rules
+
+    options = scoring_from_args(args)
+    coverage = rule_coverage(options.rules, options.bins)
+    table = coverage.rules
+    lines = [f"{table.name} on scores 1-{coverage.bins} ({coverage.bins ** 3} cells), first match wins:"]
+    width = max(len(r.name) for r in table.rules)
+    for rule, stat in zip(table.rules, coverage.rule_stats, strict=True):
+        box = "(empty)" if rule.is_empty else rule.describe()
+        lines.append(f"  {rule.name:<{width}}  {box:<22} {stat.cells:>4} cells  {stat.status}")
+    lines.append(f"  {'Others':<{width}}  {'':<22} {len(coverage.uncovered):>4} cells")
+    sys.stdout.write("\n".join(lines) + "\n")
+    print_warnings(coverage.warnings())
+    if args.save:
+        save_rules(table, args.save)
     return EXIT_OK
 
 
@@ -191,7 +260,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("segment", "sample", "--version", "-h", "--help"):
+    if not argv or argv[0] not in ("segment", "rules", "sample", "--version", "-h", "--help"):
         from rfm_desktop.gui import main as gui_main
 
         return gui_main(argv)
@@ -202,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "segment":
             return cmd_segment(args)
+        if args.command == "rules":
+            return cmd_rules(args)
         if args.command == "sample":
             return cmd_sample(args)
         build_parser().print_help()

@@ -16,7 +16,7 @@ import os
 import platform
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -28,6 +28,7 @@ import pyarrow.csv as pa_csv
 
 from rfm_desktop.core.errors import ExportError
 from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.core.scoring import thresholds_frame
 
 CUSTOMER_COLUMNS = (
     "customer_id", "recency", "frequency", "monetary", "r_score", "f_score", "m_score",
@@ -109,12 +110,16 @@ def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def customer_table(result: AnalysisResult, *, cluster_ids: Iterable[int] | None = None,
-                   customer_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """The export columns, sorted by customer id; optionally only some clusters or customers."""
+                   customer_ids: Iterable[str] | None = None,
+                   segments: Iterable[str] | None = None) -> pd.DataFrame:
+    """The export columns, sorted by customer id; optionally only some clusters, named RFM
+    segments or customers."""
     customers = result.customers
     mask = np.ones(len(customers), dtype=bool)
     if cluster_ids is not None:
         mask &= customers["cluster"].isin(list(cluster_ids)).to_numpy()
+    if segments is not None:
+        mask &= customers["rfm_segment"].isin(list(segments)).to_numpy(dtype=bool, na_value=False)
     if customer_ids is not None:
         mask &= customers["customer_id"].isin(list(customer_ids)).to_numpy()
     columns = list(CUSTOMER_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in customers.columns]
@@ -181,14 +186,46 @@ def safe_file_name(name: str) -> str:
     return cleaned or "segment"
 
 
+def _unique_stems(names: Iterable[str]) -> list[str]:
+    """Safe file names, made unique (case-insensitively) by appending underscores."""
+    used: set[str] = set()
+    stems = []
+    for name in names:
+        stem = safe_file_name(name)
+        while stem.lower() in used:
+            stem += "_"
+        used.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def rfm_segment_files(result: AnalysisResult) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(relative path, customers) of ``rfm_segments/<segment>.csv``: one per named segment present,
+    best first."""
+    names = result.segments["segment"].astype(str).tolist()
+    for name, stem in zip(names, _unique_stems(names), strict=True):
+        yield f"rfm_segments/{stem}.csv", customer_table(result, segments=[name])
+
+
+def rfm_segment_sheets(result: AnalysisResult) -> list[tuple[str, pd.DataFrame]]:
+    """Workbook sheets of the named segments: the per-segment table, the score thresholds, and
+    one sheet of customers per segment present."""
+    names = result.segments["segment"].astype(str).tolist()
+    return [("RFM segments", result.segments), ("Score thresholds", thresholds_frame(result.scales))] + [
+        (name, customer_table(result, segments=[name])) for name in names
+    ]
+
+
 # ---------------------------------------------------------------- public writers
 def export_customers(result: AnalysisResult, path: str | os.PathLike, *,
                      cluster_ids: Iterable[int] | None = None,
-                     customer_ids: Iterable[str] | None = None) -> Path:
-    """One file of customers (all, some clusters, or a selection); CSV or XLSX by extension."""
+                     customer_ids: Iterable[str] | None = None,
+                     segments: Iterable[str] | None = None) -> Path:
+    """One file of customers (all, some clusters, some named segments, or a selection); CSV or
+    XLSX by extension."""
     path = Path(path)
     check_not_input(path, result.params.input_path)
-    table = customer_table(result, cluster_ids=cluster_ids, customer_ids=customer_ids)
+    table = customer_table(result, cluster_ids=cluster_ids, customer_ids=customer_ids, segments=segments)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         data = _csv_bytes(table)
@@ -210,6 +247,26 @@ def export_segments(result: AnalysisResult, folder: str | os.PathLike, *,
         target = Path(folder) / f"{safe_file_name(profile.name)}.{fmt}"
         written.append(export_customers(result, target, cluster_ids=[profile.id]))
     return written
+
+
+def export_rfm_segments(result: AnalysisResult, folder: str | os.PathLike, *,
+                        segments: Iterable[str] | None = None, fmt: str = "csv") -> list[Path]:
+    """One file per named RFM segment (all present, or ``segments``), named after the segment."""
+    wanted = set(segments) if segments is not None else None
+    names = result.segments["segment"].astype(str).tolist()
+    return [
+        export_customers(result, Path(folder) / f"{stem}.{fmt}", segments=[name])
+        for name, stem in zip(names, _unique_stems(names), strict=True)
+        if wanted is None or name in wanted
+    ]
+
+
+def segment_records(result: AnalysisResult) -> list[dict]:
+    """The per-segment table (core.rfm.SEGMENT_COLUMNS) as JSON-ready rows."""
+    return [
+        {k: (v if isinstance(v, str) else int(v) if k in ("customers", "orders") else _num(v)) for k, v in row.items()}
+        for row in result.segments.to_dict("records")
+    ]
 
 
 def summary_dict(result: AnalysisResult) -> dict:
@@ -246,6 +303,11 @@ def summary_dict(result: AnalysisResult) -> dict:
              "color": c.color, "strategy": c.strategy}
             for c in result.clusters
         ],
+        "score_bins": result.bins,
+        "score_thresholds": {s.measure: s.to_dict() for s in result.scales},
+        "rules": result.rules.to_dict(),
+        "rule_coverage": result.coverage.to_dict(),
+        "rfm_segments": segment_records(result),
         "params": result.params.to_dict(),
         "warnings": list(result.warnings),
     }
@@ -299,19 +361,16 @@ def _json_bytes(data: dict) -> bytes:
 
 
 def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool = False) -> list[Path]:
-    """customers.csv, segments/<name>.csv, summary.json, run.json (and segments.xlsx).
+    """customers.csv, segments/<cluster>.csv, rfm_segments/<segment>.csv, summary.json, run.json
+    (and segments.xlsx with a sheet per cluster and per named segment).
 
     Everything is rendered in memory first, so a bad value fails before any file exists.
     """
     out = check_output_dir(out_dir, result.params.input_path)
     files: list[tuple[Path, bytes]] = [(out / "customers.csv", _csv_bytes(customer_table(result)))]
-    used: set[str] = set()
-    for profile in result.clusters:
-        stem = safe_file_name(profile.name)
-        while stem.lower() in used:
-            stem += "_"
-        used.add(stem.lower())
+    for profile, stem in zip(result.clusters, _unique_stems(c.name for c in result.clusters), strict=True):
         files.append((out / "segments" / f"{stem}.csv", _csv_bytes(customer_table(result, cluster_ids=[profile.id]))))
+    files += [(out / relative, _csv_bytes(frame)) for relative, frame in rfm_segment_files(result)]
     summary = summary_dict(result)
     files.append((out / "summary.json", _json_bytes(summary)))
     files.append((out / "run.json", _json_bytes(run_dict(result))))
@@ -319,7 +378,7 @@ def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool
         clusters = pd.DataFrame([{k: v for k, v in c.items() if k != "color"} for c in summary["clusters"]])
         sheets = [("Summary", clusters)] + [
             (c.name, customer_table(result, cluster_ids=[c.id])) for c in result.clusters
-        ]
+        ] + rfm_segment_sheets(result)
         files.append((out / "segments.xlsx", _xlsx_bytes(sheets)))
     for path, _ in files:
         check_not_input(path, result.params.input_path)

@@ -7,11 +7,13 @@ export writes it down, so a run can be repeated exactly.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rfm_desktop.core.errors import ParamsError
+from rfm_desktop.core.rules import RFM_02, RuleSet
 
 Transform = Literal["log1p", "none"]
 Scaler = Literal["standard", "robust", "minmax", "none"]
@@ -74,6 +76,59 @@ class ClusteringOptions:
             raise ParamsError(f"The K range {self.k_min}:{self.k_max} is not valid: use A:B with 2 <= A <= B.")
 
 
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How R, F and M scores and named segments are made (see core.scoring and core.rules).
+
+    ``bins``: number of scores per measure, 2..10. ``breaks``: custom break points per measure as
+    (measure, increasing values) pairs, ``bins - 1`` of them, in days / orders / currency (a value
+    equal to a break takes the lower band; for recency the lower band is the higher score); a
+    measure without custom breaks uses quantiles. ``rules``: the segment rule table itself (not
+    only its name), written for scores 1..``rules.scale`` and read on 1..bins (RuleSet.rescaled).
+    """
+
+    bins: int = 5
+    breaks: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    rules: RuleSet = RFM_02
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "breaks", tuple((str(m), tuple(float(v) for v in p)) for m, p in self.breaks))
+        if isinstance(self.bins, bool) or not isinstance(self.bins, int) or not 2 <= self.bins <= 10:
+            raise ParamsError(f"The number of scores must be a whole number from 2 to 10, not {self.bins}.")
+        seen: set[str] = set()
+        for measure, points in self.breaks:
+            _check_features((measure,), "measure for break points")
+            if measure in seen:
+                raise ParamsError(f"Break points for {measure} are given twice.")
+            seen.add(measure)
+            if len(points) != self.bins - 1:
+                raise ParamsError(
+                    f"{len(points)} break points for {measure} make {len(points) + 1} scores, "
+                    f"but the run uses {self.bins}.",
+                    hint=f"Give {self.bins - 1} break points, or set the number of scores to {len(points) + 1}.",
+                )
+            if any(not math.isfinite(p) for p in points) or any(b <= a for a, b in zip(points, points[1:], strict=False)):
+                raise ParamsError(f"The break points for {measure} must be increasing numbers: {list(points)}.")
+
+    @property
+    def break_map(self) -> dict[str, tuple[float, ...]]:
+        return dict(self.breaks)
+
+    @property
+    def effective_rules(self) -> RuleSet:
+        """The rule table read on this run's scores 1..bins."""
+        return self.rules.rescaled(self.bins)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bins": self.bins, "breaks": {m: list(p) for m, p in self.breaks}, "rules": self.rules.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScoringOptions:
+        breaks = tuple((str(m), tuple(float(v) for v in p)) for m, p in dict(data.get("breaks") or {}).items())
+        rules = RuleSet.from_dict(data["rules"]) if data.get("rules") else RFM_02
+        return cls(bins=int(data.get("bins", 5)), breaks=breaks, rules=rules)
+
+
 def _check_features(features: tuple[str, ...], what: str) -> None:
     if not features:
         raise ParamsError(f"Choose at least one of recency, frequency, monetary as {what}.")
@@ -96,6 +151,7 @@ class AnalysisParams:
     column_map: tuple[tuple[str, str], ...] = ()  # (canonical field, column header) pairs
     cleaning: CleaningOptions = field(default_factory=CleaningOptions)
     clustering: ClusteringOptions = field(default_factory=ClusteringOptions)
+    scoring: ScoringOptions = field(default_factory=ScoringOptions)
     snapshot_date: str | None = None  # ISO date; None = last date in the data + 1 day
     preset: str | None = None
     header_row: int | None = None  # 1-based row of the column headers; None = found automatically
@@ -117,6 +173,7 @@ class AnalysisParams:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["column_map"] = dict(self.column_map)
+        data["scoring"] = self.scoring.to_dict()
         return data
 
     @classmethod
@@ -134,12 +191,13 @@ class AnalysisParams:
                 column_map=tuple(sorted(dict(data.get("column_map") or {}).items())),
                 cleaning=CleaningOptions(**cleaning),
                 clustering=ClusteringOptions(**clustering),
+                scoring=ScoringOptions.from_dict(data.get("scoring") or {}),
                 snapshot_date=data.get("snapshot_date"),
                 preset=data.get("preset"),
                 header_row=data.get("header_row"),
                 date_order=data.get("date_order"),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ParamsError(f"The saved analysis is not valid: {exc}.") from exc
 
     def replace(self, **changes: Any) -> AnalysisParams:

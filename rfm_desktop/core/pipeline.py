@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rfm_desktop.core import cleaning, clustering, io, profiles, rfm
+from rfm_desktop.core import cleaning, clustering, io, profiles, rfm, scoring
+from rfm_desktop.core.coverage import rule_coverage
 from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
 from rfm_desktop.core.params import (
     AnalysisParams,
@@ -35,6 +36,7 @@ class Prepared:
     features: clustering.Features  # of the fit customers only
     snapshot: pd.Timestamp
     warnings: tuple[str, ...] = ()
+    scales: tuple[scoring.MeasureScale, ...] = ()
     _basis: clustering.SilhouetteBasis | None = None
     _basis_seed: int | None = None
 
@@ -103,7 +105,7 @@ def prepare(
         )
     progress(0.3, "Computing recency, frequency, monetary")
     snapshot = snapshot_for(clean_frame, params)
-    customers = rfm.score_customers(rfm.compute_rfm(clean_frame, snapshot))
+    customers = rfm.compute_rfm(clean_frame, snapshot)
     _check(cancelled)
 
     options = params.cleaning
@@ -117,6 +119,9 @@ def prepare(
         fit_mask = ~outliers
     else:
         fit_mask = np.ones(len(customers), dtype=bool)
+    # scores are made among the customers of the analysis (after dropping outliers, if asked)
+    customers, scales, score_warnings = score(customers, params)
+    warnings += score_warnings
     report = CleaningReport(
         rows_read=report.rows_read,
         steps=report.steps,
@@ -133,7 +138,26 @@ def prepare(
     features = clustering.prepare_features(customers.loc[fit_mask], params.clustering)
     progress(1.0, "Features ready")
     warnings = list(transactions.warnings) + warnings + list(features.warnings)
-    return Prepared(report, customers, fit_mask, features, snapshot, tuple(warnings))
+    return Prepared(report, customers, fit_mask, features, snapshot, tuple(warnings), scales)
+
+
+def score(
+    customers: pd.DataFrame, params: AnalysisParams
+) -> tuple[pd.DataFrame, tuple[scoring.MeasureScale, ...], list[str]]:
+    """Scores and named segments with the run's scoring options, among the customers of the
+    analysis (after outliers are dropped, when that is asked for).
+
+    Returns the scored table, the recency/frequency/monetary scales, and the warnings: measures
+    that use fewer scores than asked (ties) and rules that can never match or leave customers
+    in "Others" (core.coverage).
+    """
+    options = params.scoring
+    scales = scoring.build_scales(customers, options.bins, options.break_map)
+    rules = options.effective_rules
+    scored = rfm.score_customers(customers, scales, rules)
+    warnings = scoring.scale_warnings(scales, customers)
+    warnings += rule_coverage(rules, options.bins).warnings(scored)
+    return scored, scales, warnings
 
 
 def evaluate_k(
@@ -238,11 +262,14 @@ def _assemble(
         for name in ("recency", "frequency", "monetary"):
             if np.isnan(values[name]):
                 values[name] = float(members[name].median())
-    names = dict(enumerate(profiles.name_clusters(centroids, customers)))
+    rules = params.scoring.effective_rules
+    picked = profiles.closest_rules(centroids, customers, rules)
+    names = dict(enumerate(profiles.cluster_names(picked)))
+    strategies = {i: rules.strategy(rule.name) for i, rule in enumerate(picked) if rule}
     if outlier_id is not None:
-        names[outlier_id] = profiles.OUTLIER_NAME
+        names[outlier_id] = profiles.outlier_label(outlier_id)
     out["cluster_name"] = out["cluster"].map(names).astype("string")
-    cluster_profiles = profiles.build_profiles(out, names, outlier_id)
+    cluster_profiles = profiles.build_profiles(out, names, outlier_id, strategies)
 
     return AnalysisResult(
         params=params,
@@ -254,8 +281,11 @@ def _assemble(
         silhouette=float(np.nanmean(per_point)),
         clusters=cluster_profiles,
         sweep=sweep,
-        segments=rfm.segment_summary(out),
-        heatmap=rfm.score_heatmap(out),
+        segments=rfm.segment_summary(out, rules),
+        heatmap=rfm.score_heatmap(out, params.scoring.bins),
         snapshot_date=prepared.snapshot,
         warnings=prepared.warnings,
+        scales=prepared.scales,
+        rules=rules,
+        distributions=rfm.distributions(out),
     )

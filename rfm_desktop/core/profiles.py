@@ -1,4 +1,10 @@
-"""Per-cluster profiles: sizes, shares, means, a unique name from the RFM rule table, a strategy."""
+"""Per-cluster profiles: sizes, shares, means, a name, a strategy.
+
+Cluster names never coincide with named RFM segment names: a cluster is "C<number> · <rule>-like"
+(e.g. "C1 · Champions-like"; the outlier segment "C5 · Outliers"), where the number is the cluster
+id + 1 and the rule is the one its centroid falls closest to. Rule names may not look like this
+(core.rules), and a cluster cannot be renamed to a segment name (AnalysisResult.rename_cluster).
+"""
 
 from __future__ import annotations
 
@@ -7,47 +13,73 @@ import pandas as pd
 
 from rfm_desktop.core.palette import cluster_color
 from rfm_desktop.core.result import ClusterProfile
-from rfm_desktop.core.rfm import DEFAULT_RULES, STRATEGIES, SegmentRule, score_value
+from rfm_desktop.core.rfm import score_value
+from rfm_desktop.core.rules import RFM_02, STRATEGIES, RuleSet, SegmentRule
 
 OUTLIER_NAME = "Outliers"
 
 
+def cluster_label(cluster_id: int, descriptor: str | None = None) -> str:
+    """'C1 · Champions-like' for cluster 0 closest to Champions; 'C1' without a descriptor."""
+    return f"C{cluster_id + 1} · {descriptor}" if descriptor else f"C{cluster_id + 1}"
+
+
+def outlier_label(cluster_id: int) -> str:
+    return cluster_label(cluster_id, OUTLIER_NAME)
+
+
 def centroid_scores(
-    centroid: dict[str, float], population: pd.DataFrame
+    centroid: dict[str, float], population: pd.DataFrame, bins: int = 5
 ) -> tuple[float, float, float]:
-    """R/F/M scores (1..5) a centroid in original units would get among all customers."""
-    r = score_value(population["recency"].to_numpy(), centroid["recency"], reverse=True)
-    f = score_value(population["frequency"].to_numpy(), centroid["frequency"])
-    m = score_value(population["monetary"].to_numpy(), centroid["monetary"])
+    """R/F/M scores (continuous, 1..bins) a centroid in original units would get among all customers."""
+    r = score_value(population["recency"].to_numpy(), centroid["recency"], reverse=True, bins=bins)
+    f = score_value(population["frequency"].to_numpy(), centroid["frequency"], bins=bins)
+    m = score_value(population["monetary"].to_numpy(), centroid["monetary"], bins=bins)
     return r, f, m
 
 
-def name_clusters(
-    centroids: list[dict[str, float]],
-    population: pd.DataFrame,
-    rules: tuple[SegmentRule, ...] = DEFAULT_RULES,
-) -> list[str]:
-    """Unique names: each cluster (highest monetary first) takes the closest free rule.
+def closest_rules(
+    centroids: list[dict[str, float]], population: pd.DataFrame, rules: RuleSet = RFM_02
+) -> list[SegmentRule | None]:
+    """Each cluster's rule, unique: each cluster (highest monetary first) takes the closest free rule.
 
-    Closeness is how many score points the centroid lies outside the rule's box, then how far
-    it is from the box's centre, then the rule's place in the table.
+    Closeness is how many score points the centroid lies outside the rule's box, then how far it
+    is from the box's centre, then the rule's place in the table. None when rules run out.
     """
-    names: list[str] = [""] * len(centroids)
+    picked: list[SegmentRule | None] = [None] * len(centroids)
     taken: set[str] = set()
     order = sorted(range(len(centroids)), key=lambda i: -centroids[i]["monetary"])
     for i in order:
-        scores = centroid_scores(centroids[i], population)
-        free = [(rule.distance(*scores), pos, rule.name) for pos, rule in enumerate(rules) if rule.name not in taken]
+        scores = centroid_scores(centroids[i], population, rules.scale)
+        free = [(rule.distance(*scores), pos) for pos, rule in enumerate(rules.rules)
+                if rule.name not in taken and not rule.is_empty]
         if free:
-            name = min(free)[2]
-        else:  # more clusters than rules
-            name = f"Segment {i + 1}"
-        names[i] = name
-        taken.add(name)
-    return names
+            rule = rules.rules[min(free)[1]]
+            picked[i] = rule
+            taken.add(rule.name)
+    return picked
 
 
-def build_profiles(customers: pd.DataFrame, names: dict[int, str], outlier_id: int | None) -> tuple[ClusterProfile, ...]:
+def cluster_names(picked: list[SegmentRule | None]) -> list[str]:
+    """"C<i+1> · <rule>-like" for cluster i and its rule (just "C<i+1>" without one)."""
+    return [cluster_label(i, f"{rule.name}-like" if rule else None) for i, rule in enumerate(picked)]
+
+
+def name_clusters(
+    centroids: list[dict[str, float]], population: pd.DataFrame, rules: RuleSet = RFM_02
+) -> list[str]:
+    """Unique cluster names after each centroid's closest rule (see :func:`closest_rules`)."""
+    return cluster_names(closest_rules(centroids, population, rules))
+
+
+def build_profiles(
+    customers: pd.DataFrame,
+    names: dict[int, str],
+    outlier_id: int | None,
+    strategies: dict[int, str] | None = None,
+) -> tuple[ClusterProfile, ...]:
+    """One profile per cluster id in ``names``; ``strategies`` per id (default: the Others text)."""
+    strategies = strategies or {}
     total = len(customers)
     revenue_total = float(customers["monetary"].sum()) or 1.0
     profiles = []
@@ -74,7 +106,7 @@ def build_profiles(customers: pd.DataFrame, names: dict[int, str], outlier_id: i
                 revenue_share=revenue / revenue_total,
                 average_order_value=revenue / orders if orders else 0.0,
                 silhouette_mean=float(sil.mean()) if len(sil) else float("nan"),
-                strategy=STRATEGIES.get(name, STRATEGIES["Others"]),
+                strategy=strategies.get(cluster_id) or STRATEGIES[OUTLIER_NAME if is_outlier else "Others"],
                 color=cluster_color(cluster_id, outlier=is_outlier),
                 is_outlier_segment=is_outlier,
             )

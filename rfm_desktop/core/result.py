@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from rfm_desktop.core.coverage import Coverage, rule_coverage
 from rfm_desktop.core.params import AnalysisParams
+from rfm_desktop.core.rules import OTHERS, RFM_02, RuleSet
+from rfm_desktop.core.scoring import MeasureScale
 
 
 @dataclass(frozen=True)
@@ -88,14 +91,46 @@ class AnalysisResult:
     silhouette: float
     clusters: tuple[ClusterProfile, ...]
     sweep: KSweep | None
-    #: named RFM segments: segment, customers, share, revenue, revenue_share, recency_mean, frequency_mean, monetary_mean
+    #: named RFM segments present, best first (core.rfm.SEGMENT_COLUMNS): segment, customers, share,
+    #: orders, revenue, revenue_share, average_order_value, recency/frequency/monetary _median and _mean
     segments: pd.DataFrame
-    #: R score x F score grid: r_score, f_score, customers, monetary_mean
+    #: R score x F score grid (bins x bins cells): r_score, f_score, customers, monetary_mean
     heatmap: pd.DataFrame
     snapshot_date: pd.Timestamp
     input_sha256: str = ""
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: recency, frequency, monetary scales: break points and, per score, its bounds, the observed
+    #: lowest/highest value and the customers (core.scoring.MeasureScale); "score_thresholds"
+    scales: tuple[MeasureScale, ...] = ()
+    #: the rule table the segments come from, on this run's scores (ScoringOptions.effective_rules)
+    rules: RuleSet = RFM_02
+    #: histogram data (core.rfm.distributions): "recency", "frequency", "monetary" with lower,
+    #: upper, customers; "orders" with orders, customers
+    distributions: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def bins(self) -> int:
+        """Number of scores per measure."""
+        return self.scales[0].bins if self.scales else self.rules.scale
+
+    def scale(self, measure: str) -> MeasureScale:
+        """The scale of "recency", "frequency" or "monetary"."""
+        for s in self.scales:
+            if s.measure == measure:
+                return s
+        raise KeyError(measure)
+
+    @property
+    def coverage(self) -> Coverage:
+        """Which rule takes each R x F x M score cell (core.coverage.rule_coverage; computed on
+        each access, a few milliseconds)."""
+        return rule_coverage(self.rules, self.bins)
+
+    @property
+    def segment_names(self) -> tuple[str, ...]:
+        """Names of the named RFM segments, best first; no cluster may be called like one."""
+        return self.rules.segment_names
 
     @property
     def suggested_k(self) -> int | None:
@@ -118,6 +153,9 @@ class AnalysisResult:
             raise ValueError("A segment name cannot be empty.")
         if any(c.name == name and c.id != cluster_id for c in self.clusters):
             raise ValueError(f"Another segment is already called '{name}'.")
+        if name.casefold() in {s.casefold() for s in (*self.segment_names, OTHERS)}:
+            raise ValueError(f"'{name}' is the name of a named RFM segment; give the cluster a different name "
+                             "so the two are never confused.")
         clusters = tuple(
             dataclasses.replace(c, name=name) if c.id == cluster_id else c for c in self.clusters
         )

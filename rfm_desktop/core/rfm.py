@@ -1,9 +1,10 @@
-"""Per-customer recency, frequency and monetary value, quintile scores and named segments."""
+"""Per-customer recency, frequency and monetary value, their scores and named segments, and the
+per-segment statistics and distributions the views draw (scoring policy: core.scoring; rule
+tables: core.rules)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,75 +12,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rfm_desktop.core.errors import DataError
-
-
-@dataclass(frozen=True)
-class SegmentRule:
-    name: str
-    recency: tuple[int, int]  # inclusive score bounds, 1..5
-    frequency: tuple[int, int]
-    monetary: tuple[int, int]
-
-    def matches(self, r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
-        return (
-            (r >= self.recency[0]) & (r <= self.recency[1])
-            & (f >= self.frequency[0]) & (f <= self.frequency[1])
-            & (m >= self.monetary[0]) & (m <= self.monetary[1])
-        )
-
-    def distance(self, r: float, f: float, m: float) -> tuple[float, float]:
-        """(score points outside this rule's box, squared distance to the box centre)."""
-        outside = centre = 0.0
-        for value, (low, high) in ((r, self.recency), (f, self.frequency), (m, self.monetary)):
-            outside += max(low - value, 0.0) + max(value - high, 0.0)
-            centre += (value - (low + high) / 2) ** 2
-        return outside, centre
-
-
-# Source: the default table of the R package `rfm` (Aravind Hebbali, rsquaredacademy),
-# documented in the example of `rfm_segment()` (rfm 0.2.x, CRAN; R/rfm-segment.R):
-#   segment_names   Champions, Loyal Customers, Potential Loyalist, New Customers, Promising,
-#                   Need Attention, About To Sleep, At Risk, Can't Lose Them, Lost
-#   recency_lower   4 2 3 4 3 2 2 1 1 1      recency_upper   5 5 5 5 4 3 3 2 1 2
-#   frequency_lower 4 3 1 1 1 2 1 2 4 1      frequency_upper 5 5 3 1 1 3 2 5 5 2
-#   monetary_lower  4 3 1 1 1 2 1 2 4 1      monetary_upper  5 5 3 1 1 3 2 5 5 2
-# A customer takes the FIRST rule that matches, as in the package's current `rfm_segment()`.
-# The boxes are the published ones; the evaluation order puts each narrow box before the
-# broad box that contains it (New Customers and Promising before Potential Loyalist, Can't
-# Lose Them before At Risk). In the published order those three segments could never occur.
-DEFAULT_RULES: tuple[SegmentRule, ...] = (
-    SegmentRule("Champions", (4, 5), (4, 5), (4, 5)),
-    SegmentRule("Loyal Customers", (2, 5), (3, 5), (3, 5)),
-    SegmentRule("New Customers", (4, 5), (1, 1), (1, 1)),
-    SegmentRule("Promising", (3, 4), (1, 1), (1, 1)),
-    SegmentRule("Potential Loyalist", (3, 5), (1, 3), (1, 3)),
-    SegmentRule("Need Attention", (2, 3), (2, 3), (2, 3)),
-    SegmentRule("About To Sleep", (2, 3), (1, 2), (1, 2)),
-    SegmentRule("Can't Lose Them", (1, 1), (4, 5), (4, 5)),
-    SegmentRule("At Risk", (1, 2), (2, 5), (2, 5)),
-    SegmentRule("Lost", (1, 2), (1, 2), (1, 2)),
+from rfm_desktop.core.rules import (  # noqa: F401 - re-exported: views and tests use them from here
+    DEFAULT_RULES,
+    OTHERS,
+    RFM_02,
+    SEGMENT_ORDER,
+    STRATEGIES,
+    RuleSet,
+    SegmentRule,
+    assign_segments,
 )
-OTHERS = "Others"
-#: display order: the published table's order
-SEGMENT_ORDER: tuple[str, ...] = (
-    "Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising",
-    "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them", "Lost", OTHERS,
-)
-
-STRATEGIES: dict[str, str] = {
-    "Champions": "Reward them: early access, loyalty perks, ask for reviews and referrals.",
-    "Loyal Customers": "Upsell higher-value lines; invite to a loyalty programme.",
-    "Potential Loyalist": "Offer membership or a second-purchase incentive to build the habit.",
-    "New Customers": "Onboard well: welcome series, how-to content, a first-repeat offer.",
-    "Promising": "Build awareness of the range with targeted recommendations; small free-shipping offers.",
-    "Need Attention": "Limited-time offers based on past purchases to win back momentum.",
-    "About To Sleep": "Reconnect with popular products and a modest discount before they lapse.",
-    "At Risk": "Personalised win-back emails with strong offers; ask what went wrong.",
-    "Can't Lose Them": "Win them back urgently: personal contact, best offers, new-product previews.",
-    "Lost": "Low-cost reactivation campaign only; otherwise exclude from paid campaigns.",
-    "Others": "Monitor; include in general newsletters.",
-    "Outliers": "Review by hand: wholesale or unusual accounts that need a tailored approach.",
-}
+from rfm_desktop.core.scoring import MeasureScale, build_scales
 
 
 def compute_rfm(frame: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
@@ -145,28 +88,30 @@ def _most_frequent(codes: np.ndarray, values: pd.Series, n: int) -> pd.Series:
     return result.mask(result == "")
 
 
-def quintile_scores(values: pd.Series | np.ndarray, *, reverse: bool = False) -> np.ndarray:
-    """Scores 1..5 by quintiles; ties broken by rank so all five scores are used.
+def score_customers(
+    customers: pd.DataFrame,
+    scales: Sequence[MeasureScale] | None = None,
+    rules: RuleSet = RFM_02,
+) -> pd.DataFrame:
+    """Add r_score, f_score, m_score, rfm_score and rfm_segment to a customer table.
 
-    ``reverse`` gives 5 to the smallest values (recency: recent buyers score high).
+    Parameters
+    ----------
+    customers
+        One row per customer with recency (days), frequency (orders) and monetary (currency).
+    scales
+        Recency, frequency and monetary scales (core.scoring.build_scales); None = 5 quantile scores.
+    rules
+        The rule table, already on the scales' number of scores (ScoringOptions.effective_rules).
     """
-    values = pd.Series(np.asarray(values, dtype=np.float64))
-    n = len(values)
-    if n == 0:
-        return np.zeros(0, dtype=np.int8)
-    ranks = values.rank(method="first").to_numpy()  # 1..n, ties by order of appearance
-    scores = np.ceil(ranks * 5 / n).astype(np.int8)
-    scores = np.clip(scores, 1, 5)
-    return (6 - scores).astype(np.int8) if reverse else scores
-
-
-def score_customers(customers: pd.DataFrame, rules: Sequence[SegmentRule] = DEFAULT_RULES) -> pd.DataFrame:
+    scales = tuple(scales) if scales is not None else build_scales(customers)
     out = customers.copy()
-    out["r_score"] = quintile_scores(out["recency"], reverse=True)
-    out["f_score"] = quintile_scores(out["frequency"])
-    out["m_score"] = quintile_scores(out["monetary"])
+    for scale in scales:
+        out[f"{scale.letter.lower()}_score"] = scale.scores(out[scale.measure].to_numpy())
+    # R, F, M as digits (R package rfm); with 10 scores each takes two digits so 10 stays readable
+    base = 100 if max(s.bins for s in scales) > 9 else 10
     out["rfm_score"] = (
-        out["r_score"].astype(int) * 100 + out["f_score"].astype(int) * 10 + out["m_score"].astype(int)
+        out["r_score"].astype(int) * base * base + out["f_score"].astype(int) * base + out["m_score"].astype(int)
     )
     out["rfm_segment"] = assign_segments(
         out["r_score"].to_numpy(), out["f_score"].to_numpy(), out["m_score"].to_numpy(), rules
@@ -174,20 +119,8 @@ def score_customers(customers: pd.DataFrame, rules: Sequence[SegmentRule] = DEFA
     return out
 
 
-def assign_segments(
-    r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: Sequence[SegmentRule] = DEFAULT_RULES
-) -> pd.Series:
-    names = np.full(len(r), OTHERS, dtype=object)
-    unassigned = np.ones(len(r), dtype=bool)
-    for rule in rules:  # first matching rule wins
-        hit = unassigned & rule.matches(r, f, m)
-        names[hit] = rule.name
-        unassigned &= ~hit
-    return pd.Series(pd.array(names, dtype="string"))
-
-
-def score_value(population: np.ndarray, value: float, *, reverse: bool = False) -> float:
-    """The score a value would get within ``population`` on a continuous 1..5 scale (for centroids).
+def score_value(population: np.ndarray, value: float, *, reverse: bool = False, bins: int = 5) -> float:
+    """The score a value would get within ``population`` on a continuous 1..bins scale (for centroids).
 
     The share of customers below a value is the mid-rank share (half the ties count as below),
     interpolated linearly between the population's distinct values, so a centroid of 1.01 orders
@@ -195,42 +128,80 @@ def score_value(population: np.ndarray, value: float, *, reverse: bool = False) 
     """
     population = np.asarray(population, dtype=np.float64)
     if not len(population):
-        return 3.0
+        return (1 + bins) / 2
     distinct, counts = np.unique(population, return_counts=True)
     at_or_below = np.cumsum(counts)
     mid_share = (at_or_below - counts / 2) / len(population)
     share = float(np.interp(value, distinct, mid_share))
-    score = float(np.clip(0.5 + 5 * share, 1.0, 5.0))
-    return 6.0 - score if reverse else score
+    score = float(np.clip(0.5 + bins * share, 1.0, bins))
+    return bins + 1.0 - score if reverse else score
 
 
-def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
-    """The named RFM segment table: counts, shares and means, in the rule table's order."""
+#: columns of :func:`segment_summary`, the per-segment statistics of the R package's
+#: ``rfm_segment_summary()`` (customers, orders, revenue, aov) and median plots, plus shares and means
+SEGMENT_COLUMNS = (
+    "segment", "customers", "share", "orders", "revenue", "revenue_share", "average_order_value",
+    "recency_median", "frequency_median", "monetary_median", "recency_mean", "frequency_mean", "monetary_mean",
+)
+
+
+def segment_summary(customers: pd.DataFrame, rules: RuleSet = RFM_02) -> pd.DataFrame:
+    """One row per named segment present, best first (``rules.segment_names``), "Others" last.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SEGMENT_COLUMNS`: customers and share of all customers; orders (sum of frequency);
+        revenue (sum of monetary, the file's currency) and revenue share; average order value
+        (revenue / orders); median and mean recency (days), frequency (orders), monetary.
+    """
     total_customers = len(customers)
     total_revenue = float(customers["monetary"].sum())
     grouped = customers.groupby("rfm_segment", observed=True)
     table = pd.DataFrame(
         {
             "customers": grouped.size(),
+            "orders": grouped["frequency"].sum(),
             "revenue": grouped["monetary"].sum(),
-            "recency_mean": grouped["recency"].mean(),
-            "frequency_mean": grouped["frequency"].mean(),
-            "monetary_mean": grouped["monetary"].mean(),
+            **{f"{m}_median": grouped[m].median() for m in ("recency", "frequency", "monetary")},
+            **{f"{m}_mean": grouped[m].mean() for m in ("recency", "frequency", "monetary")},
         }
     )
     table["share"] = table["customers"] / max(total_customers, 1)
     table["revenue_share"] = table["revenue"] / total_revenue if total_revenue else 0.0
-    order = [s for s in SEGMENT_ORDER if s in table.index] + [s for s in table.index if s not in SEGMENT_ORDER]
+    table["average_order_value"] = table["revenue"] / table["orders"].where(table["orders"] > 0)
+    known = rules.segment_names
+    order = [s for s in known if s in table.index] + sorted(s for s in table.index if s not in known)
     table = table.loc[order].rename_axis("segment").reset_index()
-    return table[
-        ["segment", "customers", "share", "revenue", "revenue_share", "recency_mean", "frequency_mean", "monetary_mean"]
-    ]
+    return table[list(SEGMENT_COLUMNS)]
 
 
-def score_heatmap(customers: pd.DataFrame) -> pd.DataFrame:
-    """R score x F score grid with customer counts and mean monetary (all 25 cells)."""
+def score_heatmap(customers: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+    """R score x F score grid with customer counts and mean monetary (all bins x bins cells)."""
     grouped = customers.groupby(["r_score", "f_score"])["monetary"].agg(["size", "mean"])
-    full = pd.MultiIndex.from_product([range(1, 6), range(1, 6)], names=["r_score", "f_score"])
+    full = pd.MultiIndex.from_product([range(1, bins + 1), range(1, bins + 1)], names=["r_score", "f_score"])
     grid = grouped.reindex(full)
     grid["size"] = grid["size"].fillna(0).astype(int)
     return grid.rename(columns={"size": "customers", "mean": "monetary_mean"}).reset_index()
+
+
+def distributions(customers: pd.DataFrame, bins: int = 30) -> dict[str, pd.DataFrame]:
+    """The data of the R package's histograms (``rfm_histograms()``, ``rfm_order_dist()``).
+
+    Returns
+    -------
+    dict
+        "recency", "frequency", "monetary": ``bins`` equal-width bars with columns ``lower``,
+        ``upper`` (the bar's edges in days / orders / currency; a value equal to an inner edge
+        counts in the bar to its right, the last bar holds its upper edge) and ``customers``;
+        "orders": one row per number of orders with columns ``orders`` and ``customers``.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for measure in ("recency", "frequency", "monetary"):
+        values = customers[measure].to_numpy(dtype=np.float64)
+        counts, edges = np.histogram(values, bins=bins) if len(values) else (np.zeros(0, int), np.zeros(1))
+        out[measure] = pd.DataFrame({"lower": edges[:-1], "upper": edges[1:], "customers": counts.astype(np.int64)})
+    orders = customers["frequency"].value_counts().sort_index()
+    out["orders"] = pd.DataFrame({"orders": orders.index.to_numpy(dtype=np.int64),
+                                  "customers": orders.to_numpy(dtype=np.int64)})
+    return out

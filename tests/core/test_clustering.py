@@ -116,6 +116,8 @@ def test_cluster_names_follow_the_centroid_and_are_unique():
     )
     best = {"recency": 3.0, "frequency": 40.0, "monetary": 20_000.0}
     gone = {"recency": 360.0, "frequency": 1.0, "monetary": 5.0}
-    assert profiles.name_clusters([best, gone], population) == ["Champions", "Lost"]
+    assert profiles.name_clusters([best, gone], population) == ["C1 · Champions-like", "C2 · Lost-like"]
     names = profiles.name_clusters([best] * 4, population)
-    assert names[0] == "Champions" and len(set(names)) == 4
+    assert names[0] == "C1 · Champions-like" and len(set(names)) == 4
+    # the descriptors stay unique too: each cluster takes a different rule
+    assert len({name.split(" · ")[1] for name in names}) == 4

@@ -48,7 +48,14 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
 
     book = load_workbook(tmp_path / "out" / "segments.xlsx", read_only=True)
     assert book.sheetnames[0] == "Summary"
-    assert len(book.sheetnames) == 1 + result.k
+    segments = result.segments["segment"].tolist()
+    # clusters, then the segment table, the thresholds and one sheet per named RFM segment
+    assert book.sheetnames == ["Summary", *[c.name for c in result.clusters], "RFM segments",
+                               "Score thresholds", *segments]
+    assert sum(n.startswith("rfm_segments/") for n in names) == len(segments)
+    for name, size in zip(segments, result.segments["customers"], strict=True):
+        listed = pd.read_csv(tmp_path / "out" / "rfm_segments" / f"{export.safe_file_name(name)}.csv")
+        assert len(listed) == size and set(listed["rfm_segment"]) == {name}
 
 
 def test_customers_csv_is_byte_identical_for_the_same_input(sample_path, tmp_path, result):
@@ -111,3 +118,25 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(result, tmp_path, monkey
 def test_unknown_export_suffix_is_an_export_error(result, tmp_path):
     with pytest.raises(ExportError, match=r"\.csv or \.xlsx"):
         export.export_customers(result, tmp_path / "out.pdf")
+
+
+def test_cluster_names_and_segment_names_never_meet(result, tmp_path):
+    table = export.customer_table(result)
+    assert set(table["cluster_name"]) & set(table["rfm_segment"]) == set()
+    with pytest.raises(ValueError, match="name of a named RFM segment"):
+        result.rename_cluster(result.clusters[0].id, "champions")
+    with pytest.raises(ValueError, match="name of a named RFM segment"):
+        result.rename_cluster(result.clusters[0].id, "Others")
+
+
+def test_export_named_segments_one_file_each(result, tmp_path):
+    first, second = result.segments["segment"].iloc[:2]
+    files = export.export_rfm_segments(result, tmp_path, segments=[second, first])
+    assert [p.name for p in files] == [f"{export.safe_file_name(first)}.csv", f"{export.safe_file_name(second)}.csv"]
+    table = pd.read_csv(files[0], dtype={"customer_id": str})
+    assert len(table) == int(result.segments["customers"].iloc[0]) and set(table["rfm_segment"]) == {first}
+    summary = export.summary_dict(result)
+    assert [row["segment"] for row in summary["rfm_segments"]] == result.segments["segment"].tolist()
+    assert summary["rfm_segments"][0]["orders"] == int(result.customers.loc[
+        result.customers["rfm_segment"] == first, "frequency"].sum())
+    assert set(summary["score_thresholds"]) == {"recency", "frequency", "monetary"}

@@ -56,3 +56,17 @@ def test_same_input_same_numbers(transactions, real_data_path):
     assert a.customers["cluster"].tolist() == b.customers["cluster"].tolist()
     assert [c.name for c in a.clusters] == [c.name for c in b.clusters]
     assert a.sweep.scores == b.sweep.scores
+
+
+def test_equal_values_get_equal_scores_on_the_real_data(transactions, real_data_path):
+    prepared = pipeline.prepare(transactions, AnalysisParams(input_path=str(real_data_path)))
+    customers = prepared.customers
+    assert len(customers) == 4_338
+    for measure, score in (("recency", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
+        assert customers.groupby(measure)[score].nunique().max() == 1, measure
+    one_time = customers["frequency"] == 1
+    assert one_time.sum() == 1_493 and (customers.loc[one_time, "f_score"] == 1).all()
+    assert (customers.loc[~one_time, "f_score"] > 1).all()
+    frequency = {s.measure: s for s in prepared.scales}["frequency"]
+    assert frequency.breaks == (1.0, 2.0, 3.0, 6.0)
+    assert [b.customers for b in frequency.bands] == [1_493, 835, 508, 802, 700]

@@ -44,7 +44,7 @@ def test_segment_flags_are_honoured(sample_path, tmp_path):
     assert summary["params"]["clustering"]["scaler"] == "robust"
     assert summary["snapshot_date"].startswith("2012-01-01")
     names = [c["name"] for c in summary["clusters"]]
-    assert names[-1] == "Outliers" and len(names) == 4
+    assert names[-1] == "C4 · Outliers" and len(names) == 4
     assert (tmp_path / "segments.xlsx").exists()
 
 

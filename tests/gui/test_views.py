@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage  # noqa: E402
 
-from rfm_desktop.core import palette, rfm  # noqa: E402
+from rfm_desktop.core import palette, rfm, scoring  # noqa: E402
 from rfm_desktop.core.params import AnalysisParams, ClusteringOptions  # noqa: E402
 from rfm_desktop.core.result import (  # noqa: E402
     AnalysisResult,
@@ -78,7 +78,8 @@ def fabricate_result(
             "country": pd.array(["United Kingdom"] * n, dtype="string"),
         }
     )
-    customers = rfm.score_customers(customers)
+    scales = scoring.build_scales(customers)
+    customers = rfm.score_customers(customers, scales)
     customers["is_outlier"] = labels == k
     customers["cluster"] = labels.astype(np.int64)
     names = {i: f"Cluster {i + 1}" for i in range(k)} | {k: "Outliers"}
@@ -148,6 +149,8 @@ def fabricate_result(
         heatmap=rfm.score_heatmap(customers),
         snapshot_date=snapshot,
         input_sha256="0" * 64,
+        scales=scales,
+        distributions=rfm.distributions(customers),
     )
 
 

@@ -311,3 +311,15 @@ def test_a_workbook_offers_its_sheets(window: Any, pilot: Any, errors: list, tmp
     assert "Tick other sheets" in page.status.text()
     assert state.transactions is None and state.params().sheet == "Read me"
     assert window.wizard.next_button.isEnabled()  # on to the Columns page to map by hand
+
+
+def test_scoring_options_of_a_saved_analysis_are_kept() -> None:
+    from rfm_desktop.core.params import AnalysisParams, ScoringOptions
+    from rfm_desktop.core.rules import RFM_03
+    from rfm_desktop.gui.wizard.state import WizardState
+
+    state = WizardState()
+    state.path = "shop.csv"
+    scoring = ScoringOptions(bins=4, breaks=(("frequency", (1, 2, 5)),), rules=RFM_03)
+    state.apply_params(AnalysisParams("shop.csv", scoring=scoring))
+    assert state.params().scoring == scoring

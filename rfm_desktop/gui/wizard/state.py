@@ -8,7 +8,13 @@ import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
 from rfm_desktop.core import schema
-from rfm_desktop.core.params import AnalysisParams, CleaningOptions, ClusteringOptions, SheetChoice
+from rfm_desktop.core.params import (
+    AnalysisParams,
+    CleaningOptions,
+    ClusteringOptions,
+    ScoringOptions,
+    SheetChoice,
+)
 
 
 def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -39,6 +45,7 @@ class WizardState(QObject):
         self.mapping: dict[str, str] = {}
         self.cleaning = CleaningOptions()
         self.clustering = ClusteringOptions()
+        self.scoring = ScoringOptions()  # score bins, break points, rule table (kept from a saved analysis)
         self.snapshot_date: str | None = None
         self.preset: str | None = None
 
@@ -141,6 +148,7 @@ class WizardState(QObject):
             column_map=column_map(self.mapping),
             cleaning=self.cleaning,
             clustering=self.clustering,
+            scoring=self.scoring,
             snapshot_date=self.snapshot_date,
             preset=self.preset,
             header_row=self.header_row,
@@ -153,6 +161,7 @@ class WizardState(QObject):
             self.mapping = {field: column for field, column in params.mapping.items() if column}
         self.cleaning = params.cleaning
         self.clustering = params.clustering
+        self.scoring = params.scoring
         self.snapshot_date = params.snapshot_date
         self.preset = params.preset
         self.date_order = params.date_order
