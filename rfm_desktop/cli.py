@@ -1,7 +1,8 @@
 """`rfm-desktop`: the desktop app by default; `segment`, `rules` and `sample` run headless.
 
-Exit codes: 0 success; 2 bad input or bad arguments (one line on stderr, nothing written);
-130 interrupted with Ctrl-C (nothing half-written); 1 an unexpected internal error.
+Exit codes: 0 success; 2 bad input or bad arguments (one line on stderr, nothing written),
+also when another run is writing to the same folder; 130 interrupted with Ctrl-C (the folder
+holds the previous result or the whole new one); 1 an unexpected internal error.
 """
 
 from __future__ import annotations
@@ -201,19 +202,21 @@ class _ProgressBar:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from rfm_desktop.core import export, pipeline
+    from rfm_desktop.core import export, pipeline, writing
 
     params = params_from_args(args)
     if not Path(params.input_path).exists():
         from rfm_desktop.core.errors import InputFileError
 
         raise InputFileError(f"File not found: {params.input_path}")
-    export.check_output_dir(args.out, params.input_path)
+    out = export.check_output_dir(args.out, params.input_path)
     bar = _ProgressBar(not args.quiet)
     started = time.perf_counter()
     try:
-        result = pipeline.run(params, bar)
-        written = export.export_all(result, args.out, xlsx=args.xlsx)
+        # held for the whole run: a second run on the same folder stops at once (exit 2)
+        with writing.folder_lock(out) as lock:
+            result = pipeline.run(params, bar)
+            written = export.export_all(result, out, xlsx=args.xlsx, lock=lock)
     except BaseException:
         bar.close(keep=False)
         raise
@@ -222,7 +225,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
         print_warnings(result.warnings)
         sys.stderr.write(
             f"{result.customer_count:,} customers in {result.k} segments (silhouette {result.silhouette:.3f}); "
-            f"{len(written)} files in {args.out} ({time.perf_counter() - started:.1f} s)\n"
+            f"{len(written)} files in {out} ({time.perf_counter() - started:.1f} s):\n"
+            + "".join(f"  {path.relative_to(out).as_posix()}\n" for path in written)
         )
     return EXIT_OK
 
@@ -283,8 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RFMError as exc:
         _error_line(f"error: {exc}")
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        _error_line("interrupted: nothing was written")
+    except KeyboardInterrupt as exc:  # with a text when it came after the result was complete
+        _error_line(f"interrupted: {exc}" if str(exc) else "interrupted: nothing was written")
         return EXIT_INTERRUPTED
     except MemoryError:
         _error_line("error: not enough memory for this file; close other programs or split the file by year")

@@ -1,21 +1,20 @@
 """Campaign exports: customer lists (CSV/XLSX), per-segment files, summary.json and run.json.
 
-Every file goes to a temporary file next to its destination and is renamed into place, so a
-crash or Ctrl-C never leaves half a file; writing over the analysed input file is refused.
-Text cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe.
+A result is rendered in memory by one function (:func:`result_files`: relative path -> bytes)
+and written as one unit by :mod:`rfm_desktop.core.writing`, so a crash, Ctrl-C or full disk
+leaves the previous result or the new one, never a mix; writing over the analysed input file
+is refused. Text cells that a spreadsheet would run as a formula are neutralised with a
+leading apostrophe.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io as _io
 import json
 import math
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -26,7 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from rfm_desktop.core import writing
 from rfm_desktop.core.errors import ExportError
+from rfm_desktop.core.filenames import unique_file_names
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.core.scoring import thresholds_frame
 
@@ -69,26 +70,13 @@ def check_output_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike |
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, input_path: str | os.PathLike | None = None) -> Path:
+    """One file (an export chosen in a save dialog, a report, a saved analysis) as a unit of one.
+
+    Other files in its folder are never touched; the file is complete or not there at all.
+    """
     path = Path(path)
     check_not_input(path, input_path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ExportError(f"Cannot write to '{path.parent}': {exc.strerror or exc}.") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:  # includes KeyboardInterrupt: never leave the temp file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise ExportError(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
-        raise
-    return path
+    return writing.write_files(path.parent, {path.name: data}, replace=False)[0]
 
 
 # ---------------------------------------------------------------- tables
@@ -181,30 +169,19 @@ def _sheet_title(title: str, used: set[str]) -> str:
     return candidate
 
 
-def safe_file_name(name: str) -> str:
-    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", name).strip(" .")
-    return cleaned or "segment"
-
-
-def _unique_stems(names: Iterable[str]) -> list[str]:
-    """Safe file names, made unique (case-insensitively) by appending underscores."""
-    used: set[str] = set()
-    stems = []
-    for name in names:
-        stem = safe_file_name(name)
-        while stem.lower() in used:
-            stem += "_"
-        used.add(stem.lower())
-        stems.append(stem)
-    return stems
+def segment_file_names(result: AnalysisResult, suffix: str) -> dict[int, str]:
+    """Cluster id -> its file name (``unique_file_names`` over every cluster, so the same
+    segment gets the same name in the CLI's ``segments/``, a GUI export and the dialog)."""
+    names = unique_file_names([c.name for c in result.clusters], suffix)
+    return {c.id: name for c, name in zip(result.clusters, names, strict=True)}
 
 
 def rfm_segment_files(result: AnalysisResult) -> Iterator[tuple[str, pd.DataFrame]]:
     """(relative path, customers) of ``rfm_segments/<segment>.csv``: one per named segment present,
     best first."""
     names = result.segments["segment"].astype(str).tolist()
-    for name, stem in zip(names, _unique_stems(names), strict=True):
-        yield f"rfm_segments/{stem}.csv", customer_table(result, segments=[name])
+    for name, file_name in zip(names, unique_file_names(names, ".csv"), strict=True):
+        yield f"rfm_segments/{file_name}", customer_table(result, segments=[name])
 
 
 def rfm_segment_sheets(result: AnalysisResult) -> list[tuple[str, pd.DataFrame]]:
@@ -225,40 +202,41 @@ def export_customers(result: AnalysisResult, path: str | os.PathLike, *,
     XLSX by extension."""
     path = Path(path)
     check_not_input(path, result.params.input_path)
-    table = customer_table(result, cluster_ids=cluster_ids, customer_ids=customer_ids, segments=segments)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        data = _csv_bytes(table)
-    elif suffix == ".xlsx":
-        data = _xlsx_bytes([("Customers", table)])
-    else:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in ("csv", "xlsx"):
         raise ExportError(f"Cannot export to '{path.name}': use a .csv or .xlsx file name.")
-    return atomic_write_bytes(path, data, input_path=result.params.input_path)
+    table = customer_table(result, cluster_ids=cluster_ids, customer_ids=customer_ids, segments=segments)
+    return atomic_write_bytes(path, _table_bytes(table, suffix), input_path=result.params.input_path)
+
+
+def _table_bytes(table: pd.DataFrame, fmt: str) -> bytes:
+    return _csv_bytes(table) if fmt == "csv" else _xlsx_bytes([("Customers", table)])
 
 
 def export_segments(result: AnalysisResult, folder: str | os.PathLike, *,
                     cluster_ids: Iterable[int] | None = None, fmt: str = "csv") -> list[Path]:
-    """One file per cluster, named after the cluster."""
+    """One file per cluster, named after the cluster; the folder's result is replaced as a unit.
+
+    Files of an earlier segment export into the same folder that this one does not write are
+    removed (only those, see :mod:`rfm_desktop.core.writing`).
+    """
     wanted = set(cluster_ids) if cluster_ids is not None else None
-    written = []
-    for profile in result.clusters:
-        if wanted is not None and profile.id not in wanted:
-            continue
-        target = Path(folder) / f"{safe_file_name(profile.name)}.{fmt}"
-        written.append(export_customers(result, target, cluster_ids=[profile.id]))
-    return written
+    names = segment_file_names(result, f".{fmt}")
+    files = {names[c.id]: _table_bytes(customer_table(result, cluster_ids=[c.id]), fmt)
+             for c in result.clusters if wanted is None or c.id in wanted}
+    return _write_result(check_output_dir(folder, result.params.input_path), files, result)
 
 
 def export_rfm_segments(result: AnalysisResult, folder: str | os.PathLike, *,
                         segments: Iterable[str] | None = None, fmt: str = "csv") -> list[Path]:
-    """One file per named RFM segment (all present, or ``segments``), named after the segment."""
+    """One file per named RFM segment (all present, or ``segments``), named after the segment;
+    written into ``folder`` as one unit, like :func:`export_segments`."""
     wanted = set(segments) if segments is not None else None
     names = result.segments["segment"].astype(str).tolist()
-    return [
-        export_customers(result, Path(folder) / f"{stem}.{fmt}", segments=[name])
-        for name, stem in zip(names, _unique_stems(names), strict=True)
-        if wanted is None or name in wanted
-    ]
+    files = {file_name: _table_bytes(customer_table(result, segments=[name]), fmt)
+             for name, file_name in zip(names, unique_file_names(names, f".{fmt}"), strict=True)
+             if wanted is None or name in wanted}
+    return _write_result(check_output_dir(folder, result.params.input_path), files, result)
 
 
 def segment_records(result: AnalysisResult) -> list[dict]:
@@ -318,14 +296,6 @@ def _num(value: float) -> float | None:
     return round(value, 6) if math.isfinite(value) else None
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in _PACKAGES:
@@ -342,8 +312,9 @@ def run_dict(result: AnalysisResult) -> dict:
         "params": result.params.to_dict(),
         "input": {
             "path": str(source.resolve()),
-            "sha256": result.input_sha256 or (file_sha256(source) if source.is_file() else None),
-            "size": source.stat().st_size if source.is_file() else None,
+            # of the bytes that were read and analysed, not of whatever is on disk by now
+            "sha256": result.input_sha256 or None,
+            "size": result.input_size if result.input_sha256 else None,
         },
         "rows": {"read": result.rows_read, "clean": result.cleaning.rows_clean,
                  "steps": {s.step: {"removed": s.removed, "remaining": s.after} for s in result.cleaning.steps}},
@@ -360,26 +331,44 @@ def _json_bytes(data: dict) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
-def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool = False) -> list[Path]:
-    """customers.csv, segments/<cluster>.csv, rfm_segments/<segment>.csv, summary.json, run.json
-    (and segments.xlsx with a sheet per cluster and per named segment).
+def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, bytes]:
+    """Every file of a result, rendered in memory: relative path -> bytes.
 
-    Everything is rendered in memory first, so a bad value fails before any file exists.
+    ``customers.csv``, ``segments/<cluster>.csv`` (names from :func:`segment_file_names`),
+    ``rfm_segments/<segment>.csv``, ``summary.json``, ``run.json`` and, with ``xlsx``,
+    ``segments.xlsx`` (a sheet per cluster and per named segment). A bad value fails here,
+    before anything is written.
     """
-    out = check_output_dir(out_dir, result.params.input_path)
-    files: list[tuple[Path, bytes]] = [(out / "customers.csv", _csv_bytes(customer_table(result)))]
-    for profile, stem in zip(result.clusters, _unique_stems(c.name for c in result.clusters), strict=True):
-        files.append((out / "segments" / f"{stem}.csv", _csv_bytes(customer_table(result, cluster_ids=[profile.id]))))
-    files += [(out / relative, _csv_bytes(frame)) for relative, frame in rfm_segment_files(result)]
+    files = {"customers.csv": _csv_bytes(customer_table(result))}
+    names = segment_file_names(result, ".csv")
+    for profile in result.clusters:
+        files[f"segments/{names[profile.id]}"] = _csv_bytes(customer_table(result, cluster_ids=[profile.id]))
+    files.update((relative, _csv_bytes(frame)) for relative, frame in rfm_segment_files(result))
     summary = summary_dict(result)
-    files.append((out / "summary.json", _json_bytes(summary)))
-    files.append((out / "run.json", _json_bytes(run_dict(result))))
+    files["summary.json"] = _json_bytes(summary)
+    files["run.json"] = _json_bytes(run_dict(result))
     if xlsx:
         clusters = pd.DataFrame([{k: v for k, v in c.items() if k != "color"} for c in summary["clusters"]])
         sheets = [("Summary", clusters)] + [
             (c.name, customer_table(result, cluster_ids=[c.id])) for c in result.clusters
         ] + rfm_segment_sheets(result)
-        files.append((out / "segments.xlsx", _xlsx_bytes(sheets)))
-    for path, _ in files:
-        check_not_input(path, result.params.input_path)
-    return [atomic_write_bytes(path, data, input_path=result.params.input_path) for path, data in files]
+        files["segments.xlsx"] = _xlsx_bytes(sheets)
+    return files
+
+
+def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool = False,
+               lock: writing.FolderLock | None = None) -> list[Path]:
+    """Write :func:`result_files` into ``out_dir`` as one unit, replacing the previous result.
+
+    ``lock``: the folder's lock when the caller holds it for the whole run (the CLI does).
+    Returns the files written.
+    """
+    out = check_output_dir(out_dir, result.params.input_path)
+    return _write_result(out, result_files(result, xlsx=xlsx), result, lock)
+
+
+def _write_result(out: Path, files: dict[str, bytes], result: AnalysisResult,
+                  lock: writing.FolderLock | None = None) -> list[Path]:
+    for rel in files:
+        check_not_input(out / rel, result.params.input_path)
+    return writing.write_files(out, files, replace=True, lock=lock)

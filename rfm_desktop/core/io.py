@@ -6,7 +6,9 @@ Two stages:
    (Excel/ODS through fastexcel, CSV/TSV/TXT (optionally .gz) through pyarrow with all
    columns as text, Parquet through pyarrow). Raw tables of workbooks and text files are
    cached as parquet (see :mod:`rfm_desktop.core.cache`), so a second read of the same
-   unchanged file skips the parsing.
+   unchanged file skips the parsing. The file's bytes are read once per call (and hashed,
+   see :mod:`rfm_desktop.core.source`); every sheet, header-row search and parse of that
+   call works on those bytes, so what is analysed is what ``run.json`` records.
 2. the *canonical frame*: the mapped columns turned into ids, dates and numbers by
    :mod:`rfm_desktop.core.schema`.
 
@@ -29,6 +31,7 @@ one-line message; library exceptions are chained, never shown.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import dataclasses
 import gzip
@@ -36,6 +39,7 @@ import io
 import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -47,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from rfm_desktop.core import cache, schema
+from rfm_desktop.core import cache, schema, source
 from rfm_desktop.core.errors import DataError, InputFileError, MappingError, RFMError, SheetError
 from rfm_desktop.core.params import ALL_SHEETS, ProgressFn, SheetChoice, no_progress
 
@@ -120,6 +124,8 @@ class Transactions:
     first_skipped: str | None = None
     source_format: str = ""  # e.g. "text, semicolon-separated, Windows-1252, decimal comma"
     from_cache: bool = False
+    source_sha256: str = ""  # of the bytes that were read and analysed
+    source_size: int = 0  # bytes
     sheets: tuple[str, ...] = ()  # every sheet read, in file order (workbooks)
     header_row: int = 1  # row of the column headers (of the first sheet read), counted from 1
     #: what reading decided that the analyst should know: sheets read and skipped, the header
@@ -226,7 +232,8 @@ def plan_sheets(
     if _kind(p) != "excel":
         return SheetPlan(())
     try:
-        parts, skipped, _ = _same_layout_sheets(p, list_sheets(p), mapping, header_row, use_cache, no_progress)
+        with _read_once(p):
+            parts, skipped, _ = _same_layout_sheets(p, list_sheets(p), mapping, header_row, use_cache, no_progress)
     except (MappingError, SheetError):
         return SheetPlan((), ())
     return SheetPlan(tuple(str(r.sheet) for r in parts), tuple(skipped))
@@ -251,8 +258,9 @@ def read_preview(
     kind = _kind(p)
     try:
         if kind == "excel":
-            name = _sheet_to_load(p, list_sheets(p), sheet)
-            table = _layout(p, name, mapping, header_row, use_cache=True).table.slice(0, nrows)
+            with _read_once(p):
+                name = _sheet_to_load(p, list_sheets(p), sheet)
+                table = _layout(p, name, mapping, header_row, use_cache=True).table.slice(0, nrows)
         elif kind == "text":
             row = header_row - 1 if header_row else _text_header_row(p, mapping)
             table = _read_text(p, nrows=nrows, header_row=row).table
@@ -307,12 +315,13 @@ def read_transactions(
     report(0.0, "Reading file")
     p = _checked_path(path)
     try:
-        parts, skipped, auto = _read_parts(p, sheet, mapping, header_row, use_cache, report)
+        with _read_once(p) as read:
+            parts, skipped, auto = _read_parts(p, sheet, mapping, header_row, use_cache, report)
         report(0.75, "Reading file")
         result = _to_transactions(parts, p, mapping, date_order)
         notes = _sheet_notes(parts, skipped, auto) + _header_notes(parts)
-        if notes:
-            result = dataclasses.replace(result, notes=tuple(notes) + result.notes)
+        result = dataclasses.replace(result, notes=tuple(notes) + result.notes, source_sha256=read.sha256,
+                                     source_size=read.size)
     except RFMError:
         raise
     except Exception as exc:
@@ -368,26 +377,55 @@ def _unreadable(p: Path, exc: Exception) -> InputFileError:
     return InputFileError(f"'{p.name}' could not be read: it is damaged or not a {_kind_name(_kind(p))}.")
 
 
+# --------------------------------------------------------------------------- the bytes of one read
+
+#: The file being read by the current public call and its bytes. A context variable rather
+#: than a parameter of every helper: the sheet plan, header-row search, sniffing and parsing
+#: of one call all use the same bytes, read and hashed once (threads each have their own).
+_READING: ContextVar[tuple[Path, source.InputBytes] | None] = ContextVar("rfm_reading", default=None)
+
+
+@contextlib.contextmanager
+def _read_once(p: Path) -> Iterator[source.InputBytes]:
+    """The bytes of ``p`` for this call: read (and checked unchanged) on first use."""
+    current = _READING.get()
+    if current is not None and current[0] == p:
+        yield current[1]
+        return
+    token = _READING.set((p, source.read_input(p)))
+    try:
+        yield _READING.get()[1]
+    finally:
+        _READING.reset(token)
+
+
+def _input_of(p: Path) -> bytes | None:
+    """The bytes of ``p`` when a call is reading it, else None (the reader opens the path)."""
+    current = _READING.get()
+    return current[1].data if current is not None and current[0] == p else None
+
+
 # --------------------------------------------------------------------------- raw tables
 
 
 def _load_raw(p: Path, sheet: str | int | None, use_cache: bool, header_row: int | None = 0) -> _Raw:
     """One sheet or file as a raw table; ``header_row`` 0-based (workbooks: 0 = the first row
-    with content), None = a workbook sheet's cells without headers (for finding them)."""
+    with content), None = a workbook sheet's cells without headers (for finding them).
+    The cache key is the content hash of the bytes read (plus sheet and header row)."""
     kind = _kind(p)
-    part = sheet if kind == "excel" else None
-    if header_row != 0:  # the plain read keeps the key it always had
-        part = f"{part!r} header {header_row}"
-    key = cache.cache_key(p, part) if use_cache and kind != "parquet" else None
-    cached = cache.load(key)
-    if cached is not None:
-        return dataclasses.replace(_from_cached(cached), header_row=header_row or 0)
-    if kind == "excel":
-        raw = _read_excel(p, sheet, header_row)
-    elif kind == "text":
-        raw = _read_text(p, header_row=header_row or 0)
-    else:
-        raw = _read_parquet(p)
+    with _read_once(p) as read:
+        key = None
+        if use_cache and kind != "parquet":
+            key = cache.cache_key(read.sha256, kind, sheet if kind == "excel" else None, header_row)
+        cached = cache.load(key)
+        if cached is not None:
+            return dataclasses.replace(_from_cached(cached), header_row=header_row or 0)
+        if kind == "excel":
+            raw = _read_excel(p, sheet, header_row)
+        elif kind == "text":
+            raw = _read_text(p, header_row=header_row or 0)
+        else:
+            raw = _read_parquet(p)
     if key is not None:
         cache.store(key, _for_cache(raw))
     return raw
@@ -624,7 +662,7 @@ def _open_workbook(p: Path):  # -> fastexcel.ExcelReader (imported lazily: it is
     import fastexcel
 
     try:
-        return fastexcel.read_excel(p)
+        return fastexcel.read_excel(_input_of(p) or p)
     except Exception as exc:
         raise InputFileError(f"'{p.name}' is encrypted or not a valid workbook.") from exc
 
@@ -728,10 +766,13 @@ class _SkippedRows:
 
 
 def _head_bytes(p: Path) -> bytes:
+    read = _input_of(p)
     try:
         if p.name.lower().endswith(".gz"):
-            with gzip.open(p, "rb") as fh:
+            with gzip.open(p if read is None else io.BytesIO(read), "rb") as fh:
                 data = fh.read(_SNIFF_BYTES)
+        elif read is not None:
+            data = read[:_SNIFF_BYTES]
         else:
             with open(p, "rb") as fh:
                 data = fh.read(_SNIFF_BYTES)
@@ -827,7 +868,8 @@ def _arrow_csv(
                                    strings_can_be_null=True, null_values=[""],
                                    quoted_strings_can_be_null=True)
     if nrows is None:
-        return pacsv.read_csv(p, read_options=read, parse_options=parse, convert_options=convert)
+        return pacsv.read_csv(_text_input(p), read_options=read, parse_options=parse,
+                              convert_options=convert)
     batches, rows = [], 0
     with pacsv.open_csv(p, read_options=read, parse_options=parse, convert_options=convert) as reader:
         for batch in reader:
@@ -837,6 +879,15 @@ def _arrow_csv(
                 break
     schema_ = pa.schema([(n, pa.string()) for n in names])
     return pa.Table.from_batches(batches, schema=schema_).slice(0, nrows)
+
+
+def _text_input(p: Path) -> Path | pa.NativeFile:
+    """What pyarrow reads: the bytes of this read (gzip-decompressed when the name says so), or the path."""
+    data = _input_of(p)
+    if data is None:
+        return p
+    stream = pa.BufferReader(data)
+    return pa.CompressedInputStream(stream, "gzip") if p.name.lower().endswith(".gz") else stream
 
 
 def _uses_decimal_comma(sniffed: _Sniffed) -> bool:
@@ -856,7 +907,8 @@ def _describe_text(sniffed: _Sniffed) -> str:
 def _read_parquet(p: Path, nrows: int | None = None) -> _Raw:
     try:
         if nrows is None:
-            table = pq.read_table(p)
+            data = _input_of(p)
+            table = pq.read_table(p if data is None else pa.BufferReader(data))
         else:
             parquet = pq.ParquetFile(p)
             batches = list(_first_batches(parquet, nrows))

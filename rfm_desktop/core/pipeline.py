@@ -284,6 +284,8 @@ def _assemble(
         segments=rfm.segment_summary(out, rules),
         heatmap=rfm.score_heatmap(out, params.scoring.bins),
         snapshot_date=prepared.snapshot,
+        input_sha256=transactions.source_sha256,
+        input_size=transactions.source_size,
         warnings=prepared.warnings,
         scales=prepared.scales,
         rules=rules,

@@ -97,7 +97,8 @@ class AnalysisResult:
     #: R score x F score grid (bins x bins cells): r_score, f_score, customers, monetary_mean
     heatmap: pd.DataFrame
     snapshot_date: pd.Timestamp
-    input_sha256: str = ""
+    input_sha256: str = ""  # of the bytes that were read and analysed
+    input_size: int = 0  # bytes read
     seconds: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: recency, frequency, monetary scales: break points and, per score, its bounds, the observed

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfm_desktop.core.export import safe_file_name
+from rfm_desktop.core.export import segment_file_names
+from rfm_desktop.core.filenames import safe_file_name
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
 from rfm_desktop.gui.exporting import ExportRequest
@@ -52,7 +53,7 @@ class ExportDialog(QDialog):
         self.result = result
         self.selected_customers = list(selected_customers or [])
         self.folder = folder
-        stem = safe_file_name(Path(result.params.input_path).name.split(".")[0])
+        stem = safe_file_name(Path(result.params.input_path).name.split(".")[0], default="rfm")
         self._stem = stem
 
         self.all_radio = QRadioButton(f"All {result.customer_count:,} customers in one file")
@@ -187,10 +188,11 @@ class ExportDialog(QDialog):
         elif kind == "selection" and not self.selected_customers:
             problem = "Select customers in the 2D scatter first."
         if kind == "segments" and not problem:
-            names = [p.name for p in self.result.clusters if p.id in self.checked_clusters()]
+            names = segment_file_names(self.result, f".{self.fmt()}")
+            chosen = set(self.checked_clusters())
             self.note.setText(
-                "One file per segment, named after it: "
-                + ", ".join(f"{safe_file_name(n)}.{self.fmt()}" for n in names)
+                "One file per segment, named after it (earlier segment files in that folder are "
+                "replaced): " + ", ".join(names[p.id] for p in self.result.clusters if p.id in chosen)
             )
         else:
             self.note.setText(problem)

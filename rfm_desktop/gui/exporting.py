@@ -26,10 +26,10 @@ class ExportRequest:
 
 
 def run_export(result: AnalysisResult, request: ExportRequest) -> list[Path]:
+    """Write what the dialog asked for; every kind goes through the engine's unit writer."""
     if request.kind == "segments":
-        folder = Path(request.target)
-        folder.mkdir(parents=True, exist_ok=True)
-        return export.export_segments(result, folder, cluster_ids=list(request.cluster_ids), fmt=request.fmt)
+        return export.export_segments(result, Path(request.target), cluster_ids=list(request.cluster_ids),
+                                      fmt=request.fmt)
     if request.kind == "selection":
         return [export.export_customers(result, request.target_file(), customer_ids=list(request.customer_ids))]
     return [export.export_customers(result, request.target_file())]

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from rfm_desktop.core import export, pipeline
+from rfm_desktop.core import export, pipeline, writing
 from rfm_desktop.core.errors import ExportError
+from rfm_desktop.core.filenames import unique_file_names
 from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
 
 
@@ -27,8 +28,9 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
     assert list(customers.columns[:11]) == list(export.CUSTOMER_COLUMNS)
     assert len(customers) == result.customer_count
     assert customers["customer_id"].is_unique
+    cluster_files = export.segment_file_names(result, ".csv")
     for profile in result.clusters:
-        segment = pd.read_csv(tmp_path / "out" / "segments" / f"{export.safe_file_name(profile.name)}.csv")
+        segment = pd.read_csv(tmp_path / "out" / "segments" / cluster_files[profile.id])
         assert len(segment) == profile.size
         assert set(segment["cluster_name"]) == {profile.name}
 
@@ -42,7 +44,7 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
     assert {"k", "inertia", "silhouette", "davies_bouldin", "calinski_harabasz"} <= set(summary["k_scores"][0])
 
     run = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert run["input"]["sha256"] == export.file_sha256(sample_path)
+    assert run["input"]["sha256"] == writing.file_sha256(sample_path)
     assert run["params"]["clustering"]["k"] == 4
     assert "pandas" in run["versions"]
 
@@ -53,8 +55,9 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
     assert book.sheetnames == ["Summary", *[c.name for c in result.clusters], "RFM segments",
                                "Score thresholds", *segments]
     assert sum(n.startswith("rfm_segments/") for n in names) == len(segments)
-    for name, size in zip(segments, result.segments["customers"], strict=True):
-        listed = pd.read_csv(tmp_path / "out" / "rfm_segments" / f"{export.safe_file_name(name)}.csv")
+    for name, file_name, size in zip(segments, unique_file_names(segments, ".csv"), result.segments["customers"],
+                                     strict=True):
+        listed = pd.read_csv(tmp_path / "out" / "rfm_segments" / file_name)
         assert len(listed) == size and set(listed["rfm_segment"]) == {name}
 
 
@@ -132,7 +135,7 @@ def test_cluster_names_and_segment_names_never_meet(result, tmp_path):
 def test_export_named_segments_one_file_each(result, tmp_path):
     first, second = result.segments["segment"].iloc[:2]
     files = export.export_rfm_segments(result, tmp_path, segments=[second, first])
-    assert [p.name for p in files] == [f"{export.safe_file_name(first)}.csv", f"{export.safe_file_name(second)}.csv"]
+    assert [p.name for p in files] == unique_file_names([first, second], ".csv")
     table = pd.read_csv(files[0], dtype={"customer_id": str})
     assert len(table) == int(result.segments["customers"].iloc[0]) and set(table["rfm_segment"]) == {first}
     summary = export.summary_dict(result)

@@ -398,7 +398,7 @@ def test_cache_off_and_broken_cache_never_break_a_read(tmp_path, monkeypatch):
 def test_damaged_cache_entry_is_ignored(tmp_path):
     path = write_text(tmp_path / "c.csv", CSV)
     read_transactions(path)
-    for entry in (tmp_path / "cache").glob("*.parquet"):
+    for entry in (tmp_path / "cache").glob(f"*{cache.SUFFIX}"):
         entry.write_bytes(b"garbage")
     tx = read_transactions(path)
     check_rows(tx)
@@ -407,7 +407,7 @@ def test_damaged_cache_entry_is_ignored(tmp_path):
 
 def test_use_cache_false_writes_nothing(tmp_path):
     read_transactions(write_text(tmp_path / "c.csv", CSV), use_cache=False)
-    assert not list((tmp_path / "cache").glob("*.parquet"))
+    assert not list((tmp_path / "cache").glob(f"*{cache.SUFFIX}"))
 
 
 def test_progress_is_reported(tmp_path):

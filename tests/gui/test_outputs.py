@@ -100,6 +100,40 @@ def test_rename_a_segment_then_export_one_file_per_chosen_segment(
     assert set(vip["customer_id"]) == set(expected)
 
 
+def test_segment_names_that_clash_as_files_get_distinct_files_and_a_second_export_replaces_the_first(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    result = quick_result(window, pilot)
+    segments = window.results.find_view("selected_cluster_ids")
+    ids = [c.id for c in result.clusters][:3]
+    for cluster_id, name in zip(ids, ["A/B", "A:B", "a?b"], strict=True):
+        segments.renameRequested.emit(cluster_id, name)
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("the analyst's")
+    expected = ["A_B.csv", "A_B (2).csv", "a_b (3).csv"]
+
+    def choose(chosen: list[int]) -> Any:
+        def configure(dialog: ExportDialog) -> None:
+            dialog.segments_radio.setChecked(True)
+            dialog.set_checked_clusters(chosen)
+            dialog.target_edit.setText(str(folder))
+            shown = [n for n in expected if n in dialog.note.text()]
+            assert shown == [expected[ids.index(i)] for i in chosen], dialog.note.text()
+        return configure
+
+    written = export_with(window, qtbot, monkeypatch, choose(ids))
+    assert [p.name for p in written] == expected
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted([*expected, "mine.txt"])
+    for cluster_id, path in zip(ids, written, strict=True):
+        assert len(read_table(path)) == window.result.cluster(cluster_id).size
+    assert expected[0] in window.status_label.text()
+
+    written = export_with(window, qtbot, monkeypatch, choose(ids[1:2]))
+    assert [p.name for p in written] == ["A_B (2).csv"]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["A_B (2).csv", "mine.txt"]
+
+
 def test_a_duplicate_segment_name_is_refused(window: Any, pilot: Any, errors: list) -> None:
     result = quick_result(window, pilot)
     segments = window.results.find_view("selected_cluster_ids")
