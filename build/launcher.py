@@ -15,6 +15,6 @@ if __name__ == "__main__":
         if not os.environ.get("QT_QPA_PLATFORM", "").startswith(("wayland", "eglfs")):
             os.environ.setdefault("PYOPENGL_PLATFORM", "glx")
 
-    from rfm_desktop.cli import main
+    from rfm_desktop.cli import entry
 
-    raise SystemExit(main())
+    entry()  # main(), then its exit status (130 after Ctrl-C, see entry)

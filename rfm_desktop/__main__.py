@@ -1,3 +1,3 @@
-from rfm_desktop.cli import main
+from rfm_desktop.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -8,10 +8,13 @@ holds the previous result or the whole new one); 1 an unexpected internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from rfm_desktop import __version__
 
@@ -300,6 +303,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def entry() -> NoReturn:
+    """The process entry point (``rfm-desktop``, ``python -m rfm_desktop``, the frozen app).
+
+    After Ctrl-C it ends the process with ``os._exit(130)``: CPython 3.11 marks an interrupt
+    that lands inside ``exec()`` (an import, a dataclass being made) as unhandled even when
+    ``main`` handled it, and would then end the process by SIGINT instead of exit status 130.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 def _error_line(text: str) -> None:
     sys.stderr.write(" ".join(text.split()) + "\n")
 
@@ -314,4 +333,4 @@ def _log_crash() -> Path | None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -241,8 +241,8 @@ def test_build_script_and_launcher():
     assert build.executable().name.startswith("rfm-desktop")
     assert "build/_work/" in (ROOT / ".gitignore").read_text()
     launcher = (BUILD / "launcher.py").read_text(encoding="utf-8")
-    assert "from rfm_desktop.cli import main" in launcher
-    assert "raise SystemExit(main())" in launcher
+    assert "from rfm_desktop.cli import entry" in launcher
+    assert "entry()" in launcher
     assert "freeze_support()" in launcher
 
 
