@@ -201,7 +201,9 @@ class _Sniffed:
 
 def list_sheets(path: str | Path) -> list[str]:
     """Sheet names of a workbook in file order; ``[]`` for text and parquet files."""
-    p = _checked_path(path)
+    p = Path(path).expanduser()
+    if _input_of(p) is None:  # within a read the bytes are there: the path is not looked at again
+        p = _checked_path(p)
     if _kind(p) != "excel":
         return []
     return list(_open_workbook(p).sheet_names)

@@ -225,12 +225,17 @@ def test_a_file_that_grows_while_it_is_read_stops_the_run(tmp_path: Path, monkey
         io.read_transactions(path)
 
 
-@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.xlsx", "t.parquet"])
+@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.xlsx", "stacked.xlsx", "t.parquet"])
 def test_the_file_is_read_and_hashed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     text = HEADER + rows(10000)
     frame = pd.read_csv(StringIO(text), dtype=str)
     path = tmp_path / name
-    if name.endswith(".gz"):
+    if name == "stacked.xlsx":  # two sheets of one layout, the second under a title line
+        with pd.ExcelWriter(path) as book:
+            frame.iloc[:30].to_excel(book, sheet_name="2010", index=False)
+            frame.iloc[30:].to_excel(book, sheet_name="2011", index=False, startrow=2)
+            book.sheets["2011"]["A1"] = "Sales report 2011"
+    elif name.endswith(".gz"):
         path.write_bytes(gzip.compress(text.encode()))
     elif name.endswith(".xlsx"):
         frame.to_excel(path, index=False)
