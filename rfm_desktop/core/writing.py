@@ -228,6 +228,8 @@ def write_files(folder: str | os.PathLike, files: Mapping[str, bytes], *, replac
     owned = lock is None
     if owned:
         lock = lock_folder(folder)
+    elif not os.path.samefile(lock.folder, folder):
+        raise ValueError(f"the lock held is of '{lock.folder}', not of '{folder}'")
     try:
         old = read_manifest(folder) if replace else {}
         _remove_legacy_temps(folder, [*files, *old])
