@@ -156,8 +156,13 @@ class AnalysisParams:
     preset: str | None = None
     header_row: int | None = None  # 1-based row of the column headers; None = found automatically
     date_order: DateOrder | None = None  # order of text dates like 05/06/2024; None = detected
+    #: the analyst's names for clusters, as (cluster id, name) pairs; applied after the fit, so a
+    #: saved analysis reopens with its renames (ids are stable for the same settings and seed)
+    cluster_names: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
+        names = self.cluster_names.items() if isinstance(self.cluster_names, Mapping) else self.cluster_names
+        object.__setattr__(self, "cluster_names", tuple(sorted((int(i), str(n)) for i, n in names)))
         if isinstance(self.sheet, list):  # a list from JSON or a caller: keep the value hashable
             object.__setattr__(self, "sheet", tuple(str(s) for s in self.sheet))
         if self.header_row is not None and (isinstance(self.header_row, bool) or not isinstance(
@@ -174,6 +179,7 @@ class AnalysisParams:
         data = dataclasses.asdict(self)
         data["column_map"] = dict(self.column_map)
         data["scoring"] = self.scoring.to_dict()
+        data["cluster_names"] = {str(i): name for i, name in self.cluster_names}
         return data
 
     @classmethod
@@ -196,6 +202,7 @@ class AnalysisParams:
                 preset=data.get("preset"),
                 header_row=data.get("header_row"),
                 date_order=data.get("date_order"),
+                cluster_names=dict(data.get("cluster_names") or {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ParamsError(f"The saved analysis is not valid: {exc}.") from exc

@@ -271,8 +271,8 @@ def _assemble(
     out["cluster_name"] = out["cluster"].map(names).astype("string")
     cluster_profiles = profiles.build_profiles(out, names, outlier_id, strategies)
 
-    return AnalysisResult(
-        params=params,
+    result = AnalysisResult(
+        params=params.replace(cluster_names=()),
         rows_read=transactions.rows_read,
         date_format=transactions.date_format,
         cleaning=prepared.report,
@@ -291,3 +291,8 @@ def _assemble(
         rules=rules,
         distributions=rfm.distributions(out),
     )
+    if not params.cluster_names:
+        return result
+    result, warnings = result.with_cluster_names(params.cluster_names)
+    result.warnings = result.warnings + tuple(warnings)
+    return result

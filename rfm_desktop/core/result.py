@@ -163,4 +163,25 @@ class AnalysisResult:
         customers = self.customers.copy()
         names = {c.id: c.name for c in clusters}
         customers["cluster_name"] = customers["cluster"].map(names).astype("string")
-        return dataclasses.replace(self, clusters=clusters, customers=customers)
+        # the name goes into the params too, so a saved analysis or run.json brings it back
+        chosen = dict(self.params.cluster_names)
+        chosen[cluster_id] = name
+        params = self.params.replace(cluster_names=chosen)
+        return dataclasses.replace(self, params=params, clusters=clusters, customers=customers)
+
+    def with_cluster_names(self, names: dict[int, str] | tuple[tuple[int, str], ...]) -> tuple[AnalysisResult, list[str]]:
+        """The result with the analyst's cluster names applied (ids that exist only).
+
+        Returns the renamed result and one warning per name that could not be applied
+        (unknown cluster id, a name taken by another segment or a named RFM segment).
+        """
+        result, warnings = self, []
+        for cluster_id, name in dict(names).items():
+            try:
+                result.cluster(cluster_id)
+                result = result.rename_cluster(cluster_id, name)
+            except KeyError:
+                warnings.append(f"The saved name '{name}' was not applied: this run has no cluster {cluster_id}.")
+            except ValueError as exc:
+                warnings.append(f"The saved name '{name}' was not applied: {exc}")
+        return result, warnings

@@ -78,6 +78,19 @@ def ask_yes_no(parent: QWidget | None, title: str, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str) -> str:
+    """"save", "discard" or "cancel" (also when the box is closed)."""
+    box = QMessageBox(parent)
+    box.setWindowTitle(title)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setText(text)
+    buttons = QMessageBox.StandardButton
+    box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+    box.setDefaultButton(buttons.Save)
+    answer = box.exec()
+    return {buttons.Save: "save", buttons.Discard: "discard"}.get(buttons(answer), "cancel")
+
+
 def ask_open_file(parent: QWidget | None, caption: str, directory: str, filters: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, caption, directory, filters)
     return path or None

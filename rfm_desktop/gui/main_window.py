@@ -128,6 +128,17 @@ class MainWindow(QMainWindow):
         if self.help_action.shortcut().isEmpty():
             self.help_action.setShortcut(QKeySequence("F1"))
         self.about_action = self._action("&About RFM Desktop", self.show_about)
+        stack = self.results.undo_stack
+        self.undo_action = stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self.undo_action, self.redo_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
+        self.undo_action.setToolTip("Undo the last change to the results (e.g. a segment rename).")
+        self.redo_action.setToolTip("Redo the change just undone.")
+        stack.cleanChanged.connect(lambda _clean: self._update_title())
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -145,6 +156,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.report_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
         analysis_menu = bar.addMenu("&Analysis")
         analysis_menu.addAction(self.run_action)
         analysis_menu.addAction(self.cancel_action)
@@ -203,7 +217,8 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         path = self.wizard.state.path
-        self.setWindowTitle(f"{Path(path).name} — {APP_TITLE}" if path else APP_TITLE)
+        edited = "" if self.results.undo_stack.isClean() else "*"  # unsaved renames
+        self.setWindowTitle(f"{Path(path).name}{edited} — {APP_TITLE}" if path else APP_TITLE)
 
     def status(self, text: str, timeout_ms: int = 0) -> None:
         self.status_label.setText(text)
@@ -320,6 +335,10 @@ class MainWindow(QMainWindow):
 
     def _result_renamed(self, result: AnalysisResult) -> None:
         self.result = result
+        state = self.wizard.state
+        if state.path is not None and state.params().replace(cluster_names=()) == result.params.replace(
+                cluster_names=()):
+            state.cluster_names = result.params.cluster_names  # saved with the analysis, applied on re-runs
         self.resultShown.emit(result)
 
     # -- export --------------------------------------------------------------------------------
@@ -410,23 +429,26 @@ class MainWindow(QMainWindow):
         )
 
     # -- saved analyses ------------------------------------------------------------------------
-    def save_analysis_dialog(self) -> None:
+    def save_analysis_dialog(self) -> bool:
+        """Ask where and save the settings (and the segment names); True when saved."""
         state = self.wizard.state
         if state.path is None:
             self.status("Open a file first: there are no settings to save yet.", 4000)
-            return
+            return False
         default = Path(settings.last_folder()) / f"{_stem(state.path)}{SUFFIX}"
         chosen = dialogs.ask_save_file(self, "Save analysis", str(default), ANALYSIS_FILTER)
         if not chosen:
-            return
+            return False
         path = chosen[0] if chosen[0].lower().endswith(".json") else chosen[0] + SUFFIX
         try:
             written = save_analysis(state.params(), path)
         except ExportError as exc:
             dialogs.show_error(self, exc)
-            return
+            return False
         settings.set_last_folder(written)
+        self.results.undo_stack.setClean()
         self.status(f"Saved the settings to {written.name}.")
+        return True
 
     def open_analysis_dialog(self) -> None:
         path = dialogs.ask_open_file(self, "Open analysis", settings.last_folder(), ANALYSIS_FILTER)
@@ -527,6 +549,13 @@ class MainWindow(QMainWindow):
         settings.settings().sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not self.results.undo_stack.isClean():
+            answer = dialogs.ask_save_discard_cancel(
+                self, "Unsaved changes",
+                "The segment names were changed since the analysis was saved. Save the analysis?")
+            if answer == "cancel" or (answer == "save" and not self.save_analysis_dialog()):
+                event.ignore()
+                return
         self.save_layout()
         self.wizard.cancel_jobs()
         worker.shutdown(3000)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from rfm_desktop.core.errors import RFMError
@@ -23,6 +24,20 @@ def view_classes() -> list[type]:
     return list(ALL_VIEWS)
 
 
+class RenameCommand(QUndoCommand):
+    """One segment rename, undoable (Edit ▸ Undo, Ctrl+Z)."""
+
+    def __init__(self, panel: ResultsPanel, cluster_id: int, old: str, new: str):
+        super().__init__(f"rename '{old}' to '{new}'")
+        self.panel, self.cluster_id, self.old, self.new = panel, cluster_id, old, new
+
+    def redo(self) -> None:
+        self.panel.apply_name(self.cluster_id, self.new)
+
+    def undo(self) -> None:
+        self.panel.apply_name(self.cluster_id, self.old)
+
+
 class ResultsPanel(QWidget):
     backRequested = Signal()
     exportRequested = Signal()
@@ -34,6 +49,8 @@ class ResultsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.result: AnalysisResult | None = None
+        #: edits of the result (renames); clean = what is saved in the analysis file
+        self.undo_stack = QUndoStack(self)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.back_button = QPushButton("◀ Change settings")
@@ -100,7 +117,10 @@ class ResultsPanel(QWidget):
         return list(view.selected_customer_ids()) if view is not None else []
 
     # -- result ------------------------------------------------------------------------------
-    def set_result(self, result: AnalysisResult) -> None:
+    def set_result(self, result: AnalysisResult, *, edited: bool = False) -> None:
+        """Show ``result``; a new result (not ``edited``) starts a new undo history."""
+        if not edited:
+            self.undo_stack.clear()
         self.result = result
         for view in self.views:
             view.set_result(result)
@@ -116,12 +136,21 @@ class ResultsPanel(QWidget):
         if self.result is None:
             return
         try:
-            renamed = self.result.rename_cluster(cluster_id, name)
+            old = self.result.cluster(cluster_id).name
+            self.result.rename_cluster(cluster_id, name)  # checks the name before it becomes an edit
         except (ValueError, KeyError) as exc:
             dialogs.show_error(self.window(), RFMError(str(exc), hint="Choose another name for the segment."))
-            self.set_result(self.result)  # put the old name back in the editor
+            self.set_result(self.result, edited=True)  # put the old name back in the editor
             return
-        self.set_result(renamed)
+        if name.strip() != old:
+            self.undo_stack.push(RenameCommand(self, cluster_id, old, name.strip()))
+
+    def apply_name(self, cluster_id: int, name: str) -> None:
+        """Rename without a new undo step (the undo stack's commands call this)."""
+        if self.result is None:
+            return
+        renamed = self.result.rename_cluster(cluster_id, name)
+        self.set_result(renamed, edited=True)
         self.resultChanged.emit(renamed)
 
     def clear(self) -> None:

@@ -143,3 +143,18 @@ def test_export_named_segments_one_file_each(result, tmp_path):
     assert summary["rfm_segments"][0]["orders"] == int(result.customers.loc[
         result.customers["rfm_segment"] == first, "frequency"].sum())
     assert set(summary["score_thresholds"]) == {"recency", "frequency", "monetary"}
+
+
+def test_cluster_names_are_params_applied_by_the_run_and_round_trip(result, sample_path):
+    renamed = result.rename_cluster(1, "Loyal regulars")
+    assert renamed.params.cluster_names == ((1, "Loyal regulars"),)
+    data = renamed.params.to_dict()
+    assert data["cluster_names"] == {"1": "Loyal regulars"}
+    assert AnalysisParams.from_dict(json.loads(json.dumps(data))) == renamed.params
+    again = pipeline.run(renamed.params)
+    assert again.cluster(1).name == "Loyal regulars"
+    assert again.params == renamed.params
+    assert (again.customers["cluster_name"] == "Loyal regulars").sum() == result.cluster(1).size
+    # a name that no longer fits (no such cluster) is a warning, not a failure
+    far = pipeline.run(renamed.params.replace(cluster_names={99: "Ghosts"}))
+    assert any("no cluster 99" in w for w in far.warnings)

@@ -28,6 +28,14 @@ def tmp_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield folder
 
 
+@pytest.fixture(autouse=True)
+def no_unsaved_prompt(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Closing a window with unsaved renames discards them instead of showing a modal box."""
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "ask_save_discard_cancel", lambda _p, _t, text: asked.append(text) or "discard")
+    return asked
+
+
 @pytest.fixture
 def errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     """What the error dialogs would have shown (instead of showing them)."""

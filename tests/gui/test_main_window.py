@@ -243,3 +243,56 @@ def test_command_line_arguments() -> None:
     assert _parse(["--demo"]).demo
     assert _parse(["shop.xlsx"]).file == "shop.xlsx"
     assert _parse(["--selftest", "out"]).selftest == "out"
+
+
+def test_renames_are_undoable_saved_with_the_analysis_and_restored(
+    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any,
+    no_unsaved_prompt: list[str],
+) -> None:
+    data = tmp_path / "shop.csv.gz"
+    shutil.copy(sample_path, data)
+    pilot.open(str(data))
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    page = window.wizard.clustering_page
+    page.fixed_radio.setChecked(True)
+    page.k_spin.setValue(3)
+    pilot.to_run()
+    result = pilot.run()
+    first = result.clusters[0]
+    assert window.undo_action.isEnabled() is False
+    window.results.rename_cluster(first.id, "VIP shoppers")
+    assert window.result.cluster(first.id).name == "VIP shoppers"
+    assert window.windowTitle().startswith("shop.csv.gz*"), "unsaved edits show in the title"
+    assert window.undo_action.shortcut().toString() == "Ctrl+Z"
+    assert "Ctrl+Shift+Z" in [s.toString() for s in window.redo_action.shortcuts()]
+    assert [a.text() for a in window.menuBar().actions()][1] == "&Edit"
+
+    window.undo_action.trigger()
+    assert window.result.cluster(first.id).name == first.name
+    assert (window.result.customers["cluster_name"] == first.name).sum() == first.size
+    window.redo_action.trigger()
+    assert window.result.cluster(first.id).name == "VIP shoppers"
+
+    # closing with unsaved renames asks; Cancel keeps the window open
+    monkeypatch.setattr(dialogs, "ask_save_discard_cancel", lambda *_a: no_unsaved_prompt.append("x") or "cancel")
+    assert window.close() is False and window.isVisible()
+    assert no_unsaved_prompt == ["x"]
+
+    saved = tmp_path / "renamed"
+    monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a: (str(saved), ""))
+    window.save_analysis_action.trigger()
+    written = tmp_path / "renamed.rfm.json"
+    assert json.loads(written.read_text())["params"]["cluster_names"] == {str(first.id): "VIP shoppers"}
+    assert window.results.undo_stack.isClean() and window.windowTitle().startswith("shop.csv.gz —")
+
+    other = MainWindow()
+    qtbot.addWidget(other)
+    other.show()
+    other.open_analysis(str(written))
+    qtbot.waitUntil(lambda: other.result is not None, timeout=60_000)
+    assert other.result.cluster(first.id).name == "VIP shoppers"
+    assert (other.result.customers["cluster_name"] == "VIP shoppers").sum() == first.size
+    segments = other.results.view("segments")
+    assert segments.model.profile(0).name == "VIP shoppers"

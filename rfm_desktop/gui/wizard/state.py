@@ -48,6 +48,9 @@ class WizardState(QObject):
         self.scoring = ScoringOptions()  # score bins, break points, rule table (kept from a saved analysis)
         self.snapshot_date: str | None = None
         self.preset: str | None = None
+        #: the analyst's cluster names (cluster id, name), kept while the settings that made
+        #: those clusters stay the same
+        self.cluster_names: tuple[tuple[int, str], ...] = ()
 
     # -- file ----------------------------------------------------------------------------
     def set_file(
@@ -128,6 +131,7 @@ class WizardState(QObject):
     ) -> None:
         """A change by hand clears the preset name; applying a preset passes it."""
         if options != self.cleaning or snapshot_date != self.snapshot_date:
+            self.cluster_names = ()  # other customers, other clusters: the names no longer fit
             self.cleaning = options
             self.snapshot_date = snapshot_date
             self.preset = preset
@@ -135,6 +139,7 @@ class WizardState(QObject):
 
     def set_clustering(self, options: ClusteringOptions, *, preset: str | None = None) -> None:
         if options != self.clustering:
+            self.cluster_names = ()
             self.clustering = options
             self.preset = preset
             self.optionsChanged.emit()
@@ -153,6 +158,7 @@ class WizardState(QObject):
             preset=self.preset,
             header_row=self.header_row,
             date_order=self.date_order,
+            cluster_names=self.cluster_names,
         )
 
     def apply_params(self, params: AnalysisParams) -> None:
@@ -165,4 +171,5 @@ class WizardState(QObject):
         self.snapshot_date = params.snapshot_date
         self.preset = params.preset
         self.date_order = params.date_order
+        self.cluster_names = params.cluster_names
         self.optionsChanged.emit()
