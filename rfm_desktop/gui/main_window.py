@@ -349,7 +349,7 @@ class MainWindow(QMainWindow):
             return
         dialog = ExportDialog(
             result,
-            settings.last_folder(),
+            settings.last_folder("export"),
             chosen_clusters=self.results.selected_cluster_ids(),
             selected_customers=self.results.selected_customer_ids(),
             parent=self,
@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
     def _exported(self, paths: list[Path]) -> None:
         if paths:
             self.last_export_folder = paths[0].parent
-            settings.set_last_folder(paths[0].parent)
+            settings.set_last_folder(paths[0].parent, "export")
         self.open_folder_button.setVisible(bool(paths))
         self.status(describe_written(paths))
         self.exportWritten.emit(paths)
@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
         formats = tuple(getattr(view, "image_formats", ("png",)))
         filters = ";;".join(f for f, ext in (("PNG image (*.png)", "png"), ("SVG vector image (*.svg)", "svg"))
                             if ext in formats)
-        default = Path(settings.last_folder()) / f"{_stem(self.result.params.input_path)}-{view.view_name}.png"
+        default = Path(settings.last_folder("export")) / f"{_stem(self.result.params.input_path)}-{view.view_name}.png"
         chosen = dialogs.ask_save_file(self, f"Save {view.title} as image", str(default), filters)
         if not chosen:
             return
@@ -397,7 +397,7 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:
             dialogs.show_error(self, ExportError(str(exc)))
             return
-        settings.set_last_folder(path)
+        settings.set_last_folder(path, "export")
         self.last_export_folder = path.parent
         self.open_folder_button.setVisible(True)
         self.status(describe_written([path]))
@@ -408,7 +408,7 @@ class MainWindow(QMainWindow):
         if result is None:
             self.status("Run an analysis first: there is nothing to report yet.", 4000)
             return
-        default = Path(settings.last_folder()) / f"{_stem(result.params.input_path)}-report.html"
+        default = Path(settings.last_folder("export")) / f"{_stem(result.params.input_path)}-report.html"
         chosen = dialogs.ask_save_file(self, "Save report", str(default), "HTML report (*.html)")
         if not chosen:
             return
@@ -435,7 +435,7 @@ class MainWindow(QMainWindow):
         if state.path is None:
             self.status("Open a file first: there are no settings to save yet.", 4000)
             return False
-        default = Path(settings.last_folder()) / f"{_stem(state.path)}{SUFFIX}"
+        default = Path(settings.last_folder("export")) / f"{_stem(state.path)}{SUFFIX}"
         chosen = dialogs.ask_save_file(self, "Save analysis", str(default), ANALYSIS_FILTER)
         if not chosen:
             return False
@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
         except ExportError as exc:
             dialogs.show_error(self, exc)
             return False
-        settings.set_last_folder(written)
+        settings.set_last_folder(written, "export")
         self.results.undo_stack.setClean()
         self.status(f"Saved the settings to {written.name}.")
         return True

@@ -6,9 +6,17 @@ at a temporary folder with :func:`use_settings_dir`.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Literal
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+from rfm_desktop.resources import resources_dir
+
+#: the two folders remembered apart: where files are opened from, and where the app writes
+FolderKind = Literal["open", "export"]
+_FOLDER_KEYS = {"open": "last_folder", "export": "last_export_folder"}
 
 ORGANIZATION = "RFM Desktop"
 APPLICATION = "rfm-desktop"
@@ -55,17 +63,36 @@ def remove_recent_file(path: str) -> None:
     s.sync()
 
 
-def last_folder() -> str:
-    folder = settings().value("last_folder")
-    if folder and Path(str(folder)).is_dir():
+def documents_folder() -> Path:
+    """The user's Documents folder (QStandardPaths), or the home folder when there is none."""
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(found) if found and Path(found).is_dir() else Path.home()
+
+
+def inside_installation(folder: str | Path) -> bool:
+    """True for the app's own folder (the bundled sample sits there): the app never writes there."""
+    roots = [resources_dir().resolve().parent]
+    if getattr(sys, "frozen", False):
+        roots.append(Path(sys.executable).resolve().parent)
+    return any(Path(folder).resolve().is_relative_to(root) for root in roots)
+
+
+def last_folder(kind: FolderKind = "open") -> str:
+    """The folder last used to open files (``"open"``) or to write them (``"export"``).
+
+    Without one, opening starts in the home folder and writing in Documents; a folder inside the
+    installation is never offered for writing.
+    """
+    folder = settings().value(_FOLDER_KEYS[kind])
+    if folder and Path(str(folder)).is_dir() and not (kind == "export" and inside_installation(str(folder))):
         return str(folder)
-    return str(Path.home())
+    return str(documents_folder() if kind == "export" else Path.home())
 
 
-def set_last_folder(path: str | Path) -> None:
+def set_last_folder(path: str | Path, kind: FolderKind = "open") -> None:
     path = Path(path)
     folder = path if path.is_dir() else path.parent
-    settings().setValue("last_folder", str(folder))
+    settings().setValue(_FOLDER_KEYS[kind], str(folder))
 
 
 def save_bytes(key: str, value: QByteArray | bytes) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rfm_desktop.gui import dialogs
+from rfm_desktop.gui import dialogs, settings
 from rfm_desktop.gui.export_dialog import ExportDialog
 
 
@@ -229,3 +229,29 @@ def test_save_report_is_one_self_contained_html_file(
     assert all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
     assert "K charts" in html and "2D scatter" in html
     assert "http://" not in html and "https://" not in html, "no external resources"
+
+
+def test_default_export_folder_is_documents_never_the_installation_and_apart_from_open(
+        window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    from rfm_desktop.resources import resources_dir
+
+    quick_result(window, pilot)  # the bundled sample, which sits inside the installation
+    install = resources_dir().resolve().parent
+    folders: list[str] = []
+    target = tmp_path / "out" / "everyone.csv"
+    target.parent.mkdir()
+
+    def configure(dialog: ExportDialog) -> None:
+        folders.append(dialog.folder)
+        dialog.target_edit.setText(str(target))
+
+    export_with(window, qtbot, monkeypatch, configure)
+    assert folders == [str(settings.documents_folder())]
+    assert not Path(folders[0]).resolve().is_relative_to(install)
+    assert settings.last_folder("export") == str(target.parent)
+    assert settings.last_folder("open") == str(window.wizard.state.path and Path(window.wizard.state.path).parent)
+    export_with(window, qtbot, monkeypatch, configure)
+    assert folders[1] == str(target.parent), "the next export starts in the last export folder"
+    # a remembered folder inside the installation is never offered for writing
+    settings.set_last_folder(resources_dir() / "sample", "export")
+    assert settings.last_folder("export") == str(settings.documents_folder())
