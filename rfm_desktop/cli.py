@@ -227,7 +227,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_warnings(result.warnings)
         sys.stderr.write(
-            f"{result.customer_count:,} customers in {result.k} segments (silhouette {result.silhouette:.3f}); "
+            f"{result.customer_count:,} customers in {result.segments_text} (silhouette {result.silhouette:.3f}); "
             f"{len(written)} files in {out} ({time.perf_counter() - started:.1f} s):\n"
             + "".join(f"  {path.relative_to(out).as_posix()}\n" for path in written)
         )

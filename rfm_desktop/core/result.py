@@ -141,6 +141,13 @@ class AnalysisResult:
     def customer_count(self) -> int:
         return len(self.customers)
 
+    @property
+    def segments_text(self) -> str:
+        """How many segments the views show, in words: "6 segments (K = 5 + Outliers)"; the
+        Outliers segment (outliers as their own segment) is one of them but not a k-means cluster."""
+        outliers = " + Outliers" if any(c.is_outlier_segment for c in self.clusters) else ""
+        return f"{len(self.clusters)} segments (K = {self.k}{outliers})"
+
     def cluster(self, cluster_id: int) -> ClusterProfile:
         for c in self.clusters:
             if c.id == cluster_id:

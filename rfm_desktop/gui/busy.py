@@ -44,6 +44,7 @@ class BusyBar(QWidget):
         """Follow ``worker``: busy (indeterminate) until its first progress report."""
         self._worker = worker
         self.bar.setRange(0, 0)
+        self.bar.reset()
         self.step.setText(text)
         self.cancel_button.setVisible(cancellable)
         self.cancel_button.setEnabled(True)
@@ -62,7 +63,8 @@ class BusyBar(QWidget):
         if fraction > 0.0:  # until something is done, a busy (moving) bar says "working"
             if self.bar.maximum() == 0:
                 self.bar.setRange(0, 1000)
-            self.bar.setValue(int(min(1.0, fraction) * 1000))
+            # 100 % only when the job is done: its last step ("Evaluating K=10") still takes time
+            self.bar.setValue(max(self.bar.value(), int(min(fraction, 0.99) * 1000)))
         if step:
             self.step.setText(step)
 

@@ -10,6 +10,20 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells as the file shows them: a float column of whole numbers (ids and quantities read
+    next to empty cells) without ``.0``; empty cells empty."""
+    out = {}
+    for i, (_, column) in enumerate(frame.items()):
+        values = column
+        if pd.api.types.is_float_dtype(column):
+            finite = column.dropna()
+            if len(finite) and (finite == finite.round()).all() and finite.abs().max() < 2**53:
+                values = column.astype("Int64")
+        out[i] = ["" if pd.isna(v) else str(v) for v in values.astype(object)]
+    return pd.DataFrame(out, index=range(len(frame)), dtype=object)
+
+
 class FrameModel(QAbstractTableModel):
     def __init__(self, frame: pd.DataFrame | None = None, parent: Any = None):
         super().__init__(parent)
@@ -25,10 +39,7 @@ class FrameModel(QAbstractTableModel):
         self._frame = frame
         self._headers = [str(c) for c in frame.columns]
         # Format once: the view asks for each cell many times while scrolling.
-        self._cells = [
-            ["" if pd.isna(v) else str(v) for v in row]
-            for row in frame.astype(object).itertuples(index=False, name=None)
-        ]
+        self._cells = [list(row) for row in _as_text(frame).itertuples(index=False, name=None)]
         self.endResetModel()
 
     def set_header_notes(self, notes: dict[str, str]) -> None:

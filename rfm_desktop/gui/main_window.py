@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         self.wizard.loadFailed.connect(self._load_failed)
         self.wizard.resultReady.connect(self.show_result)
         self.wizard.pageChanged.connect(lambda _i: self._update_actions())
+        self.wizard.resultsRequested.connect(self.show_results)
         self.wizard.run_page.runStarted.connect(self._update_actions)
         self.wizard.run_page.runEnded.connect(self._update_actions)
         self.results.backRequested.connect(self.show_wizard)
@@ -193,6 +194,7 @@ class MainWindow(QMainWindow):
         has_file = self.wizard.state.has_file
         for action in (self.export_action, self.image_action, self.report_action, self.results_action):
             action.setEnabled(has_result)
+        self.wizard.results_button.setVisible(has_result)
         self.run_action.setEnabled(has_file and not running)
         self.save_analysis_action.setEnabled(self.wizard.state.path is not None)
         self.wizard_action.setEnabled(self.wizard.state.path is not None)
@@ -323,9 +325,11 @@ class MainWindow(QMainWindow):
     def show_result(self, result: AnalysisResult) -> None:
         self.result = result
         self.results.set_result(result)
+        # the Clustering page keeps the K scores of this run (seen after "Change settings")
+        self.wizard.clustering_page.show_sweep(result.sweep, result.params.clustering)
         self.stack.setCurrentIndex(RESULTS)
         self._update_actions()
-        self.status(f"{result.customer_count:,} customers in {len(result.clusters)} segments "
+        self.status(f"{result.customer_count:,} customers in {result.segments_text} "
                     f"(silhouette {result.silhouette:.2f}), computed in {result.seconds:.1f} s.")
         self.resultShown.emit(result)
 

@@ -126,8 +126,8 @@ class ResultsPanel(QWidget):
             view.set_result(result)
         name = html.escape(Path(result.params.input_path).name)
         self.summary.setText(
-            f"<b>{result.customer_count:,}</b> customers in <b>{len(result.clusters)}</b> segments "
-            f"(K = {result.k}, silhouette {result.silhouette:.2f}) from {name}, "
+            f"<b>{result.customer_count:,}</b> customers in {result.segments_text}, "
+            f"silhouette {result.silhouette:.2f}, from {name}, "
             f"snapshot {result.snapshot_date:%Y-%m-%d}."
         )
 

@@ -71,6 +71,10 @@ TIPS: dict[str, str] = {
     ),
     "k_fixed": "Use exactly this many segments (K).",
     "k_range": "Try every K in this range and use the one the scores suggest.",
+    "k_sweep": (
+        "Also fit every K of the range (from … to) and draw its scores, to compare with the fixed K. "
+        "Off: only the fixed K is fitted, which is quicker."
+    ),
     "k_min": "Smallest number of segments to try.",
     "k_max": "Largest number of segments to try.",
     "evaluate": (
@@ -82,8 +86,8 @@ TIPS: dict[str, str] = {
         "the next one. Higher is better; above 0.5 means well separated segments."
     ),
     "seed_preset": (
-        "The settings of the original write-up: basic cleaning, outliers kept, no transform, "
-        "standard scaler, K = 4."
+        "The settings of the original write-up: basic cleaning, outliers kept, raw recency, "
+        "frequency and monetary (no transform), standard scaler, K = 4, with K 2 to 10 scored for the charts."
     ),
     "seed": "The random seed of k-means: the same seed and data always give the same segments.",
     "run": "Compute RFM, the segments and all views with these settings (Ctrl+R).",

@@ -323,3 +323,72 @@ def test_scoring_options_of_a_saved_analysis_are_kept() -> None:
     scoring = ScoringOptions(bins=4, breaks=(("frequency", (1, 2, 5)),), rules=RFM_03)
     state.apply_params(AnalysisParams("shop.csv", scoring=scoring))
     assert state.params().scoring == scoring
+
+
+def test_columns_preview_shows_whole_numbers_without_point_zero() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from rfm_desktop.gui.frame_model import FrameModel
+
+    model = FrameModel(pd.DataFrame({"CustomerID": [17850.0, np.nan], "Quantity": [6.0, -2.0],
+                                     "UnitPrice": [2.55, 3.0]}))
+    cells = [[model.data(model.index(r, c)) for c in range(3)] for r in range(2)]
+    assert cells == [["17850", "6", "2.55"], ["", "-2", "3.0"]]
+
+
+def test_run_page_counts_segments_like_the_results_and_words(window: Any, pilot: Any) -> None:
+    from rfm_desktop.gui.wizard.clustering_page import PRESET_TEXT
+    from rfm_desktop.gui.wizard.run_page import describe
+
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    cleaning = window.wizard.cleaning_page
+    cleaning.outlier_combo.setCurrentIndex(cleaning.outlier_combo.findData("segment"))
+    pilot.wait_cleaning()
+    pilot.to_clustering()
+    page = window.wizard.clustering_page
+    assert "seed" not in PRESET_TEXT.lower() and page.preset_button.text() == PRESET_TEXT
+    page.fixed_radio.setChecked(True)
+    page.k_spin.setValue(3)
+    params = window.wizard.state.params()
+    assert params.clustering.sweep is False, "a fixed K does not sweep unless asked"
+    summary = describe(params)
+    assert "fixed K = 3" in summary and "best K" not in summary and "Outliers segment" in summary
+    pilot.to_run()
+    result = pilot.run()
+    assert result.sweep is None and result.k == 3
+    assert len(result.clusters) == 4 and result.segments_text == "4 segments (K = 3 + Outliers)"
+    assert "4 segments (K = 3 + Outliers)" in window.wizard.run_page.message.text()
+    assert "4 segments (K = 3 + Outliers)" in window.results.summary.text()
+    # asked for: the fixed K with the range scored
+    window.results.back_button.click()
+    window.wizard.go_to(CLUSTERING)
+    page.sweep_box.setChecked(True)
+    page.k_min_spin.setValue(2)
+    page.k_max_spin.setValue(4)
+    assert window.wizard.state.params().clustering.sweep is True
+    assert "also scored" in describe(window.wizard.state.params())
+
+
+def test_after_change_settings_the_charts_keep_the_sweep_and_results_are_one_click_away(
+        window: Any, pilot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    page = window.wizard.clustering_page
+    page.k_min_spin.setValue(2)
+    page.k_max_spin.setValue(4)
+    pilot.to_run()
+    result = pilot.run()  # the range sweeps in the run itself (no "Evaluate K" before)
+    window.results.back_button.click()
+    window.wizard.go_to(CLUSTERING)
+    assert [s.k for s in page.charts.scores()] == [2, 3, 4]
+    assert page.charts.scores() == list(result.sweep.scores)
+    assert page.charts.suggested() == result.sweep.suggested_k
+    assert window.wizard.results_button.isVisible()
+    window.wizard.results_button.click()
+    assert window.stack.currentWidget() is window.results
+    assert window.result is result, "no new run"

@@ -168,3 +168,25 @@ def test_qt_calls_do_not_wear_down_none_and_true() -> None:
         label.windowTitleChanged.emit("t")
     assert sys.getrefcount(None) >= none_before - 10
     assert sys.getrefcount(True) >= true_before - 10
+
+
+def test_the_busy_bar_never_shows_100_percent_while_the_job_runs(qtbot: Any) -> None:
+    from rfm_desktop.gui.busy import BusyBar
+
+    gate = threading.Event()
+
+    def job(task: Task) -> int:
+        task.progress(0.5, "Evaluating K=9")
+        task.progress(1.0, "Evaluating K=10")  # a last step reported as done, still working
+        gate.wait(10)
+        return 1
+
+    bar = BusyBar()
+    qtbot.addWidget(bar)
+    worker = Worker(job, "test")
+    bar.track(worker, "Starting…")
+    worker.start()
+    qtbot.waitUntil(lambda: bar.step.text() == "Evaluating K=10", timeout=10_000)
+    assert bar.bar.value() == 990 and bar.bar.text() == "99%"
+    gate.set()
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=10_000)

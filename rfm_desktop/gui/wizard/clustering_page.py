@@ -36,6 +36,7 @@ SCALERS = (
     ("none", "None"),
 )
 MAX_K = 30
+PRESET_TEXT = "Write-up settings (raw R/F/M, K = 4)"
 
 
 class ClusteringPage(WizardPage):
@@ -79,9 +80,13 @@ class ClusteringPage(WizardPage):
         self.k_min_spin = self._spin(2, MAX_K, tip("k_min"))
         self.k_max_spin = self._spin(2, MAX_K, tip("k_max"))
         self.fixed_radio.toggled.connect(self._options_edited)
+        self.sweep_box = QCheckBox("also score the range below")
+        self.sweep_box.setToolTip(tip("k_sweep"))
+        self.sweep_box.toggled.connect(self._options_edited)
         fixed_row = QHBoxLayout()
         fixed_row.addWidget(self.fixed_radio)
         fixed_row.addWidget(self.k_spin)
+        fixed_row.addWidget(self.sweep_box)
         fixed_row.addStretch(1)
         range_row = QHBoxLayout()
         range_row.addWidget(self.range_radio)
@@ -104,7 +109,7 @@ class ClusteringPage(WizardPage):
         self.evaluate_button = QPushButton("Evaluate K")
         self.evaluate_button.setToolTip(tip("evaluate"))
         self.evaluate_button.clicked.connect(self.evaluate)
-        self.preset_button = QPushButton("Seed preset")
+        self.preset_button = QPushButton(PRESET_TEXT)
         self.preset_button.setToolTip(tip("seed_preset"))
         self.preset_button.clicked.connect(self.apply_seed_preset)
         buttons = QHBoxLayout()
@@ -170,6 +175,7 @@ class ClusteringPage(WizardPage):
             self.k_max_spin.setValue(options.k_max)
             self.k_spin.setValue(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else 4))
             self.fixed_radio.setChecked(options.k is not None)
+            self.sweep_box.setChecked(options.k is not None and options.sweep)
             self.range_radio.setChecked(options.k is None)
             self.seed_spin.setValue(options.seed)
             self._update_enabled()
@@ -193,15 +199,17 @@ class ClusteringPage(WizardPage):
             k=self.k_spin.value() if self.fixed_radio.isChecked() else None,
             k_min=k_min,
             k_max=k_max,
-            sweep=True,
+            # a fixed K is fitted alone unless the analyst asks for the range's scores too
+            sweep=not self.fixed_radio.isChecked() or self.sweep_box.isChecked(),
             seed=self.seed_spin.value(),
         )
 
     def _update_enabled(self) -> None:
         fixed = self.fixed_radio.isChecked()
         self.k_spin.setEnabled(fixed)
-        self.k_min_spin.setEnabled(not fixed)
-        self.k_max_spin.setEnabled(not fixed)
+        self.sweep_box.setEnabled(fixed)
+        self.k_min_spin.setEnabled(not fixed or self.sweep_box.isChecked())
+        self.k_max_spin.setEnabled(not fixed or self.sweep_box.isChecked())
 
     def _options_edited(self) -> None:
         if self._filling:
@@ -237,7 +245,8 @@ class ClusteringPage(WizardPage):
         self.state.preset = "seed"
         self._fill(self.state.clustering)
         self.suggestion.setText(
-            "Seed preset applied: basic cleaning, outliers kept, no transform, standard scaler, K = 4."
+            "Write-up settings applied: basic cleaning, outliers kept, raw R/F/M (no transform), "
+            "standard scaler, K = 4."
         )
 
     def evaluate(self) -> None:
@@ -268,6 +277,16 @@ class ClusteringPage(WizardPage):
         )
         worker.done.connect(lambda: self.evaluate_button.setEnabled(True))
         worker.aborted.connect(lambda: self.suggestion.setText("Evaluation cancelled."))
+
+    def show_sweep(self, sweep: Any, options: ClusteringOptions) -> None:
+        """The K scores of a finished run: the charts keep them after "Change settings"."""
+        if sweep is None or (self.sweep is not None and self._sweep_for is not None
+                             and _sweep_key(self._sweep_for) == _sweep_key(options)):
+            return
+        self.charts.clear()
+        self.charts.set_scores(list(sweep.scores))
+        self.streamed = list(sweep.scores)
+        self._sweep_done(sweep, options)
 
     def _score_arrived(self, score: object) -> None:
         assert isinstance(score, KScore)

@@ -21,6 +21,7 @@ from rfm_desktop.gui.worker import Worker
 
 OUTLIER_WORDS = {"keep": "kept", "drop": "dropped", "segment": "own segment"}
 TRANSFORM_WORDS = {"log1p": "log (log1p)", "none": "none"}
+PRESET_WORDS = {"seed": "the write-up settings (raw R/F/M, K = 4)"}
 
 
 
@@ -41,7 +42,12 @@ def describe(params: AnalysisParams) -> str:
         ("non-product codes", c.drop_non_product),
         ("duplicate rows", c.drop_duplicates),
     ) if on]
-    k_text = f"K = {k.k}" if k.k is not None else f"the best K from {k.k_min} to {k.k_max}"
+    if k.k is None:
+        k_text = f"the best K from {k.k_min} to {k.k_max}"
+    else:
+        k_text = f"fixed K = {k.k}" + (f" (K {k.k_min} to {k.k_max} also scored for the charts)" if k.sweep else "")
+    if c.outliers == "segment":
+        k_text += ", plus an Outliers segment"
     rows = [
         ("File", html.escape(Path(params.input_path).name) + _sheets_text(params.sheet)),
         ("Remove", html.escape(", ".join(steps) or "nothing")),
@@ -52,7 +58,7 @@ def describe(params: AnalysisParams) -> str:
         ("Segments", k_text + f" (seed {k.seed})"),
     ]
     if params.preset:
-        rows.append(("Preset", html.escape(params.preset)))
+        rows.append(("Preset", PRESET_WORDS.get(params.preset, html.escape(params.preset))))
     body = "".join(f"<tr><td><b>{a}</b></td><td>&nbsp;&nbsp;{b}</td></tr>" for a, b in rows)
     return f"<table cellspacing='4'>{body}</table>"
 
@@ -151,7 +157,7 @@ class RunPage(WizardPage):
     def _finished(self, result: Any) -> None:
         self._stop_meter()  # before the views draw: the figure is about the run itself
         self.message.setText(
-            f"Done in {result.seconds:.1f} s: {result.customer_count:,} customers in {result.k} segments "
+            f"Done in {result.seconds:.1f} s: {result.customer_count:,} customers in {result.segments_text} "
             f"(silhouette {result.silhouette:.2f})."
         )
         self.resultReady.emit(result)

@@ -32,6 +32,7 @@ class AnalysisWizard(QWidget):
     fileLoaded = Signal(str)  # path
     loadFailed = Signal()
     pageChanged = Signal(int)
+    resultsRequested = Signal()  # back to the last results without running again
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -69,6 +70,11 @@ class AnalysisWizard(QWidget):
         footer.addStretch(0)
         footer.addWidget(self.back_button)
         footer.addWidget(self.next_button)
+        self.results_button = QPushButton("Back to results ▶")
+        self.results_button.setToolTip("The results of the last run, without running again (Ctrl+2).")
+        self.results_button.clicked.connect(self.resultsRequested)
+        self.results_button.setVisible(False)
+        footer.addWidget(self.results_button)
 
         right = QVBoxLayout()
         right.addWidget(self.stack, 1)
