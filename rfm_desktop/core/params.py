@@ -207,6 +207,10 @@ class AnalysisParams:
         except (KeyError, TypeError, ValueError) as exc:
             raise ParamsError(f"The saved analysis is not valid: {exc}.") from exc
 
+    def run_settings(self) -> AnalysisParams:
+        """These params without the cluster names: equal for two runs that give the same clusters."""
+        return self.replace(cluster_names=())
+
     def replace(self, **changes: Any) -> AnalysisParams:
         return dataclasses.replace(self, **changes)
 

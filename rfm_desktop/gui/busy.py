@@ -50,7 +50,7 @@ class BusyBar(QWidget):
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
         worker.progress.connect(self._on_progress)
-        worker.done.connect(lambda w=worker: self._on_done(w))
+        worker.done.connect(self._on_done)  # a bound slot: no call once this bar is deleted
 
     def cancel(self) -> None:
         if self._worker is not None and self._worker.is_running:
@@ -68,7 +68,7 @@ class BusyBar(QWidget):
         if step:
             self.step.setText(step)
 
-    def _on_done(self, worker: Worker) -> None:
-        if worker is self._worker:
+    def _on_done(self) -> None:
+        if self.sender() is self._worker:
             self._worker = None
             self.setVisible(False)

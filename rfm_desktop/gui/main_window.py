@@ -138,7 +138,8 @@ class MainWindow(QMainWindow):
             self.addAction(action)
         self.undo_action.setToolTip("Undo the last change to the results (e.g. a segment rename).")
         self.redo_action.setToolTip("Redo the change just undone.")
-        stack.cleanChanged.connect(lambda _clean: self._update_title())
+        self._edited = False  # renames since the analysis was saved (or run)
+        stack.cleanChanged.connect(self._clean_changed)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -219,8 +220,12 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         path = self.wizard.state.path
-        edited = "" if self.results.undo_stack.isClean() else "*"  # unsaved renames
+        edited = "*" if self._edited else ""  # unsaved renames
         self.setWindowTitle(f"{Path(path).name}{edited} — {APP_TITLE}" if path else APP_TITLE)
+
+    def _clean_changed(self, clean: bool) -> None:
+        self._edited = not clean
+        self._update_title()
 
     def status(self, text: str, timeout_ms: int = 0) -> None:
         self.status_label.setText(text)
@@ -340,8 +345,7 @@ class MainWindow(QMainWindow):
     def _result_renamed(self, result: AnalysisResult) -> None:
         self.result = result
         state = self.wizard.state
-        if state.path is not None and state.params().replace(cluster_names=()) == result.params.replace(
-                cluster_names=()):
+        if state.path is not None and state.params().run_settings() == result.params.run_settings():
             state.cluster_names = result.params.cluster_names  # saved with the analysis, applied on re-runs
         self.resultShown.emit(result)
 
@@ -553,7 +557,7 @@ class MainWindow(QMainWindow):
         settings.settings().sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        if not self.results.undo_stack.isClean():
+        if self._edited:
             answer = dialogs.ask_save_discard_cancel(
                 self, "Unsaved changes",
                 "The segment names were changed since the analysis was saved. Save the analysis?")

@@ -346,7 +346,7 @@ class Scatter2DView(ResultView):
         previous = self._result
         keep = (
             previous is not None
-            and previous.params == result.params
+            and previous.params.run_settings() == result.params.run_settings()
             and previous.input_sha256 == result.input_sha256
             and len(previous.customers) == len(result.customers)
         )
