@@ -1,4 +1,5 @@
-"""The "Export segments" dialog: what to write (all, chosen segments, selection), format, where."""
+"""The "Export segments" dialog: what to write (all, chosen clusters, named RFM segments, selection),
+format, where."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.export import segment_file_names
-from rfm_desktop.core.filenames import safe_file_name
+from rfm_desktop.core.filenames import safe_file_name, unique_file_names
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
 from rfm_desktop.gui.exporting import ExportRequest
+from rfm_desktop.gui.views.colors import segment_color
 
 FORMATS = (("csv", "CSV (.csv) – opens anywhere"), ("xlsx", "Excel workbook (.xlsx)"))
 
@@ -57,7 +59,8 @@ class ExportDialog(QDialog):
         self._stem = stem
 
         self.all_radio = QRadioButton(f"All {result.customer_count:,} customers in one file")
-        self.segments_radio = QRadioButton("Chosen segments, one file each")
+        self.segments_radio = QRadioButton("Chosen clusters, one file each")
+        self.rfm_radio = QRadioButton("Named RFM segments, one file each")
         n = len(self.selected_customers)
         self.selection_radio = QRadioButton(
             f"The current scatter selection ({n:,} customers)" if n
@@ -65,7 +68,7 @@ class ExportDialog(QDialog):
         )
         self.selection_radio.setEnabled(n > 0)
         self.kind_group = QButtonGroup(self)
-        for i, radio in enumerate((self.all_radio, self.segments_radio, self.selection_radio)):
+        for i, radio in enumerate((self.all_radio, self.segments_radio, self.selection_radio, self.rfm_radio)):
             self.kind_group.addButton(radio, i)
 
         self.cluster_list = QListWidget()
@@ -78,6 +81,16 @@ class ExportDialog(QDialog):
             self.cluster_list.addItem(item)
         self.cluster_list.setMaximumHeight(self.fontMetrics().height() * 9)
         self.cluster_list.itemChanged.connect(self._validate)
+        self.rfm_list = QListWidget()
+        for row in result.segments.to_dict("records"):
+            name = str(row["segment"])
+            item = QListWidgetItem(_swatch(segment_color(name)), f"{name}  ({int(row['customers']):,} customers)")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.rfm_list.addItem(item)
+        self.rfm_list.setMaximumHeight(self.fontMetrics().height() * 9)
+        self.rfm_list.itemChanged.connect(self._validate)
 
         self.format_combo = QComboBox()
         for value, text in FORMATS:
@@ -107,6 +120,8 @@ class ExportDialog(QDialog):
         layout.addWidget(self.all_radio)
         layout.addWidget(self.segments_radio)
         layout.addWidget(self.cluster_list)
+        layout.addWidget(self.rfm_radio)
+        layout.addWidget(self.rfm_list)
         layout.addWidget(self.selection_radio)
         layout.addSpacing(8)
         layout.addLayout(form)
@@ -122,7 +137,7 @@ class ExportDialog(QDialog):
 
     # -- state ---------------------------------------------------------------------------------
     def kind(self) -> str:
-        return ("all", "segments", "selection")[max(self.kind_group.checkedId(), 0)]
+        return ("all", "segments", "selection", "rfm_segments")[max(self.kind_group.checkedId(), 0)]
 
     def fmt(self) -> str:
         return self.format_combo.currentData()
@@ -130,6 +145,20 @@ class ExportDialog(QDialog):
     def checked_clusters(self) -> list[int]:
         items = (self.cluster_list.item(i) for i in range(self.cluster_list.count()))
         return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def checked_segments(self) -> list[str]:
+        """The ticked named RFM segments, best first."""
+        items = (self.rfm_list.item(i) for i in range(self.rfm_list.count()))
+        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def set_checked_segments(self, names: list[str]) -> None:
+        for i in range(self.rfm_list.count()):
+            item = self.rfm_list.item(i)
+            on = item.data(Qt.ItemDataRole.UserRole) in names
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+    def _to_folder(self) -> bool:
+        return self.kind() in ("segments", "rfm_segments")
 
     def set_checked_clusters(self, ids: list[int]) -> None:
         for i in range(self.cluster_list.count()):
@@ -145,30 +174,31 @@ class ExportDialog(QDialog):
             target=self.target_edit.text().strip(),
             cluster_ids=tuple(self.checked_clusters()) if kind == "segments" else (),
             customer_ids=tuple(self.selected_customers) if kind == "selection" else (),
+            segments=tuple(self.checked_segments()) if kind == "rfm_segments" else (),
         )
 
     def _default_target(self) -> str:
         kind = self.kind()
-        if kind == "segments":
-            return str(Path(self.folder) / f"{self._stem}-segments")
+        if kind in ("segments", "rfm_segments"):
+            return str(Path(self.folder) / f"{self._stem}-{'rfm-segments' if kind == 'rfm_segments' else 'segments'}")
         suffix = "selection" if kind == "selection" else "customers"
         return str(Path(self.folder) / f"{self._stem}-{suffix}.{self.fmt()}")
 
     def _kind_changed(self) -> None:
-        segments = self.kind() == "segments"
-        self.cluster_list.setEnabled(segments)
-        self.target_label.setText("Folder:" if segments else "File:")
+        self.cluster_list.setEnabled(self.kind() == "segments")
+        self.rfm_list.setEnabled(self.kind() == "rfm_segments")
+        self.target_label.setText("Folder:" if self._to_folder() else "File:")
         self.target_edit.setText(self._default_target())
         self._validate()
 
     def _format_changed(self) -> None:
         text = self.target_edit.text().strip()
-        if self.kind() != "segments" and text:
+        if not self._to_folder() and text:
             self.target_edit.setText(str(Path(text).with_suffix(f".{self.fmt()}")))
         self._validate()
 
     def _browse(self) -> None:
-        if self.kind() == "segments":
+        if self._to_folder():
             folder = dialogs.ask_directory(self, "Folder for the segment files", self.target_edit.text())
             if folder:
                 self.target_edit.setText(folder)
@@ -185,6 +215,8 @@ class ExportDialog(QDialog):
             problem = "Choose where to write."
         elif kind == "segments" and not self.checked_clusters():
             problem = "Tick at least one segment."
+        elif kind == "rfm_segments" and not self.checked_segments():
+            problem = "Tick at least one named segment."
         elif kind == "selection" and not self.selected_customers:
             problem = "Select customers in the 2D scatter first."
         if kind == "segments" and not problem:
@@ -194,6 +226,11 @@ class ExportDialog(QDialog):
                 "One file per segment, named after it (earlier segment files in that folder are "
                 "replaced): " + ", ".join(names[p.id] for p in self.result.clusters if p.id in chosen)
             )
+        elif kind == "rfm_segments" and not problem:
+            every = self.result.segments["segment"].astype(str).tolist()
+            files = dict(zip(every, unique_file_names(every, f".{self.fmt()}"), strict=True))
+            self.note.setText("One file per named segment, named after it (earlier segment files in that folder "
+                              "are replaced): " + ", ".join(files[n] for n in self.checked_segments()))
         else:
             self.note.setText(problem)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)

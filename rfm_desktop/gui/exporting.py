@@ -9,15 +9,16 @@ from typing import Literal
 from rfm_desktop.core import export
 from rfm_desktop.core.result import AnalysisResult
 
-Kind = Literal["all", "segments", "selection"]
+Kind = Literal["all", "segments", "selection", "rfm_segments"]
 
 
 @dataclass(frozen=True)
 class ExportRequest:
     kind: Kind
     fmt: Literal["csv", "xlsx"]
-    target: str  # a file for "all" and "selection", a folder for "segments"
+    target: str  # a file for "all" and "selection", a folder for "segments" and "rfm_segments"
     cluster_ids: tuple[int, ...] = ()
+    segments: tuple[str, ...] = ()  # named RFM segments, for "rfm_segments"
     customer_ids: tuple[str, ...] = field(default=(), repr=False)
 
     def target_file(self) -> Path:
@@ -30,6 +31,9 @@ def run_export(result: AnalysisResult, request: ExportRequest) -> list[Path]:
     if request.kind == "segments":
         return export.export_segments(result, Path(request.target), cluster_ids=list(request.cluster_ids),
                                       fmt=request.fmt)
+    if request.kind == "rfm_segments":
+        return export.export_rfm_segments(result, Path(request.target), segments=list(request.segments),
+                                          fmt=request.fmt)
     if request.kind == "selection":
         return [export.export_customers(result, request.target_file(), customer_ids=list(request.customer_ids))]
     return [export.export_customers(result, request.target_file())]

@@ -31,6 +31,7 @@ from rfm_desktop.gui.exporting import describe_written, run_export
 from rfm_desktop.gui.images import report_images
 from rfm_desktop.gui.report import write_report
 from rfm_desktop.gui.results import ResultsPanel
+from rfm_desktop.gui.scoring_dialog import ScoringDialog
 from rfm_desktop.gui.texts import ANALYSIS_FILTER, FILE_FILTERS, HELP_HTML
 from rfm_desktop.gui.welcome import WelcomePage
 from rfm_desktop.gui.wizard.wizard import AnalysisWizard
@@ -188,6 +189,8 @@ class MainWindow(QMainWindow):
         self.results.reportRequested.connect(self.save_report)
         self.results.resultChanged.connect(self._result_renamed)
         self.results.kPicked.connect(self._k_picked)
+        self.results.scoringRequested.connect(lambda: self.edit_scoring(rerun=True))
+        self.wizard.scoringRequested.connect(lambda: self.edit_scoring(rerun=False))
 
     def _update_actions(self) -> None:
         has_result = self.result is not None
@@ -341,6 +344,19 @@ class MainWindow(QMainWindow):
     def _k_picked(self, k: int) -> None:
         self.wizard.clustering_page.pick_k(k)
         self.status(f"K = {k} chosen for the next run: press Ctrl+R to run with it.")
+
+    def edit_scoring(self, *, rerun: bool) -> None:
+        """The scores and segment rules editor; from the results, a change runs the analysis again."""
+        state = self.wizard.state
+        result = self.result if self.result is not None and self.result.params.input_path == state.path else None
+        dialog = ScoringDialog(state.scoring, result, parent=self,
+                               accept_text="Apply and run again" if rerun else "Use these scores and rules")
+        if not dialogs.run_dialog(dialog):
+            return
+        changed = dialog.scoring() != state.scoring
+        state.set_scoring(dialog.scoring())
+        if changed and rerun:
+            self.run_analysis()
 
     def _result_renamed(self, result: AnalysisResult) -> None:
         self.result = result

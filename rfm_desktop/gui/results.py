@@ -45,6 +45,7 @@ class ResultsPanel(QWidget):
     reportRequested = Signal()
     resultChanged = Signal(object)  # after a rename
     kPicked = Signal(int)  # a K clicked on the K evaluation tab
+    scoringRequested = Signal()  # "Scores and segment rules…" on the RFM scores tab
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -86,6 +87,9 @@ class ResultsPanel(QWidget):
             picked = getattr(view, "kPicked", None)
             if picked is not None:
                 picked.connect(self.kPicked)
+            scoring = getattr(view, "scoringRequested", None)
+            if scoring is not None:
+                scoring.connect(self.scoringRequested)
         if not self.views:
             self.tabs.addTab(QLabel("The result views are not available in this build."), "Results")
         layout = QVBoxLayout(self)

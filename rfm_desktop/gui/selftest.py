@@ -38,13 +38,14 @@ class Selftest:
         self.skipped: dict[str, str] = {}
         self.window: Any = None
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, widget: Any = None) -> None:
         from rfm_desktop.gui.autopilot import settle
 
-        self.window.repaint()
+        widget = widget or self.window
+        widget.repaint()
         settle(120)
         path = self.outdir / f"{len(self.shots):02d}-{name}.png"
-        if not self.window.grab().save(str(path), "PNG"):
+        if not widget.grab().save(str(path), "PNG"):
             raise SelftestError(f"could not write {path}")
         self.shots.append(path.name)
 
@@ -111,6 +112,7 @@ class Selftest:
                 raise SelftestError(f"the {view.title} view did not receive the result")
             self.shot(f"view-{name}")
             shown.append(name)
+        self.scoring_editor(result)
 
         return {
             "ok": True,
@@ -132,6 +134,20 @@ class Selftest:
             "python": platform.python_version(),
             "seconds": round(time.perf_counter() - started, 1),
         }
+
+    def scoring_editor(self, result: Any) -> None:
+        """The scores and segment rules editor on the result, with its rule-coverage map."""
+        from rfm_desktop.gui.scoring_dialog import ScoringDialog
+
+        dialog = ScoringDialog(self.window.wizard.state.scoring, result, parent=self.window)
+        dialog.resize(1200, 760)
+        dialog.show()
+        try:
+            if dialog.problem or dialog.coverage is None:
+                raise SelftestError(f"the scores and rules editor shows a problem: {dialog.problem}")
+            self.shot("dialog-scoring-rules", dialog)
+        finally:
+            dialog.close()
 
     def restore(self) -> None:
         from rfm_desktop.gui import dialogs

@@ -255,3 +255,39 @@ def test_default_export_folder_is_documents_never_the_installation_and_apart_fro
     # a remembered folder inside the installation is never offered for writing
     settings.set_last_folder(resources_dir() / "sample", "export")
     assert settings.last_folder("export") == str(settings.documents_folder())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_one_file_per_named_rfm_segment(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any,
+                                               tmp_path: Path, fmt: str) -> None:
+    result = quick_result(window, pilot)
+    names = result.segments["segment"].tolist()
+    chosen = [n for n in names if n != "Others"]
+    folder = tmp_path / "rfm"
+
+    def configure(dialog: ExportDialog) -> None:
+        assert dialog.checked_segments() == names, "every named segment is ticked at first"
+        dialog.rfm_radio.setChecked(True)
+        dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(fmt))
+        assert dialog.target_edit.text().endswith("-rfm-segments") and dialog.target_label.text() == "Folder:"
+        dialog.set_checked_segments(chosen)
+        assert f"Champions.{fmt}" in dialog.note.text() and "Others" not in dialog.note.text()
+        dialog.target_edit.setText(str(folder))
+
+    written = export_with(window, qtbot, monkeypatch, configure)
+    assert sorted(p.name for p in written) == sorted(f"{n}.{fmt}" for n in chosen)
+    counts = result.customers["rfm_segment"].value_counts()
+    for name in chosen:
+        table = read_table(folder / f"{name}.{fmt}")
+        assert len(table) == counts[name] and set(table["rfm_segment"]) == {name}
+    assert not (folder / f"Others.{fmt}").exists()
+
+
+def test_export_dialog_needs_a_named_segment(window: Any, pilot: Any) -> None:
+    result = quick_result(window, pilot)
+    dialog = ExportDialog(result, str(Path.home()), parent=window)
+    dialog.rfm_radio.setChecked(True)
+    dialog.set_checked_segments([])
+    assert dialog.note.text() == "Tick at least one named segment."
+    assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    assert dialog.request().kind == "rfm_segments" and dialog.request().segments == ()

@@ -211,7 +211,8 @@ from rfm_desktop.gui.views.base import ResultView  # noqa: E402
 
 def test_all_views_listed_in_tab_order_with_unique_slugs() -> None:
     titles = [cls.title for cls in ALL_VIEWS]
-    assert titles == ["Segments", "2D scatter", "3D", "K evaluation", "RFM", "Silhouette", "Cleaning report"]
+    assert titles == ["Segments", "2D scatter", "3D", "K evaluation", "RFM scores", "RFM segments",
+                      "RFM distributions", "Customers", "Silhouette", "Cleaning report"]
     slugs = [view_name(cls) for cls in ALL_VIEWS]
     assert len(set(slugs)) == len(slugs)
     assert all(s and s == s.lower() and " " not in s for s in slugs)
@@ -656,12 +657,12 @@ def test_silhouette_skips_nan_notes_the_sample_and_the_outliers(qtbot) -> None:
     assert "Outliers" in view.note.text()
 
 
-def test_rfm_grid_cells_and_segment_table(qtbot, result) -> None:
+def test_rfm_grid_cells_and_thresholds(qtbot, result) -> None:
     view = _make(qtbot, RFMView)
     view.set_result(result)
     assert view.grid.rowCount() == 5 and view.grid.columnCount() == 5
-    assert view.grid.verticalHeaderItem(0).text() == "R 5"
-    assert view.grid.horizontalHeaderItem(0).text() == "F 1"
+    assert view.grid.verticalHeaderItem(0).text().startswith("R 5\n")
+    assert view.grid.horizontalHeaderItem(0).text().startswith("F 1\n")
     heat = result.heatmap.set_index(["r_score", "f_score"])
     for r in range(1, 6):
         for f in range(1, 6):
@@ -669,11 +670,8 @@ def test_rfm_grid_cells_and_segment_table(qtbot, result) -> None:
             assert values["customers"] == heat.loc[(r, f), "customers"]
             if values["customers"]:
                 assert view.cell(r, f).text().startswith(f"{values['customers']:,}\ncustomers")
-    model = view.segments_model
-    assert model.rowCount() == len(result.segments)
-    view.segments_table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
-    shown = [view.segments_proxy.index(i, 1).data(SORT_ROLE) for i in range(model.rowCount())]
-    assert shown == sorted(result.segments["customers"].tolist(), reverse=True)
+    assert len(view.threshold_rows()) == 15  # 5 scores x recency, frequency, monetary
+    assert [row[0] for row in view.threshold_rows()[:5]] == ["R 1", "R 2", "R 3", "R 4", "R 5"]
 
 
 def test_cleaning_report(qtbot, result) -> None:

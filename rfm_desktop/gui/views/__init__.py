@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from rfm_desktop.gui.views.base import ResultView
 from rfm_desktop.gui.views.cleaning import CleaningView
+from rfm_desktop.gui.views.customers import CustomersView
+from rfm_desktop.gui.views.distributions import DistributionsView
 from rfm_desktop.gui.views.kcharts import KChartsWidget, KEvaluationView
 from rfm_desktop.gui.views.rfmgrid import RFMView
+from rfm_desktop.gui.views.rfmsegments import RFMSegmentsView
 from rfm_desktop.gui.views.scatter2d import Scatter2DView
 from rfm_desktop.gui.views.segments import SegmentsView
 from rfm_desktop.gui.views.silhouette import SilhouetteView
@@ -20,6 +23,9 @@ ALL_VIEWS: list[type[ResultView]] = [
     View3D,
     KEvaluationView,
     RFMView,
+    RFMSegmentsView,
+    DistributionsView,
+    CustomersView,
     SilhouetteView,
     CleaningView,
 ]
@@ -36,8 +42,11 @@ __all__ = [
     "ALL_VIEWS",
     "VIEWS_BY_NAME",
     "CleaningView",
+    "CustomersView",
+    "DistributionsView",
     "KChartsWidget",
     "KEvaluationView",
+    "RFMSegmentsView",
     "RFMView",
     "ResultView",
     "Scatter2DView",

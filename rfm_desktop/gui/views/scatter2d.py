@@ -8,6 +8,7 @@ every customer.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfm_desktop.core.explain import explain_scores
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.views.axes import ReadableAxis
 from rfm_desktop.gui.views.base import (
@@ -693,10 +695,11 @@ class Scatter2DView(ResultView):
         rec, freq, mon = (frame[c].iat[row] for c in ("recency", "frequency", "monetary"))
         cluster = frame["cluster_name"].iat[row] if "cluster_name" in frame.columns else frame["cluster"].iat[row]
         segment = frame["rfm_segment"].iat[row] if "rfm_segment" in frame.columns else ""
+        why = explain_scores((rec, freq, mon), self._result.scales, self._result.rules).text if self._result.scales else ""
         return (
             f"Customer {cid}  ·  segment: {cluster}  ·  RFM segment: {segment}\n"
             f"Recency {rec:,.0f} days  ·  Frequency {freq:,.0f} orders  ·  Monetary {mon:,.2f}"
-        )
+        ) + (f"\nWhy this segment: {textwrap.fill(why, 100)}" if why else "")
 
     def _show_hover(self, row: int | None) -> None:
         if row is None:

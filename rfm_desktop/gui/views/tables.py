@@ -122,6 +122,8 @@ class RowTableModel(QAbstractTableModel):
             return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.DecorationRole and self._decoration is not None:
             return self._decoration(row, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole and not col.numeric:
+            return col.text(raw)  # long texts (a strategy) may be cut off in the cell
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core import pipeline
 from rfm_desktop.core.params import FEATURES, ClusteringOptions, seed_preset
 from rfm_desktop.core.result import KScore
+from rfm_desktop.gui.scoring_dialog import describe_scoring
 from rfm_desktop.gui.texts import tip
 from rfm_desktop.gui.views.kcharts import KChartsWidget
 from rfm_desktop.gui.wizard.page import WizardPage
@@ -40,6 +41,8 @@ PRESET_TEXT = "Write-up settings (raw R/F/M, K = 4)"
 
 
 class ClusteringPage(WizardPage):
+    #: the analyst wants to edit the scores and segment rules (the main window opens the dialog)
+    scoringRequested = Signal()
     title = "4. Clustering"
     subtitle = (
         "How customers are grouped into segments with k-means. Not sure about K? Press "
@@ -126,6 +129,7 @@ class ClusteringPage(WizardPage):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(settings_box)
+        left_layout.addWidget(self._scoring_box())
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.suggestion)
         left_layout.addWidget(silhouette)
@@ -183,6 +187,21 @@ class ClusteringPage(WizardPage):
             self._filling = False
         self._describe_choice()
         self.charts.set_chosen(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None))
+
+    def _scoring_box(self) -> QGroupBox:
+        """The named RFM segments: what the run will use, and the button to the editor."""
+        self.scoring_label = QLabel(describe_scoring(self.state.scoring))
+        self.scoring_label.setWordWrap(True)
+        self.scoring_button = QPushButton("Scores and segment rules…")
+        self.scoring_button.setToolTip("Number of scores, break points and the named-segment rule table, "
+                                       "with a live map of which rule takes each score cell.")
+        self.scoring_button.clicked.connect(self.scoringRequested)
+        self.state.optionsChanged.connect(lambda: self.scoring_label.setText(describe_scoring(self.state.scoring)))
+        box = QGroupBox("Named RFM segments")
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.scoring_label)
+        layout.addWidget(self.scoring_button, 0, Qt.AlignmentFlag.AlignLeft)
+        return box
 
     def _sync_from_state(self) -> None:
         """Options set elsewhere (a preset, a saved analysis) show up in the widgets."""

@@ -144,6 +144,13 @@ class WizardState(QObject):
             self.preset = preset
             self.optionsChanged.emit()
 
+    def set_scoring(self, options: ScoringOptions) -> None:
+        """Number of scores, break points and rule table (from the scores and rules editor)."""
+        if options != self.scoring:
+            self.scoring = options
+            self.preset = None
+            self.optionsChanged.emit()
+
     def params(self) -> AnalysisParams:
         if self.path is None:
             raise RuntimeError("no file chosen")

@@ -33,6 +33,7 @@ class AnalysisWizard(QWidget):
     loadFailed = Signal()
     pageChanged = Signal(int)
     resultsRequested = Signal()  # back to the last results without running again
+    scoringRequested = Signal()  # the Clustering page's "Scores and segment rules…"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -86,6 +87,7 @@ class AnalysisWizard(QWidget):
         self.file_page.loaded.connect(self._file_loaded)
         self.file_page.loadFailed.connect(self.loadFailed)
         self.run_page.resultReady.connect(self.resultReady)
+        self.clustering_page.scoringRequested.connect(self.scoringRequested)
         self.run_page.runStarted.connect(self._update_buttons)
         self.run_page.runEnded.connect(self._update_buttons)
         self._go(FILE)
