@@ -246,8 +246,8 @@ class ScoringDialog(QDialog):
         self._selection_changed()
         self._edited()
 
-    def _append(self, rule: SegmentRule, row: int | None = None) -> None:
-        row = self.rules_table.rowCount() if row is None else row
+    def _append(self, rule: SegmentRule) -> None:
+        row = self.rules_table.rowCount()
         self.rules_table.insertRow(row)
         self.rules_table.setItem(row, COL_NAME, QTableWidgetItem(rule.name))
         for col, (measure, side) in BOUND_COLUMNS.items():

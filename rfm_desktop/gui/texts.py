@@ -131,6 +131,13 @@ or drop it on the window.</li>
 </table>
 <p>Rename a segment by double-clicking its name in the <i>Segments</i> tab; the new name is used in
 every view and export.</p>
+<h3>Named RFM segments</h3>
+<p>Each measure gets a score from 1 to 5 (or 2 to 10); equal values always get equal scores, and the
+<i>RFM scores</i> tab shows the thresholds. A rule table turns the three scores into a named segment
+(the first rule that matches; none: “Others”). <i>Scores and segment rules…</i> on the Clustering
+page and the RFM scores tab changes the number of scores, the break points and the rules, with a map
+of which rule takes each score cell. The <i>Customers</i> tab says why a customer is in a segment
+and what would move them to a better one.</p>
 """
 
 

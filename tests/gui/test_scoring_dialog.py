@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from test_rfm_views import write_shop  # noqa: E402
 
 from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ScoringOptions  # noqa: E402
 from rfm_desktop.core.pipeline import run  # noqa: E402
@@ -20,8 +21,6 @@ from rfm_desktop.core.result import AnalysisResult  # noqa: E402
 from rfm_desktop.core.rules import RFM_02, RFM_03, RuleSet, SegmentRule, rules_csv  # noqa: E402
 from rfm_desktop.gui import dialogs  # noqa: E402
 from rfm_desktop.gui.scoring_dialog import COL_COVERAGE, COL_NAME, ScoringDialog  # noqa: E402
-
-from test_rfm_views import write_shop  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -59,8 +59,7 @@ def score_values(scale: MeasureScale, score: int) -> str:
 
 
 def _empty_brush(widget: QWidget) -> QBrush:
-    brush = QBrush(widget.palette().color(widget.palette().ColorRole.Mid), Qt.BrushStyle.BDiagPattern)
-    return brush
+    return QBrush(widget.palette().color(widget.palette().ColorRole.Mid), Qt.BrushStyle.BDiagPattern)
 
 
 class RFMView(ResultView):
@@ -142,6 +141,9 @@ class RFMView(ResultView):
 
     def set_result(self, result: AnalysisResult) -> None:
         self._result = result
+        if not result.scales:
+            self.show_message("This result has no score thresholds: run the analysis again.")
+            return
         self._bins = result.bins
         method = {s.method for s in result.scales}
         how = "custom break points" if method == {"custom"} else (
