@@ -369,7 +369,7 @@ class ScoringDialog(QDialog):
         except RFMError as exc:
             self._show_problem(exc)
             return
-        default = str(Path(settings.last_folder()) / f"{rules.name}-rules.csv")
+        default = str(Path(settings.last_folder("export")) / f"{rules.name}-rules.csv")
         chosen = dialogs.ask_save_file(self, "Save segment rules", default, RULES_FILTER)
         if not chosen:
             return
@@ -379,7 +379,7 @@ class ScoringDialog(QDialog):
         except RFMError as exc:
             self._show_problem(exc)
             return
-        settings.set_last_folder(path)
+        settings.set_last_folder(path, "export")
         self.saved_to = path
         self.message.setStyleSheet("")
         self.message.setText(f"Saved the rule table to {path}.")
