@@ -6,6 +6,7 @@ Every stage takes ``progress(fraction, step)`` and ``cancelled()``; cancelling r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -160,6 +161,14 @@ def score(
     return scored, scales, warnings
 
 
+def sweep_inputs(params: AnalysisParams) -> AnalysisParams:
+    """What a K sweep depends on: ``params`` without the fixed K, the sweep switch, the preset
+    name and the cluster names. Two params with equal ``sweep_inputs`` give the same KSweep, so
+    a sweep made for one (the wizard's "Evaluate K") serves a run of the other."""
+    options = dataclasses.replace(params.clustering, k=None, sweep=True)
+    return params.replace(clustering=options, preset=None, cluster_names=())
+
+
 def evaluate_k(
     prepared: Prepared,
     params: AnalysisParams,
@@ -184,7 +193,10 @@ def run(
     *,
     transactions: io.Transactions | None = None,
     on_k_score: Callable[[KScore], None] | None = None,
+    sweep: KSweep | None = None,
 ) -> AnalysisResult:
+    """The whole analysis. ``sweep``: a K sweep already made for params with the same
+    :func:`sweep_inputs` (e.g. by "Evaluate K"); it is used instead of sweeping again."""
     started = time.perf_counter()
     if transactions is None:
         transactions = load(params, _scaled(progress, 0.0, 0.3), cancelled)
@@ -192,8 +204,9 @@ def run(
     options = params.clustering
     x = prepared.features.scaled
 
-    sweep: KSweep | None = None
-    if options.k is None or options.sweep:
+    if not (options.k is None or options.sweep):
+        sweep = None
+    elif sweep is None:
         sweep = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
     k = options.k if options.k is not None else sweep.suggested_k
     if k > len(x) - 1:

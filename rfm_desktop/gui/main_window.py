@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
         self.result = result
         self.results.set_result(result)
         # the Clustering page keeps the K scores of this run (seen after "Change settings")
-        self.wizard.clustering_page.show_sweep(result.sweep, result.params.clustering)
+        self.wizard.clustering_page.show_sweep(result.sweep, result.params)
         self.stack.setCurrentIndex(RESULTS)
         self._update_actions()
         self.status(f"{result.customer_count:,} customers in {result.segments_text} "

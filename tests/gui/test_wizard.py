@@ -392,3 +392,37 @@ def test_after_change_settings_the_charts_keep_the_sweep_and_results_are_one_cli
     window.wizard.results_button.click()
     assert window.stack.currentWidget() is window.results
     assert window.result is result, "no new run"
+
+
+def test_run_reuses_the_sweep_of_evaluate_k_for_the_same_inputs(window: Any, pilot: Any, monkeypatch: Any) -> None:
+    from rfm_desktop.core import pipeline
+
+    calls: list[tuple[int, int]] = []
+    original = pipeline.evaluate_k
+
+    def counting(prepared: Any, params: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append((params.clustering.k_min, params.clustering.k_max))
+        return original(prepared, params, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "evaluate_k", counting)
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    page = window.wizard.clustering_page
+    page.k_min_spin.setValue(2)
+    page.k_max_spin.setValue(4)
+    sweep = pilot.evaluate_k()
+    assert calls == [(2, 4)]
+    page.pick_k(3)  # a fixed K picked on the charts, the range scored for them
+    page.sweep_box.setChecked(True)
+    pilot.to_run()
+    result = pilot.run()
+    assert calls == [(2, 4)], "Run swept again although Evaluate K had the same inputs"
+    assert result.sweep is sweep and result.k == 3
+    # other inputs (another seed): the sweep is not reused
+    window.results.back_button.click()
+    window.wizard.go_to(CLUSTERING)
+    page.seed_spin.setValue(7)
+    result = pilot.run()
+    assert calls == [(2, 4), (2, 4)] and result.sweep is not sweep

@@ -149,6 +149,7 @@ class ClusteringPage(WizardPage):
         self.sweep: Any = None  # the last KSweep
         self.streamed: list[KScore] = []
         self._sweep_for: ClusteringOptions | None = None
+        self._sweep_inputs: Any = None  # pipeline.sweep_inputs of the params self.sweep was made for
         self._filling = False
         self._fill(self.state.clustering)
         self.state.optionsChanged.connect(self._sync_from_state)
@@ -291,30 +292,37 @@ class ClusteringPage(WizardPage):
             return sweep
 
         worker = self.run_job(
-            job, "Evaluating K…", on_finished=lambda sweep: self._sweep_done(sweep, options),
+            job, "Evaluating K…",
+            on_finished=lambda sweep: self._sweep_done(sweep, options, pipeline.sweep_inputs(params)),
             on_partial=self._score_arrived, name="evaluate-k",
         )
         worker.done.connect(lambda: self.evaluate_button.setEnabled(True))
         worker.aborted.connect(lambda: self.suggestion.setText("Evaluation cancelled."))
 
-    def show_sweep(self, sweep: Any, options: ClusteringOptions) -> None:
+    def show_sweep(self, sweep: Any, params: Any) -> None:
         """The K scores of a finished run: the charts keep them after "Change settings"."""
-        if sweep is None or (self.sweep is not None and self._sweep_for is not None
-                             and _sweep_key(self._sweep_for) == _sweep_key(options)):
+        if sweep is None or (self.sweep is sweep):
             return
         self.charts.clear()
         self.charts.set_scores(list(sweep.scores))
         self.streamed = list(sweep.scores)
-        self._sweep_done(sweep, options)
+        self._sweep_done(sweep, params.clustering, pipeline.sweep_inputs(params))
+
+    def sweep_for(self, params: Any) -> Any:
+        """The last sweep when it was made for the same inputs as ``params`` (reused by Run), else None."""
+        if self.sweep is not None and self._sweep_inputs == pipeline.sweep_inputs(params):
+            return self.sweep
+        return None
 
     def _score_arrived(self, score: object) -> None:
         assert isinstance(score, KScore)
         self.streamed.append(score)
         self.charts.add_score(score)
 
-    def _sweep_done(self, sweep: Any, options: ClusteringOptions) -> None:
+    def _sweep_done(self, sweep: Any, options: ClusteringOptions, inputs: Any) -> None:
         self.sweep = sweep
         self._sweep_for = options
+        self._sweep_inputs = inputs
         self.charts.set_suggested(sweep.suggested_k, sweep.reason)
         chosen = self.state.clustering.k
         self.charts.set_chosen(chosen if chosen is not None else sweep.suggested_k)

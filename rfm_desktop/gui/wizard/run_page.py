@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 from rfm_desktop.core import pipeline
 from rfm_desktop.core.params import AnalysisParams
-from rfm_desktop.core.result import KScore
+from rfm_desktop.core.result import KScore, KSweep
 from rfm_desktop.gui.busy import BusyBar
 from rfm_desktop.gui.stall import StallMeter
 from rfm_desktop.gui.texts import tip
@@ -99,6 +100,8 @@ class RunPage(WizardPage):
         self.last_stall_ms: float | None = None
         self.worker: Worker | None = None
         self.streamed: list[KScore] = []
+        #: the K sweep already made for these inputs ("Evaluate K"), or None: set by the wizard
+        self.known_sweep: Callable[[AnalysisParams], KSweep | None] = lambda _params: None
 
     def is_complete(self) -> bool:
         return self.state.transactions is not None and not self.is_running()
@@ -117,13 +120,14 @@ class RunPage(WizardPage):
         self.enter()
         params = state.params()
         transactions = state.transactions
+        sweep = self.known_sweep(params)
         self.streamed = []
-        self.message.setText("")
+        self.message.setText("The K scores of “Evaluate K” are used again: no new sweep." if sweep else "")
         self.run_button.setEnabled(False)
         self.stall.start()
         worker = self.run_job(
             lambda task: pipeline.run(params, task.progress, task.cancelled,
-                                      transactions=transactions, on_k_score=task.partial),
+                                      transactions=transactions, on_k_score=task.partial, sweep=sweep),
             "Starting…",
             on_finished=self._finished,
             on_errored=self._errored,

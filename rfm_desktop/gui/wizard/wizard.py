@@ -44,6 +44,7 @@ class AnalysisWizard(QWidget):
         self.cleaning_page = CleaningPage(self.state, self.busy)
         self.clustering_page = ClusteringPage(self.state, self.busy)
         self.run_page = RunPage(self.state, self.busy)
+        self.run_page.known_sweep = self.clustering_page.sweep_for  # Run reuses "Evaluate K"
         self.pages: list[WizardPage] = [
             self.file_page, self.columns_page, self.cleaning_page, self.clustering_page, self.run_page,
         ]
