@@ -48,6 +48,7 @@ class ExportDialog(QDialog):
         *,
         chosen_clusters: list[int] | None = None,
         selected_customers: list[str] | None = None,
+        fmt: str = "csv",
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
@@ -95,6 +96,7 @@ class ExportDialog(QDialog):
         self.format_combo = QComboBox()
         for value, text in FORMATS:
             self.format_combo.addItem(text, value)
+        self.format_combo.setCurrentIndex(max(self.format_combo.findData(fmt), 0))  # the last one used
         self.format_combo.currentIndexChanged.connect(self._format_changed)
         self.target_edit = QLineEdit()
         self.target_edit.textChanged.connect(self._validate)
@@ -106,6 +108,9 @@ class ExportDialog(QDialog):
         self.target_label = QLabel("File:")
         self.note = QLabel()
         self.note.setWordWrap(True)
+        # three lines whatever the text (the whole text in the tooltip): the Folder field never jumps
+        self.note.setFixedHeight(self.note.fontMetrics().lineSpacing() * 3 + 4)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
@@ -130,9 +135,10 @@ class ExportDialog(QDialog):
         self.resize(620, self.sizeHint().height())
 
         self.kind_group.idToggled.connect(lambda _id, on: on and self._kind_changed())
-        # Some (not all) segments ticked in the Segments tab: the analyst meant those.
+        # A scatter selection, or some (not all) segments ticked: the analyst meant those.
         partial = bool(chosen) and len(chosen) < len(result.clusters)
-        (self.segments_radio if partial else self.all_radio).setChecked(True)
+        default = self.selection_radio if n else self.segments_radio if partial else self.all_radio
+        default.setChecked(True)
         self._kind_changed()
 
     # -- state ---------------------------------------------------------------------------------
@@ -233,4 +239,5 @@ class ExportDialog(QDialog):
                               "are replaced): " + ", ".join(files[n] for n in self.checked_segments()))
         else:
             self.note.setText(problem)
+        self.note.setToolTip(self.note.text())
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)

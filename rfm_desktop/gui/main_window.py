@@ -376,11 +376,13 @@ class MainWindow(QMainWindow):
             settings.last_folder("export"),
             chosen_clusters=self.results.selected_cluster_ids(),
             selected_customers=self.results.selected_customer_ids(),
+            fmt=settings.export_format(),
             parent=self,
         )
         if not dialogs.run_dialog(dialog):
             return
         request = dialog.request()
+        settings.set_export_format(request.fmt)
         self.status("Exporting…")
         self._export_worker = worker.start_worker(
             lambda _task: run_export(result, request),

@@ -95,6 +95,16 @@ def set_last_folder(path: str | Path, kind: FolderKind = "open") -> None:
     settings().setValue(_FOLDER_KEYS[kind], str(folder))
 
 
+def export_format() -> str:
+    """The file format of the last export ("csv" or "xlsx")."""
+    value = settings().value("export/format")
+    return str(value) if value in ("csv", "xlsx") else "csv"
+
+
+def set_export_format(fmt: str) -> None:
+    settings().setValue("export/format", fmt)
+
+
 def save_bytes(key: str, value: QByteArray | bytes) -> None:
     settings().setValue(key, QByteArray(value))
 

@@ -291,3 +291,50 @@ def test_export_dialog_needs_a_named_segment(window: Any, pilot: Any) -> None:
     assert dialog.note.text() == "Tick at least one named segment."
     assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
     assert dialog.request().kind == "rfm_segments" and dialog.request().segments == ()
+
+
+def test_export_dialog_defaults_to_the_selection_remembers_the_format_and_does_not_jump(
+        window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    quick_result(window, pilot)
+    scatter = window.results.find_view("selected_customer_ids")
+    count = scatter.select_rect(-1e9, -1e9, 30, 1e12)
+    assert count > 0
+    seen: list[tuple[str, str]] = []
+    target = tmp_path / "recent.xlsx"
+
+    def configure(dialog: ExportDialog) -> None:
+        seen.append((dialog.kind(), dialog.fmt()))
+        dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("xlsx"))
+        dialog.target_edit.setText(str(target))
+        # the hint under the folder changes from one line to several: the field stays put
+        dialog.show()
+        dialog.segments_radio.setChecked(True)
+        dialog.set_checked_clusters([])
+        qtbot.wait(10)
+        y_short = dialog.target_edit.mapTo(dialog, dialog.target_edit.rect().topLeft()).y()
+        height_short = dialog.note.height()
+        dialog.set_checked_clusters([p.id for p in window.result.clusters])
+        qtbot.wait(10)
+        assert dialog.target_edit.mapTo(dialog, dialog.target_edit.rect().topLeft()).y() == y_short
+        assert dialog.note.height() == height_short
+        dialog.selection_radio.setChecked(True)
+        dialog.target_edit.setText(str(target))
+
+    export_with(window, qtbot, monkeypatch, configure)
+    assert seen == [("selection", "csv")]
+    scatter.clear_selection()
+    export_with(window, qtbot, monkeypatch, configure)
+    assert seen[1] == ("all", "xlsx"), "no selection: all customers; the format of the last export again"
+
+
+def test_segment_ticks_reset_for_a_new_analysis(window: Any, pilot: Any) -> None:
+    result = quick_result(window, pilot)
+    segments = window.results.view("segments")
+    segments.model.set_checked(result.clusters[0].id, False)
+    assert result.clusters[0].id not in window.results.selected_cluster_ids()
+    window.results.rename_cluster(result.clusters[1].id, "Renamed")  # the same analysis: ticks stay
+    assert result.clusters[0].id not in window.results.selected_cluster_ids()
+    window.results.back_button.click()
+    window.wizard.clustering_page.seed_spin.setValue(5)  # another analysis
+    other = pilot.run()
+    assert window.results.selected_cluster_ids() == [c.id for c in other.clusters]

@@ -98,11 +98,13 @@ class SegmentsModel(QAbstractTableModel):
         self._checked: dict[int, bool] = {}
 
     # -- data ---------------------------------------------------------------------
-    def set_profiles(self, profiles: tuple[ClusterProfile, ...] | list[ClusterProfile]) -> None:
+    def set_profiles(self, profiles: tuple[ClusterProfile, ...] | list[ClusterProfile], *, keep_ticks: bool = True) -> None:
+        """``keep_ticks``: the same analysis redrawn (e.g. after a rename) keeps its ticks; a new
+        analysis starts with every segment ticked (cluster 2 of another run is another group)."""
         self.beginResetModel()
         self._profiles = list(profiles)
-        # ticks survive a redraw (e.g. after a rename); new clusters start ticked
-        self._checked = {p.id: self._checked.get(p.id, True) for p in self._profiles}
+        old = self._checked if keep_ticks else {}
+        self._checked = {p.id: old.get(p.id, True) for p in self._profiles}
         self.endResetModel()
         self.checkedChanged.emit()
 
@@ -262,8 +264,10 @@ class SegmentsView(ResultView):
         self.set_content(content)
 
     def set_result(self, result: AnalysisResult) -> None:
-        self._result = result
-        self.model.set_profiles(result.clusters)
+        previous, self._result = self._result, result
+        same = (previous is not None and previous.params.run_settings() == result.params.run_settings()
+                and previous.input_sha256 == result.input_sha256)
+        self.model.set_profiles(result.clusters, keep_ticks=same)
         sil = "–" if result.silhouette != result.silhouette else f"{result.silhouette:.3f}"
         self.summary.setText(
             f"<b>{len(result.clusters)} segments</b> from {result.customer_count:,} customers "
