@@ -37,6 +37,7 @@ from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.core.rules import BUILTIN_RULES, RuleSet, SegmentRule, load_rules, save_rules
 from rfm_desktop.core.scoring import LETTERS, UNITS, fmt_value
 from rfm_desktop.gui import dialogs, settings
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.colors import segment_color
 from rfm_desktop.gui.views.coverage_map import CoverageMap
 
@@ -190,7 +191,7 @@ class ScoringDialog(QDialog):
                           "the left). A cell's colour and number: the rule that takes customers with those "
                           "scores. Hatched: no rule, so “Others”. Select a rule to outline its box.")
         map_help.setWordWrap(True)
-        map_help.setEnabled(False)
+        make_hint(map_help)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.texts import WHAT_IS_RFM, tip
 
 
@@ -43,7 +44,7 @@ class WelcomePage(QWidget):
         big = QFont(drop_label.font())
         big.setPointSizeF(big.pointSizeF() * 1.3)
         drop_label.setFont(big)
-        drop_label.setEnabled(False)
+        make_hint(drop_label)
         QVBoxLayout(self.drop_zone).addWidget(drop_label)
 
         self.open_button = QPushButton("Open file…")

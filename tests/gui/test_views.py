@@ -790,3 +790,37 @@ def test_scatter_mouse_drag_draws_rectangle_and_lasso(qtbot, result) -> None:
     drag([(99.5, 8.5), (250.5, 8.5), (250.5, 1.5), (99.5, 1.5)])
     assert set(view.selected_customer_ids()) == expected
     assert len(view.viewbox._points) > 10  # the lasso followed the mouse
+
+
+def test_hint_texts_are_readable_on_light_and_dark_palettes(qtbot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from rfm_desktop.gui.hints import contrast_ratio, hint_color, make_hint
+    from rfm_desktop.gui.views.base import is_dark
+
+    window_bg = QPalette.ColorRole.Window
+    for fg, bg in (("#000000", "#EFEFEF"), ("#FFFFFF", "#2D2D2D")):
+        palette = QPalette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(fg))
+        palette.setColor(window_bg, QColor(bg))
+        color = hint_color(palette)
+        assert 4.5 <= contrast_ratio(color, QColor(bg)) < contrast_ratio(QColor(fg), QColor(bg))
+    label = make_hint(QLabel("Double-click a name to rename a segment."))
+    qtbot.addWidget(label)
+    app_bg = QApplication.palette().color(window_bg)
+    shown = label.palette().color(QPalette.ColorRole.WindowText)
+    assert label.isEnabled() and contrast_ratio(shown, app_bg) >= 4.5
+    # the old way, a disabled label, was not readable on the light theme
+    disabled = QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+    if not is_dark(app_bg):
+        assert contrast_ratio(disabled, app_bg) < 4.5
+
+
+def test_segments_view_hint_is_not_a_disabled_label(qtbot, result) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    view = _make(qtbot, seg.SegmentsView)
+    view.set_result(result)
+    hints = [w for w in view.findChildren(QLabel) if w.text().startswith("Double-click a name")]
+    assert hints and all(h.isEnabled() for h in hints)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.hints import make_hint
 
 pg.setConfigOptions(antialias=True)
 
@@ -69,7 +70,7 @@ def message_label(text: str) -> QLabel:
     font = label.font()
     font.setPointSizeF(font.pointSizeF() * 1.15)
     label.setFont(font)
-    label.setEnabled(False)  # the palette's "disabled text" colour: readable and quiet
+    make_hint(label)
     return label
 
 

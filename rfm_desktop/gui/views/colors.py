@@ -5,35 +5,15 @@ Cluster colours always come from ``ClusterProfile.color`` (``rfm_desktop.core.pa
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 from PySide6.QtGui import QColor
 
-# One fixed hue per named segment of core.rfm: good customers green/blue, slipping ones
-# amber/orange, lost ones red/grey, so the meaning reads at a glance in the 2D view and tables.
-_SEGMENT_COLORS: dict[str, str] = {
-    "Champions": "#1B7837",
-    "Loyal Customers": "#5AAE61",
-    "Potential Loyalist": "#A6D96A",
-    "New Customers": "#2C7BB6",
-    "Promising": "#74ADD1",
-    "Need Attention": "#FDB863",
-    "About To Sleep": "#E08214",
-    "At Risk": "#D73027",
-    "Can't Lose Them": "#9E0142",
-    "Lost": "#8073AC",
-    "Others": "#A0A0A0",
-    "Outliers": "#606060",
-}
-_FALLBACK = ("#B35806", "#542788", "#01665E", "#C51B7D", "#4D9221", "#2166AC")
+from rfm_desktop.core import palette
 
 
 def segment_color(name: str) -> str:
-    """Hex colour for a named RFM segment; a stable colour for names outside the rule table."""
-    if name in _SEGMENT_COLORS:
-        return _SEGMENT_COLORS[name]
-    return _FALLBACK[zlib.crc32(str(name).encode("utf-8")) % len(_FALLBACK)]
+    """Hex colour for a named RFM segment (core.palette: distinct also for colour-blind readers)."""
+    return palette.segment_color(name)
 
 
 # Sequential scale for the R x F heatmap (viridis stops): light cells = high mean monetary.

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.palette import cluster_color
 from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.axes import ReadableAxis
 from rfm_desktop.gui.views.base import (
     PNG_AND_SVG,
@@ -49,7 +50,7 @@ class DistributionsView(ResultView):
             self.plots[key] = plot
         self.note = QLabel()
         self.note.setWordWrap(True)
-        self.note.setEnabled(False)
+        make_hint(self.note)
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.graphics, 1)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.palette import cluster_color
 from rfm_desktop.core.result import AnalysisResult, KScore
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.axes import ReadableAxis
 from rfm_desktop.gui.views.base import (
     PNG_AND_SVG,
@@ -87,7 +88,7 @@ class KChartsWidget(QWidget):
         self.reason_label.setWordWrap(True)
         self.reason_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note_label = QLabel("Click a K on any chart to choose it.")
-        self.note_label.setEnabled(False)
+        make_hint(self.note_label)
         self.note_label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core.explain import band_text
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.core.scoring import MeasureScale, thresholds_frame
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.base import ResultView, text_color_on
 from rfm_desktop.gui.views.colors import heat_color
 from rfm_desktop.gui.views.tables import fmt_int, fmt_num, fmt_pct
@@ -86,7 +87,7 @@ class RFMView(ResultView):
         self.grid.setMinimumSize(320, 260)
         self.grid_help = QLabel()
         self.grid_help.setWordWrap(True)
-        self.grid_help.setEnabled(False)
+        make_hint(self.grid_help)
 
         self.thresholds = QTableWidget(0, len(THRESHOLD_HEADERS))
         self.thresholds.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop.core.explain import explain_scores
 from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.axes import ReadableAxis
 from rfm_desktop.gui.views.base import (
     PNG_AND_SVG,
@@ -274,7 +275,7 @@ class Scatter2DView(ResultView):
         self.count_label = QLabel()
         self.sample_label = QLabel()
         self.sample_label.setWordWrap(True)
-        self.sample_label.setEnabled(False)
+        make_hint(self.sample_label)
         self.sample_label.hide()
         self.hover_label = QLabel(" ")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.result import AnalysisResult, ClusterProfile
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.base import ResultView
 from rfm_desktop.gui.views.tables import (
     SORT_ROLE,
@@ -250,7 +251,7 @@ class SegmentsView(ResultView):
         tick_none.clicked.connect(lambda: self.model.set_all_checked(False))
         hint = QLabel("Double-click a name to rename a segment. Ticked segments are the ones exported as “chosen segments”.")
         hint.setWordWrap(True)
-        hint.setEnabled(False)
+        make_hint(hint)
 
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.base import (
     PNG_AND_SVG,
     ResultView,
@@ -64,7 +65,7 @@ class SilhouetteView(ResultView):
             "between two segments, below 0 = closer to another segment."
         )
         self.help.setWordWrap(True)
-        self.help.setEnabled(False)
+        make_hint(self.help)
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.graphics, 1)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop.core.palette import hex_to_rgb
 from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.base import ResultView, background, foreground, message_label
 
 #: most points drawn in all; above it every cluster draws the same fixed-seed random fraction
@@ -226,9 +227,9 @@ class View3D(ResultView):
         self.reset_button = QPushButton("Reset view")
         self.reset_button.clicked.connect(self.reset_view)
         self.hint = QLabel("Drag to rotate · wheel to zoom · Ctrl+drag to pan")
-        self.hint.setEnabled(False)
+        make_hint(self.hint)
         self.sample_label = QLabel()
-        self.sample_label.setEnabled(False)
+        make_hint(self.sample_label)
         self.sample_label.setWordWrap(True)
         self.sample_label.hide()
 

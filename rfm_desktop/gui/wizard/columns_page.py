@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop.core import schema
 from rfm_desktop.gui.frame_model import FrameModel
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.texts import tip
 from rfm_desktop.gui.wizard.loading import read_all
 from rfm_desktop.gui.wizard.page import WizardPage
@@ -69,7 +70,7 @@ class ColumnsPage(WizardPage):
             self.combos[field.name] = combo
         money = QLabel("* plus either Quantity and Unit price, or Amount.")
         money.setWordWrap(True)
-        money.setEnabled(False)
+        make_hint(money)
         form.addRow("", money)
         self.date_order_combo = QComboBox()
         self.date_order_combo.setToolTip(tip("date_order"))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core.errors import MappingError
 from rfm_desktop.core.params import SheetChoice
 from rfm_desktop.gui.busy import BusyBar
+from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.texts import tip
 from rfm_desktop.gui.wizard.loading import LoadOutcome, load_file
 from rfm_desktop.gui.wizard.page import WizardPage
@@ -73,7 +74,7 @@ class FilePage(WizardPage):
         self.header_spin.setMinimumWidth(self.fontMetrics().horizontalAdvance(AUTOMATIC) + 50)
         self.header_spin.valueChanged.connect(self._header_row_chosen)
         self.header_note = QLabel()
-        self.header_note.setEnabled(False)
+        make_hint(self.header_note)
         header_row = QHBoxLayout()
         header_row.addWidget(self.header_spin)
         header_row.addWidget(self.header_note, 1)
