@@ -36,6 +36,13 @@ CUSTOMER_COLUMNS = (
     "rfm_segment", "cluster", "cluster_name", "silhouette",
 )
 OPTIONAL_COLUMNS = ("country", "pc1", "pc2", "pc3")
+#: workbook customer sheets: what a campaign needs first; the PCA coordinates (pc1-pc3) go to
+#: their own "Technical" sheet of segments.xlsx, not into campaign lists
+CAMPAIGN_COLUMNS = (
+    "customer_id", "cluster_name", "rfm_segment", "country", "recency", "frequency", "monetary",
+    "r_score", "f_score", "m_score", "cluster", "silhouette",
+)
+TECHNICAL_COLUMNS = ("pc1", "pc2", "pc3")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
 _PACKAGES = ("rfm-desktop", "pandas", "numpy", "scikit-learn", "pyarrow", "fastexcel", "openpyxl")
@@ -126,21 +133,80 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().to_pybytes()
 
 
+def campaign_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A customer table for a workbook: campaign columns first, technical ones left out;
+    other tables unchanged."""
+    if "customer_id" not in frame.columns or "rfm_segment" not in frame.columns:
+        return frame
+    first = [c for c in CAMPAIGN_COLUMNS if c in frame.columns]
+    rest = [c for c in frame.columns if c not in first and c not in TECHNICAL_COLUMNS]
+    return frame[first + rest]
+
+
+def _number_format(column: str) -> str | None:
+    """Excel number format by column name: money with 2 decimals, shares as %, scores of 0..1
+    with 3 decimals, means with 1; None = General (ids, counts, text)."""
+    if column in ("share", "revenue_share") or column.endswith("_share"):
+        return "0.0%"
+    if column in ("monetary", "revenue", "average_order_value") or column.startswith("monetary_"):
+        return "#,##0.00"
+    if column in ("silhouette", "silhouette_mean") or column in TECHNICAL_COLUMNS:
+        return "0.000"
+    if column.endswith("_mean") or column.endswith("_median"):
+        return "#,##0.0"
+    return None
+
+
 def _xlsx_bytes(sheets: Sequence[tuple[str, pd.DataFrame]]) -> bytes:
+    """A workbook with one sheet per table: bold frozen header, autofilter, column widths from
+    the content, number formats by column (:func:`_number_format`), campaign columns first."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
     used: set[str] = set()
+    bold = Font(bold=True)
     for title, frame in sheets:
         if len(frame) > EXCEL_MAX_ROWS:
             raise ExportError(
                 f"The sheet '{title}' would have {len(frame):,} rows, more than Excel allows (1,048,575).",
                 hint="Export as CSV, or export one segment at a time.",
             )
+        frame = campaign_columns(frame)
         sheet = book.create_sheet(_sheet_title(title, used))
-        sheet.append([str(c) for c in frame.columns])
-        for row in frame.itertuples(index=False, name=None):
-            sheet.append([_cell(v) for v in row])
+        columns = [str(c) for c in frame.columns]
+        for i, column in enumerate(columns, start=1):  # widths before rows: write-only sheets need it
+            values = frame.iloc[:, i - 1]
+            # text: every distinct value (names repeat); numbers: the first rows tell the width
+            shown = values.dropna().unique()[:20_000] if not pd.api.types.is_numeric_dtype(values) else values.head(500)
+            longest = max([len(column)] + [len(str(v)) for v in shown])
+            sheet.column_dimensions[get_column_letter(i)].width = min(max(longest + 2, 9), 45)
+        sheet.freeze_panes = "A2"
+        if columns:
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
+        header = []
+        for column in columns:
+            cell = WriteOnlyCell(sheet, value=column)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        formats = [_number_format(c) for c in columns]
+        if any(formats):
+            for row in frame.itertuples(index=False, name=None):
+                cells: list[object] = []
+                for value, fmt in zip(row, formats, strict=True):
+                    value = _cell(value)
+                    if fmt is not None and isinstance(value, int | float):
+                        cell = WriteOnlyCell(sheet, value=value)
+                        cell.number_format = fmt
+                        value = cell
+                    cells.append(value)
+                sheet.append(cells)
+        else:
+            for row in frame.itertuples(index=False, name=None):
+                sheet.append([_cell(v) for v in row])
     buffer = _io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -352,7 +418,9 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
         sheets = [("Summary", clusters)] + [
             (c.name, customer_table(result, cluster_ids=[c.id])) for c in result.clusters
         ] + rfm_segment_sheets(result)
-        files["segments.xlsx"] = _xlsx_bytes(sheets)
+        technical = customer_table(result)[["customer_id", *[c for c in TECHNICAL_COLUMNS
+                                                             if c in result.customers.columns]]]
+        files["segments.xlsx"] = _xlsx_bytes([*sheets, ("Technical", technical)])
     return files
 
 

@@ -53,7 +53,7 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
     segments = result.segments["segment"].tolist()
     # clusters, then the segment table, the thresholds and one sheet per named RFM segment
     assert book.sheetnames == ["Summary", *[c.name for c in result.clusters], "RFM segments",
-                               "Score thresholds", *segments]
+                               "Score thresholds", *segments, "Technical"]
     assert sum(n.startswith("rfm_segments/") for n in names) == len(segments)
     for name, file_name, size in zip(segments, unique_file_names(segments, ".csv"), result.segments["customers"],
                                      strict=True):
@@ -91,8 +91,9 @@ def test_formula_like_text_is_neutralised_numbers_stay_numbers(result, tmp_path)
     rows = list(load_workbook(xlsx, read_only=True).active.iter_rows(values_only=True))
     ids = {r[0] for r in rows[1:]}
     assert "'=HYPERLINK(\"http://x\")" in ids and "'-12" in ids
-    assert all(isinstance(r[1], int | float) for r in rows[1:])  # recency stays a number
-    assert all(isinstance(r[3], int | float) for r in rows[1:])  # monetary too
+    recency, monetary = rows[0].index("recency"), rows[0].index("monetary")
+    assert all(isinstance(r[recency], int | float) for r in rows[1:])  # recency stays a number
+    assert all(isinstance(r[monetary], int | float) for r in rows[1:])  # monetary too
 
 
 def test_writing_over_the_input_is_refused(result, sample_path):
@@ -158,3 +159,32 @@ def test_cluster_names_are_params_applied_by_the_run_and_round_trip(result, samp
     # a name that no longer fits (no such cluster) is a warning, not a failure
     far = pipeline.run(renamed.params.replace(cluster_names={99: "Ghosts"}))
     assert any("no cluster 99" in w for w in far.warnings)
+
+
+def test_workbook_sheets_are_ready_for_a_campaign(result, tmp_path):
+    export.export_all(result, tmp_path / "out", xlsx=True)
+    book = load_workbook(tmp_path / "out" / "segments.xlsx")  # not read-only: styles are read
+    first = result.clusters[0]
+    sheet = book[first.name[:31]]
+    header = [c.value for c in sheet[1]]
+    assert header[:7] == ["customer_id", "cluster_name", "rfm_segment", "country", "recency", "frequency",
+                          "monetary"]
+    assert not {"pc1", "pc2", "pc3"} & set(header), "technical columns stay out of campaign lists"
+    assert all(c.font.bold for c in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}{first.size + 1}"
+    money = sheet.cell(2, header.index("monetary") + 1)
+    assert money.number_format == "#,##0.00" and isinstance(money.value, float)
+    assert sheet.cell(2, header.index("silhouette") + 1).number_format == "0.000"
+    assert sheet.column_dimensions["A"].width >= len("customer_id")
+    assert sheet.column_dimensions["B"].width >= len(first.name)
+    technical = book["Technical"]
+    assert [c.value for c in technical[1]] == ["customer_id", "pc1", "pc2", "pc3"]
+    assert technical.max_row == result.customer_count + 1
+    summary = book["RFM segments"]
+    names = [c.value for c in summary[1]]
+    assert summary.cell(2, names.index("share") + 1).number_format == "0.0%"
+    # a single campaign file from the GUI: the same layout
+    path = export.export_customers(result, tmp_path / "one.xlsx", cluster_ids=[first.id])
+    one = load_workbook(path).active
+    assert [c.value for c in one[1]] == header and one.freeze_panes == "A2"
