@@ -74,6 +74,25 @@ def _add_scoring_flags(parser: argparse.ArgumentParser) -> None:
                              "(segment,r_min,r_max,f_min,f_max,m_min,m_max[,strategy]; first match wins)")
 
 
+#: One switch per cleaning step (core/cleaning.STEPS): --keep-… turns off a step that is on by
+#: default, --drop-… turns on one that is off. (flag, CleaningOptions attribute, value, help)
+CLEANING_FLAGS = (
+    ("--keep-placeholder-ids", "drop_placeholder_ids", False,
+     "keep customer ids such as guest, 0, -1, N/A, unknown as customers"),
+    ("--keep-missing-customer", "drop_missing_customer", False,
+     "keep rows without a customer id (they count in no customer's values)"),
+    ("--keep-all-statuses", "drop_non_sale_status", False,
+     "keep rows whose status is not a completed sale (refunded, failed, pending, ...)"),
+    ("--keep-cancellations", "drop_cancellations", False,
+     "keep cancellations ('C' + digits invoices with a negative quantity)"),
+    ("--keep-nonpositive", "drop_nonpositive", False,
+     "keep lines with quantity, unit price or amount <= 0"),
+    ("--drop-non-product", "drop_non_product", True,
+     "remove postage, fees and other non-product stock codes"),
+    ("--drop-duplicates", "drop_duplicates", True, "remove rows that repeat an earlier row exactly"),
+)
+
+
 def build_parser() -> _Parser:
     parser = _Parser(prog="rfm-desktop", description="RFM customer segmentation.")
     parser.add_argument("--version", action="version", version=f"rfm-desktop {__version__}")
@@ -104,12 +123,20 @@ def build_parser() -> _Parser:
     seg.add_argument("--snapshot", metavar="YYYY-MM-DD", help="date recency is measured to")
     seg.add_argument("--seed", type=int)
     seg.add_argument("--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)")
+    steps = seg.add_argument_group(
+        "cleaning steps", "unreadable rows are always removed; each other step has a switch "
+        "(README: Data it understands)")
+    for flag, option, value, text in CLEANING_FLAGS:
+        steps.add_argument(flag, dest=option, action="store_const", const=value, default=None, help=text)
+    steps.add_argument("--currency", metavar="CODE",
+                       help="keep only rows in this currency (when the amounts are in several)")
     _add_scoring_flags(seg)
     seg.add_argument("--score-breaks", action="append", type=_breaks, default=[], metavar="MEASURE=V1,V2,...",
                      help="custom break points of recency (days), frequency (orders) or monetary: N-1 "
                           "increasing values; a value equal to a break takes the lower band")
     seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
-    seg.add_argument("--quiet", action="store_true", help="no progress or warnings on stderr")
+    seg.add_argument("--quiet", action="store_true",
+                     help="nothing on stderr but errors: no progress, cleaning lines or warnings")
 
     rules = sub.add_parser("rules", help="check a segment rule table: which rule takes each score cell")
     _add_scoring_flags(rules)
@@ -149,9 +176,13 @@ def params_from_args(args: argparse.Namespace):
         changes.update(k=args.k, sweep=False)
     if args.k_range is not None:
         changes.update(k=None, sweep=True, k_min=args.k_range[0], k_max=args.k_range[1])
-    cleaning = base.cleaning
+    cleaning_changes = {option: getattr(args, option) for _, option, _, _ in CLEANING_FLAGS
+                        if getattr(args, option) is not None}
     if args.outliers:
-        cleaning = CleaningOptions(**{**cleaning.__dict__, "outliers": args.outliers})
+        cleaning_changes["outliers"] = args.outliers
+    if args.currency is not None:
+        cleaning_changes["currency"] = args.currency
+    cleaning = CleaningOptions(**{**base.cleaning.__dict__, **cleaning_changes})
     return base.replace(
         sheet=sheet,
         column_map=tuple(sorted(dict(args.map).items())),
@@ -225,7 +256,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
         raise
     bar.close()
     if not args.quiet:
-        print_warnings(result.warnings)
+        for line in cleaning_lines(result):
+            _error_line(line)
+        print_warnings([w.text for w in result.warnings])
         sys.stderr.write(
             f"{result.customer_count:,} customers in {result.segments_text} (silhouette {result.silhouette:.3f}); "
             f"{len(written)} files in {out} ({time.perf_counter() - started:.1f} s):\n"
@@ -254,6 +287,16 @@ def cmd_rules(args: argparse.Namespace) -> int:
     if args.save:
         save_rules(table, args.save)
     return EXIT_OK
+
+
+def cleaning_lines(result) -> list[str]:
+    """Each cleaning step that removed rows, with its count and first removed row, one line each."""
+    return [
+        f"cleaning: {step.label}: removed {step.removed:,} of {step.before:,} rows"
+        + (f" (e.g. {step.example})" if step.example else "")
+        for step in result.cleaning.steps
+        if step.removed
+    ]
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

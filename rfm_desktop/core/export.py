@@ -327,7 +327,8 @@ def summary_dict(result: AnalysisResult) -> dict:
         "snapshot_date": result.snapshot_date.isoformat(),
         "date_format": result.date_format,
         "cleaning": [
-            {"step": s.step, "label": s.label, "enabled": s.enabled, "removed": s.removed, "remaining": s.after}
+            {"step": s.step, "label": s.label, "enabled": s.enabled, "removed": s.removed, "remaining": s.after,
+             "example": s.example}
             for s in result.cleaning.steps
         ],
         "outliers": {
@@ -353,7 +354,7 @@ def summary_dict(result: AnalysisResult) -> dict:
         "rule_coverage": result.coverage.to_dict(),
         "rfm_segments": segment_records(result),
         "params": result.params.to_dict(),
-        "warnings": list(result.warnings),
+        "warnings": [w.to_dict() for w in result.warnings],
     }
 
 
@@ -383,7 +384,9 @@ def run_dict(result: AnalysisResult) -> dict:
             "size": result.input_size if result.input_sha256 else None,
         },
         "rows": {"read": result.rows_read, "clean": result.cleaning.rows_clean,
-                 "steps": {s.step: {"removed": s.removed, "remaining": s.after} for s in result.cleaning.steps}},
+                 "steps": {s.step: {"removed": s.removed, "remaining": s.after, "example": s.example}
+                           for s in result.cleaning.steps}},
+        "warnings": [w.to_dict() for w in result.warnings],
         "customers": result.customer_count,
         "k": result.k,
         "seconds": round(result.seconds, 3),

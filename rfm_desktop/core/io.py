@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from rfm_desktop.core import cache, schema, source
+from rfm_desktop.core import cache, checks, schema, source
 from rfm_desktop.core.errors import DataError, InputFileError, MappingError, RFMError, SheetError
 from rfm_desktop.core.params import ALL_SHEETS, ProgressFn, SheetChoice, no_progress
 
@@ -68,7 +68,7 @@ FILE_FILTER = "Data files (" + " ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS) +
 
 CANONICAL_COLUMNS = (
     "customer_id", "invoice_id", "invoice_date", "quantity", "unit_price", "amount",
-    "stock_code", "description", "country",
+    "stock_code", "description", "country", "status", "currency",
 )
 DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 1 << 16
@@ -105,8 +105,10 @@ class Transactions:
     ``customer @ timestamp`` when the file has no invoice column), invoice_date
     (datetime64[ns], NaT when unreadable), quantity, unit_price, amount (float64; NaN when
     unmapped or unreadable; amount = quantity x unit price unless an amount column is
-    mapped), stock_code, description, country (string, all ``<NA>`` when unmapped).
-    Empty rows and a report's total lines are not in ``frame`` (see ``notes``).
+    mapped), stock_code, description, country, status, currency (string, all ``<NA>`` when
+    unmapped). Empty rows and a report's total lines are not in ``frame`` (see ``notes``).
+    Customer ids keep placeholder words (``guest``, ``N/A``) for the cleaning step that counts
+    them, and email ids are lower-cased (see ``schema.to_customer_ids``).
     """
 
     frame: pd.DataFrame
@@ -129,7 +131,8 @@ class Transactions:
     sheets: tuple[str, ...] = ()  # every sheet read, in file order (workbooks)
     header_row: int = 1  # row of the column headers (of the first sheet read), counted from 1
     #: what reading decided that the analyst should know: sheets read and skipped, the header
-    #: row, rows that are not sales, how dates and order totals were read
+    #: row, rows that are not sales, how dates and order totals were read, and what the checks
+    #: of the raw table found (core/checks.py)
     notes: tuple[str, ...] = ()
     date_note: str = ""  # the note on the dates (also in ``notes``): serials, day numbers, a guessed order
 
@@ -1008,7 +1011,7 @@ def _to_transactions(
         notes.append(date_note)
     numbers, bad_numbers, first_bad_number, comma = _numbers(table, chosen, parts[0].decimal_comma, rows)
 
-    customers = schema.to_ids(table.column(chosen["customer_id"]))
+    customers = schema.to_customer_ids(table.column(chosen["customer_id"]))
     invoice_dates = dates.values
     orders: np.ndarray | None = None  # invoice codes, computed once when needed
     if "invoice_id" in chosen:
@@ -1036,9 +1039,12 @@ def _to_transactions(
             "stock_code": _optional(table, chosen, "stock_code", schema.to_ids),
             "description": _optional(table, chosen, "description", schema.to_text),
             "country": _optional(table, chosen, "country", schema.to_text),
+            "status": _optional(table, chosen, "status", schema.to_text),
+            "currency": _optional(table, chosen, "currency", schema.to_text),
         },
         copy=False,
     )
+    notes += checks.raw_table_notes(table, chosen, frame)
     source_format = parts[0].source_format
     if len(parts) > 1:
         source_format += f", {len(parts)} sheets"

@@ -36,8 +36,17 @@ def never_cancelled() -> bool:
 
 @dataclass(frozen=True)
 class CleaningOptions:
+    """Which cleaning steps run (see core/cleaning.STEPS) and the outlier rule.
+
+    ``currency``: keep only rows in this currency (e.g. "EUR"); None keeps every row and a run
+    with more than one currency in the amounts stops instead of adding them up.
+    """
+
+    drop_placeholder_ids: bool = True
     drop_missing_customer: bool = True
+    drop_non_sale_status: bool = True
     drop_cancellations: bool = True
+    currency: str | None = None
     drop_nonpositive: bool = True
     drop_non_product: bool = False
     drop_duplicates: bool = False
@@ -46,6 +55,8 @@ class CleaningOptions:
     outlier_features: tuple[str, ...] = FEATURES
 
     def __post_init__(self) -> None:
+        code = (self.currency or "").strip().upper() or None
+        object.__setattr__(self, "currency", code)  # "eur " and "EUR" are the same choice
         if self.outliers not in ("keep", "drop", "segment"):
             raise ParamsError(f"Unknown outlier handling '{self.outliers}': use keep, drop or segment.")
         if not self.iqr_multiplier > 0:

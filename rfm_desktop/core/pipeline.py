@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rfm_desktop.core import cleaning, clustering, io, profiles, rfm, scoring
+from rfm_desktop.core import checks, cleaning, clustering, io, profiles, rfm, scoring
 from rfm_desktop.core.coverage import rule_coverage
 from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
 from rfm_desktop.core.params import (
@@ -24,7 +24,14 @@ from rfm_desktop.core.params import (
     never_cancelled,
     no_progress,
 )
-from rfm_desktop.core.result import AnalysisResult, CleaningReport, KScore, KSweep
+from rfm_desktop.core.result import (
+    AnalysisResult,
+    CleaningReport,
+    KScore,
+    KSweep,
+    RunWarning,
+    as_warnings,
+)
 
 
 @dataclass
@@ -36,7 +43,7 @@ class Prepared:
     fit_mask: np.ndarray  # customers that take part in k-means
     features: clustering.Features  # of the fit customers only
     snapshot: pd.Timestamp
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[RunWarning, ...] = ()
     scales: tuple[scoring.MeasureScale, ...] = ()
     _basis: clustering.SilhouetteBasis | None = None
     _basis_seed: int | None = None
@@ -97,16 +104,20 @@ def prepare(
 ) -> Prepared:
     progress(0.0, "Cleaning rows")
     clean_frame, report = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
+    cleaning.check_one_currency(clean_frame, params.cleaning, transactions.mapping.get("currency"))
     _check(cancelled)
-    warnings: list[str] = []
+    warnings = [*as_warnings(transactions.warnings, "read"), *as_warnings(report.warnings, "cleaning")]
     if not params.cleaning.drop_missing_customer and clean_frame["customer_id"].isna().any():
-        warnings.append(
+        warnings.append(RunWarning(
+            "cleaning",
             f"{int(clean_frame['customer_id'].isna().sum()):,} rows without customer id were kept "
-            "but cannot be part of any customer's RFM values."
-        )
+            "but cannot be part of any customer's RFM values.",
+        ))
+    warnings += as_warnings(checks.far_dates(clean_frame), "customers")
     progress(0.3, "Computing recency, frequency, monetary")
     snapshot = snapshot_for(clean_frame, params)
     customers = rfm.compute_rfm(clean_frame, snapshot)
+    warnings += as_warnings(checks.dominant_customer(customers), "cleaning")  # before outliers go
     _check(cancelled)
 
     options = params.cleaning
@@ -122,10 +133,9 @@ def prepare(
         fit_mask = np.ones(len(customers), dtype=bool)
     # scores are made among the customers of the analysis (after dropping outliers, if asked)
     customers, scales, score_warnings = score(customers, params)
-    warnings += score_warnings
-    report = CleaningReport(
-        rows_read=report.rows_read,
-        steps=report.steps,
+    warnings += as_warnings(score_warnings, "customers")
+    report = dataclasses.replace(
+        report,
         customers_before_outliers=before,
         outliers_found=int(outliers.sum()),
         outlier_mode=options.outliers,
@@ -138,7 +148,8 @@ def prepare(
     progress(0.6, "Scaling features")
     features = clustering.prepare_features(customers.loc[fit_mask], params.clustering)
     progress(1.0, "Features ready")
-    warnings = list(transactions.warnings) + warnings + list(features.warnings)
+    warnings += as_warnings(checks.too_few_to_cluster(int(fit_mask.sum())), "clustering")
+    warnings += as_warnings(features.warnings, "clustering")
     return Prepared(report, customers, fit_mask, features, snapshot, tuple(warnings), scales)
 
 
@@ -307,5 +318,5 @@ def _assemble(
     if not params.cluster_names:
         return result
     result, warnings = result.with_cluster_names(params.cluster_names)
-    result.warnings = result.warnings + tuple(warnings)
+    result.warnings = result.warnings + as_warnings(warnings, "clustering")
     return result

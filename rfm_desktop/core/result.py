@@ -12,6 +12,29 @@ from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.rules import OTHERS, RFM_02, RuleSet
 from rfm_desktop.core.scoring import MeasureScale
 
+#: Where a warning belongs: the wizard shows it next to that step (read: the File page;
+#: cleaning and customers: the Cleaning page; clustering: the Clustering page) and in the results.
+STAGES = ("read", "cleaning", "customers", "clustering")
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    """One sentence the analyst must see, and the stage of the run it concerns (see STAGES)."""
+
+    stage: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, str]:
+        return {"stage": self.stage, "text": self.text}
+
+
+def as_warnings(texts: tuple[str | RunWarning, ...] | list[str | RunWarning], stage: str) -> tuple[RunWarning, ...]:
+    """Plain sentences as warnings of ``stage``; warnings that already have a stage keep it."""
+    return tuple(t if isinstance(t, RunWarning) else RunWarning(stage, str(t)) for t in texts)
+
 
 @dataclass(frozen=True)
 class CleaningStep:
@@ -24,6 +47,8 @@ class CleaningStep:
     #: rows this step removes (enabled) or would remove if switched on (disabled), for the wizard;
     #: None when a disabled step was not counted (a full run skips that work)
     would_remove: int | None = None
+    #: the first row this step removes (or would remove), e.g. "invoice C536379"; None when none
+    example: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +58,8 @@ class CleaningReport:
     customers_before_outliers: int = 0
     outliers_found: int = 0  # customers flagged by the IQR rule
     outlier_mode: str = "keep"
+    #: what the analyst should know about the cleaning (e.g. a step that removes a large share)
+    warnings: tuple[str, ...] = ()
 
     @property
     def rows_clean(self) -> int:
@@ -100,7 +127,7 @@ class AnalysisResult:
     input_sha256: str = ""  # of the bytes that were read and analysed
     input_size: int = 0  # bytes read
     seconds: float = 0.0
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[RunWarning, ...] = field(default_factory=tuple)
     #: recency, frequency, monetary scales: break points and, per score, its bounds, the observed
     #: lowest/highest value and the customers (core.scoring.MeasureScale); "score_thresholds"
     scales: tuple[MeasureScale, ...] = ()
@@ -132,6 +159,10 @@ class AnalysisResult:
     def segment_names(self) -> tuple[str, ...]:
         """Names of the named RFM segments, best first; no cluster may be called like one."""
         return self.rules.segment_names
+
+    def warnings_for(self, *stages: str) -> tuple[RunWarning, ...]:
+        """The warnings of these stages, in the order they were raised."""
+        return tuple(w for w in self.warnings if w.stage in stages)
 
     @property
     def suggested_k(self) -> int | None:

@@ -48,8 +48,8 @@ FIELDS: tuple[Field, ...] = (
     Field("invoice_date", "Invoice date", "When the purchase happened (date, optionally with "
           "time). Gives the recency.", True, "date"),
     Field("invoice_id", "Invoice / order number", "Groups the lines of one purchase and so counts "
-          "the frequency; numbers starting with C are cancellations. Without it each customer "
-          "and timestamp counts as one purchase.", False, "id"),
+          "the frequency; 'C' followed by digits on a negative quantity (C536379) is a "
+          "cancellation. Without it each customer and timestamp counts as one purchase.", False, "id"),
     Field("quantity", "Quantity", "Units on the line. Needed together with the unit price "
           "unless an amount column is mapped.", False, "number"),
     Field("unit_price", "Unit price", "Price of one unit. Needed together with the quantity "
@@ -61,6 +61,10 @@ FIELDS: tuple[Field, ...] = (
     Field("description", "Description", "Product name (optional).", False, "text"),
     Field("country", "Country", "Customer's country, shown in the customer table "
           "(optional).", False, "text"),
+    Field("status", "Status", "Payment or order status (Paid, Refunded, Failed…); rows that "
+          "are not a completed sale are removed by a cleaning step (optional).", False, "text"),
+    Field("currency", "Currency", "Currency of the amounts (EUR, USD…); more than one currency "
+          "stops the run unless one is chosen on the Cleaning page (optional).", False, "text"),
 )
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -125,11 +129,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "country", "countryname", "countrycode", "customercountry", "shipcountry",
         "shippingcountry", "billingcountry", "land", "pais",
     ),
+    # Not the bare "state": in US exports (Superstore) that is the customer's state.
+    "status": (
+        "status", "financialstatus", "paymentstatus", "orderstatus", "transactionstatus",
+        "chargestatus", "salestatus", "invoicestatus", "orderstate", "paymentstate",
+        "financialstate", "transactionstate",
+    ),
+    "currency": (
+        "currency", "currencycode", "currencyiso", "currencyisocode", "ccy", "curr", "waehrung",
+        "wahrung", "moneda", "devise",
+    ),
 }
 
 # Text that means "no value" in an id column (e.g. a pandas export of a float column).
 DECIMAL_COMMA = "decimal comma"
 _NULL_TOKENS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "nat", "<na>")
+# What software writes for a missing value (not what a person types): missing customer ids.
+_MACHINE_NULLS = ("", "nan", "nat", "<na>")
 _MAX_NUMBER = 1e12  # bigger magnitudes are treated as bad values (typos, ids in a price column)
 _DATE_MIN = np.datetime64("1900-01-01", "ns")
 _DATE_MAX = np.datetime64("2200-01-01", "ns")
@@ -208,7 +224,9 @@ def resolve_mapping(headers: Sequence[str], mapping: Mapping[str, str | None] | 
     """The mapping to use: auto-detection, overridden by the explicit entries.
 
     An explicit entry whose column is ``None`` or ``""`` un-maps that field; explicit money
-    fields replace the detected ones as a set (see :func:`_money_overridden`). Raises
+    fields replace the detected ones as a set (see :func:`_money_overridden`). An explicit amount
+    without an explicit currency takes that amount's own currency column (see
+    :func:`currency_column`), not the one detected for the original amount. Raises
     MappingError for unknown field names, columns that are not in the file, a column
     given to two fields, and when required fields stay unmapped.
     """
@@ -221,6 +239,11 @@ def resolve_mapping(headers: Sequence[str], mapping: Mapping[str, str | None] | 
     result = {f: c for f, c in auto.items() if f not in overridden and c not in taken}
     result.update(chosen)
     result = {f: result[f] for f in FIELD_NAMES if f in result}
+    if explicit.get("amount") and "currency" not in explicit:
+        result.pop("currency", None)
+        paired = currency_column(headers, result.get("amount"))
+        if paired is not None and paired not in result.values():
+            result["currency"] = paired
     missing = missing_fields(result)
     if missing:
         twice = _repeated_for(headers, result)
@@ -242,6 +265,28 @@ def _money_overridden(chosen: Mapping[str, str]) -> set[str]:
         if any(f in chosen for f in group):
             dropped |= {f for other in MONEY_CHOICES if other is not group for f in other}
     return dropped
+
+
+_MONEY_WORDS = re.compile(r"amount|total|value|price|sales|revenue|sum|net|gross")
+_CURRENCY_WORDS = re.compile(r"currencycode|currency|curr|ccy")
+
+
+def currency_column(headers: Sequence[str], amount: str | None) -> str | None:
+    """The currency column that belongs to an amount column, or None.
+
+    Payment exports carry the charged amount and currency next to a converted amount and its
+    own currency (Stripe: ``Amount``/``Currency``, ``Converted Amount``/``Converted Currency``).
+    The currency column that goes with an amount has the same header with the money word
+    replaced by a currency word; an amount without one (``Amount (EUR)``) has no currency column.
+    """
+    if not amount:
+        return None
+    stem = _MONEY_WORDS.sub("", normalize_header(amount), count=1)
+    for header in headers:
+        normal = normalize_header(header)
+        if _CURRENCY_WORDS.search(normal) and _CURRENCY_WORDS.sub("", normal, count=1) == stem:
+            return str(header)
+    return None
 
 
 def _repeated_for(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[str, str]:
@@ -414,6 +459,33 @@ def to_ids(values: pa.Array | pa.ChunkedArray | pd.Series) -> pd.Series:
     column saved as text) become ``"17850"``; blanks and null words (``nan``, ``N/A``) are missing.
     """
     return _string_series(_id_text(_plain(as_arrow(values))))
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def to_customer_ids(values: pa.Array | pa.ChunkedArray | pd.Series) -> pd.Series:
+    """Customer ids as :func:`to_ids` reads ids, with two differences.
+
+    * Only blanks and machine nulls (``nan``, ``NaT``, ``<NA>``) are missing here: words a person
+      typed for "no customer" (``N/A``, ``none``, ``guest``) stay, so the cleaning step for
+      placeholder ids can count them (see ``cleaning.is_placeholder_id``).
+    * Email addresses are one customer however they are typed: ``" Ava.K@Example.com "`` is
+      ``"ava.k@example.com"`` (the lower-cased address is what the customer table shows).
+    """
+    arr = _plain(as_arrow(values))
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return to_ids(arr)
+    return _string_series(_on_distinct(arr, _customer_text))
+
+
+def _customer_text(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    text = pc.utf8_trim_whitespace(arr)
+    text = pc.replace_substring_regex(text, r"^([+-]?\d+)\.0+$", r"\1")
+    is_null = pc.is_in(pc.utf8_lower(text), value_set=pa.array(_MACHINE_NULLS, text.type))
+    email = pc.match_substring_regex(text, f"^{_EMAIL.pattern}$")
+    text = pc.if_else(email, pc.utf8_lower(text), text)
+    return pc.if_else(is_null, pa.scalar(None, text.type), text)
 
 
 def _string_series(text: pa.ChunkedArray) -> pd.Series:

@@ -82,14 +82,14 @@ def segment_matrix(result: AnalysisResult) -> str:
 
 def cleaning_table(result: AnalysisResult) -> str:
     report = result.cleaning
-    rows = [["Rows in the file", "", f"{report.rows_read:,}"]]
+    rows = [["Rows in the file", "", f"{report.rows_read:,}", ""]]
     for s in report.steps:
         if s.enabled:
             removed = f"−{s.removed:,}"
         else:
             removed = f"off (would remove {s.would_remove:,})" if s.would_remove else "off"
-        rows.append([_e(s.label), removed, f"{s.after:,}"])
-    table = _table(["Step", "Rows removed", "Rows left"], rows, {1, 2})
+        rows.append([_e(s.label), removed, f"{s.after:,}", _e(s.example or "")])
+    table = _table(["Step", "Rows removed", "Rows left", "First row removed"], rows, {1, 2})
     mode = {"keep": "kept", "drop": "dropped", "segment": "put into their own segment"}.get(report.outlier_mode,
                                                                                            report.outlier_mode)
     outliers = (
@@ -122,7 +122,7 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
     k_images = {t: b for t, b in images.items() if t.startswith(K_CHARTS)}
     other_images = {t: b for t, b in images.items() if t not in k_images}
     source = Path(result.params.input_path).name
-    warnings = "".join(f"<li>{_e(w)}</li>" for w in result.warnings)
+    warnings = "".join(f"<li>{_e(w.stage.capitalize())}: {_e(w.text)}</li>" for w in result.warnings)
     params = json.dumps(result.params.to_dict(), indent=2, ensure_ascii=False, default=str)
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",

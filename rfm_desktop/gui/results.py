@@ -133,7 +133,10 @@ class ResultsPanel(QWidget):
             f"<b>{result.customer_count:,}</b> customers in {result.segments_text}, "
             f"silhouette {result.silhouette:.2f}, from {name}, "
             f"snapshot {result.snapshot_date:%Y-%m-%d}."
+            + (f" ⚠ {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}: see the "
+               "Cleaning report tab." if result.warnings else "")
         )
+        self.summary.setToolTip("\n".join(f"⚠ {w.text}" for w in result.warnings))
 
     def rename_cluster(self, cluster_id: int, name: str) -> None:
         """A view asked to rename a segment: the new name goes to every view and export."""

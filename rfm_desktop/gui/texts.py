@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
+
 FILE_FILTERS = (
     "Transaction exports (*.xlsx *.xlsm *.xls *.csv *.csv.gz *.txt *.tsv *.parquet);;"
     "Excel workbooks (*.xlsx *.xlsm *.xls);;CSV files (*.csv *.csv.gz *.txt *.tsv);;"
@@ -35,9 +38,21 @@ TIPS: dict[str, str] = {
         "Rows without a customer id cannot be tied to a customer, so they cannot count "
         "towards anyone's recency, frequency or spend."
     ),
+    "step.placeholder_ids": (
+        "Customer ids that stand for no customer (guest, 0, -1, N/A, unknown, anonymous, -). "
+        "Counted as one customer they would hold every guest's orders."
+    ),
+    "step.non_sale_status": (
+        "Rows whose status column says the sale did not complete (failed, refunded, cancelled, "
+        "pending, voided…). Unknown status words are kept and named in a warning."
+    ),
     "step.cancellations": (
-        "Invoices starting with 'C' are cancellations (returns). Removing them keeps "
-        "only real purchases."
+        "UCI-style cancellations: invoice 'C' followed by digits (C536379) with a negative "
+        "quantity. Order ids that merely start with C (CA-2016-152156) are kept."
+    ),
+    "step.other_currency": (
+        "Keep only rows in one currency: amounts in several currencies cannot be added up. "
+        "Or map a converted amount on the Columns page."
     ),
     "step.nonpositive": "Lines with zero or negative quantity or price are returns, fixes or free items.",
     "step.non_product": "Postage, bank fees, manual adjustments and similar lines are not products bought.",
@@ -143,3 +158,8 @@ and what would move them to a better one.</p>
 
 def tip(key: str) -> str:
     return TIPS[key]
+
+
+def warnings_html(texts: Iterable[object]) -> str:
+    """Warnings as escaped lines for a rich-text label: ``⚠ text<br>⚠ text``; "" for none."""
+    return "<br>".join(f"⚠ {html.escape(str(t))}" for t in texts)

@@ -28,7 +28,7 @@ def ts(text: str) -> np.datetime64:
 def test_fields_are_ordered_and_described():
     names = [f.name for f in schema.FIELDS]
     assert names == ["customer_id", "invoice_date", "invoice_id", "quantity", "unit_price",
-                     "amount", "stock_code", "description", "country"]
+                     "amount", "stock_code", "description", "country", "status", "currency"]
     assert schema.REQUIRED == ("customer_id", "invoice_date")
     assert all(f.label and f.description for f in schema.FIELDS)
     assert [f.name for f in schema.FIELDS if f.required] == list(schema.REQUIRED)

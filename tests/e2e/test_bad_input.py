@@ -55,7 +55,8 @@ def make_case(name: str, tmp: Path) -> tuple[Path, list[str], str]:
         body = "".join(r.replace("2010-12-", "day ").replace(" 08:26:00", "") for r in _good_rows().splitlines(True))
         return _write(tmp / "nodates.csv", UCI + body), [], "InvoiceDate"
     if name == "all cancellations":
-        body = "".join("C" + r for r in _good_rows().splitlines(True))
+        # UCI cancellations: 'C' + the invoice number, negative quantity
+        body = "".join("C" + r.replace(",HEART,", ",HEART,-") for r in _good_rows().splitlines(True))
         return _write(tmp / "cancel.csv", UCI + body), [], "ancellation"
     if name == "no customer ids":
         body = "".join(r.replace(f",{17850 + i % 7},", ",,") for i, r in enumerate(_good_rows().splitlines(True)))

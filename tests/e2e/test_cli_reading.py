@@ -47,7 +47,7 @@ def test_sheets_are_stacked_by_default_and_picked_with_sheet(tmp_path):
     both = customers(tmp_path / "all")
     assert len(both) == 15 and both.loc["A1", "frequency"] == 2 and both.loc["A1", "monetary"] == 4.0
     summary = json.loads((tmp_path / "all" / "summary.json").read_text())
-    assert any("Read sheets 'Y1' (8 rows) and 'Y2' (8 rows), stacked" in w for w in summary["warnings"])
+    assert any("Read sheets 'Y1' (8 rows) and 'Y2' (8 rows), stacked" in w["text"] for w in summary["warnings"])
     assert summary["params"]["sheet"] is None
 
     done = rfm(str(book), "--out", str(tmp_path / "y2"), "--k", "2", "--sheet", "Y2")
@@ -77,8 +77,8 @@ def test_header_row_date_order_and_unmapping(tmp_path):
     assert len(auto) == 6 and auto["monetary"].sum() == 75  # the Total line is no customer
     summary = json.loads((tmp_path / "auto" / "summary.json").read_text())
     assert summary["snapshot_date"].startswith("2024-02-07")  # day first: 6 Feb is the last date
-    assert any("--date-order mdy" in w for w in summary["warnings"])
-    assert any("headers are on row 3" in w for w in summary["warnings"])
+    assert any("--date-order mdy" in w["text"] for w in summary["warnings"])
+    assert any("headers are on row 3" in w["text"] for w in summary["warnings"])
 
     done = rfm(str(path), "--out", str(tmp_path / "mdy"), "--k", "2", "--date-order", "mdy", "--header-row", "3",
                "--map", "country=")
@@ -87,7 +87,7 @@ def test_header_row_date_order_and_unmapping(tmp_path):
     assert summary["snapshot_date"].startswith("2024-06-03")  # month first: 2 June + 1 day
     assert summary["params"]["date_order"] == "mdy" and summary["params"]["header_row"] == 3
     assert summary["params"]["column_map"] == {"country": ""}
-    assert not any("date-order" in w for w in summary["warnings"])
+    assert not any("date-order" in w["text"] for w in summary["warnings"])
     assert customers(tmp_path / "mdy").loc["K0", "recency"] == 153  # 2 Jan -> 3 Jun
 
     bad = rfm(str(path), "--out", str(tmp_path / "bad"), "--header-row", "0")

@@ -31,7 +31,12 @@ STEP_COLUMNS = (
     Column("Remaining", lambda s: s.after, fmt_int, "Rows after the step."),
     Column("% removed", _share_removed, fmt_pct, "Removed rows as a share of the rows going in."),
     Column("Status", _status, str, "Whether the step was switched on.", numeric=False),
+    Column("First row removed", lambda s: s.example or "", str,
+           "The first row the step removed (or, switched off, would remove).", numeric=False),
 )
+
+#: What each warning stage is called next to the warning (core/result.STAGES).
+STAGE_NAMES = {"read": "Reading", "cleaning": "Cleaning", "customers": "Customers", "clustering": "Clustering"}
 
 _DATE_TOKENS = {
     "%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%H": "hh", "%I": "hh", "%M": "mm",
@@ -74,6 +79,7 @@ class CleaningView(ResultView):
             ("warnings", "Warnings"),
         ):
             label = QLabel()
+            label.setTextFormat(Qt.TextFormat.RichText)  # escaped text: one warning has no tag
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.facts[key] = label
@@ -104,8 +110,8 @@ class CleaningView(ResultView):
         self.facts["date_format"].setText(html.escape(readable_date_format(result.date_format)))
         snapshot = result.snapshot_date
         self.facts["snapshot"].setText("–" if snapshot is None else f"{snapshot:%Y-%m-%d}")
-        warnings = [html.escape(w) for w in result.warnings]
-        self.facts["warnings"].setText("<br>".join(f"• {w}" for w in warnings) if warnings else "none")
+        warnings = [f"{html.escape(STAGE_NAMES.get(w.stage, w.stage))}: {html.escape(w.text)}" for w in result.warnings]
+        self.facts["warnings"].setText("<br>".join(f"⚠ {w}" for w in warnings) if warnings else "none")
         self.show_content()
 
     @staticmethod

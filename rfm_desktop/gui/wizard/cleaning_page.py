@@ -12,10 +12,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDoubleSpinBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -23,7 +25,7 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core import cleaning, pipeline
 from rfm_desktop.core.errors import RFMError
 from rfm_desktop.core.params import CleaningOptions
-from rfm_desktop.gui.texts import TIPS, tip
+from rfm_desktop.gui.texts import TIPS, tip, warnings_html
 from rfm_desktop.gui.wizard.page import WizardPage
 
 DEBOUNCE_MS = 250
@@ -46,33 +48,64 @@ class CleaningPage(WizardPage):
         self.step_boxes: dict[str, QCheckBox] = {}
         self.removed_labels: dict[str, QLabel] = {}
         self.after_labels: dict[str, QLabel] = {}
+        self.example_labels: dict[str, QLabel] = {}
+        self._step_rows: dict[str, list[QWidget]] = {}
         steps_box = QGroupBox("Rows to remove")
         grid = QGridLayout(steps_box)
+        grid.setVerticalSpacing(2)
         grid.addWidget(self._header("Step"), 0, 0)
         grid.addWidget(self._header("Rows removed"), 0, 1, Qt.AlignmentFlag.AlignRight)
         grid.addWidget(self._header("Rows left"), 0, 2, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self._header("First row removed"), 0, 3)
         self.rows_read_label = QLabel()
         grid.addWidget(QLabel("Rows in the file"), 1, 0)
         grid.addWidget(self.rows_read_label, 1, 2, Qt.AlignmentFlag.AlignRight)
+        self.currency_combo = QComboBox()
+        self.currency_combo.setToolTip(tip("step.other_currency"))
+        self.currency_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.currency_combo.currentIndexChanged.connect(self._options_edited)
         for row, step in enumerate(cleaning.STEPS, start=2):
-            box = QCheckBox(step.label if step.option is not None else f"{step.label} (always removed)")
+            text = step.label if step.option is not None else f"{step.label} (always removed)"
+            if step.name == "other_currency":
+                text = "Rows in another currency than"
+            box = QCheckBox(text)
             box.setToolTip(tip(f"step.{step.name}") if f"step.{step.name}" in TIPS else step.label)
             if step.option is None:
                 box.setChecked(True)
                 box.setEnabled(False)
             box.toggled.connect(self._options_edited)
-            removed, after = QLabel("…"), QLabel("…")
-            grid.addWidget(box, row, 0)
+            removed, after, example = QLabel("…"), QLabel("…"), QLabel()
+            example.setEnabled(False)  # grey: a detail, not a count
+            cell: QWidget = box
+            if step.name == "other_currency":
+                cell = QWidget()
+                line = QHBoxLayout(cell)
+                line.setContentsMargins(0, 0, 0, 0)
+                line.addWidget(box)
+                line.addWidget(self.currency_combo)
+                line.addStretch(1)
+            grid.addWidget(cell, row, 0)
             grid.addWidget(removed, row, 1, Qt.AlignmentFlag.AlignRight)
             grid.addWidget(after, row, 2, Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(example, row, 3)
             self.step_boxes[step.name] = box
             self.removed_labels[step.name] = removed
             self.after_labels[step.name] = after
+            self.example_labels[step.name] = example
+            self._step_rows[step.name] = [cell, removed, after, example]
         grid.setColumnStretch(0, 1)
-        grid.setHorizontalSpacing(24)
+        grid.setHorizontalSpacing(14)
+        self._example_width = self.fontMetrics().horizontalAdvance("x") * 26
+        grid.setColumnMinimumWidth(3, self._example_width)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        grid.addWidget(self.summary, len(cleaning.STEPS) + 2, 0, 1, 3)
+        grid.addWidget(self.summary, len(cleaning.STEPS) + 2, 0, 1, 4)
+        self.warnings_label = QLabel()
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label.setVisible(False)
+        grid.addWidget(self.warnings_label, len(cleaning.STEPS) + 3, 0, 1, 4)
 
         outlier_box = QGroupBox("Unusual customers (outliers)")
         outlier_layout = QGridLayout(outlier_box)
@@ -100,7 +133,7 @@ class CleaningPage(WizardPage):
 
         snapshot_box = QGroupBox("Snapshot date")
         snapshot_layout = QVBoxLayout(snapshot_box)
-        self.snapshot_default = QCheckBox("Use the default (the day after the last purchase)")
+        self.snapshot_default = QCheckBox("The day after the last purchase")
         self.snapshot_default.setToolTip(tip("snapshot_default"))
         self.snapshot_default.setChecked(True)
         self.snapshot_default.toggled.connect(self._snapshot_default_toggled)
@@ -111,7 +144,7 @@ class CleaningPage(WizardPage):
         self.snapshot_edit.setEnabled(False)
         self.snapshot_edit.dateChanged.connect(self._options_edited)
         date_row = QHBoxLayout()
-        date_row.addWidget(QLabel("Recency counted up to:"))
+        date_row.addWidget(QLabel("Or up to:"))
         date_row.addWidget(self.snapshot_edit)
         date_row.addStretch(1)
         snapshot_layout.addWidget(self.snapshot_default)
@@ -120,13 +153,20 @@ class CleaningPage(WizardPage):
 
         column = QVBoxLayout()
         column.addWidget(steps_box)
-        column.addWidget(outlier_box)
-        column.addWidget(snapshot_box)
+        below = QHBoxLayout()  # side by side: the page fits 640 pixels of height
+        below.addWidget(outlier_box, 3)
+        below.addWidget(snapshot_box, 2)
+        column.addLayout(below)
         column.addStretch(1)
         holder = QWidget()
         holder.setLayout(column)
         holder.setMaximumWidth(self.fontMetrics().horizontalAdvance("x") * 130)
-        self.body.addWidget(holder, 1)
+        scroll = QScrollArea()  # long warnings scroll instead of squeezing the steps
+        scroll.setWidget(holder)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body.addWidget(scroll, 1)
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -135,6 +175,7 @@ class CleaningPage(WizardPage):
         self._filling = False
         self._error: str | None = None
         self.report: Any = None  # the last CleaningReport shown
+        self.warnings: list[str] = []  # the cleaning and customers warnings shown
         self.customers: int | None = None
         self._shown_for: object = None
         self._fill_from_state()
@@ -164,14 +205,13 @@ class CleaningPage(WizardPage):
             for step in cleaning.STEPS:
                 if step.option is not None:
                     self.step_boxes[step.name].setChecked(bool(getattr(options, step.option)))
+            self._fill_currencies(options.currency)
             self.outlier_combo.setCurrentIndex(max(self.outlier_combo.findData(options.outliers), 0))
             self.iqr_spin.setValue(options.iqr_multiplier)
             last = state.last_purchase()
             default = (last + pd.Timedelta(days=1)) if last is not None else None
             if default is not None:
-                self.snapshot_default.setText(
-                    f"Use the default: the day after the last purchase ({default:%Y-%m-%d})"
-                )
+                self.snapshot_default.setText(f"The day after the last purchase ({default:%Y-%m-%d})")
                 self.snapshot_edit.setMinimumDate(QDate(last.year, last.month, last.day))
             if state.snapshot_date:
                 chosen = pd.Timestamp(state.snapshot_date)
@@ -185,17 +225,31 @@ class CleaningPage(WizardPage):
         finally:
             self._filling = False
 
+    def _fill_currencies(self, chosen: str | None) -> None:
+        """The file's currencies (most rows first) in the combo; the row shows only when there are any."""
+        transactions = self.state.transactions
+        counts = cleaning.currency_counts(transactions.frame) if transactions is not None else {}
+        self.currency_combo.clear()
+        for code in dict(counts):
+            self.currency_combo.addItem(code, code)
+        if chosen is not None and self.currency_combo.findData(chosen) < 0:
+            self.currency_combo.addItem(chosen, chosen)
+        self.currency_combo.setCurrentIndex(max(self.currency_combo.findData(chosen), 0))
+        for widget in self._step_rows["other_currency"]:
+            widget.setVisible(self.currency_combo.count() > 0)
+
     def _sync_from_state(self) -> None:
         """Options set elsewhere (a preset, a saved analysis) show up in the widgets."""
         if not self._filling and (self.state.cleaning, self.state.snapshot_date) != self.options():
             self._fill_from_state()
 
     def options(self) -> tuple[CleaningOptions, str | None]:
-        values = {
+        values: dict[str, Any] = {
             step.option: self.step_boxes[step.name].isChecked()
             for step in cleaning.STEPS
             if step.option is not None
         }
+        values["currency"] = self.currency_combo.currentData() if values["currency"] else None
         options = CleaningOptions(
             **values,
             outliers=self.outlier_combo.currentData(),
@@ -221,13 +275,24 @@ class CleaningPage(WizardPage):
         for label in (*self.removed_labels.values(), *self.after_labels.values()):
             label.setEnabled(False)
 
+    def _show_warnings(self, warnings: Any) -> None:
+        """The warnings about the cleaning and the customers, under the counts."""
+        self.warnings = [str(w) for w in warnings]
+        self.warnings_label.setText(warnings_html(self.warnings))
+        self.warnings_label.setVisible(bool(self.warnings))
+
     # -- background recount ------------------------------------------------------------------
+    def cancel_jobs(self) -> None:
+        """Also the recount still waiting for its debounce: none may start after a cancel."""
+        self._timer.stop()
+        super().cancel_jobs()
+
     def recompute(self) -> None:
         self._timer.stop()
         state = self.state
         if state.transactions is None:
             return
-        self.cancel_jobs()
+        super().cancel_jobs()
         transactions, params = state.transactions, state.params()
         key = (id(transactions), state.cleaning, state.snapshot_date)
         self._mark_stale()
@@ -239,13 +304,14 @@ class CleaningPage(WizardPage):
             task.partial(steps)
             task.raise_if_cancelled()
             prepared = pipeline.prepare(transactions, params, task.progress, task.cancelled)
-            return dataclasses.replace(prepared.report, steps=steps.steps)
+            report = dataclasses.replace(prepared.report, steps=steps.steps)
+            return report, [w for w in prepared.warnings if w.stage in ("cleaning", "customers")]
 
         self.run_job(
             job,
             "Counting the rows each step removes…",
             on_partial=self._show_steps,
-            on_finished=lambda report: self._show(report, key),
+            on_finished=lambda done: self._show(*done, key),
             on_errored=self._show_error,
             name="cleaning",
         )
@@ -265,11 +331,18 @@ class CleaningPage(WizardPage):
             after.setText(f"{step.after:,}")
             removed.setEnabled(step.enabled)
             after.setEnabled(True)
+            example = self.example_labels[step.step]
+            text = step.example or ""
+            example.setText(self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, self._example_width))
+            example.setToolTip(f"The first row this step {'removes' if step.enabled else 'would remove'}: {text}"
+                               if text else "")
         share = report.rows_clean / report.rows_read if report.rows_read else 0.0
         self.summary.setText(f"<b>{report.rows_clean:,}</b> of {report.rows_read:,} rows remain ({share:.1%}).")
+        self._show_warnings(report.warnings)
 
-    def _show(self, report: Any, key: object) -> None:
+    def _show(self, report: Any, warnings: Any, key: object) -> None:
         self._show_steps(report)
+        self._show_warnings(warnings)
         self._shown_for = key
         self.report = report
         self.customers = report.customers_before_outliers

@@ -25,7 +25,7 @@ from rfm_desktop.core import pipeline
 from rfm_desktop.core.params import FEATURES, ClusteringOptions, seed_preset
 from rfm_desktop.core.result import KScore
 from rfm_desktop.gui.scoring_dialog import describe_scoring
-from rfm_desktop.gui.texts import tip
+from rfm_desktop.gui.texts import tip, warnings_html
 from rfm_desktop.gui.views.kcharts import KChartsWidget
 from rfm_desktop.gui.wizard.page import WizardPage
 
@@ -122,6 +122,10 @@ class ClusteringPage(WizardPage):
         self.suggestion = QLabel()
         self.suggestion.setWordWrap(True)
         self.suggestion.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label = QLabel()  # clustering warnings of the last evaluation (few customers, …)
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings_label.setVisible(False)
         silhouette = QLabel(f"<small>{tip('silhouette')}</small>")
         silhouette.setWordWrap(True)
 
@@ -132,6 +136,7 @@ class ClusteringPage(WizardPage):
         left_layout.addWidget(self._scoring_box())
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.suggestion)
+        left_layout.addWidget(self.warnings_label)
         left_layout.addWidget(silhouette)
         left_layout.addStretch(1)
 
@@ -289,11 +294,11 @@ class ClusteringPage(WizardPage):
             sweep = pipeline.evaluate_k(
                 prepared, params, lambda f, s: task.progress(0.1 + 0.9 * f, s), task.cancelled, task.partial
             )
-            return sweep
+            return sweep, [w.text for w in prepared.warnings if w.stage == "clustering"]
 
         worker = self.run_job(
             job, "Evaluating K…",
-            on_finished=lambda sweep: self._sweep_done(sweep, options, pipeline.sweep_inputs(params)),
+            on_finished=lambda done: self._sweep_done(done[0], options, pipeline.sweep_inputs(params), done[1]),
             on_partial=self._score_arrived, name="evaluate-k",
         )
         worker.done.connect(lambda: self.evaluate_button.setEnabled(True))
@@ -319,8 +324,14 @@ class ClusteringPage(WizardPage):
         self.streamed.append(score)
         self.charts.add_score(score)
 
-    def _sweep_done(self, sweep: Any, options: ClusteringOptions, inputs: Any) -> None:
+    def _sweep_done(
+        self, sweep: Any, options: ClusteringOptions, inputs: Any, warnings: list[str] | None = None
+    ) -> None:
+        """``warnings``: the clustering warnings of an evaluation (None: keep what is shown)."""
         self.sweep = sweep
+        if warnings is not None:
+            self.warnings_label.setText(warnings_html(warnings))
+            self.warnings_label.setVisible(bool(warnings))
         self._sweep_for = options
         self._sweep_inputs = inputs
         self.charts.set_suggested(sweep.suggested_k, sweep.reason)

@@ -11,9 +11,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSplitter,
     QStyle,
     QTableView,
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core import schema
 from rfm_desktop.gui.frame_model import FrameModel
 from rfm_desktop.gui.hints import make_hint
-from rfm_desktop.gui.texts import tip
+from rfm_desktop.gui.texts import tip, warnings_html
 from rfm_desktop.gui.wizard.loading import read_all
 from rfm_desktop.gui.wizard.page import WizardPage
 
@@ -63,7 +65,7 @@ class ColumnsPage(WizardPage):
             combo = QComboBox()
             combo.setToolTip(f"{field.description}\n\n{tip('mapping')}")
             combo.setMinimumContentsLength(14)
-            combo.currentIndexChanged.connect(self._on_combo_changed)
+            combo.currentIndexChanged.connect(lambda _index, name=field.name: self._on_combo_changed(name))
             label = QLabel(f"{field.label}{' *' if field.required else ''}:")
             label.setToolTip(field.description)
             form.addRow(label, combo)
@@ -94,6 +96,11 @@ class ColumnsPage(WizardPage):
         problem_row = QHBoxLayout()
         problem_row.addWidget(self.problem_icon)
         problem_row.addWidget(self.problems, 1)
+        self.read_warnings = QLabel()  # what reading all rows with this mapping found
+        self.read_warnings.setWordWrap(True)
+        self.read_warnings.setTextFormat(Qt.TextFormat.RichText)
+        self.read_warnings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.read_warnings.setVisible(False)
 
         box = QGroupBox("Fields")
         box_layout = QVBoxLayout(box)
@@ -105,11 +112,19 @@ class ColumnsPage(WizardPage):
         preview_layout = QVBoxLayout(preview)
         preview_layout.setContentsMargins(0, 0, 0, 0)
         preview_layout.addWidget(self.table_title)
+        preview_layout.addWidget(self.read_warnings)  # above the rows: in view on any screen
         preview_layout.addWidget(self.table)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("columnsSplitter")
-        self.splitter.addWidget(box)
+        fields = QScrollArea()  # eleven fields and their notes scroll on a 640-pixel screen
+        fields.setWidget(box)
+        fields.setWidgetResizable(True)
+        fields.setFrameShape(QFrame.Shape.NoFrame)
+        fields.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        fields.setMinimumWidth(box.minimumSizeHint().width() + bar)
+        self.splitter.addWidget(fields)
         self.splitter.addWidget(preview)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
@@ -118,6 +133,7 @@ class ColumnsPage(WizardPage):
         self._filling = False
         self._problems: list[str] = []
         self._headers: list[str] = []
+        self.state.transactionsChanged.connect(self._show_read_warnings)
 
     # -- page API ----------------------------------------------------------------------------
     def is_complete(self) -> bool:
@@ -211,11 +227,24 @@ class ColumnsPage(WizardPage):
                                "every date too. Choose it above if that is wrong." if ambiguous
                                else f"Read as {html.escape(t.date_format)}.")
 
-    def _on_combo_changed(self) -> None:
+    def _on_combo_changed(self, name: str) -> None:
         if self._filling:
             return
+        if name == "amount":  # a converted amount brings its own currency column (or none)
+            self._filling = True
+            try:
+                self.set_field("currency", schema.currency_column(self._headers, self.combos["amount"].currentData()))
+            finally:
+                self._filling = False
         self.state.set_mapping(self.current_mapping())
         self._check()
+
+    def _show_read_warnings(self) -> None:
+        """The warnings of the rows as read with the current mapping; none while it is edited."""
+        transactions = self.state.transactions
+        text = "" if transactions is None or self.state.needs_reload else warnings_html(transactions.warnings)
+        self.read_warnings.setText(text)
+        self.read_warnings.setVisible(bool(text))
 
     def _check(self) -> None:
         state = self.state
@@ -231,4 +260,5 @@ class ColumnsPage(WizardPage):
         self.problems.setText(
             "✔ The mapping can be used." if ok else "<br>".join(f"• {p}" for p in self._problems)
         )
+        self._show_read_warnings()
         self.completeChanged.emit()

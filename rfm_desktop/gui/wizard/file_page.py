@@ -21,7 +21,7 @@ from rfm_desktop.core.errors import MappingError
 from rfm_desktop.core.params import SheetChoice
 from rfm_desktop.gui.busy import BusyBar
 from rfm_desktop.gui.hints import make_hint
-from rfm_desktop.gui.texts import tip
+from rfm_desktop.gui.texts import tip, warnings_html
 from rfm_desktop.gui.wizard.loading import LoadOutcome, load_file
 from rfm_desktop.gui.wizard.page import WizardPage
 
@@ -80,6 +80,7 @@ class FilePage(WizardPage):
         header_row.addWidget(self.header_note, 1)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
         row = QHBoxLayout()
         row.addWidget(self.path_label, 1)
         row.addWidget(self.choose_button)
@@ -249,9 +250,11 @@ class FilePage(WizardPage):
                 where = f" of sheet '{t.sheets[0]}'"
             elif len(t.sheets) > 1:
                 where = f" of {len(t.sheets)} sheets, stacked"
+            warnings = warnings_html(t.warnings)
             self.status.setText(
                 f"✔ {t.rows_read:,} rows and {columns} columns read{where}{span}. "
-                f"Dates read as {t.date_format}.<br>Next: check which column holds what."
+                f"Dates read as {t.date_format}.<br>{warnings + '<br>' if warnings else ''}"
+                "Next: check which column holds what."
             )
         elif state.preview is not None:
             where = f"The sheet '{chosen[0]}'" if len(chosen) == 1 else "The file"
