@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
+from rfm_desktop.gui.hints import ElidedLabel
 from rfm_desktop.gui.worker import Worker
 
 
@@ -19,10 +20,8 @@ class BusyBar(QWidget):
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(True)
-        self.bar.setMinimumWidth(220)
-        self.step = QLabel()
-        self.step.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.step.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bar.setMinimumWidth(self.fontMetrics().horizontalAdvance("0") * 12)
+        self.step = ElidedLabel()  # a long step name never widens the window
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip(cancel_tip)
         self.cancel_button.clicked.connect(self.cancel)

@@ -6,7 +6,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from rfm_desktop.gui.report import K_CHARTS
 
@@ -35,26 +37,63 @@ def is_k_charts(view: Any) -> bool:
     return name in ("k", "kcharts", "k-charts", "k_charts", "choose-k", "elbow") or name.startswith("k")
 
 
+#: the size a report picture is drawn at, whatever the window's size
+REPORT_SIZE = (1200, 800)
+
+
 def view_png(view: Any) -> bytes | None:
-    """The view's own picture (save_image for plots, grab_png otherwise); None if it has none."""
+    """The view's own picture (save_image: the plot, or for 3D the scene and its legend);
+    None if it has none."""
     if getattr(view, "result", None) is None:
         return None
     with tempfile.TemporaryDirectory(prefix="rfm-img-") as tmp:
         path = Path(tmp) / f"{getattr(view, 'view_name', 'view')}.png"
+        gl = view.gl_widget() if is_3d(view) and hasattr(view, "gl_widget") else None
         if is_3d(view):
-            view.grab_png(path)
+            if gl is None or not view.is_gl_active():
+                return None
+            image = gl.grabFramebuffer()  # the GL scene alone: no combo boxes, buttons or tick boxes
+            if image.isNull() or not image.save(str(path), "PNG"):
+                return None
         else:
             view.save_image(path)
         return path.read_bytes() if path.exists() else None
 
 
-def report_images(views: list[Any]) -> dict[str, bytes]:
-    """K charts first, then the other plots (and the 3D view when OpenGL is there)."""
+def fresh_view(view: Any, result: Any) -> Any:
+    """A new view of the same kind, drawn from ``result`` alone (no selection, zoom, rotation or
+    hidden segments of the one on screen), laid out at :data:`REPORT_SIZE` without showing it."""
+    fresh = type(view)()
+    fresh.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+    fresh.resize(*REPORT_SIZE)
+    fresh.show()
+    fresh.set_result(result)
+    QApplication.processEvents()
+    return fresh
+
+
+def report_images(views: list[Any], result: Any = None) -> dict[str, bytes]:
+    """K charts first, then the other plots (and the 3D view when OpenGL is there), each drawn
+    by a fresh view from ``result`` (default: the views' own result), not taken from the screen.
+
+    The 3D picture is the GL scene of the view on screen without its controls (a second GL view
+    cannot be drawn off screen reliably: its shaders belong to another context)."""
     chosen = [v for v in views if is_plot(v) or (is_3d(v) and can_render_gl())]
     chosen.sort(key=lambda v: 0 if is_k_charts(v) else 1)
     images: dict[str, bytes] = {}
     for view in chosen:
-        png = view_png(view)
+        source = result if result is not None else getattr(view, "result", None)
+        if source is None:
+            continue
+        if is_3d(view):
+            png = view_png(view)
+        else:
+            fresh = fresh_view(view, source)
+            try:
+                png = view_png(fresh)
+            finally:
+                fresh.close()
+                fresh.deleteLater()
         if png:
             caption = f"{K_CHARTS}: {view.title}" if is_k_charts(view) else str(view.title)
             images[caption] = png

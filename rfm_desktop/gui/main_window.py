@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
             path = path.with_suffix(".html")
         self.status("Drawing the pictures for the report…")
         try:
-            images = report_images(self.results.views)  # drawing happens in the GUI thread
+            images = report_images(self.results.views, result)  # drawn in the GUI thread, from the result
         except (OSError, ValueError) as exc:
             dialogs.show_error(self, ExportError(str(exc)))
             return

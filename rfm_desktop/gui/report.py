@@ -99,6 +99,52 @@ def cleaning_table(result: AnalysisResult) -> str:
     return table + outliers
 
 
+def named_segments_table(result: AnalysisResult) -> str:
+    """The named RFM segments (result.segments), best first, with their colour."""
+    from rfm_desktop.core.palette import segment_color
+
+    rows = [
+        [
+            f"<span class='swatch' style='background:{_e(segment_color(str(s['segment'])))}'></span>{_e(s['segment'])}",
+            f"{int(s['customers']):,}", _pct(s["share"]), _pct(s["revenue_share"]),
+            _num(s["recency_median"]), _num(s["frequency_median"]), _num(s["monetary_median"], 2),
+            _num(s["average_order_value"], 2), _e(result.rules.strategy(str(s["segment"])) or ""),
+        ]
+        for s in result.segments.to_dict("records")
+    ]
+    headers = ["Named segment", "Customers", "Share", "Revenue share", "Recency (days, median)",
+               "Frequency (orders, median)", "Monetary (median)", "Avg order value", "Suggested strategy"]
+    return _table(headers, rows, set(range(1, 8)))
+
+
+def heatmap_table(result: AnalysisResult) -> str:
+    """The R score × F score grid: customers per cell, shaded by the cell's mean spend."""
+    grid = result.heatmap
+    if grid.empty:
+        return "<p class='muted'>No score grid.</p>"
+    spend = grid["monetary_mean"].astype(float)
+    low, high = float(spend.min()), float(spend.max())
+    cells = {(int(r.r_score), int(r.f_score)): r for r in grid.itertuples(index=False)}
+    scores = range(result.bins, 0, -1)
+    head = "<tr><th>R ↓ / F →</th>" + "".join(f"<th class='num'>F {f}</th>" for f in range(1, result.bins + 1)) + "</tr>"
+    body = []
+    for r in scores:
+        row = [f"<th>R {r}</th>"]
+        for f in range(1, result.bins + 1):
+            cell = cells.get((r, f))
+            if cell is None or not cell.customers:
+                row.append("<td class='num muted'>–</td>")
+                continue
+            share = (float(cell.monetary_mean) - low) / (high - low) if high > low else 0.5
+            share = share if math.isfinite(share) else 0.0
+            row.append(f"<td class='num' style='background: rgba(0, 114, 178, {0.08 + 0.55 * share:.2f})' "
+                       f"title='mean spend {_num(cell.monetary_mean, 2)}'>{int(cell.customers):,}</td>")
+        body.append("<tr>" + "".join(row) + "</tr>")
+    note = ("<p class='muted'>Customers per R × F score cell (5 = best); the darker the cell, the higher its "
+            "customers' mean spend.</p>")
+    return f"{note}<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+
+
 def k_table(result: AnalysisResult) -> str:
     if result.sweep is None:
         return "<p class='muted'>No K sweep was run.</p>"
@@ -131,10 +177,12 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
         f"<p class='muted'>RFM Desktop {_e(__version__)} · {datetime.now():%Y-%m-%d %H:%M} · "
         f"snapshot date {result.snapshot_date:%Y-%m-%d}</p>",
         f"<p><b>{result.customer_count:,}</b> customers from {result.cleaning.rows_clean:,} clean rows "
-        f"(of {result.rows_read:,} read) in <b>{len(result.clusters)}</b> segments "
-        f"(K = {result.k}, mean silhouette {_num(result.silhouette, 2)}).</p>",
+        f"(of {result.rows_read:,} read) in {_e(result.segments_text)}, "
+        f"mean silhouette {_num(result.silhouette, 2)}.</p>",
         f"<ul>{warnings}</ul>" if warnings else "",
         "<h2>Segments</h2>", segment_matrix(result),
+        "<h2>Named RFM segments</h2>", named_segments_table(result),
+        "<h2>RFM score grid</h2>", heatmap_table(result),
         "<h2>Cleaning</h2>", cleaning_table(result),
         "<h2>Choosing K</h2>", k_table(result),
         *(_figure(t, b) for t, b in k_images.items()),

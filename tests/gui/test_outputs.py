@@ -338,3 +338,44 @@ def test_segment_ticks_reset_for_a_new_analysis(window: Any, pilot: Any) -> None
     window.wizard.clustering_page.seed_spin.setValue(5)  # another analysis
     other = pilot.run()
     assert window.results.selected_cluster_ids() == [c.id for c in other.clusters]
+
+
+def test_report_pictures_come_from_the_result_not_the_screen(window: Any, pilot: Any, qtbot: Any,
+                                                            monkeypatch: Any, tmp_path: Path) -> None:
+    from PySide6.QtGui import QImage
+
+    from rfm_desktop.gui.images import can_render_gl, report_images
+
+    result = quick_result(window, pilot)
+    views = window.results.views
+    scatter = window.results.find_view("selected_customer_ids")
+    clean = report_images(views, result)
+    assert scatter.select_rect(-1e9, -1e9, 30, 1e12) > 0  # a lasso selection on screen
+    scatter.resize(500, 300)
+    with_selection = report_images(views, result)
+    assert with_selection[scatter.title] == clean[scatter.title], "the selection is not baked in"
+    on_screen = tmp_path / "screen.png"
+    scatter.save_image(on_screen)
+    assert on_screen.read_bytes() != clean[scatter.title]
+    view3d = next(v for v in views if "3d" in v.view_name)
+    window.results.show_view(view3d)  # the 3D scene is made when its tab is first shown
+    qtbot.wait(200)
+    if can_render_gl() and view3d.is_gl_active():
+        picture = QImage.fromData(report_images(views, result)[view3d.title])
+        scene = view3d.gl_widget()
+        # the GL scene alone: smaller than the tab with its combo boxes, buttons and legend
+        assert picture.width() == scene.width() * scene.devicePixelRatio()
+        assert picture.height() < view3d.height() * scene.devicePixelRatio()
+
+    target = tmp_path / "report.html"
+    monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a: (str(target), "HTML report (*.html)"))
+    with qtbot.waitSignal(window.exportWritten, timeout=60_000):
+        window.report_action.trigger()
+    html = target.read_text(encoding="utf-8")
+    assert "Named RFM segments" in html and "RFM score grid" in html
+    for name in result.segments["segment"]:
+        assert str(name).replace("'", "&#x27;") in html
+    grid = html.split("RFM score grid", 1)[1].split("</table>", 1)[0]
+    counts = [int(n.replace(",", "")) for n in re.findall(r">([\d,]+)</td>", grid)]
+    assert sum(counts) == result.customer_count
+    assert result.segments_text in html

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
@@ -100,7 +100,13 @@ class ResultView(QWidget):
 
     # -- for subclasses ---------------------------------------------------------
     def set_content(self, widget: QWidget) -> None:
-        self._stack.addWidget(widget)
+        """The view's content, in a scroll area: below its minimum size (small screens, 150 %/200 %
+        scaling) it scrolls instead of being squeezed or cut off."""
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        self._stack.addWidget(scroll)
 
     def show_content(self, shown: bool = True) -> None:
         self._stack.setCurrentIndex(1 if shown and self._stack.count() > 1 else 0)

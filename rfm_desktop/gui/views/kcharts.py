@@ -83,6 +83,9 @@ class KChartsWidget(QWidget):
             self._chosen_lines[metric.field] = chosen_line
             self._chosen_marks[metric.field] = mark
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
+        # four readable charts at least; a smaller page scrolls (the Clustering page does)
+        line = self.fontMetrics().height()
+        self.graphics.setMinimumSize(line * 26, line * 24)
 
         self.reason_label = QLabel()
         self.reason_label.setWordWrap(True)

@@ -228,7 +228,9 @@ class SegmentsView(ResultView):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the engine's order until a click
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(True)
+        # one line per row whatever the width: long texts are elided, the tooltip has them whole
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setItemDelegate(PaddedDelegate(10, self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(
@@ -237,11 +239,15 @@ class SegmentsView(ResultView):
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(int(self.fontMetrics().height() * 1.9))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_STRATEGY, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_STRATEGY, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)  # the strategy column takes what is left, never below:
         header.setMinimumSectionSize(60)
+        self.strategy_min_width = self.fontMetrics().horizontalAdvance("x") * 36
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -275,9 +281,21 @@ class SegmentsView(ResultView):
             f"(K = {result.k}, mean silhouette {sil})."
         )
         self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(COL_STRATEGY, QHeaderView.ResizeMode.Stretch)
-        self.table.resizeRowsToContents()
+        self._fit_strategy()
         self.show_content()
+
+    def _fit_strategy(self) -> None:
+        """The strategy column fills the table's width but keeps room for a readable phrase;
+        below that the table scrolls sideways."""
+        header = self.table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(header.count()) if c != COL_STRATEGY)
+        space = self.table.viewport().width() - others
+        header.resizeSection(COL_STRATEGY, max(self.strategy_min_width, space))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if self._result is not None:
+            self._fit_strategy()
 
     def selected_cluster_ids(self) -> list[int]:
         """The ticked clusters, in the result's order (for "export chosen segments")."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from rfm_desktop.gui import dialogs
 from rfm_desktop.gui.busy import BusyBar
@@ -35,12 +35,21 @@ class WizardPage(QWidget):
         sub = QLabel(self.subtitle)
         sub.setWordWrap(True)
         sub.setVisible(bool(self.subtitle))
-        self.body = QVBoxLayout()
+        # the page's content scrolls when the window is small (1024×640, or 150 %/200 % scaling)
+        # instead of being cut off or squeezed below its minimum sizes
+        inner = QWidget()
+        self.body = QVBoxLayout(inner)
+        self.body.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("pageScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(inner)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(sub)
         layout.addSpacing(6)
-        layout.addLayout(self.body, 1)
+        layout.addWidget(self.scroll, 1)
 
     # -- navigation hooks ------------------------------------------------------------------
     def is_complete(self) -> bool:
