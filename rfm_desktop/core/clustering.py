@@ -61,6 +61,25 @@ class Features:
         values = self.scaler.inverse_transform(points) if self.scaler is not None else points.copy()
         return np.expm1(values) if self.transform == "log1p" else values
 
+    def scale_more(self, customers: pd.DataFrame) -> np.ndarray:
+        """Other customers (e.g. the Outliers segment, which k-means did not see) put through the
+        same transform and the scaler fitted on the clustered customers, so every customer has a
+        place in the feature space the views draw.
+
+        Parameters
+        ----------
+        customers : DataFrame with the columns in ``names`` (days, orders, the file's currency).
+
+        Returns
+        -------
+        ndarray, len(customers) x len(names)
+        """
+        raw = customers[list(self.names)].to_numpy(dtype=np.float64)
+        values = np.log1p(np.clip(raw, 0, None)) if self.transform == "log1p" else raw
+        if self.scaler is not None and len(values):
+            values = self.scaler.transform(values)
+        return np.ascontiguousarray(values)
+
 
 def prepare_features(customers: pd.DataFrame, options: ClusteringOptions) -> Features:
     names = tuple(options.features)
@@ -276,10 +295,29 @@ def order_by_monetary(labels: np.ndarray, monetary: np.ndarray, centres: np.ndar
     return new_id[labels], centres[order]
 
 
-def pca_coordinates(x: np.ndarray, seed: int) -> np.ndarray:
-    """PCA 1..3 of the scaled features (zero-padded when fewer than three features)."""
+def pca_coordinates(
+    x: np.ndarray, seed: int, also: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None, tuple[float, ...]]:
+    """PCA 1..3 of the scaled features (zero-padded when fewer than three features).
+
+    Parameters
+    ----------
+    x : the scaled features k-means saw (customers x features); the PCA is fitted on these.
+    seed : random state of the PCA solver.
+    also : more rows in the same scaled space (the Outliers segment) projected with the same
+        fit, so they are drawn where they lie instead of being left out.
+
+    Returns
+    -------
+    (coordinates of ``x``, coordinates of ``also`` or None, the share of the variance each
+    component explains, 0..1, three values; 0 for a padded component)
+    """
     n_components = min(3, x.shape[1], len(x))
-    coords = PCA(n_components=n_components, random_state=seed).fit_transform(x)
-    if n_components < 3:
-        coords = np.hstack([coords, np.zeros((len(x), 3 - n_components))])
-    return coords
+    model = PCA(n_components=n_components, random_state=seed).fit(x)
+
+    def pad(coords: np.ndarray) -> np.ndarray:
+        return np.hstack([coords, np.zeros((len(coords), 3 - n_components))]) if n_components < 3 else coords
+
+    more = pad(model.transform(also)) if also is not None and len(also) else None
+    explained = tuple(float(v) for v in model.explained_variance_ratio_) + (0.0,) * (3 - n_components)
+    return pad(model.transform(x)), more, explained

@@ -253,7 +253,10 @@ def _assemble(
     basis = prepared.silhouette_basis(options.seed)
     per_point = np.full(len(fit_customers), np.nan)
     per_point[basis.index] = basis.samples(labels)
-    coords = clustering.pca_coordinates(features.scaled, options.seed)
+    # The Outliers segment is not clustered, but it is placed in the same scaled and PCA space
+    # so the 2D and 3D views can draw it.
+    rest = features.scale_more(customers.loc[~fit_mask]) if not fit_mask.all() else None
+    coords, rest_coords, explained = clustering.pca_coordinates(features.scaled, options.seed, rest)
 
     n = len(customers)
     outlier_id = k if not fit_mask.all() else None
@@ -265,6 +268,9 @@ def _assemble(
     pcs[fit_mask] = coords
     scaled = np.full((n, len(features.names)), np.nan)
     scaled[fit_mask] = features.scaled
+    if rest is not None:
+        pcs[~fit_mask] = rest_coords
+        scaled[~fit_mask] = rest
 
     out = customers.copy()
     out["cluster"] = cluster
@@ -314,6 +320,7 @@ def _assemble(
         scales=prepared.scales,
         rules=rules,
         distributions=rfm.distributions(out),
+        pca_variance=explained,
     )
     if not params.cluster_names:
         return result

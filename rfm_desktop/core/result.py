@@ -137,6 +137,9 @@ class AnalysisResult:
     #: upper, customers; "orders" with orders, customers
     distributions: dict[str, pd.DataFrame] = field(default_factory=dict)
 
+    #: share of the scaled features' variance that PCA 1, 2, 3 explain (0..1); empty when unknown
+    pca_variance: tuple[float, ...] = field(default_factory=tuple)
+
     @property
     def bins(self) -> int:
         """Number of scores per measure."""

@@ -14,6 +14,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from rfm_desktop.core import palette, rfm, scoring  # noqa: E402
 from rfm_desktop.core.params import AnalysisParams, ClusteringOptions  # noqa: E402
@@ -508,6 +509,32 @@ def test_scatter_hover_describes_the_nearest_customer(qtbot, result) -> None:
     assert view.hover_at(1e9, 1e9) is None
 
 
+def test_scatter_hover_card_stays_inside_the_plot_and_goes_when_the_mouse_leaves(qtbot, result) -> None:
+    from PySide6.QtCore import QEvent
+
+    view = _make(qtbot, scatter2d.Scatter2DView)
+    view.resize(700, 500)
+    view.set_result(result)
+    view.set_axes("recency", "frequency")
+    qtbot.wait(50)
+    frame = result.customers
+    x, y = frame["recency"].to_numpy(float), frame["frequency"].to_numpy(float)
+    area = view.plot_area()
+    # the customers at the four edges of the cloud: the card must fit inside the plot for each
+    for row in {int(np.argmin(x)), int(np.argmax(x)), int(np.argmin(y)), int(np.argmax(y))}:
+        text = view.hover_at(x[row], y[row])
+        assert text is not None and f"Customer {frame['customer_id'].iat[row]}" in text
+        card = view._hover_text.geometry()
+        assert view._hover_text.isVisible() and card.width() > 100
+        assert area.contains(card), (row, card, area)
+        assert view._hover_text.text() == text  # the whole text, nothing cut
+    view._pointer_inside = True
+    QApplication.sendEvent(view.graphics.viewport(), QEvent(QEvent.Type.Leave))
+    assert not view._hover_text.isVisible() and not view._hover_ring.isVisible()
+    view._on_mouse_moved((view.viewbox.sceneBoundingRect().center(),))  # a move queued before leaving
+    assert not view._hover_text.isVisible()
+
+
 def test_scatter_keeps_the_selection_across_a_rename(qtbot, result) -> None:
     view = _make(qtbot, scatter2d.Scatter2DView)
     view.set_result(result)
@@ -519,26 +546,45 @@ def test_scatter_keeps_the_selection_across_a_rename(qtbot, result) -> None:
     assert view.selected_count() == n
 
 
-def test_scatter_million_customers(qtbot) -> None:
-    big = fabricate_result(1_000_000, 4, sweep=False)
+def test_scatter_million_customers_density_when_many_points_when_zoomed_in(qtbot) -> None:
+    big = fabricate_result(1_000_000, 4, sweep=False, outliers=50)
     view = _make(qtbot, scatter2d.Scatter2DView)
     view.set_result(big)
     items = view.group_items()
-    assert len(items) == 4  # one item per cluster, not per point
+    assert len(items) == 5  # one item per cluster, not per point
     assert all(item.opts["pxMode"] and item.opts["useCache"] for item in items.values())
-    assert all(item.data["brush"][0] is None for item in items.values())  # no per-point brushes
-    assert view.drawn_point_count() <= scatter2d.DISPLAY_BUDGET
-    assert view.sample_label.isVisibleTo(view)
+    assert view.level_of_detail() == "density" and view.drawn_point_count() == 0
+    assert view.sample_label.isVisibleTo(view) and "zoom in" in view.sample_label.text()
+    image = view.density_image()
+    assert image is not None and image.ndim == 3 and image.shape[2] == 4
+    # every group stays visible, the 50 outliers among a million included: cells holding only
+    # one group's customers show exactly that group's colour
+    drawn = {tuple(int(v) for v in px[:3]) for px in image.reshape(-1, 4) if px[3] > 0}
+    for c in big.clusters:
+        assert palette.hex_to_rgb(c.color) in drawn, c.name
+
     view.set_axes("recency", "frequency")
     x = big.customers["recency"].to_numpy(float)
     y = big.customers["frequency"].to_numpy(float)
     expected = (x >= 10) & (x <= 60) & (y >= 5) & (y <= 20)
     assert view.select_rect(10, 5, 60, 20) == expected.sum()  # selection counts every customer
-    n = view.select_polygon([(0, 0), (400, 0), (0, 40)])
-    assert n == points_in_polygon(x, y, [(0, 0), (400, 0), (0, 40)]).sum()
-    qtbot.wait(10)
-    with pytest.raises(ValueError, match="too many"):
+    polygon = [(0, 0), (400, 0), (0, 40)]
+    assert view.select_polygon(polygon) == points_in_polygon(x, y, polygon).sum()
+    assert view.level_of_detail() == "density"
+    with pytest.raises(ValueError, match="Too many customers"):
         view.save_image("/nonexistent/x.svg")
+
+    # zoomed in until few customers are near the view: they are drawn as points, exactly those
+    view.viewbox.setRange(xRange=(200, 202), yRange=(2.5, 3.5), padding=0)
+    qtbot.wait(10)
+    assert view.level_of_detail() == "points" and view.density_image() is None
+    region = view._region
+    near = (x >= region.x0) & (x <= region.x1) & (y >= region.y0) & (y <= region.y1)
+    assert 0 < near.sum() <= scatter2d.POINT_LIMIT
+    assert view.drawn_point_count() == near.sum()
+    assert view.select_rect(10, 5, 60, 20) == expected.sum()  # still every customer, not just the drawn
+    view.reset_view()
+    assert view.level_of_detail() == "density"
 
 
 # --------------------------------------------------------------------------------------------
@@ -746,11 +792,58 @@ def test_3d_renders_under_a_display(qtbot, tmp_path) -> None:
     assert not items[1].visible()
     view.set_space("pca")
     assert view.cluster_items()[0].pos.shape[1] == 3
-    assert view.axis_labels() == ["PCA 1", "PCA 2", "PCA 3"]
+    assert view.axis_labels() == ["PCA 1", "PCA 2", "PCA 3"]  # a result without the variance shares
     view.gl_widget().setCameraPosition(azimuth=120)  # what a mouse drag does
     qtbot.wait(50)
     view.reset_view()
-    assert view.gl_widget().opts["azimuth"] == -55
+    assert view.gl_widget().opts["azimuth"] == view3d.CAMERA["azimuth"]
+
+
+@pytest.mark.skipif(not _real_display(), reason="needs a display with OpenGL (run under xvfb-run with QT_QPA_PLATFORM=xcb)")
+def test_3d_draws_the_outliers_inside_centred_axes_with_ticks_and_calm_rotation(qtbot) -> None:
+    import dataclasses
+
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent, QVector3D
+
+    result = dataclasses.replace(fabricate_result(2000, 3, outliers=40), pca_variance=(0.612, 0.254, 0.134))
+    view = _make(qtbot, view3d.View3D)
+    view.set_result(result)
+    qtbot.wait(200)
+    items = view.cluster_items()
+    outliers = next(c for c in result.clusters if c.is_outlier_segment)
+    assert "Outliers (40)" in [box.text() for box in view._checks.values()]
+    assert len(items[outliers.id].pos) == 40  # the legend's Outliers are in the scene
+    scene = np.concatenate([item.pos for item in items.values()])
+    assert len(scene) == result.customer_count
+    assert np.abs(scene).max() <= view3d.CUBE + 1e-6  # every point inside the axes' box
+    gl = view.gl_widget()
+    assert gl.opts["center"] == QVector3D(0, 0, 0)  # the box centre is the camera's centre
+    ticks = view.tick_labels()
+    assert len(ticks) >= 9 and "0" in ticks
+    # the axes' numbers enclose the data: the outliers' scaled monetary is below the top tick
+    top = max(float(t.replace(",", "")) for t in ticks[-len(ticks) // 3:])
+    assert top >= np.nanmax(result.customers["x_monetary"])
+
+    # no title covers a drawn point
+    transform = gl.labels._transform(gl)
+    points = [transform.map(QVector3D(*map(float, p))).toPointF() for p in scene]
+    titles = [rect for _text, rect, is_title in gl.labels.placed() if is_title]
+    assert len(titles) == 3
+    assert not any(rect.contains(p) for rect in titles for p in points)
+
+    view.set_space("pca")
+    assert view.axis_labels() == ["PCA 1 (61% of variance)", "PCA 2 (25% of variance)", "PCA 3 (13% of variance)"]
+    assert len(view.cluster_items()[outliers.id].pos) == 40
+
+    # a 100 px drag turns the view by ROTATE_DEGREES_PER_PX * 100 degrees, not 100
+    before = gl.opts["azimuth"]
+    left = Qt.MouseButton.LeftButton
+    for x in (200, 300):
+        event = QMouseEvent(QEvent.Type.MouseMove, QPointF(x, 200), gl.mapToGlobal(QPointF(x, 200)),
+                            Qt.MouseButton.NoButton, left, Qt.KeyboardModifier.NoModifier)
+        gl.mouseMoveEvent(event)
+    assert gl.opts["azimuth"] == pytest.approx(before - 100 * view3d.ROTATE_DEGREES_PER_PX)
 
 
 def test_scatter_mouse_drag_draws_rectangle_and_lasso(qtbot, result) -> None:

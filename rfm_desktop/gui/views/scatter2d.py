@@ -1,29 +1,32 @@
-"""2D scatter tab: customers on two chosen axes, coloured by cluster or RFM segment.
+"""2D scatter tab: customers on two chosen axes (or a PCA / t-SNE map), coloured by cluster
+or RFM segment.
 
-Built to stay smooth at 1,000,000 customers: one ScatterPlotItem per group with one brush
-and pen each; above ``DISPLAY_BUDGET`` customers every group draws the same fixed-seed
-fraction of its points (so relative densities stay true), while selections always test
-every customer.
+Built to stay smooth at 1,000,000 customers with level of detail: when more than
+``POINT_LIMIT`` customers are in (or near) the view, each screen cell is coloured by the
+customers in it (a density image per group, blended, see ``density.py``); when fewer are,
+they are drawn as points, one ScatterPlotItem per group with one brush and pen each. Only the
+region around the view is drawn, and it is redrawn when a pan or zoom leaves it. Selections
+and counts always test every customer.
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QGraphicsPathItem,
-    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.explain import explain_scores
+from rfm_desktop.core.palette import hex_to_rgb
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.axes import ReadableAxis
@@ -43,13 +47,23 @@ from rfm_desktop.gui.views.base import (
     style_plot,
 )
 from rfm_desktop.gui.views.colors import segment_color
+from rfm_desktop.gui.views.density import Rect, SortedPoints, blend
 from rfm_desktop.gui.views.geometry import points_in_polygon, points_in_rect
+from rfm_desktop.gui.views.scatter_items import (
+    FastScatter,
+    LegendSample,
+    SelectViewBox,
+    ToggleLegend,
+)
 
-#: most points drawn in all; above it every group draws the same fixed-seed random fraction
-DISPLAY_BUDGET = 500_000
+#: most customers drawn as points; with more in the drawn region a density image is drawn
+POINT_LIMIT = 50_000
+#: the drawn region is the view grown by this factor, so most pans need no redraw
+MARGIN = 1.6
+#: screen pixels per density cell (the points it replaces are 2-3 px wide)
+CELL_PX = 2
 #: an SVG with more drawn points than this would be too big to open
 SVG_POINT_LIMIT = 150_000
-SEED = 12345
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,13 @@ AXES: dict[str, AxisSpec] = {
     "pc1": AxisSpec("pc1", "pc1", "PCA 1 (of the scaled R, F, M)", "PCA 1", loggable=False),
     "pc2": AxisSpec("pc2", "pc2", "PCA 2 (of the scaled R, F, M)", "PCA 2", loggable=False),
 }
+#: the t-SNE map's axes (not offered in the X / Y lists: they only make sense together)
+MAP_AXES: dict[str, AxisSpec] = {
+    "tsne1": AxisSpec("tsne1", "tsne1", "t-SNE 1 (no unit: only neighbourhoods matter)", "t-SNE 1", loggable=False),
+    "tsne2": AxisSpec("tsne2", "tsne2", "t-SNE 2", "t-SNE 2", loggable=False),
+}
+ALL_AXES = {**AXES, **MAP_AXES}
+PROJECTIONS = {"axes": "R, F, M axes", "pca": "PCA", "tsne": "t-SNE"}
 COLOR_BY = {"cluster": "Cluster", "segment": "RFM segment"}
 SELECT_MODES = {"pan": "Pan / zoom", "rect": "Rectangle", "lasso": "Lasso"}
 
@@ -79,127 +100,8 @@ class _Group:
     name: str
     color: str
     rows: np.ndarray  # positions in result.customers
-    shown: np.ndarray  # positions into ``rows`` that are drawn
     item: pg.ScatterPlotItem | None = None
     overlay: pg.ScatterPlotItem | None = None  # the selected points, drawn on top
-    extra: dict = field(default_factory=dict)
-
-
-class _Sample(pg.ItemSample):
-    """Legend swatch: a fixed-size dot in the group's colour (points may be 2 px)."""
-
-    def paint(self, p, *args) -> None:  # noqa: ANN001 - Qt API
-        if not self.item.isVisible():
-            super().paint(p, *args)
-            return
-        p.setRenderHint(p.RenderHint.Antialiasing)
-        p.setPen(pg.mkPen(self.item.legend_pen))
-        p.setBrush(pg.mkBrush(self.item.legend_color))
-        p.drawEllipse(QRectF(4, 4, 12, 12))
-
-
-class _Legend(pg.LegendItem):
-    """Clicking a name (not only its swatch) shows or hides the group."""
-
-    def mouseClickEvent(self, ev) -> None:  # noqa: ANN001, N802 - Qt API
-        if ev.button() != Qt.MouseButton.LeftButton:
-            return
-        for sample, label in self.items:
-            if label.sceneBoundingRect().contains(ev.scenePos()):
-                sample.item.setVisible(not sample.item.isVisible())
-                sample.update()
-                ev.accept()
-                return
-
-
-class _SelectViewBox(pg.ViewBox):
-    """Left-drag draws a rectangle or a lasso in the select modes; middle-drag always pans."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.mode = "rect"
-        self.on_rect = None  # callable(QRectF, additive)
-        self.on_lasso = None  # callable(np.ndarray (n, 2), additive)
-        self._rect_item = QGraphicsRectItem()
-        self._path_item = QGraphicsPathItem()
-        for shape in (self._rect_item, self._path_item):
-            shape.setZValue(1e9)
-            shape.hide()
-            self.addItem(shape, ignoreBounds=True)
-        self._points: list[tuple[float, float]] = []
-        self._last_scene: QPointF | None = None
-
-    def set_shape_color(self, color: QColor) -> None:
-        pen = QPen(color, 1.5, Qt.PenStyle.DashLine)
-        pen.setCosmetic(True)
-        fill = QColor(color)
-        fill.setAlpha(30)
-        for shape in (self._rect_item, self._path_item):
-            shape.setPen(pen)
-            shape.setBrush(QBrush(fill))
-
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: ANN001, N802 - Qt API
-        if self.mode not in ("rect", "lasso") or ev.button() != Qt.MouseButton.LeftButton or axis is not None:
-            super().mouseDragEvent(ev, axis)
-            return
-        ev.accept()
-        additive = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        start = self.mapSceneToView(ev.buttonDownScenePos())
-        here = self.mapSceneToView(ev.scenePos())
-        if self.mode == "rect":
-            rect = QRectF(start, here).normalized()
-            self._rect_item.setRect(rect)
-            self._rect_item.setVisible(not ev.isFinish())
-            if ev.isFinish() and self.on_rect is not None:
-                self.on_rect(rect, additive)
-            return
-        if ev.isStart():
-            self._points = [(start.x(), start.y())]
-            self._last_scene = ev.buttonDownScenePos()
-        last = self._last_scene
-        if last is None or (ev.scenePos() - last).manhattanLength() >= 3:  # ~1 vertex per 3 px
-            self._points.append((here.x(), here.y()))
-            self._last_scene = ev.scenePos()
-        path = QPainterPath(QPointF(*self._points[0]))
-        for px, py in self._points[1:]:
-            path.lineTo(px, py)
-        path.closeSubpath()
-        self._path_item.setPath(path)
-        self._path_item.setVisible(not ev.isFinish())
-        if ev.isFinish() and self.on_lasso is not None:
-            self.on_lasso(np.asarray(self._points, dtype=np.float64), additive)
-
-
-class FastScatter(pg.ScatterPlotItem):
-    """A ScatterPlotItem whose points all share one style (we never set per-point styles).
-
-    pyqtgraph looks up each point's symbol in its atlas in a Python loop; with one
-    style per item a single lookup serves every point, so 200,000 points update in
-    milliseconds instead of a fraction of a second.
-    """
-
-    def updateSpots(self, dataSet=None) -> None:  # noqa: ANN001, N802, N803 - pyqtgraph API
-        data = self.data if dataSet is None else dataSet
-        if not (self.opts["pxMode"] and self.opts["useCache"]) or len(data) == 0:
-            super().updateSpots(dataSet)
-            return
-        stale = data["sourceRect"]["w"] == 0
-        if stale.any():
-            style = (self.opts["symbol"], self.opts["size"], self.opts["pen"], self.opts["brush"])
-            data["sourceRect"][stale] = self.fragmentAtlas[[style]][0]
-            self._maybeRebuildAtlas()
-            self._updateMaxSpotSizes(data=data)
-            self.invalidate()
-        else:
-            self._updateMaxSpotSizes(data=data)
-
-
-def _display_subset(n: int, fraction: float, seed: int) -> np.ndarray:
-    """Positions 0..n-1 to draw: all of them, or a fixed-seed random ``fraction``."""
-    if fraction >= 1.0:
-        return np.arange(n)
-    size = min(n, max(1, round(n * fraction))) if n else 0
-    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
 def _point_style(total: int) -> tuple[float, int]:
@@ -223,6 +125,8 @@ class Scatter2DView(ResultView):
 
     #: numpy array of the selected customer ids (strings); emitted after every selection change
     selectionChanged = Signal(object)
+    #: the t-SNE map was computed and drawn (or its computation ended: "done", "cancelled", "failed")
+    tsneEnded = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -233,8 +137,24 @@ class Scatter2DView(ResultView):
         self._selected = np.zeros(0, dtype=bool)
         self._size, self._alpha = 6.0, 200
         self._arrays: dict[str, np.ndarray] = {}
+        self._codes = np.zeros(0, dtype=np.int16)  # group index per customer, -1: none
+        self._sorted: SortedPoints | None = None  # level of detail is on when set
+        self._region: Rect | None = None  # what is drawn (level of detail)
+        self._mode = "points"  # "points" or "density": what the drawn region shows
+        self._tsne = None  # core.tsne.TsneMap of the current result
+        self._tsne_worker = None  # gui.worker.Worker computing it
+        self._tsne_note = ""
+        self._density_max: float | None = None  # the densest cell of the image of all customers
 
         # -- controls ---------------------------------------------------------------
+        self.projection_combo = QComboBox()
+        for key, text in PROJECTIONS.items():
+            self.projection_combo.addItem(text, key)
+        self.projection_combo.setToolTip(
+            "R, F, M axes: choose X and Y. PCA: the two directions of most variance of the scaled "
+            "R, F, M. t-SNE: a map that keeps customers with similar R, F, M close together "
+            "(computed in the background; on a random sample above 20,000 customers)."
+        )
         self.x_combo = QComboBox()
         self.y_combo = QComboBox()
         for spec in AXES.values():
@@ -280,15 +200,33 @@ class Scatter2DView(ResultView):
         self.hover_label = QLabel(" ")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # t-SNE progress: a bar, what it does, Cancel (shown while the map is computed)
+        self.tsne_bar = QProgressBar()
+        self.tsne_bar.setRange(0, 1000)
+        self.tsne_bar.setTextVisible(False)
+        self.tsne_bar.setMaximumWidth(220)
+        self.tsne_label = QLabel()
+        self.tsne_label.setWordWrap(True)
+        self.tsne_cancel = QPushButton("Cancel")
+        self.tsne_cancel.setToolTip("Stop computing the t-SNE map and go back to the previous axes.")
+        self.tsne_cancel.clicked.connect(self.cancel_tsne)
+        self.tsne_panel = QWidget()
+        tsne_row = QHBoxLayout(self.tsne_panel)
+        tsne_row.setContentsMargins(0, 0, 0, 0)
+        tsne_row.addWidget(self.tsne_bar)
+        tsne_row.addWidget(self.tsne_label, 1)
+        tsne_row.addWidget(self.tsne_cancel)
+        self.tsne_panel.hide()
+
         # -- plot ----------------------------------------------------------------------
         self.graphics = pg.GraphicsLayoutWidget()
-        self.viewbox = _SelectViewBox()
+        self.viewbox = SelectViewBox()
         self.plot: pg.PlotItem = self.graphics.addPlot(
             row=0, col=0, viewBox=self.viewbox,
             axisItems={"bottom": ReadableAxis("bottom"), "left": ReadableAxis("left")},
         )
         self.plot.setMenuEnabled(False)
-        self.legend = _Legend(sampleType=_Sample, labelTextSize="10pt", verSpacing=-4)
+        self.legend = ToggleLegend(sampleType=LegendSample, labelTextSize="10pt", verSpacing=-4)
         side = self.graphics.ci.addLayout(row=0, col=1)  # legend beside the plot, never over points
         side.addItem(self.legend, row=0, col=0)
         side.addItem(pg.GraphicsWidget(), row=1, col=0)  # takes the spare height under the legend
@@ -300,20 +238,34 @@ class Scatter2DView(ResultView):
             rect.left(), rect.top(), rect.right(), rect.bottom(), add=add
         )
         self.viewbox.on_lasso = lambda pts, add: self.select_polygon(pts, add=add)
+        # the density images (level of detail): all customers, and the selected ones on top
+        self._density = pg.ImageItem(axisOrder="row-major")
+        self._density_selected = pg.ImageItem(axisOrder="row-major")
+        self._density.setZValue(5)
+        self._density_selected.setZValue(11)
+        for image in (self._density, self._density_selected):
+            image.hide()
+            self.plot.addItem(image, ignoreBounds=True)
+        self.viewbox.sigRangeChanged.connect(self._range_changed)
         self._hover_ring = pg.ScatterPlotItem(size=14, brush=None, pxMode=True)
         self._hover_ring.setZValue(1e6)
         self._hover_ring.hide()
-        self._hover_text = pg.TextItem(anchor=(0, 1))
-        self._hover_text.setZValue(1e6)
+        # The hover card is a plain label over the plot (not a scene item): it is placed in
+        # widget pixels and kept inside the plot area, whatever the text's width.
+        self._hover_text = QLabel(self.graphics)
+        self._hover_text.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._hover_text.setTextFormat(Qt.TextFormat.PlainText)
         self._hover_text.hide()
         self.plot.addItem(self._hover_ring, ignoreBounds=True)
-        self.plot.addItem(self._hover_text, ignoreBounds=True)
+        self._pointer_inside = False
+        self.graphics.scene().sigMouseMoved.connect(self._pointer_moved)
+        self.graphics.viewport().installEventFilter(self)
         self._hover_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
 
         # -- layout -----------------------------------------------------------------------
         row1 = QHBoxLayout()
-        for widget in (QLabel("X:"), self.x_combo, self.x_log, QLabel("   Y:"), self.y_combo, self.y_log,
-                       QLabel("   Colour by:"), self.color_combo):
+        for widget in (QLabel("Map:"), self.projection_combo, QLabel("  X:"), self.x_combo, self.x_log,
+                       QLabel("  Y:"), self.y_combo, self.y_log, QLabel("  Colour by:"), self.color_combo):
             row1.addWidget(widget)
         row1.addStretch(1)
         row1.addWidget(self.reset_button)
@@ -328,6 +280,7 @@ class Scatter2DView(ResultView):
         layout = QVBoxLayout(content)
         layout.addLayout(row1)
         layout.addLayout(row2)
+        layout.addWidget(self.tsne_panel)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hover_label)
         layout.addWidget(self.sample_label)
@@ -337,6 +290,7 @@ class Scatter2DView(ResultView):
             combo.currentIndexChanged.connect(self._axes_changed)
         for box in (self.x_log, self.y_log):
             box.toggled.connect(self._axes_changed)
+        self.projection_combo.currentIndexChanged.connect(self._projection_changed)
         self.color_combo.currentIndexChanged.connect(self._groups_changed)
         self.mode_buttons.buttonClicked.connect(lambda b: self.set_select_mode(b.property("mode")))
         self.clear_button.clicked.connect(self.clear_selection)
@@ -362,6 +316,8 @@ class Scatter2DView(ResultView):
         }
         if not keep:
             self._selected = np.zeros(len(frame), dtype=bool)
+            self._drop_tsne()
+        self._put_tsne_arrays()
         self._size, self._alpha = _point_style(len(frame))
         self._build_groups()
         self._compute_xy()
@@ -369,25 +325,50 @@ class Scatter2DView(ResultView):
         self.show_content()
         if not keep:
             self._emit_selection()
+        if self.projection() == "tsne" and self._tsne is None:
+            self._start_tsne()
 
     def set_axes(self, x: str, y: str, *, x_log: bool = False, y_log: bool = False) -> None:
-        """Choose the axes by key: recency, frequency, monetary, pc1, pc2."""
+        """Choose the axes by key: recency, frequency, monetary, pc1, pc2 (the R, F, M axes map)."""
         for key in (x, y):
             if key not in AXES:
                 raise ValueError(f"Unknown axis '{key}': use one of {', '.join(AXES)}.")
-        widgets = (self.x_combo, self.y_combo, self.x_log, self.y_log)
+        widgets = (self.x_combo, self.y_combo, self.x_log, self.y_log, self.projection_combo)
         for w in widgets:
             w.blockSignals(True)
+        self.projection_combo.setCurrentIndex(self.projection_combo.findData("axes"))
         self.x_combo.setCurrentIndex(self.x_combo.findData(x))
         self.y_combo.setCurrentIndex(self.y_combo.findData(y))
         self.x_log.setChecked(x_log)
         self.y_log.setChecked(y_log)
         for w in widgets:
             w.blockSignals(False)
-        self._axes_changed()
+        self._projection_changed()
 
     def axes(self) -> tuple[str, str, bool, bool]:
-        return (self.x_combo.currentData(), self.y_combo.currentData(), self._log_on("x"), self._log_on("y"))
+        return (self._axis_key("x"), self._axis_key("y"), self._log_on("x"), self._log_on("y"))
+
+    def set_projection(self, key: str) -> None:
+        """"axes" (the X and Y chosen), "pca" (PCA 1 x PCA 2) or "tsne" (computed in the
+        background the first time; :attr:`tsneEnded` tells when it is drawn)."""
+        if key not in PROJECTIONS:
+            raise ValueError(f"Unknown map '{key}': use {', '.join(PROJECTIONS)}.")
+        self.projection_combo.setCurrentIndex(self.projection_combo.findData(key))
+
+    def projection(self) -> str:
+        return str(self.projection_combo.currentData())
+
+    def tsne_map(self):  # noqa: ANN201 - core.tsne.TsneMap | None
+        """The t-SNE map of the current result, once computed."""
+        return self._tsne
+
+    def is_computing_tsne(self) -> bool:
+        return self._tsne_worker is not None and self._tsne_worker.is_running
+
+    def cancel_tsne(self) -> None:
+        """Stop computing the t-SNE map (the map goes back to the R, F, M axes)."""
+        if self._tsne_worker is not None:
+            self._tsne_worker.cancel()
 
     def set_color_by(self, mode: str) -> None:
         """"cluster" or "segment" (the named RFM segment)."""
@@ -452,8 +433,16 @@ class Scatter2DView(ResultView):
         self.set_group_visible(key, not self.is_group_visible(key))
 
     def reset_view(self) -> None:
-        self.plot.enableAutoRange()
-        self.plot.autoRange(padding=0.04)
+        """Show every customer of the shown groups (4 % padding)."""
+        visible = self._visible_rows()
+        x, y = self._x[visible], self._y[visible]
+        finite = np.isfinite(x) & np.isfinite(y)
+        if not finite.any():
+            self.viewbox.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.04)
+            return
+        x, y = x[finite], y[finite]
+        self.viewbox.setRange(xRange=(float(x.min()), float(x.max())), yRange=(float(y.min()), float(y.max())),
+                              padding=0.04)
 
     def hover_at(self, x: float, y: float) -> str | None:
         """Describe the drawn customer nearest to plotted position (x, y), within a few pixels."""
@@ -461,10 +450,35 @@ class Scatter2DView(ResultView):
         self._show_hover(hit)
         return None if hit is None else self._describe(hit)
 
+    def level_of_detail(self) -> str:
+        """What the plot shows now: "points" (every customer in view as a marker) or
+        "density" (each screen cell coloured by its customers)."""
+        return self._mode
+
+    def density_image(self) -> np.ndarray | None:
+        """The RGBA density image (rows from the bottom), or None when points are drawn."""
+        return self._density.image if self._mode == "density" and self._density.isVisible() else None
+
     # -- building ---------------------------------------------------------------------------------
+    def _axis_key(self, axis: str) -> str:
+        projection = self.projection()
+        if projection == "pca":
+            return "pc1" if axis == "x" else "pc2"
+        if projection == "tsne":
+            return "tsne1" if axis == "x" else "tsne2"
+        return str((self.x_combo if axis == "x" else self.y_combo).currentData())
+
     def _log_on(self, axis: str) -> bool:
-        combo, box = (self.x_combo, self.x_log) if axis == "x" else (self.y_combo, self.y_log)
-        return box.isChecked() and AXES[combo.currentData()].loggable
+        box = self.x_log if axis == "x" else self.y_log
+        return box.isChecked() and ALL_AXES[self._axis_key(axis)].loggable
+
+    def _axis_label(self, key: str) -> str:
+        label = ALL_AXES[key].label
+        variance = tuple(getattr(self._result, "pca_variance", ()) or ())
+        if key in ("pc1", "pc2") and len(variance) >= 2:
+            share = variance[0 if key == "pc1" else 1]
+            label = f"{ALL_AXES[key].short} ({100 * share:.0f}% of the variance of the scaled R, F, M)"
+        return label
 
     def _build_groups(self) -> None:
         result = self._result
@@ -483,21 +497,14 @@ class Scatter2DView(ResultView):
             values = frame["rfm_segment"].astype(str).to_numpy()
         keys = [key for key, _, _ in specs]
         codes = pd.Categorical(values, categories=keys).codes  # -1 for values without a profile
+        self._codes = codes.astype(np.int16)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
-        self._groups = []
-        fraction = self.display_fraction()
-        for i, (key, name, color) in enumerate(specs):
-            rows = order[bounds[i] : bounds[i + 1]]
-            shown = _display_subset(len(rows), fraction, SEED + i)
-            self._groups.append(_Group(key=key, name=name, color=color, rows=rows, shown=shown))
+        self._groups = [
+            _Group(key=key, name=name, color=color, rows=order[bounds[i] : bounds[i + 1]])
+            for i, (key, name, color) in enumerate(specs)
+        ]
         self._make_items()
-        if fraction < 1.0:
-            self.sample_label.setText(
-                f"Drawing a random {100 * fraction:.0f}% of the {len(frame):,} customers to keep the plot fast; "
-                "selections and counts include every customer."
-            )
-        self.sample_label.setVisible(fraction < 1.0)
 
     def _make_items(self) -> None:
         for item in list(self.plot.items):
@@ -511,11 +518,11 @@ class Scatter2DView(ResultView):
             color = QColor(g.color)
             pen = None if many else pg.mkPen(bg, width=0.6)
             item = FastScatter(pxMode=True, useCache=True, symbol="o", size=self._size, pen=pen,
-                                      brush=self._brush(color), antialias=not many, name=g.name)
+                               brush=self._brush(color), antialias=not many, name=g.name)
             item.legend_color = color
             item.legend_pen = foreground(self)
             overlay = FastScatter(pxMode=True, useCache=True, symbol="o", size=self._size + 2,
-                                         pen=pg.mkPen(foreground(self), width=1.0), brush=pg.mkBrush(color))
+                                  pen=pg.mkPen(foreground(self), width=1.0), brush=pg.mkBrush(color))
             overlay.setZValue(10)
             g.item, g.overlay = item, overlay
             self.plot.addItem(item)
@@ -532,7 +539,7 @@ class Scatter2DView(ResultView):
         return pg.mkBrush(c)
 
     def _column(self, key: str) -> np.ndarray:
-        column = AXES[key].column
+        column = ALL_AXES[key].column
         if column not in self._arrays:
             return np.full(len(self._selected), np.nan)
         return self._arrays[column]
@@ -540,44 +547,154 @@ class Scatter2DView(ResultView):
     def _compute_xy(self) -> None:
         xs = []
         for axis in ("x", "y"):
-            combo = self.x_combo if axis == "x" else self.y_combo
-            values = self._column(combo.currentData())
+            values = self._column(self._axis_key(axis))
             if self._log_on(axis):
                 positive = values[values > 0]
                 floor = float(positive.min()) if positive.size else 1.0
                 values = np.log10(np.maximum(values, floor))
             xs.append(values)
         self._x, self._y = xs
+        # level of detail only pays above POINT_LIMIT customers; below, every point is drawn once
+        self._sorted = SortedPoints(self._x, self._y) if len(self._x) > POINT_LIMIT else None
+        self._region = None
 
     def _redraw(self, *, autorange: bool = True) -> None:
-        for g in self._groups:
-            rows = g.rows[g.shown]
-            g.item.setData(x=self._x[rows], y=self._y[rows])
-        self._draw_selection()
-        x_key, y_key = self.x_combo.currentData(), self.y_combo.currentData()
+        if self._sorted is None:
+            self._mode = "points"
+            self._density.hide()
+            self._density_selected.hide()
+            for g in self._groups:
+                g.item.setData(x=self._x[g.rows], y=self._y[g.rows])
+        x_key, y_key = self._axis_key("x"), self._axis_key("y")
         self.plot.getAxis("bottom").setLogMode(self._log_on("x"))
         self.plot.getAxis("left").setLogMode(self._log_on("y"))
-        x_label = AXES[x_key].label + (", log scale" if self._log_on("x") else "")
-        y_label = AXES[y_key].label + (", log scale" if self._log_on("y") else "")
-        self.plot.setLabel("bottom", x_label)
-        self.plot.setLabel("left", y_label)
+        self.plot.setLabel("bottom", self._axis_label(x_key) + (", log scale" if self._log_on("x") else ""))
+        self.plot.setLabel("left", self._axis_label(y_key) + (", log scale" if self._log_on("y") else ""))
         by = "cluster" if self.color_by() == "cluster" else "RFM segment"
-        self.plot.setTitle(f"{AXES[y_key].short} vs {AXES[x_key].short}, coloured by {by}",
-                           color=foreground(self).name(), size="11pt")
-        self.x_log.setEnabled(AXES[x_key].loggable)
-        self.y_log.setEnabled(AXES[y_key].loggable)
+        if self.projection() == "tsne":
+            title = f"t-SNE map of the scaled R, F, M, coloured by {by}"
+        else:
+            title = f"{ALL_AXES[y_key].short} vs {ALL_AXES[x_key].short}, coloured by {by}"
+        self.plot.setTitle(title, color=foreground(self).name(), size="11pt")
+        axes_mode = self.projection() == "axes"
+        for widget in (self.x_combo, self.y_combo):
+            widget.setEnabled(axes_mode)
+        self.x_log.setEnabled(axes_mode and AXES[x_key].loggable if x_key in AXES else False)
+        self.y_log.setEnabled(axes_mode and AXES[y_key].loggable if y_key in AXES else False)
         self._show_hover(None)
+        self._region = None
         if autorange:
-            self.reset_view()
+            self.reset_view()  # with level of detail, the range change draws the region
+        if self._region is None:
+            self._refresh_detail()
+        if self._sorted is None:
+            self._draw_selection()
+        self._update_notes()
 
     def _draw_selection(self) -> None:
         any_selected = bool(self._selected.any())
         for g in self._groups:
             g.item.setOpacity(0.25 if any_selected else 1.0)  # dims without restyling every point
-            rows = g.rows[g.shown]
+            rows = self._drawn_rows(g)
             chosen = rows[self._selected[rows]] if any_selected else rows[:0]
             g.overlay.setData(x=self._x[chosen], y=self._y[chosen])
+        self._density.setOpacity(0.25 if any_selected else 1.0)
+        if any_selected and self._mode == "density" and self._sorted is not None and self._region is not None:
+            self._draw_density(self._region, selected_only=True)
+        else:
+            self._density_selected.hide()
         self._update_count()
+
+    # -- level of detail ------------------------------------------------------------------------
+    def _visible_codes(self, *, selected_only: bool = False) -> np.ndarray:
+        """Each customer's group index, -1 for hidden groups (and unselected customers)."""
+        shown = np.array([g.item is not None and g.item.isVisible() for g in self._groups] + [False])
+        codes = np.where(shown[self._codes], self._codes, -1)  # code -1 indexes the last (False)
+        if selected_only:
+            codes = np.where(self._selected, codes, -1)
+        return codes
+
+    def _view_rect(self) -> Rect:
+        (x0, x1), (y0, y1) = self.viewbox.viewRange()
+        return Rect(float(x0), float(y0), float(x1), float(y1))
+
+    def _range_changed(self, *_args: object) -> None:
+        if self._sorted is not None and self._result is not None:
+            self._refresh_detail()
+
+    def _refresh_detail(self) -> None:
+        """Redraw the region around the view when the view left it or zoomed well into it."""
+        sorted_points = self._sorted
+        if sorted_points is None:
+            return
+        view = self._view_rect()
+        region = self._region
+        if region is not None and region.contains(view):
+            zoomed_in = view.width * MARGIN * 1.5 < region.width or view.height * MARGIN * 1.5 < region.height
+            if self._mode == "points" or not zoomed_in:
+                return  # still drawn (points stay exact when zooming in)
+        region = view.grown(MARGIN)
+        codes = self._visible_codes()[sorted_points.order]
+        rows = sorted_points.rows_in(region, codes)
+        self._region = region
+        if len(rows) <= POINT_LIMIT:
+            self._mode = "points"
+            self._density.hide()
+            self._density_selected.hide()
+            for g in self._groups:
+                mine = rows[self._codes[rows] == self._groups.index(g)]
+                g.item.setData(x=self._x[mine], y=self._y[mine])
+        else:
+            self._mode = "density"
+            for g in self._groups:
+                g.item.setData(x=[], y=[])
+                g.overlay.setData(x=[], y=[])
+            self._draw_density(region)
+        self._draw_selection()
+        self._update_notes()
+
+    def _density_shape(self, region: Rect) -> tuple[int, int]:
+        px_w, px_h = self.viewbox.viewPixelSize()
+        cols = math.ceil(region.width / (px_w or 1.0) / CELL_PX) if px_w else 400
+        rows = math.ceil(region.height / (px_h or 1.0) / CELL_PX) if px_h else 300
+        return max(1, min(rows, 2000)), max(1, min(cols, 3000))
+
+    def _draw_density(self, region: Rect, *, selected_only: bool = False) -> None:
+        sorted_points = self._sorted
+        image = self._density_selected if selected_only else self._density
+        codes = self._visible_codes(selected_only=selected_only)[sorted_points.order]
+        counts = sorted_points.counts(region, codes, len(self._groups), self._density_shape(region))
+        colors = np.array([hex_to_rgb(g.color) for g in self._groups], dtype=np.float32).reshape(-1, 3) / 255
+        if not selected_only:
+            self._density_max = float(counts.sum(axis=0).max()) if counts.size else 1.0
+        rgba = blend(counts, colors, scale_max=self._density_max)
+        image.setImage(rgba, autoLevels=False, levels=(0, 255))
+        image.setRect(QRectF(region.x0, region.y0, region.width, region.height))
+        image.show()
+
+    def _drawn_rows(self, g: _Group) -> np.ndarray:
+        """Rows of group ``g`` drawn as points now."""
+        if self._sorted is None:
+            return g.rows
+        if self._mode == "density" or self._region is None:
+            return g.rows[:0]
+        r = self._region
+        x, y = self._x[g.rows], self._y[g.rows]
+        return g.rows[(x >= r.x0) & (x <= r.x1) & (y >= r.y0) & (y <= r.y1)]
+
+    def _visible_rows(self) -> np.ndarray:
+        rows = [g.rows for g in self._groups if g.item is not None and g.item.isVisible()]
+        return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+
+    def _update_notes(self) -> None:
+        notes = []
+        if self._tsne_note and self.projection() == "tsne":
+            notes.append(self._tsne_note)
+        if self._mode == "density":
+            notes.append("Many customers in view: each cell is coloured by the segments of the customers in it "
+                         "(darker = more); zoom in to see single customers. Selections include every customer.")
+        self.sample_label.setText("  ".join(notes))
+        self.sample_label.setVisible(bool(notes))
 
     def _restyle(self) -> None:
         style_graphics_view(self.graphics, self)
@@ -590,9 +707,11 @@ class Scatter2DView(ResultView):
         self.legend.setLabelTextColor(fg)
         self.viewbox.set_shape_color(fg)
         self._hover_ring.setPen(pg.mkPen(fg, width=2))
-        self._hover_text.fill = pg.mkBrush(panel)
-        self._hover_text.border = pg.mkPen(QColor(fg.red(), fg.green(), fg.blue(), 120))
-        self._hover_text.setColor(fg)
+        self._hover_text.setStyleSheet(
+            f"QLabel {{ background: rgba({panel.red()}, {panel.green()}, {panel.blue()}, 235); "
+            f"color: {fg.name()}; border: 1px solid rgba({fg.red()}, {fg.green()}, {fg.blue()}, 120); "
+            "border-radius: 3px; padding: 3px 6px; }"
+        )
 
     def _palette_changed(self) -> None:
         self._restyle()
@@ -600,7 +719,96 @@ class Scatter2DView(ResultView):
             self._make_items()
             self._redraw(autorange=False)
 
+    # -- t-SNE -------------------------------------------------------------------------------------
+    def _drop_tsne(self) -> None:
+        self.cancel_tsne()
+        self._tsne = None
+        self._tsne_note = ""
+        self._arrays.pop("tsne1", None)
+        self._arrays.pop("tsne2", None)
+
+    def _put_tsne_arrays(self) -> None:
+        """t-SNE coordinates per customer (NaN for those outside the mapped sample)."""
+        if self._tsne is None or self._result is None:
+            return
+        n = len(self._result.customers)
+        for i, key in enumerate(("tsne1", "tsne2")):
+            values = np.full(n, np.nan)
+            values[self._tsne.rows] = self._tsne.coords[:, i]
+            self._arrays[key] = values
+
+    def _start_tsne(self) -> None:
+        from rfm_desktop.core import tsne
+        from rfm_desktop.gui import worker
+
+        result = self._result
+        if result is None or self.is_computing_tsne():
+            return
+        seed = int(result.params.clustering.seed)
+        n = len(result.customers)
+        mapped = min(n, tsne.SAMPLE_LIMIT)
+        what = (f"a random sample of {mapped:,} of the {n:,} customers (seed {seed})" if mapped < n
+                else f"all {n:,} customers")
+        self.tsne_label.setText(f"Computing the t-SNE map of {what}…")
+        self.tsne_bar.setValue(0)
+        self.tsne_panel.show()
+        customers = result.customers
+        self._tsne_worker = worker.start_worker(
+            lambda task: tsne.tsne_map(customers, seed, task.progress, task.cancelled),
+            name="t-SNE",
+            on_progress=self._tsne_progress,
+            on_finished=lambda tsne_map, r=result: self._tsne_finished(r, tsne_map),
+            on_errored=self._tsne_failed,
+            on_aborted=self._tsne_cancelled,
+        )
+
+    def _tsne_progress(self, fraction: float, step: str) -> None:
+        self.tsne_bar.setValue(int(fraction * 1000))
+        self.tsne_bar.setToolTip(step)
+
+    def _tsne_finished(self, result: AnalysisResult, tsne_map) -> None:  # noqa: ANN001 - TsneMap
+        self.tsne_panel.hide()
+        if result is not self._result:
+            return  # a map of an older result
+        self._tsne = tsne_map
+        self._tsne_note = (
+            f"t-SNE map of a fixed-seed random sample of {len(tsne_map.rows):,} of the {tsne_map.total:,} customers "
+            f"(seed {tsne_map.seed}, the same map each time); customers outside the sample are not drawn and "
+            "cannot be selected here."
+            if tsne_map.sampled else
+            f"t-SNE map of all {tsne_map.total:,} customers (seed {tsne_map.seed}, the same map each time); "
+            "distances between groups mean little, neighbours mean a lot."
+        )
+        self._put_tsne_arrays()
+        if self.projection() == "tsne":
+            self._compute_xy()
+            self._redraw()
+        self.tsneEnded.emit("done")
+
+    def _tsne_failed(self, exc: BaseException) -> None:
+        self.tsne_panel.hide()
+        self._back_to_axes()
+        self.sample_label.setText(f"The t-SNE map could not be computed: {exc}")
+        self.sample_label.show()
+        self.tsneEnded.emit("failed")
+
+    def _tsne_cancelled(self) -> None:
+        self.tsne_panel.hide()
+        self._back_to_axes()
+        self.tsneEnded.emit("cancelled")
+
+    def _back_to_axes(self) -> None:
+        if self.projection() == "tsne":
+            self.projection_combo.setCurrentIndex(self.projection_combo.findData("axes"))
+
     # -- reactions -------------------------------------------------------------------------
+    def _projection_changed(self) -> None:
+        if self._result is None:
+            return
+        if self.projection() == "tsne" and self._tsne is None:
+            self._start_tsne()
+        self._axes_changed()
+
     def _axes_changed(self) -> None:
         if self._result is None:
             return
@@ -611,6 +819,7 @@ class Scatter2DView(ResultView):
         if self._result is None:
             return
         self._build_groups()
+        self._region = None
         self._redraw(autorange=False)
 
     def _group_visibility_changed(self, g: _Group) -> None:
@@ -621,6 +830,9 @@ class Scatter2DView(ResultView):
         else:
             hidden.add(g.key)
         g.overlay.setVisible(visible)
+        if self._sorted is not None:
+            self._region = None
+            self._refresh_detail()
         if not visible and self._selected[g.rows].any():  # hidden customers are not selected
             self._selected[g.rows] = False
             self._selection_changed()
@@ -628,8 +840,7 @@ class Scatter2DView(ResultView):
     def _apply_selection(self, test, add: bool) -> int:  # noqa: ANN001 - callable(x, y) -> mask
         if self._result is None:
             return 0
-        rows = [g.rows for g in self._groups if g.item is not None and g.item.isVisible()]
-        candidates = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        candidates = self._visible_rows()
         inside = test(self._x[candidates], self._y[candidates])
         if not add:
             self._selected[:] = False
@@ -662,8 +873,18 @@ class Scatter2DView(ResultView):
             self.count_label.setText(f"<b>{n:,}</b> of {total:,} customers selected ({100 * n / total:.1f}%).")
 
     # -- hover ------------------------------------------------------------------------------
+    def _pointer_moved(self, _pos) -> None:  # noqa: ANN001 - QPointF
+        self._pointer_inside = True
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: ANN001, N802 - Qt API
+        if watched is self.graphics.viewport() and event.type() == QEvent.Type.Leave:
+            # the mouse left the plot: the card goes (a rate-limited move still queued is ignored)
+            self._pointer_inside = False
+            self._show_hover(None)
+        return super().eventFilter(watched, event)
+
     def _on_mouse_moved(self, args) -> None:  # noqa: ANN001 - SignalProxy payload
-        if self._result is None:
+        if self._result is None or not self._pointer_inside:
             return
         scene_pos = args[0]
         if not self.viewbox.sceneBoundingRect().contains(scene_pos):
@@ -675,10 +896,12 @@ class Scatter2DView(ResultView):
 
     def _nearest(self, x: float, y: float) -> int | None:
         """Row of the drawn customer nearest to (x, y) in screen pixels, if within reach."""
-        rows = [g.rows[g.shown] for g in self._groups if g.item is not None and g.item.isVisible()]
-        if not rows:
+        if self._sorted is not None:  # only the customers in view: far fewer than all of them
+            candidates = self._sorted.rows_in(self._view_rect(), self._visible_codes()[self._sorted.order])
+        else:
+            candidates = self._visible_rows()
+        if candidates.size == 0:
             return None
-        candidates = np.concatenate(rows)
         px_w, px_h = self.viewbox.viewPixelSize()
         px_w, px_h = px_w or 1.0, px_h or 1.0
         dx = (self._x[candidates] - x) / px_w
@@ -713,30 +936,49 @@ class Scatter2DView(ResultView):
         self._hover_ring.setData(x=[x], y=[y])
         self._hover_ring.show()
         self._hover_text.setText(text)
-        (x0, x1), (y0, y1) = self.viewbox.viewRange()
-        self._hover_text.setAnchor((1.0 if x > (x0 + x1) / 2 else 0.0, 0.0 if y > (y0 + y1) / 2 else 1.0))
-        self._hover_text.setPos(x, y)
+        self._hover_text.adjustSize()
+        self._place_hover_card(x, y)
         self._hover_text.show()
+        self._hover_text.raise_()
         self.hover_label.setText(text.replace("\n", "  ·  "))
 
-    # -- export ----------------------------------------------------------------------------------
-    def display_fraction(self) -> float:
-        """Share of the customers drawn (1.0 unless there are more than ``DISPLAY_BUDGET``)."""
-        n = len(self._selected)
-        return 1.0 if n <= DISPLAY_BUDGET else DISPLAY_BUDGET / n
+    def plot_area(self) -> QRect:
+        """The data area of the plot in the pixels of ``self.graphics`` (where the card must stay)."""
+        return self.graphics.mapFromScene(self.viewbox.sceneBoundingRect()).boundingRect()
 
+    def _place_hover_card(self, x: float, y: float) -> None:
+        """Beside the point (right and above when there is room, else left or below), then
+        pushed inside the plot area so no part of the text is cut off."""
+        area = self.plot_area()
+        point = self.graphics.mapFromScene(self.viewbox.mapViewToScene(QPointF(x, y)))
+        size = self._hover_text.size()
+        gap = 10
+        left = point.x() + gap if point.x() + gap + size.width() <= area.right() else point.x() - gap - size.width()
+        top = point.y() - gap - size.height() if point.y() - gap - size.height() >= area.top() else point.y() + gap
+        left = max(area.left(), min(left, area.right() - size.width()))
+        top = max(area.top(), min(top, area.bottom() - size.height()))
+        self._hover_text.move(int(left), int(top))
+
+    # -- export ----------------------------------------------------------------------------------
     def drawn_point_count(self) -> int:
-        return sum(len(g.shown) for g in self._groups if g.item is not None and g.item.isVisible())
+        """Markers drawn now (0 while the density image is shown)."""
+        return sum(len(g.item.data) for g in self._groups if g.item is not None and g.item.isVisible())
 
     def _plot_for_export(self):  # noqa: ANN202
         return self.graphics.scene()
 
     def save_image(self, path) -> None:  # noqa: ANN001
-        if str(path).lower().endswith(".svg") and self.drawn_point_count() > SVG_POINT_LIMIT:
-            raise ValueError(
-                f"This plot draws {self.drawn_point_count():,} points, too many for an SVG file "
-                f"(the limit is {SVG_POINT_LIMIT:,}). Save it as PNG, or hide some segments first."
-            )
+        if str(path).lower().endswith(".svg"):
+            if self._mode == "density":
+                raise ValueError(
+                    "Too many customers are in view to draw each one in an SVG file (the plot shows them "
+                    "as a density image). Save it as PNG, or zoom in or hide some segments first."
+                )
+            if self.drawn_point_count() > SVG_POINT_LIMIT:
+                raise ValueError(
+                    f"This plot draws {self.drawn_point_count():,} points, too many for an SVG file "
+                    f"(the limit is {SVG_POINT_LIMIT:,}). Save it as PNG, or hide some segments first."
+                )
         self._show_hover(None)
         dim_in_svg = str(path).lower().endswith(".svg") and self._selected.any()
         if dim_in_svg:  # the SVG exporter ignores item opacity: dim the brushes instead

@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetricsF,
     QGuiApplication,
     QIcon,
     QMatrix4x4,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core.palette import hex_to_rgb
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
+from rfm_desktop.gui.views.axes import plain_number
 from rfm_desktop.gui.views.base import ResultView, background, foreground, message_label
 
 #: most points drawn in all; above it every cluster draws the same fixed-seed random fraction
@@ -41,6 +43,13 @@ DISPLAY_BUDGET = 300_000
 POINT_SIZE = 4.0
 POINT_ALPHA = 0.6
 SEED = 54321
+#: degrees the view turns per pixel of mouse drag (pyqtgraph's own is 1.0)
+ROTATE_DEGREES_PER_PX = 0.35
+#: the scene: every axis from -1 to +1 (a cube, like matplotlib's 3D axes), ticks in data units
+CUBE = 1.0
+CAMERA = {"elevation": 22.0, "azimuth": -60.0}
+#: field of view in degrees; narrower than pyqtgraph's 60 for less perspective distortion
+FOV = 30.0
 #: set to any value to force the message instead of the GL view (remote desktops with broken GL)
 NO_GL_ENV = "RFM_DESKTOP_NO_GL"
 
@@ -110,6 +119,18 @@ def _nice_step(raw: float) -> float:
     return float(10 * power)
 
 
+def _ticks(values: np.ndarray, target: int = 5) -> np.ndarray:
+    """Nice tick values (1, 2 or 5 x 10^n apart) whose first and last enclose every value."""
+    if not len(values):
+        return np.array([0.0, 1.0])
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    step = _nice_step((hi - lo) / target)
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    return np.arange(first, last + 1) * step
+
+
 def _swatch_icon(color: str) -> QIcon:
     pixmap = QPixmap(14, 14)
     pixmap.fill(QColor(color))
@@ -124,47 +145,109 @@ def _subset(n: int, fraction: float, seed: int) -> np.ndarray:
 
 
 class _AxisLabels(QWidget):
-    """Axis names drawn over the GL picture as a plain child widget.
+    """Axis titles and tick numbers drawn over the GL picture as a plain child widget.
 
     pyqtgraph's GLTextItem paints with QPainter inside the GL pass, which ``QWidget.grab()``
     (screenshots, the report) does not capture; a child widget is captured like any other.
+    Texts sit beside their axis on the side away from the box's centre (so outside the box
+    that holds every point); a tick number that would overlap another text is left out.
     """
 
     def __init__(self, view: QWidget) -> None:
         super().__init__(view)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
-        self._labels: list[tuple[np.ndarray, str]] = []
+        self._axes: list[tuple[np.ndarray, np.ndarray, str]] = []  # start, end (scene), title
+        self._ticks: list[tuple[int, np.ndarray, str]] = []  # axis, position (scene), text
         self._color = QColor("black")
 
-    def set_labels(self, labels: list[tuple[np.ndarray, str]], color: QColor) -> None:
-        self._labels = labels
+    def set_labels(self, axes: list[tuple[np.ndarray, np.ndarray, str]], ticks: list[tuple[int, np.ndarray, str]],
+                   color: QColor) -> None:
+        self._axes, self._ticks = axes, ticks
         self._color = QColor(color)
         self.update()
 
     def texts(self) -> list[str]:
-        return [text for _, text in self._labels]
+        return [title for _, _, title in self._axes]
 
-    def paintEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+    def tick_texts(self) -> list[str]:
+        return [text for _, _, text in self._ticks]
+
+    def placed(self) -> list[tuple[str, QRectF, bool]]:
+        """(text, rectangle in widget pixels, is a title) for every text that is drawn."""
         view = self.parentWidget()
-        if not self._labels or view is None:
-            return
+        if view is None or not self._axes:
+            return []
+        transform = self._transform(view)
+
+        def screen(p: np.ndarray) -> np.ndarray:
+            q = transform.map(QVector3D(*map(float, p))).toPointF()
+            return np.array([q.x(), q.y()])
+
+        centre = screen(np.zeros(3))
+        normals, reach = [], []
+        for start, end, _ in self._axes:
+            a, b = screen(start), screen(end)
+            d = (b - a) / (np.hypot(*(b - a)) or 1.0)
+            n = np.array([-d[1], d[0]])
+            if np.dot(n, (a + b) / 2 - centre) < 0:  # the side away from the box
+                n = -n
+            normals.append(n)
+            reach.append(0.0)
+        tick_metrics = QFontMetricsF(self._tick_font())
+        title_metrics = QFontMetricsF(self._title_font())
+
+        def box(anchor: np.ndarray, n: np.ndarray, gap: float, size: Any) -> QRectF:
+            # the text's near edge keeps `gap` px from the anchor along n
+            extent = abs(n[0]) * size.width() / 2 + abs(n[1]) * size.height() / 2
+            cx, cy = anchor + n * (gap + extent)
+            return QRectF(cx - size.width() / 2, cy - size.height() / 2, size.width(), size.height())
+
+        ticks = []
+        for axis, pos, text in self._ticks:
+            n = normals[axis]
+            size = tick_metrics.size(0, text)
+            rect = box(screen(pos), n, 4.0, size)
+            reach[axis] = max(reach[axis], 4.0 + abs(n[0]) * size.width() + abs(n[1]) * size.height())
+            ticks.append((text, rect, False))
+        out = []
+        for (start, end, title), n, r in zip(self._axes, normals, reach, strict=True):
+            mid = (screen(start) + screen(end)) / 2
+            out.append((title, box(mid, n, r + 10.0, title_metrics.size(0, title)), True))
+        for tick in ticks:
+            if not any(tick[1].intersects(other[1]) for other in out):
+                out.append(tick)
+        return out
+
+    def _transform(self, view: Any) -> QMatrix4x4:
         region = view.getViewport()
         transform = view.projectionMatrix(region, region) * view.viewMatrix()
         rect = QRectF(view.rect())
         to_widget = QMatrix4x4()
         to_widget.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
-        transform = to_widget * transform
+        return to_widget * transform
+
+    def _title_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF(), 9) * 1.05)
+        font.setBold(True)
+        return font
+
+    def _tick_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF(), 9) * 0.9)
+        return font
+
+    def paintEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+        placed = self.placed()
+        if not placed:
+            return
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        font = QFont(self.font())
-        font.setPointSizeF(max(font.pointSizeF(), 9) * 1.15)
-        font.setBold(True)
-        painter.setFont(font)
         painter.setPen(self._color)
-        for pos, text in self._labels:
-            point = transform.map(QVector3D(*map(float, pos))).toPointF()
-            painter.drawText(point, text)
+        for text, rect, is_title in placed:
+            painter.setFont(self._title_font() if is_title else self._tick_font())
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.end()
 
 
@@ -192,6 +275,20 @@ def _make_gl_view() -> Any:
                 near, self.opts["distance"] * 1000.0,
             )
             return matrix
+
+        def mouseMoveEvent(self, ev) -> None:  # noqa: ANN001, N802 - Qt API
+            """pyqtgraph turns the cloud 1 degree per pixel; a third of that is calmer."""
+            pos = ev.position()
+            if not hasattr(self, "mousePos"):
+                self.mousePos = pos
+            diff = pos - self.mousePos
+            plain_left = (ev.buttons() == Qt.MouseButton.LeftButton
+                          and not ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            if not plain_left:
+                super().mouseMoveEvent(ev)
+                return
+            self.mousePos = pos
+            self.orbit(-diff.x() * ROTATE_DEGREES_PER_PX, diff.y() * ROTATE_DEGREES_PER_PX)
 
         def paintGL(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003, N802 - Qt API
             super().paintGL(*args, **kwargs)
@@ -278,8 +375,12 @@ class View3D(ResultView):
         return self._gl
 
     def axis_labels(self) -> list[str]:
-        """The axis names drawn at the axis ends (empty without OpenGL)."""
+        """The axis titles drawn beside the axes (empty without OpenGL)."""
         return self._gl.labels.texts() if self._gl is not None else []
+
+    def tick_labels(self) -> list[str]:
+        """The numbers written at the tick marks, x then y then z (empty without OpenGL)."""
+        return self._gl.labels.tick_texts() if self._gl is not None else []
 
     def cluster_items(self) -> dict[int, Any]:
         """One GLScatterPlotItem per cluster id (empty without OpenGL)."""
@@ -297,6 +398,7 @@ class View3D(ResultView):
 
     def reset_view(self) -> None:
         if self._gl is not None and self._camera:
+            self._gl.opts["fov"] = FOV
             self._gl.setCameraPosition(**self._camera)
 
     def set_result(self, result: AnalysisResult) -> None:
@@ -357,66 +459,90 @@ class View3D(ResultView):
         self._items, self._decor = {}, []
         self._gl.setBackgroundColor(background(self))
 
-        xyz = frame[list(columns)].to_numpy(dtype=np.float32, na_value=np.nan)
+        xyz = frame[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
         finite = np.isfinite(xyz).all(axis=1)
         labels = frame["cluster"].to_numpy()
+        ticks = [_ticks(xyz[finite, axis]) for axis in range(3)]
+        low = np.array([t[0] for t in ticks])
+        high = np.array([t[-1] for t in ticks])
+        scene = self._to_scene(xyz, low, high)
         for i, profile in enumerate(result.clusters):
             rows = np.flatnonzero((labels == profile.id) & finite)
             rows = rows[_subset(len(rows), fraction, SEED + i)]
             r, g, b = hex_to_rgb(profile.color)
             item = gl.GLScatterPlotItem(
-                pos=xyz[rows], color=(r / 255, g / 255, b / 255, POINT_ALPHA), size=POINT_SIZE,
+                pos=scene[rows], color=(r / 255, g / 255, b / 255, POINT_ALPHA), size=POINT_SIZE,
                 pxMode=True, glOptions="translucent",
             )
             check = self._checks.get(profile.id)
             item.setVisible(check.isChecked() if check is not None else True)
             self._gl.addItem(item)
             self._items[profile.id] = item
-        self._draw_axes(gl, xyz[finite], names, is_scaled=key == "scaled")
+        self._draw_axes(gl, ticks, self._axis_titles(key, names))
         self._gl.update()
 
-    def _draw_axes(self, gl: Any, xyz: np.ndarray, names: tuple[str, str, str], *, is_scaled: bool) -> None:
-        """Axis lines from the data's low corner, labelled at their ends, a grid on the floor."""
-        if len(xyz):
-            low = np.percentile(xyz, 0.5, axis=0)
-            high = np.percentile(xyz, 99.5, axis=0)
-        else:
-            low, high = np.zeros(3), np.ones(3)
-        span = np.maximum(high - low, 1e-6)
-        high = low + span
+    @staticmethod
+    def _to_scene(xyz: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Data units to the scene's cube, -CUBE..+CUBE on every axis."""
+        return ((xyz - low) / np.maximum(high - low, 1e-12) * 2 - 1).astype(np.float32) * CUBE
+
+    def _axis_titles(self, key: str, names: tuple[str, str, str]) -> list[str]:
+        if key == "scaled":
+            return [f"{name} (scaled)" for name in names]
+        variance = tuple(getattr(self._result, "pca_variance", ()) or ())
+        if len(variance) < 3:
+            return list(names)
+        return [f"{name} ({100 * share:.0f}% of variance)" for name, share in zip(names, variance, strict=False)]
+
+    def _draw_axes(self, gl: Any, ticks: list[np.ndarray], titles: list[str]) -> None:
+        """Axes on the box edges nearest the default camera (x and y along the floor's front
+        edges, z up the left edge, as matplotlib draws them), tick marks and numbers, a grid
+        on the floor and on the two back walls. Everything is in the -CUBE..CUBE scene."""
         fg = foreground(self)
         fg_rgba = (fg.redF(), fg.greenF(), fg.blueF(), 1.0)
-
-        grid_step = _nice_step(float(max(span[:2])) / 8)
-        grid = gl.GLGridItem(glOptions="translucent")
-        grid.setSize(x=float(span[0]), y=float(span[1]), z=0)
-        grid.setSpacing(x=grid_step, y=grid_step, z=1)
-        grid.setColor((fg.red(), fg.green(), fg.blue(), 45))
-        grid.translate(*(low[:2] + span[:2] / 2), float(low[2] - 0.002 * span[2]))  # under the axes
-        lines = []
-        for axis in range(3):
-            end = low.copy()
-            end[axis] = high[axis]
-            lines += [low, end]
-        axes = gl.GLLinePlotItem(pos=np.asarray(lines, dtype=np.float32), color=fg_rgba, width=2.0,
-                                 mode="lines", antialias=True, glOptions="translucent")
-        suffix = " (scaled)" if is_scaled else ""
-        labels = []
-        for axis in range(3):
-            end = low.copy()
-            end[axis] = high[axis] + 0.06 * span[axis]
-            labels.append((end.astype(float), names[axis] + suffix))
-        self._gl.labels.set_labels(labels, fg)
-        for item in (grid, axes):
+        grid_rgba = (fg.redF(), fg.greenF(), fg.blueF(), 0.16)
+        at = [(t - t[0]) / max(t[-1] - t[0], 1e-12) * 2 * CUBE - CUBE for t in ticks]
+        c = CUBE
+        tick_len = 0.04 * c
+        # (start, end, outward direction of the tick marks) per axis, in scene units
+        edges = [
+            (np.array([-c, -c, -c]), np.array([c, -c, -c]), np.array([0.0, -1.0, 0.0])),
+            (np.array([c, -c, -c]), np.array([c, c, -c]), np.array([1.0, 0.0, 0.0])),
+            (np.array([-c, -c, -c]), np.array([-c, -c, c]), np.array([-1.0, -1.0, 0.0]) / np.sqrt(2)),
+        ]
+        lines, tick_labels = [], []
+        for axis, (start, end, out) in enumerate(edges):
+            lines += [start, end]
+            for value, pos in zip(ticks[axis], at[axis], strict=True):
+                p = start.copy()
+                p[axis] = pos
+                lines += [p, p + out * tick_len]
+                tick_labels.append((axis, p + out * tick_len, plain_number(float(value))))
+        grid = []
+        for x in at[0]:  # floor, and the back wall at y = +c
+            grid += [(x, -c, -c), (x, c, -c), (x, c, -c), (x, c, c)]
+        for y in at[1]:  # floor, and the left wall at x = -c
+            grid += [(-c, y, -c), (c, y, -c), (-c, y, -c), (-c, y, c)]
+        for z in at[2]:  # both back walls
+            grid += [(-c, -c, z), (-c, c, z), (-c, c, z), (c, c, z)]
+        items = [
+            gl.GLLinePlotItem(pos=np.asarray(grid, dtype=np.float32), color=grid_rgba, width=1.0,
+                              mode="lines", antialias=True, glOptions="translucent"),
+            # not antialiased: Mesa's smoothed wide lines come out dotted
+            gl.GLLinePlotItem(pos=np.asarray(lines, dtype=np.float32), color=fg_rgba, width=1.5,
+                              mode="lines", antialias=False, glOptions="translucent"),
+        ]
+        axes = [(start, end, title) for (start, end, _), title in zip(edges, titles, strict=True)]
+        self._gl.labels.set_labels(axes, tick_labels, fg)
+        for item in items:
             self._gl.addItem(item)
             self._decor.append(item)
 
-        centre = low + span / 2
         self._camera = {
-            "pos": QVector3D(*map(float, centre)),
-            "distance": float(np.linalg.norm(span) * 1.15),
-            "elevation": 22,
-            "azimuth": -55,
+            "pos": QVector3D(0.0, 0.0, 0.0),  # the box centre: the scene stays centred while it turns
+            # the box's bounding sphere (radius sqrt(3) CUBE) fits the field of view, with room for labels
+            "distance": float(np.sqrt(3) * c / math.sin(math.radians(FOV / 2)) * 1.12),
+            **CAMERA,
         }
         self.reset_view()
 

@@ -1,0 +1,119 @@
+"""The pyqtgraph pieces of the 2D scatter: legend entries that toggle a group, a view box
+whose left-drag draws a rectangle or a lasso, and a scatter item for one-style groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
+
+
+class LegendSample(pg.ItemSample):
+    """Legend swatch: a fixed-size dot in the group's colour (points may be 2 px)."""
+
+    def paint(self, p, *args) -> None:  # noqa: ANN001 - Qt API
+        if not self.item.isVisible():
+            super().paint(p, *args)
+            return
+        p.setRenderHint(p.RenderHint.Antialiasing)
+        p.setPen(pg.mkPen(self.item.legend_pen))
+        p.setBrush(pg.mkBrush(self.item.legend_color))
+        p.drawEllipse(QRectF(4, 4, 12, 12))
+
+
+class ToggleLegend(pg.LegendItem):
+    """Clicking a name (not only its swatch) shows or hides the group."""
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: ANN001, N802 - Qt API
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        for sample, label in self.items:
+            if label.sceneBoundingRect().contains(ev.scenePos()):
+                sample.item.setVisible(not sample.item.isVisible())
+                sample.update()
+                ev.accept()
+                return
+
+
+class SelectViewBox(pg.ViewBox):
+    """Left-drag draws a rectangle or a lasso in the select modes; middle-drag always pans."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mode = "rect"
+        self.on_rect = None  # callable(QRectF, additive)
+        self.on_lasso = None  # callable(np.ndarray (n, 2), additive)
+        self._rect_item = QGraphicsRectItem()
+        self._path_item = QGraphicsPathItem()
+        for shape in (self._rect_item, self._path_item):
+            shape.setZValue(1e9)
+            shape.hide()
+            self.addItem(shape, ignoreBounds=True)
+        self._points: list[tuple[float, float]] = []
+        self._last_scene: QPointF | None = None
+
+    def set_shape_color(self, color: QColor) -> None:
+        pen = QPen(color, 1.5, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        fill = QColor(color)
+        fill.setAlpha(30)
+        for shape in (self._rect_item, self._path_item):
+            shape.setPen(pen)
+            shape.setBrush(QBrush(fill))
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: ANN001, N802 - Qt API
+        if self.mode not in ("rect", "lasso") or ev.button() != Qt.MouseButton.LeftButton or axis is not None:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        additive = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        start = self.mapSceneToView(ev.buttonDownScenePos())
+        here = self.mapSceneToView(ev.scenePos())
+        if self.mode == "rect":
+            rect = QRectF(start, here).normalized()
+            self._rect_item.setRect(rect)
+            self._rect_item.setVisible(not ev.isFinish())
+            if ev.isFinish() and self.on_rect is not None:
+                self.on_rect(rect, additive)
+            return
+        if ev.isStart():
+            self._points = [(start.x(), start.y())]
+            self._last_scene = ev.buttonDownScenePos()
+        last = self._last_scene
+        if last is None or (ev.scenePos() - last).manhattanLength() >= 3:  # ~1 vertex per 3 px
+            self._points.append((here.x(), here.y()))
+            self._last_scene = ev.scenePos()
+        path = QPainterPath(QPointF(*self._points[0]))
+        for px, py in self._points[1:]:
+            path.lineTo(px, py)
+        path.closeSubpath()
+        self._path_item.setPath(path)
+        self._path_item.setVisible(not ev.isFinish())
+        if ev.isFinish() and self.on_lasso is not None:
+            self.on_lasso(np.asarray(self._points, dtype=np.float64), additive)
+
+
+class FastScatter(pg.ScatterPlotItem):
+    """A ScatterPlotItem whose points all share one style (we never set per-point styles).
+
+    pyqtgraph looks up each point's symbol in its atlas in a Python loop; with one
+    style per item a single lookup serves every point, so 200,000 points update in
+    milliseconds instead of a fraction of a second.
+    """
+
+    def updateSpots(self, dataSet=None) -> None:  # noqa: ANN001, N802, N803 - pyqtgraph API
+        data = self.data if dataSet is None else dataSet
+        if not (self.opts["pxMode"] and self.opts["useCache"]) or len(data) == 0:
+            super().updateSpots(dataSet)
+            return
+        stale = data["sourceRect"]["w"] == 0
+        if stale.any():
+            style = (self.opts["symbol"], self.opts["size"], self.opts["pen"], self.opts["brush"])
+            data["sourceRect"][stale] = self.fragmentAtlas[[style]][0]
+            self._maybeRebuildAtlas()
+            self._updateMaxSpotSizes(data=data)
+            self.invalidate()
+        else:
+            self._updateMaxSpotSizes(data=data)
