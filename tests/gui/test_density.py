@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rfm_desktop.gui.views.density import MIN_ALPHA, Rect, SortedPoints, blend, cell_counts
+from rfm_desktop.gui.views.density import MIN_ALPHA, Rect, SortedPoints, blend, cell_counts, spread
 
 
 def test_cell_counts_match_numpy_histogram_per_group() -> None:
@@ -47,5 +47,14 @@ def test_sorted_points_find_exactly_the_points_in_a_rectangle() -> None:
     rows = points.rows_in(rect, codes[points.order])
     expected = np.flatnonzero((x >= 20) & (x <= 35.5) & (y >= 2) & (y <= 7.25) & (codes >= 0))
     assert np.array_equal(np.sort(rows), expected)
+    assert points.count_in(rect, codes[points.order]) == len(expected)
     assert Rect(0, 0, 10, 10).grown(2.0) == Rect(-5, -5, 15, 15)
     assert Rect(0, 0, 10, 10).contains(Rect(1, 1, 9, 9)) and not Rect(0, 0, 10, 10).contains(Rect(-1, 1, 9, 9))
+
+
+def test_spread_fills_the_next_cells_so_whole_number_values_leave_no_stripes() -> None:
+    counts = np.zeros((1, 3, 4), dtype=np.int64)
+    counts[0, 0, 0] = 2
+    counts[0, 1, 2] = 1
+    out = spread(counts)[0]
+    assert out.tolist() == [[2, 2, 0, 0], [2, 2, 1, 1], [0, 0, 1, 1]]

@@ -555,6 +555,8 @@ def test_scatter_million_customers_density_when_many_points_when_zoomed_in(qtbot
     assert all(item.opts["pxMode"] and item.opts["useCache"] for item in items.values())
     assert view.level_of_detail() == "density" and view.drawn_point_count() == 0
     assert view.sample_label.isVisibleTo(view) and "zoom in" in view.sample_label.text()
+    assert view._overview.isVisible()  # the coarse image of every customer, until the sharp one comes
+    qtbot.waitUntil(lambda: view.density_image() is not None, timeout=20_000)  # drawn in the background
     image = view.density_image()
     assert image is not None and image.ndim == 3 and image.shape[2] == 4
     # every group stays visible, the 50 outliers among a million included: cells holding only

@@ -37,6 +37,12 @@ class Rect:
     def contains(self, other: Rect) -> bool:
         return self.x0 <= other.x0 and self.y0 <= other.y0 and self.x1 >= other.x1 and self.y1 >= other.y1
 
+    def intersection(self, other: Rect) -> Rect | None:
+        """The overlap of the two rectangles, None when they do not overlap."""
+        x0, y0 = max(self.x0, other.x0), max(self.y0, other.y0)
+        x1, y1 = min(self.x1, other.x1), min(self.y1, other.y1)
+        return Rect(x0, y0, x1, y1) if x0 <= x1 and y0 <= y1 else None
+
     def grown(self, factor: float) -> Rect:
         """The same centre, each side ``factor`` times as long."""
         cx, cy = (self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2
@@ -62,6 +68,16 @@ def cell_counts(x: np.ndarray, y: np.ndarray, codes: np.ndarray, groups: int, re
     # one flat index per point: group, row, column
     flat = (codes[idx].astype(np.int32) * rows + fy[idx].astype(np.int32)) * cols + fx[idx].astype(np.int32)
     return np.bincount(flat, minlength=groups * rows * cols).reshape(groups, rows, cols)
+
+
+def spread(counts: np.ndarray) -> np.ndarray:
+    """Each cell's customers also counted in the next cell right, up and diagonally (a 2 x 2
+    box): a marker is wider than one cell, and values on a grid (whole days, whole orders)
+    would otherwise leave empty stripes between cell columns that hold none of them."""
+    out = counts.copy()
+    out[:, :, 1:] += counts[:, :, :-1]
+    out[:, 1:, :] += out[:, :-1, :].copy()
+    return out
 
 
 def blend(counts: np.ndarray, colors: np.ndarray, *, scale_max: float | None = None) -> np.ndarray:
@@ -96,11 +112,19 @@ class SortedPoints:
         self.order = order  # positions in the customer table
         self.x = x[order].astype(np.float32)
         self.y = y[order].astype(np.float32)
+        self.bounds = (Rect(float(self.x[0]), float(self.y.min()), float(self.x[-1]), float(self.y.max()))
+                       if len(order) else None)
 
     def span(self, rect: Rect) -> slice:
         """The slice of the sorted points whose x lies in ``rect``."""
         i0, i1 = np.searchsorted(self.x, [np.float32(rect.x0), np.float32(rect.x1)], side="left")
         return slice(int(i0), int(max(i0, i1)))
+
+    def count_in(self, rect: Rect, codes: np.ndarray) -> int:
+        """How many points are in ``rect`` with a sorted code >= 0."""
+        s = self.span(rect)
+        ys = self.y[s]
+        return int(np.count_nonzero((ys >= rect.y0) & (ys <= rect.y1) & (codes[s] >= 0)))
 
     def rows_in(self, rect: Rect, codes: np.ndarray) -> np.ndarray:
         """Positions (in the customer table) of the points in ``rect`` whose sorted code is >= 0."""
@@ -113,3 +137,30 @@ class SortedPoints:
         """:func:`cell_counts` of the points in ``rect`` (``codes`` in sorted order)."""
         s = self.span(rect)
         return cell_counts(self.x[s], self.y[s], codes[s], groups, rect, shape)
+
+
+def render(points: SortedPoints, codes: np.ndarray, shown: np.ndarray, colors: np.ndarray, region: Rect,
+           shape: tuple[int, int], selected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The density image of ``region`` and, with ``selected``, that of the selected customers
+    on the same opacity scale. Runs on a worker thread: it only reads its arguments.
+
+    Parameters
+    ----------
+    points : the customers' plotted positions, sorted.
+    codes : group index per customer (table order), -1 for none.
+    shown : bool per group: False for a group hidden from the legend.
+    colors : (groups, 3) in 0..1.
+    region, shape : the rectangle drawn and its cells (rows, columns).
+    selected : bool per customer (table order), or None.
+    """
+    groups = len(shown)
+    lookup = np.append(np.asarray(shown, dtype=bool), False)  # code -1 picks the appended False
+    sorted_codes = codes[points.order]
+    sorted_codes = np.where(lookup[sorted_codes], sorted_codes, -1)
+    counts = spread(points.counts(region, sorted_codes, groups, shape))
+    top = float(counts.sum(axis=0).max()) if counts.size else 1.0
+    image = blend(counts, colors, scale_max=top)
+    if selected is None:
+        return image, None
+    chosen = np.where(selected[points.order], sorted_codes, -1)
+    return image, blend(spread(points.counts(region, chosen, groups, shape)), colors, scale_max=top)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -47,7 +48,7 @@ from rfm_desktop.gui.views.base import (
     style_plot,
 )
 from rfm_desktop.gui.views.colors import segment_color
-from rfm_desktop.gui.views.density import Rect, SortedPoints, blend
+from rfm_desktop.gui.views.density import Rect, SortedPoints, render
 from rfm_desktop.gui.views.geometry import points_in_polygon, points_in_rect
 from rfm_desktop.gui.views.scatter_items import (
     FastScatter,
@@ -62,6 +63,8 @@ POINT_LIMIT = 50_000
 MARGIN = 1.6
 #: screen pixels per density cell (the points it replaces are 2-3 px wide)
 CELL_PX = 2
+#: cells (rows, columns) of the coarse image of every customer shown until the sharp one is drawn
+OVERVIEW_CELLS = (300, 400)
 #: an SVG with more drawn points than this would be too big to open
 SVG_POINT_LIMIT = 150_000
 
@@ -127,6 +130,8 @@ class Scatter2DView(ResultView):
     selectionChanged = Signal(object)
     #: the t-SNE map was computed and drawn (or its computation ended: "done", "cancelled", "failed")
     tsneEnded = Signal(str)
+    #: the sharp density image of the region around the view is drawn
+    detailDrawn = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,11 +145,14 @@ class Scatter2DView(ResultView):
         self._codes = np.zeros(0, dtype=np.int16)  # group index per customer, -1: none
         self._sorted: SortedPoints | None = None  # level of detail is on when set
         self._region: Rect | None = None  # what is drawn (level of detail)
+        self._region_pixel = (0.0, 0.0)  # the size of a screen pixel (plotted units) when it was drawn
         self._mode = "points"  # "points" or "density": what the drawn region shows
         self._tsne = None  # core.tsne.TsneMap of the current result
         self._tsne_worker = None  # gui.worker.Worker computing it
         self._tsne_note = ""
-        self._density_max: float | None = None  # the densest cell of the image of all customers
+        self._sorted_codes = np.zeros(0, dtype=np.int16)  # group per sorted point, -1 hidden
+        self._detail_job = None  # gui.worker.Worker drawing the density image of the region
+        self._detail_generation = 0  # only the newest job's image is shown
 
         # -- controls ---------------------------------------------------------------
         self.projection_combo = QComboBox()
@@ -238,15 +246,22 @@ class Scatter2DView(ResultView):
             rect.left(), rect.top(), rect.right(), rect.bottom(), add=add
         )
         self.viewbox.on_lasso = lambda pts, add: self.select_polygon(pts, add=add)
-        # the density images (level of detail): all customers, and the selected ones on top
+        # the density images (level of detail): a coarse one of every customer, always complete;
+        # a sharp one of the region around the view, drawn in the background; the selected on top
+        self._overview = pg.ImageItem(axisOrder="row-major")
         self._density = pg.ImageItem(axisOrder="row-major")
         self._density_selected = pg.ImageItem(axisOrder="row-major")
+        self._overview.setZValue(4)
         self._density.setZValue(5)
         self._density_selected.setZValue(11)
-        for image in (self._density, self._density_selected):
+        for image in (self._overview, self._density, self._density_selected):
             image.hide()
             self.plot.addItem(image, ignoreBounds=True)
+        self._grid = pg.GridItem(textPen=None)
+        self._grid.setZValue(-10)
+        self.plot.addItem(self._grid, ignoreBounds=True)
         self.viewbox.sigRangeChanged.connect(self._range_changed)
+        self.viewbox.sigResized.connect(self._range_changed)
         self._hover_ring = pg.ScatterPlotItem(size=14, brush=None, pxMode=True)
         self._hover_ring.setZValue(1e6)
         self._hover_ring.hide()
@@ -456,8 +471,13 @@ class Scatter2DView(ResultView):
         return self._mode
 
     def density_image(self) -> np.ndarray | None:
-        """The RGBA density image (rows from the bottom), or None when points are drawn."""
+        """The sharp RGBA density image (rows from the bottom), or None when points are drawn
+        or while it is being drawn."""
         return self._density.image if self._mode == "density" and self._density.isVisible() else None
+
+    def is_drawing_detail(self) -> bool:
+        """True while the sharp density image is computed in the background."""
+        return self._detail_job is not None and self._detail_job.is_running
 
     # -- building ---------------------------------------------------------------------------------
     def _axis_key(self, axis: str) -> str:
@@ -556,13 +576,13 @@ class Scatter2DView(ResultView):
         self._x, self._y = xs
         # level of detail only pays above POINT_LIMIT customers; below, every point is drawn once
         self._sorted = SortedPoints(self._x, self._y) if len(self._x) > POINT_LIMIT else None
-        self._region = None
+        self._groups_shown_changed()
 
     def _redraw(self, *, autorange: bool = True) -> None:
         if self._sorted is None:
             self._mode = "points"
-            self._density.hide()
-            self._density_selected.hide()
+            for image in (self._overview, self._density, self._density_selected):
+                image.hide()
             for g in self._groups:
                 g.item.setData(x=self._x[g.rows], y=self._y[g.rows])
         x_key, y_key = self._axis_key("x"), self._axis_key("y")
@@ -599,20 +619,40 @@ class Scatter2DView(ResultView):
             chosen = rows[self._selected[rows]] if any_selected else rows[:0]
             g.overlay.setData(x=self._x[chosen], y=self._y[chosen])
         self._density.setOpacity(0.25 if any_selected else 1.0)
-        if any_selected and self._mode == "density" and self._sorted is not None and self._region is not None:
-            self._draw_density(self._region, selected_only=True)
+        self._overview.setOpacity(0.25 if any_selected else 1.0)
+        if self._mode == "density" and self._region is not None:
+            self._start_detail(self._region)  # the selected customers are drawn with the region
         else:
             self._density_selected.hide()
         self._update_count()
 
     # -- level of detail ------------------------------------------------------------------------
+    def _shown_groups(self) -> np.ndarray:
+        return np.array([g.item is not None and g.item.isVisible() for g in self._groups], dtype=bool)
+
     def _visible_codes(self, *, selected_only: bool = False) -> np.ndarray:
         """Each customer's group index, -1 for hidden groups (and unselected customers)."""
-        shown = np.array([g.item is not None and g.item.isVisible() for g in self._groups] + [False])
-        codes = np.where(shown[self._codes], self._codes, -1)  # code -1 indexes the last (False)
+        lookup = np.append(self._shown_groups(), False)  # code -1 picks the appended False
+        codes = np.where(lookup[self._codes], self._codes, -1)
         if selected_only:
             codes = np.where(self._selected, codes, -1)
         return codes
+
+    def _groups_shown_changed(self) -> None:
+        """Groups, their visibility or the axes changed: redraw the overview, then the region."""
+        self._region = None
+        if self._sorted is None:
+            return
+        self._sorted_codes = self._visible_codes()[self._sorted.order]
+        bounds = self._sorted.bounds
+        if bounds is not None:
+            area = bounds.grown(1.02)  # a little room so the extreme customers are inside a cell
+            image, _ = render(self._sorted, self._codes, self._shown_groups(), self._colors(), area, OVERVIEW_CELLS)
+            self._overview.setImage(image, autoLevels=False, levels=(0, 255))
+            self._overview.setRect(QRectF(area.x0, area.y0, area.width, area.height))
+
+    def _colors(self) -> np.ndarray:
+        return np.array([hex_to_rgb(g.color) for g in self._groups], dtype=np.float32).reshape(-1, 3) / 255
 
     def _view_rect(self) -> Rect:
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
@@ -623,33 +663,41 @@ class Scatter2DView(ResultView):
             self._refresh_detail()
 
     def _refresh_detail(self) -> None:
-        """Redraw the region around the view when the view left it or zoomed well into it."""
+        """Draw the region around the view again when the view left it (where there are
+        customers) or when its cells no longer match the screen's pixels (zoom, resize)."""
         sorted_points = self._sorted
-        if sorted_points is None:
+        if sorted_points is None or sorted_points.bounds is None:
             return
         view = self._view_rect()
+        data = sorted_points.bounds.grown(1.02)
+        seen = view.intersection(data)  # the part of the view where there are customers
+        pixel = self.viewbox.viewPixelSize()
         region = self._region
-        if region is not None and region.contains(view):
-            zoomed_in = view.width * MARGIN * 1.5 < region.width or view.height * MARGIN * 1.5 < region.height
-            if self._mode == "points" or not zoomed_in:
+        if region is not None and (seen is None or region.contains(seen)):
+            # cells more than 1.5 times coarser or finer than CELL_PX pixels now
+            coarse = any(abs(math.log((old or 1.0) / (new or 1.0))) > math.log(1.5)
+                         for old, new in zip(self._region_pixel, pixel, strict=True))
+            if self._mode == "points" or not coarse:
                 return  # still drawn (points stay exact when zooming in)
-        region = view.grown(MARGIN)
-        codes = self._visible_codes()[sorted_points.order]
-        rows = sorted_points.rows_in(region, codes)
-        self._region = region
-        if len(rows) <= POINT_LIMIT:
+        region = view.grown(MARGIN).intersection(data) or view
+        self._region, self._region_pixel = region, pixel
+        if sorted_points.count_in(region, self._sorted_codes) <= POINT_LIMIT:
+            rows = sorted_points.rows_in(region, self._sorted_codes)
             self._mode = "points"
-            self._density.hide()
-            self._density_selected.hide()
-            for g in self._groups:
-                mine = rows[self._codes[rows] == self._groups.index(g)]
+            self._cancel_detail()
+            for image in (self._overview, self._density, self._density_selected):
+                image.hide()
+            codes = self._codes[rows]
+            for i, g in enumerate(self._groups):
+                mine = rows[codes == i]
                 g.item.setData(x=self._x[mine], y=self._y[mine])
         else:
             self._mode = "density"
             for g in self._groups:
                 g.item.setData(x=[], y=[])
                 g.overlay.setData(x=[], y=[])
-            self._draw_density(region)
+            self._overview.show()
+            self._density.hide()  # until the region is drawn; the overview covers everything
         self._draw_selection()
         self._update_notes()
 
@@ -659,18 +707,40 @@ class Scatter2DView(ResultView):
         rows = math.ceil(region.height / (px_h or 1.0) / CELL_PX) if px_h else 300
         return max(1, min(rows, 2000)), max(1, min(cols, 3000))
 
-    def _draw_density(self, region: Rect, *, selected_only: bool = False) -> None:
-        sorted_points = self._sorted
-        image = self._density_selected if selected_only else self._density
-        codes = self._visible_codes(selected_only=selected_only)[sorted_points.order]
-        counts = sorted_points.counts(region, codes, len(self._groups), self._density_shape(region))
-        colors = np.array([hex_to_rgb(g.color) for g in self._groups], dtype=np.float32).reshape(-1, 3) / 255
-        if not selected_only:
-            self._density_max = float(counts.sum(axis=0).max()) if counts.size else 1.0
-        rgba = blend(counts, colors, scale_max=self._density_max)
-        image.setImage(rgba, autoLevels=False, levels=(0, 255))
-        image.setRect(QRectF(region.x0, region.y0, region.width, region.height))
-        image.show()
+    def _start_detail(self, region: Rect) -> None:
+        """Draw the region's density image (and its selected customers) on a worker thread;
+        frames go on meanwhile with the overview and the previous image."""
+        from rfm_desktop.gui import worker
+
+        self._cancel_detail()
+        self._detail_generation += 1
+        generation = self._detail_generation
+        args = (self._sorted, self._codes, self._shown_groups(), self._colors(), region,
+                self._density_shape(region), self._selected.copy() if self._selected.any() else None)
+        self._detail_job = worker.start_worker(
+            lambda _task: render(*args),
+            name="scatter detail",
+            on_finished=lambda images: self._detail_ready(generation, region, images),
+        )
+
+    def _cancel_detail(self) -> None:
+        if self._detail_job is not None:
+            self._detail_job.cancel()
+            self._detail_job = None
+
+    def _detail_ready(self, generation: int, region: Rect, images: tuple) -> None:
+        if not shiboken6.isValid(self) or generation != self._detail_generation or self._mode != "density":
+            return  # the view is gone, or a newer region was asked for
+        image, selected = images
+        rect = QRectF(region.x0, region.y0, region.width, region.height)
+        self._density.setImage(image, autoLevels=False, levels=(0, 255))
+        self._density.setRect(rect)
+        self._density.show()
+        if selected is not None:
+            self._density_selected.setImage(selected, autoLevels=False, levels=(0, 255))
+            self._density_selected.setRect(rect)
+        self._density_selected.setVisible(selected is not None)
+        self.detailDrawn.emit()
 
     def _drawn_rows(self, g: _Group) -> np.ndarray:
         """Rows of group ``g`` drawn as points now."""
@@ -700,6 +770,10 @@ class Scatter2DView(ResultView):
         style_graphics_view(self.graphics, self)
         style_plot(self.plot, self)
         fg = foreground(self)
+        # a grid item instead of the axes' grid: the axes redraw their grid lines in every
+        # frame of a pan, which cost more than all the customers drawn
+        self.plot.showGrid(x=False, y=False)
+        self._grid.setPen(pg.mkPen(QColor(fg.red(), fg.green(), fg.blue(), 38), width=1))
         panel = QColor(background(self))
         panel.setAlpha(220)
         self.legend.setBrush(pg.mkBrush(panel))
@@ -819,7 +893,7 @@ class Scatter2DView(ResultView):
         if self._result is None:
             return
         self._build_groups()
-        self._region = None
+        self._groups_shown_changed()
         self._redraw(autorange=False)
 
     def _group_visibility_changed(self, g: _Group) -> None:
@@ -831,7 +905,7 @@ class Scatter2DView(ResultView):
             hidden.add(g.key)
         g.overlay.setVisible(visible)
         if self._sorted is not None:
-            self._region = None
+            self._groups_shown_changed()
             self._refresh_detail()
         if not visible and self._selected[g.rows].any():  # hidden customers are not selected
             self._selected[g.rows] = False
