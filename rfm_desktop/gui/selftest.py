@@ -113,6 +113,8 @@ class Selftest:
             self.shot(f"view-{name}")
             shown.append(name)
         self.scoring_editor(result)
+        tsne = self.tsne_view(views)
+        self.small_screen(views)
 
         return {
             "ok": True,
@@ -124,6 +126,7 @@ class Selftest:
             "max_stall_during": wizard.run_page.stall.worst_where,
             "run_seconds": round(float(result.seconds), 3),
             "views": shown,
+            "tsne": tsne,
             "skipped": self.skipped,
             "k_scores_streamed": [s.k for s in page.streamed],
             "suggested_k": page.sweep.suggested_k,
@@ -148,6 +151,43 @@ class Selftest:
             self.shot("dialog-scoring-rules", dialog)
         finally:
             dialog.close()
+
+    def tsne_view(self, views: list[Any]) -> dict[str, Any]:
+        """The 2D view's t-SNE map, computed through the worker like a click does."""
+        from rfm_desktop.gui.autopilot import settle, wait_until
+
+        view = next((v for v in views if hasattr(v, "set_projection")), None)
+        if view is None:
+            raise SelftestError("no view offers the t-SNE map")
+        self.window.results.show_view(view)
+        started = time.perf_counter()
+        view.set_projection("tsne")
+        wait_until(lambda: not view.is_computing_tsne(), RUN_TIMEOUT, "the t-SNE map")
+        tsne_map = view.tsne_map()
+        if tsne_map is None or view.projection() != "tsne":
+            raise SelftestError(f"the t-SNE map was not drawn: {view.sample_label.text()}")
+        settle(150)
+        self.shot("view-scatter-2d-tsne")
+        view.set_projection("axes")
+        return {"customers": int(len(tsne_map.rows)), "sampled": bool(tsne_map.sampled),
+                "seconds": round(time.perf_counter() - started, 1)}
+
+    def small_screen(self, views: list[Any]) -> None:
+        """Every view again in a 1024 x 640 window (a small laptop screen)."""
+        from rfm_desktop.gui.autopilot import settle
+        from rfm_desktop.gui.images import can_render_gl, is_3d
+
+        size = self.window.size()
+        self.window.resize(1024, 640)
+        settle(200)
+        for view in views:
+            if is_3d(view) and not can_render_gl():
+                continue
+            self.window.results.show_view(view)
+            settle(400 if is_3d(view) else 150)
+            self.shot(f"view-{view.view_name}-1024x640")
+        self.window.resize(size)
+        settle(100)
 
     def restore(self) -> None:
         from rfm_desktop.gui import dialogs

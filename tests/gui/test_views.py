@@ -535,6 +535,52 @@ def test_scatter_hover_card_stays_inside_the_plot_and_goes_when_the_mouse_leaves
     assert not view._hover_text.isVisible()
 
 
+def test_scatter_tsne_map_runs_in_the_background_and_says_it_is_a_sample(qtbot, monkeypatch) -> None:
+    from rfm_desktop.core import tsne
+
+    monkeypatch.setattr(tsne, "SAMPLE_LIMIT", 120)
+    result = fabricate_result(200, 3)
+    view = _make(qtbot, scatter2d.Scatter2DView)
+    view.set_result(result)
+    progress: list[int] = []
+    view.tsne_bar.valueChanged.connect(progress.append)
+    with qtbot.waitSignal(view.tsneEnded, timeout=60_000) as ended:
+        view.set_projection("tsne")
+        assert view.is_computing_tsne() and view.tsne_panel.isVisibleTo(view)  # not in the GUI thread
+        assert "random sample of 120 of the 200 customers" in view.tsne_label.text()
+    assert ended.args == ["done"] and not view.tsne_panel.isVisibleTo(view)
+    assert progress and max(progress) > 500
+    tsne_map = view.tsne_map()
+    assert tsne_map.sampled and len(tsne_map.rows) == 120
+    assert view.axes()[:2] == ("tsne1", "tsne2") and not view.x_combo.isEnabled()
+    assert "random sample of 120 of the 200 customers" in view.sample_label.text()
+    assert view.sample_label.isVisibleTo(view)
+    # the drawn points are the mapped customers at their t-SNE coordinates, the others are not drawn
+    assert view.drawn_point_count() == 120
+    again = tsne.tsne_map(result.customers, result.params.clustering.seed, limit=120)
+    assert np.array_equal(again.rows, tsne_map.rows) and np.array_equal(again.coords, tsne_map.coords)
+    x0, y0 = tsne_map.coords.min(axis=0) - 1
+    x1, y1 = tsne_map.coords.max(axis=0) + 1
+    assert view.select_rect(x0, y0, x1, y1) == 120  # only mapped customers can be selected here
+    view.set_projection("pca")
+    assert view.axes()[:2] == ("pc1", "pc2") and view.selected_count() == 120
+    view.set_projection("tsne")  # computed once per result
+    assert not view.is_computing_tsne() and view.tsne_map() is tsne_map
+
+
+def test_scatter_tsne_can_be_cancelled(qtbot) -> None:
+    view = _make(qtbot, scatter2d.Scatter2DView)
+    view.set_result(fabricate_result(1500, 3))
+    with qtbot.waitSignal(view.tsneEnded, timeout=10_000) as ended:
+        view.set_projection("tsne")
+        assert view.is_computing_tsne()
+        job = view._tsne_worker
+        view.tsne_cancel.click()
+    assert ended.args == ["cancelled"]
+    assert view.projection() == "axes" and view.tsne_map() is None and not view.tsne_panel.isVisibleTo(view)
+    assert job.wait(30)  # the computation itself stopped too (it checks every iteration)
+
+
 def test_scatter_keeps_the_selection_across_a_rename(qtbot, result) -> None:
     view = _make(qtbot, scatter2d.Scatter2DView)
     view.set_result(result)

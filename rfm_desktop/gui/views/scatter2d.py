@@ -54,6 +54,7 @@ from rfm_desktop.gui.views.scatter_items import (
     FastScatter,
     LegendSample,
     SelectViewBox,
+    TickGrid,
     ToggleLegend,
 )
 
@@ -257,7 +258,7 @@ class Scatter2DView(ResultView):
         for image in (self._overview, self._density, self._density_selected):
             image.hide()
             self.plot.addItem(image, ignoreBounds=True)
-        self._grid = pg.GridItem(textPen=None)
+        self._grid = TickGrid(self.plot.getAxis("bottom"), self.plot.getAxis("left"))
         self._grid.setZValue(-10)
         self.plot.addItem(self._grid, ignoreBounds=True)
         self.viewbox.sigRangeChanged.connect(self._range_changed)
@@ -584,7 +585,8 @@ class Scatter2DView(ResultView):
             for image in (self._overview, self._density, self._density_selected):
                 image.hide()
             for g in self._groups:
-                g.item.setData(x=self._x[g.rows], y=self._y[g.rows])
+                rows = self._drawn_rows(g)
+                g.item.setData(x=self._x[rows], y=self._y[rows])
         x_key, y_key = self._axis_key("x"), self._axis_key("y")
         self.plot.getAxis("bottom").setLogMode(self._log_on("x"))
         self.plot.getAxis("left").setLogMode(self._log_on("y"))
@@ -744,8 +746,8 @@ class Scatter2DView(ResultView):
 
     def _drawn_rows(self, g: _Group) -> np.ndarray:
         """Rows of group ``g`` drawn as points now."""
-        if self._sorted is None:
-            return g.rows
+        if self._sorted is None:  # every customer with both coordinates (t-SNE maps a sample)
+            return g.rows[np.isfinite(self._x[g.rows]) & np.isfinite(self._y[g.rows])]
         if self._mode == "density" or self._region is None:
             return g.rows[:0]
         r = self._region
@@ -773,7 +775,7 @@ class Scatter2DView(ResultView):
         # a grid item instead of the axes' grid: the axes redraw their grid lines in every
         # frame of a pan, which cost more than all the customers drawn
         self.plot.showGrid(x=False, y=False)
-        self._grid.setPen(pg.mkPen(QColor(fg.red(), fg.green(), fg.blue(), 38), width=1))
+        self._grid.set_color(fg)
         panel = QColor(background(self))
         panel.setAlpha(220)
         self.legend.setBrush(pg.mkBrush(panel))
@@ -820,7 +822,8 @@ class Scatter2DView(ResultView):
             return
         seed = int(result.params.clustering.seed)
         n = len(result.customers)
-        mapped = min(n, tsne.SAMPLE_LIMIT)
+        limit = tsne.SAMPLE_LIMIT
+        mapped = min(n, limit)
         what = (f"a random sample of {mapped:,} of the {n:,} customers (seed {seed})" if mapped < n
                 else f"all {n:,} customers")
         self.tsne_label.setText(f"Computing the t-SNE map of {what}…")
@@ -828,7 +831,7 @@ class Scatter2DView(ResultView):
         self.tsne_panel.show()
         customers = result.customers
         self._tsne_worker = worker.start_worker(
-            lambda task: tsne.tsne_map(customers, seed, task.progress, task.cancelled),
+            lambda task: tsne.tsne_map(customers, seed, task.progress, task.cancelled, limit=limit),
             name="t-SNE",
             on_progress=self._tsne_progress,
             on_finished=lambda tsne_map, r=result: self._tsne_finished(r, tsne_map),

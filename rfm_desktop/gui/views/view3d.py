@@ -518,11 +518,13 @@ class View3D(ResultView):
                 p[axis] = pos
                 lines += [p, p + out * tick_len]
                 tick_labels.append((axis, p + out * tick_len, plain_number(float(value))))
+        # grid lines on the floor and the two back walls, except where an axis runs (a faint
+        # line on top of an axis makes it look dotted)
         grid = []
-        for x in at[0]:  # floor, and the back wall at y = +c
-            grid += [(x, -c, -c), (x, c, -c), (x, c, -c), (x, c, c)]
-        for y in at[1]:  # floor, and the left wall at x = -c
-            grid += [(-c, y, -c), (c, y, -c), (-c, y, -c), (-c, y, c)]
+        for x in at[0]:  # floor (not on the y axis at x = +c), and the back wall at y = +c
+            grid += [(x, c, -c), (x, c, c)] + ([(x, -c, -c), (x, c, -c)] if x < c else [])
+        for y in at[1]:  # floor (not on the x axis at y = -c), and the left wall (not on the z axis)
+            grid += [] if y <= -c else [(-c, y, -c), (c, y, -c), (-c, y, -c), (-c, y, c)]
         for z in at[2]:  # both back walls
             grid += [(-c, -c, z), (-c, c, z), (-c, c, z), (c, c, z)]
         items = [
