@@ -14,6 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+#: the background import starts once the window is up (it competes for the CPU and the GIL)
+PRELOAD_DELAY_MS = 300
+
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rfm-desktop", description="RFM customer segmentation.")
@@ -30,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_selftest(args.selftest)
 
+    from PySide6.QtCore import QTimer
+
     from rfm_desktop.gui import crash, worker
     from rfm_desktop.gui.app import create_app, create_main_window
 
@@ -37,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     window = create_main_window()
     crash.install(window)
     window.show()
+    # the wizard's libraries load in the background while the analyst looks at the start page
+    QTimer.singleShot(PRELOAD_DELAY_MS, window, window.preload)
     if args.demo:
         window.open_demo()
     elif args.file:

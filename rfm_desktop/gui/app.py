@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 
 from PySide6.QtCore import QCoreApplication, Qt
@@ -15,11 +14,13 @@ from rfm_desktop.resources import resource_path
 
 
 def app_icon() -> QIcon:
+    """The 512 px PNG (the SVG would load Qt's SVG plugin at start-up: ~0.15 s)."""
     icon = QIcon()
-    for name in ("app.svg", "app.png"):
+    for name in ("app.png", "app.svg"):
         path = resource_path("icons", name)
         if path.exists():
             icon.addFile(str(path))
+            break
     return icon
 
 
@@ -44,17 +45,14 @@ def configure(app: QApplication) -> None:
     QGuiApplication.setDesktopFileName("rfm-desktop")
 
 
-def create_main_window():  # -> MainWindow (imported here: it pulls in the whole GUI)
-    """The main window, with the start-up objects moved out of the garbage collector's way.
+def create_main_window():  # -> MainWindow (imported here)
+    """The main window, showing the start page; the rest is made by ``MainWindow.ensure_pages``.
 
-    A full collection scans every object; after start-up (Qt, pandas, scikit-learn and
-    pyqtgraph loaded) that is ~190,000 objects and ~200 ms with the GIL held, which would
-    freeze the window whenever the worker thread happens to trigger one. ``gc.freeze``
-    puts the start-up objects into a permanent generation that collections skip.
+    A full garbage collection scans every object; once pandas, scikit-learn and pyqtgraph are
+    loaded that is ~190,000 objects and ~200 ms with the GIL held, which would freeze the
+    window whenever the worker thread happens to trigger one. So ``ensure_pages`` moves the
+    objects made up to then into the permanent generation (``gc.freeze``) that collections skip.
     """
     from rfm_desktop.gui.main_window import MainWindow
 
-    window = MainWindow()
-    gc.collect()
-    gc.freeze()
-    return window
+    return MainWindow()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -22,22 +24,23 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop import __version__
 from rfm_desktop.core.errors import ExportError, InputFileError
-from rfm_desktop.core.params import AnalysisParams, SheetChoice
-from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs, settings, worker
-from rfm_desktop.gui.analysis_file import SUFFIX, load_analysis, save_analysis
-from rfm_desktop.gui.export_dialog import ExportDialog
-from rfm_desktop.gui.exporting import describe_written, run_export
-from rfm_desktop.gui.images import report_images
-from rfm_desktop.gui.report import write_report
-from rfm_desktop.gui.results import ResultsPanel
-from rfm_desktop.gui.scoring_dialog import ScoringDialog
 from rfm_desktop.gui.texts import ANALYSIS_FILTER, FILE_FILTERS, HELP_HTML
 from rfm_desktop.gui.welcome import WelcomePage
-from rfm_desktop.gui.wizard.wizard import AnalysisWizard
 from rfm_desktop.resources import sample_data_path
 
-WELCOME, WIZARD, RESULTS = range(3)
+# The start page needs Qt only. Everything behind it (the wizard, the results, pandas,
+# scikit-learn, pyarrow, pyqtgraph) is imported on first use, and in the background while the
+# analyst looks at the start page (MainWindow.preload), so the window appears at once.
+if TYPE_CHECKING:
+    from rfm_desktop.core.params import AnalysisParams, SheetChoice
+    from rfm_desktop.core.result import AnalysisResult
+    from rfm_desktop.gui.results import ResultsPanel
+    from rfm_desktop.gui.wizard.wizard import AnalysisWizard
+
+#: what the wizard and the results import; preloaded on a worker thread
+HEAVY_MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "scipy", "sklearn.cluster",
+                 "sklearn.decomposition", "sklearn.metrics", "pyqtgraph", "openpyxl")
 APP_TITLE = "RFM Desktop"
 
 
@@ -58,11 +61,12 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.welcome = WelcomePage()
-        self.wizard = AnalysisWizard()
-        self.results = ResultsPanel()
+        self._wizard: AnalysisWizard | None = None  # made on first use: see ensure_pages
+        self._results: ResultsPanel | None = None
+        self._preloader: worker.Worker | None = None
+        self._edited = False  # renames since the analysis was saved (or run)
         self.stack = QStackedWidget()
-        for page in (self.welcome, self.wizard, self.results):
-            self.stack.addWidget(page)
+        self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
         self.result: AnalysisResult | None = None
         self.last_export_folder: Path | None = None
@@ -87,6 +91,60 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
         self._restore_layout()
         self.show_welcome()
+
+    # -- the pages behind the start page, made on first use ------------------------------------
+    @property
+    def wizard(self) -> AnalysisWizard:
+        self.ensure_pages()
+        return self._wizard
+
+    @property
+    def results(self) -> ResultsPanel:
+        self.ensure_pages()
+        return self._results
+
+    @property
+    def undo_action(self) -> QAction:
+        self.ensure_pages()
+        return self._undo_action
+
+    @property
+    def redo_action(self) -> QAction:
+        self.ensure_pages()
+        return self._redo_action
+
+    def ensure_pages(self) -> None:
+        """Make the wizard and the results (importing what they need, if not preloaded yet)."""
+        if self._wizard is not None:
+            return
+        from rfm_desktop.gui.results import ResultsPanel
+        from rfm_desktop.gui.wizard.wizard import AnalysisWizard
+
+        self._wizard = AnalysisWizard()
+        self._results = ResultsPanel()
+        self.stack.addWidget(self._wizard)
+        self.stack.addWidget(self._results)
+        self._build_undo_actions()
+        self._connect_pages()
+        self._restore_splitters()
+        self._update_actions()
+        # the objects made so far stay out of the garbage collector's full passes (see app.py)
+        gc.collect()
+        gc.freeze()
+
+    def preload(self) -> None:
+        """Import the heavy libraries on a worker thread, then make the pages (GUI thread)."""
+        if self._wizard is not None or self._preloader is not None:
+            return
+
+        def load(_task: Any) -> None:
+            for name in HEAVY_MODULES:
+                try:
+                    importlib.import_module(name)
+                except ImportError:  # e.g. trimmed from a bundle: the page says so when used
+                    pass
+
+        self._preloader = worker.start_worker(load, name="preload", on_done=self.ensure_pages)
 
     # -- actions and menus -------------------------------------------------------------------
     def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
@@ -129,17 +187,20 @@ class MainWindow(QMainWindow):
         if self.help_action.shortcut().isEmpty():
             self.help_action.setShortcut(QKeySequence("F1"))
         self.about_action = self._action("&About RFM Desktop", self.show_about)
-        stack = self.results.undo_stack
-        self.undo_action = stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (self.undo_action, self.redo_action):
+
+    def _build_undo_actions(self) -> None:
+        """Undo/redo of the results' edits (made with the results, see ensure_pages)."""
+        stack = self._results.undo_stack
+        self._undo_action = stack.createUndoAction(self, "&Undo")
+        self._undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self._redo_action = stack.createRedoAction(self, "&Redo")
+        self._redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self._undo_action, self._redo_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)
-        self.undo_action.setToolTip("Undo the last change to the results (e.g. a segment rename).")
-        self.redo_action.setToolTip("Redo the change just undone.")
-        self._edited = False  # renames since the analysis was saved (or run)
+            self.edit_menu.addAction(action)
+        self._undo_action.setToolTip("Undo the last change to the results (e.g. a segment rename).")
+        self._redo_action.setToolTip("Redo the change just undone.")
         stack.cleanChanged.connect(self._clean_changed)
 
     def _build_menus(self) -> None:
@@ -158,9 +219,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.report_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addAction(self.undo_action)
-        edit_menu.addAction(self.redo_action)
+        self.edit_menu = bar.addMenu("&Edit")  # undo and redo come with the results (ensure_pages)
         analysis_menu = bar.addMenu("&Analysis")
         analysis_menu.addAction(self.run_action)
         analysis_menu.addAction(self.cancel_action)
@@ -175,6 +234,8 @@ class MainWindow(QMainWindow):
         self.welcome.openRequested.connect(self.open_file_dialog)
         self.welcome.sampleRequested.connect(self.open_sample)
         self.welcome.recentRequested.connect(self.open_path)
+
+    def _connect_pages(self) -> None:
         self.wizard.file_page.chooseRequested.connect(self.open_file_dialog)
         self.wizard.fileLoaded.connect(self._file_loaded)
         self.wizard.loadFailed.connect(self._load_failed)
@@ -193,6 +254,11 @@ class MainWindow(QMainWindow):
         self.wizard.scoringRequested.connect(lambda: self.edit_scoring(rerun=False))
 
     def _update_actions(self) -> None:
+        if self._wizard is None:  # only the start page so far
+            for action in (self.export_action, self.image_action, self.report_action, self.results_action,
+                           self.run_action, self.save_analysis_action, self.wizard_action):
+                action.setEnabled(False)
+            return
         has_result = self.result is not None
         running = self.wizard.run_page.is_running()
         has_file = self.wizard.state.has_file
@@ -205,24 +271,24 @@ class MainWindow(QMainWindow):
 
     # -- navigation ----------------------------------------------------------------------------
     def show_welcome(self) -> None:
-        self.stack.setCurrentIndex(WELCOME)
+        self.stack.setCurrentWidget(self.welcome)
         self._update_title()
         self._update_actions()
 
     def show_wizard(self) -> None:
-        if self.wizard.state.path is None:
+        if self._wizard is None or self.wizard.state.path is None:
             return
-        self.stack.setCurrentIndex(WIZARD)
+        self.stack.setCurrentWidget(self.wizard)
         self._update_actions()
 
     def show_results(self) -> None:
         if self.result is None:
             return
-        self.stack.setCurrentIndex(RESULTS)
+        self.stack.setCurrentWidget(self.results)
         self._update_actions()
 
     def _update_title(self) -> None:
-        path = self.wizard.state.path
+        path = self._wizard.state.path if self._wizard is not None else None
         edited = "*" if self._edited else ""  # unsaved renames
         self.setWindowTitle(f"{Path(path).name}{edited} — {APP_TITLE}" if path else APP_TITLE)
 
@@ -266,7 +332,7 @@ class MainWindow(QMainWindow):
             return
         self._remember = remember
         settings.set_last_folder(path)
-        self.stack.setCurrentIndex(WIZARD)
+        self.stack.setCurrentWidget(self.wizard)
         self.status(f"Reading {Path(path).name}…")
         self.wizard.open_file(path, sheet, mapping, header_row=header_row, date_order=date_order)
         self.setWindowTitle(f"{Path(path).name} — {APP_TITLE}")
@@ -321,7 +387,7 @@ class MainWindow(QMainWindow):
         if not self.wizard.state.has_file:
             self.status("Open a file first (Ctrl+O).", 4000)
             return
-        self.stack.setCurrentIndex(WIZARD)
+        self.stack.setCurrentWidget(self.wizard)
         if not self.wizard.run():
             self.status("The analysis cannot run yet: finish the highlighted step.", 4000)
 
@@ -335,7 +401,7 @@ class MainWindow(QMainWindow):
         self.results.set_result(result)
         # the Clustering page keeps the K scores of this run (seen after "Change settings")
         self.wizard.clustering_page.show_sweep(result.sweep, result.params)
-        self.stack.setCurrentIndex(RESULTS)
+        self.stack.setCurrentWidget(self.results)
         self._update_actions()
         self.status(f"{result.customer_count:,} customers in {result.segments_text} "
                     f"(silhouette {result.silhouette:.2f}), computed in {result.seconds:.1f} s.")
@@ -347,6 +413,8 @@ class MainWindow(QMainWindow):
 
     def edit_scoring(self, *, rerun: bool) -> None:
         """The scores and segment rules editor; from the results, a change runs the analysis again."""
+        from rfm_desktop.gui.scoring_dialog import ScoringDialog
+
         state = self.wizard.state
         result = self.result if self.result is not None and self.result.params.input_path == state.path else None
         dialog = ScoringDialog(state.scoring, result, parent=self,
@@ -371,6 +439,9 @@ class MainWindow(QMainWindow):
         if result is None:
             self.status("Run an analysis first: there is nothing to export yet.", 4000)
             return
+        from rfm_desktop.gui.export_dialog import ExportDialog
+        from rfm_desktop.gui.exporting import run_export
+
         dialog = ExportDialog(
             result,
             settings.last_folder("export"),
@@ -392,6 +463,8 @@ class MainWindow(QMainWindow):
         )
 
     def _exported(self, paths: list[Path]) -> None:
+        from rfm_desktop.gui.exporting import describe_written
+
         if paths:
             self.last_export_folder = paths[0].parent
             settings.set_last_folder(paths[0].parent, "export")
@@ -423,6 +496,8 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:
             dialogs.show_error(self, ExportError(str(exc)))
             return
+        from rfm_desktop.gui.exporting import describe_written
+
         settings.set_last_folder(path, "export")
         self.last_export_folder = path.parent
         self.open_folder_button.setVisible(True)
@@ -441,6 +516,9 @@ class MainWindow(QMainWindow):
         path = Path(chosen[0])
         if path.suffix.lower() not in (".html", ".htm"):
             path = path.with_suffix(".html")
+        from rfm_desktop.gui.images import report_images
+        from rfm_desktop.gui.report import write_report
+
         self.status("Drawing the pictures for the report…")
         try:
             images = report_images(self.results.views, result)  # drawn in the GUI thread, from the result
@@ -461,6 +539,8 @@ class MainWindow(QMainWindow):
         if state.path is None:
             self.status("Open a file first: there are no settings to save yet.", 4000)
             return False
+        from rfm_desktop.gui.analysis_file import SUFFIX, save_analysis
+
         default = Path(settings.last_folder("export")) / f"{_stem(state.path)}{SUFFIX}"
         chosen = dialogs.ask_save_file(self, "Save analysis", str(default), ANALYSIS_FILTER)
         if not chosen:
@@ -483,6 +563,8 @@ class MainWindow(QMainWindow):
 
     def open_analysis(self, path: str) -> None:
         """Load saved settings and run them on their file (asking for it if it moved)."""
+        from rfm_desktop.gui.analysis_file import load_analysis
+
         try:
             params = load_analysis(path)
         except Exception as exc:  # noqa: BLE001 - shown to the analyst
@@ -562,6 +644,9 @@ class MainWindow(QMainWindow):
         state = settings.load_bytes("window/state")
         if state is not None:
             self.restoreState(state)
+        self._restore_splitters()
+
+    def _restore_splitters(self) -> None:
         for splitter in self._splitters():
             saved = settings.load_bytes(f"splitters/{splitter.objectName()}")
             if saved is not None:
@@ -583,6 +668,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.save_layout()
-        self.wizard.cancel_jobs()
+        if self._wizard is not None:
+            self.wizard.cancel_jobs()
         worker.shutdown(3000)
         super().closeEvent(event)

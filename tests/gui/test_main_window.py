@@ -139,6 +139,7 @@ def test_window_geometry_and_splitters_are_remembered(qtbot: Any, errors: list, 
     qtbot.addWidget(first)
     first.show()
     first.resize(1000, 700)
+    first.ensure_pages()  # the wizard is made on first use (or preloaded after start-up)
     splitter = first.findChild(QSplitter, "columnsSplitter")
     splitter.setSizes([222, 600])
     saved = splitter.sizes()
@@ -155,6 +156,7 @@ def test_window_geometry_and_splitters_are_remembered(qtbot: Any, errors: list, 
     qtbot.addWidget(second)
     second.show()
     assert restored == [geometry]
+    second.ensure_pages()
     assert second.findChild(QSplitter, "columnsSplitter").sizes()[0] == saved[0]
 
 
@@ -296,3 +298,33 @@ def test_renames_are_undoable_saved_with_the_analysis_and_restored(
     assert (other.result.customers["cluster_name"] == "VIP shoppers").sum() == first.size
     segments = other.results.view("segments")
     assert segments.model.profile(0).name == "VIP shoppers"
+
+
+def test_the_start_page_needs_no_heavy_library_and_the_rest_preloads(qtbot: Any, errors: list) -> None:
+    """Cold start: the window shows the start page with Qt only; pandas, scikit-learn and the
+    wizard come on first use, or in the background (preload) while the analyst picks a file."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from rfm_desktop.gui.app import create_app, create_main_window\n"
+        "app = create_app(); w = create_main_window(); w.show(); app.processEvents()\n"
+        "heavy = [m for m in ('pandas', 'sklearn', 'scipy', 'pyarrow', 'pyqtgraph', 'OpenGL', "
+        "'rfm_desktop.gui.wizard.wizard') if m in sys.modules]\n"
+        "print(','.join(heavy) or 'none')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "none"
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    assert window._wizard is None and not window.run_action.isEnabled()
+    assert window.edit_menu.actions() == []  # undo/redo come with the results
+    window.preload()
+    qtbot.waitUntil(lambda: window._wizard is not None, timeout=60_000)
+    assert window.stack.indexOf(window.wizard) >= 0 and window.stack.indexOf(window.results) >= 0
+    assert window.edit_menu.actions() == [window.undo_action, window.redo_action]
+    assert "sklearn.cluster" in sys.modules and "pandas" in sys.modules
