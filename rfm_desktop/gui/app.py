@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from rfm_desktop import __version__
+from rfm_desktop.gui.qt_start import platform_guard
 from rfm_desktop.gui.settings import APPLICATION, ORGANIZATION
 from rfm_desktop.resources import resource_path
 
@@ -32,7 +33,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     if not QCoreApplication.testAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts):
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication([sys.argv[0] if sys.argv else "rfm-desktop", *(argv or [])])
+    with platform_guard():  # no display or missing X libraries: one line, exit 2
+        app = QApplication([sys.argv[0] if sys.argv else "rfm-desktop", *(argv or [])])
     configure(app)
     return app
 
