@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -208,6 +209,8 @@ class Scatter2DView(ResultView):
         self.sample_label.hide()
         self.hover_label = QLabel(" ")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long description must not widen the window (small screens): it is cut at the edge
+        self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         # t-SNE progress: a bar, what it does, Cancel (shown while the map is computed)
         self.tsne_bar = QProgressBar()
