@@ -54,9 +54,11 @@ from rfm_desktop.gui.views.geometry import points_in_polygon, points_in_rect
 from rfm_desktop.gui.views.scatter_items import (
     FastScatter,
     LegendSample,
+    RasterItem,
     SelectViewBox,
     TickGrid,
     ToggleLegend,
+    to_qimage,
 )
 
 #: most customers drawn as points; with more in the drawn region a density image is drawn
@@ -252,9 +254,9 @@ class Scatter2DView(ResultView):
         self.viewbox.on_lasso = lambda pts, add: self.select_polygon(pts, add=add)
         # the density images (level of detail): a coarse one of every customer, always complete;
         # a sharp one of the region around the view, drawn in the background; the selected on top
-        self._overview = pg.ImageItem(axisOrder="row-major")
-        self._density = pg.ImageItem(axisOrder="row-major")
-        self._density_selected = pg.ImageItem(axisOrder="row-major")
+        self._overview = RasterItem()
+        self._density = RasterItem()
+        self._density_selected = RasterItem()
         self._overview.setZValue(4)
         self._density.setZValue(5)
         self._density_selected.setZValue(11)
@@ -477,7 +479,7 @@ class Scatter2DView(ResultView):
     def density_image(self) -> np.ndarray | None:
         """The sharp RGBA density image (rows from the bottom), or None when points are drawn
         or while it is being drawn."""
-        return self._density.image if self._mode == "density" and self._density.isVisible() else None
+        return self._density.array if self._mode == "density" and self._density.isVisible() else None
 
     def is_drawing_detail(self) -> bool:
         """True while the sharp density image is computed in the background."""
@@ -653,8 +655,7 @@ class Scatter2DView(ResultView):
         if bounds is not None:
             area = bounds.grown(1.02)  # a little room so the extreme customers are inside a cell
             image, _ = render(self._sorted, self._codes, self._shown_groups(), self._colors(), area, OVERVIEW_CELLS)
-            self._overview.setImage(image, autoLevels=False, levels=(0, 255))
-            self._overview.setRect(QRectF(area.x0, area.y0, area.width, area.height))
+            self._overview.set_image(to_qimage(image), QRectF(area.x0, area.y0, area.width, area.height), image)
 
     def _colors(self) -> np.ndarray:
         return np.array([hex_to_rgb(g.color) for g in self._groups], dtype=np.float32).reshape(-1, 3) / 255
@@ -722,8 +723,12 @@ class Scatter2DView(ResultView):
         generation = self._detail_generation
         args = (self._sorted, self._codes, self._shown_groups(), self._colors(), region,
                 self._density_shape(region), self._selected.copy() if self._selected.any() else None)
+        def draw(_task: object) -> tuple:
+            image, selected = render(*args)  # numpy, then the QImage: both off the GUI thread
+            return image, to_qimage(image), None if selected is None else to_qimage(selected)
+
         self._detail_job = worker.start_worker(
-            lambda _task: render(*args),
+            draw,
             name="scatter detail",
             on_finished=lambda images: self._detail_ready(generation, region, images),
         )
@@ -736,14 +741,12 @@ class Scatter2DView(ResultView):
     def _detail_ready(self, generation: int, region: Rect, images: tuple) -> None:
         if not shiboken6.isValid(self) or generation != self._detail_generation or self._mode != "density":
             return  # the view is gone, or a newer region was asked for
-        image, selected = images
+        array, image, selected = images
         rect = QRectF(region.x0, region.y0, region.width, region.height)
-        self._density.setImage(image, autoLevels=False, levels=(0, 255))
-        self._density.setRect(rect)
+        self._density.set_image(image, rect, array)
         self._density.show()
         if selected is not None:
-            self._density_selected.setImage(selected, autoLevels=False, levels=(0, 255))
-            self._density_selected.setRect(rect)
+            self._density_selected.set_image(selected, rect)
         self._density_selected.setVisible(selected is not None)
         self.detailDrawn.emit()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 
 
@@ -165,3 +165,40 @@ class TickGrid(pg.GraphicsObject):
         for pen, batch in zip(self._pens, lines, strict=True):
             p.setPen(pen)
             p.drawLines(batch)
+
+
+class RasterItem(pg.GraphicsObject):
+    """A picture stretched over a rectangle of the plot (the density images).
+
+    Unlike pyqtgraph's ImageItem it takes a ready ``QImage`` (made off the GUI thread, already
+    in the screen's pixel format), so a new image costs the GUI thread nothing but its drawing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._image: QImage | None = None
+        self._rect = QRectF()
+        self.array: np.ndarray | None = None  # the RGBA pixels (rows from the bottom), for tests
+
+    def set_image(self, image: QImage, rect: QRectF, array: np.ndarray | None = None) -> None:
+        self.prepareGeometryChange()
+        self._image, self._rect, self.array = image, QRectF(rect), array
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return QRectF(self._rect)
+
+    def paint(self, p, *args) -> None:  # noqa: ANN001 - Qt API
+        if self._image is None or self._rect.isEmpty():
+            return
+        # the view's y axis points up: row 0 (the bottom of the region) lands at rect.top()
+        p.drawImage(self._rect, self._image)
+
+
+def to_qimage(rgba: np.ndarray) -> QImage:
+    """An RGBA uint8 array (rows, columns, 4) as a premultiplied ARGB QImage (a copy); safe to
+    call on a worker thread."""
+    rows, cols = rgba.shape[:2]
+    data = np.ascontiguousarray(rgba)
+    image = QImage(data.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888)
+    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
