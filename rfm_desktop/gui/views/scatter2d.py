@@ -1019,7 +1019,7 @@ class Scatter2DView(ResultView):
         self._hover_ring.setData(x=[x], y=[y])
         self._hover_ring.show()
         self._hover_text.setText(text)
-        self._hover_text.adjustSize()
+        self._fit_hover_card()
         self._place_hover_card(x, y)
         self._hover_text.show()
         self._hover_text.raise_()
@@ -1028,6 +1028,21 @@ class Scatter2DView(ResultView):
     def plot_area(self) -> QRect:
         """The data area of the plot in the pixels of ``self.graphics`` (where the card must stay)."""
         return self.graphics.mapFromScene(self.viewbox.sceneBoundingRect()).boundingRect()
+
+    def _fit_hover_card(self) -> None:
+        """Its natural size, or wrapped to the plot's width when the text is wider than that."""
+        card = self._hover_text
+        card.setWordWrap(False)
+        card.setMinimumWidth(0)
+        card.setMaximumWidth(16_777_215)
+        hint = card.sizeHint()
+        width = self.plot_area().width()
+        if hint.width() <= width:
+            card.resize(hint)
+            return
+        card.setWordWrap(True)
+        card.setFixedWidth(max(width, 120))
+        card.resize(card.width(), card.heightForWidth(card.width()))
 
     def _place_hover_card(self, x: float, y: float) -> None:
         """Beside the point (right and above when there is room, else left or below), then
