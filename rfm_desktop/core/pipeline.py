@@ -90,10 +90,15 @@ def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
     return frame["invoice_date"].max() + pd.Timedelta(days=1)
 
 
+def clean_rows(transactions: io.Transactions, params: AnalysisParams) -> tuple[pd.DataFrame, CleaningReport]:
+    """The clean rows and what each step removes, switched-off steps counted too (for the
+    wizard's cleaning page, which passes both on to :func:`prepare`)."""
+    return cleaning.clean(transactions.frame, params.cleaning)
+
+
 def preview_cleaning(transactions: io.Transactions, params: AnalysisParams) -> CleaningReport:
     """What each cleaning step removes with these options (for the wizard's cleaning page)."""
-    _, report = cleaning.clean(transactions.frame, params.cleaning)
-    return report
+    return clean_rows(transactions, params)[1]
 
 
 def prepare(
@@ -101,9 +106,16 @@ def prepare(
     params: AnalysisParams,
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
+    *,
+    cleaned: tuple[pd.DataFrame, CleaningReport] | None = None,
 ) -> Prepared:
+    """Cleaned rows to scored customers and features. ``cleaned``: what ``cleaning.clean`` gave
+    for ``transactions`` with ``params.cleaning`` (the wizard's preview has it already, so the
+    rows are cleaned once per change, not twice)."""
     progress(0.0, "Cleaning rows")
-    clean_frame, report = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
+    if cleaned is None:
+        cleaned = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
+    clean_frame, report = cleaned
     cleaning.check_one_currency(clean_frame, params.cleaning, transactions.mapping.get("currency"))
     _check(cancelled)
     warnings = [*as_warnings(transactions.warnings, "read"), *as_warnings(report.warnings, "cleaning")]

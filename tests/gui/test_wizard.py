@@ -426,3 +426,25 @@ def test_run_reuses_the_sweep_of_evaluate_k_for_the_same_inputs(window: Any, pil
     page.seed_spin.setValue(7)
     result = pilot.run()
     assert calls == [(2, 4), (2, 4)] and result.sweep is not sweep
+
+
+def test_the_cleaning_preview_cleans_once_per_change(window: Any, pilot: Any, monkeypatch: Any) -> None:
+    from rfm_desktop.core import cleaning
+
+    calls: list[bool] = []
+    original = cleaning.clean
+
+    def counting(frame: Any, options: Any, **kwargs: Any) -> Any:
+        calls.append(options.drop_duplicates)
+        return original(frame, options, **kwargs)
+
+    monkeypatch.setattr(cleaning, "clean", counting)
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    calls.clear()
+    page = window.wizard.cleaning_page
+    page.step_boxes["duplicates"].setChecked(True)
+    report = pilot.wait_cleaning()
+    assert calls == [True], "one cleaning for the counts and the customers"
+    assert {s.step: s for s in report.steps}["non_product"].would_remove is not None

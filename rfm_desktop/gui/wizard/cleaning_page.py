@@ -300,10 +300,11 @@ class CleaningPage(WizardPage):
         def job(task: Any) -> Any:
             # The step counts first (with what the switched-off steps would remove), then the
             # customers and outliers, which need the RFM values.
-            steps = pipeline.preview_cleaning(transactions, params)
+            cleaned = pipeline.clean_rows(transactions, params)  # once: the counts, then the customers
+            steps = cleaned[1]
             task.partial(steps)
             task.raise_if_cancelled()
-            prepared = pipeline.prepare(transactions, params, task.progress, task.cancelled)
+            prepared = pipeline.prepare(transactions, params, task.progress, task.cancelled, cleaned=cleaned)
             report = dataclasses.replace(prepared.report, steps=steps.steps)
             return report, [w for w in prepared.warnings if w.stage in ("cleaning", "customers")]
 
