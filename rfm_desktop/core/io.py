@@ -130,6 +130,9 @@ class Transactions:
     source_size: int = 0  # bytes
     sheets: tuple[str, ...] = ()  # every sheet read, in file order (workbooks)
     header_row: int = 1  # row of the column headers (of the first sheet read), counted from 1
+    #: the column the rows' currency comes from: the mapped currency column, else the money
+    #: column whose cells carry currency marks (``€12.00``); None when nothing says
+    currency_source: str | None = None
     #: what reading decided that the analyst should know: sheets read and skipped, the header
     #: row, rows that are not sales, how dates and order totals were read, and what the checks
     #: of the raw table found (core/checks.py)
@@ -1044,6 +1047,7 @@ def _to_transactions(
         },
         copy=False,
     )
+    currency_source = _currency_from_marks(table, chosen, frame)
     notes += checks.raw_table_notes(table, chosen, frame)
     source_format = parts[0].source_format
     if len(parts) > 1:
@@ -1066,6 +1070,7 @@ def _to_transactions(
         from_cache=all(r.from_cache for r in parts),
         sheets=tuple(str(r.sheet) for r in parts if r.sheet is not None),
         header_row=parts[0].header_row + 1,
+        currency_source=currency_source,
         notes=tuple(notes),
         date_note=date_note,
     )
@@ -1246,6 +1251,26 @@ def _numbers(
     if "amount" not in chosen:
         out["amount"] = out["quantity"] * out["unit_price"]
     return out, bad_total, first_bad, comma
+
+
+def _currency_from_marks(table: pa.Table, chosen: dict[str, str], frame: pd.DataFrame) -> str | None:
+    """The column the rows' currency comes from; without a currency column, the money cells' marks.
+
+    ``€12.00`` next to ``$15.00`` in one amount column are two currencies: the marks fill
+    ``frame["currency"]`` (in place) so the one-currency check and ``--currency`` treat them
+    as they treat a currency column. None when the file says nothing about currency.
+    """
+    if "currency" in chosen:
+        return chosen["currency"]
+    money = chosen.get("amount") or chosen.get("unit_price")
+    if money is None:
+        return None
+    marks = schema.currency_marks(table.column(money))
+    if marks.isna().all():
+        return None
+    frame["currency"] = marks.to_numpy(dtype=object, na_value=None)
+    frame["currency"] = frame["currency"].astype("string")
+    return money
 
 
 def _synthetic_invoices(customers: pd.Series, dates: np.ndarray) -> pd.Series:

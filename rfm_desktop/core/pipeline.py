@@ -116,7 +116,7 @@ def prepare(
     if cleaned is None:
         cleaned = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
     clean_frame, report = cleaned
-    cleaning.check_one_currency(clean_frame, params.cleaning, transactions.mapping.get("currency"))
+    cleaning.check_one_currency(clean_frame, params.cleaning, transactions.currency_source)
     _check(cancelled)
     warnings = [*as_warnings(transactions.warnings, "read"), *as_warnings(report.warnings, "cleaning")]
     if not params.cleaning.drop_missing_customer and clean_frame["customer_id"].isna().any():

@@ -654,14 +654,48 @@ _CURRENCY_WORD = r"(?:[A-Z]{3}|[A-Z]{1,2}\$|kr\.?|zł|Kč|Fr\.?|Rs\.?|Ft|лв|р
 _DASHES = "-\u2212\u2013\u2014"  # hyphen, minus sign, en dash, em dash
 
 
+#: Signs that name one currency, as the code the currency column would hold. ``$``, ``¥`` and
+#: ``kr`` stay as written: several currencies use them.
+_SIGN_CODES = {"€": "EUR", "£": "GBP", "₹": "INR", "₽": "RUB", "₩": "KRW", "₺": "TRY", "₫": "VND",
+               "₱": "PHP", "₪": "ILS", "฿": "THB", "₴": "UAH", "₦": "NGN", "zł": "PLN", "Kč": "CZK"}
+
+
+def currency_marks(values: pa.Array | pa.ChunkedArray | pd.Series) -> pd.Series:
+    """Per row, the currency written in a money cell (``"€12.00"`` -> ``"EUR"``), ``<NA>`` if none.
+
+    Parameters
+    ----------
+    values : a money column as read (text cells carry the marks; numeric cells have none).
+
+    Returns
+    -------
+    pd.Series of str: ISO code for signs that name one currency (see ``_SIGN_CODES``), the
+    upper-cased code or abbreviation as written otherwise (``USD``, ``$``, ``KR``).
+    """
+    raw = _plain(as_arrow(values))
+    if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+        return pd.Series(pd.NA, index=range(len(raw)), dtype="string")
+    codes, uniques = _encode(raw)
+    text = pd.Series(uniques.to_pylist(), dtype=object).astype("string").str.strip()
+    word = rf"(?:{_CURRENCY_WORD}|[{_CURRENCY_SIGNS}])"
+    lead = text.str.extract(rf"^[({_DASHES}]?\s*({word})(?=[\s\d({_DASHES}.,]|$)", expand=False)
+    trail = text.str.extract(rf"(?<=[\s\d).,{_DASHES}])({word})\s*[{_DASHES})]?$", expand=False)
+    mark = lead.fillna(trail).str.rstrip(".")
+    mark = mark.map(lambda m: _SIGN_CODES.get(m, m.upper()) if isinstance(m, str) else pd.NA)
+    return pd.Series(_spread(mark.to_numpy(dtype=object, na_value=None), codes, None), dtype="string")
+
+
 def _accounting_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Text reduced to a plain number, and the sign (+1/-1) its accounting notation says.
 
     ``" £1,234.50 "`` -> ``"1,234.50"``; ``"(£45.00)"`` and ``"45.00-"`` -> ``"45.00"``
-    with sign -1; ``"£ -"`` -> ``"0"``; ``"1.234,50 €"`` -> ``"1.234,50"``; ``"CHF 1'234"``
+    with sign -1; ``"£ -"`` -> ``"0"``; ``"1.234,50 €"`` -> ``"1.234,50"``; ``"45.00 CR"`` (a credit) -> ``"45.00"`` with sign -1
+    (``DR`` is dropped); ``"CHF 1'234"``
     -> ``"1234"``. Anything that is still no number is left for the readers to reject.
     """
     t = text.str.strip()
+    credit = t.str.contains(r"\d\s*CR$", na=False).to_numpy(dtype=bool)  # "45.00 CR": a credit
+    t = t.str.replace(r"(?<=\d)\s*(?:CR|DR)$", "", regex=True)
     t = t.str.replace(rf"^{_CURRENCY_WORD}(?=[\s\d({_DASHES}.,{_CURRENCY_SIGNS}]|$)", "", regex=True)
     t = t.str.replace(rf"(?<=[\s\d).,{_DASHES}{_CURRENCY_SIGNS}]){_CURRENCY_WORD}$", "", regex=True)
     t = t.str.replace(rf"[\s\u00a0\u202f'’{_CURRENCY_SIGNS}]", "", regex=True)
@@ -671,7 +705,7 @@ def _accounting_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     t = t.where(~parens, t.str.replace(r"[()]", "", regex=True))
     trailing = t.str.fullmatch(rf"\d[\d.,]*[{_DASHES}]", na=False)
     t = t.where(~trailing, t.str.slice(0, -1))
-    negative = (parens ^ trailing).to_numpy(dtype=bool)
+    negative = (parens ^ trailing).to_numpy(dtype=bool) ^ credit
     return t, np.where(negative, -1.0, 1.0)
 
 

@@ -287,6 +287,27 @@ def test_order_level_status_on_the_first_line_covers_the_whole_order(tmp_path):
     assert by_customer(result) == {"a@x.io": (1, 14.0), "b@x.io": (1, 7.0), "c@x.io": (1, 8.0)}
 
 
+def test_currency_signs_in_the_amount_cells_are_the_rows_currency(tmp_path):
+    # no currency column, but '€' and '$' in the amount cells: summing them would mix money
+    eur = [i % 3 == 0 for i in range(12)]
+    frame = pd.DataFrame({"Invoice": [f"I{i}" for i in range(12)], "Date": [f"2023-01-{i + 1:02d}" for i in range(12)],
+                          "Customer": [f"c{i % 4}" for i in range(12)],
+                          "Amount": [f"€{10 + i:,.2f}" if e else f"${1000 + i:,.2f}" for i, e in enumerate(eur)]})
+    path = write(tmp_path / "signs.csv", frame)
+    with pytest.raises(DataError) as err:
+        run(path)
+    assert "2 currencies ($ (8 rows), EUR (4 rows), column 'Amount')" in str(err.value)
+    result = run(path, currency="eur")
+    assert steps(result)["other_currency"].removed == 8
+    kept = pd.DataFrame({"c": frame["Customer"], "v": [10.0 + i for i in range(12)]})[eur]
+    assert by_customer(result) == {c: (len(g), g["v"].sum()) for c, g in kept.groupby("c")}
+    assert by_customer(result)["c1"] == (1, 19.0)
+    codes = pd.Series(["USD 5.00", "5.00 EUR", "1.234,50 €", "(£45.00)", "-$3", "12", None])
+    assert schema.currency_marks(codes).tolist() == ["USD", "EUR", "EUR", "GBP", "$", pd.NA, pd.NA]
+    one = frame.assign(Amount=[f"£{v:.2f}" for v in range(1, 13)])  # one currency: no stop
+    assert round(run(write(tmp_path / "gbp.csv", one)).customers["monetary"].sum(), 2) == 78.0
+
+
 def test_a_currency_without_a_currency_column_is_a_params_error(tmp_path):
     frame = pd.DataFrame({"Invoice": ["1", "2", "3"], "Date": ["2023-01-01"] * 3, "Customer": ["a", "b", "c"],
                           "Amount": [1.0, 2.0, 3.0]})

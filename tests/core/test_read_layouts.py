@@ -194,6 +194,7 @@ def test_a_customer_called_total_something_is_a_customer():
     ("£1,234.50", 1234.5), (" £12.00 ", 12.0), ("(£45.00)", -45.0), ("£ -", 0.0), ("45.00-", -45.0),
     ("$3.20", 3.2), ("¥1,200", 1200.0), ("CHF 1'234.50", 1234.5), ("US$ 9.99", 9.99), ("-£5.00", -5.0),
     ("£-5.00", -5.0), ("−7", -7.0), ("(12)", -12.0), ("12.50 USD", 12.5),
+    ("874.20 CR", -874.2), ("1,250.00CR", -1250.0), ("40.00 DR", 40.0),
 ])
 def test_accounting_numbers_with_a_decimal_point(text, value):
     parsed = schema.to_numbers(pd.Series([text, "1.00"], dtype="string"))
