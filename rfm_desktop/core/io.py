@@ -1266,6 +1266,8 @@ def _currency_from_marks(table: pa.Table, chosen: dict[str, str], frame: pd.Data
     if money is None:
         return None
     marks = schema.currency_marks(table.column(money))
+    field = "amount" if "amount" in chosen else "unit_price"
+    marks = marks.where(frame[field].notna().to_numpy())  # 'NAN', 'TBD': words, not currencies
     if marks.isna().all():
         return None
     frame["currency"] = marks.to_numpy(dtype=object, na_value=None)

@@ -304,8 +304,8 @@ def test_currency_signs_in_the_amount_cells_are_the_rows_currency(tmp_path):
     assert by_customer(result)["c1"] == (1, 19.0)
     codes = pd.Series(["USD 5.00", "5.00 EUR", "1.234,50 €", "(£45.00)", "-$3", "12", None])
     assert schema.currency_marks(codes).tolist() == ["USD", "EUR", "EUR", "GBP", "$", pd.NA, pd.NA]
-    one = frame.assign(Amount=[f"£{v:.2f}" for v in range(1, 13)])  # one currency: no stop
-    assert round(run(write(tmp_path / "gbp.csv", one)).customers["monetary"].sum(), 2) == 78.0
+    one = frame.assign(Amount=[f"£{v:.2f}" for v in range(1, 12)] + ["TBD"])  # one currency, a word: no stop
+    assert round(run(write(tmp_path / "gbp.csv", one)).customers["monetary"].sum(), 2) == 66.0
 
 
 def test_a_currency_without_a_currency_column_is_a_params_error(tmp_path):
