@@ -84,12 +84,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "client", "clientno", "clientnumber", "clientcode", "memberid", "membernumber",
         "accountid", "accountnumber", "accountno", "buyerid", "userid", "shopperid",
         "kundennummer", "kundennr", "kundeid", "kunde", "idcliente", "numeroclient",
+        # dunnhumby-style household keys; an email when there is no customer number (Shopify)
+        "householdkey", "householdid", "household", "email", "emailaddress", "customeremail",
     ),
     "invoice_date": (
         "invoicedate", "invoicedatetime", "orderdate", "orderdatetime", "transactiondate",
         "transactiondatetime", "purchasedate", "dateofpurchase", "saledate", "salesdate",
         "receiptdate", "billingdate", "documentdate", "date", "datetime", "timestamp",
         "orderedat", "purchasedat", "createdat", "created", "rechnungsdatum", "datum", "fecha",
+        "day",  # dunnhumby's DAY 1..N day numbers, read as a day index (see to_dates)
     ),
     "invoice_id": (
         "invoiceno", "invoice", "invoiceid", "invoicenumber", "invoicenum", "invoicenr",
@@ -97,6 +100,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "transactionno", "transactionnumber", "transaction", "receiptid", "receiptno",
         "receiptnumber", "receipt", "billno", "billnumber", "billid", "documentno",
         "documentnumber", "salesorder", "ticketid", "rechnungsnummer", "rechnungsnr",
+        "basketid", "basket", "cartid",
     ),
     "quantity": (
         "quantity", "qty", "quantityordered", "qtyordered", "quantitysold", "qtysold", "units",

@@ -67,6 +67,13 @@ def test_auto_map_online_retail_ii():
         (["CUSTOMER-ID", "Order Date (UTC)", "Line Total", "SKU"],
          {"customer_id": "CUSTOMER-ID", "invoice_date": "Order Date (UTC)", "amount": "Line Total",
           "stock_code": "SKU"}),
+        (["BASKET_ID", "DAY", "household_key", "SALES_VALUE"],  # dunnhumby: day numbers
+         {"customer_id": "household_key", "invoice_id": "BASKET_ID", "invoice_date": "DAY",
+          "amount": "SALES_VALUE"}),
+        (["Name", "Email", "Created at", "Total"],  # Shopify: the email is the customer
+         {"customer_id": "Email", "invoice_date": "Created at", "amount": "Total", "description": "Name"}),
+        (["Customer ID", "Email", "Date", "Day", "Amount"],  # a customer number beats the email
+         {"customer_id": "Customer ID", "invoice_date": "Date", "amount": "Amount"}),
         (["cust_id", "date", "total", "price", "quantity"],
          {"customer_id": "cust_id", "invoice_date": "date", "amount": "total", "unit_price": "price",
           "quantity": "quantity"}),
