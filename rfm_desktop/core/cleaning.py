@@ -157,7 +157,11 @@ def _missing_customer(frame: pd.DataFrame, options: CleaningOptions) -> np.ndarr
 
 
 def _status_words(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.lower().str.replace(r"[\s_-]+", " ", regex=True)
+    """Status text as the word lists hold it: lower case, single spaces, without WooCommerce's
+    ``wc-`` prefix (``wc-refunded``) and without a qualifier (``Refunded (full)``,
+    ``Cancelled by customer``)."""
+    words = values.astype("string").str.strip().str.lower().str.replace(r"[\s_-]+", " ", regex=True)
+    return words.str.replace(r"^wc ", "", regex=True).str.replace(r"\s*\(.*\)$| by .*$", "", regex=True)
 
 
 def _non_sale(frame: pd.DataFrame, options: CleaningOptions) -> np.ndarray:

@@ -308,6 +308,21 @@ def test_currency_signs_in_the_amount_cells_are_the_rows_currency(tmp_path):
     assert round(run(write(tmp_path / "gbp.csv", one)).customers["monetary"].sum(), 2) == 66.0
 
 
+def test_woocommerce_statuses_and_qualified_statuses_are_read(tmp_path):
+    statuses = ["wc-completed", "wc-refunded", "wc-cancelled", "wc-on-hold", "wc-failed", "Refunded (full)",
+                "Cancelled by customer", "Completed", "wc-completed", "Completed"]
+    sale = [True, False, False, False, False, False, False, True, True, True]
+    frame = pd.DataFrame({"Order": [f"#{i}" for i in range(10)], "Date": [f"2024-03-{i + 1:02d}" for i in range(10)],
+                          "Customer": ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a"], "Order Status": statuses,
+                          "Total": [10.0 * (i + 1) for i in range(10)]})
+    result = run(write(tmp_path / "woo.csv", frame))
+    assert steps(result)["non_sale_status"].removed == 6
+    expected = frame[sale].groupby("Customer")["Total"].agg(["count", "sum"])
+    assert by_customer(result) == {k: (r["count"], r["sum"]) for k, r in expected.iterrows()}
+    assert by_customer(result)["a"] == (2, 110.0)
+    assert not [t for t in texts(result, "cleaning") if "neither sale" in t]
+
+
 def test_a_currency_without_a_currency_column_is_a_params_error(tmp_path):
     frame = pd.DataFrame({"Invoice": ["1", "2", "3"], "Date": ["2023-01-01"] * 3, "Customer": ["a", "b", "c"],
                           "Amount": [1.0, 2.0, 3.0]})
