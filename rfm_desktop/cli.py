@@ -94,13 +94,18 @@ CLEANING_FLAGS = (
 
 
 def build_parser() -> _Parser:
+    from rfm_desktop.core.params import K_LIMIT, SEED_MAX
+
     parser = _Parser(prog="rfm-desktop", description="RFM customer segmentation.")
     parser.add_argument("--version", action="version", version=f"rfm-desktop {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     seg = sub.add_parser("segment", help="segment customers of a transactions file, headless")
-    seg.add_argument("input", help="transactions file: .xlsx .xls .ods .csv .tsv .txt .parquet")
+    seg.add_argument("input", nargs="?",
+                     help="transactions file: .xlsx .xls .ods .csv .tsv .txt .parquet (optional with --params)")
     seg.add_argument("--out", required=True, help="output folder")
+    seg.add_argument("--params", metavar="FILE.rfm.json",
+                     help="run a saved analysis (or a run.json); INPUT and the flags below override its values")
     seg.add_argument("--sheet", action="append", metavar="NAME",
                      help="workbook sheet to read: a name or 0-based index; repeat it to stack several "
                           "sheets; 'all' (the default) stacks every sheet laid out like the first usable one")
@@ -115,13 +120,15 @@ def build_parser() -> _Parser:
                           "stock_code, description, country) to a column header; FIELD= un-maps a detected "
                           "field; mapping quantity/unit_price replaces a detected amount and vice versa")
     k_group = seg.add_mutually_exclusive_group()
-    k_group.add_argument("--k", type=int, help="fixed number of clusters (no sweep)")
-    k_group.add_argument("--k-range", type=_k_range, metavar="A:B", help="K sweep range (default 2:10)")
+    k_group.add_argument("--k", type=int, help=f"fixed number of clusters, 2 to {K_LIMIT} (no sweep)")
+    k_group.add_argument("--k-range", type=_k_range, metavar="A:B",
+                         help=f"K sweep range, 2 <= A <= B <= {K_LIMIT} (default 2:10)")
     seg.add_argument("--transform", choices=["log", "none"])
     seg.add_argument("--scaler", choices=["standard", "robust", "minmax", "none"])
     seg.add_argument("--outliers", choices=["keep", "drop", "segment"])
-    seg.add_argument("--snapshot", metavar="YYYY-MM-DD", help="date recency is measured to")
-    seg.add_argument("--seed", type=int)
+    seg.add_argument("--snapshot", metavar="YYYY-MM-DD",
+                     help="date recency is measured to: on or after the last purchase, within 50 years of it")
+    seg.add_argument("--seed", type=int, help=f"random seed, 0 to {SEED_MAX} (default 42)")
     seg.add_argument("--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)")
     steps = seg.add_argument_group(
         "cleaning steps", "unreadable rows are always removed; each other step has a switch "
@@ -150,48 +157,66 @@ def build_parser() -> _Parser:
 
 
 def params_from_args(args: argparse.Namespace):
-    from rfm_desktop.core.params import (
-        AnalysisParams,
-        CleaningOptions,
-        ClusteringOptions,
-        seed_preset,
-    )
+    """The AnalysisParams of the flags: a saved analysis (--params) or the defaults, then each flag given.
 
-    sheets: list[str | int] = [int(s) if s.strip().isdigit() else s for s in (args.sheet or [])]
-    sheet: str | int | tuple | None = None
-    if len(sheets) == 1:
-        sheet = sheets[0]
-    elif sheets:
-        sheet = tuple(str(s) for s in sheets)
-    base = seed_preset(args.input) if args.preset == "seed" else AnalysisParams(input_path=args.input)
-    clustering = base.clustering
+    The limits are those of :mod:`rfm_desktop.core.params`, so an out-of-range flag raises ParamsError.
+    """
+    import dataclasses
+
+    from rfm_desktop.core.analysis_file import is_network_path, load_analysis
+    from rfm_desktop.core.errors import ParamsError
+    from rfm_desktop.core.params import AnalysisParams, seed_preset
+
+    if args.params and args.preset:
+        raise UsageError("rfm-desktop segment: use --params or --preset, not both (see --help)")
+    if args.params:
+        base = load_analysis(args.params)
+        if args.input is None and is_network_path(base.input_path):
+            raise ParamsError(
+                f"The analysis reads a network path ({base.input_path}); it is not opened on its own.",
+                hint="To read it, give it as INPUT: rfm-desktop segment INPUT --params FILE --out DIR.",
+            )
+    elif args.input is None:
+        raise UsageError("rfm-desktop segment: give the INPUT file or --params FILE.rfm.json (see --help)")
+    else:
+        base = seed_preset(args.input) if args.preset == "seed" else AnalysisParams(input_path=args.input)
     changes: dict = {}
+    if args.input is not None:
+        changes["input_path"] = args.input
+    sheets: list[str | int] = [int(s) if s.strip().isdigit() else s for s in (args.sheet or [])]
+    if len(sheets) == 1:
+        changes["sheet"] = sheets[0]
+    elif sheets:
+        changes["sheet"] = tuple(str(s) for s in sheets)
+    if args.map:
+        changes["column_map"] = tuple(sorted({**base.mapping, **dict(args.map)}.items()))
+    if args.snapshot is not None:
+        changes["snapshot_date"] = args.snapshot
+    if args.header_row is not None:
+        changes["header_row"] = args.header_row
+    if args.date_order is not None:
+        changes["date_order"] = args.date_order
+    clustering: dict = {}
     if args.transform:
-        changes["transform"] = "log1p" if args.transform == "log" else "none"
+        clustering["transform"] = "log1p" if args.transform == "log" else "none"
     if args.scaler:
-        changes["scaler"] = args.scaler
+        clustering["scaler"] = args.scaler
     if args.seed is not None:
-        changes["seed"] = args.seed
+        clustering["seed"] = args.seed
     if args.k is not None:
-        changes.update(k=args.k, sweep=False)
+        clustering.update(k=args.k, sweep=False)
     if args.k_range is not None:
-        changes.update(k=None, sweep=True, k_min=args.k_range[0], k_max=args.k_range[1])
-    cleaning_changes = {option: getattr(args, option) for _, option, _, _ in CLEANING_FLAGS
-                        if getattr(args, option) is not None}
+        clustering.update(k=None, sweep=True, k_min=args.k_range[0], k_max=args.k_range[1])
+    cleaning = {option: getattr(args, option) for _, option, _, _ in CLEANING_FLAGS if getattr(args, option) is not None}
     if args.outliers:
-        cleaning_changes["outliers"] = args.outliers
+        cleaning["outliers"] = args.outliers
     if args.currency is not None:
-        cleaning_changes["currency"] = args.currency
-    cleaning = CleaningOptions(**{**base.cleaning.__dict__, **cleaning_changes})
+        cleaning["currency"] = args.currency
     return base.replace(
-        sheet=sheet,
-        column_map=tuple(sorted(dict(args.map).items())),
-        cleaning=cleaning,
-        clustering=ClusteringOptions(**{**clustering.__dict__, **changes}),
+        cleaning=dataclasses.replace(base.cleaning, **cleaning),
+        clustering=dataclasses.replace(base.clustering, **clustering),
         scoring=scoring_from_args(args, base.scoring, tuple(args.score_breaks)),
-        snapshot_date=args.snapshot,
-        header_row=args.header_row,
-        date_order=args.date_order,
+        **changes,
     )
 
 
@@ -301,9 +326,12 @@ def cleaning_lines(result) -> list[str]:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from rfm_desktop.core import sample
+    from rfm_desktop.core.params import SEED_MAX
 
     if args.rows < 1:
         raise UsageError("rfm-desktop sample: --rows must be at least 1")
+    if not 0 <= args.seed <= SEED_MAX:
+        raise UsageError(f"rfm-desktop sample: --seed must be between 0 and {SEED_MAX}")
     sample.write_sample(args.out, rows=args.rows, seed=args.seed)
     return EXIT_OK
 
@@ -315,16 +343,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return gui_main(argv)
 
+    from rfm_desktop.core import libwarnings
     from rfm_desktop.core.errors import RFMError
 
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "segment":
-            return cmd_segment(args)
-        if args.command == "rules":
-            return cmd_rules(args)
-        if args.command == "sample":
-            return cmd_sample(args)
+        # library warnings never reach the terminal raw; the pipeline turns those that matter
+        # into the result's warnings, printed as "warning: ..."
+        with libwarnings.captured():
+            if args.command == "segment":
+                return cmd_segment(args)
+            if args.command == "rules":
+                return cmd_rules(args)
+            if args.command == "sample":
+                return cmd_sample(args)
         build_parser().print_help()
         return EXIT_OK
     except UsageError as exc:

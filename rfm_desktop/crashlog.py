@@ -5,6 +5,9 @@ No Qt here: the CLI uses this too. The GUI passes a ``notify`` callback that sho
 
 Logs go to the user's log folder (``platformdirs.user_log_dir("rfm-desktop")``), or to
 ``$RFM_DESKTOP_LOG_DIR`` when set (tests, portable setups) - never next to the executable.
+When that folder cannot be made, they go to ``<temp>/rfm-desktop-<user id>/logs``. Logs hold
+paths and data values, so they are private: files 0600, folders made 0700, and the shared temp
+folder's is refused when someone else owns it or others may enter it (it could be planted).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import datetime as dt
 import faulthandler
 import os
 import platform
+import re
+import stat
 import sys
 import tempfile
 import threading
@@ -136,12 +141,57 @@ def _safe_cwd() -> str:
 
 def _writable_dir(preferred: Path) -> Path:
     try:
-        preferred.mkdir(parents=True, exist_ok=True)
+        preferred.mkdir(mode=0o700, parents=True, exist_ok=True)
         return preferred
     except OSError:
-        fallback = Path(tempfile.gettempdir()) / APP_NAME / "logs"
-        fallback.mkdir(parents=True, exist_ok=True)
-        return fallback
+        return _private_temp_dir()
+
+
+def _user_tag() -> str:
+    """This user's id (POSIX) or name, for a per-user folder name."""
+    if hasattr(os, "getuid"):
+        return str(os.getuid())
+    try:
+        import getpass
+
+        return re.sub(r"[^\w.-]", "_", getpass.getuser()) or "user"
+    except Exception:  # no user name in the environment
+        return "user"
+
+
+def fallback_dir() -> Path:
+    """The per-user fallback log folder under the system temp folder (not created here)."""
+    return Path(tempfile.gettempdir()) / f"{APP_NAME}-{_user_tag()}" / "logs"
+
+
+def _private_temp_dir() -> Path:
+    """:func:`fallback_dir`, made 0700; OSError when a part of it is not this user's own and private."""
+    folder = fallback_dir()
+    for level in (folder.parent, folder):
+        try:
+            level.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        if os.name == "posix":
+            info = os.lstat(level)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                raise PermissionError(f"{level} is not a folder of this user; no crash log written there")
+            if info.st_mode & 0o077:
+                raise PermissionError(f"{level} is open to other users; no crash log written there")
+    return folder
+
+
+def _private_file(path: Path, *, exclusive: bool = True):  # noqa: ANN202 - a text file object
+    """Open ``path`` for writing, readable by this user only (0600 whatever the umask)."""
+    flags = os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | getattr(os, "O_NOFOLLOW", 0)
+
+    def opener(name: str, mode: int) -> int:
+        fd = os.open(name, mode | flags, 0o600)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)  # an existing file keeps its mode on O_TRUNC
+        return fd
+
+    return open(path, "w", encoding="utf-8", errors="backslashreplace", opener=opener)  # noqa: SIM115
 
 
 def _prune(folder: Path, keep: int = KEEP_LOGS) -> None:
@@ -175,7 +225,8 @@ def write_crash_log(
         f"Unhandled {exc_type.__name__}{where}:\n"
         + "".join(traceback.format_exception(exc_type, exc, tb))
     )
-    path.write_text(text, encoding="utf-8", errors="backslashreplace")
+    with _private_file(path) as handle:
+        handle.write(text)
     return path
 
 
@@ -270,7 +321,7 @@ def _enable_faulthandler(folder: Path) -> None:
     _state.setdefault("faulthandler_was_enabled", faulthandler.is_enabled())
     try:
         target = _writable_dir(folder)
-        handle = open(target / FATAL_LOG_NAME, "w", encoding="utf-8")  # noqa: SIM115
+        handle = _private_file(target / FATAL_LOG_NAME, exclusive=False)
         faulthandler.enable(file=handle, all_threads=True)
     except (OSError, ValueError, RuntimeError):
         return

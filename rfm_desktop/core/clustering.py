@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,11 @@ class Features:
     scaler: object | None
     warnings: tuple[str, ...] = ()
 
+    @cached_property
+    def distinct(self) -> int:
+        """How many distinct customer profiles (rows of ``scaled``) there are: the most clusters k-means can find."""
+        return distinct_rows(self.scaled)
+
     def to_original_units(self, points: np.ndarray) -> np.ndarray:
         values = self.scaler.inverse_transform(points) if self.scaler is not None else points.copy()
         return np.expm1(values) if self.transform == "log1p" else values
@@ -79,6 +85,11 @@ class Features:
         if self.scaler is not None and len(values):
             values = self.scaler.transform(values)
         return np.ascontiguousarray(values)
+
+
+def distinct_rows(x: np.ndarray) -> int:
+    """Number of distinct rows of ``x`` (hashing, so a million customers take a fraction of a second)."""
+    return int((~pd.DataFrame(x).duplicated()).sum()) if len(x) else 0
 
 
 def prepare_features(customers: pd.DataFrame, options: ClusteringOptions) -> Features:
@@ -272,17 +283,35 @@ def evaluate(
     on_score: Callable[[KScore], None] | None = None,
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
+    distinct: int | None = None,
 ) -> KSweep:
-    n_distinct = len(np.unique(x, axis=0)) if len(x) <= 200_000 else len(x)
-    k_max = min(options.k_max, n_distinct - 1, len(x) - 1)
+    """Sweep K over ``options.k_min … k_max`` and suggest one.
+
+    The top of the range is cut to the number of distinct customer profiles (``distinct``, counted
+    when None) and to customers - 1, with a warning in the sweep: k-means cannot find more groups
+    than there are different points, and silhouette needs fewer clusters than customers.
+
+    Raises
+    ------
+    ParamsError
+        Fewer distinct profiles than ``k_min``.
+    """
+    n_distinct = distinct_rows(x) if distinct is None else distinct
+    k_max = min(options.k_max, n_distinct, len(x) - 1)
     if k_max < options.k_min:
         raise ParamsError(
-            f"There are only {n_distinct:,} distinct customers, too few for a K range starting at {options.k_min}."
+            f"There are only {n_distinct:,} distinct customers (different {'/'.join(options.features)} values), "
+            f"too few for a K range starting at {options.k_min}."
         )
+    notes: tuple[str, ...] = ()
+    if k_max < options.k_max:
+        why = (f"the customers have only {n_distinct:,} distinct {'/'.join(options.features)} profiles"
+               if n_distinct <= len(x) - 1 else f"there are only {len(x):,} customers")
+        notes = (f"The K range {options.k_min}:{options.k_max} was cut to {options.k_min}:{k_max}: {why}.",)
     scores = sweep_k(x, range(options.k_min, k_max + 1), options.seed, basis,
                      on_score=on_score, progress=progress, cancelled=cancelled)
     k, reason = suggest_k(scores)
-    return KSweep(tuple(scores), k, reason, basis.sampled)
+    return KSweep(tuple(scores), k, reason, basis.sampled, notes)
 
 
 def order_by_monetary(labels: np.ndarray, monetary: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

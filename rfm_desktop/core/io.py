@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from rfm_desktop.core import cache, checks, schema, source
+from rfm_desktop.core import cache, checks, schema, source, workbook_guard
 from rfm_desktop.core.errors import DataError, InputFileError, MappingError, RFMError, SheetError
 from rfm_desktop.core.params import ALL_SHEETS, ProgressFn, SheetChoice, no_progress
 
@@ -669,6 +669,7 @@ def _column_letter(index: int) -> str:
 def _open_workbook(p: Path):  # -> fastexcel.ExcelReader (imported lazily: it is a big module)
     import fastexcel
 
+    workbook_guard.check_workbook(p)  # before anything is unpacked: a zip bomb would abort the process
     try:
         return fastexcel.read_excel(_input_of(p) or p)
     except Exception as exc:

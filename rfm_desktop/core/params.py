@@ -7,10 +7,13 @@ export writes it down, so a run can be repeated exactly.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from rfm_desktop.core.errors import ParamsError
 from rfm_desktop.core.rules import RFM_02, RuleSet
@@ -19,6 +22,18 @@ Transform = Literal["log1p", "none"]
 Scaler = Literal["standard", "robust", "minmax", "none"]
 OutlierMode = Literal["keep", "drop", "segment"]
 FEATURES = ("recency", "frequency", "monetary")
+
+# The limits of every option, enforced here (``__post_init__``) so the CLI, the wizard's spin boxes
+# and saved analyses share them.
+#: Largest K, fixed or as the top of a sweep: more segments than this is not a campaign plan, and a
+#: sweep up to it stays within minutes on a million customers.
+K_LIMIT = 50
+#: Seeds are what k-means' random generator accepts: 0 … 2**32 - 1.
+SEED_MAX = 2**32 - 1
+#: Outliers lie further than this many IQRs beyond the quartiles (Tukey's fences use 1.5).
+IQR_MIN, IQR_MAX = 0.5, 10.0
+#: Snapshot dates outside these are typing errors (and pandas cannot count days past 2262).
+SNAPSHOT_EARLIEST, SNAPSHOT_LATEST = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
 
 #: progress(fraction in 0..1, step name shown to the user)
 ProgressFn = Callable[[float, str], None]
@@ -59,8 +74,10 @@ class CleaningOptions:
         object.__setattr__(self, "currency", code)  # "eur " and "EUR" are the same choice
         if self.outliers not in ("keep", "drop", "segment"):
             raise ParamsError(f"Unknown outlier handling '{self.outliers}': use keep, drop or segment.")
-        if not self.iqr_multiplier > 0:
-            raise ParamsError(f"The IQR multiplier must be above 0, not {self.iqr_multiplier}.")
+        if not IQR_MIN <= self.iqr_multiplier <= IQR_MAX:
+            raise ParamsError(
+                f"The IQR multiplier must be between {IQR_MIN:g} and {IQR_MAX:g}, not {self.iqr_multiplier:g}."
+            )
         _check_features(self.outlier_features, "outlier features")
 
 
@@ -81,10 +98,14 @@ class ClusteringOptions:
             raise ParamsError(f"Unknown transform '{self.transform}': use log1p or none.")
         if self.scaler not in ("standard", "robust", "minmax", "none"):
             raise ParamsError(f"Unknown scaler '{self.scaler}': use standard, robust, minmax or none.")
-        if self.k is not None and self.k < 2:
-            raise ParamsError(f"K must be at least 2, not {self.k}.")
-        if self.k_min < 2 or self.k_max < self.k_min:
-            raise ParamsError(f"The K range {self.k_min}:{self.k_max} is not valid: use A:B with 2 <= A <= B.")
+        if self.k is not None and not 2 <= self.k <= K_LIMIT:
+            raise ParamsError(f"K must be between 2 and {K_LIMIT}, not {self.k}.")
+        if not 2 <= self.k_min <= self.k_max <= K_LIMIT:
+            raise ParamsError(
+                f"The K range {self.k_min}:{self.k_max} is not valid: use A:B with 2 <= A <= B <= {K_LIMIT}."
+            )
+        if not 0 <= self.seed <= SEED_MAX:
+            raise ParamsError(f"The random seed must be between 0 and {SEED_MAX} (2**32 - 1), not {self.seed}.")
 
 
 @dataclass(frozen=True)
@@ -133,12 +154,6 @@ class ScoringOptions:
     def to_dict(self) -> dict[str, Any]:
         return {"bins": self.bins, "breaks": {m: list(p) for m, p in self.breaks}, "rules": self.rules.to_dict()}
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ScoringOptions:
-        breaks = tuple((str(m), tuple(float(v) for v in p)) for m, p in dict(data.get("breaks") or {}).items())
-        rules = RuleSet.from_dict(data["rules"]) if data.get("rules") else RFM_02
-        return cls(bins=int(data.get("bins", 5)), breaks=breaks, rules=rules)
-
 
 def _check_features(features: tuple[str, ...], what: str) -> None:
     if not features:
@@ -181,6 +196,10 @@ class AnalysisParams:
             raise ParamsError(f"The header row must be a row number from 1, not {self.header_row!r}.")
         if self.date_order is not None and self.date_order not in ("dmy", "mdy", "ymd"):
             raise ParamsError(f"Unknown date order '{self.date_order}': use dmy, mdy or ymd.")
+        if not self.input_path.strip():
+            raise ParamsError("No data file is named (input_path is empty).")
+        if self.snapshot_date is not None:
+            parse_snapshot(self.snapshot_date)
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -195,28 +214,17 @@ class AnalysisParams:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AnalysisParams:
-        try:
-            cleaning = dict(data.get("cleaning") or {})
-            if "outlier_features" in cleaning:
-                cleaning["outlier_features"] = tuple(cleaning["outlier_features"])
-            clustering = dict(data.get("clustering") or {})
-            if "features" in clustering:
-                clustering["features"] = tuple(clustering["features"])
-            return cls(
-                input_path=str(data["input_path"]),
-                sheet=data.get("sheet"),
-                column_map=tuple(sorted(dict(data.get("column_map") or {}).items())),
-                cleaning=CleaningOptions(**cleaning),
-                clustering=ClusteringOptions(**clustering),
-                scoring=ScoringOptions.from_dict(data.get("scoring") or {}),
-                snapshot_date=data.get("snapshot_date"),
-                preset=data.get("preset"),
-                header_row=data.get("header_row"),
-                date_order=data.get("date_order"),
-                cluster_names=dict(data.get("cluster_names") or {}),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ParamsError(f"The saved analysis is not valid: {exc}.") from exc
+        """The params of :meth:`to_dict`'s output (a saved analysis, run.json), checked.
+
+        Raises
+        ------
+        ParamsError
+            A value has the wrong type (checked against the dataclass fields), is out of its
+            range (the ``__post_init__`` limits), or a setting is unknown or missing.
+        """
+        if isinstance(data, Mapping) and isinstance(data.get("column_map"), Mapping):
+            data = {**data, "column_map": sorted(data["column_map"].items())}  # to_dict writes an object
+        return from_mapping(cls, data)
 
     def run_settings(self) -> AnalysisParams:
         """These params without the cluster names: equal for two runs that give the same clusters."""
@@ -224,6 +232,173 @@ class AnalysisParams:
 
     def replace(self, **changes: Any) -> AnalysisParams:
         return dataclasses.replace(self, **changes)
+
+
+def parse_snapshot(text: str) -> dt.date:
+    """The snapshot date of ``text`` (YYYY-MM-DD), within SNAPSHOT_EARLIEST … SNAPSHOT_LATEST.
+
+    Raises
+    ------
+    ParamsError
+        Not an ISO date, or outside that range.
+    """
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except (ValueError, AttributeError):
+        raise ParamsError(f"The snapshot date '{text}' is not a date: use YYYY-MM-DD.") from None
+    if not SNAPSHOT_EARLIEST <= day <= SNAPSHOT_LATEST:
+        raise ParamsError(
+            f"The snapshot date {day} is outside {SNAPSHOT_EARLIEST} … {SNAPSHOT_LATEST}: use a date close to the data."
+        )
+    return day
+
+
+# --------------------------------------------------------------------------- checked construction
+_T = typing.TypeVar("_T")
+
+
+def from_mapping(cls: type[_T], data: Any, where: str = "") -> _T:
+    """Build the dataclass ``cls`` from JSON-like ``data``, checking every value against its field.
+
+    The check is derived from the field annotations (bool, int, float, str, Literal, unions with
+    None, tuples, dicts and nested dataclasses), so a field added to the params is checked without
+    code of its own; JSON lists become tuples, JSON objects become tuples of (key, value) pairs
+    and whole numbers become floats where the field says so. Ranges are the dataclasses' own
+    ``__post_init__`` checks, run by the construction. A nested dataclass with its own
+    ``from_dict`` (a different JSON shape, like a rule table's rows) is read by it.
+
+    Raises
+    ------
+    ParamsError
+        Naming the setting (``clustering.k``) and what it must be.
+    """
+    if not isinstance(data, Mapping):
+        what = f"The setting {_name(where)}" if _name(where) else "The settings"
+        raise ParamsError(f"{what} must be an object, not {_json_kind(data)}.")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    unknown = [key for key in data if key not in fields]
+    if unknown:
+        raise ParamsError(f"Unknown setting {_name(where + str(unknown[0]))}.")
+    values = {}
+    for name, spec in fields.items():
+        if name in data:
+            values[name] = _checked(hints[name], data[name], where + name)
+        elif spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            raise ParamsError(f"The setting {_name(where + name)} is missing.")
+    try:
+        return cls(**values)
+    except TypeError as exc:  # pragma: no cover - every field was checked above
+        raise ParamsError(f"The settings {_name(where)} are not valid: {exc}.") from exc
+
+
+def _checked(hint: Any, value: Any, where: str) -> Any:
+    """``value`` as the type ``hint`` asks for, or ParamsError."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or hint is object:
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _checked(option, value, where)
+            except ParamsError:
+                continue
+        raise _wrong(hint, value, where)
+    if origin is Literal:
+        if any(type(value) is type(a) and value == a for a in args):
+            return value
+        raise _wrong(hint, value, where)
+    if dataclasses.is_dataclass(hint):
+        if "from_dict" in vars(hint):  # its own JSON shape (e.g. a rule table's rows): it reads itself
+            if not isinstance(value, Mapping):
+                raise _wrong(hint, value, where)
+            try:
+                return hint.from_dict(value)  # type: ignore[union-attr]
+            except ParamsError as exc:
+                raise ParamsError(f"The setting {_name(where)} is not valid: {exc.message}") from exc
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise ParamsError(f"The setting {_name(where)} is not valid: {exc!r}.") from exc
+        return from_mapping(hint, value, where + ".")  # type: ignore[arg-type]
+    if origin is tuple:
+        if isinstance(value, Mapping) and _pairs(args):  # a JSON object for (key, value) pairs
+            key_type = typing.get_args(args[0])[0]
+            value = [(_json_key(key_type, k), v) for k, v in value.items()]
+        if not isinstance(value, list | tuple):
+            raise _wrong(hint, value, where)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_checked(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if args and len(args) != len(value):
+            raise _wrong(hint, value, where)
+        return tuple(_checked(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=False)))
+    if origin in (dict, Mapping) or hint is dict:
+        if not isinstance(value, Mapping):
+            raise _wrong(hint, value, where)
+        key_type, value_type = args or (Any, Any)
+        return {_checked(key_type, _json_key(key_type, k), where): _checked(value_type, v, f"{where}.{k}")
+                for k, v in value.items()}
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif isinstance(hint, type):
+        if isinstance(value, hint):
+            return value
+    else:  # an annotation this check does not know: the dataclass checks it itself
+        return value
+    raise _wrong(hint, value, where)
+
+
+def _pairs(args: tuple[Any, ...]) -> bool:
+    """``tuple[tuple[K, V], ...]``: what ``to_dict`` writes as a JSON object."""
+    if len(args) != 2 or args[1] is not Ellipsis:
+        return False
+    inner = args[0]
+    inner_args = typing.get_args(inner)
+    return typing.get_origin(inner) is tuple and len(inner_args) == 2 and inner_args[1] is not Ellipsis
+
+
+def _json_key(hint: Any, key: Any) -> Any:
+    """JSON object keys are text: '3' stands for the whole number 3 where the key is an int."""
+    if hint is int and isinstance(key, str) and key.strip().lstrip("-").isdigit():
+        return int(key)
+    return key
+
+
+def _wrong(hint: Any, value: Any, where: str) -> ParamsError:
+    shown = "" if value is None or isinstance(value, Mapping | list | tuple) else " " + repr(value)[:40]
+    return ParamsError(f"The setting {_name(where)} must be {_describe(hint)}, not {_json_kind(value)}{shown}.")
+
+
+def _describe(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin is tuple:
+        return "a list"
+    if dataclasses.is_dataclass(hint) or origin in (dict, Mapping):
+        return "an object"
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "null"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _json_kind(value: Any) -> str:
+    names = {bool: "true/false", int: "the number", float: "the number", str: "the text", list: "the list",
+             tuple: "the list", dict: "the object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _name(where: str) -> str:
+    where = where.rstrip(".")
+    return f"'{where}'" if where else ""
 
 
 def seed_preset(input_path: str, **overrides: Any) -> AnalysisParams:

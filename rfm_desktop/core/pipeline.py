@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rfm_desktop.core import checks, cleaning, clustering, io, profiles, rfm, scoring
+from rfm_desktop.core import checks, cleaning, clustering, io, libwarnings, profiles, rfm, scoring
 from rfm_desktop.core.coverage import rule_coverage
 from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
 from rfm_desktop.core.params import (
@@ -23,6 +23,7 @@ from rfm_desktop.core.params import (
     ProgressFn,
     never_cancelled,
     no_progress,
+    parse_snapshot,
 )
 from rfm_desktop.core.result import (
     AnalysisResult,
@@ -32,6 +33,9 @@ from rfm_desktop.core.result import (
     RunWarning,
     as_warnings,
 )
+
+#: A snapshot this many years after the last purchase is a typing error, not an analysis.
+SNAPSHOT_MAX_YEARS_AFTER = 50
 
 
 @dataclass
@@ -75,16 +79,26 @@ def load(params: AnalysisParams, progress: ProgressFn = no_progress, cancelled: 
 
 
 def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
+    """The date recency is counted to: the chosen one, or the day after the last purchase.
+
+    Raises
+    ------
+    ParamsError
+        The chosen date is before the last purchase or more than SNAPSHOT_MAX_YEARS_AFTER years after it.
+    """
     if params.snapshot_date:
-        try:
-            snapshot = pd.Timestamp(params.snapshot_date)
-        except (ValueError, TypeError) as exc:
-            raise ParamsError(f"The snapshot date '{params.snapshot_date}' is not a date (use YYYY-MM-DD).") from exc
+        snapshot = pd.Timestamp(parse_snapshot(params.snapshot_date))
         last = frame["invoice_date"].max()
         if pd.notna(last) and snapshot < last.normalize():
             raise ParamsError(
                 f"The snapshot date {snapshot.date()} is before the last purchase in the data ({last.date()}).",
                 hint="Use a snapshot date on or after the last purchase, or leave it empty for the default.",
+            )
+        if pd.notna(last) and snapshot > last + pd.DateOffset(years=SNAPSHOT_MAX_YEARS_AFTER):
+            raise ParamsError(
+                f"The snapshot date {snapshot.date()} is more than {SNAPSHOT_MAX_YEARS_AFTER} years after the "
+                f"last purchase in the data ({last.date()}).",
+                hint="Use a snapshot date close to the data, or leave it empty for the default.",
             )
         return snapshot
     return frame["invoice_date"].max() + pd.Timedelta(days=1)
@@ -205,7 +219,8 @@ def evaluate_k(
     basis = prepared.silhouette_basis(options.seed)
     _check(cancelled)
     return clustering.evaluate(
-        prepared.features.scaled, options, basis, on_score=on_score, progress=progress, cancelled=cancelled
+        prepared.features.scaled, options, basis, on_score=on_score, progress=progress, cancelled=cancelled,
+        distinct=prepared.features.distinct,
     )
 
 
@@ -219,7 +234,22 @@ def run(
     sweep: KSweep | None = None,
 ) -> AnalysisResult:
     """The whole analysis. ``sweep``: a K sweep already made for params with the same
-    :func:`sweep_inputs` (e.g. by "Evaluate K"); it is used instead of sweeping again."""
+    :func:`sweep_inputs` (e.g. by "Evaluate K"); it is used instead of sweeping again. Library
+    warnings end up in ``result.warnings`` as one sentence, never printed."""
+    with libwarnings.captured() as caught:
+        result = _run(params, progress, cancelled, transactions, on_k_score, sweep)
+    result.warnings = tuple(result.warnings) + as_warnings(libwarnings.for_analyst(caught), "clustering")
+    return result
+
+
+def _run(
+    params: AnalysisParams,
+    progress: ProgressFn,
+    cancelled: CancelledFn,
+    transactions: io.Transactions | None,
+    on_k_score: Callable[[KScore], None] | None,
+    sweep: KSweep | None,
+) -> AnalysisResult:
     started = time.perf_counter()
     if transactions is None:
         transactions = load(params, _scaled(progress, 0.0, 0.3), cancelled)
@@ -232,6 +262,13 @@ def run(
     elif sweep is None:
         sweep = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
     k = options.k if options.k is not None else sweep.suggested_k
+    distinct = prepared.features.distinct
+    if k > distinct:
+        raise ParamsError(
+            f"K={k} is more than the {distinct:,} distinct customer profiles in the data (different "
+            f"{'/'.join(options.features)} values); choose K of at most {distinct}.",
+            hint="k-means cannot find more segments than there are different customers: lower K.",
+        )
     if k > len(x) - 1:
         raise ParamsError(f"K={k} is too large for {len(x):,} customers; choose K below {len(x)}.")
     _check(cancelled)
@@ -328,7 +365,7 @@ def _assemble(
         snapshot_date=prepared.snapshot,
         input_sha256=transactions.source_sha256,
         input_size=transactions.source_size,
-        warnings=prepared.warnings,
+        warnings=prepared.warnings + as_warnings(sweep.warnings if sweep is not None else (), "clustering"),
         scales=prepared.scales,
         rules=rules,
         distributions=rfm.distributions(out),

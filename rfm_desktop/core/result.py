@@ -81,6 +81,7 @@ class KSweep:
     suggested_k: int
     reason: str  # one sentence: why this K
     silhouette_sampled: bool = False  # True when computed on a fixed-seed sample
+    warnings: tuple[str, ...] = ()  # e.g. the K range was cut to the distinct customer profiles
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,28 @@ def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str) -> st
     return {buttons.Save: "save", buttons.Discard: "discard"}.get(buttons(answer), "cancel")
 
 
+def confirm_data_file(parent: QWidget | None, analysis: str, data_path: str, network: bool) -> str | None:
+    """Show the data file a saved analysis names before anything reads it.
+
+    Returns "read" (read that file), "choose" (pick another file) or None (cancel).
+    """
+    box = QMessageBox(parent)
+    box.setWindowTitle("Open analysis")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setText(f"The analysis '{analysis}' reads this data file:\n{data_path}")
+    box.setInformativeText(
+        ("It is on a network location: reading it connects to that computer. " if network else "")
+        + "Read this file, or choose another one?"
+    )
+    read = box.addButton("Read this file", QMessageBox.ButtonRole.AcceptRole)
+    choose = box.addButton("Choose another file…", QMessageBox.ButtonRole.ActionRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(choose if network else read)
+    box.exec()
+    clicked = box.clickedButton()
+    return "read" if clicked is read else "choose" if clicked is choose else None
+
+
 def ask_open_file(parent: QWidget | None, caption: str, directory: str, filters: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, caption, directory, filters)
     return path or None

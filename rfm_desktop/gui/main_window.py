@@ -539,7 +539,7 @@ class MainWindow(QMainWindow):
         if state.path is None:
             self.status("Open a file first: there are no settings to save yet.", 4000)
             return False
-        from rfm_desktop.gui.analysis_file import SUFFIX, save_analysis
+        from rfm_desktop.core.analysis_file import SUFFIX, save_analysis
 
         default = Path(settings.last_folder("export")) / f"{_stem(state.path)}{SUFFIX}"
         chosen = dialogs.ask_save_file(self, "Save analysis", str(default), ANALYSIS_FILTER)
@@ -562,8 +562,12 @@ class MainWindow(QMainWindow):
             self.open_analysis(path)
 
     def open_analysis(self, path: str) -> None:
-        """Load saved settings and run them on their file (asking for it if it moved)."""
-        from rfm_desktop.gui.analysis_file import load_analysis
+        """Load saved settings, show the data file they name, and read it once the analyst agrees.
+
+        Nothing touches that data path before the analyst's click (not even an existence check:
+        on Windows one on a network path contacts the host).
+        """
+        from rfm_desktop.core.analysis_file import is_network_path, load_analysis
 
         try:
             params = load_analysis(path)
@@ -571,12 +575,17 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, exc)
             return
         data_path = params.input_path
-        if not Path(data_path).exists():
+        answer = dialogs.confirm_data_file(self, Path(path).name, data_path, is_network_path(data_path))
+        if answer is None:
+            return
+        if answer == "read" and not Path(data_path).exists():
             dialogs.show_info(
                 self, "Where is the data file?",
                 f"The analysis was made on '{Path(data_path).name}', which is no longer at\n{data_path}.",
                 "Choose the file in its new place.",
             )
+            answer = "choose"
+        if answer == "choose":
             data_path = dialogs.ask_open_file(self, f"Where is {Path(data_path).name}?",
                                               str(Path(path).parent), FILE_FILTERS) or ""
             if not data_path:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfm_desktop.core.analysis_file import is_network_path
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.texts import WHAT_IS_RFM, tip
 
@@ -97,11 +98,13 @@ class WelcomePage(QWidget):
         self.recent_buttons = []
         for path in files:
             p = Path(path)
+            # a network path is not checked: that would contact its host without a click
+            there = is_network_path(path) or p.exists()
             button = QPushButton(f"{p.name}    —    {p.parent}")
             button.setFlat(True)
             button.setStyleSheet("text-align: left; padding: 4px;")
-            button.setToolTip(f"Open {path}" + ("" if p.exists() else " (the file is no longer there)"))
-            button.setEnabled(p.exists())
+            button.setToolTip(f"Open {path}" + ("" if there else " (the file is no longer there)"))
+            button.setEnabled(there)
             button.clicked.connect(lambda _=False, path=path: self.recentRequested.emit(path))
             self.recent_box.addWidget(button)
             self.recent_buttons.append(button)

@@ -10,7 +10,11 @@ finished, errored) is relayed to the GUI thread through queued connections, so e
 public signal of :class:`Worker` is emitted in the GUI thread whatever the receiver.
 ``cancel()`` sets a ``threading.Event`` whose ``is_set`` is the job's ``cancelled``
 callback; the GUI hears ``aborted`` at once and whatever the job still reports is
-dropped. Nothing else in the application creates threads.
+dropped. A job started for an ``owner`` (a wizard page) is cancelled when the owner is
+destroyed, and then signals nothing at all: its receivers are gone with the owner.
+Library warnings raised by a job are caught on its thread, never printed (the pipeline
+turns those that matter into the result's warnings). Nothing else in the application
+creates threads.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 
+from rfm_desktop.core import libwarnings
 from rfm_desktop.core.errors import Cancelled
 
 #: minimum seconds between two progress signals for the same step (keeps the event queue short)
@@ -91,13 +96,14 @@ class Worker(QObject):
     aborted = Signal()  # cancelled by the user (or the job raised Cancelled)
     done = Signal()  # always last, after finished / errored / aborted
 
-    def __init__(self, fn: Callable[[Task], Any], name: str = "job", parent: QObject | None = None):
+    def __init__(self, fn: Callable[[Task], Any], name: str = "job", parent: QObject | None = None,
+                 owner: QObject | None = None):
         super().__init__(parent)
         self.name = name
         self._fn = fn
         self._event = threading.Event()
         self._relay = _Relay()
-        self._state = "new"  # new, running, finished, errored, aborted
+        self._state = "new"  # new, running, finished, errored, aborted, dropped (owner destroyed)
         self._thread_ended = threading.Event()
         queued = Qt.ConnectionType.QueuedConnection
         self._relay.started.connect(self._on_started, queued)
@@ -106,6 +112,8 @@ class Worker(QObject):
         self._relay.finished.connect(self._on_finished, queued)
         self._relay.errored.connect(self._on_errored, queued)
         self._relay.ended.connect(self._on_thread_ended, queued)
+        if owner is not None:
+            owner.destroyed.connect(self._owner_destroyed)
 
     # -- control -------------------------------------------------------------------------
     def start(self) -> Worker:
@@ -124,6 +132,13 @@ class Worker(QObject):
             self.aborted.emit()
             self.done.emit()
 
+    @Slot()
+    def _owner_destroyed(self) -> None:
+        """Stop the job and drop whatever it still reports, without a signal to the dead owner's slots."""
+        self._event.set()
+        if self._state == "running":
+            self._state = "dropped"
+
     @property
     def is_running(self) -> bool:
         return self._state == "running"
@@ -141,7 +156,8 @@ class Worker(QObject):
         relay = self._relay
         try:
             relay.started.emit()
-            result = self._fn(Task(relay, self._event))
+            with libwarnings.captured():
+                result = self._fn(Task(relay, self._event))
         except BaseException as exc:  # noqa: BLE001 - every failure goes to the GUI
             relay.errored.emit(exc)
         else:
@@ -206,9 +222,10 @@ def start_worker(
     on_errored: Callable[[BaseException], None] | None = None,
     on_aborted: Callable[[], None] | None = None,
     on_done: Callable[[], None] | None = None,
+    owner: QObject | None = None,
 ) -> Worker:
-    """Create a worker, connect the given callbacks and start it."""
-    worker = Worker(fn, name)
+    """Create a worker, connect the given callbacks and start it (see Worker for ``owner``)."""
+    worker = Worker(fn, name, owner=owner)
     for signal, slot in (
         (worker.started, on_started),
         (worker.progress, on_progress),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, write_shared_strings_xlsx
 from openpyxl import Workbook
 
 UCI = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
@@ -37,8 +38,13 @@ def _xlsx(path: Path, rows: list[list], title: str = "Data") -> Path:
     return path
 
 
-def make_case(name: str, tmp: Path) -> tuple[Path, list[str], str]:
-    """(input file, extra CLI args, a word the error line must contain)."""
+def _analysis(path: Path, params: dict) -> Path:
+    path.write_text(json.dumps({"format": "rfm-desktop-analysis", "version": 1, "params": params}))
+    return path
+
+
+def make_case(name: str, tmp: Path) -> tuple[Path | None, list[str], str]:
+    """(input file or None, extra CLI args, a word the error line must contain)."""
     if name == "missing file":
         return tmp / "nope.csv", [], "not found"
     if name == "empty file":
@@ -116,6 +122,35 @@ def make_case(name: str, tmp: Path) -> tuple[Path, list[str], str]:
     if name == "one customer":
         body = "".join(r.replace(f",{17850 + i % 7},", ",17850,") for i, r in enumerate(_good_rows().splitlines(True)))
         return _write(tmp / "one.csv", UCI + body), [], "only 1 customers"
+    if name == "seed -1":
+        return _write(tmp / "s1.csv", UCI + _good_rows()), ["--seed", "-1"], "random seed must be between 0 and"
+    if name == "seed 2**32":
+        return _write(tmp / "s2.csv", UCI + _good_rows()), ["--seed", "4294967296"], "not 4294967296"
+    if name == "snapshot beyond pandas":
+        return _write(tmp / "s3.csv", UCI + _good_rows()), ["--snapshot", "2262-04-12"], "2262-04-12 is outside"
+    if name == "snapshot decades after data":
+        return _write(tmp / "s4.csv", UCI + _good_rows()), ["--snapshot", "2150-01-01"], "more than 50 years"
+    if name == "huge --k-range":
+        return _write(tmp / "kr2.csv", UCI + _good_rows()), ["--k-range", "2:100000"], "B <= 50"
+    if name == "K above 50":
+        return _write(tmp / "k51.csv", UCI + _good_rows()), ["--k", "51"], "between 2 and 50"
+    if name == "K > distinct profiles":
+        body = "".join(f"{536365 + i},85123A,HEART,1,2010-12-0{1 + i % 2} 08:26:00,2.55,{17850 + i},UK\n"
+                       for i in range(40))  # 40 customers, two kinds
+        return _write(tmp / "twokinds.csv", UCI + body), ["--k", "3"], "more than the 2 distinct customer profiles"
+    if name == "xlsx bomb":
+        return write_shared_strings_xlsx(tmp / "bomb.xlsx", 300), [], "above the limit of 200 MB"
+    if name == "invalid saved analysis":
+        data = _write(tmp / "p1.csv", UCI + _good_rows())
+        saved = _analysis(tmp / "p1.rfm.json", {"input_path": str(data), "clustering": {"k_max": 100000}})
+        return None, ["--params", str(saved)], "is not a valid analysis"
+    if name == "saved analysis of the wrong type":
+        data = _write(tmp / "p2.csv", UCI + _good_rows())
+        saved = _analysis(tmp / "p2.rfm.json", {"input_path": str(data), "clustering": {"k": "3"}})
+        return data, ["--params", str(saved)], "'clustering.k' must be a whole number"
+    if name == "saved analysis on a network path":
+        saved = _analysis(tmp / "p3.rfm.json", {"input_path": "//fileserver/share/shop.csv"})
+        return None, ["--params", str(saved)], "network path"
     raise KeyError(name)
 
 
@@ -125,7 +160,9 @@ CASES = [
     "encrypted xlsx", "binary garbage csv", "empty sheet", "missing sheet", "unknown --map field",
     "unknown --map column", "NaN and inf everywhere", "huge values", "bad snapshot", "snapshot before data",
     "output over input", "bad --k-range", "bad transform", "unsupported extension", "duplicate headers",
-    "one customer",
+    "one customer", "seed -1", "seed 2**32", "snapshot beyond pandas", "snapshot decades after data",
+    "huge --k-range", "K above 50", "K > distinct profiles", "xlsx bomb", "invalid saved analysis",
+    "saved analysis of the wrong type", "saved analysis on a network path",
 ]
 
 
@@ -133,9 +170,10 @@ CASES = [
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(case, tmp_path):
     path, extra, word = make_case(case, tmp_path)
     out = tmp_path / "out"
-    args = ["segment", str(path), *(["--out", str(out)] if "--out" not in extra else []), *extra]
+    args = ["segment", *([str(path)] if path else []), *(["--out", str(out)] if "--out" not in extra else []),
+            *extra]
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RFM_DESKTOP_LOG_DIR": str(tmp_path / "crash-logs")}
     done = subprocess.run([sys.executable, "-m", "rfm_desktop", *args], capture_output=True,
                           timeout=120, env=env, cwd=ROOT)
     done.stderr = done.stderr.decode("utf-8")  # bytes: keep the bar's carriage returns as they are

@@ -44,6 +44,25 @@ def errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     return seen
 
 
+class Confirmations(list):
+    """The data-file confirmations a saved analysis asked for; ``answer`` is what the analyst clicks."""
+
+    answer: str | None = "read"
+
+
+@pytest.fixture(autouse=True)
+def confirmations(monkeypatch: pytest.MonkeyPatch) -> Confirmations:
+    """Opening a saved analysis asks before reading its data file; a modal box would hang a test."""
+    asked = Confirmations()
+
+    def confirm(_parent: Any, analysis: str, data_path: str, network: bool) -> str | None:
+        asked.append((analysis, data_path, network))
+        return asked.answer
+
+    monkeypatch.setattr(dialogs, "confirm_data_file", confirm)
+    return asked
+
+
 @pytest.fixture
 def window(qtbot: Any, errors: list[BaseException]) -> Iterator[Any]:
     from rfm_desktop.gui.main_window import MainWindow

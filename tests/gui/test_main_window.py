@@ -12,8 +12,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QSplitter
 
+from rfm_desktop.core.analysis_file import load_analysis
 from rfm_desktop.gui import dialogs, settings
-from rfm_desktop.gui.analysis_file import load_analysis
 from rfm_desktop.gui.main_window import MainWindow
 from rfm_desktop.gui.wizard.wizard import CLUSTERING, FILE
 
@@ -161,7 +161,7 @@ def test_window_geometry_and_splitters_are_remembered(qtbot: Any, errors: list, 
 
 
 def test_save_and_open_analysis_reruns_on_the_same_file(
-    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any
+    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any, confirmations: list
 ) -> None:
     data = tmp_path / "shop.csv.gz"
     shutil.copy(sample_path, data)
@@ -185,6 +185,7 @@ def test_save_and_open_analysis_reruns_on_the_same_file(
     qtbot.addWidget(other)
     other.show()
     other.open_analysis(str(written))
+    assert confirmations == [("my-analysis.rfm.json", str(data), False)]  # shown before it is read
     qtbot.waitUntil(lambda: other.result is not None, timeout=60_000)
     assert other.result.k == 3
     assert other.result.params == load_analysis(written)
@@ -193,8 +194,8 @@ def test_save_and_open_analysis_reruns_on_the_same_file(
 def test_open_analysis_asks_for_a_moved_file(
     window: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any
 ) -> None:
+    from rfm_desktop.core.analysis_file import save_analysis
     from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
-    from rfm_desktop.gui.analysis_file import save_analysis
 
     params = AnalysisParams(input_path=str(tmp_path / "gone" / "shop.csv.gz"),
                             clustering=ClusteringOptions(k=2, sweep=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core import pipeline
-from rfm_desktop.core.params import FEATURES, ClusteringOptions, seed_preset
+from rfm_desktop.core.params import FEATURES, K_LIMIT, SEED_MAX, ClusteringOptions, seed_preset
 from rfm_desktop.core.result import KScore
 from rfm_desktop.gui.scoring_dialog import describe_scoring
 from rfm_desktop.gui.texts import tip, warnings_html
@@ -36,7 +38,6 @@ SCALERS = (
     ("minmax", "Min–max (0 to 1)"),
     ("none", "None"),
 )
-MAX_K = 30
 PRESET_TEXT = "Write-up settings (raw R/F/M, K = 4)"
 
 
@@ -79,9 +80,9 @@ class ClusteringPage(WizardPage):
         self.k_group = QButtonGroup(self)
         self.k_group.addButton(self.fixed_radio)
         self.k_group.addButton(self.range_radio)
-        self.k_spin = self._spin(2, MAX_K, tip("k_fixed"))
-        self.k_min_spin = self._spin(2, MAX_K, tip("k_min"))
-        self.k_max_spin = self._spin(2, MAX_K, tip("k_max"))
+        self.k_spin = self._spin(2, K_LIMIT, tip("k_fixed"))
+        self.k_min_spin = self._spin(2, K_LIMIT, tip("k_min"))
+        self.k_max_spin = self._spin(2, K_LIMIT, tip("k_max"))
         self.fixed_radio.toggled.connect(self._options_edited)
         self.sweep_box = QCheckBox("also score the range below")
         self.sweep_box.setToolTip(tip("k_sweep"))
@@ -97,7 +98,13 @@ class ClusteringPage(WizardPage):
         range_row.addWidget(QLabel("to"))
         range_row.addWidget(self.k_max_spin)
         range_row.addStretch(1)
-        self.seed_spin = self._spin(0, 2**31 - 1, tip("seed"))
+        # a QSpinBox stops at 2**31 - 1; whole numbers in a double spin box reach SEED_MAX exactly
+        self.seed_spin = QDoubleSpinBox()
+        self.seed_spin.setDecimals(0)
+        self.seed_spin.setRange(0, SEED_MAX)
+        self.seed_spin.setMaximumWidth(self.fontMetrics().horizontalAdvance(str(SEED_MAX)) + 50)
+        self.seed_spin.setToolTip(tip("seed"))
+        self.seed_spin.valueChanged.connect(self._options_edited)
 
         form = QFormLayout()
         form.addRow("Features:", features_row)
@@ -226,7 +233,7 @@ class ClusteringPage(WizardPage):
             k_max=k_max,
             # a fixed K is fitted alone unless the analyst asks for the range's scores too
             sweep=not self.fixed_radio.isChecked() or self.sweep_box.isChecked(),
-            seed=self.seed_spin.value(),
+            seed=int(self.seed_spin.value()),
         )
 
     def _update_enabled(self) -> None:
@@ -347,6 +354,8 @@ class ClusteringPage(WizardPage):
         """Which K the run will use, in words (the charts show why)."""
         sweep = self.sweep
         sampled = " Silhouette was computed on a fixed sample of customers." if sweep and sweep.silhouette_sampled else ""
+        if sweep is not None and sweep.warnings:
+            sampled += "".join(f"<br>⚠ {html.escape(w)}" for w in sweep.warnings)
         if self.fixed_radio.isChecked():
             k = self.k_spin.value()
             note = f" The scores suggest K = {sweep.suggested_k}." if sweep and sweep.suggested_k != k else ""

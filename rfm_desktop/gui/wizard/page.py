@@ -78,6 +78,7 @@ class WizardPage(QWidget):
         worker = start_worker(
             fn,
             name=name,
+            owner=self,
             on_finished=on_finished,
             on_errored=on_errored or self.show_error,
             on_partial=on_partial,
