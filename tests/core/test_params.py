@@ -58,13 +58,20 @@ def test_to_dict_round_trips_through_json() -> None:
     ({"clustering": {"colour": "red"}}, "Unknown setting 'clustering.colour'."),
     ({"cleaning": {"iqr_multiplier": 0.1}}, "The IQR multiplier must be between 0.5 and 10, not 0.1."),
     ({"cleaning": {"iqr_multiplier": "1.5"}}, "The setting 'cleaning.iqr_multiplier' must be a number, not the text '1.5'."),
-    ({"sheet": 1.5}, "The setting 'sheet' must be text or a whole number or null, not the number 1.5."),
+    ({"sheet": 1.5}, "The setting 'sheet' must be text or a whole number or a list or null, not the number 1.5."),
     ({"snapshot_date": "2262-04-12"}, "The snapshot date 2262-04-12 is outside 1900-01-01 … 2199-12-31: use a date close to the data."),
     ({"snapshot_date": "15/01/2012"}, "The snapshot date '15/01/2012' is not a date: use YYYY-MM-DD."),
     ({"input_path": None}, "The setting 'input_path' must be text, not null."),
     ({"input_path": " "}, "No data file is named (input_path is empty)."),
     ({"column_map": {"customer_id": 7}}, "The setting 'column_map[0][1]' must be text, not the number 7."),
     ({"surprise": 1}, "Unknown setting 'surprise'."),
+    # fields another feature added (scoring options, a rule table with its own JSON shape)
+    ({"scoring": {"bins": "7"}}, "The setting 'scoring.bins' must be a whole number, not the text '7'."),
+    ({"scoring": {"breaks": {"frequency": ["a", 2, 3, 4]}}},
+     "The setting 'scoring.breaks[0][1][0]' must be a number, not the text 'a'."),
+    ({"scoring": {"rules": 3}}, "The setting 'scoring.rules' must be an object, not the number 3."),
+    ({"scoring": {"rules": {"name": "mine", "table": [{"segment": "A", "r_min": "z"}]}}},
+     "The setting 'scoring.rules' is not valid: Line 2: r_min 'z' is not a whole score."),
 ])
 def test_a_bad_value_is_a_params_error_naming_the_setting(changes: dict, message: str) -> None:
     with pytest.raises(ParamsError) as caught:
