@@ -7,6 +7,7 @@ Every stage takes ``progress(fraction, step)`` and ``cancelled()``; cancelling r
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from rfm_desktop.core import checks, cleaning, clustering, io, libwarnings, prof
 from rfm_desktop.core.coverage import rule_coverage
 from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
 from rfm_desktop.core.params import (
+    SNAPSHOT_LATEST,
     AnalysisParams,
     CancelledFn,
     ProgressFn,
@@ -78,6 +80,17 @@ def load(params: AnalysisParams, progress: ProgressFn = no_progress, cancelled: 
     return transactions
 
 
+def latest_snapshot(last: pd.Timestamp) -> dt.date:
+    """The latest snapshot date for data whose last purchase is ``last``: SNAPSHOT_MAX_YEARS_AFTER
+    years on, at most SNAPSHOT_LATEST (plain dates: pandas cannot go past 2262)."""
+    day = last.date()
+    try:
+        later = day.replace(year=day.year + SNAPSHOT_MAX_YEARS_AFTER)
+    except ValueError:  # 29 February
+        later = day.replace(year=day.year + SNAPSHOT_MAX_YEARS_AFTER, day=28)
+    return min(later, SNAPSHOT_LATEST)
+
+
 def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
     """The date recency is counted to: the chosen one, or the day after the last purchase.
 
@@ -94,7 +107,7 @@ def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
                 f"The snapshot date {snapshot.date()} is before the last purchase in the data ({last.date()}).",
                 hint="Use a snapshot date on or after the last purchase, or leave it empty for the default.",
             )
-        if pd.notna(last) and snapshot > last + pd.DateOffset(years=SNAPSHOT_MAX_YEARS_AFTER):
+        if pd.notna(last) and snapshot.date() > latest_snapshot(last):
             raise ParamsError(
                 f"The snapshot date {snapshot.date()} is more than {SNAPSHOT_MAX_YEARS_AFTER} years after the "
                 f"last purchase in the data ({last.date()}).",

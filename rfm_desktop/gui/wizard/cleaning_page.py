@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop.core import cleaning, pipeline
 from rfm_desktop.core.errors import RFMError
-from rfm_desktop.core.params import IQR_MAX, IQR_MIN, SNAPSHOT_LATEST, CleaningOptions
+from rfm_desktop.core.params import IQR_MAX, IQR_MIN, CleaningOptions
 from rfm_desktop.gui.texts import TIPS, tip, warnings_html
 from rfm_desktop.gui.wizard.page import WizardPage
 
@@ -213,7 +213,7 @@ class CleaningPage(WizardPage):
             if default is not None:
                 self.snapshot_default.setText(f"The day after the last purchase ({default:%Y-%m-%d})")
                 self.snapshot_edit.setMinimumDate(QDate(last.year, last.month, last.day))
-                latest = min(SNAPSHOT_LATEST, (last + pd.DateOffset(years=pipeline.SNAPSHOT_MAX_YEARS_AFTER)).date())
+                latest = pipeline.latest_snapshot(last)
                 self.snapshot_edit.setMaximumDate(QDate(latest.year, latest.month, latest.day))
             if state.snapshot_date:
                 chosen = pd.Timestamp(state.snapshot_date)
