@@ -36,9 +36,9 @@ def test_to_dict_round_trips_through_json() -> None:
         input_path="shop.xlsx", sheet=2, column_map=(("amount", ""), ("customer_id", "Client")),
         cleaning=CleaningOptions(drop_duplicates=True, outliers="segment", iqr_multiplier=3),
         clustering=ClusteringOptions(features=("recency", "monetary"), k=7, seed=SEED_MAX),
-        snapshot_date="2012-01-15", preset="seed",
+        snapshot_date="2012-01-15", preset="seed", cluster_names=((0, "Big spenders"), (2, "Sleepers")),
     )
-    again = AnalysisParams.from_dict(json.loads(json.dumps(params.to_dict())))
+    again = AnalysisParams.from_dict(json.loads(json.dumps(params.to_dict())))  # JSON keys "0", "2" are text
     assert again == params
     assert isinstance(again.cleaning.iqr_multiplier, float) and again.clustering.features == ("recency", "monetary")
 
