@@ -177,7 +177,7 @@ def test_customer_counts_of_the_last_run(qtbot: Any, five: AnalysisResult) -> No
 
 def test_the_editor_from_the_wizard_and_from_the_results(window: Any, pilot: Any, qtbot: Any,
                                                          monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from rfm_desktop.gui.analysis_file import load_analysis, save_analysis
+    from rfm_desktop.core.analysis_file import load_analysis, save_analysis
 
     pilot.open()
     pilot.to_columns()
@@ -224,7 +224,7 @@ def test_the_editor_from_the_wizard_and_from_the_results(window: Any, pilot: Any
 
 
 def test_a_custom_table_survives_a_saved_analysis(tmp_path: Path) -> None:
-    from rfm_desktop.gui.analysis_file import load_analysis, save_analysis
+    from rfm_desktop.core.analysis_file import load_analysis, save_analysis
 
     table = RuleSet("mine", (SegmentRule("Best", (3, 3), (2, 3), (1, 3), "Thank them."),
                              SegmentRule("Rest", (1, 3), (1, 3), (1, 3))), 3, source="edited from rfm-0.2")
