@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from rfm_desktop.core import clustering, libwarnings, pipeline
 from rfm_desktop.core.errors import ParamsError
 from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
+from rfm_desktop.core.result import RunWarning
 
 
 def two_profiles(path: Path, customers: int = 40) -> Path:
@@ -20,9 +21,9 @@ def two_profiles(path: Path, customers: int = 40) -> Path:
     rows = []
     for c in range(customers):
         if c % 2:
-            rows.append((f"A{c}", c, "2011-03-01 10:00", 1, 10.0))
+            rows.append((f"A{c}", 1000 + c, "2011-03-01 10:00", 1, 10.0))
         else:
-            rows += [(f"B{c}a", c, "2011-06-01 10:00", 1, 25.0), (f"B{c}b", c, "2011-06-01 11:00", 1, 25.0)]
+            rows += [(f"B{c}a", 1000 + c, "2011-06-01 10:00", 1, 25.0), (f"B{c}b", 1000 + c, "2011-06-01 11:00", 1, 25.0)]
     frame = pd.DataFrame(rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"])
     frame.to_csv(path, index=False)
     return path
@@ -38,7 +39,7 @@ def test_fixed_k_above_the_distinct_profiles_is_refused(tmp_path: Path) -> None:
     )
     result = pipeline.run(AnalysisParams(input_path=str(data), clustering=ClusteringOptions(k=2, sweep=False)))
     assert result.k == 2 and sorted(result.customers.groupby("cluster").size()) == [20, 20]
-    assert not [w for w in result.warnings if "numerical problem" in w or "K range" in w]
+    assert not [w for w in result.warnings if "numerical problem" in w.text or "K range" in w.text]
 
 
 def test_the_sweep_is_cut_to_the_distinct_profiles_with_a_warning(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
@@ -47,7 +48,7 @@ def test_the_sweep_is_cut_to_the_distinct_profiles_with_a_warning(tmp_path: Path
     assert [s.k for s in result.sweep.scores] == [2] and result.k == 2
     cut = "The K range 2:10 was cut to 2:2: the customers have only 2 distinct recency/frequency/monetary profiles."
     assert result.sweep.warnings == (cut,)
-    assert cut in result.warnings
+    assert RunWarning("clustering", cut) in result.warnings
     assert not [w for w in recwarn if issubclass(w.category, ConvergenceWarning | RuntimeWarning)]
 
 
@@ -72,12 +73,12 @@ def test_library_warnings_become_one_analyst_warning(sample_path: Path, monkeypa
 
     monkeypatch.setattr(clustering, "fit_kmeans", noisy_fit)
     result = pipeline.run(AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=3, sweep=False)))
-    numeric = [w for w in result.warnings if "numerical problem" in w]
+    numeric = [w.text for w in result.warnings if "numerical problem" in w.text]
     assert numeric == [
         "The clustering met a numerical problem, so the segments may be less reliable: 'Number of distinct "
         "clusters (2) found smaller than n_clusters (3).'. Check the amounts for extreme values, or choose a smaller K."
     ]
-    assert not any("future" in w for w in result.warnings)
+    assert not any("future" in w.text for w in result.warnings)
     assert len(recwarn) == 0  # nothing went on to Python's warning machinery
     assert capsys.readouterr().err == ""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_shared_strings_xlsx
+from made_workbooks import write_shared_strings_xlsx
 
 from rfm_desktop.core import io, workbook_guard
 from rfm_desktop.core.errors import InputFileError

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_shared_strings_xlsx
+from conftest import ROOT
+from made_workbooks import write_shared_strings_xlsx
 from openpyxl import Workbook
 
 UCI = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"

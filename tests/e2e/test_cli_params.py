@@ -65,6 +65,7 @@ def test_a_cut_k_range_is_one_warning_line_and_no_library_noise(tmp_path: Path) 
             "recency/frequency/monetary profiles.") in lines
     assert "Warning" not in done.stderr  # ConvergenceWarning, RuntimeWarning, FutureWarning ...
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["k"] == 2 and any("was cut to 2:2" in w for w in summary["warnings"])
+    assert summary["k"] == 2
+    assert [w["stage"] for w in summary["warnings"] if "was cut to 2:2" in w["text"]] == ["clustering"]
     done = rfm("segment", str(data), "--out", str(tmp_path / "quiet"), "--quiet")
     assert done.returncode == 0 and done.stderr == ""
