@@ -61,8 +61,12 @@ def main() -> None:
             theirs_s.append(timed(lambda: write_up(path, tmp)))
     ratio = median(ours_s) / median(theirs_s)
     print(f"runs: {args.runs} alternating")
-    print(f"rfm-desktop segment (defaults): median {median(ours_s):.2f} s  runs {[round(v, 2) for v in ours_s]}")
-    print(f"write-up approach:              median {median(theirs_s):.2f} s  runs {[round(v, 2) for v in theirs_s]}")
+    print(
+        f"rfm-desktop segment (defaults): median {median(ours_s):.2f} s  runs {[round(v, 2) for v in ours_s]}"
+    )
+    print(
+        f"write-up approach:              median {median(theirs_s):.2f} s  runs {[round(v, 2) for v in theirs_s]}"
+    )
     print(f"ratio ours/write-up: {ratio:.3f}x  (goal <= 0.35x; ours goal <= 3 s)")
 
 

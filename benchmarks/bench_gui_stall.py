@@ -32,15 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--with-load", action="store_true", help="also measure while the file is read")
-    parser.add_argument("--busy", action="store_true",
-                        help="keep both cores busy with two other processes (as on a loaded machine)")
+    parser.add_argument(
+        "--with-load", action="store_true", help="also measure while the file is read"
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="keep both cores busy with two other processes (as on a loaded machine)",
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"real data not found at {args.data}", file=sys.stderr)
         return 2
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)] if args.busy else []
+    burners = (
+        [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+        if args.busy
+        else []
+    )
     try:
         return _measure(args)
     finally:
@@ -71,14 +80,18 @@ def _measure(args: argparse.Namespace) -> int:
         meter.start()
         started = time.perf_counter()
         window.open_path(str(args.data), remember=False)
-        wait_until(lambda: wizard.state.transactions is not None or bool(errors), 300, "the file to load")
+        wait_until(
+            lambda: wizard.state.transactions is not None or bool(errors), 300, "the file to load"
+        )
         load_stall = meter.stop()
         if errors:
             print(f"loading failed: {errors[0]}", file=sys.stderr)
             return 1
         rows = wizard.state.transactions.rows_read
-        print(f"read {rows:,} rows in {time.perf_counter() - started:.1f} s"
-              + (f"; longest stall while reading: {load_stall:.1f} ms" if args.with_load else ""))
+        print(
+            f"read {rows:,} rows in {time.perf_counter() - started:.1f} s"
+            + (f"; longest stall while reading: {load_stall:.1f} ms" if args.with_load else "")
+        )
 
         stalls: list[float] = []
         for i in range(args.runs):
@@ -93,16 +106,20 @@ def _measure(args: argparse.Namespace) -> int:
                 return 1
             stall = float(wizard.run_page.last_stall_ms or 0.0)
             stalls.append(stall)
-            print(f"run {i + 1}: {window.result.customer_count:,} customers, K={window.result.k}, "
-                  f"{window.result.seconds:.1f} s, longest stall {stall:.1f} ms "
-                  f"(during: {wizard.run_page.stall.worst_where or '?'})")
+            print(
+                f"run {i + 1}: {window.result.customer_count:,} customers, K={window.result.k}, "
+                f"{window.result.seconds:.1f} s, longest stall {stall:.1f} ms "
+                f"(during: {wizard.run_page.stall.worst_where or '?'})"
+            )
         window.close()
         worker.shutdown(5000)
         app.processEvents()
 
     median = statistics.median(stalls)
     verdict = "OK" if median < GOAL_MS else "TOO SLOW"
-    print(f"median longest GUI stall over {len(stalls)} runs: {median:.1f} ms (goal < {GOAL_MS:.0f} ms) {verdict}")
+    print(
+        f"median longest GUI stall over {len(stalls)} runs: {median:.1f} ms (goal < {GOAL_MS:.0f} ms) {verdict}"
+    )
     return 0 if median < GOAL_MS else 1
 
 

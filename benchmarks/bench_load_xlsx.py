@@ -92,25 +92,41 @@ def main() -> None:
         rows: list[int] = []
         for i in range(max(args.ours_runs, args.openpyxl_runs)):
             if i < args.ours_runs:
-                ours.append(_time(lambda: rows.append(read_transactions(path, use_cache=False).rows_read)))
-                print(f"  read_transactions (no cache) run {i + 1}: {ours[-1][0]:.2f} s (cpu {ours[-1][1]:.2f} s)")
+                ours.append(
+                    _time(lambda: rows.append(read_transactions(path, use_cache=False).rows_read))
+                )
+                print(
+                    f"  read_transactions (no cache) run {i + 1}: {ours[-1][0]:.2f} s (cpu {ours[-1][1]:.2f} s)"
+                )
             if i < args.openpyxl_runs:
-                theirs.append(_time(lambda: rows.append(len(pd.read_excel(path, engine="openpyxl")))))
-                print(f"  pandas.read_excel(openpyxl) run {i + 1}: {theirs[-1][0]:.2f} s (cpu {theirs[-1][1]:.2f} s)")
+                theirs.append(
+                    _time(lambda: rows.append(len(pd.read_excel(path, engine="openpyxl"))))
+                )
+                print(
+                    f"  pandas.read_excel(openpyxl) run {i + 1}: {theirs[-1][0]:.2f} s (cpu {theirs[-1][1]:.2f} s)"
+                )
 
         read_transactions(path)  # fills the cache
         warm = [_time(lambda: read_transactions(path)) for _ in range(5)]
 
     (ours_wall, ours_cpu), (theirs_wall, theirs_cpu) = _medians(ours), _medians(theirs)
     print(f"rows: {sorted(set(rows))}")
-    print(f"read_transactions, cold (no cache), median of {len(ours)}: {ours_wall:.2f} s (cpu {ours_cpu:.2f} s)")
-    print(f"pandas.read_excel(engine='openpyxl'), median of {len(theirs)}: {theirs_wall:.2f} s "
-          f"(cpu {theirs_cpu:.2f} s)")
+    print(
+        f"read_transactions, cold (no cache), median of {len(ours)}: {ours_wall:.2f} s (cpu {ours_cpu:.2f} s)"
+    )
+    print(
+        f"pandas.read_excel(engine='openpyxl'), median of {len(theirs)}: {theirs_wall:.2f} s "
+        f"(cpu {theirs_cpu:.2f} s)"
+    )
     ratio = ours_wall / theirs_wall
-    print(f"ratio: {ratio:.3f}x wall, {ours_cpu / theirs_cpu:.3f}x cpu (goal <= 0.07x) -> "
-          f"{'OK' if ratio <= 0.07 else 'TOO SLOW'}")
+    print(
+        f"ratio: {ratio:.3f}x wall, {ours_cpu / theirs_cpu:.3f}x cpu (goal <= 0.07x) -> "
+        f"{'OK' if ratio <= 0.07 else 'TOO SLOW'}"
+    )
     warm_wall, warm_cpu = _medians(warm)
-    print(f"read_transactions, warm (cached), median of {len(warm)}: {warm_wall:.3f} s (cpu {warm_cpu:.3f} s)")
+    print(
+        f"read_transactions, warm (cached), median of {len(warm)}: {warm_wall:.3f} s (cpu {warm_cpu:.3f} s)"
+    )
 
 
 if __name__ == "__main__":

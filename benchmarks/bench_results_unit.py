@@ -49,10 +49,14 @@ def hashing(paths: list[Path], runs: int) -> None:
 
     os.environ["RFM_DESKTOP_CACHE_DIR"] = ""  # parse every time
     print("input hashing (median ms of", runs, "runs)")
-    print(f"{'file':<28}{'MB':>7}{'read':>8}{'sha256':>8}{'blake2b':>9}{'read+sha256':>13}{'full read':>11}{'hash share':>12}")
+    print(
+        f"{'file':<28}{'MB':>7}{'read':>8}{'sha256':>8}{'blake2b':>9}{'read+sha256':>13}{'full read':>11}{'hash share':>12}"
+    )
     for path in paths:
         data = path.read_bytes()
-        times: dict[str, list[float]] = {k: [] for k in ("read", "sha256", "blake2b", "read_input", "full")}
+        times: dict[str, list[float]] = {
+            k: [] for k in ("read", "sha256", "blake2b", "read_input", "full")
+        }
         for _ in range(runs):
             times["read"].append(timed(path.read_bytes))
             times["sha256"].append(timed(lambda d=data: hashlib.sha256(d).digest()))
@@ -61,8 +65,10 @@ def hashing(paths: list[Path], runs: int) -> None:
         for _ in range(max(3, runs // 3)):
             times["full"].append(timed(lambda p=path: io.read_transactions(p, use_cache=False)))
         m = {k: median(v) * 1000 for k, v in times.items()}
-        print(f"{path.name:<28}{len(data) / 1e6:>7.1f}{m['read']:>8.1f}{m['sha256']:>8.1f}{m['blake2b']:>9.1f}"
-              f"{m['read_input']:>13.1f}{m['full']:>11.0f}{m['sha256'] / m['full']:>11.1%}")
+        print(
+            f"{path.name:<28}{len(data) / 1e6:>7.1f}{m['read']:>8.1f}{m['sha256']:>8.1f}{m['blake2b']:>9.1f}"
+            f"{m['read_input']:>13.1f}{m['full']:>11.0f}{m['sha256'] / m['full']:>11.1%}"
+        )
 
 
 def export(parquet: Path, runs: int) -> None:
@@ -83,11 +89,17 @@ def export(parquet: Path, runs: int) -> None:
             t_unit.append(timed(lambda: writing.write_files(unit, files, replace=True)))
             t_old.append(timed(lambda: old_writer(old, files)))
         render = median([timed(lambda: exp.result_files(result)) for _ in range(runs)])
-        end_to_end = median([timed(lambda: exp.export_all(pipeline.run(params), Path(tmp) / "e2e"))
-                             for _ in range(max(3, runs // 3))])
+        end_to_end = median(
+            [
+                timed(lambda: exp.export_all(pipeline.run(params), Path(tmp) / "e2e"))
+                for _ in range(max(3, runs // 3))
+            ]
+        )
     a, b = median(t_unit), median(t_old)
-    print(f"\nwriting the real-data result ({len(files)} files, {size / 1e6:.2f} MB; segment defaults), "
-          f"median ms of {runs} alternating runs")
+    print(
+        f"\nwriting the real-data result ({len(files)} files, {size / 1e6:.2f} MB; segment defaults), "
+        f"median ms of {runs} alternating runs"
+    )
     print(f"  unit writer (lock, stage, manifest, commit): {a * 1000:7.1f}")
     print(f"  old writer (temp + fsync + rename per file): {b * 1000:7.1f}")
     print(f"  difference:                                  {(a - b) * 1000:+7.1f}")

@@ -35,11 +35,27 @@ def data_file(rows: int, customers: int) -> Path:
 
 def run_once(path: Path, extra: list[str]) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as out:
-        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "rfm_desktop", "segment", str(path),
-               "--out", out, "--quiet", *extra]
+        cmd = [
+            "/usr/bin/time",
+            "-v",
+            sys.executable,
+            "-m",
+            "rfm_desktop",
+            "segment",
+            str(path),
+            "--out",
+            out,
+            "--quiet",
+            *extra,
+        ]
         started = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"segment failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -61,7 +77,9 @@ def main() -> None:
         peaks.append(peak)
         print(f"run {i + 1}: {wall:.1f} s, peak RSS {peak:.2f} GB")
     print(f"{args.rows:,} rows / {args.customers:,} customers, segment defaults (K sweep 2..10)")
-    print(f"median wall {median(walls):.1f} s (goal <= 60 s); max peak RSS {max(peaks):.2f} GB (goal <= 4 GB)")
+    print(
+        f"median wall {median(walls):.1f} s (goal <= 60 s); max peak RSS {max(peaks):.2f} GB (goal <= 4 GB)"
+    )
 
 
 if __name__ == "__main__":

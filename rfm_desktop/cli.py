@@ -44,7 +44,9 @@ def _mapping(text: str) -> tuple[str, str]:
     """``FIELD=COLUMN``; ``FIELD=`` (nothing after =) un-maps a field that was detected."""
     field, sep, column = text.partition("=")
     if not sep or not field.strip():
-        raise argparse.ArgumentTypeError(f"'{text}' is not FIELD=COLUMN (e.g. customer_id=\"Customer ID\")")
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not FIELD=COLUMN (e.g. customer_id=\"Customer ID\")"
+        )
     return field.strip(), column
 
 
@@ -68,28 +70,62 @@ def _breaks(text: str) -> tuple[str, tuple[float, ...]]:
 
 
 def _add_scoring_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--score-bins", type=int, metavar="N", help="scores per measure, 2-10 (default 5)")
-    parser.add_argument("--rules", metavar="rfm-0.2|rfm-0.3|FILE",
-                        help="segment rule table: built-in (default rfm-0.2) or a CSV "
-                             "(segment,r_min,r_max,f_min,f_max,m_min,m_max[,strategy]; first match wins)")
+    parser.add_argument(
+        "--score-bins", type=int, metavar="N", help="scores per measure, 2-10 (default 5)"
+    )
+    parser.add_argument(
+        "--rules",
+        metavar="rfm-0.2|rfm-0.3|FILE",
+        help="segment rule table: built-in (default rfm-0.2) or a CSV "
+        "(segment,r_min,r_max,f_min,f_max,m_min,m_max[,strategy]; first match wins)",
+    )
 
 
 #: One switch per cleaning step (core/cleaning.STEPS): --keep-… turns off a step that is on by
 #: default, --drop-… turns on one that is off. (flag, CleaningOptions attribute, value, help)
 CLEANING_FLAGS = (
-    ("--keep-placeholder-ids", "drop_placeholder_ids", False,
-     "keep customer ids such as guest, 0, -1, N/A, unknown as customers"),
-    ("--keep-missing-customer", "drop_missing_customer", False,
-     "keep rows without a customer id (they count in no customer's values)"),
-    ("--keep-all-statuses", "drop_non_sale_status", False,
-     "keep rows whose status is not a completed sale (refunded, failed, pending, ...)"),
-    ("--keep-cancellations", "drop_cancellations", False,
-     "keep cancellations ('C' + digits invoices with a negative quantity)"),
-    ("--keep-nonpositive", "drop_nonpositive", False,
-     "keep lines with quantity, unit price or amount <= 0"),
-    ("--drop-non-product", "drop_non_product", True,
-     "remove postage, fees and other non-product stock codes"),
-    ("--drop-duplicates", "drop_duplicates", True, "remove rows that repeat an earlier row exactly"),
+    (
+        "--keep-placeholder-ids",
+        "drop_placeholder_ids",
+        False,
+        "keep customer ids such as guest, 0, -1, N/A, unknown as customers",
+    ),
+    (
+        "--keep-missing-customer",
+        "drop_missing_customer",
+        False,
+        "keep rows without a customer id (they count in no customer's values)",
+    ),
+    (
+        "--keep-all-statuses",
+        "drop_non_sale_status",
+        False,
+        "keep rows whose status is not a completed sale (refunded, failed, pending, ...)",
+    ),
+    (
+        "--keep-cancellations",
+        "drop_cancellations",
+        False,
+        "keep cancellations ('C' + digits invoices with a negative quantity)",
+    ),
+    (
+        "--keep-nonpositive",
+        "drop_nonpositive",
+        False,
+        "keep lines with quantity, unit price or amount <= 0",
+    ),
+    (
+        "--drop-non-product",
+        "drop_non_product",
+        True,
+        "remove postage, fees and other non-product stock codes",
+    ),
+    (
+        "--drop-duplicates",
+        "drop_duplicates",
+        True,
+        "remove rows that repeat an earlier row exactly",
+    ),
 )
 
 
@@ -101,53 +137,107 @@ def build_parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     seg = sub.add_parser("segment", help="segment customers of a transactions file, headless")
-    seg.add_argument("input", nargs="?",
-                     help="transactions file: .xlsx .xls .ods .csv .tsv .txt .parquet (optional with --params)")
+    seg.add_argument(
+        "input",
+        nargs="?",
+        help="transactions file: .xlsx .xls .ods .csv .tsv .txt .parquet (optional with --params)",
+    )
     seg.add_argument("--out", required=True, help="output folder")
-    seg.add_argument("--params", metavar="FILE.rfm.json",
-                     help="run a saved analysis (or a run.json); INPUT and the flags below override its values")
-    seg.add_argument("--sheet", action="append", metavar="NAME",
-                     help="workbook sheet to read: a name or 0-based index; repeat it to stack several "
-                          "sheets; 'all' (the default) stacks every sheet laid out like the first usable one")
-    seg.add_argument("--header-row", type=_row_number, metavar="N",
-                     help="row of the column headers, counted from 1 (default: the first row under which "
-                          "the columns map, so title lines above the headers are skipped)")
-    seg.add_argument("--date-order", choices=["dmy", "mdy", "ymd"],
-                     help="order of day, month and year in text dates like 05/06/2024 (default: detected, "
-                          "with a warning when the data cannot tell)")
-    seg.add_argument("--map", action="append", type=_mapping, default=[], metavar="FIELD=COLUMN",
-                     help="map a field (customer_id, invoice_date, invoice_id, quantity, unit_price, amount, "
-                          "stock_code, description, country) to a column header; FIELD= un-maps a detected "
-                          "field; mapping quantity/unit_price replaces a detected amount and vice versa")
+    seg.add_argument(
+        "--params",
+        metavar="FILE.rfm.json",
+        help="run a saved analysis (or a run.json); INPUT and the flags below override its values",
+    )
+    seg.add_argument(
+        "--sheet",
+        action="append",
+        metavar="NAME",
+        help="workbook sheet to read: a name or 0-based index; repeat it to stack several "
+        "sheets; 'all' (the default) stacks every sheet laid out like the first usable one",
+    )
+    seg.add_argument(
+        "--header-row",
+        type=_row_number,
+        metavar="N",
+        help="row of the column headers, counted from 1 (default: the first row under which "
+        "the columns map, so title lines above the headers are skipped)",
+    )
+    seg.add_argument(
+        "--date-order",
+        choices=["dmy", "mdy", "ymd"],
+        help="order of day, month and year in text dates like 05/06/2024 (default: detected, "
+        "with a warning when the data cannot tell)",
+    )
+    seg.add_argument(
+        "--map",
+        action="append",
+        type=_mapping,
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="map a field (customer_id, invoice_date, invoice_id, quantity, unit_price, amount, "
+        "stock_code, description, country) to a column header; FIELD= un-maps a detected "
+        "field; mapping quantity/unit_price replaces a detected amount and vice versa",
+    )
     k_group = seg.add_mutually_exclusive_group()
-    k_group.add_argument("--k", type=int, help=f"fixed number of clusters, 2 to {K_LIMIT} (no sweep)")
-    k_group.add_argument("--k-range", type=_k_range, metavar="A:B",
-                         help=f"K sweep range, 2 <= A <= B <= {K_LIMIT} (default 2:10)")
+    k_group.add_argument(
+        "--k", type=int, help=f"fixed number of clusters, 2 to {K_LIMIT} (no sweep)"
+    )
+    k_group.add_argument(
+        "--k-range",
+        type=_k_range,
+        metavar="A:B",
+        help=f"K sweep range, 2 <= A <= B <= {K_LIMIT} (default 2:10)",
+    )
     seg.add_argument("--transform", choices=["log", "none"])
     seg.add_argument("--scaler", choices=["standard", "robust", "minmax", "none"])
     seg.add_argument("--outliers", choices=["keep", "drop", "segment"])
-    seg.add_argument("--snapshot", metavar="YYYY-MM-DD",
-                     help="date recency is measured to: on or after the last purchase, within 50 years of it")
+    seg.add_argument(
+        "--snapshot",
+        metavar="YYYY-MM-DD",
+        help="date recency is measured to: on or after the last purchase, within 50 years of it",
+    )
     seg.add_argument("--seed", type=int, help=f"random seed, 0 to {SEED_MAX} (default 42)")
-    seg.add_argument("--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)")
+    seg.add_argument(
+        "--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)"
+    )
     steps = seg.add_argument_group(
-        "cleaning steps", "unreadable rows are always removed; each other step has a switch "
-        "(README: Data it understands)")
+        "cleaning steps",
+        "unreadable rows are always removed; each other step has a switch "
+        "(README: Data it understands)",
+    )
     for flag, option, value, text in CLEANING_FLAGS:
-        steps.add_argument(flag, dest=option, action="store_const", const=value, default=None, help=text)
-    steps.add_argument("--currency", metavar="CODE",
-                       help="keep only rows in this currency (when the amounts are in several)")
+        steps.add_argument(
+            flag, dest=option, action="store_const", const=value, default=None, help=text
+        )
+    steps.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="keep only rows in this currency (when the amounts are in several)",
+    )
     _add_scoring_flags(seg)
-    seg.add_argument("--score-breaks", action="append", type=_breaks, default=[], metavar="MEASURE=V1,V2,...",
-                     help="custom break points of recency (days), frequency (orders) or monetary: N-1 "
-                          "increasing values; a value equal to a break takes the lower band")
+    seg.add_argument(
+        "--score-breaks",
+        action="append",
+        type=_breaks,
+        default=[],
+        metavar="MEASURE=V1,V2,...",
+        help="custom break points of recency (days), frequency (orders) or monetary: N-1 "
+        "increasing values; a value equal to a break takes the lower band",
+    )
     seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
-    seg.add_argument("--quiet", action="store_true",
-                     help="nothing on stderr but errors: no progress, cleaning lines or warnings")
+    seg.add_argument(
+        "--quiet",
+        action="store_true",
+        help="nothing on stderr but errors: no progress, cleaning lines or warnings",
+    )
 
-    rules = sub.add_parser("rules", help="check a segment rule table: which rule takes each score cell")
+    rules = sub.add_parser(
+        "rules", help="check a segment rule table: which rule takes each score cell"
+    )
     _add_scoring_flags(rules)
-    rules.add_argument("--save", metavar="FILE.csv", help="also write the table as a rules CSV to edit")
+    rules.add_argument(
+        "--save", metavar="FILE.csv", help="also write the table as a rules CSV to edit"
+    )
 
     sample = sub.add_parser("sample", help="write generated sample transactions")
     sample.add_argument("--out", required=True, help="output file (.csv, .csv.gz, .parquet, .xlsx)")
@@ -177,9 +267,15 @@ def params_from_args(args: argparse.Namespace):
                 hint="To read it, give it as INPUT: rfm-desktop segment INPUT --params FILE --out DIR.",
             )
     elif args.input is None:
-        raise UsageError("rfm-desktop segment: give the INPUT file or --params FILE.rfm.json (see --help)")
+        raise UsageError(
+            "rfm-desktop segment: give the INPUT file or --params FILE.rfm.json (see --help)"
+        )
     else:
-        base = seed_preset(args.input) if args.preset == "seed" else AnalysisParams(input_path=args.input)
+        base = (
+            seed_preset(args.input)
+            if args.preset == "seed"
+            else AnalysisParams(input_path=args.input)
+        )
     changes: dict = {}
     if args.input is not None:
         changes["input_path"] = args.input
@@ -207,7 +303,11 @@ def params_from_args(args: argparse.Namespace):
         clustering.update(k=args.k, sweep=False)
     if args.k_range is not None:
         clustering.update(k=None, sweep=True, k_min=args.k_range[0], k_max=args.k_range[1])
-    cleaning = {option: getattr(args, option) for _, option, _, _ in CLEANING_FLAGS if getattr(args, option) is not None}
+    cleaning = {
+        option: getattr(args, option)
+        for _, option, _, _ in CLEANING_FLAGS
+        if getattr(args, option) is not None
+    }
     if args.outliers:
         cleaning["outliers"] = args.outliers
     if args.currency is not None:
@@ -301,7 +401,9 @@ def cmd_rules(args: argparse.Namespace) -> int:
     options = scoring_from_args(args)
     coverage = rule_coverage(options.rules, options.bins)
     table = coverage.rules
-    lines = [f"{table.name} on scores 1-{coverage.bins} ({coverage.bins ** 3} cells), first match wins:"]
+    lines = [
+        f"{table.name} on scores 1-{coverage.bins} ({coverage.bins**3} cells), first match wins:"
+    ]
     width = max(len(r.name) for r in table.rules)
     for rule, stat in zip(table.rules, coverage.rule_stats, strict=True):
         box = "(empty)" if rule.is_empty else rule.describe()
@@ -369,7 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error_line(f"interrupted: {exc}" if str(exc) else "interrupted: nothing was written")
         return EXIT_INTERRUPTED
     except MemoryError:
-        _error_line("error: not enough memory for this file; close other programs or split the file by year")
+        _error_line(
+            "error: not enough memory for this file; close other programs or split the file by year"
+        )
         return EXIT_BAD_INPUT
     except Exception as exc:  # a bug: one line, and the details in the crash log
         log = _log_crash()

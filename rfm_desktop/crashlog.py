@@ -175,13 +175,15 @@ def _private_temp_dir() -> Path:
         if os.name == "posix":
             info = os.lstat(level)
             if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-                raise PermissionError(f"{level} is not a folder of this user; no crash log written there")
+                raise PermissionError(
+                    f"{level} is not a folder of this user; no crash log written there"
+                )
             if info.st_mode & 0o077:
                 raise PermissionError(f"{level} is open to other users; no crash log written there")
     return folder
 
 
-def _private_file(path: Path, *, exclusive: bool = True):  # noqa: ANN202 - a text file object
+def _private_file(path: Path, *, exclusive: bool = True):
     """Open ``path`` for writing, readable by this user only (0600 whatever the umask)."""
     flags = os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC) | getattr(os, "O_NOFOLLOW", 0)
 
@@ -191,7 +193,7 @@ def _private_file(path: Path, *, exclusive: bool = True):  # noqa: ANN202 - a te
             os.fchmod(fd, 0o600)  # an existing file keeps its mode on O_TRUNC
         return fd
 
-    return open(path, "w", encoding="utf-8", errors="backslashreplace", opener=opener)  # noqa: SIM115
+    return open(path, "w", encoding="utf-8", errors="backslashreplace", opener=opener)
 
 
 def _prune(folder: Path, keep: int = KEEP_LOGS) -> None:
@@ -297,7 +299,7 @@ def install_excepthook(
         except Exception:  # pragma: no cover - the dialog itself failed
             _print_to_stderr(path)
 
-    def excepthook(exc_type, exc, tb) -> None:  # noqa: ANN001
+    def excepthook(exc_type, exc, tb) -> None:
         handle(exc_type, exc, tb)
 
     def thread_excepthook(args: threading.ExceptHookArgs) -> None:
@@ -329,7 +331,7 @@ def _enable_faulthandler(folder: Path) -> None:
     atexit.register(_close_fatal, handle)
 
 
-def _close_fatal(handle) -> None:  # noqa: ANN001
+def _close_fatal(handle) -> None:
     """At a clean exit: drop the fatal-error file when nothing was written to it."""
     try:
         if _state.get("fatal_file") is handle:

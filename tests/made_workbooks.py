@@ -36,9 +36,11 @@ _XLSX_PARTS = {
         f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
     ),
     "xl/worksheets/sheet1.xml": (
-        f'<worksheet {_NS}><sheetData>'
-        + "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>{r - 1}</v></c><c r="B{r}"><v>{r}</v></c></row>'
-                  for r in range(1, 21))
+        f"<worksheet {_NS}><sheetData>"
+        + "".join(
+            f'<row r="{r}"><c r="A{r}" t="s"><v>{r - 1}</v></c><c r="B{r}"><v>{r}</v></c></row>'
+            for r in range(1, 21)
+        )
         + "</sheetData></worksheet>"
     ),
 }
@@ -54,9 +56,13 @@ def write_shared_strings_xlsx(path: Path, megabytes: int, *, compresslevel: int 
     chunk *= 1_000_000 // len(chunk)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as archive:
         for name, text in _XLSX_PARTS.items():
-            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text)
+            archive.writestr(
+                name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text
+            )
         with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
-            part.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst {_NS}>'.encode())
+            part.write(
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst {_NS}>'.encode()
+            )
             for _ in range(megabytes):
                 part.write(chunk)
             part.write(b"</sst>")

@@ -33,6 +33,42 @@ def test_ruff_is_clean():
     exe = shutil.which("ruff")
     if exe is None:
         pytest.fail("ruff is not installed; install the 'test' extra")
-    done = subprocess.run([exe, "check", "rfm_desktop", "tests", "benchmarks", "build"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [exe, "check", "rfm_desktop", "tests", "benchmarks", "build"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout
+
+
+def test_ruff_format_is_clean():
+    """The whole tree is in `ruff format` style, so diffs show changes of meaning only."""
+    exe = shutil.which("ruff")
+    if exe is None:
+        pytest.fail("ruff is not installed; install the 'test' extra")
+    done = subprocess.run(
+        [exe, "format", "--check", "rfm_desktop", "tests", "benchmarks", "build"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout
+
+
+def test_ruff_bans_heavy_imports_at_module_level():
+    """TID253 is active: a module-level `import sklearn` in the GUI would fail the lint."""
+    exe = shutil.which("ruff")
+    if exe is None:
+        pytest.fail("ruff is not installed; install the 'test' extra")
+    done = subprocess.run(
+        [exe, "check", "--select", "TID253", "--stdin-filename", "rfm_desktop/gui/probe.py", "-"],
+        cwd=ROOT,
+        input="import sklearn\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "TID253" in done.stdout, done.stdout

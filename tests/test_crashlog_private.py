@@ -66,7 +66,9 @@ def test_a_planted_link_is_refused(temp: Path, tmp_path: Path) -> None:
     assert list(elsewhere.rglob("*")) == []
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a folder away")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give a folder away"
+)
 def test_a_fallback_owned_by_someone_else_is_refused(temp: Path) -> None:
     root = temp / f"rfm-desktop-{os.getuid()}"
     root.mkdir(mode=0o700)
@@ -75,7 +77,9 @@ def test_a_fallback_owned_by_someone_else_is_refused(temp: Path) -> None:
         crashlog.write_log(*_crash())
 
 
-def test_logs_in_the_usual_folder_are_private_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_logs_in_the_usual_folder_are_private_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(crashlog.ENV_LOG_DIR, str(tmp_path / "logs"))
     old = os.umask(0o022)
     try:

@@ -63,7 +63,12 @@ def spec_filters() -> dict:
         and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
         and _is_literal(node.value)
     ]
-    namespace: dict = {"re": __import__("re"), "sys": sys, "os": os, "filecmp": __import__("filecmp")}
+    namespace: dict = {
+        "re": __import__("re"),
+        "sys": sys,
+        "os": os,
+        "filecmp": __import__("filecmp"),
+    }
     exec(compile(ast.Module(body=keep, type_ignores=[]), str(SPEC), "exec"), namespace)
     return namespace
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from rfm_desktop.core.errors import InputFileError, ParamsError
 
-if TYPE_CHECKING:  # the params and the writer bring pandas: the start page checks paths without them
+if (
+    TYPE_CHECKING
+):  # the params and the writer bring pandas: the start page checks paths without them
     from rfm_desktop.core.params import AnalysisParams
 
 FORMAT = "rfm-desktop-analysis"
@@ -58,20 +60,28 @@ def load_analysis(path: str | Path) -> AnalysisParams:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise InputFileError(f"Cannot read the analysis file '{path.name}': {exc.strerror or exc}.") from exc
+        raise InputFileError(
+            f"Cannot read the analysis file '{path.name}': {exc.strerror or exc}."
+        ) from exc
     if len(raw) > MAX_BYTES:
-        raise ParamsError(f"'{path.name}' is not a saved analysis: it is larger than {MAX_BYTES // 1024} kB.",
-                          hint=_HINT)
+        raise ParamsError(
+            f"'{path.name}' is not a saved analysis: it is larger than {MAX_BYTES // 1024} kB.",
+            hint=_HINT,
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ParamsError(f"'{path.name}' is not a saved analysis (it is not valid JSON).", hint=_HINT) from exc
+        raise ParamsError(
+            f"'{path.name}' is not a saved analysis (it is not valid JSON).", hint=_HINT
+        ) from exc
     if not isinstance(data, dict) or data.get("format", FORMAT) != FORMAT:
         raise ParamsError(f"'{path.name}' is not a saved analysis.", hint=_HINT)
     version = data.get("version", VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
-        raise ParamsError(f"'{path.name}' was saved by a newer RFM Desktop (format version {version!r}).",
-                          hint="Update RFM Desktop to open it.")
+        raise ParamsError(
+            f"'{path.name}' was saved by a newer RFM Desktop (format version {version!r}).",
+            hint="Update RFM Desktop to open it.",
+        )
     params = data.get("params", data)
     if not isinstance(params, dict) or "input_path" not in params:
         raise ParamsError(f"'{path.name}' does not say which data file it analysed.", hint=_HINT)
@@ -80,7 +90,9 @@ def load_analysis(path: str | Path) -> AnalysisParams:
     try:
         return AnalysisParams.from_dict(params)
     except ParamsError as exc:
-        raise ParamsError(f"'{path.name}' is not a valid analysis: {exc.message}", hint=_HINT) from exc
+        raise ParamsError(
+            f"'{path.name}' is not a valid analysis: {exc.message}", hint=_HINT
+        ) from exc
 
 
 def is_network_path(path: str) -> bool:

@@ -148,7 +148,8 @@ def _prune(folder: Path) -> None:
     entries = sorted(folder.glob(f"*{SUFFIX}"), key=_mtime, reverse=True)
     stale = time.time() - STALE_TMP_SECONDS
     old = entries[MAX_ENTRIES:] + [
-        path for path in folder.iterdir()  # only names this module makes: the folder may be shared
+        path
+        for path in folder.iterdir()  # only names this module makes: the folder may be shared
         if _OLD_ENTRY.fullmatch(path.name) or (_TMP.fullmatch(path.name) and _mtime(path) < stale)
     ]
     for path in old:

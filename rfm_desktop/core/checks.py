@@ -32,8 +32,22 @@ _HEAD_ROWS = 50_000
 
 # Header words of a column that names a person, and of one that is a key rather than a
 # description (a customer's city or zip code repeats too, but is not the customer).
-_PERSON_WORDS = {"customer", "customers", "client", "buyer", "user", "member", "person", "shopper",
-                 "account", "contact", "email", "mail", "kunde", "cliente"}
+_PERSON_WORDS = {
+    "customer",
+    "customers",
+    "client",
+    "buyer",
+    "user",
+    "member",
+    "person",
+    "shopper",
+    "account",
+    "contact",
+    "email",
+    "mail",
+    "kunde",
+    "cliente",
+}
 _KEY_WORDS = {"id", "key", "unique", "uid", "uuid", "email", "mail", "no", "nr", "number", "num"}
 
 
@@ -52,12 +66,20 @@ def _orders_per(ids: pd.Series, invoices: pd.Series) -> pd.Series:
     id_codes, id_values = pd.factorize(ids)
     invoice_codes, invoice_values = pd.factorize(invoices)
     known = (id_codes >= 0) & (invoice_codes >= 0)
-    pairs = np.unique(id_codes[known].astype(np.int64) * (len(invoice_values) + 1) + invoice_codes[known])
+    pairs = np.unique(
+        id_codes[known].astype(np.int64) * (len(invoice_values) + 1) + invoice_codes[known]
+    )
     counts = np.bincount(pairs // (len(invoice_values) + 1), minlength=len(id_values))
-    return pd.Series(counts, index=id_values).loc[lambda c: c > 0].sort_values(ascending=False, kind="stable")
+    return (
+        pd.Series(counts, index=id_values)
+        .loc[lambda c: c > 0]
+        .sort_values(ascending=False, kind="stable")
+    )
 
 
-def raw_table_notes(table: pa.Table, mapping: Mapping[str, str], frame: pd.DataFrame) -> tuple[str, ...]:
+def raw_table_notes(
+    table: pa.Table, mapping: Mapping[str, str], frame: pd.DataFrame
+) -> tuple[str, ...]:
     """Warnings that need the file's unmapped columns: a customer column that never repeats.
 
     Some exports (Olist) give each order a new ``customer_id`` and keep the person in another
@@ -146,7 +168,9 @@ def far_dates(frame: pd.DataFrame) -> list[str]:
     if top:
         i = max(top, key=lambda j: gaps[j])
         if gaps[i] >= FAR_DATE_DAYS:
-            notes.append(_far_text(frame, days[i + 1], int(above[i + 1]), gaps[i], days[i], late=True))
+            notes.append(
+                _far_text(frame, days[i + 1], int(above[i + 1]), gaps[i], days[i], late=True)
+            )
     below = np.cumsum(counts)  # rows on days[i] and earlier
     bottom = [i for i in range(len(gaps)) if below[i] <= limit]
     if bottom:
@@ -156,19 +180,24 @@ def far_dates(frame: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _far_text(frame: pd.DataFrame, day: np.datetime64, rows: int, gap: int, edge: np.datetime64,
-              *, late: bool) -> str:
+def _far_text(
+    frame: pd.DataFrame, day: np.datetime64, rows: int, gap: int, edge: np.datetime64, *, late: bool
+) -> str:
     on_day = frame["invoice_date"].to_numpy().astype("datetime64[D]") == day
     invoice = frame["invoice_id"].to_numpy()[np.argmax(on_day)]
     years = gap / 365.25
     span = f"{years:.1f} years" if years >= 1.5 else f"{gap:,} days"
     if late:
-        return (f"The last date, {day} ({schema.plural(rows, 'row')}, e.g. invoice {invoice}), is "
-                f"{span} after all the other dates (which end on {edge}): it sets the snapshot "
-                "date, so it moves every recency. If it is a typo, correct it in the file.")
-    return (f"The first date, {day} ({schema.plural(rows, 'row')}, e.g. invoice {invoice}), is "
-            f"{span} before all the other dates (which start on {edge}): if it is a typo, correct "
-            "it in the file.")
+        return (
+            f"The last date, {day} ({schema.plural(rows, 'row')}, e.g. invoice {invoice}), is "
+            f"{span} after all the other dates (which end on {edge}): it sets the snapshot "
+            "date, so it moves every recency. If it is a typo, correct it in the file."
+        )
+    return (
+        f"The first date, {day} ({schema.plural(rows, 'row')}, e.g. invoice {invoice}), is "
+        f"{span} before all the other dates (which start on {edge}): if it is a typo, correct "
+        "it in the file."
+    )
 
 
 def too_few_to_cluster(clustered: int) -> list[str]:
@@ -180,5 +209,7 @@ def too_few_to_cluster(clustered: int) -> list[str]:
     """
     if clustered >= MIN_CUSTOMERS_FOR_CLUSTERING:
         return []
-    return [f"Only {clustered:,} customers take part in the clustering: segments of so few customers "
-            f"say little (about {MIN_CUSTOMERS_FOR_CLUSTERING} or more are needed)."]
+    return [
+        f"Only {clustered:,} customers take part in the clustering: segments of so few customers "
+        f"say little (about {MIN_CUSTOMERS_FOR_CLUSTERING} or more are needed)."
+    ]

@@ -18,8 +18,25 @@ from rfm_desktop.core.result import CleaningReport, CleaningStep
 #: Stock codes that are postage, fees, adjustments or charity, not products (UCI Online Retail).
 NON_PRODUCT_CODES = frozenset(
     {
-        "POST", "D", "M", "C2", "DOT", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "S", "B",
-        "m", "ADJUST", "ADJUST2", "TEST001", "TEST002", "GIFT", "DCGSSBOY", "DCGSSGIRL",
+        "POST",
+        "D",
+        "M",
+        "C2",
+        "DOT",
+        "BANK CHARGES",
+        "AMAZONFEE",
+        "CRUK",
+        "PADS",
+        "S",
+        "B",
+        "m",
+        "ADJUST",
+        "ADJUST2",
+        "TEST001",
+        "TEST002",
+        "GIFT",
+        "DCGSSBOY",
+        "DCGSSGIRL",
     }
 )
 
@@ -29,10 +46,40 @@ NON_PRODUCT_CODES = frozenset(
 #: holds every guest's orders. Only blanks and machine nulls (nan) are missing at read time.
 PLACEHOLDER_IDS = frozenset(
     {
-        "0", "-1", "guest", "guests", "guest user", "guest checkout", "guest customer", "anonymous",
-        "anon", "unknown", "n/a", "na", "n.a.", "#n/a", "none", "null", "nil", "undefined",
-        "not available", "not applicable", "no customer", "no id", "no account", "blank", "(blank)",
-        "empty", "missing", "walk in", "walk-in", "walkin", "cash customer", "(none)", "-", "?",
+        "0",
+        "-1",
+        "guest",
+        "guests",
+        "guest user",
+        "guest checkout",
+        "guest customer",
+        "anonymous",
+        "anon",
+        "unknown",
+        "n/a",
+        "na",
+        "n.a.",
+        "#n/a",
+        "none",
+        "null",
+        "nil",
+        "undefined",
+        "not available",
+        "not applicable",
+        "no customer",
+        "no id",
+        "no account",
+        "blank",
+        "(blank)",
+        "empty",
+        "missing",
+        "walk in",
+        "walk-in",
+        "walkin",
+        "cash customer",
+        "(none)",
+        "-",
+        "?",
     }
 )
 # ...and ids made only of dashes, dots, question marks, stars, zeros or x's ("---", "0000", "xxx")
@@ -45,19 +92,62 @@ _PLACEHOLDER_PATTERN = r"[-–—_.?*\s]+|0+|x+"
 #: system and not in another. A blank status is kept (an order's 2nd..nth lines are blank).
 SALE_STATUSES = frozenset(
     {
-        "paid", "complete", "completed", "succeeded", "success", "successful", "fulfilled",
-        "partially fulfilled", "shipped", "delivered", "settled", "captured", "approved",
-        "invoiced", "partially refunded", "done",
+        "paid",
+        "complete",
+        "completed",
+        "succeeded",
+        "success",
+        "successful",
+        "fulfilled",
+        "partially fulfilled",
+        "shipped",
+        "delivered",
+        "settled",
+        "captured",
+        "approved",
+        "invoiced",
+        "partially refunded",
+        "done",
     }
 )
 NOT_SALE_STATUSES = frozenset(
     {
-        "failed", "failure", "refunded", "cancelled", "canceled", "cancel", "pending", "voided",
-        "void", "declined", "denied", "rejected", "reversed", "returned", "chargeback",
-        "charged back", "disputed", "expired", "abandoned", "unpaid", "not paid", "on hold",
-        "awaiting payment", "payment pending", "payment failed", "draft", "created", "unavailable",
-        "error", "incomplete", "requires payment method", "requires action", "fraud",
-        "fraudulent", "blocked", "refund",
+        "failed",
+        "failure",
+        "refunded",
+        "cancelled",
+        "canceled",
+        "cancel",
+        "pending",
+        "voided",
+        "void",
+        "declined",
+        "denied",
+        "rejected",
+        "reversed",
+        "returned",
+        "chargeback",
+        "charged back",
+        "disputed",
+        "expired",
+        "abandoned",
+        "unpaid",
+        "not paid",
+        "on hold",
+        "awaiting payment",
+        "payment pending",
+        "payment failed",
+        "draft",
+        "created",
+        "unavailable",
+        "error",
+        "incomplete",
+        "requires payment method",
+        "requires action",
+        "fraud",
+        "fraudulent",
+        "blocked",
+        "refund",
     }
 )
 #: A cancellation step that removes more than this share of the rows is named in a warning.
@@ -143,8 +233,10 @@ def is_placeholder_id(ids: pd.Series) -> np.ndarray:
     """True for customer ids that stand for no customer (see :data:`PLACEHOLDER_IDS`)."""
     # lower + a hash lookup + a short anchored regex: a third of one long alternation's time
     text = pc.utf8_lower(pc.utf8_trim_whitespace(_arrow(ids.astype("string"))))
-    hits = pc.or_(pc.is_in(text, value_set=pa.array(sorted(PLACEHOLDER_IDS), pa.large_string())),
-                  pc.match_substring_regex(text, f"^(?:{_PLACEHOLDER_PATTERN})$"))
+    hits = pc.or_(
+        pc.is_in(text, value_set=pa.array(sorted(PLACEHOLDER_IDS), pa.large_string())),
+        pc.match_substring_regex(text, f"^(?:{_PLACEHOLDER_PATTERN})$"),
+    )
     return np.asarray(hits.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -161,13 +253,17 @@ def _status_words(values: pd.Series) -> pd.Series:
     ``wc-`` prefix (``wc-refunded``) and without a qualifier (``Refunded (full)``,
     ``Cancelled by customer``)."""
     words = values.astype("string").str.strip().str.lower().str.replace(r"[\s_-]+", " ", regex=True)
-    return words.str.replace(r"^wc ", "", regex=True).str.replace(r"\s*\(.*\)$| by .*$", "", regex=True)
+    return words.str.replace(r"^wc ", "", regex=True).str.replace(
+        r"\s*\(.*\)$| by .*$", "", regex=True
+    )
 
 
 def _non_sale(frame: pd.DataFrame, options: CleaningOptions) -> np.ndarray:
     if _text_column(frame, "status").isna().all():
         return np.zeros(len(frame), dtype=bool)
-    return _on_distinct(_order_level(frame, "status"), lambda v: _status_words(v).isin(NOT_SALE_STATUSES))
+    return _on_distinct(
+        _order_level(frame, "status"), lambda v: _status_words(v).isin(NOT_SALE_STATUSES)
+    )
 
 
 def _cancellation(frame: pd.DataFrame, options: CleaningOptions) -> np.ndarray:
@@ -186,7 +282,9 @@ def _other_currency(frame: pd.DataFrame, options: CleaningOptions) -> np.ndarray
     if options.currency is None:
         return np.zeros(len(frame), dtype=bool)
     chosen = options.currency
-    return _on_distinct(_order_level(frame, "currency"), lambda v: v.str.strip().str.upper() != chosen)
+    return _on_distinct(
+        _order_level(frame, "currency"), lambda v: v.str.strip().str.upper() != chosen
+    )
 
 
 def _nonpositive(frame: pd.DataFrame, options: CleaningOptions) -> np.ndarray:
@@ -218,20 +316,55 @@ def _duplicate(frame: pd.DataFrame, options: CleaningOptions | None = None) -> n
 
 STEPS: tuple[_Step, ...] = (
     _Step("invalid", "Rows with unreadable dates or numbers", None, _invalid, _invalid_example),
-    _Step("placeholder_ids", "Placeholder customer ids (guest, 0, N/A, …)", "drop_placeholder_ids",
-          _placeholder, lambda r: f"customer id '{r['customer_id']}' ({_invoice(r)})"),
-    _Step("missing_customer", "Rows without customer id", "drop_missing_customer", _missing_customer,
-          _invoice),
-    _Step("non_sale_status", "Status not a completed sale (refunded, failed…)",
-          "drop_non_sale_status", _non_sale, lambda r: _value_example(r, "status")),
-    _Step("cancellations", "Cancellations ('C' + digits, negative quantity)",
-          "drop_cancellations", _cancellation, _invoice),
-    _Step("other_currency", "Rows in another currency than the chosen one", "currency",
-          _other_currency, lambda r: _value_example(r, "currency")),
-    _Step("nonpositive", "Quantity or unit price ≤ 0", "drop_nonpositive", _nonpositive,
-          _nonpositive_example),
-    _Step("non_product", "Non-product stock codes (postage, fees, …)", "drop_non_product",
-          _non_product, lambda r: f"stock code '{r['stock_code']}' ({_invoice(r)})"),
+    _Step(
+        "placeholder_ids",
+        "Placeholder customer ids (guest, 0, N/A, …)",
+        "drop_placeholder_ids",
+        _placeholder,
+        lambda r: f"customer id '{r['customer_id']}' ({_invoice(r)})",
+    ),
+    _Step(
+        "missing_customer",
+        "Rows without customer id",
+        "drop_missing_customer",
+        _missing_customer,
+        _invoice,
+    ),
+    _Step(
+        "non_sale_status",
+        "Status not a completed sale (refunded, failed…)",
+        "drop_non_sale_status",
+        _non_sale,
+        lambda r: _value_example(r, "status"),
+    ),
+    _Step(
+        "cancellations",
+        "Cancellations ('C' + digits, negative quantity)",
+        "drop_cancellations",
+        _cancellation,
+        _invoice,
+    ),
+    _Step(
+        "other_currency",
+        "Rows in another currency than the chosen one",
+        "currency",
+        _other_currency,
+        lambda r: _value_example(r, "currency"),
+    ),
+    _Step(
+        "nonpositive",
+        "Quantity or unit price ≤ 0",
+        "drop_nonpositive",
+        _nonpositive,
+        _nonpositive_example,
+    ),
+    _Step(
+        "non_product",
+        "Non-product stock codes (postage, fees, …)",
+        "drop_non_product",
+        _non_product,
+        lambda r: f"stock code '{r['stock_code']}' ({_invoice(r)})",
+    ),
     _Step("duplicates", "Exact duplicate rows", "drop_duplicates", _duplicate, _invoice),
 )
 
@@ -289,8 +422,12 @@ def clean(
         )
     current = frame if remaining == rows_read else frame.loc[keep]
     warnings = _step_warnings(frame, steps, rows_read)
-    report = CleaningReport(rows_read=rows_read, steps=tuple(steps), outlier_mode=options.outliers,
-                            warnings=tuple(warnings))
+    report = CleaningReport(
+        rows_read=rows_read,
+        steps=tuple(steps),
+        outlier_mode=options.outliers,
+        warnings=tuple(warnings),
+    )
     return current.reset_index(drop=True), report
 
 
@@ -311,7 +448,9 @@ def _step_warnings(frame: pd.DataFrame, steps: list[CleaningStep], rows_read: in
     kept = _starts_with_c(frame)
     if kept.any():
         some = invoices[kept]
-        kept[kept] = _matches(some, r"^C(\d|[A-Z]{0,3}[-_/ .]?\d)") & ~_matches(some, " @ ")  # " @ ": no invoice column
+        kept[kept] = _matches(some, r"^C(\d|[A-Z]{0,3}[-_/ .]?\d)") & ~_matches(
+            some, " @ "
+        )  # " @ ": no invoice column
         kept &= ~_cancellation(frame, CleaningOptions())
     if kept.any():
         notes.append(
@@ -325,7 +464,9 @@ def _step_warnings(frame: pd.DataFrame, steps: list[CleaningStep], rows_read: in
         unknown = words.notna() & ~words.isin(SALE_STATUSES | NOT_SALE_STATUSES).fillna(False)
         if unknown.any():
             counts = status[unknown].str.strip().value_counts()
-            listed = ", ".join(f"'{value}' ({schema.plural(int(n), 'row')})" for value, n in counts.head(5).items())
+            listed = ", ".join(
+                f"'{value}' ({schema.plural(int(n), 'row')})" for value, n in counts.head(5).items()
+            )
             notes.append(f"Status values that say neither sale nor not-a-sale were kept: {listed}.")
     return notes
 
@@ -368,7 +509,9 @@ def check_one_currency(frame: pd.DataFrame, options: CleaningOptions, column: st
         )
 
 
-def iqr_outliers(customers: pd.DataFrame, features: tuple[str, ...], multiplier: float) -> np.ndarray:
+def iqr_outliers(
+    customers: pd.DataFrame, features: tuple[str, ...], multiplier: float
+) -> np.ndarray:
     """Customers outside [Q1 - m·IQR, Q3 + m·IQR] on any of ``features``."""
     mask = np.zeros(len(customers), dtype=bool)
     for feature in features:

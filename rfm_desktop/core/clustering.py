@@ -44,6 +44,7 @@ def threadpool_limits(limits: int | None):
         _threadpools = ThreadpoolController()
     return _threadpools.limit(limits=limits)
 
+
 _SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 
 
@@ -109,7 +110,9 @@ def prepare_features(customers: pd.DataFrame, options: ClusteringOptions) -> Fea
     if options.scaler != "none":
         scaler = _SCALERS[options.scaler]()
         values = scaler.fit_transform(values)
-    return Features(names, raw, np.ascontiguousarray(values), options.transform, scaler, tuple(warnings))
+    return Features(
+        names, raw, np.ascontiguousarray(values), options.transform, scaler, tuple(warnings)
+    )
 
 
 #: Initialisations per K while sweeping; the final fit of the chosen K uses FINAL_N_INIT.
@@ -135,9 +138,13 @@ def fit_kmeans(
         return model.labels_.astype(np.int32), model.cluster_centers_, float(model.inertia_)
     sample = np.sort(np.random.default_rng(seed).choice(n, FIT_SAMPLE, replace=False))
     with threadpool_limits(limits=1):
-        model = KMeans(n_clusters=k, n_init=min(n_init, LARGE_N_INIT), random_state=seed).fit(x[sample])
+        model = KMeans(n_clusters=k, n_init=min(n_init, LARGE_N_INIT), random_state=seed).fit(
+            x[sample]
+        )
     if refine:
-        model = KMeans(n_clusters=k, init=model.cluster_centers_, n_init=1, max_iter=30, random_state=seed).fit(x)
+        model = KMeans(
+            n_clusters=k, init=model.cluster_centers_, n_init=1, max_iter=30, random_state=seed
+        ).fit(x)
         return model.labels_.astype(np.int32), model.cluster_centers_, float(model.inertia_)
     labels = model.predict(x).astype(np.int32)
     inertia = float(np.sum((x - model.cluster_centers_[labels]) ** 2))
@@ -194,7 +201,9 @@ class SilhouetteBasis:
     def build(cls, x: np.ndarray, seed: int) -> SilhouetteBasis:
         n = len(x)
         if n > SILHOUETTE_EXACT_LIMIT:
-            index = np.sort(np.random.default_rng(seed).choice(n, SILHOUETTE_EXACT_LIMIT, replace=False))
+            index = np.sort(
+                np.random.default_rng(seed).choice(n, SILHOUETTE_EXACT_LIMIT, replace=False)
+            )
         else:
             index = np.arange(n)
         return cls(index, euclidean_matrix(x[index]), n > SILHOUETTE_EXACT_LIMIT)
@@ -254,7 +263,10 @@ def suggest_k(scores: list[KScore]) -> tuple[int, str]:
     candidates = [s for s in scores if s.k >= 3] or list(scores)
     if len(candidates) == 1:
         only = candidates[0]
-        return only.k, f"K={only.k} is the only usable value evaluated (silhouette {only.silhouette:.2f})."
+        return (
+            only.k,
+            f"K={only.k} is the only usable value evaluated (silhouette {only.silhouette:.2f}).",
+        )
     table = pd.DataFrame([s.__dict__ for s in candidates]).set_index("k")
     ranks = pd.DataFrame(
         {
@@ -305,19 +317,35 @@ def evaluate(
         )
     notes: tuple[str, ...] = ()
     if k_max < options.k_max:
-        why = (f"the customers have only {n_distinct:,} distinct {'/'.join(options.features)} profiles"
-               if n_distinct <= len(x) - 1 else f"there are only {len(x):,} customers")
-        notes = (f"The K range {options.k_min}:{options.k_max} was cut to {options.k_min}:{k_max}: {why}.",)
-    scores = sweep_k(x, range(options.k_min, k_max + 1), options.seed, basis,
-                     on_score=on_score, progress=progress, cancelled=cancelled)
+        why = (
+            f"the customers have only {n_distinct:,} distinct {'/'.join(options.features)} profiles"
+            if n_distinct <= len(x) - 1
+            else f"there are only {len(x):,} customers"
+        )
+        notes = (
+            f"The K range {options.k_min}:{options.k_max} was cut to {options.k_min}:{k_max}: {why}.",
+        )
+    scores = sweep_k(
+        x,
+        range(options.k_min, k_max + 1),
+        options.seed,
+        basis,
+        on_score=on_score,
+        progress=progress,
+        cancelled=cancelled,
+    )
     k, reason = suggest_k(scores)
     return KSweep(tuple(scores), k, reason, basis.sampled, notes)
 
 
-def order_by_monetary(labels: np.ndarray, monetary: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def order_by_monetary(
+    labels: np.ndarray, monetary: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Renumber clusters so 0 has the highest mean monetary: the same input gives the same numbers."""
     k = len(centres)
-    means = np.array([monetary[labels == c].mean() if np.any(labels == c) else -np.inf for c in range(k)])
+    means = np.array(
+        [monetary[labels == c].mean() if np.any(labels == c) else -np.inf for c in range(k)]
+    )
     order = np.argsort(-means, kind="stable")
     new_id = np.empty(k, dtype=np.int32)
     new_id[order] = np.arange(k, dtype=np.int32)
@@ -345,8 +373,14 @@ def pca_coordinates(
     model = PCA(n_components=n_components, random_state=seed).fit(x)
 
     def pad(coords: np.ndarray) -> np.ndarray:
-        return np.hstack([coords, np.zeros((len(coords), 3 - n_components))]) if n_components < 3 else coords
+        return (
+            np.hstack([coords, np.zeros((len(coords), 3 - n_components))])
+            if n_components < 3
+            else coords
+        )
 
     more = pad(model.transform(also)) if also is not None and len(also) else None
-    explained = tuple(float(v) for v in model.explained_variance_ratio_) + (0.0,) * (3 - n_components)
+    explained = tuple(float(v) for v in model.explained_variance_ratio_) + (0.0,) * (
+        3 - n_components
+    )
     return pad(model.transform(x)), more, explained

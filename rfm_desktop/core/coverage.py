@@ -61,7 +61,9 @@ class Coverage:
     def cell_index(self, customers: pd.DataFrame) -> np.ndarray:
         """Each customer's row in ``cells`` (from their r_score, f_score, m_score)."""
         n = self.bins
-        r, f, m = (customers[c].to_numpy(dtype=np.int64) - 1 for c in ("r_score", "f_score", "m_score"))
+        r, f, m = (
+            customers[c].to_numpy(dtype=np.int64) - 1 for c in ("r_score", "f_score", "m_score")
+        )
         return (r * n + f) * n + m
 
     def warnings(self, customers: pd.DataFrame | None = None) -> list[str]:
@@ -73,30 +75,48 @@ class Coverage:
         out = []
         for stat, rule in zip(self.rule_stats, self.rules.rules, strict=True):
             if stat.status == "never":
-                empty = [letter for letter, (lo, hi) in zip("RFM", rule.boxes, strict=True) if lo > hi]
-                out.append(f"Rule '{rule.name}' can never match on scores 1–{self.bins}: its "
-                           f"{'/'.join(empty)} range is empty.")
+                empty = [
+                    letter for letter, (lo, hi) in zip("RFM", rule.boxes, strict=True) if lo > hi
+                ]
+                out.append(
+                    f"Rule '{rule.name}' can never match on scores 1–{self.bins}: its "
+                    f"{'/'.join(empty)} range is empty."
+                )
             elif stat.status == "shadowed":
-                out.append(f"Rule '{rule.name}' ({rule.describe()}) can never match: every score cell it "
-                           f"covers is taken by earlier rules ({', '.join(stat.shadowed_by)}).")
+                out.append(
+                    f"Rule '{rule.name}' ({rule.describe()}) can never match: every score cell it "
+                    f"covers is taken by earlier rules ({', '.join(stat.shadowed_by)})."
+                )
         if not self.uncovered:
             return out
         examples = ", ".join(f"R {r} F {f} M {m}" for r, f, m in self.uncovered[:3])
         if customers is None:
-            out.append(f"{len(self.uncovered)} of {self.bins ** 3} score cells match no rule and fall to "
-                       f"'{OTHERS}' (e.g. {examples}).")
+            out.append(
+                f"{len(self.uncovered)} of {self.bins**3} score cells match no rule and fall to "
+                f"'{OTHERS}' (e.g. {examples})."
+            )
             return out
         hit = (self.cells["rule"].to_numpy() == -1)[self.cell_index(customers)]
         if hit.any():
-            out.append(f"{int(hit.sum()):,} customers ({hit.mean():.1%}) have scores no rule covers and are "
-                       f"'{OTHERS}' ({len(self.uncovered)} of {self.bins ** 3} score cells, e.g. {examples}).")
+            out.append(
+                f"{int(hit.sum()):,} customers ({hit.mean():.1%}) have scores no rule covers and are "
+                f"'{OTHERS}' ({len(self.uncovered)} of {self.bins**3} score cells, e.g. {examples})."
+            )
         return out
 
     def to_dict(self) -> dict:
         return {
             "bins": self.bins,
-            "rules": [{"segment": s.name, "cells": s.cells, "box_cells": s.box_cells, "status": s.status,
-                       "shadowed_by": list(s.shadowed_by)} for s in self.rule_stats],
+            "rules": [
+                {
+                    "segment": s.name,
+                    "cells": s.cells,
+                    "box_cells": s.box_cells,
+                    "status": s.status,
+                    "shadowed_by": list(s.shadowed_by),
+                }
+                for s in self.rule_stats
+            ],
             "others_cells": [list(c) for c in self.uncovered],
         }
 
@@ -122,8 +142,15 @@ def rule_coverage(rules: RuleSet, bins: int | None = None) -> Coverage:
     r, f, m = (a.ravel() for a in np.meshgrid(axis, axis, axis, indexing="ij"))
     taken_by = first_rule(r, f, m, table)
     names = np.array([rule.name for rule in table.rules] + [OTHERS], dtype=object)
-    cells = pd.DataFrame({"r_score": r, "f_score": f, "m_score": m, "rule": taken_by,
-                          "segment": pd.array(names[taken_by], dtype="string")})
+    cells = pd.DataFrame(
+        {
+            "r_score": r,
+            "f_score": f,
+            "m_score": m,
+            "rule": taken_by,
+            "segment": pd.array(names[taken_by], dtype="string"),
+        }
+    )
     stats = []
     for i, rule in enumerate(table.rules):
         box = rule.matches(r, f, m)
@@ -132,6 +159,8 @@ def rule_coverage(rules: RuleSet, bins: int | None = None) -> Coverage:
         took = int((taken_by == i).sum())
         status = "never" if not box.any() else ("ok" if took else "shadowed")
         stats.append(RuleCoverage(rule.name, int(box.sum()), took, status, by))
-    uncovered = tuple((int(a), int(b), int(c)) for a, b, c in zip(r[taken_by == -1], f[taken_by == -1],
-                                                                   m[taken_by == -1], strict=True))
+    uncovered = tuple(
+        (int(a), int(b), int(c))
+        for a, b, c in zip(r[taken_by == -1], f[taken_by == -1], m[taken_by == -1], strict=True)
+    )
     return Coverage(bins, table, cells, tuple(stats), uncovered)

@@ -1,4 +1,4 @@
-""""Why this segment": one customer's scores, the thresholds around them, the rule that matched,
+""" "Why this segment": one customer's scores, the thresholds around them, the rule that matched,
 and the nearest better segment with what would move the customer there.
 
 "Better" follows the rule table's order of segments, best first (``RuleSet.segment_names``; for
@@ -99,8 +99,15 @@ def explain_scores(
     for scale, value in zip(scales, values, strict=True):
         score = int(scale.scores(np.array([value]))[0])
         band = scale.band(score)
-        measures.append(MeasureScore(scale.measure, float(value), score,
-                                     band, f"{_value_text(scale.measure, value)} ({band_text(scale, band)})"))
+        measures.append(
+            MeasureScore(
+                scale.measure,
+                float(value),
+                score,
+                band,
+                f"{_value_text(scale.measure, value)} ({band_text(scale, band)})",
+            )
+        )
     r, f, m = (ms.score for ms in measures)
     index = int(first_rule(np.array([r]), np.array([f]), np.array([m]), rules)[0])
     rule = rules.rules[index] if index >= 0 else None
@@ -111,10 +118,12 @@ def explain_scores(
     if target is not None:
         better, cell = target
         changes = tuple(
-            _change(scale, ms, to) for scale, ms, to in zip(scales, measures, cell, strict=True) if to != ms.score
+            _change(scale, ms, to)
+            for scale, ms, to in zip(scales, measures, cell, strict=True)
+            if to != ms.score
         )
     who = f"Customer {customer_id}: " if customer_id else ""
-    matched = (f"match '{segment}' ({rule.describe()})" if rule else f"match no rule, so '{OTHERS}'")
+    matched = f"match '{segment}' ({rule.describe()})" if rule else f"match no rule, so '{OTHERS}'"
     if better is not None:
         outlook = f"; {_join(changes)} → '{better}'"
     elif rules.rank(segment) == 0:
@@ -134,7 +143,9 @@ def explain_customer(result: AnalysisResult, customer_id: str) -> Explanation:
         ``customer_id`` is not a customer of the result.
     """
     customers = result.customers
-    rows = np.flatnonzero((customers["customer_id"] == customer_id).to_numpy(dtype=bool, na_value=False))
+    rows = np.flatnonzero(
+        (customers["customer_id"] == customer_id).to_numpy(dtype=bool, na_value=False)
+    )
     if not len(rows):
         raise KeyError(customer_id)
     row = customers.iloc[int(rows[0])]
@@ -147,8 +158,10 @@ def _nearest_better(
 ) -> tuple[str, tuple[int, int, int]] | None:
     bins = scales[0].bins
     rank = rules.rank(segment)
-    axes = [np.array([s for s in range(c, bins + 1) if scale.reachable(s) or s == c])
-            for scale, c in zip(scales, current, strict=True)]
+    axes = [
+        np.array([s for s in range(c, bins + 1) if scale.reachable(s) or s == c])
+        for scale, c in zip(scales, current, strict=True)
+    ]
     r, f, m = (a.ravel() for a in np.meshgrid(*axes, indexing="ij"))
     taken = first_rule(r, f, m, rules)
     best = None
@@ -176,8 +189,10 @@ def _change(scale: MeasureScale, ms: MeasureScore, to: int) -> Change:
         text = f"{more} more order{'s' if more != 1 else ''} ({fmt_value(needed, 'frequency')} in total)"
     else:
         needed = float(band.above) if band.above is not None else value
-        text = (f"spend above {fmt_value(needed, 'monetary')} in total "
-                f"({fmt_value(max(needed - value, 0.0), 'monetary')} more)")
+        text = (
+            f"spend above {fmt_value(needed, 'monetary')} in total "
+            f"({fmt_value(max(needed - value, 0.0), 'monetary')} more)"
+        )
     return Change(scale.measure, ms.score, to, value, needed, text)
 
 

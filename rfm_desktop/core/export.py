@@ -32,15 +32,34 @@ from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.core.scoring import thresholds_frame
 
 CUSTOMER_COLUMNS = (
-    "customer_id", "recency", "frequency", "monetary", "r_score", "f_score", "m_score",
-    "rfm_segment", "cluster", "cluster_name", "silhouette",
+    "customer_id",
+    "recency",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "cluster",
+    "cluster_name",
+    "silhouette",
 )
 OPTIONAL_COLUMNS = ("country", "pc1", "pc2", "pc3")
 #: workbook customer sheets: what a campaign needs first; the PCA coordinates (pc1-pc3) go to
 #: their own "Technical" sheet of segments.xlsx, not into campaign lists
 CAMPAIGN_COLUMNS = (
-    "customer_id", "cluster_name", "rfm_segment", "country", "recency", "frequency", "monetary",
-    "r_score", "f_score", "m_score", "cluster", "silhouette",
+    "customer_id",
+    "cluster_name",
+    "rfm_segment",
+    "country",
+    "recency",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "cluster",
+    "silhouette",
 )
 TECHNICAL_COLUMNS = ("pc1", "pc2", "pc3")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -72,11 +91,15 @@ def check_output_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike |
     out = Path(out_dir)
     check_not_input(out, input_path)
     if out.exists() and not out.is_dir():
-        raise ExportError(f"The output '{out}' is a file, not a folder.", hint="Give --out a folder path.")
+        raise ExportError(
+            f"The output '{out}' is a file, not a folder.", hint="Give --out a folder path."
+        )
     return out
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, input_path: str | os.PathLike | None = None) -> Path:
+def atomic_write_bytes(
+    path: str | os.PathLike, data: bytes, *, input_path: str | os.PathLike | None = None
+) -> Path:
     """One file (an export chosen in a save dialog, a report, a saved analysis) as a unit of one.
 
     Other files in its folder are never touched; the file is complete or not there at all.
@@ -104,9 +127,13 @@ def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def customer_table(result: AnalysisResult, *, cluster_ids: Iterable[int] | None = None,
-                   customer_ids: Iterable[str] | None = None,
-                   segments: Iterable[str] | None = None) -> pd.DataFrame:
+def customer_table(
+    result: AnalysisResult,
+    *,
+    cluster_ids: Iterable[int] | None = None,
+    customer_ids: Iterable[str] | None = None,
+    segments: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """The export columns, sorted by customer id; optionally only some clusters, named RFM
     segments or customers."""
     customers = result.customers
@@ -118,7 +145,11 @@ def customer_table(result: AnalysisResult, *, cluster_ids: Iterable[int] | None 
     if customer_ids is not None:
         mask &= customers["customer_id"].isin(list(customer_ids)).to_numpy()
     columns = list(CUSTOMER_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in customers.columns]
-    table = customers.loc[mask, columns].sort_values("customer_id", kind="stable").reset_index(drop=True)
+    table = (
+        customers.loc[mask, columns]
+        .sort_values("customer_id", kind="stable")
+        .reset_index(drop=True)
+    )
     for column in ("silhouette", "pc1", "pc2", "pc3"):
         if column in table.columns:
             table[column] = table[column].round(6)
@@ -177,10 +208,16 @@ def _xlsx_bytes(sheets: Sequence[tuple[str, pd.DataFrame]]) -> bytes:
         frame = campaign_columns(frame)
         sheet = book.create_sheet(_sheet_title(title, used))
         columns = [str(c) for c in frame.columns]
-        for i, column in enumerate(columns, start=1):  # widths before rows: write-only sheets need it
+        for i, column in enumerate(
+            columns, start=1
+        ):  # widths before rows: write-only sheets need it
             values = frame.iloc[:, i - 1]
             # text: every distinct value (names repeat); numbers: the first rows tell the width
-            shown = values.dropna().unique()[:20_000] if not pd.api.types.is_numeric_dtype(values) else values.head(500)
+            shown = (
+                values.dropna().unique()[:20_000]
+                if not pd.api.types.is_numeric_dtype(values)
+                else values.head(500)
+            )
             longest = max([len(column)] + [len(str(v)) for v in shown])
             sheet.column_dimensions[get_column_letter(i)].width = min(max(longest + 2, 9), 45)
         sheet.freeze_panes = "A2"
@@ -254,16 +291,21 @@ def rfm_segment_sheets(result: AnalysisResult) -> list[tuple[str, pd.DataFrame]]
     """Workbook sheets of the named segments: the per-segment table, the score thresholds, and
     one sheet of customers per segment present."""
     names = result.segments["segment"].astype(str).tolist()
-    return [("RFM segments", result.segments), ("Score thresholds", thresholds_frame(result.scales))] + [
-        (name, customer_table(result, segments=[name])) for name in names
-    ]
+    return [
+        ("RFM segments", result.segments),
+        ("Score thresholds", thresholds_frame(result.scales)),
+    ] + [(name, customer_table(result, segments=[name])) for name in names]
 
 
 # ---------------------------------------------------------------- public writers
-def export_customers(result: AnalysisResult, path: str | os.PathLike, *,
-                     cluster_ids: Iterable[int] | None = None,
-                     customer_ids: Iterable[str] | None = None,
-                     segments: Iterable[str] | None = None) -> Path:
+def export_customers(
+    result: AnalysisResult,
+    path: str | os.PathLike,
+    *,
+    cluster_ids: Iterable[int] | None = None,
+    customer_ids: Iterable[str] | None = None,
+    segments: Iterable[str] | None = None,
+) -> Path:
     """One file of customers (all, some clusters, some named segments, or a selection); CSV or
     XLSX by extension."""
     path = Path(path)
@@ -271,16 +313,25 @@ def export_customers(result: AnalysisResult, path: str | os.PathLike, *,
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in ("csv", "xlsx"):
         raise ExportError(f"Cannot export to '{path.name}': use a .csv or .xlsx file name.")
-    table = customer_table(result, cluster_ids=cluster_ids, customer_ids=customer_ids, segments=segments)
-    return atomic_write_bytes(path, _table_bytes(table, suffix), input_path=result.params.input_path)
+    table = customer_table(
+        result, cluster_ids=cluster_ids, customer_ids=customer_ids, segments=segments
+    )
+    return atomic_write_bytes(
+        path, _table_bytes(table, suffix), input_path=result.params.input_path
+    )
 
 
 def _table_bytes(table: pd.DataFrame, fmt: str) -> bytes:
     return _csv_bytes(table) if fmt == "csv" else _xlsx_bytes([("Customers", table)])
 
 
-def export_segments(result: AnalysisResult, folder: str | os.PathLike, *,
-                    cluster_ids: Iterable[int] | None = None, fmt: str = "csv") -> list[Path]:
+def export_segments(
+    result: AnalysisResult,
+    folder: str | os.PathLike,
+    *,
+    cluster_ids: Iterable[int] | None = None,
+    fmt: str = "csv",
+) -> list[Path]:
     """One file per cluster, named after the cluster; the folder's result is replaced as a unit.
 
     Files of an earlier segment export into the same folder that this one does not write are
@@ -288,27 +339,40 @@ def export_segments(result: AnalysisResult, folder: str | os.PathLike, *,
     """
     wanted = set(cluster_ids) if cluster_ids is not None else None
     names = segment_file_names(result, f".{fmt}")
-    files = {names[c.id]: _table_bytes(customer_table(result, cluster_ids=[c.id]), fmt)
-             for c in result.clusters if wanted is None or c.id in wanted}
+    files = {
+        names[c.id]: _table_bytes(customer_table(result, cluster_ids=[c.id]), fmt)
+        for c in result.clusters
+        if wanted is None or c.id in wanted
+    }
     return _write_result(check_output_dir(folder, result.params.input_path), files, result)
 
 
-def export_rfm_segments(result: AnalysisResult, folder: str | os.PathLike, *,
-                        segments: Iterable[str] | None = None, fmt: str = "csv") -> list[Path]:
+def export_rfm_segments(
+    result: AnalysisResult,
+    folder: str | os.PathLike,
+    *,
+    segments: Iterable[str] | None = None,
+    fmt: str = "csv",
+) -> list[Path]:
     """One file per named RFM segment (all present, or ``segments``), named after the segment;
     written into ``folder`` as one unit, like :func:`export_segments`."""
     wanted = set(segments) if segments is not None else None
     names = result.segments["segment"].astype(str).tolist()
-    files = {file_name: _table_bytes(customer_table(result, segments=[name]), fmt)
-             for name, file_name in zip(names, unique_file_names(names, f".{fmt}"), strict=True)
-             if wanted is None or name in wanted}
+    files = {
+        file_name: _table_bytes(customer_table(result, segments=[name]), fmt)
+        for name, file_name in zip(names, unique_file_names(names, f".{fmt}"), strict=True)
+        if wanted is None or name in wanted
+    }
     return _write_result(check_output_dir(folder, result.params.input_path), files, result)
 
 
 def segment_records(result: AnalysisResult) -> list[dict]:
     """The per-segment table (core.rfm.SEGMENT_COLUMNS) as JSON-ready rows."""
     return [
-        {k: (v if isinstance(v, str) else int(v) if k in ("customers", "orders") else _num(v)) for k, v in row.items()}
+        {
+            k: (v if isinstance(v, str) else int(v) if k in ("customers", "orders") else _num(v))
+            for k, v in row.items()
+        }
         for row in result.segments.to_dict("records")
     ]
 
@@ -327,8 +391,14 @@ def summary_dict(result: AnalysisResult) -> dict:
         "snapshot_date": result.snapshot_date.isoformat(),
         "date_format": result.date_format,
         "cleaning": [
-            {"step": s.step, "label": s.label, "enabled": s.enabled, "removed": s.removed, "remaining": s.after,
-             "example": s.example}
+            {
+                "step": s.step,
+                "label": s.label,
+                "enabled": s.enabled,
+                "removed": s.removed,
+                "remaining": s.after,
+                "example": s.example,
+            }
             for s in result.cleaning.steps
         ],
         "outliers": {
@@ -336,16 +406,30 @@ def summary_dict(result: AnalysisResult) -> dict:
             "found": result.cleaning.outliers_found,
         },
         "k_scores": [
-            {"k": s.k, "inertia": _num(s.inertia), "silhouette": _num(s.silhouette),
-             "davies_bouldin": _num(s.davies_bouldin), "calinski_harabasz": _num(s.calinski_harabasz)}
+            {
+                "k": s.k,
+                "inertia": _num(s.inertia),
+                "silhouette": _num(s.silhouette),
+                "davies_bouldin": _num(s.davies_bouldin),
+                "calinski_harabasz": _num(s.calinski_harabasz),
+            }
             for s in (sweep.scores if sweep else ())
         ],
         "clusters": [
-            {"id": c.id, "name": c.name, "size": c.size, "share": _num(c.share),
-             "recency_mean": _num(c.recency_mean), "frequency_mean": _num(c.frequency_mean),
-             "monetary_mean": _num(c.monetary_mean), "revenue_share": _num(c.revenue_share),
-             "silhouette_mean": _num(c.silhouette_mean), "average_order_value": _num(c.average_order_value),
-             "color": c.color, "strategy": c.strategy}
+            {
+                "id": c.id,
+                "name": c.name,
+                "size": c.size,
+                "share": _num(c.share),
+                "recency_mean": _num(c.recency_mean),
+                "frequency_mean": _num(c.frequency_mean),
+                "monetary_mean": _num(c.monetary_mean),
+                "revenue_share": _num(c.revenue_share),
+                "silhouette_mean": _num(c.silhouette_mean),
+                "average_order_value": _num(c.average_order_value),
+                "color": c.color,
+                "strategy": c.strategy,
+            }
             for c in result.clusters
         ],
         "score_bins": result.bins,
@@ -383,9 +467,14 @@ def run_dict(result: AnalysisResult) -> dict:
             "sha256": result.input_sha256 or None,
             "size": result.input_size if result.input_sha256 else None,
         },
-        "rows": {"read": result.rows_read, "clean": result.cleaning.rows_clean,
-                 "steps": {s.step: {"removed": s.removed, "remaining": s.after, "example": s.example}
-                           for s in result.cleaning.steps}},
+        "rows": {
+            "read": result.rows_read,
+            "clean": result.cleaning.rows_clean,
+            "steps": {
+                s.step: {"removed": s.removed, "remaining": s.after, "example": s.example}
+                for s in result.cleaning.steps
+            },
+        },
         "warnings": [w.to_dict() for w in result.warnings],
         "customers": result.customer_count,
         "k": result.k,
@@ -411,24 +500,36 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
     files = {"customers.csv": _csv_bytes(customer_table(result))}
     names = segment_file_names(result, ".csv")
     for profile in result.clusters:
-        files[f"segments/{names[profile.id]}"] = _csv_bytes(customer_table(result, cluster_ids=[profile.id]))
+        files[f"segments/{names[profile.id]}"] = _csv_bytes(
+            customer_table(result, cluster_ids=[profile.id])
+        )
     files.update((relative, _csv_bytes(frame)) for relative, frame in rfm_segment_files(result))
     summary = summary_dict(result)
     files["summary.json"] = _json_bytes(summary)
     files["run.json"] = _json_bytes(run_dict(result))
     if xlsx:
-        clusters = pd.DataFrame([{k: v for k, v in c.items() if k != "color"} for c in summary["clusters"]])
-        sheets = [("Summary", clusters)] + [
-            (c.name, customer_table(result, cluster_ids=[c.id])) for c in result.clusters
-        ] + rfm_segment_sheets(result)
-        technical = customer_table(result)[["customer_id", *[c for c in TECHNICAL_COLUMNS
-                                                             if c in result.customers.columns]]]
+        clusters = pd.DataFrame(
+            [{k: v for k, v in c.items() if k != "color"} for c in summary["clusters"]]
+        )
+        sheets = (
+            [("Summary", clusters)]
+            + [(c.name, customer_table(result, cluster_ids=[c.id])) for c in result.clusters]
+            + rfm_segment_sheets(result)
+        )
+        technical = customer_table(result)[
+            ["customer_id", *[c for c in TECHNICAL_COLUMNS if c in result.customers.columns]]
+        ]
         files["segments.xlsx"] = _xlsx_bytes([*sheets, ("Technical", technical)])
     return files
 
 
-def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool = False,
-               lock: writing.FolderLock | None = None) -> list[Path]:
+def export_all(
+    result: AnalysisResult,
+    out_dir: str | os.PathLike,
+    *,
+    xlsx: bool = False,
+    lock: writing.FolderLock | None = None,
+) -> list[Path]:
     """Write :func:`result_files` into ``out_dir`` as one unit, replacing the previous result.
 
     ``lock``: the folder's lock when the caller holds it for the whole run (the CLI does).
@@ -438,8 +539,12 @@ def export_all(result: AnalysisResult, out_dir: str | os.PathLike, *, xlsx: bool
     return _write_result(out, result_files(result, xlsx=xlsx), result, lock)
 
 
-def _write_result(out: Path, files: dict[str, bytes], result: AnalysisResult,
-                  lock: writing.FolderLock | None = None) -> list[Path]:
+def _write_result(
+    out: Path,
+    files: dict[str, bytes],
+    result: AnalysisResult,
+    lock: writing.FolderLock | None = None,
+) -> list[Path]:
     for rel in files:
         check_not_input(out / rel, result.params.input_path)
     return writing.write_files(out, files, replace=True, lock=lock)

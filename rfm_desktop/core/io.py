@@ -61,14 +61,26 @@ EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
 PARQUET_EXTENSIONS = (".parquet",)
 SUPPORTED_EXTENSIONS = (
-    EXCEL_EXTENSIONS + TEXT_EXTENSIONS + tuple(f"{e}.gz" for e in TEXT_EXTENSIONS) + PARQUET_EXTENSIONS
+    EXCEL_EXTENSIONS
+    + TEXT_EXTENSIONS
+    + tuple(f"{e}.gz" for e in TEXT_EXTENSIONS)
+    + PARQUET_EXTENSIONS
 )
 #: File-dialog filter, e.g. for QFileDialog.
 FILE_FILTER = "Data files (" + " ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS) + ")"
 
 CANONICAL_COLUMNS = (
-    "customer_id", "invoice_id", "invoice_date", "quantity", "unit_price", "amount",
-    "stock_code", "description", "country", "status", "currency",
+    "customer_id",
+    "invoice_id",
+    "invoice_date",
+    "quantity",
+    "unit_price",
+    "amount",
+    "stock_code",
+    "description",
+    "country",
+    "status",
+    "currency",
 )
 DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 1 << 16
@@ -137,7 +149,9 @@ class Transactions:
     #: row, rows that are not sales, how dates and order totals were read, and what the checks
     #: of the raw table found (core/checks.py)
     notes: tuple[str, ...] = ()
-    date_note: str = ""  # the note on the dates (also in ``notes``): serials, day numbers, a guessed order
+    date_note: str = (
+        ""  # the note on the dates (also in ``notes``): serials, day numbers, a guessed order
+    )
 
     @property
     def has_invoice_id(self) -> bool:
@@ -157,19 +171,27 @@ class Transactions:
         notes = list(self.notes)
         if self.first_bad_date is not None:
             b = self.first_bad_date
-            notes.append(f"Column '{b.column}' has {schema.plural(b.count, 'value')} that are not dates, "
-                         f"first in {b.where}: '{b.value}'.")
+            notes.append(
+                f"Column '{b.column}' has {schema.plural(b.count, 'value')} that are not dates, "
+                f"first in {b.where}: '{b.value}'."
+            )
         if self.first_bad_number is not None:
             b = self.first_bad_number
             total = "" if b.count == self.bad_numbers else f" ({self.bad_numbers} in all columns)"
-            notes.append(f"Column '{b.column}' has {schema.plural(b.count, 'value')} that are not numbers"
-                         f"{total}, first in {b.where}: '{b.value}'.")
+            notes.append(
+                f"Column '{b.column}' has {schema.plural(b.count, 'value')} that are not numbers"
+                f"{total}, first in {b.where}: '{b.value}'."
+            )
         if self.rows_skipped:
-            notes.append(f"{schema.plural(self.rows_skipped, 'row')} skipped because the number of values "
-                         f"does not match the headers, first: '{self.first_skipped}'.")
+            notes.append(
+                f"{schema.plural(self.rows_skipped, 'row')} skipped because the number of values "
+                f"does not match the headers, first: '{self.first_skipped}'."
+            )
         if not self.has_invoice_id:
-            notes.append("No invoice column: each customer and timestamp counts as one purchase, "
-                         "and cancellations cannot be recognised.")
+            notes.append(
+                "No invoice column: each customer and timestamp counts as one purchase, "
+                "and cancellations cannot be recognised."
+            )
         return tuple(notes)
 
 
@@ -190,7 +212,9 @@ class _Raw:
     rows_skipped: int = 0
     first_skipped: str | None = None
     from_cache: bool = False
-    header_row: int = 0  # 0-based row of the headers in the sheet or file: data row i is row header_row + 2 + i
+    header_row: int = (
+        0  # 0-based row of the headers in the sheet or file: data row i is row header_row + 2 + i
+    )
     header_found: bool = False  # the header row was found below the top, not given or on top
 
 
@@ -241,7 +265,9 @@ def plan_sheets(
         return SheetPlan(())
     try:
         with _read_once(p):
-            parts, skipped, _ = _same_layout_sheets(p, list_sheets(p), mapping, header_row, use_cache, no_progress)
+            parts, skipped, _ = _same_layout_sheets(
+                p, list_sheets(p), mapping, header_row, use_cache, no_progress
+            )
     except (MappingError, SheetError):
         return SheetPlan((), ())
     return SheetPlan(tuple(str(r.sheet) for r in parts), tuple(skipped))
@@ -328,8 +354,12 @@ def read_transactions(
         report(0.75, "Reading file")
         result = _to_transactions(parts, p, mapping, date_order)
         notes = _sheet_notes(parts, skipped, auto) + _header_notes(parts)
-        result = dataclasses.replace(result, notes=tuple(notes) + result.notes, source_sha256=read.sha256,
-                                     source_size=read.size)
+        result = dataclasses.replace(
+            result,
+            notes=tuple(notes) + result.notes,
+            source_sha256=read.sha256,
+            source_size=read.size,
+        )
     except RFMError:
         raise
     except Exception as exc:
@@ -351,7 +381,9 @@ def _checked_path(path: str | Path) -> Path:
     try:
         size = p.stat().st_size
     except OSError as exc:
-        raise InputFileError(f"'{p.name}' cannot be opened: {exc.strerror or 'access denied'}.") from exc
+        raise InputFileError(
+            f"'{p.name}' cannot be opened: {exc.strerror or 'access denied'}."
+        ) from exc
     if size == 0:
         raise InputFileError(f"'{p.name}' is empty (0 bytes).")
     return p
@@ -382,7 +414,9 @@ def _unreadable(p: Path, exc: Exception) -> InputFileError:
         return InputFileError(f"'{p.name}' cannot be opened: permission denied.")
     if isinstance(exc, OSError) and not isinstance(exc, pa.ArrowException):
         return InputFileError(f"'{p.name}' cannot be read: {exc.strerror or 'input/output error'}.")
-    return InputFileError(f"'{p.name}' could not be read: it is damaged or not a {_kind_name(_kind(p))}.")
+    return InputFileError(
+        f"'{p.name}' could not be read: it is damaged or not a {_kind_name(_kind(p))}."
+    )
 
 
 # --------------------------------------------------------------------------- the bytes of one read
@@ -390,7 +424,9 @@ def _unreadable(p: Path, exc: Exception) -> InputFileError:
 #: The file being read by the current public call and its bytes. A context variable rather
 #: than a parameter of every helper: the sheet plan, header-row search, sniffing and parsing
 #: of one call all use the same bytes, read and hashed once (threads each have their own).
-_READING: ContextVar[tuple[Path, source.InputBytes] | None] = ContextVar("rfm_reading", default=None)
+_READING: ContextVar[tuple[Path, source.InputBytes] | None] = ContextVar(
+    "rfm_reading", default=None
+)
 
 
 @contextlib.contextmanager
@@ -416,7 +452,9 @@ def _input_of(p: Path) -> bytes | None:
 # --------------------------------------------------------------------------- raw tables
 
 
-def _load_raw(p: Path, sheet: str | int | None, use_cache: bool, header_row: int | None = 0) -> _Raw:
+def _load_raw(
+    p: Path, sheet: str | int | None, use_cache: bool, header_row: int | None = 0
+) -> _Raw:
     """One sheet or file as a raw table; ``header_row`` 0-based (workbooks: 0 = the first row
     with content), None = a workbook sheet's cells without headers (for finding them).
     The cache key is the content hash of the bytes read (plus sheet and header row)."""
@@ -466,10 +504,12 @@ def _read_parts(
         first = schema.resolve_mapping(parts[0].table.column_names, mapping)
         for part in parts[1:]:
             if _mapping_or_none(part, mapping) != first:
-                raise SheetError(f"Sheet '{part.sheet}' of '{p.name}' is not laid out like sheet "
-                                 f"'{parts[0].sheet}': its columns do not map to the same fields, so "
-                                 "the two cannot be stacked.",
-                                 hint="Choose sheets with the same columns, or read them one at a time.")
+                raise SheetError(
+                    f"Sheet '{part.sheet}' of '{p.name}' is not laid out like sheet "
+                    f"'{parts[0].sheet}': its columns do not map to the same fields, so "
+                    "the two cannot be stacked.",
+                    hint="Choose sheets with the same columns, or read them one at a time.",
+                )
     return parts, [], False
 
 
@@ -477,7 +517,9 @@ def _means_all(sheet: SheetChoice, names: list[str]) -> bool:
     if sheet is None:
         return True
     is_all = isinstance(sheet, str) and sheet.strip().casefold() == ALL_SHEETS
-    return is_all and not any(n.strip().casefold() == ALL_SHEETS for n in names)  # a sheet called "all"
+    return is_all and not any(
+        n.strip().casefold() == ALL_SHEETS for n in names
+    )  # a sheet called "all"
 
 
 def _as_list(sheet: SheetChoice) -> list[str | int]:
@@ -520,7 +562,9 @@ def _same_layout_sheets(
             chosen = schema.resolve_mapping(raw.table.column_names, mapping)
         except SheetError as exc:
             empty.append(exc)
-            skipped.append((name, "it has no data rows" if "no data rows" in str(exc) else "it is empty"))
+            skipped.append(
+                (name, "it has no data rows" if "no data rows" in str(exc) else "it is empty")
+            )
             continue
         except MappingError as exc:
             errors.append(exc)
@@ -537,7 +581,11 @@ def _same_layout_sheets(
 
 
 def _layout(
-    p: Path, sheet: str | None, mapping: Mapping[str, str | None] | None, header_row: int | None, use_cache: bool
+    p: Path,
+    sheet: str | None,
+    mapping: Mapping[str, str | None] | None,
+    header_row: int | None,
+    use_cache: bool,
 ) -> _Raw:
     """One sheet or file read under its header row: ``header_row`` (from 1) or found.
 
@@ -584,7 +632,9 @@ def _text_header_row(p: Path, mapping: Mapping[str, str | None] | None) -> int:
     for row, line in enumerate(lines[:HEADER_SEARCH_ROWS]):
         delimiter = _sniff_delimiter(lines[row:])
         cells = next(csv.reader(io.StringIO(line + "\n"), delimiter=delimiter), [])
-        if len(cells) > 1 and _maps(_tidy_headers(cells, [f"Column {i + 1}" for i in range(len(cells))]), mapping):
+        if len(cells) > 1 and _maps(
+            _tidy_headers(cells, [f"Column {i + 1}" for i in range(len(cells))]), mapping
+        ):
             return row
     return 0
 
@@ -595,8 +645,11 @@ def _sheet_notes(parts: list[_Raw], skipped: list[tuple[str, str]], auto: bool) 
         return []
     read = [f"'{r.sheet}' ({schema.plural(r.table.num_rows, 'row')})" for r in parts]
     listed = read[0] if len(read) == 1 else ", ".join(read[:-1]) + " and " + read[-1]
-    notes = [f"Read sheet {listed}." if len(parts) == 1 else
-             f"Read sheets {listed}, stacked: their columns map to the same fields."]
+    notes = [
+        f"Read sheet {listed}."
+        if len(parts) == 1
+        else f"Read sheets {listed}, stacked: their columns map to the same fields."
+    ]
     for name, why in skipped:
         notes.append(f"Sheet '{name}' was not read: {why}.")
     if skipped and auto:
@@ -609,9 +662,11 @@ def _header_notes(parts: list[_Raw]) -> list[str]:
     for raw in parts:
         if raw.header_found:
             where = f" of sheet '{raw.sheet}'" if raw.sheet is not None else ""
-            notes.append(f"The column headers are on row {raw.header_row + 1}{where}; the "
-                         f"{schema.plural(raw.header_row, 'row')} above (a title) were not read. "
-                         "Give another row with --header-row N (or Header row on the File page).")
+            notes.append(
+                f"The column headers are on row {raw.header_row + 1}{where}; the "
+                f"{schema.plural(raw.header_row, 'row')} above (a title) were not read. "
+                "Give another row with --header-row N (or Header row on the File page)."
+            )
     return notes
 
 
@@ -669,7 +724,9 @@ def _column_letter(index: int) -> str:
 def _open_workbook(p: Path):  # -> fastexcel.ExcelReader (imported lazily: it is a big module)
     import fastexcel
 
-    workbook_guard.check_workbook(p)  # before anything is unpacked: a zip bomb would abort the process
+    workbook_guard.check_workbook(
+        p
+    )  # before anything is unpacked: a zip bomb would abort the process
     try:
         return fastexcel.read_excel(_input_of(p) or p)
     except Exception as exc:
@@ -685,8 +742,10 @@ def _sheet_to_load(p: Path, names: list[str], sheet: str | int | None) -> str:
     if isinstance(sheet, int) and not isinstance(sheet, bool):
         if 0 <= sheet < len(names):
             return names[sheet]
-        raise SheetError(f"There is no sheet number {sheet} (counting from 0) in '{p.name}': "
-                         f"its sheets are {listed}.")
+        raise SheetError(
+            f"There is no sheet number {sheet} (counting from 0) in '{p.name}': "
+            f"its sheets are {listed}."
+        )
     text = str(sheet)
     if text in names:
         return text
@@ -703,7 +762,11 @@ def _read_excel(p: Path, sheet: str | int | None, header_row: int | None = 0) ->
     on top), None reads the cells without headers, every row as it is in the sheet."""
     reader = _open_workbook(p)
     name = _sheet_to_load(p, list(reader.sheet_names), sheet)
-    rows = {"header_row": header_row} if header_row is not None else {"header_row": None, "skip_rows": 0}
+    rows = (
+        {"header_row": header_row}
+        if header_row is not None
+        else {"header_row": None, "skip_rows": 0}
+    )
     try:
         loaded = reader.load_sheet(name, **rows)
         batch, errors = loaded.to_arrow_with_errors()
@@ -714,8 +777,9 @@ def _read_excel(p: Path, sheet: str | int | None, header_row: int | None = 0) ->
             as_text = {e.position[1]: "string" for e in errors.errors}
             batch = reader.load_sheet(name, dtypes=as_text, **rows).to_arrow()
     except Exception as exc:
-        raise InputFileError(f"Sheet '{name}' of '{p.name}' could not be read: the workbook "
-                             "is damaged or encrypted.") from exc
+        raise InputFileError(
+            f"Sheet '{name}' of '{p.name}' could not be read: the workbook is damaged or encrypted."
+        ) from exc
     if batch.num_columns == 0:
         raise SheetError(f"Sheet '{name}' of '{p.name}' is empty.")
     if batch.num_rows == 0:
@@ -745,8 +809,9 @@ def _read_text(p: Path, nrows: int | None = None, header_row: int = 0) -> _Raw:
             break
         except pa.ArrowInvalid as exc:
             if "UTF8" not in str(exc) and "decode" not in str(exc).lower():
-                raise InputFileError(f"'{p.name}' could not be read as a table: check that it is "
-                                     "a CSV export.") from exc
+                raise InputFileError(
+                    f"'{p.name}' could not be read as a table: check that it is a CSV export."
+                ) from exc
         except UnicodeDecodeError:
             continue
     if table is None:
@@ -754,10 +819,19 @@ def _read_text(p: Path, nrows: int | None = None, header_row: int = 0) -> _Raw:
     if table.num_rows == 0 and skipped.count == 0:
         raise InputFileError(f"'{p.name}' has column headers but no data rows.")
     if table.num_rows == 0 or (nrows is None and skipped.count > table.num_rows):
-        raise InputFileError(f"'{p.name}' could not be split into columns: most rows have more or "
-                             f"fewer values than the {len(sniffed.headers)} headers.")
-    return _Raw(table, None, _describe_text(sniffed), _uses_decimal_comma(sniffed),
-                skipped.count, skipped.first, header_row=header_row)
+        raise InputFileError(
+            f"'{p.name}' could not be split into columns: most rows have more or "
+            f"fewer values than the {len(sniffed.headers)} headers."
+        )
+    return _Raw(
+        table,
+        None,
+        _describe_text(sniffed),
+        _uses_decimal_comma(sniffed),
+        skipped.count,
+        skipped.first,
+        header_row=header_row,
+    )
 
 
 class _SkippedRows:
@@ -786,8 +860,9 @@ def _head_bytes(p: Path) -> bytes:
             with open(p, "rb") as fh:
                 data = fh.read(_SNIFF_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputFileError(f"'{p.name}' cannot be opened: it is not a valid gzip file or "
-                             "cannot be read.") from exc
+        raise InputFileError(
+            f"'{p.name}' cannot be opened: it is not a valid gzip file or cannot be read."
+        ) from exc
     if not data.strip():
         raise InputFileError(f"'{p.name}' is empty.")
     return data
@@ -797,7 +872,9 @@ def _sniff(p: Path, sample: bytes, header_row: int = 0) -> _Sniffed:
     encoding = _sniff_encoding(p, sample)
     lines = _sniff_lines(p, sample, encoding)
     if header_row >= len(lines):
-        raise InputFileError(f"'{p.name}' has no row {header_row + 1} to take the column headers from.")
+        raise InputFileError(
+            f"'{p.name}' has no row {header_row + 1} to take the column headers from."
+        )
     lines = lines[header_row:]
     delimiter = _sniff_delimiter(lines)
     first = next(csv.reader(io.StringIO(lines[0] + "\n"), delimiter=delimiter))
@@ -825,8 +902,10 @@ def _sniff_encoding(p: Path, sample: bytes) -> str:
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in sample or sample.startswith(b"PK\x03\x04"):
-        raise InputFileError(f"'{p.name}' is not a text file (it looks like a workbook or other "
-                             "binary data): open the original file or export it as CSV.")
+        raise InputFileError(
+            f"'{p.name}' is not a text file (it looks like a workbook or other "
+            "binary data): open the original file or export it as CSV."
+        )
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return "utf8"
@@ -846,8 +925,10 @@ def _encodings_to_try(first: str) -> list[str]:
 def _check_text(p: Path, text: str) -> None:
     control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n") + text.count("\ufffd")
     if control > max(8, len(text) // 50):
-        raise InputFileError(f"'{p.name}' is not a text file (it looks like binary data): "
-                             "open the original file or export it as CSV.")
+        raise InputFileError(
+            f"'{p.name}' is not a text file (it looks like binary data): "
+            "open the original file or export it as CSV."
+        )
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -869,18 +950,29 @@ def _arrow_csv(
     p: Path, sniffed: _Sniffed, encoding: str, on_bad_row: _SkippedRows, nrows: int | None
 ) -> pa.Table:
     names = sniffed.headers
-    read = pacsv.ReadOptions(column_names=names, skip_rows=sniffed.header_row + 1, encoding=encoding,
-                             block_size=1 << 20 if nrows else 1 << 22)
-    parse = pacsv.ParseOptions(delimiter=sniffed.delimiter, newlines_in_values=True,
-                               invalid_row_handler=on_bad_row)
-    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                   strings_can_be_null=True, null_values=[""],
-                                   quoted_strings_can_be_null=True)
+    read = pacsv.ReadOptions(
+        column_names=names,
+        skip_rows=sniffed.header_row + 1,
+        encoding=encoding,
+        block_size=1 << 20 if nrows else 1 << 22,
+    )
+    parse = pacsv.ParseOptions(
+        delimiter=sniffed.delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+    )
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        strings_can_be_null=True,
+        null_values=[""],
+        quoted_strings_can_be_null=True,
+    )
     if nrows is None:
-        return pacsv.read_csv(_text_input(p), read_options=read, parse_options=parse,
-                              convert_options=convert)
+        return pacsv.read_csv(
+            _text_input(p), read_options=read, parse_options=parse, convert_options=convert
+        )
     batches, rows = [], 0
-    with pacsv.open_csv(p, read_options=read, parse_options=parse, convert_options=convert) as reader:
+    with pacsv.open_csv(
+        p, read_options=read, parse_options=parse, convert_options=convert
+    ) as reader:
         for batch in reader:
             batches.append(batch)
             rows += batch.num_rows
@@ -906,7 +998,12 @@ def _uses_decimal_comma(sniffed: _Sniffed) -> bool:
 
 def _describe_text(sniffed: _Sniffed) -> str:
     names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-    encodings = {"utf8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252", "latin-1": "Latin-1"}
+    encodings = {
+        "utf8": "UTF-8",
+        "utf-16": "UTF-16",
+        "cp1252": "Windows-1252",
+        "latin-1": "Latin-1",
+    }
     return f"text, {names[sniffed.delimiter]}-separated, {encodings[sniffed.encoding]}"
 
 
@@ -978,13 +1075,18 @@ def _stack(parts: list[_Raw]) -> pa.Table:
     """
     if len(parts) == 1:
         return parts[0].table
-    names = [n for n in parts[0].table.column_names if all(n in r.table.column_names for r in parts[1:])]
+    names = [
+        n for n in parts[0].table.column_names if all(n in r.table.column_names for r in parts[1:])
+    ]
     columns = {}
     for name in names:
         pieces = [r.table.column(name) for r in parts]
         types = {c.type for c in pieces if not pa.types.is_null(c.type)}
         if len(types) > 1:
-            numeric = all(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) for t in types)
+            numeric = all(
+                pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+                for t in types
+            )
             target = pa.float64() if numeric else pa.string()
         else:
             target = types.pop() if types else pa.null()
@@ -1013,7 +1115,9 @@ def _to_transactions(
     date_note = f"Column '{chosen['invoice_date']}' {dates.note}" if dates.note else ""
     if date_note:
         notes.append(date_note)
-    numbers, bad_numbers, first_bad_number, comma = _numbers(table, chosen, parts[0].decimal_comma, rows)
+    numbers, bad_numbers, first_bad_number, comma = _numbers(
+        table, chosen, parts[0].decimal_comma, rows
+    )
 
     customers = schema.to_customer_ids(table.column(chosen["customer_id"]))
     invoice_dates = dates.values
@@ -1023,7 +1127,9 @@ def _to_transactions(
         blank_dates = _blank(table.column(chosen["invoice_date"]))
         if blank_dates.any() or customers.isna().any():
             orders = pd.factorize(invoices, use_na_sentinel=True)[0]
-            customers, invoice_dates, filled = _fill_within_orders(orders, customers, invoice_dates, blank_dates)
+            customers, invoice_dates, filled = _fill_within_orders(
+                orders, customers, invoice_dates, blank_dates
+            )
             notes += filled
     else:
         invoices = _synthetic_invoices(customers, invoice_dates)
@@ -1082,9 +1188,12 @@ def _with_header_hint(exc: MappingError, headers: list[str]) -> MappingError:
     generated = sum(bool(re.fullmatch(r"Column [A-Z0-9]+", h)) for h in headers)
     if generated * 2 < len(headers):
         return exc
-    return MappingError(f"{exc.message} The first row does not look like a row of column headers "
-                        "and none of the rows below it maps either: give the row of the headers with "
-                        "--header-row N (or Header row on the File page).", exc.hint)
+    return MappingError(
+        f"{exc.message} The first row does not look like a row of column headers "
+        "and none of the rows below it maps either: give the row of the headers with "
+        "--header-row N (or Header row on the File page).",
+        exc.hint,
+    )
 
 
 def _blank(column: pa.ChunkedArray) -> np.ndarray:
@@ -1096,18 +1205,26 @@ def _blank(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _drop_non_sales(table: pa.Table, chosen: dict[str, str], rows: _Rows) -> tuple[pa.Table, list[str]]:
+def _drop_non_sales(
+    table: pa.Table, chosen: dict[str, str], rows: _Rows
+) -> tuple[pa.Table, list[str]]:
     """Without empty rows and a report's total lines, and a note saying what was left out.
 
     A total line says Total / Grand total / Subtotal in an id or date cell, or in the first
     column (where reports put the label; the field case puts it under 'Invoice Date').
     """
-    blank = _blank(table.column(chosen["invoice_date"]))  # an empty row has no date: test the rest only then
+    blank = _blank(
+        table.column(chosen["invoice_date"])
+    )  # an empty row has no date: test the rest only then
     if blank.any():
         for column in table.columns:
             blank &= _blank(column)
-    label_columns = dict.fromkeys([*(chosen[f] for f in ("customer_id", "invoice_id", "invoice_date")
-                                     if f in chosen), table.column_names[0]])
+    label_columns = dict.fromkeys(
+        [
+            *(chosen[f] for f in ("customer_id", "invoice_id", "invoice_date") if f in chosen),
+            table.column_names[0],
+        ]
+    )
     total = np.zeros(table.num_rows, dtype=bool)
     for name in label_columns:
         total |= schema.total_labels(table.column(name))
@@ -1119,10 +1236,15 @@ def _drop_non_sales(table: pa.Table, chosen: dict[str, str], rows: _Rows) -> tup
         first = int(np.argmax(total))
         sheet, row = rows.locate(first)
         where = f"row {row}" + (f" of sheet '{sheet}'" if sheet else "")
-        label = next(str(table.column(c)[first].as_py()).strip() for c in label_columns
-                     if schema.total_labels(table.column(c).slice(first, 1))[0])
-        said.append(f"{schema.plural(int(total.sum()), 'total line')} of the report (first: {where}, "
-                    f"'{label}')")
+        label = next(
+            str(table.column(c)[first].as_py()).strip()
+            for c in label_columns
+            if schema.total_labels(table.column(c).slice(first, 1))[0]
+        )
+        said.append(
+            f"{schema.plural(int(total.sum()), 'total line')} of the report (first: {where}, "
+            f"'{label}')"
+        )
     if blank.any():
         said.append(f"{schema.plural(int(blank.sum()), 'empty row')}")
     keep = ~(blank | total)
@@ -1147,18 +1269,26 @@ def _fill_within_orders(
         filled = _fill_from_group(values, missing_customer, codes)
         if filled.any():
             out = values.copy()
-            out[filled] = _group_value(values, ~customers.isna().to_numpy() & (codes >= 0), codes)[codes[filled]]
+            out[filled] = _group_value(values, ~customers.isna().to_numpy() & (codes >= 0), codes)[
+                codes[filled]
+            ]
             customers = pd.Series(pd.array(out, dtype=customers.dtype))
-            notes.append(f"The customer id of {schema.plural(int(filled.sum()), 'line')} was blank and "
-                         "was taken from another line of the same invoice.")
+            notes.append(
+                f"The customer id of {schema.plural(int(filled.sum()), 'line')} was blank and "
+                "was taken from another line of the same invoice."
+            )
     missing_date = blank_dates & (codes >= 0)
     if missing_date.any():
         filled = _fill_from_group(dates, missing_date, codes)
         if filled.any():
             dates = dates.copy()
-            dates[filled] = _group_value(dates, ~np.isnat(dates) & (codes >= 0), codes)[codes[filled]]
-            notes.append(f"The date of {schema.plural(int(filled.sum()), 'line')} was blank and was "
-                         "taken from another line of the same invoice.")
+            dates[filled] = _group_value(dates, ~np.isnat(dates) & (codes >= 0), codes)[
+                codes[filled]
+            ]
+            notes.append(
+                f"The date of {schema.plural(int(filled.sum()), 'line')} was blank and was "
+                "taken from another line of the same invoice."
+            )
     return customers, dates, notes
 
 
@@ -1182,7 +1312,9 @@ def _group_value(values: np.ndarray, known: np.ndarray, codes: np.ndarray) -> np
     return out
 
 
-def _order_level_amount(amount: np.ndarray, blank: np.ndarray, codes: np.ndarray, column: str) -> list[str]:
+def _order_level_amount(
+    amount: np.ndarray, blank: np.ndarray, codes: np.ndarray, column: str
+) -> list[str]:
     """Turn an order-level amount (filled on an order's first line only) into 0 on the other lines.
 
     Shopify's ``Total`` is the order's total on its first line and blank on the lines after it.
@@ -1208,10 +1340,12 @@ def _order_level_amount(amount: np.ndarray, blank: np.ndarray, codes: np.ndarray
         return []
     continuation = blank & grouped & orders[np.where(grouped, codes, 0)]
     amount[continuation] = 0.0
-    return [f"Column '{column}' is an order total, filled on the first line of each order only: each "
-            f"order counts it once, and the {schema.plural(int(continuation.sum()), 'other line')} of orders "
-            "count 0. "
-            "To use line items instead, map quantity and unit_price."]
+    return [
+        f"Column '{column}' is an order total, filled on the first line of each order only: each "
+        f"order counts it once, and the {schema.plural(int(continuation.sum()), 'other line')} of orders "
+        "count 0. "
+        "To use line items instead, map quantity and unit_price."
+    ]
 
 
 def _bad_value(parsed: schema.Parsed, column: str, rows: _Rows) -> BadValue | None:
@@ -1224,8 +1358,9 @@ def _bad_value(parsed: schema.Parsed, column: str, rows: _Rows) -> BadValue | No
 def _no_values(column: str, bad: BadValue | None, what: str) -> None:
     if bad is None:
         raise DataError(f"Column '{column}' is empty: it has no {what}.")
-    raise DataError(f"Column '{column}' has no values that are {what}, first in {bad.where}: "
-                    f"'{bad.value}'.")
+    raise DataError(
+        f"Column '{column}' has no values that are {what}, first in {bad.where}: '{bad.value}'."
+    )
 
 
 def _numbers(
@@ -1254,7 +1389,9 @@ def _numbers(
     return out, bad_total, first_bad, comma
 
 
-def _currency_from_marks(table: pa.Table, chosen: dict[str, str], frame: pd.DataFrame) -> str | None:
+def _currency_from_marks(
+    table: pa.Table, chosen: dict[str, str], frame: pd.DataFrame
+) -> str | None:
     """The column the rows' currency comes from; without a currency column, the money cells' marks.
 
     ``€12.00`` next to ``$15.00`` in one amount column are two currencies: the marks fill
@@ -1281,17 +1418,20 @@ def _synthetic_invoices(customers: pd.Series, dates: np.ndarray) -> pd.Series:
     codes, uniques = pd.factorize(dates)
     stamps = np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d %H:%M:%S"), dtype=object)
     stamp_text = pa.array(np.append(stamps, None)[codes], type=pa.string())
-    customer_text = pa.array(customers.array, type=pa.string()) if len(customers) else pa.array([], pa.string())
+    customer_text = (
+        pa.array(customers.array, type=pa.string()) if len(customers) else pa.array([], pa.string())
+    )
     joined = pc.binary_join_element_wise(customer_text, stamp_text, " @ ")
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([joined])), copy=False)
 
 
 def _optional(
-    table: pa.Table, chosen: dict[str, str], name: str, convert: Callable[[pa.ChunkedArray], pd.Series]
+    table: pa.Table,
+    chosen: dict[str, str],
+    name: str,
+    convert: Callable[[pa.ChunkedArray], pd.Series],
 ) -> pd.Series:
     if name in chosen:
         return convert(table.column(chosen[name]))
     nulls = pa.chunked_array([pa.nulls(table.num_rows, pa.string())])
     return pd.Series(pd.arrays.ArrowStringArray(nulls), copy=False)
-
-

@@ -20,8 +20,14 @@ _lock = threading.Lock()
 _previous: Any = None
 
 
-def _hook(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
-          line: str | None = None) -> None:
+def _hook(
+    message: Any,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     sink = getattr(_local, "sink", None)
     if sink is None:
         _previous(message, category, filename, lineno, file, line)

@@ -41,7 +41,7 @@ ProgressFn = Callable[[float, str], None]
 CancelledFn = Callable[[], bool]
 
 
-def no_progress(fraction: float, step: str) -> None:  # noqa: ARG001 - default callback
+def no_progress(fraction: float, step: str) -> None:
     return None
 
 
@@ -73,7 +73,9 @@ class CleaningOptions:
         code = (self.currency or "").strip().upper() or None
         object.__setattr__(self, "currency", code)  # "eur " and "EUR" are the same choice
         if self.outliers not in ("keep", "drop", "segment"):
-            raise ParamsError(f"Unknown outlier handling '{self.outliers}': use keep, drop or segment.")
+            raise ParamsError(
+                f"Unknown outlier handling '{self.outliers}': use keep, drop or segment."
+            )
         if not IQR_MIN <= self.iqr_multiplier <= IQR_MAX:
             raise ParamsError(
                 f"The IQR multiplier must be between {IQR_MIN:g} and {IQR_MAX:g}, not {self.iqr_multiplier:g}."
@@ -97,7 +99,9 @@ class ClusteringOptions:
         if self.transform not in ("log1p", "none"):
             raise ParamsError(f"Unknown transform '{self.transform}': use log1p or none.")
         if self.scaler not in ("standard", "robust", "minmax", "none"):
-            raise ParamsError(f"Unknown scaler '{self.scaler}': use standard, robust, minmax or none.")
+            raise ParamsError(
+                f"Unknown scaler '{self.scaler}': use standard, robust, minmax or none."
+            )
         if self.k is not None and not 2 <= self.k <= K_LIMIT:
             raise ParamsError(f"K must be between 2 and {K_LIMIT}, not {self.k}.")
         if not 2 <= self.k_min <= self.k_max <= K_LIMIT:
@@ -105,7 +109,9 @@ class ClusteringOptions:
                 f"The K range {self.k_min}:{self.k_max} is not valid: use A:B with 2 <= A <= B <= {K_LIMIT}."
             )
         if not 0 <= self.seed <= SEED_MAX:
-            raise ParamsError(f"The random seed must be between 0 and {SEED_MAX} (2**32 - 1), not {self.seed}.")
+            raise ParamsError(
+                f"The random seed must be between 0 and {SEED_MAX} (2**32 - 1), not {self.seed}."
+            )
 
 
 @dataclass(frozen=True)
@@ -124,9 +130,17 @@ class ScoringOptions:
     rules: RuleSet = RFM_02
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "breaks", tuple((str(m), tuple(float(v) for v in p)) for m, p in self.breaks))
-        if isinstance(self.bins, bool) or not isinstance(self.bins, int) or not 2 <= self.bins <= 10:
-            raise ParamsError(f"The number of scores must be a whole number from 2 to 10, not {self.bins}.")
+        object.__setattr__(
+            self, "breaks", tuple((str(m), tuple(float(v) for v in p)) for m, p in self.breaks)
+        )
+        if (
+            isinstance(self.bins, bool)
+            or not isinstance(self.bins, int)
+            or not 2 <= self.bins <= 10
+        ):
+            raise ParamsError(
+                f"The number of scores must be a whole number from 2 to 10, not {self.bins}."
+            )
         seen: set[str] = set()
         for measure, points in self.breaks:
             _check_features((measure,), "measure for break points")
@@ -139,8 +153,12 @@ class ScoringOptions:
                     f"but the run uses {self.bins}.",
                     hint=f"Give {self.bins - 1} break points, or set the number of scores to {len(points) + 1}.",
                 )
-            if any(not math.isfinite(p) for p in points) or any(b <= a for a, b in zip(points, points[1:], strict=False)):
-                raise ParamsError(f"The break points for {measure} must be increasing numbers: {list(points)}.")
+            if any(not math.isfinite(p) for p in points) or any(
+                b <= a for a, b in zip(points, points[1:], strict=False)
+            ):
+                raise ParamsError(
+                    f"The break points for {measure} must be increasing numbers: {list(points)}."
+                )
 
     @property
     def break_map(self) -> dict[str, tuple[float, ...]]:
@@ -152,7 +170,11 @@ class ScoringOptions:
         return self.rules.rescaled(self.bins)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bins": self.bins, "breaks": {m: list(p) for m, p in self.breaks}, "rules": self.rules.to_dict()}
+        return {
+            "bins": self.bins,
+            "breaks": {m: list(p) for m, p in self.breaks},
+            "rules": self.rules.to_dict(),
+        }
 
 
 def _check_features(features: tuple[str, ...], what: str) -> None:
@@ -187,13 +209,22 @@ class AnalysisParams:
     cluster_names: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
-        names = self.cluster_names.items() if isinstance(self.cluster_names, Mapping) else self.cluster_names
+        names = (
+            self.cluster_names.items()
+            if isinstance(self.cluster_names, Mapping)
+            else self.cluster_names
+        )
         object.__setattr__(self, "cluster_names", tuple(sorted((int(i), str(n)) for i, n in names)))
         if isinstance(self.sheet, list):  # a list from JSON or a caller: keep the value hashable
             object.__setattr__(self, "sheet", tuple(str(s) for s in self.sheet))
-        if self.header_row is not None and (isinstance(self.header_row, bool) or not isinstance(
-                self.header_row, int) or self.header_row < 1):
-            raise ParamsError(f"The header row must be a row number from 1, not {self.header_row!r}.")
+        if self.header_row is not None and (
+            isinstance(self.header_row, bool)
+            or not isinstance(self.header_row, int)
+            or self.header_row < 1
+        ):
+            raise ParamsError(
+                f"The header row must be a row number from 1, not {self.header_row!r}."
+            )
         if self.date_order is not None and self.date_order not in ("dmy", "mdy", "ymd"):
             raise ParamsError(f"Unknown date order '{self.date_order}': use dmy, mdy or ymd.")
         if not self.input_path.strip():
@@ -223,7 +254,10 @@ class AnalysisParams:
             range (the ``__post_init__`` limits), or a setting is unknown or missing.
         """
         if isinstance(data, Mapping) and isinstance(data.get("column_map"), Mapping):
-            data = {**data, "column_map": sorted(data["column_map"].items())}  # to_dict writes an object
+            data = {
+                **data,
+                "column_map": sorted(data["column_map"].items()),
+            }  # to_dict writes an object
         return from_mapping(cls, data)
 
     def run_settings(self) -> AnalysisParams:
@@ -311,13 +345,17 @@ def _checked(hint: Any, value: Any, where: str) -> Any:
             return value
         raise _wrong(hint, value, where)
     if dataclasses.is_dataclass(hint):
-        if "from_dict" in vars(hint):  # its own JSON shape (e.g. a rule table's rows): it reads itself
+        if "from_dict" in vars(
+            hint
+        ):  # its own JSON shape (e.g. a rule table's rows): it reads itself
             if not isinstance(value, Mapping):
                 raise _wrong(hint, value, where)
             try:
                 return hint.from_dict(value)  # type: ignore[union-attr]
             except ParamsError as exc:
-                raise ParamsError(f"The setting {_name(where)} is not valid: {exc.message}") from exc
+                raise ParamsError(
+                    f"The setting {_name(where)} is not valid: {exc.message}"
+                ) from exc
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise ParamsError(f"The setting {_name(where)} is not valid: {exc!r}.") from exc
         return from_mapping(hint, value, where + ".")  # type: ignore[arg-type]
@@ -331,13 +369,20 @@ def _checked(hint: Any, value: Any, where: str) -> Any:
             return tuple(_checked(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
         if args and len(args) != len(value):
             raise _wrong(hint, value, where)
-        return tuple(_checked(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=False)))
+        return tuple(
+            _checked(a, v, f"{where}[{i}]")
+            for i, (a, v) in enumerate(zip(args, value, strict=False))
+        )
     if origin in (dict, Mapping) or hint is dict:
         if not isinstance(value, Mapping):
             raise _wrong(hint, value, where)
         key_type, value_type = args or (Any, Any)
-        return {_checked(key_type, _json_key(key_type, k), where): _checked(value_type, v, f"{where}.{k}")
-                for k, v in value.items()}
+        return {
+            _checked(key_type, _json_key(key_type, k), where): _checked(
+                value_type, v, f"{where}.{k}"
+            )
+            for k, v in value.items()
+        }
     if hint is bool:
         if isinstance(value, bool):
             return value
@@ -361,7 +406,9 @@ def _pairs(args: tuple[Any, ...]) -> bool:
         return False
     inner = args[0]
     inner_args = typing.get_args(inner)
-    return typing.get_origin(inner) is tuple and len(inner_args) == 2 and inner_args[1] is not Ellipsis
+    return (
+        typing.get_origin(inner) is tuple and len(inner_args) == 2 and inner_args[1] is not Ellipsis
+    )
 
 
 def _json_key(hint: Any, key: Any) -> Any:
@@ -372,8 +419,12 @@ def _json_key(hint: Any, key: Any) -> Any:
 
 
 def _wrong(hint: Any, value: Any, where: str) -> ParamsError:
-    shown = "" if value is None or isinstance(value, Mapping | list | tuple) else " " + repr(value)[:40]
-    return ParamsError(f"The setting {_name(where)} must be {_describe(hint)}, not {_json_kind(value)}{shown}.")
+    shown = (
+        "" if value is None or isinstance(value, Mapping | list | tuple) else " " + repr(value)[:40]
+    )
+    return ParamsError(
+        f"The setting {_name(where)} must be {_describe(hint)}, not {_json_kind(value)}{shown}."
+    )
 
 
 def _describe(hint: Any) -> str:
@@ -386,13 +437,27 @@ def _describe(hint: Any) -> str:
         return "a list"
     if dataclasses.is_dataclass(hint) or origin in (dict, Mapping):
         return "an object"
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "null"}
+    names = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "text",
+        type(None): "null",
+    }
     return names.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def _json_kind(value: Any) -> str:
-    names = {bool: "true/false", int: "the number", float: "the number", str: "the text", list: "the list",
-             tuple: "the list", dict: "the object", type(None): "null"}
+    names = {
+        bool: "true/false",
+        int: "the number",
+        float: "the number",
+        str: "the text",
+        list: "the list",
+        tuple: "the list",
+        dict: "the object",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 

@@ -71,11 +71,21 @@ def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:
     return lambda fraction, step: progress(start + (end - start) * fraction, step)
 
 
-def load(params: AnalysisParams, progress: ProgressFn = no_progress, cancelled: CancelledFn = never_cancelled) -> io.Transactions:
+def load(
+    params: AnalysisParams,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+) -> io.Transactions:
     _check(cancelled)
     progress(0.0, "Reading file")
-    transactions = io.read_transactions(params.input_path, params.sheet, params.mapping or None, progress=progress,
-                                        header_row=params.header_row, date_order=params.date_order)
+    transactions = io.read_transactions(
+        params.input_path,
+        params.sheet,
+        params.mapping or None,
+        progress=progress,
+        header_row=params.header_row,
+        date_order=params.date_order,
+    )
     _check(cancelled)
     return transactions
 
@@ -117,7 +127,9 @@ def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
     return frame["invoice_date"].max() + pd.Timedelta(days=1)
 
 
-def clean_rows(transactions: io.Transactions, params: AnalysisParams) -> tuple[pd.DataFrame, CleaningReport]:
+def clean_rows(
+    transactions: io.Transactions, params: AnalysisParams
+) -> tuple[pd.DataFrame, CleaningReport]:
     """The clean rows and what each step removes, switched-off steps counted too (for the
     wizard's cleaning page, which passes both on to :func:`prepare`)."""
     return cleaning.clean(transactions.frame, params.cleaning)
@@ -145,13 +157,18 @@ def prepare(
     clean_frame, report = cleaned
     cleaning.check_one_currency(clean_frame, params.cleaning, transactions.currency_source)
     _check(cancelled)
-    warnings = [*as_warnings(transactions.warnings, "read"), *as_warnings(report.warnings, "cleaning")]
+    warnings = [
+        *as_warnings(transactions.warnings, "read"),
+        *as_warnings(report.warnings, "cleaning"),
+    ]
     if not params.cleaning.drop_missing_customer and clean_frame["customer_id"].isna().any():
-        warnings.append(RunWarning(
-            "cleaning",
-            f"{int(clean_frame['customer_id'].isna().sum()):,} rows without customer id were kept "
-            "but cannot be part of any customer's RFM values.",
-        ))
+        warnings.append(
+            RunWarning(
+                "cleaning",
+                f"{int(clean_frame['customer_id'].isna().sum()):,} rows without customer id were kept "
+                "but cannot be part of any customer's RFM values.",
+            )
+        )
     warnings += as_warnings(checks.far_dates(clean_frame), "customers")
     progress(0.3, "Computing recency, frequency, monetary")
     snapshot = snapshot_for(clean_frame, params)
@@ -232,7 +249,12 @@ def evaluate_k(
     basis = prepared.silhouette_basis(options.seed)
     _check(cancelled)
     return clustering.evaluate(
-        prepared.features.scaled, options, basis, on_score=on_score, progress=progress, cancelled=cancelled,
+        prepared.features.scaled,
+        options,
+        basis,
+        on_score=on_score,
+        progress=progress,
+        cancelled=cancelled,
         distinct=prepared.features.distinct,
     )
 
@@ -251,7 +273,9 @@ def run(
     warnings end up in ``result.warnings`` as one sentence, never printed."""
     with libwarnings.captured() as caught:
         result = _run(params, progress, cancelled, transactions, on_k_score, sweep)
-    result.warnings = tuple(result.warnings) + as_warnings(libwarnings.for_analyst(caught), "clustering")
+    result.warnings = tuple(result.warnings) + as_warnings(
+        libwarnings.for_analyst(caught), "clustering"
+    )
     return result
 
 
@@ -310,7 +334,9 @@ def _assemble(
     fit_mask = prepared.fit_mask
     features = prepared.features
     fit_customers = customers.loc[fit_mask]
-    labels, centres = clustering.order_by_monetary(labels, fit_customers["monetary"].to_numpy(), centres)
+    labels, centres = clustering.order_by_monetary(
+        labels, fit_customers["monetary"].to_numpy(), centres
+    )
 
     basis = prepared.silhouette_basis(options.seed)
     per_point = np.full(len(fit_customers), np.nan)
@@ -346,7 +372,11 @@ def _assemble(
     centroids = []
     for row in original:
         values = dict(zip(features.names, row, strict=True))
-        for name in ("recency", "frequency", "monetary"):  # features not clustered on: use the members' median
+        for name in (
+            "recency",
+            "frequency",
+            "monetary",
+        ):  # features not clustered on: use the members' median
             values.setdefault(name, float("nan"))
         centroids.append(values)
     for c, values in enumerate(centroids):
@@ -378,7 +408,8 @@ def _assemble(
         snapshot_date=prepared.snapshot,
         input_sha256=transactions.source_sha256,
         input_size=transactions.source_size,
-        warnings=prepared.warnings + as_warnings(sweep.warnings if sweep is not None else (), "clustering"),
+        warnings=prepared.warnings
+        + as_warnings(sweep.warnings if sweep is not None else (), "clustering"),
         scales=prepared.scales,
         rules=rules,
         distributions=rfm.distributions(out),

@@ -51,8 +51,11 @@ def closest_rules(
     order = sorted(range(len(centroids)), key=lambda i: -centroids[i]["monetary"])
     for i in order:
         scores = centroid_scores(centroids[i], population, rules.scale)
-        free = [(rule.distance(*scores), pos) for pos, rule in enumerate(rules.rules)
-                if rule.name not in taken and not rule.is_empty]
+        free = [
+            (rule.distance(*scores), pos)
+            for pos, rule in enumerate(rules.rules)
+            if rule.name not in taken and not rule.is_empty
+        ]
         if free:
             rule = rules.rules[min(free)[1]]
             picked[i] = rule
@@ -61,8 +64,10 @@ def closest_rules(
 
 
 def cluster_names(picked: list[SegmentRule | None]) -> list[str]:
-    """"C<i+1> · <rule>-like" for cluster i and its rule (just "C<i+1>" without one)."""
-    return [cluster_label(i, f"{rule.name}-like" if rule else None) for i, rule in enumerate(picked)]
+    """ "C<i+1> · <rule>-like" for cluster i and its rule (just "C<i+1>" without one)."""
+    return [
+        cluster_label(i, f"{rule.name}-like" if rule else None) for i, rule in enumerate(picked)
+    ]
 
 
 def name_clusters(
@@ -106,7 +111,8 @@ def build_profiles(
                 revenue_share=revenue / revenue_total,
                 average_order_value=revenue / orders if orders else 0.0,
                 silhouette_mean=float(sil.mean()) if len(sil) else float("nan"),
-                strategy=strategies.get(cluster_id) or STRATEGIES[OUTLIER_NAME if is_outlier else "Others"],
+                strategy=strategies.get(cluster_id)
+                or STRATEGIES[OUTLIER_NAME if is_outlier else "Others"],
                 color=cluster_color(cluster_id, outlier=is_outlier),
                 is_outlier_segment=is_outlier,
             )

@@ -31,7 +31,9 @@ class RunWarning:
         return {"stage": self.stage, "text": self.text}
 
 
-def as_warnings(texts: tuple[str | RunWarning, ...] | list[str | RunWarning], stage: str) -> tuple[RunWarning, ...]:
+def as_warnings(
+    texts: tuple[str | RunWarning, ...] | list[str | RunWarning], stage: str
+) -> tuple[RunWarning, ...]:
     """Plain sentences as warnings of ``stage``; warnings that already have a stage keep it."""
     return tuple(t if isinstance(t, RunWarning) else RunWarning(stage, str(t)) for t in texts)
 
@@ -197,8 +199,10 @@ class AnalysisResult:
         if any(c.name == name and c.id != cluster_id for c in self.clusters):
             raise ValueError(f"Another segment is already called '{name}'.")
         if name.casefold() in {s.casefold() for s in (*self.segment_names, OTHERS)}:
-            raise ValueError(f"'{name}' is the name of a named RFM segment; give the cluster a different name "
-                             "so the two are never confused.")
+            raise ValueError(
+                f"'{name}' is the name of a named RFM segment; give the cluster a different name "
+                "so the two are never confused."
+            )
         clusters = tuple(
             dataclasses.replace(c, name=name) if c.id == cluster_id else c for c in self.clusters
         )
@@ -211,7 +215,9 @@ class AnalysisResult:
         params = self.params.replace(cluster_names=chosen)
         return dataclasses.replace(self, params=params, clusters=clusters, customers=customers)
 
-    def with_cluster_names(self, names: dict[int, str] | tuple[tuple[int, str], ...]) -> tuple[AnalysisResult, list[str]]:
+    def with_cluster_names(
+        self, names: dict[int, str] | tuple[tuple[int, str], ...]
+    ) -> tuple[AnalysisResult, list[str]]:
         """The result with the analyst's cluster names applied (ids that exist only).
 
         Returns the renamed result and one warning per name that could not be applied
@@ -223,7 +229,9 @@ class AnalysisResult:
                 result.cluster(cluster_id)
                 result = result.rename_cluster(cluster_id, name)
             except KeyError:
-                warnings.append(f"The saved name '{name}' was not applied: this run has no cluster {cluster_id}.")
+                warnings.append(
+                    f"The saved name '{name}' was not applied: this run has no cluster {cluster_id}."
+                )
             except ValueError as exc:
                 warnings.append(f"The saved name '{name}' was not applied: {exc}")
         return result, warnings

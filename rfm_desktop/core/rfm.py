@@ -35,10 +35,14 @@ def compute_rfm(frame: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
     """
     rows = frame[frame["customer_id"].notna()] if frame["customer_id"].hasnans else frame
     if rows.empty:
-        raise DataError("No rows with a customer id are left, so there are no customers to segment.")
+        raise DataError(
+            "No rows with a customer id are left, so there are no customers to segment."
+        )
     codes, ids = _sorted_codes(rows["customer_id"])
     n = len(ids)
-    grouped = pd.DataFrame({"c": codes, "d": rows["invoice_date"].to_numpy(), "a": rows["amount"].to_numpy()})
+    grouped = pd.DataFrame(
+        {"c": codes, "d": rows["invoice_date"].to_numpy(), "a": rows["amount"].to_numpy()}
+    )
     grouped = grouped.groupby("c", sort=True)
     last = grouped["d"].max().to_numpy()
     first = grouped["d"].min().to_numpy()
@@ -66,7 +70,9 @@ def compute_rfm(frame: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes numbered in sorted order of the values (so customers come out sorted by id)."""
     codes, uniques = pd.factorize(values)
-    order = pc.sort_indices(pa.array(np.asarray(uniques, dtype=object), type=pa.string())).to_numpy()
+    order = pc.sort_indices(
+        pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    ).to_numpy()
     uniques = np.asarray(uniques, dtype=object)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
@@ -111,7 +117,9 @@ def score_customers(
     # R, F, M as digits (R package rfm); with 10 scores each takes two digits so 10 stays readable
     base = 100 if max(s.bins for s in scales) > 9 else 10
     out["rfm_score"] = (
-        out["r_score"].astype(int) * base * base + out["f_score"].astype(int) * base + out["m_score"].astype(int)
+        out["r_score"].astype(int) * base * base
+        + out["f_score"].astype(int) * base
+        + out["m_score"].astype(int)
     )
     out["rfm_segment"] = assign_segments(
         out["r_score"].to_numpy(), out["f_score"].to_numpy(), out["m_score"].to_numpy(), rules
@@ -119,7 +127,9 @@ def score_customers(
     return out
 
 
-def score_value(population: np.ndarray, value: float, *, reverse: bool = False, bins: int = 5) -> float:
+def score_value(
+    population: np.ndarray, value: float, *, reverse: bool = False, bins: int = 5
+) -> float:
     """The score a value would get within ``population`` on a continuous 1..bins scale (for centroids).
 
     The share of customers below a value is the mid-rank share (half the ties count as below),
@@ -140,8 +150,19 @@ def score_value(population: np.ndarray, value: float, *, reverse: bool = False, 
 #: columns of :func:`segment_summary`, the per-segment statistics of the R package's
 #: ``rfm_segment_summary()`` (customers, orders, revenue, aov) and median plots, plus shares and means
 SEGMENT_COLUMNS = (
-    "segment", "customers", "share", "orders", "revenue", "revenue_share", "average_order_value",
-    "recency_median", "frequency_median", "monetary_median", "recency_mean", "frequency_mean", "monetary_mean",
+    "segment",
+    "customers",
+    "share",
+    "orders",
+    "revenue",
+    "revenue_share",
+    "average_order_value",
+    "recency_median",
+    "frequency_median",
+    "monetary_median",
+    "recency_mean",
+    "frequency_mean",
+    "monetary_mean",
 )
 
 
@@ -171,7 +192,9 @@ def segment_summary(customers: pd.DataFrame, rules: RuleSet = RFM_02) -> pd.Data
     table["revenue_share"] = table["revenue"] / total_revenue if total_revenue else 0.0
     table["average_order_value"] = table["revenue"] / table["orders"].where(table["orders"] > 0)
     known = rules.segment_names
-    order = [s for s in known if s in table.index] + sorted(s for s in table.index if s not in known)
+    order = [s for s in known if s in table.index] + sorted(
+        s for s in table.index if s not in known
+    )
     table = table.loc[order].rename_axis("segment").reset_index()
     return table[list(SEGMENT_COLUMNS)]
 
@@ -179,7 +202,9 @@ def segment_summary(customers: pd.DataFrame, rules: RuleSet = RFM_02) -> pd.Data
 def score_heatmap(customers: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
     """R score x F score grid with customer counts and mean monetary (all bins x bins cells)."""
     grouped = customers.groupby(["r_score", "f_score"])["monetary"].agg(["size", "mean"])
-    full = pd.MultiIndex.from_product([range(1, bins + 1), range(1, bins + 1)], names=["r_score", "f_score"])
+    full = pd.MultiIndex.from_product(
+        [range(1, bins + 1), range(1, bins + 1)], names=["r_score", "f_score"]
+    )
     grid = grouped.reindex(full)
     grid["size"] = grid["size"].fillna(0).astype(int)
     return grid.rename(columns={"size": "customers", "mean": "monetary_mean"}).reset_index()
@@ -199,9 +224,17 @@ def distributions(customers: pd.DataFrame, bins: int = 30) -> dict[str, pd.DataF
     out: dict[str, pd.DataFrame] = {}
     for measure in ("recency", "frequency", "monetary"):
         values = customers[measure].to_numpy(dtype=np.float64)
-        counts, edges = np.histogram(values, bins=bins) if len(values) else (np.zeros(0, int), np.zeros(1))
-        out[measure] = pd.DataFrame({"lower": edges[:-1], "upper": edges[1:], "customers": counts.astype(np.int64)})
+        counts, edges = (
+            np.histogram(values, bins=bins) if len(values) else (np.zeros(0, int), np.zeros(1))
+        )
+        out[measure] = pd.DataFrame(
+            {"lower": edges[:-1], "upper": edges[1:], "customers": counts.astype(np.int64)}
+        )
     orders = customers["frequency"].value_counts().sort_index()
-    out["orders"] = pd.DataFrame({"orders": orders.index.to_numpy(dtype=np.int64),
-                                  "customers": orders.to_numpy(dtype=np.int64)})
+    out["orders"] = pd.DataFrame(
+        {
+            "orders": orders.index.to_numpy(dtype=np.int64),
+            "customers": orders.to_numpy(dtype=np.int64),
+        }
+    )
     return out

@@ -49,9 +49,12 @@ class SegmentRule:
 
     def matches(self, r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
         return (
-            (r >= self.recency[0]) & (r <= self.recency[1])
-            & (f >= self.frequency[0]) & (f <= self.frequency[1])
-            & (m >= self.monetary[0]) & (m <= self.monetary[1])
+            (r >= self.recency[0])
+            & (r <= self.recency[1])
+            & (f >= self.frequency[0])
+            & (f <= self.frequency[1])
+            & (m >= self.monetary[0])
+            & (m <= self.monetary[1])
         )
 
     def distance(self, r: float, f: float, m: float) -> tuple[float, float]:
@@ -93,7 +96,9 @@ class RuleSet:
             _check_rule(rule, self.scale, seen)
         names = {r.name for r in self.rules}
         if self.order and (set(self.order) - {OTHERS}) != names:
-            raise ParamsError(f"The order of the rule table '{self.name}' must name each of its segments once.")
+            raise ParamsError(
+                f"The order of the rule table '{self.name}' must name each of its segments once."
+            )
 
     @property
     def segment_names(self) -> tuple[str, ...]:
@@ -142,23 +147,41 @@ class RuleSet:
         """The table as the rows of a rules CSV (``segment, r_min … m_max, strategy``)."""
         return pd.DataFrame(
             [
-                {"segment": r.name, "r_min": r.recency[0], "r_max": r.recency[1], "f_min": r.frequency[0],
-                 "f_max": r.frequency[1], "m_min": r.monetary[0], "m_max": r.monetary[1], "strategy": r.strategy}
+                {
+                    "segment": r.name,
+                    "r_min": r.recency[0],
+                    "r_max": r.recency[1],
+                    "f_min": r.frequency[0],
+                    "f_max": r.frequency[1],
+                    "m_min": r.monetary[0],
+                    "m_max": r.monetary[1],
+                    "strategy": r.strategy,
+                }
                 for r in self.rules
             ],
             columns=[*RULE_COLUMNS, "strategy"],
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "scale": self.scale, "source": self.source, "order": list(self.order),
-                "table": self.to_frame().to_dict("records")}
+        return {
+            "name": self.name,
+            "scale": self.scale,
+            "source": self.source,
+            "order": list(self.order),
+            "table": self.to_frame().to_dict("records"),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuleSet:
         try:
             rules = tuple(_rule_from_row(dict(row), i + 2) for i, row in enumerate(data["table"]))
-            return cls(str(data["name"]), rules, int(data.get("scale", 5)),
-                       tuple(data.get("order") or ()), str(data.get("source") or ""))
+            return cls(
+                str(data["name"]),
+                rules,
+                int(data.get("scale", 5)),
+                tuple(data.get("order") or ()),
+                str(data.get("source") or ""),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ParamsError(f"The saved rule table is not valid: {exc}.") from exc
 
@@ -168,9 +191,13 @@ def _check_rule(rule: SegmentRule, scale: int, seen: set[str]) -> None:
     if not name:
         raise ParamsError("A segment rule needs a name.")
     if name.casefold() == OTHERS.casefold():
-        raise ParamsError(f"'{OTHERS}' is kept for customers no rule matches; give the rule another name.")
+        raise ParamsError(
+            f"'{OTHERS}' is kept for customers no rule matches; give the rule another name."
+        )
     if CLUSTER_NAME_PATTERN.match(name):
-        raise ParamsError(f"The segment name '{name}' looks like a cluster name (C1 · …); choose another.")
+        raise ParamsError(
+            f"The segment name '{name}' looks like a cluster name (C1 · …); choose another."
+        )
     if name.casefold() in seen:
         raise ParamsError(f"Two rules are called '{name}'; each segment name must be unique.")
     seen.add(name.casefold())
@@ -202,8 +229,17 @@ STRATEGIES: dict[str, str] = {
 #: best first: the order in which the R package's 0.2.x documentation lists its segments; both
 #: built-in tables use it for display and for "a better segment"
 SEGMENT_ORDER: tuple[str, ...] = (
-    "Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising",
-    "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them", "Lost", OTHERS,
+    "Champions",
+    "Loyal Customers",
+    "Potential Loyalist",
+    "New Customers",
+    "Promising",
+    "Need Attention",
+    "About To Sleep",
+    "At Risk",
+    "Can't Lose Them",
+    "Lost",
+    OTHERS,
 )
 
 
@@ -302,7 +338,11 @@ def _rule_from_row(row: Mapping[str, Any], line: int) -> SegmentRule:
 
     name = str(row.get("segment") or "").strip()
     strategy = row.get("strategy")
-    strategy = "" if strategy is None or (isinstance(strategy, float) and math.isnan(strategy)) else str(strategy)
+    strategy = (
+        ""
+        if strategy is None or (isinstance(strategy, float) and math.isnan(strategy))
+        else str(strategy)
+    )
     return SegmentRule(
         name,
         (score("r_min"), score("r_max")),
@@ -394,7 +434,9 @@ def assign_segments(
     return pd.Series(pd.array(_first_match(r, f, m, rules, names=True), dtype="string"))
 
 
-def first_rule(r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: RuleSet | Sequence[SegmentRule]) -> np.ndarray:
+def first_rule(
+    r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: RuleSet | Sequence[SegmentRule]
+) -> np.ndarray:
     """The index of the rule each (r, f, m) takes; -1 for "Others"."""
     return _first_match(r, f, m, rules, names=False)
 
@@ -409,4 +451,3 @@ def _first_match(r, f, m, rules, *, names: bool) -> np.ndarray:
         out[hit] = rule.name if names else i
         unassigned &= ~hit
     return out
-

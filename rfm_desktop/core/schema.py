@@ -43,28 +43,82 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("customer_id", "Customer ID", "Who bought: one id per customer. Rows without it "
-          "cannot be segmented.", True, "id"),
-    Field("invoice_date", "Invoice date", "When the purchase happened (date, optionally with "
-          "time). Gives the recency.", True, "date"),
-    Field("invoice_id", "Invoice / order number", "Groups the lines of one purchase and so counts "
-          "the frequency; 'C' followed by digits on a negative quantity (C536379) is a "
-          "cancellation. Without it each customer and timestamp counts as one purchase.", False, "id"),
-    Field("quantity", "Quantity", "Units on the line. Needed together with the unit price "
-          "unless an amount column is mapped.", False, "number"),
-    Field("unit_price", "Unit price", "Price of one unit. Needed together with the quantity "
-          "unless an amount column is mapped.", False, "number"),
-    Field("amount", "Amount (line total)", "Money of the line (quantity x unit price). Map "
-          "this, or quantity and unit price.", False, "number"),
-    Field("stock_code", "Stock code", "Product code; lets the cleaning drop postage, fees "
-          "and other non-product lines (optional).", False, "id"),
+    Field(
+        "customer_id",
+        "Customer ID",
+        "Who bought: one id per customer. Rows without it cannot be segmented.",
+        True,
+        "id",
+    ),
+    Field(
+        "invoice_date",
+        "Invoice date",
+        "When the purchase happened (date, optionally with time). Gives the recency.",
+        True,
+        "date",
+    ),
+    Field(
+        "invoice_id",
+        "Invoice / order number",
+        "Groups the lines of one purchase and so counts "
+        "the frequency; 'C' followed by digits on a negative quantity (C536379) is a "
+        "cancellation. Without it each customer and timestamp counts as one purchase.",
+        False,
+        "id",
+    ),
+    Field(
+        "quantity",
+        "Quantity",
+        "Units on the line. Needed together with the unit price unless an amount column is mapped.",
+        False,
+        "number",
+    ),
+    Field(
+        "unit_price",
+        "Unit price",
+        "Price of one unit. Needed together with the quantity unless an amount column is mapped.",
+        False,
+        "number",
+    ),
+    Field(
+        "amount",
+        "Amount (line total)",
+        "Money of the line (quantity x unit price). Map this, or quantity and unit price.",
+        False,
+        "number",
+    ),
+    Field(
+        "stock_code",
+        "Stock code",
+        "Product code; lets the cleaning drop postage, fees "
+        "and other non-product lines (optional).",
+        False,
+        "id",
+    ),
     Field("description", "Description", "Product name (optional).", False, "text"),
-    Field("country", "Country", "Customer's country, shown in the customer table "
-          "(optional).", False, "text"),
-    Field("status", "Status", "Payment or order status (Paid, Refunded, Failed…); rows that "
-          "are not a completed sale are removed by a cleaning step (optional).", False, "text"),
-    Field("currency", "Currency", "Currency of the amounts (EUR, USD…); more than one currency "
-          "stops the run unless one is chosen on the Cleaning page (optional).", False, "text"),
+    Field(
+        "country",
+        "Country",
+        "Customer's country, shown in the customer table (optional).",
+        False,
+        "text",
+    ),
+    Field(
+        "status",
+        "Status",
+        "Payment or order status (Paid, Refunded, Failed…); rows that "
+        "are not a completed sale are removed by a cleaning step (optional).",
+        False,
+        "text",
+    ),
+    Field(
+        "currency",
+        "Currency",
+        "Currency of the amounts (EUR, USD…); more than one currency "
+        "stops the run unless one is chosen on the Cleaning page (optional).",
+        False,
+        "text",
+    ),
 )
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -78,70 +132,248 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": (
         # a person-level key beats a per-order one (Olist: customer_id is new for every order,
         # customer_unique_id is the person), so these come first
-        "customeruniqueid", "uniquecustomerid", "customerunique", "personid",
-        "customerid", "customer", "customerno", "customernumber", "customernum", "customernr",
-        "customercode", "customerkey", "custid", "custno", "custnumber", "cust", "clientid",
-        "client", "clientno", "clientnumber", "clientcode", "memberid", "membernumber",
-        "accountid", "accountnumber", "accountno", "buyerid", "userid", "shopperid",
-        "kundennummer", "kundennr", "kundeid", "kunde", "idcliente", "numeroclient",
+        "customeruniqueid",
+        "uniquecustomerid",
+        "customerunique",
+        "personid",
+        "customerid",
+        "customer",
+        "customerno",
+        "customernumber",
+        "customernum",
+        "customernr",
+        "customercode",
+        "customerkey",
+        "custid",
+        "custno",
+        "custnumber",
+        "cust",
+        "clientid",
+        "client",
+        "clientno",
+        "clientnumber",
+        "clientcode",
+        "memberid",
+        "membernumber",
+        "accountid",
+        "accountnumber",
+        "accountno",
+        "buyerid",
+        "userid",
+        "shopperid",
+        "kundennummer",
+        "kundennr",
+        "kundeid",
+        "kunde",
+        "idcliente",
+        "numeroclient",
         # dunnhumby-style household keys; an email when there is no customer number (Shopify)
-        "householdkey", "householdid", "household", "email", "emailaddress", "customeremail",
+        "householdkey",
+        "householdid",
+        "household",
+        "email",
+        "emailaddress",
+        "customeremail",
     ),
     "invoice_date": (
-        "invoicedate", "invoicedatetime", "orderdate", "orderdatetime", "transactiondate",
-        "transactiondatetime", "purchasedate", "dateofpurchase", "saledate", "salesdate",
-        "receiptdate", "billingdate", "documentdate", "date", "datetime", "timestamp",
-        "orderedat", "purchasedat", "createdat", "created", "rechnungsdatum", "datum", "fecha",
+        "invoicedate",
+        "invoicedatetime",
+        "orderdate",
+        "orderdatetime",
+        "transactiondate",
+        "transactiondatetime",
+        "purchasedate",
+        "dateofpurchase",
+        "saledate",
+        "salesdate",
+        "receiptdate",
+        "billingdate",
+        "documentdate",
+        "date",
+        "datetime",
+        "timestamp",
+        "orderedat",
+        "purchasedat",
+        "createdat",
+        "created",
+        "rechnungsdatum",
+        "datum",
+        "fecha",
         "day",  # dunnhumby's DAY 1..N day numbers, read as a day index (see to_dates)
     ),
     "invoice_id": (
-        "invoiceno", "invoice", "invoiceid", "invoicenumber", "invoicenum", "invoicenr",
-        "orderid", "orderno", "ordernumber", "ordernum", "ordernr", "order", "transactionid",
-        "transactionno", "transactionnumber", "transaction", "receiptid", "receiptno",
-        "receiptnumber", "receipt", "billno", "billnumber", "billid", "documentno",
-        "documentnumber", "salesorder", "ticketid", "rechnungsnummer", "rechnungsnr",
-        "basketid", "basket", "cartid",
+        "invoiceno",
+        "invoice",
+        "invoiceid",
+        "invoicenumber",
+        "invoicenum",
+        "invoicenr",
+        "orderid",
+        "orderno",
+        "ordernumber",
+        "ordernum",
+        "ordernr",
+        "order",
+        "transactionid",
+        "transactionno",
+        "transactionnumber",
+        "transaction",
+        "receiptid",
+        "receiptno",
+        "receiptnumber",
+        "receipt",
+        "billno",
+        "billnumber",
+        "billid",
+        "documentno",
+        "documentnumber",
+        "salesorder",
+        "ticketid",
+        "rechnungsnummer",
+        "rechnungsnr",
+        "basketid",
+        "basket",
+        "cartid",
     ),
     "quantity": (
-        "quantity", "qty", "quantityordered", "qtyordered", "quantitysold", "qtysold", "units",
-        "unitssold", "pieces", "pcs", "itemcount", "numberofitems", "noofitems", "menge",
-        "anzahl", "cantidad",
+        "quantity",
+        "qty",
+        "quantityordered",
+        "qtyordered",
+        "quantitysold",
+        "qtysold",
+        "units",
+        "unitssold",
+        "pieces",
+        "pcs",
+        "itemcount",
+        "numberofitems",
+        "noofitems",
+        "menge",
+        "anzahl",
+        "cantidad",
     ),
     "unit_price": (
-        "unitprice", "price", "unitcost", "priceeach", "priceperunit", "itemprice",
-        "sellingprice", "saleprice", "salesprice", "unitsaleprice", "netprice", "rate",
-        "preis", "einzelpreis", "precio",
+        "unitprice",
+        "price",
+        "unitcost",
+        "priceeach",
+        "priceperunit",
+        "itemprice",
+        "sellingprice",
+        "saleprice",
+        "salesprice",
+        "unitsaleprice",
+        "netprice",
+        "rate",
+        "preis",
+        "einzelpreis",
+        "precio",
     ),
     "amount": (
-        "amount", "revenue", "sales", "total", "linetotal", "totalamount", "totalprice",
-        "totalsales", "totalrevenue", "salesamount", "salesvalue", "netsales", "netamount",
-        "grossamount", "lineamount", "linevalue", "totalvalue", "value", "turnover", "subtotal",
-        "extendedprice", "amountspent", "spend", "monetary", "ordertotal", "betrag", "umsatz",
+        "amount",
+        "revenue",
+        "sales",
+        "total",
+        "linetotal",
+        "totalamount",
+        "totalprice",
+        "totalsales",
+        "totalrevenue",
+        "salesamount",
+        "salesvalue",
+        "netsales",
+        "netamount",
+        "grossamount",
+        "lineamount",
+        "linevalue",
+        "totalvalue",
+        "value",
+        "turnover",
+        "subtotal",
+        "extendedprice",
+        "amountspent",
+        "spend",
+        "monetary",
+        "ordertotal",
+        "betrag",
+        "umsatz",
         "importe",
     ),
     "stock_code": (
-        "stockcode", "sku", "productid", "productcode", "productno", "itemcode", "itemid",
-        "itemno", "itemnumber", "articleno", "articlenumber", "articleid", "partnumber",
-        "partno", "ean", "upc", "barcode", "artikelnummer", "artikelnr",
+        "stockcode",
+        "sku",
+        "productid",
+        "productcode",
+        "productno",
+        "itemcode",
+        "itemid",
+        "itemno",
+        "itemnumber",
+        "articleno",
+        "articlenumber",
+        "articleid",
+        "partnumber",
+        "partno",
+        "ean",
+        "upc",
+        "barcode",
+        "artikelnummer",
+        "artikelnr",
     ),
     "description": (
-        "description", "productname", "productdescription", "itemname", "itemdescription",
-        "product", "item", "articlename", "article", "name", "title", "bezeichnung",
-        "beschreibung", "descripcion",
+        "description",
+        "productname",
+        "productdescription",
+        "itemname",
+        "itemdescription",
+        "product",
+        "item",
+        "articlename",
+        "article",
+        "name",
+        "title",
+        "bezeichnung",
+        "beschreibung",
+        "descripcion",
     ),
     "country": (
-        "country", "countryname", "countrycode", "customercountry", "shipcountry",
-        "shippingcountry", "billingcountry", "land", "pais",
+        "country",
+        "countryname",
+        "countrycode",
+        "customercountry",
+        "shipcountry",
+        "shippingcountry",
+        "billingcountry",
+        "land",
+        "pais",
     ),
     # Not the bare "state": in US exports (Superstore) that is the customer's state.
     "status": (
-        "status", "financialstatus", "paymentstatus", "orderstatus", "transactionstatus",
-        "chargestatus", "salestatus", "invoicestatus", "orderstate", "paymentstate",
-        "financialstate", "transactionstate",
+        "status",
+        "financialstatus",
+        "paymentstatus",
+        "orderstatus",
+        "transactionstatus",
+        "chargestatus",
+        "salestatus",
+        "invoicestatus",
+        "orderstate",
+        "paymentstate",
+        "financialstate",
+        "transactionstate",
     ),
     "currency": (
-        "currency", "currencycode", "currencyiso", "currencyisocode", "ccy", "curr", "waehrung",
-        "wahrung", "moneda", "devise",
+        "currency",
+        "currencycode",
+        "currencyiso",
+        "currencyisocode",
+        "ccy",
+        "curr",
+        "waehrung",
+        "wahrung",
+        "moneda",
+        "devise",
     ),
 }
 
@@ -224,7 +456,9 @@ def missing_fields(mapping: Mapping[str, str]) -> list[str]:
     return missing
 
 
-def resolve_mapping(headers: Sequence[str], mapping: Mapping[str, str | None] | None) -> dict[str, str]:
+def resolve_mapping(
+    headers: Sequence[str], mapping: Mapping[str, str | None] | None
+) -> dict[str, str]:
     """The mapping to use: auto-detection, overridden by the explicit entries.
 
     An explicit entry whose column is ``None`` or ``""`` un-maps that field; explicit money
@@ -305,8 +539,10 @@ def _repeated_for(headers: Sequence[str], mapping: Mapping[str, str]) -> dict[st
     for field, column in _guess([str(h) for h in headers]).items():
         if field in wanted and field not in mapping and column in owner:
             names = ", ".join(groups[owner[column]])
-            notes[field] = (f"Column '{owner[column]}' appears twice in the file ({names}): choose "
-                            f"the one for {field} in the column mapping.")
+            notes[field] = (
+                f"Column '{owner[column]}' appears twice in the file ({names}): choose "
+                f"the one for {field} in the column mapping."
+            )
     return notes
 
 
@@ -385,7 +621,9 @@ def _value_problems(field: str, column: str, values: pd.Series) -> list[str]:
     if kind == "date":
         dates = to_dates(raw)
         if dates.parsed == 0 and dates.present > 0:
-            return [f"Column '{column}' has no values that are dates (first: '{dates.first_bad_value}')."]
+            return [
+                f"Column '{column}' has no values that are dates (first: '{dates.first_bad_value}')."
+            ]
     elif kind == "number":
         numbers = to_numbers(raw)
         if numbers.parsed == 0 and numbers.present > 0:
@@ -393,8 +631,10 @@ def _value_problems(field: str, column: str, values: pd.Series) -> list[str]:
     elif field == "customer_id":
         sample = _decimal_id(raw)
         if sample is not None:
-            return [f"Customer ids in '{column}' look like numbers with decimals (like '{sample}'): "
-                    "is it the right column?"]
+            return [
+                f"Customer ids in '{column}' look like numbers with decimals (like '{sample}'): "
+                "is it the right column?"
+            ]
     return []
 
 
@@ -545,9 +785,13 @@ def total_labels(values: pa.Array | pa.ChunkedArray | pd.Series) -> np.ndarray:
     arr = _plain(as_arrow(values))
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return np.zeros(len(arr), dtype=bool)
-    if not pc.any(pc.match_substring(arr, "total", ignore_case=True)).as_py():  # the usual case, fast
+    if not pc.any(
+        pc.match_substring(arr, "total", ignore_case=True)
+    ).as_py():  # the usual case, fast
         return np.zeros(len(arr), dtype=bool)
-    hits = _on_distinct(arr, lambda t: pc.match_substring_regex(pc.utf8_trim_whitespace(t), _TOTAL_LABEL))
+    hits = _on_distinct(
+        arr, lambda t: pc.match_substring_regex(pc.utf8_trim_whitespace(t), _TOTAL_LABEL)
+    )
     return _bools(hits)
 
 
@@ -583,7 +827,9 @@ class Parsed:
         return self.present - self.bad
 
 
-def to_numbers(values: pa.Array | pa.ChunkedArray | pd.Series, decimal_comma: bool = False) -> Parsed:
+def to_numbers(
+    values: pa.Array | pa.ChunkedArray | pd.Series, decimal_comma: bool = False
+) -> Parsed:
     """Numbers as float64; text that is no number, inf and magnitudes above 1e12 are bad (NaN).
 
     Text is read with a decimal point (``1,234.5``) or a decimal comma (``1.234,5``),
@@ -595,7 +841,11 @@ def to_numbers(values: pa.Array | pa.ChunkedArray | pd.Series, decimal_comma: bo
     """
     raw = _plain(as_arrow(values))
     label = ""
-    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type) or pa.types.is_decimal(raw.type):
+    if (
+        pa.types.is_integer(raw.type)
+        or pa.types.is_floating(raw.type)
+        or pa.types.is_decimal(raw.type)
+    ):
         numbers = raw.cast(pa.float64()).to_numpy()
         present = ~np.isnan(numbers) | _nan_but_present(raw)
     elif pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
@@ -660,8 +910,22 @@ _DASHES = "-\u2212\u2013\u2014"  # hyphen, minus sign, en dash, em dash
 
 #: Signs that name one currency, as the code the currency column would hold. ``$``, ``¥`` and
 #: ``kr`` stay as written: several currencies use them.
-_SIGN_CODES = {"€": "EUR", "£": "GBP", "₹": "INR", "₽": "RUB", "₩": "KRW", "₺": "TRY", "₫": "VND",
-               "₱": "PHP", "₪": "ILS", "฿": "THB", "₴": "UAH", "₦": "NGN", "zł": "PLN", "Kč": "CZK"}
+_SIGN_CODES = {
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "₽": "RUB",
+    "₩": "KRW",
+    "₺": "TRY",
+    "₫": "VND",
+    "₱": "PHP",
+    "₪": "ILS",
+    "฿": "THB",
+    "₴": "UAH",
+    "₦": "NGN",
+    "zł": "PLN",
+    "Kč": "CZK",
+}
 
 
 def currency_marks(values: pa.Array | pa.ChunkedArray | pd.Series) -> pd.Series:
@@ -686,7 +950,9 @@ def currency_marks(values: pa.Array | pa.ChunkedArray | pd.Series) -> pd.Series:
     trail = text.str.extract(rf"(?<=[\s\d).,{_DASHES}])({word})\s*[{_DASHES})]?$", expand=False)
     mark = lead.fillna(trail).str.rstrip(".")
     mark = mark.map(lambda m: _SIGN_CODES.get(m, m.upper()) if isinstance(m, str) else pd.NA)
-    return pd.Series(_spread(mark.to_numpy(dtype=object, na_value=None), codes, None), dtype="string")
+    return pd.Series(
+        _spread(mark.to_numpy(dtype=object, na_value=None), codes, None), dtype="string"
+    )
 
 
 def _accounting_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -700,7 +966,9 @@ def _accounting_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     t = text.str.strip()
     credit = t.str.contains(r"\d\s*CR$", na=False).to_numpy(dtype=bool)  # "45.00 CR": a credit
     t = t.str.replace(r"(?<=\d)\s*(?:CR|DR)$", "", regex=True)
-    t = t.str.replace(rf"^{_CURRENCY_WORD}(?=[\s\d({_DASHES}.,{_CURRENCY_SIGNS}]|$)", "", regex=True)
+    t = t.str.replace(
+        rf"^{_CURRENCY_WORD}(?=[\s\d({_DASHES}.,{_CURRENCY_SIGNS}]|$)", "", regex=True
+    )
     t = t.str.replace(rf"(?<=[\s\d).,{_DASHES}{_CURRENCY_SIGNS}]){_CURRENCY_WORD}$", "", regex=True)
     t = t.str.replace(rf"[\s\u00a0\u202f'’{_CURRENCY_SIGNS}]", "", regex=True)
     t = t.str.replace(rf"^[{_DASHES}]$", "0", regex=True)  # accounting zero: a lone dash
@@ -715,7 +983,9 @@ def _accounting_text(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _read_decimal(clean: pd.Series, decimal: str, thousands: str) -> pd.Series:
     """Text read with one decimal mark; thousands marks only in proper groups of three."""
-    grouped = clean.str.fullmatch(rf"[+-]?\d{{1,3}}(\{thousands}\d{{3}})+(\{decimal}\d*)?", na=False)
+    grouped = clean.str.fullmatch(
+        rf"[+-]?\d{{1,3}}(\{thousands}\d{{3}})+(\{decimal}\d*)?", na=False
+    )
     text = clean.where(~grouped, clean.str.replace(thousands, "", regex=False))
     text = text.where(~text.str.contains(thousands, regex=False, na=False), None)
     if decimal == ",":
@@ -814,7 +1084,7 @@ def _cell_dates(raw: pa.ChunkedArray) -> np.ndarray:
     ticks = raw.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     valid = _bools(raw.is_valid())
     # outside 1900..2200 the ns conversion could overflow; those are bad dates anyway
-    low, high = (np.array([_DATE_MIN, _DATE_MAX]).astype(f"datetime64[{unit}]").astype(np.int64))
+    low, high = np.array([_DATE_MIN, _DATE_MAX]).astype(f"datetime64[{unit}]").astype(np.int64)
     valid &= (ticks >= low) & (ticks < high)
     dates = ticks.view(f"datetime64[{unit}]").astype("datetime64[ns]")
     return np.where(valid, dates, np.datetime64("NaT"))
@@ -823,7 +1093,12 @@ def _cell_dates(raw: pa.ChunkedArray) -> np.ndarray:
 def _number_dates(numbers: np.ndarray, examples: list[str]) -> tuple[np.ndarray, str, str]:
     """Numbers as YYYYMMDD, Excel serial numbers or day numbers: (dates, label, note)."""
     with np.errstate(invalid="ignore"):
-        whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (numbers > 1e7) & (numbers < 1e8)
+        whole = (
+            np.isfinite(numbers)
+            & (numbers == np.floor(numbers))
+            & (numbers > 1e7)
+            & (numbers < 1e8)
+        )
         ymd = np.where(whole, numbers, np.nan)
         yyyymmdd = _from_parts(
             pd.Series(ymd // 10000), pd.Series(ymd // 100 % 100), pd.Series(ymd % 100), None
@@ -837,16 +1112,24 @@ def _number_dates(numbers: np.ndarray, examples: list[str]) -> tuple[np.ndarray,
     first, last = float(numbers[in_range].min()), float(numbers[in_range].max())
     if last < _SERIAL_1970:
         dates = np.where(in_range, _DAY_ZERO + nanos, np.datetime64("NaT"))
-        return dates, DAY_INDEX, (
-            f"holds day numbers ({first:g} to {last:g}), not calendar dates: read as a day index "
-            f"(day 1 shown as 2000-01-01); recency counts days back from day {last + 1:g}."
+        return (
+            dates,
+            DAY_INDEX,
+            (
+                f"holds day numbers ({first:g} to {last:g}), not calendar dates: read as a day index "
+                f"(day 1 shown as 2000-01-01); recency counts days back from day {last + 1:g}."
+            ),
         )
     dates = np.where(in_range & (numbers >= 1), _EXCEL_EPOCH + nanos, np.datetime64("NaT"))
     example = ""
     if examples:
         shown = np.datetime_as_string(dates[~np.isnat(dates)][:1], unit="m")
         example = f", e.g. '{examples[0]}' = {shown[0].replace('T', ' ')}" if len(shown) else ""
-    return dates, EXCEL_SERIAL, f"holds Excel serial numbers (days since 1899-12-30{example}): read as dates."
+    return (
+        dates,
+        EXCEL_SERIAL,
+        f"holds Excel serial numbers (days since 1899-12-30{example}): read as dates.",
+    )
 
 
 def _text_dates(raw: pa.ChunkedArray, order: str | None) -> tuple[np.ndarray, str, str]:
@@ -863,7 +1146,9 @@ def _text_dates(raw: pa.ChunkedArray, order: str | None) -> tuple[np.ndarray, st
         return _spread(iso, codes, nat), ISO, ""
     readings = _text_readings(text, iso)
     if order is not None:  # the analyst's order: the other day/month orders are not tried
-        ruled_out = {"dmy": (MONTH_FIRST,), "mdy": (DAY_FIRST,), "ymd": (MONTH_FIRST, DAY_FIRST)}[order]
+        ruled_out = {"dmy": (MONTH_FIRST,), "mdy": (DAY_FIRST,), "ymd": (MONTH_FIRST, DAY_FIRST)}[
+            order
+        ]
         readings = {label: values for label, values in readings.items() if label not in ruled_out}
     scores = {label: int(weights[~np.isnat(v)].sum()) for label, v in readings.items()}
     best = max(scores.values(), default=0)
@@ -872,13 +1157,18 @@ def _text_dates(raw: pa.ChunkedArray, order: str | None) -> tuple[np.ndarray, st
         return _spread(other.to_numpy(dtype="datetime64[ns]"), codes, nat), OTHER_TEXT, ""
     label = next(lb for lb, s in scores.items() if s == best)
     note = ""
-    if (label == MONTH_FIRST and scores.get(DAY_FIRST) == best
-            and not _same_dates(readings[MONTH_FIRST], readings[DAY_FIRST])):
+    if (
+        label == MONTH_FIRST
+        and scores.get(DAY_FIRST) == best
+        and not _same_dates(readings[MONTH_FIRST], readings[DAY_FIRST])
+    ):
         label, reason = _month_or_day_first(readings, codes)
         switch = "mdy" if label == DAY_FIRST else "dmy"
-        note = (f"has dates that read both day first and month first (no day above 12): read as "
-                f"{label} because {reason}. If that is wrong, use --date-order {switch} (in the "
-                "wizard: Date order on the Columns page).")
+        note = (
+            f"has dates that read both day first and month first (no day above 12): read as "
+            f"{label} because {reason}. If that is wrong, use --date-order {switch} (in the "
+            "wizard: Date order on the Columns page)."
+        )
     result = readings[label].copy()
     rival = {MONTH_FIRST: DAY_FIRST, DAY_FIRST: MONTH_FIRST}.get(label)
     for other_label, other in readings.items():
@@ -905,7 +1195,11 @@ def _text_readings(text: pd.Series, iso: np.ndarray) -> dict[str, np.ndarray]:
     nat = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
     readings: dict[str, np.ndarray] = {ISO: iso}
     eight = text.where(text.str.fullmatch(r"\d{8}", na=False))
-    readings[YYYYMMDD] = _to_ns(pd.to_datetime(eight, format="%Y%m%d", errors="coerce")) if eight.notna().any() else nat
+    readings[YYYYMMDD] = (
+        _to_ns(pd.to_datetime(eight, format="%Y%m%d", errors="coerce"))
+        if eight.notna().any()
+        else nat
+    )
     ymd = text.str.extract(_YMD)
     readings[YEAR_FIRST] = _from_parts(ymd[0], ymd[1], ymd[2], ymd) if ymd[0].notna().any() else nat
     dmy = text.str.extract(_DMY)
@@ -963,7 +1257,9 @@ def _month_or_day_first(readings: dict[str, np.ndarray], codes: np.ndarray) -> t
     month_future, day_future = bool((month >= tomorrow).any()), bool((day >= tomorrow).any())
     if month_future != day_future:
         wrong = "month first" if month_future else "day first"
-        return (DAY_FIRST if month_future else MONTH_FIRST), f"{wrong} would put dates in the future"
+        return (
+            DAY_FIRST if month_future else MONTH_FIRST
+        ), f"{wrong} would put dates in the future"
 
     def forward(dates: np.ndarray) -> float:
         return float(np.mean(dates[1:] >= dates[:-1])) if len(dates) > 1 else 0.0
@@ -973,7 +1269,8 @@ def _month_or_day_first(readings: dict[str, np.ndarray], codes: np.ndarray) -> t
         better = f_day > f_month
         return (DAY_FIRST if better else MONTH_FIRST), (
             f"its dates run forward in file order more often ({max(f_day, f_month):.0%} of rows, "
-            f"against {min(f_day, f_month):.0%})")
+            f"against {min(f_day, f_month):.0%})"
+        )
 
     def span(dates: np.ndarray) -> int:
         return int((dates.max() - dates.min()) // np.timedelta64(1, "D")) if len(dates) else 0
@@ -981,6 +1278,8 @@ def _month_or_day_first(readings: dict[str, np.ndarray], codes: np.ndarray) -> t
     s_month, s_day = span(month), span(day)
     if 2 * s_day < s_month or 2 * s_month < s_day:
         short = DAY_FIRST if s_day < s_month else MONTH_FIRST
-        return short, (f"its dates span {min(s_day, s_month):,} days, against {max(s_day, s_month):,} "
-                       "the other way")
+        return short, (
+            f"its dates span {min(s_day, s_month):,} days, against {max(s_day, s_month):,} "
+            "the other way"
+        )
     return MONTH_FIRST, "nothing in the data tells the two apart (month first is the default)"

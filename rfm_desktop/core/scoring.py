@@ -46,8 +46,14 @@ class ScoreBand:
         return self.above is None or self.up_to is None or self.above < self.up_to
 
     def to_dict(self) -> dict[str, float | int | None]:
-        return {"score": self.score, "lower": _plain(self.lower), "upper": _plain(self.upper),
-                "above": _plain(self.above), "up_to": _plain(self.up_to), "customers": self.customers}
+        return {
+            "score": self.score,
+            "lower": _plain(self.lower),
+            "upper": _plain(self.upper),
+            "above": _plain(self.above),
+            "up_to": _plain(self.up_to),
+            "customers": self.customers,
+        }
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,11 @@ class MeasureScale:
 
     def scores(self, values: np.ndarray | pd.Series) -> np.ndarray:
         """The score (1..bins, int8) of each value."""
-        below = np.searchsorted(np.asarray(self.breaks, dtype=np.float64),
-                                np.asarray(values, dtype=np.float64), side="left")
+        below = np.searchsorted(
+            np.asarray(self.breaks, dtype=np.float64),
+            np.asarray(values, dtype=np.float64),
+            side="left",
+        )
         scores = self.bins - below if self.reverse else below + 1
         return scores.astype(np.int8)
 
@@ -107,8 +116,13 @@ class MeasureScale:
         return f"{self.letter} {score} = {fmt_value(band.lower, self.measure)}–{with_unit(band.upper, self.measure)}"
 
     def to_dict(self) -> dict:
-        return {"bins": self.bins, "method": self.method, "reversed": self.reverse,
-                "breaks": [_plain(b) for b in self.breaks], "scores": [b.to_dict() for b in self.bands]}
+        return {
+            "bins": self.bins,
+            "method": self.method,
+            "reversed": self.reverse,
+            "breaks": [_plain(b) for b in self.breaks],
+            "scores": [b.to_dict() for b in self.bands],
+        }
 
 
 def fmt_value(value: float | None, measure: str = "") -> str:
@@ -135,8 +149,12 @@ def _plain(value: float | None) -> float | int | None:
     return int(value) if value.is_integer() else round(value, 6)
 
 
-def build_scale(values: np.ndarray | pd.Series, measure: str, bins: int = 5,
-                breaks: Sequence[float] | None = None) -> MeasureScale:
+def build_scale(
+    values: np.ndarray | pd.Series,
+    measure: str,
+    bins: int = 5,
+    breaks: Sequence[float] | None = None,
+) -> MeasureScale:
     """The scale of one measure over the customers' ``values``.
 
     Parameters
@@ -161,7 +179,11 @@ def build_scale(values: np.ndarray | pd.Series, measure: str, bins: int = 5,
         method = "quantile"
         # rounded to 9 decimals so that a break meant to be a whole number is exactly one
         # (interpolation noise would otherwise move customers sitting on it to the next score)
-        quantiles = np.round(np.quantile(values, np.arange(1, bins) / bins), 9) if len(values) else np.zeros(bins - 1)
+        quantiles = (
+            np.round(np.quantile(values, np.arange(1, bins) / bins), 9)
+            if len(values)
+            else np.zeros(bins - 1)
+        )
         cut = tuple(float(b) for b in quantiles)
     else:
         method, cut = "custom", tuple(float(b) for b in breaks)
@@ -171,19 +193,22 @@ def build_scale(values: np.ndarray | pd.Series, measure: str, bins: int = 5,
     for score in range(1, bins + 1):
         below = bins - score if scale.reverse else score - 1  # breaks under this band's values
         members = values[scores == score]
-        bands.append(ScoreBand(
-            score=score,
-            above=cut[below - 1] if below >= 1 else None,
-            up_to=cut[below] if below < len(cut) else None,
-            lower=float(members.min()) if len(members) else None,
-            upper=float(members.max()) if len(members) else None,
-            customers=int(len(members)),
-        ))
+        bands.append(
+            ScoreBand(
+                score=score,
+                above=cut[below - 1] if below >= 1 else None,
+                up_to=cut[below] if below < len(cut) else None,
+                lower=float(members.min()) if len(members) else None,
+                upper=float(members.max()) if len(members) else None,
+                customers=int(len(members)),
+            )
+        )
     return MeasureScale(measure, bins, cut, method, tuple(bands))
 
 
-def build_scales(customers: pd.DataFrame, bins: int = 5,
-                 breaks: Mapping[str, Sequence[float]] | None = None) -> tuple[MeasureScale, ...]:
+def build_scales(
+    customers: pd.DataFrame, bins: int = 5, breaks: Mapping[str, Sequence[float]] | None = None
+) -> tuple[MeasureScale, ...]:
     """Recency, frequency and monetary scales of a customer table (see :func:`build_scale`)."""
     breaks = breaks or {}
     return tuple(build_scale(customers[m].to_numpy(), m, bins, breaks.get(m)) for m in MEASURES)
@@ -201,13 +226,18 @@ def scale_warnings(scales: Sequence[MeasureScale], values: pd.DataFrame | None =
         if scale.method == "quantile" and values is not None and len(values):
             counts = values[scale.measure].value_counts()
             top, share = counts.index[0], counts.iloc[0] / len(values)
-            why = (f"every customer has {scale.measure} {fmt_value(top, scale.measure)}" if share == 1
-                   else f"{share:.0%} of customers share {scale.measure} {fmt_value(top, scale.measure)}")
+            why = (
+                f"every customer has {scale.measure} {fmt_value(top, scale.measure)}"
+                if share == 1
+                else f"{share:.0%} of customers share {scale.measure} {fmt_value(top, scale.measure)}"
+            )
             why += ", and equal values keep equal scores, so quantile breaks coincide"
         else:
             why = "no customer falls between some of the custom break points"
         thresholds = "; ".join(scale.describe(s) for s in used)
-        warnings.append(f"{name} uses {len(used)} of {scale.bins} scores ({listed}): {why}. Thresholds: {thresholds}.")
+        warnings.append(
+            f"{name} uses {len(used)} of {scale.bins} scores ({listed}): {why}. Thresholds: {thresholds}."
+        )
     return warnings
 
 
@@ -218,4 +248,6 @@ def thresholds_frame(scales: Sequence[MeasureScale]) -> pd.DataFrame:
     up_to (the break points around it: above < value <= up_to; empty = unbounded), customers.
     """
     rows = [{"measure": s.measure, **b.to_dict()} for s in scales for b in s.bands]
-    return pd.DataFrame(rows, columns=["measure", "score", "lower", "upper", "above", "up_to", "customers"])
+    return pd.DataFrame(
+        rows, columns=["measure", "score", "lower", "upper", "above", "up_to", "customers"]
+    )

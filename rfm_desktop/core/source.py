@@ -56,7 +56,9 @@ def read_input(path: Path) -> InputBytes:
             data = handle.read()
         after = os.stat(path)
     except OSError as exc:
-        raise InputFileError(f"'{path.name}' cannot be read: {exc.strerror or 'input/output error'}.") from exc
+        raise InputFileError(
+            f"'{path.name}' cannot be read: {exc.strerror or 'input/output error'}."
+        ) from exc
     changed = (
         len(data) != before.st_size
         or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns)

@@ -48,8 +48,10 @@ def feature_matrix(customers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """
     columns = [c for c in ("x_recency", "x_frequency", "x_monetary") if c in customers.columns]
     if not columns:
-        raise DataError("The result has no scaled R, F, M columns to map with t-SNE.",
-                        hint="Run the analysis again with this version of RFM Desktop.")
+        raise DataError(
+            "The result has no scaled R, F, M columns to map with t-SNE.",
+            hint="Run the analysis again with this version of RFM Desktop.",
+        )
     x = customers[columns].to_numpy(dtype=np.float64, na_value=np.nan)
     rows = np.flatnonzero(np.isfinite(x).all(axis=1))
     return rows, x[rows]
@@ -59,7 +61,9 @@ def sample_rows(n: int, seed: int, limit: int = SAMPLE_LIMIT) -> np.ndarray:
     """All of 0..n-1, or a fixed-seed random ``limit`` of them (sorted)."""
     if n <= limit:
         return np.arange(n, dtype=np.int64)
-    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False)).astype(np.int64)
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False)).astype(
+        np.int64
+    )
 
 
 def tsne_map(
@@ -112,18 +116,29 @@ def tsne_map(
     )
     # one thread: OpenMP's threads spin while they wait, and on a busy 2-core machine two of
     # them made a 150-customer map take 14-27 s instead of 1.3 s (and starve the window)
-    with threadpool_limits(limits=1), _iteration_hook(lambda i: _on_iteration(i, progress, cancelled)):
+    with (
+        threadpool_limits(limits=1),
+        _iteration_hook(lambda i: _on_iteration(i, progress, cancelled)),
+    ):
         coords = model.fit_transform(x)
     progress(1.0, "t-SNE: done")
-    return TsneMap(rows=rows, coords=np.asarray(coords, dtype=np.float64), total=len(customers), seed=seed,
-                   sampled=len(pick) < len(finite))
+    return TsneMap(
+        rows=rows,
+        coords=np.asarray(coords, dtype=np.float64),
+        total=len(customers),
+        seed=seed,
+        sampled=len(pick) < len(finite),
+    )
 
 
 def _on_iteration(i: int, progress: ProgressFn, cancelled: CancelledFn) -> None:
     if cancelled():
         raise Cancelled("The t-SNE map was cancelled.")
     if i % 50 == 0:
-        progress(min(0.99, 0.05 + 0.95 * i / ITERATIONS), f"t-SNE: iteration {i:,} of up to {ITERATIONS:,}")
+        progress(
+            min(0.99, 0.05 + 0.95 * i / ITERATIONS),
+            f"t-SNE: iteration {i:,} of up to {ITERATIONS:,}",
+        )
 
 
 # scikit-learn's TSNE has no callback. Its optimiser calls the module's objective function once
@@ -133,8 +148,8 @@ _HOOKS = threading.local()
 _PATCH_LOCK = threading.Lock()
 
 
-class _iteration_hook:  # noqa: N801 - used as a context manager, reads like a function
-    def __init__(self, hook) -> None:  # noqa: ANN001 - callable(iteration)
+class _iteration_hook:
+    def __init__(self, hook) -> None:
         self._hook = hook
 
     def __enter__(self) -> None:
@@ -153,7 +168,7 @@ def _install_wrapper() -> None:
         if getattr(original, "_rfm_wrapped", False):
             return
 
-        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - sklearn's signature
+        def wrapped(*args, **kwargs):
             hook = getattr(_HOOKS, "hook", None)
             if hook is not None:
                 _HOOKS.count += 1

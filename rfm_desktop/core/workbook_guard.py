@@ -35,7 +35,9 @@ RATIO_FROM = 10 * MB
 
 _SHEET = re.compile(r"^(xl/worksheets/[^/]+\.(xml|bin)|content\.xml)$", re.IGNORECASE)
 _STRINGS = re.compile(r"^xl/sharedStrings\.(xml|bin)$", re.IGNORECASE)
-_HINT = "Save the sheet as .csv from the spreadsheet program (or split it by year) and open that file."
+_HINT = (
+    "Save the sheet as .csv from the spreadsheet program (or split it by year) and open that file."
+)
 
 
 def check_workbook(path: Path) -> None:

@@ -114,8 +114,10 @@ def lock_folder(folder: str | os.PathLike) -> FolderLock:
         else:
             raise ExportError(f"Could not lock '{folder}': the lock file keeps changing.")
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()} {datetime.now().isoformat(timespec='seconds')}\n"
-                 .encode())
+        os.write(
+            fd,
+            f"{os.getpid()} {socket.gethostname()} {datetime.now().isoformat(timespec='seconds')}\n".encode(),
+        )
     except ExportError:
         _remove_empty(created)
         raise
@@ -193,8 +195,13 @@ def _holder(fd: int) -> str:
 
 
 # ---------------------------------------------------------------- writing a set
-def write_files(folder: str | os.PathLike, files: Mapping[str, bytes], *, replace: bool,
-                lock: FolderLock | None = None) -> list[Path]:
+def write_files(
+    folder: str | os.PathLike,
+    files: Mapping[str, bytes],
+    *,
+    replace: bool,
+    lock: FolderLock | None = None,
+) -> list[Path]:
     """Write ``files`` into ``folder`` as one unit.
 
     Parameters
@@ -290,8 +297,9 @@ def _is_relative(rel: object) -> bool:
     if not isinstance(rel, str) or not rel or "\\" in rel:
         return False
     parts = PurePosixPath(rel).parts
-    return not PurePosixPath(rel).is_absolute() and all(p not in (".", "..") and not p.startswith(".")
-                                                          for p in parts)
+    return not PurePosixPath(rel).is_absolute() and all(
+        p not in (".", "..") and not p.startswith(".") for p in parts
+    )
 
 
 def _check_blocked(folder: Path, files: Mapping[str, bytes]) -> None:
@@ -301,12 +309,16 @@ def _check_blocked(folder: Path, files: Mapping[str, bytes]) -> None:
         for i in range(1, len(parts)):
             above = folder.joinpath(*parts[:i])
             if above.exists() and not above.is_dir():
-                raise ExportError(f"Cannot write '{rel}' in '{folder}': '{above.name}' is a file, "
-                                  "where the result needs a folder.",
-                                  hint="Move that file away or choose another output folder.")
+                raise ExportError(
+                    f"Cannot write '{rel}' in '{folder}': '{above.name}' is a file, "
+                    "where the result needs a folder.",
+                    hint="Move that file away or choose another output folder.",
+                )
         if (folder / rel).is_dir():
-            raise ExportError(f"Cannot write '{rel}' in '{folder}': a folder has that name.",
-                              hint="Move that folder away or choose another output folder.")
+            raise ExportError(
+                f"Cannot write '{rel}' in '{folder}': a folder has that name.",
+                hint="Move that folder away or choose another output folder.",
+            )
 
 
 def _stage(staging: Path, files: Mapping[str, bytes], replace: bool) -> None:
@@ -317,10 +329,15 @@ def _stage(staging: Path, files: Mapping[str, bytes], replace: bool) -> None:
         entries[rel] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     from rfm_desktop import __version__
 
-    manifest = {"written_by": f"rfm-desktop {__version__}",
-                "written_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-                "replace": replace, "files": entries}
-    _write_new(staging / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    manifest = {
+        "written_by": f"rfm-desktop {__version__}",
+        "written_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "replace": replace,
+        "files": entries,
+    }
+    _write_new(
+        staging / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+    )
 
 
 def _write_new(path: Path, data: bytes) -> None:
@@ -360,8 +377,12 @@ def _commit(folder: Path, pending: Path) -> None:
             shutil.rmtree(pending, ignore_errors=True)
         raise
     for rel in gone:  # e.g. segments/ when the new result has no file there
-        _remove_empty([folder.joinpath(*PurePosixPath(rel).parts[:i])
-                       for i in range(1, len(PurePosixPath(rel).parts))])
+        _remove_empty(
+            [
+                folder.joinpath(*PurePosixPath(rel).parts[:i])
+                for i in range(1, len(PurePosixPath(rel).parts))
+            ]
+        )
     shutil.rmtree(pending, ignore_errors=True)
 
 
@@ -428,8 +449,11 @@ def file_sha256(path: str | os.PathLike) -> str:
 def _matches(path: Path, entry: dict) -> bool:
     """The file is there with the size and sha256 a manifest entry lists."""
     try:
-        return path.is_file() and path.stat().st_size == entry.get("size") \
+        return (
+            path.is_file()
+            and path.stat().st_size == entry.get("size")
             and file_sha256(path) == entry.get("sha256")
+        )
     except OSError:
         return False
 

@@ -22,7 +22,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rfm-desktop", description="RFM customer segmentation.")
     parser.add_argument("file", nargs="?", help="a transactions file or a saved analysis to open")
     parser.add_argument("--demo", action="store_true", help="open the bundled sample, analysed")
-    parser.add_argument("--selftest", metavar="OUTDIR", help="run the self test, write screenshots to OUTDIR")
+    parser.add_argument(
+        "--selftest", metavar="OUTDIR", help="run the self test, write screenshots to OUTDIR"
+    )
     return parser.parse_args(argv)
 
 

@@ -32,7 +32,9 @@ def create_app(argv: list[str] | None = None) -> QApplication:
         return existing  # type: ignore[return-value]
     if not QCoreApplication.testAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts):
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     with platform_guard():  # no display or missing X libraries: one line, exit 2
         app = QApplication([sys.argv[0] if sys.argv else "rfm-desktop", *(argv or [])])
     configure(app)

@@ -67,14 +67,23 @@ class Pilot:
             self.window.open_sample()
         else:
             self.window.open_path(str(path), remember=False)
-        wait_until(lambda: (state.transactions is not None and not self.wizard.file_page.has_jobs())
-                   or bool(self.errors), self.timeout, "the file to load")
+        wait_until(
+            lambda: (
+                (state.transactions is not None and not self.wizard.file_page.has_jobs())
+                or bool(self.errors)
+            ),
+            self.timeout,
+            "the file to load",
+        )
         self._check("reading the file")
 
     def next(self, expected: int) -> None:
         self.wizard.next()
-        wait_until(lambda: self.wizard.current_index == expected or bool(self.errors), self.timeout,
-                   f"wizard page {expected + 1}")
+        wait_until(
+            lambda: self.wizard.current_index == expected or bool(self.errors),
+            self.timeout,
+            f"wizard page {expected + 1}",
+        )
         self._check(f"going to page {expected + 1}")
 
     def to_columns(self) -> None:
@@ -87,8 +96,14 @@ class Pilot:
 
     def wait_cleaning(self) -> Any:
         page = self.wizard.cleaning_page
-        wait_until(lambda: (page.report is not None and not page.has_jobs() and not page._timer.isActive())
-                   or bool(self.errors), self.timeout, "the cleaning counts")
+        wait_until(
+            lambda: (
+                (page.report is not None and not page.has_jobs() and not page._timer.isActive())
+                or bool(self.errors)
+            ),
+            self.timeout,
+            "the cleaning counts",
+        )
         self._check("counting the cleaning steps")
         return page.report
 
@@ -98,8 +113,11 @@ class Pilot:
     def evaluate_k(self) -> Any:
         page = self.wizard.clustering_page
         page.evaluate()
-        wait_until(lambda: (page.sweep is not None and not page.has_jobs()) or bool(self.errors),
-                   self.timeout, "the K evaluation")
+        wait_until(
+            lambda: (page.sweep is not None and not page.has_jobs()) or bool(self.errors),
+            self.timeout,
+            "the K evaluation",
+        )
         self._check("evaluating K")
         return page.sweep
 
@@ -111,8 +129,11 @@ class Pilot:
         self.window.result = None
         if not self.wizard.run():
             raise PilotError("the run did not start")
-        wait_until(lambda: not self.wizard.run_page.is_running() or bool(self.errors),
-                   self.timeout, "the analysis")
+        wait_until(
+            lambda: not self.wizard.run_page.is_running() or bool(self.errors),
+            self.timeout,
+            "the analysis",
+        )
         self._check("running the analysis")
         wait_until(lambda: self.window.result is not None, 5, "the result to be shown")
         return self.window.result

@@ -21,6 +21,8 @@ _notifier: _Notifier | None = None
 def install(parent: QWidget | None) -> None:
     global _notifier
     _notifier = _Notifier()
-    _notifier.crashed.connect(lambda path: dialogs.show_crash(parent, path), Qt.ConnectionType.QueuedConnection)
+    _notifier.crashed.connect(
+        lambda path: dialogs.show_crash(parent, path), Qt.ConnectionType.QueuedConnection
+    )
     notifier = _notifier
     crashlog.install_excepthook(notify=lambda log_path: notifier.crashed.emit(str(log_path)))

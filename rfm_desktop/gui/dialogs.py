@@ -38,7 +38,9 @@ def show_error(parent: QWidget | None, exc: BaseException) -> None:
     message, hint, details = error_texts(exc)
     box = QMessageBox(parent)
     box.setWindowTitle("RFM Desktop" if isinstance(exc, RFMError) else UNEXPECTED_TITLE)
-    box.setIcon(QMessageBox.Icon.Warning if isinstance(exc, RFMError) else QMessageBox.Icon.Critical)
+    box.setIcon(
+        QMessageBox.Icon.Warning if isinstance(exc, RFMError) else QMessageBox.Icon.Critical
+    )
     box.setText(message)
     box.setInformativeText(hint)
     if details:
@@ -54,7 +56,9 @@ def show_crash(parent: QWidget | None, log_path: str | Path) -> None:
     box = QMessageBox(parent)
     box.setWindowTitle(UNEXPECTED_TITLE)
     box.setIcon(QMessageBox.Icon.Critical)
-    box.setText("RFM Desktop met an unexpected problem. You can keep working; save your work to be safe.")
+    box.setText(
+        "RFM Desktop met an unexpected problem. You can keep working; save your work to be safe."
+    )
     box.setInformativeText(crash_message(log_path))
     try:
         box.setDetailedText(Path(log_path).read_text(encoding="utf-8"))
@@ -79,7 +83,7 @@ def ask_yes_no(parent: QWidget | None, title: str, text: str) -> bool:
 
 
 def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str) -> str:
-    """"save", "discard" or "cancel" (also when the box is closed)."""
+    """ "save", "discard" or "cancel" (also when the box is closed)."""
     box = QMessageBox(parent)
     box.setWindowTitle(title)
     box.setIcon(QMessageBox.Icon.Question)
@@ -91,7 +95,9 @@ def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str) -> st
     return {buttons.Save: "save", buttons.Discard: "discard"}.get(buttons(answer), "cancel")
 
 
-def confirm_data_file(parent: QWidget | None, analysis: str, data_path: str, network: bool) -> str | None:
+def confirm_data_file(
+    parent: QWidget | None, analysis: str, data_path: str, network: bool
+) -> str | None:
     """Show the data file a saved analysis names before anything reads it.
 
     Returns "read" (read that file), "choose" (pick another file) or None (cancel).

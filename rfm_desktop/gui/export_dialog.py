@@ -64,28 +64,37 @@ class ExportDialog(QDialog):
         self.rfm_radio = QRadioButton("Named RFM segments, one file each")
         n = len(self.selected_customers)
         self.selection_radio = QRadioButton(
-            f"The current scatter selection ({n:,} customers)" if n
+            f"The current scatter selection ({n:,} customers)"
+            if n
             else "The current scatter selection (select customers in the 2D scatter first)"
         )
         self.selection_radio.setEnabled(n > 0)
         self.kind_group = QButtonGroup(self)
-        for i, radio in enumerate((self.all_radio, self.segments_radio, self.selection_radio, self.rfm_radio)):
+        for i, radio in enumerate(
+            (self.all_radio, self.segments_radio, self.selection_radio, self.rfm_radio)
+        ):
             self.kind_group.addButton(radio, i)
 
         self.cluster_list = QListWidget()
         chosen = set(chosen_clusters or [])
         for profile in result.clusters:
-            item = QListWidgetItem(_swatch(profile.color), f"{profile.name}  ({profile.size:,} customers)")
+            item = QListWidgetItem(
+                _swatch(profile.color), f"{profile.name}  ({profile.size:,} customers)"
+            )
             item.setData(Qt.ItemDataRole.UserRole, profile.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if profile.id in chosen else Qt.CheckState.Unchecked)
+            item.setCheckState(
+                Qt.CheckState.Checked if profile.id in chosen else Qt.CheckState.Unchecked
+            )
             self.cluster_list.addItem(item)
         self.cluster_list.setMaximumHeight(self.fontMetrics().height() * 9)
         self.cluster_list.itemChanged.connect(self._validate)
         self.rfm_list = QListWidget()
         for row in result.segments.to_dict("records"):
             name = str(row["segment"])
-            item = QListWidgetItem(_swatch(segment_color(name)), f"{name}  ({int(row['customers']):,} customers)")
+            item = QListWidgetItem(
+                _swatch(segment_color(name)), f"{name}  ({int(row['customers']):,} customers)"
+            )
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
@@ -96,7 +105,9 @@ class ExportDialog(QDialog):
         self.format_combo = QComboBox()
         for value, text in FORMATS:
             self.format_combo.addItem(text, value)
-        self.format_combo.setCurrentIndex(max(self.format_combo.findData(fmt), 0))  # the last one used
+        self.format_combo.setCurrentIndex(
+            max(self.format_combo.findData(fmt), 0)
+        )  # the last one used
         self.format_combo.currentIndexChanged.connect(self._format_changed)
         self.target_edit = QLineEdit()
         self.target_edit.textChanged.connect(self._validate)
@@ -112,7 +123,9 @@ class ExportDialog(QDialog):
         self.note.setFixedHeight(self.note.fontMetrics().lineSpacing() * 3 + 4)
         self.note.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -150,12 +163,20 @@ class ExportDialog(QDialog):
 
     def checked_clusters(self) -> list[int]:
         items = (self.cluster_list.item(i) for i in range(self.cluster_list.count()))
-        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+        return [
+            it.data(Qt.ItemDataRole.UserRole)
+            for it in items
+            if it.checkState() == Qt.CheckState.Checked
+        ]
 
     def checked_segments(self) -> list[str]:
         """The ticked named RFM segments, best first."""
         items = (self.rfm_list.item(i) for i in range(self.rfm_list.count()))
-        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+        return [
+            it.data(Qt.ItemDataRole.UserRole)
+            for it in items
+            if it.checkState() == Qt.CheckState.Checked
+        ]
 
     def set_checked_segments(self, names: list[str]) -> None:
         for i in range(self.rfm_list.count()):
@@ -186,7 +207,10 @@ class ExportDialog(QDialog):
     def _default_target(self) -> str:
         kind = self.kind()
         if kind in ("segments", "rfm_segments"):
-            return str(Path(self.folder) / f"{self._stem}-{'rfm-segments' if kind == 'rfm_segments' else 'segments'}")
+            return str(
+                Path(self.folder)
+                / f"{self._stem}-{'rfm-segments' if kind == 'rfm_segments' else 'segments'}"
+            )
         suffix = "selection" if kind == "selection" else "customers"
         return str(Path(self.folder) / f"{self._stem}-{suffix}.{self.fmt()}")
 
@@ -205,7 +229,9 @@ class ExportDialog(QDialog):
 
     def _browse(self) -> None:
         if self._to_folder():
-            folder = dialogs.ask_directory(self, "Folder for the segment files", self.target_edit.text())
+            folder = dialogs.ask_directory(
+                self, "Folder for the segment files", self.target_edit.text()
+            )
             if folder:
                 self.target_edit.setText(folder)
             return
@@ -230,13 +256,16 @@ class ExportDialog(QDialog):
             chosen = set(self.checked_clusters())
             self.note.setText(
                 "One file per segment, named after it (earlier segment files in that folder are "
-                "replaced): " + ", ".join(names[p.id] for p in self.result.clusters if p.id in chosen)
+                "replaced): "
+                + ", ".join(names[p.id] for p in self.result.clusters if p.id in chosen)
             )
         elif kind == "rfm_segments" and not problem:
             every = self.result.segments["segment"].astype(str).tolist()
             files = dict(zip(every, unique_file_names(every, f".{self.fmt()}"), strict=True))
-            self.note.setText("One file per named segment, named after it (earlier segment files in that folder "
-                              "are replaced): " + ", ".join(files[n] for n in self.checked_segments()))
+            self.note.setText(
+                "One file per named segment, named after it (earlier segment files in that folder "
+                "are replaced): " + ", ".join(files[n] for n in self.checked_segments())
+            )
         else:
             self.note.setText(problem)
         self.note.setToolTip(self.note.text())

@@ -29,13 +29,19 @@ class ExportRequest:
 def run_export(result: AnalysisResult, request: ExportRequest) -> list[Path]:
     """Write what the dialog asked for; every kind goes through the engine's unit writer."""
     if request.kind == "segments":
-        return export.export_segments(result, Path(request.target), cluster_ids=list(request.cluster_ids),
-                                      fmt=request.fmt)
+        return export.export_segments(
+            result, Path(request.target), cluster_ids=list(request.cluster_ids), fmt=request.fmt
+        )
     if request.kind == "rfm_segments":
-        return export.export_rfm_segments(result, Path(request.target), segments=list(request.segments),
-                                          fmt=request.fmt)
+        return export.export_rfm_segments(
+            result, Path(request.target), segments=list(request.segments), fmt=request.fmt
+        )
     if request.kind == "selection":
-        return [export.export_customers(result, request.target_file(), customer_ids=list(request.customer_ids))]
+        return [
+            export.export_customers(
+                result, request.target_file(), customer_ids=list(request.customer_ids)
+            )
+        ]
     return [export.export_customers(result, request.target_file())]
 
 

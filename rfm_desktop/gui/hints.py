@@ -22,7 +22,11 @@ def luminance(color: QColor) -> float:
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
-    return 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+    return (
+        0.2126 * channel(color.redF())
+        + 0.7152 * channel(color.greenF())
+        + 0.0722 * channel(color.blueF())
+    )
 
 
 def contrast_ratio(a: QColor, b: QColor) -> float:
@@ -39,8 +43,11 @@ def hint_color(palette: QPalette) -> QColor:
     best = fg
     for step in range(1, 11):
         t = step * 0.05
-        mixed = QColor.fromRgbF(fg.redF() + (bg.redF() - fg.redF()) * t, fg.greenF() + (bg.greenF() - fg.greenF()) * t,
-                                fg.blueF() + (bg.blueF() - fg.blueF()) * t)
+        mixed = QColor.fromRgbF(
+            fg.redF() + (bg.redF() - fg.redF()) * t,
+            fg.greenF() + (bg.greenF() - fg.greenF()) * t,
+            fg.blueF() + (bg.blueF() - fg.blueF()) * t,
+        )
         if contrast_ratio(mixed, bg) < MIN_CONTRAST:
             break
         best = mixed
@@ -50,7 +57,7 @@ def hint_color(palette: QPalette) -> QColor:
 class _Follow(QObject):
     """Re-colours a hint when the application palette changes (light/dark switch)."""
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ApplicationPaletteChange and isinstance(watched, QLabel):
             _apply(watched)
         return False
@@ -81,12 +88,18 @@ class ElidedLabel(QLabel):
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance("Mmmmmm…"))
         self.setToolTip(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+    def setText(self, text: str) -> None:
         super().setText(text)
         self.setToolTip(text)
 
-    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: Any) -> None:
         painter = QPainter(self)
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+        shown = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width()
+        )
         painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.drawText(self.contentsRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
+        painter.drawText(
+            self.contentsRect(),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            shown,
+        )

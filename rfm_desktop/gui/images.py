@@ -34,7 +34,9 @@ def is_plot(view: Any) -> bool:
 
 def is_k_charts(view: Any) -> bool:
     name = str(getattr(view, "view_name", "")).lower()
-    return name in ("k", "kcharts", "k-charts", "k_charts", "choose-k", "elbow") or name.startswith("k")
+    return name in ("k", "kcharts", "k-charts", "k_charts", "choose-k", "elbow") or name.startswith(
+        "k"
+    )
 
 
 #: the size a report picture is drawn at, whatever the window's size
@@ -52,7 +54,9 @@ def view_png(view: Any) -> bytes | None:
         if is_3d(view):
             if gl is None or not view.is_gl_active():
                 return None
-            image = gl.grabFramebuffer()  # the GL scene alone: no combo boxes, buttons or tick boxes
+            image = (
+                gl.grabFramebuffer()
+            )  # the GL scene alone: no combo boxes, buttons or tick boxes
             if image.isNull() or not image.save(str(path), "PNG"):
                 return None
         else:

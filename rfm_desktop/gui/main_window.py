@@ -39,8 +39,18 @@ if TYPE_CHECKING:
     from rfm_desktop.gui.wizard.wizard import AnalysisWizard
 
 #: what the wizard and the results import; preloaded on a worker thread
-HEAVY_MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "scipy", "sklearn.cluster",
-                 "sklearn.decomposition", "sklearn.metrics", "pyqtgraph", "openpyxl")
+HEAVY_MODULES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pyarrow.parquet",
+    "scipy",
+    "sklearn.cluster",
+    "sklearn.decomposition",
+    "sklearn.metrics",
+    "pyqtgraph",
+    "openpyxl",
+)
 APP_TITLE = "RFM Desktop"
 
 
@@ -147,7 +157,9 @@ class MainWindow(QMainWindow):
         self._preloader = worker.start_worker(load, name="preload", on_done=self.ensure_pages)
 
     # -- actions and menus -------------------------------------------------------------------
-    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
+    def _action(
+        self, text: str, slot: Any, shortcut: QKeySequence | str | None = None, tip: str = ""
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -160,30 +172,71 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.open_action = self._action("&Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open,
-                                        "Open a transactions export (.xlsx, .csv, .parquet).")
-        self.sample_action = self._action("Try &sample data", self.open_sample, None,
-                                          "Open the bundled sample in the UCI Online Retail layout.")
-        self.open_analysis_action = self._action("Open &analysis…", self.open_analysis_dialog, "Ctrl+Shift+O",
-                                                 "Open saved settings and run them again on their file.")
-        self.save_analysis_action = self._action("&Save analysis…", self.save_analysis_dialog,
-                                                 QKeySequence.StandardKey.Save,
-                                                 "Save the current settings as a small JSON file.")
-        self.export_action = self._action("&Export segments…", self.export_dialog, "Ctrl+E",
-                                          "Write customer lists for campaigns as CSV or Excel.")
-        self.image_action = self._action("Save view as &image…", self.save_view_image, "Ctrl+Shift+S",
-                                         "Save the picture of the current results tab as PNG or SVG.")
-        self.report_action = self._action("Save &report…", self.save_report, "Ctrl+Shift+R",
-                                          "One self-contained HTML file with segments, cleaning and charts.")
+        self.open_action = self._action(
+            "&Open file…",
+            self.open_file_dialog,
+            QKeySequence.StandardKey.Open,
+            "Open a transactions export (.xlsx, .csv, .parquet).",
+        )
+        self.sample_action = self._action(
+            "Try &sample data",
+            self.open_sample,
+            None,
+            "Open the bundled sample in the UCI Online Retail layout.",
+        )
+        self.open_analysis_action = self._action(
+            "Open &analysis…",
+            self.open_analysis_dialog,
+            "Ctrl+Shift+O",
+            "Open saved settings and run them again on their file.",
+        )
+        self.save_analysis_action = self._action(
+            "&Save analysis…",
+            self.save_analysis_dialog,
+            QKeySequence.StandardKey.Save,
+            "Save the current settings as a small JSON file.",
+        )
+        self.export_action = self._action(
+            "&Export segments…",
+            self.export_dialog,
+            "Ctrl+E",
+            "Write customer lists for campaigns as CSV or Excel.",
+        )
+        self.image_action = self._action(
+            "Save view as &image…",
+            self.save_view_image,
+            "Ctrl+Shift+S",
+            "Save the picture of the current results tab as PNG or SVG.",
+        )
+        self.report_action = self._action(
+            "Save &report…",
+            self.save_report,
+            "Ctrl+Shift+R",
+            "One self-contained HTML file with segments, cleaning and charts.",
+        )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.run_action = self._action("&Run analysis", self.run_analysis, "Ctrl+R",
-                                       "Run the analysis with the current settings.")
+        self.run_action = self._action(
+            "&Run analysis",
+            self.run_analysis,
+            "Ctrl+R",
+            "Run the analysis with the current settings.",
+        )
         self.cancel_action = self._action("&Cancel", self.cancel, "Esc", "Stop the running job.")
-        self.wizard_action = self._action("Analysis &steps", self.show_wizard, "Ctrl+1",
-                                          "The wizard: file, columns, cleaning, clustering, run.")
-        self.results_action = self._action("&Results", self.show_results, "Ctrl+2", "The result tabs.")
-        self.help_action = self._action("&Help", self.show_help, QKeySequence.StandardKey.HelpContents,
-                                        "What RFM is and how to use the app (F1).")
+        self.wizard_action = self._action(
+            "Analysis &steps",
+            self.show_wizard,
+            "Ctrl+1",
+            "The wizard: file, columns, cleaning, clustering, run.",
+        )
+        self.results_action = self._action(
+            "&Results", self.show_results, "Ctrl+2", "The result tabs."
+        )
+        self.help_action = self._action(
+            "&Help",
+            self.show_help,
+            QKeySequence.StandardKey.HelpContents,
+            "What RFM is and how to use the app (F1).",
+        )
         if self.help_action.shortcut().isEmpty():
             self.help_action.setShortcut(QKeySequence("F1"))
         self.about_action = self._action("&About RFM Desktop", self.show_about)
@@ -255,14 +308,26 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         if self._wizard is None:  # only the start page so far
-            for action in (self.export_action, self.image_action, self.report_action, self.results_action,
-                           self.run_action, self.save_analysis_action, self.wizard_action):
+            for action in (
+                self.export_action,
+                self.image_action,
+                self.report_action,
+                self.results_action,
+                self.run_action,
+                self.save_analysis_action,
+                self.wizard_action,
+            ):
                 action.setEnabled(False)
             return
         has_result = self.result is not None
         running = self.wizard.run_page.is_running()
         has_file = self.wizard.state.has_file
-        for action in (self.export_action, self.image_action, self.report_action, self.results_action):
+        for action in (
+            self.export_action,
+            self.image_action,
+            self.report_action,
+            self.results_action,
+        ):
             action.setEnabled(has_result)
         self.wizard.results_button.setVisible(has_result)
         self.run_action.setEnabled(has_file and not running)
@@ -300,33 +365,54 @@ class MainWindow(QMainWindow):
         self.status_label.setText(text)
         if timeout_ms:
             # with the label as context: no call after the window is gone
-            QTimer.singleShot(timeout_ms, self.status_label,
-                              lambda t=text: self.status_label.text() == t and self.status_label.clear())
+            QTimer.singleShot(
+                timeout_ms,
+                self.status_label,
+                lambda t=text: self.status_label.text() == t and self.status_label.clear(),
+            )
 
     # -- opening files -------------------------------------------------------------------------
     def open_file_dialog(self) -> None:
-        path = dialogs.ask_open_file(self, "Open transactions", settings.last_folder(), FILE_FILTERS)
+        path = dialogs.ask_open_file(
+            self, "Open transactions", settings.last_folder(), FILE_FILTERS
+        )
         if path:
             self.open_path(path)
 
     def open_sample(self) -> None:
         path = sample_data_path()
         if not path.exists():
-            dialogs.show_error(self, InputFileError(f"The bundled sample is missing: {path}.",
-                                                    hint="Reinstall RFM Desktop."))
+            dialogs.show_error(
+                self,
+                InputFileError(
+                    f"The bundled sample is missing: {path}.", hint="Reinstall RFM Desktop."
+                ),
+            )
             return
         self.open_path(str(path), remember=False)
 
-    def open_path(self, path: str, *, remember: bool = True, sheet: SheetChoice = None,
-                  mapping: dict[str, str] | None = None, header_row: int | None = None,
-                  date_order: str | None = None) -> None:
+    def open_path(
+        self,
+        path: str,
+        *,
+        remember: bool = True,
+        sheet: SheetChoice = None,
+        mapping: dict[str, str] | None = None,
+        header_row: int | None = None,
+        date_order: str | None = None,
+    ) -> None:
         """Open a data file (or a saved analysis) in the wizard; loading runs in the background."""
         if path.lower().endswith(".json"):
             self.open_analysis(path)
             return
         if not Path(path).exists():
-            dialogs.show_error(self, InputFileError(f"File not found: '{path}'.",
-                                                    hint="It may have been moved or deleted; open it from its new place."))
+            dialogs.show_error(
+                self,
+                InputFileError(
+                    f"File not found: '{path}'.",
+                    hint="It may have been moved or deleted; open it from its new place.",
+                ),
+            )
             settings.remove_recent_file(path)
             self._refresh_recent()
             return
@@ -346,8 +432,11 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
         t = self.wizard.state.transactions
-        self.status(f"Read {t.rows_read:,} rows from {Path(path).name}." if t is not None
-                    else f"Choose the columns of {Path(path).name}.")
+        self.status(
+            f"Read {t.rows_read:,} rows from {Path(path).name}."
+            if t is not None
+            else f"Choose the columns of {Path(path).name}."
+        )
         pending, self._pending = self._pending, None
         if pending is not None and t is not None:
             self.wizard.state.apply_params(pending)
@@ -403,8 +492,10 @@ class MainWindow(QMainWindow):
         self.wizard.clustering_page.show_sweep(result.sweep, result.params)
         self.stack.setCurrentWidget(self.results)
         self._update_actions()
-        self.status(f"{result.customer_count:,} customers in {result.segments_text} "
-                    f"(silhouette {result.silhouette:.2f}), computed in {result.seconds:.1f} s.")
+        self.status(
+            f"{result.customer_count:,} customers in {result.segments_text} "
+            f"(silhouette {result.silhouette:.2f}), computed in {result.seconds:.1f} s."
+        )
         self.resultShown.emit(result)
 
     def _k_picked(self, k: int) -> None:
@@ -416,9 +507,17 @@ class MainWindow(QMainWindow):
         from rfm_desktop.gui.scoring_dialog import ScoringDialog
 
         state = self.wizard.state
-        result = self.result if self.result is not None and self.result.params.input_path == state.path else None
-        dialog = ScoringDialog(state.scoring, result, parent=self,
-                               accept_text="Apply and run again" if rerun else "Use these scores and rules")
+        result = (
+            self.result
+            if self.result is not None and self.result.params.input_path == state.path
+            else None
+        )
+        dialog = ScoringDialog(
+            state.scoring,
+            result,
+            parent=self,
+            accept_text="Apply and run again" if rerun else "Use these scores and rules",
+        )
         if not dialogs.run_dialog(dialog):
             return
         changed = dialog.scoring() != state.scoring
@@ -430,7 +529,9 @@ class MainWindow(QMainWindow):
         self.result = result
         state = self.wizard.state
         if state.path is not None and state.params().run_settings() == result.params.run_settings():
-            state.cluster_names = result.params.cluster_names  # saved with the analysis, applied on re-runs
+            state.cluster_names = (
+                result.params.cluster_names
+            )  # saved with the analysis, applied on re-runs
         self.resultShown.emit(result)
 
     # -- export --------------------------------------------------------------------------------
@@ -482,9 +583,15 @@ class MainWindow(QMainWindow):
             self.status("Run an analysis and pick a results tab first.", 4000)
             return
         formats = tuple(getattr(view, "image_formats", ("png",)))
-        filters = ";;".join(f for f, ext in (("PNG image (*.png)", "png"), ("SVG vector image (*.svg)", "svg"))
-                            if ext in formats)
-        default = Path(settings.last_folder("export")) / f"{_stem(self.result.params.input_path)}-{view.view_name}.png"
+        filters = ";;".join(
+            f
+            for f, ext in (("PNG image (*.png)", "png"), ("SVG vector image (*.svg)", "svg"))
+            if ext in formats
+        )
+        default = (
+            Path(settings.last_folder("export"))
+            / f"{_stem(self.result.params.input_path)}-{view.view_name}.png"
+        )
         chosen = dialogs.ask_save_file(self, f"Save {view.title} as image", str(default), filters)
         if not chosen:
             return
@@ -509,7 +616,9 @@ class MainWindow(QMainWindow):
         if result is None:
             self.status("Run an analysis first: there is nothing to report yet.", 4000)
             return
-        default = Path(settings.last_folder("export")) / f"{_stem(result.params.input_path)}-report.html"
+        default = (
+            Path(settings.last_folder("export")) / f"{_stem(result.params.input_path)}-report.html"
+        )
         chosen = dialogs.ask_save_file(self, "Save report", str(default), "HTML report (*.html)")
         if not chosen:
             return
@@ -521,7 +630,9 @@ class MainWindow(QMainWindow):
 
         self.status("Drawing the pictures for the report…")
         try:
-            images = report_images(self.results.views, result)  # drawn in the GUI thread, from the result
+            images = report_images(
+                self.results.views, result
+            )  # drawn in the GUI thread, from the result
         except (OSError, ValueError) as exc:
             dialogs.show_error(self, ExportError(str(exc)))
             return
@@ -571,29 +682,41 @@ class MainWindow(QMainWindow):
 
         try:
             params = load_analysis(path)
-        except Exception as exc:  # noqa: BLE001 - shown to the analyst
+        except Exception as exc:
             dialogs.show_error(self, exc)
             return
         data_path = params.input_path
-        answer = dialogs.confirm_data_file(self, Path(path).name, data_path, is_network_path(data_path))
+        answer = dialogs.confirm_data_file(
+            self, Path(path).name, data_path, is_network_path(data_path)
+        )
         if answer is None:
             return
         if answer == "read" and not Path(data_path).exists():
             dialogs.show_info(
-                self, "Where is the data file?",
+                self,
+                "Where is the data file?",
                 f"The analysis was made on '{Path(data_path).name}', which is no longer at\n{data_path}.",
                 "Choose the file in its new place.",
             )
             answer = "choose"
         if answer == "choose":
-            data_path = dialogs.ask_open_file(self, f"Where is {Path(data_path).name}?",
-                                              str(Path(path).parent), FILE_FILTERS) or ""
+            data_path = (
+                dialogs.ask_open_file(
+                    self, f"Where is {Path(data_path).name}?", str(Path(path).parent), FILE_FILTERS
+                )
+                or ""
+            )
             if not data_path:
                 return
             params = params.replace(input_path=data_path)
         self._pending = params
-        self.open_path(data_path, sheet=params.sheet, mapping=params.mapping or None,
-                       header_row=params.header_row, date_order=params.date_order)
+        self.open_path(
+            data_path,
+            sheet=params.sheet,
+            mapping=params.mapping or None,
+            header_row=params.header_row,
+            date_order=params.date_order,
+        )
 
     # -- help ----------------------------------------------------------------------------------
     def show_help(self) -> None:
@@ -609,21 +732,25 @@ class MainWindow(QMainWindow):
         self._help_dialog = dialog
 
     def show_about(self) -> None:
-        dialogs.show_info(self, "About RFM Desktop", f"RFM Desktop {__version__}",
-                          "Customer segmentation (RFM + k-means) for retail analysts, offline.")
+        dialogs.show_info(
+            self,
+            "About RFM Desktop",
+            f"RFM Desktop {__version__}",
+            "Customer segmentation (RFM + k-means) for retail analysts, offline.",
+        )
 
     # -- drag and drop -------------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._dropped_path(event) is not None:
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dragMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def dragMoveEvent(self, event: Any) -> None:
         if self._dropped_path(event) is not None:
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+    def dropEvent(self, event: QDropEvent) -> None:
         path = self._dropped_path(event)
         if path is None:
             event.ignore()
@@ -668,11 +795,13 @@ class MainWindow(QMainWindow):
             settings.save_bytes(f"splitters/{splitter.objectName()}", splitter.saveState())
         settings.settings().sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self._edited:
             answer = dialogs.ask_save_discard_cancel(
-                self, "Unsaved changes",
-                "The segment names were changed since the analysis was saved. Save the analysis?")
+                self,
+                "Unsaved changes",
+                "The segment names were changed since the analysis was saved. Save the analysis?",
+            )
             if answer == "cancel" or (answer == "save" and not self.save_analysis_dialog()):
                 event.ignore()
                 return

@@ -20,9 +20,20 @@ from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 #: what Qt's X11 (xcb) platform plugin and OpenGL need on Debian/Ubuntu; the README's and
 #: .ci/run's apt-get lines install these (tests/gui/test_qt_start.py checks they agree)
 DEBIAN_PACKAGES = (
-    "libgl1-mesa-dri", "libegl1", "libxkbcommon-x11-0", "libdbus-1-3", "libfontconfig1", "libxcb-icccm4",
-    "libxcb-keysyms1", "libxcb-image0", "libxcb-render-util0", "libxcb-shape0", "libxcb-xinerama0",
-    "libxcb-randr0", "libxcb-xkb1", "libxcb-cursor0",
+    "libgl1-mesa-dri",
+    "libegl1",
+    "libxkbcommon-x11-0",
+    "libdbus-1-3",
+    "libfontconfig1",
+    "libxcb-icccm4",
+    "libxcb-keysyms1",
+    "libxcb-image0",
+    "libxcb-render-util0",
+    "libxcb-shape0",
+    "libxcb-xinerama0",
+    "libxcb-randr0",
+    "libxcb-xkb1",
+    "libxcb-cursor0",
 )
 EXIT_NO_WINDOW = 2
 
@@ -45,18 +56,24 @@ def failure_line(messages: list[str], platform: str | None, display: str | None)
     name = plugin.group(1) if plugin else (platform or "xcb")
     if "could not connect to display" in text:
         where = f"the display '{display}'" if display else "a display (DISPLAY is not set)"
-        return (f"rfm-desktop: cannot open a window: Qt could not connect to {where}; start it in a "
-                f"desktop session, and if the window still does not open, install Qt's X11 libraries, "
-                f"{install_hint()}")
+        return (
+            f"rfm-desktop: cannot open a window: Qt could not connect to {where}; start it in a "
+            f"desktop session, and if the window still does not open, install Qt's X11 libraries, "
+            f"{install_hint()}"
+        )
     if "Could not find the Qt platform plugin" in text:
         available = re.search(r"Available platform plugins are: ([^\n]*)", text)
         choices = f" (available: {available.group(1).strip().rstrip('.')})" if available else ""
-        return (f"rfm-desktop: cannot open a window: Qt has no '{name}' platform plugin{choices}; "
-                f"unset QT_QPA_PLATFORM, or for the X11 window {install_hint()}")
+        return (
+            f"rfm-desktop: cannot open a window: Qt has no '{name}' platform plugin{choices}; "
+            f"unset QT_QPA_PLATFORM, or for the X11 window {install_hint()}"
+        )
     needed = re.search(r"(\S+) is needed to load the Qt xcb platform plugin", text)
     why = f" ({needed.group(1)} is needed)" if needed else ""
-    return (f"rfm-desktop: cannot open a window: Qt's '{name}' platform plugin did not load{why}; "
-            f"install the X11/XCB libraries it needs, {install_hint()}")
+    return (
+        f"rfm-desktop: cannot open a window: Qt's '{name}' platform plugin did not load{why}; "
+        f"install the X11/XCB libraries it needs, {install_hint()}"
+    )
 
 
 @contextmanager
@@ -67,15 +84,20 @@ def platform_guard() -> Iterator[None]:
     def handler(mode: QtMsgType, context: object, message: str) -> None:
         category = str(getattr(context, "category", "") or "default")
         if mode == QtMsgType.QtFatalMsg:
-            line = failure_line([m for _, m in held] + [message], os.environ.get("QT_QPA_PLATFORM"),
-                                os.environ.get("DISPLAY"))
+            line = failure_line(
+                [m for _, m in held] + [message],
+                os.environ.get("QT_QPA_PLATFORM"),
+                os.environ.get("DISPLAY"),
+            )
             sys.stderr.write(line + "\n")
             sys.stderr.flush()
             os._exit(EXIT_NO_WINDOW)  # before Qt aborts
         if category.startswith("qt.qpa"):
             held.append((category, message))
         else:
-            sys.stderr.write(f"{category}: {message}\n" if category != "default" else f"{message}\n")
+            sys.stderr.write(
+                f"{category}: {message}\n" if category != "default" else f"{message}\n"
+            )
 
     qInstallMessageHandler(handler)
     try:

@@ -55,11 +55,17 @@ def _pct(value: float) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
-    head = "".join(f"<th class='num'>{_e(h)}</th>" if i in numeric else f"<th>{_e(h)}</th>"
-                   for i, h in enumerate(headers))
+    head = "".join(
+        f"<th class='num'>{_e(h)}</th>" if i in numeric else f"<th>{_e(h)}</th>"
+        for i, h in enumerate(headers)
+    )
     body = "".join(
-        "<tr>" + "".join(f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
-                         for i, c in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td class='num'>{c}</td>" if i in numeric else f"<td>{c}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -69,14 +75,30 @@ def segment_matrix(result: AnalysisResult) -> str:
     rows = [
         [
             f"<span class='swatch' style='background:{_e(c.color)}'></span>{_e(c.name)}",
-            f"{c.size:,}", _pct(c.share), _pct(c.revenue_share), _num(c.recency_mean),
-            _num(c.frequency_mean), _num(c.monetary_mean, 2), _num(c.average_order_value, 2),
-            _num(c.silhouette_mean, 2), _e(c.strategy),
+            f"{c.size:,}",
+            _pct(c.share),
+            _pct(c.revenue_share),
+            _num(c.recency_mean),
+            _num(c.frequency_mean),
+            _num(c.monetary_mean, 2),
+            _num(c.average_order_value, 2),
+            _num(c.silhouette_mean, 2),
+            _e(c.strategy),
         ]
         for c in result.clusters
     ]
-    headers = ["Segment", "Customers", "Share", "Revenue share", "Recency (days)", "Frequency (orders)",
-               "Monetary (spend)", "Avg order value", "Silhouette", "Suggested strategy"]
+    headers = [
+        "Segment",
+        "Customers",
+        "Share",
+        "Revenue share",
+        "Recency (days)",
+        "Frequency (orders)",
+        "Monetary (spend)",
+        "Avg order value",
+        "Silhouette",
+        "Suggested strategy",
+    ]
     return _table(headers, rows, set(range(1, 9)))
 
 
@@ -90,8 +112,9 @@ def cleaning_table(result: AnalysisResult) -> str:
             removed = f"off (would remove {s.would_remove:,})" if s.would_remove else "off"
         rows.append([_e(s.label), removed, f"{s.after:,}", _e(s.example or "")])
     table = _table(["Step", "Rows removed", "Rows left", "First row removed"], rows, {1, 2})
-    mode = {"keep": "kept", "drop": "dropped", "segment": "put into their own segment"}.get(report.outlier_mode,
-                                                                                           report.outlier_mode)
+    mode = {"keep": "kept", "drop": "dropped", "segment": "put into their own segment"}.get(
+        report.outlier_mode, report.outlier_mode
+    )
     outliers = (
         f"<p>{report.outliers_found:,} of {report.customers_before_outliers:,} customers are outliers "
         f"(IQR rule, {result.params.cleaning.iqr_multiplier:g} × IQR); they were {_e(mode)}.</p>"
@@ -106,14 +129,28 @@ def named_segments_table(result: AnalysisResult) -> str:
     rows = [
         [
             f"<span class='swatch' style='background:{_e(segment_color(str(s['segment'])))}'></span>{_e(s['segment'])}",
-            f"{int(s['customers']):,}", _pct(s["share"]), _pct(s["revenue_share"]),
-            _num(s["recency_median"]), _num(s["frequency_median"]), _num(s["monetary_median"], 2),
-            _num(s["average_order_value"], 2), _e(result.rules.strategy(str(s["segment"])) or ""),
+            f"{int(s['customers']):,}",
+            _pct(s["share"]),
+            _pct(s["revenue_share"]),
+            _num(s["recency_median"]),
+            _num(s["frequency_median"]),
+            _num(s["monetary_median"], 2),
+            _num(s["average_order_value"], 2),
+            _e(result.rules.strategy(str(s["segment"])) or ""),
         ]
         for s in result.segments.to_dict("records")
     ]
-    headers = ["Named segment", "Customers", "Share", "Revenue share", "Recency (days, median)",
-               "Frequency (orders, median)", "Monetary (median)", "Avg order value", "Suggested strategy"]
+    headers = [
+        "Named segment",
+        "Customers",
+        "Share",
+        "Revenue share",
+        "Recency (days, median)",
+        "Frequency (orders, median)",
+        "Monetary (median)",
+        "Avg order value",
+        "Suggested strategy",
+    ]
     return _table(headers, rows, set(range(1, 8)))
 
 
@@ -126,7 +163,11 @@ def heatmap_table(result: AnalysisResult) -> str:
     low, high = float(spend.min()), float(spend.max())
     cells = {(int(r.r_score), int(r.f_score)): r for r in grid.itertuples(index=False)}
     scores = range(result.bins, 0, -1)
-    head = "<tr><th>R ↓ / F →</th>" + "".join(f"<th class='num'>F {f}</th>" for f in range(1, result.bins + 1)) + "</tr>"
+    head = (
+        "<tr><th>R ↓ / F →</th>"
+        + "".join(f"<th class='num'>F {f}</th>" for f in range(1, result.bins + 1))
+        + "</tr>"
+    )
     body = []
     for r in scores:
         row = [f"<th>R {r}</th>"]
@@ -137,11 +178,15 @@ def heatmap_table(result: AnalysisResult) -> str:
                 continue
             share = (float(cell.monetary_mean) - low) / (high - low) if high > low else 0.5
             share = share if math.isfinite(share) else 0.0
-            row.append(f"<td class='num' style='background: rgba(0, 114, 178, {0.08 + 0.55 * share:.2f})' "
-                       f"title='mean spend {_num(cell.monetary_mean, 2)}'>{int(cell.customers):,}</td>")
+            row.append(
+                f"<td class='num' style='background: rgba(0, 114, 178, {0.08 + 0.55 * share:.2f})' "
+                f"title='mean spend {_num(cell.monetary_mean, 2)}'>{int(cell.customers):,}</td>"
+            )
         body.append("<tr>" + "".join(row) + "</tr>")
-    note = ("<p class='muted'>Customers per R × F score cell (5 = best); the darker the cell, the higher its "
-            "customers' mean spend.</p>")
+    note = (
+        "<p class='muted'>Customers per R × F score cell (5 = best); the darker the cell, the higher its "
+        "customers' mean spend.</p>"
+    )
     return f"{note}<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -149,18 +194,29 @@ def k_table(result: AnalysisResult) -> str:
     if result.sweep is None:
         return "<p class='muted'>No K sweep was run.</p>"
     rows = [
-        [f"<b>{s.k}</b>" if s.k == result.k else str(s.k), _num(s.silhouette, 3), _num(s.davies_bouldin, 3),
-         _num(s.calinski_harabasz, 0), _num(s.inertia, 0)]
+        [
+            f"<b>{s.k}</b>" if s.k == result.k else str(s.k),
+            _num(s.silhouette, 3),
+            _num(s.davies_bouldin, 3),
+            _num(s.calinski_harabasz, 0),
+            _num(s.inertia, 0),
+        ]
         for s in result.sweep.scores
     ]
-    table = _table(["K", "Silhouette ↑", "Davies–Bouldin ↓", "Calinski–Harabasz ↑", "Inertia"], rows, {1, 2, 3, 4})
+    table = _table(
+        ["K", "Silhouette ↑", "Davies–Bouldin ↓", "Calinski–Harabasz ↑", "Inertia"],
+        rows,
+        {1, 2, 3, 4},
+    )
     return f"<p>{_e(result.sweep.reason)}</p>{table}"
 
 
 def _figure(title: str, png: bytes) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return (f"<figure><img alt='{_e(title)}' src='data:image/png;base64,{data}'>"
-            f"<figcaption>{_e(title)}</figcaption></figure>")
+    return (
+        f"<figure><img alt='{_e(title)}' src='data:image/png;base64,{data}'>"
+        f"<figcaption>{_e(title)}</figcaption></figure>"
+    )
 
 
 def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> str:
@@ -168,7 +224,9 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
     k_images = {t: b for t, b in images.items() if t.startswith(K_CHARTS)}
     other_images = {t: b for t, b in images.items() if t not in k_images}
     source = Path(result.params.input_path).name
-    warnings = "".join(f"<li>{_e(w.stage.capitalize())}: {_e(w.text)}</li>" for w in result.warnings)
+    warnings = "".join(
+        f"<li>{_e(w.stage.capitalize())}: {_e(w.text)}</li>" for w in result.warnings
+    )
     params = json.dumps(result.params.to_dict(), indent=2, ensure_ascii=False, default=str)
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -180,11 +238,16 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
         f"(of {result.rows_read:,} read) in {_e(result.segments_text)}, "
         f"mean silhouette {_num(result.silhouette, 2)}.</p>",
         f"<ul>{warnings}</ul>" if warnings else "",
-        "<h2>Segments</h2>", segment_matrix(result),
-        "<h2>Named RFM segments</h2>", named_segments_table(result),
-        "<h2>RFM score grid</h2>", heatmap_table(result),
-        "<h2>Cleaning</h2>", cleaning_table(result),
-        "<h2>Choosing K</h2>", k_table(result),
+        "<h2>Segments</h2>",
+        segment_matrix(result),
+        "<h2>Named RFM segments</h2>",
+        named_segments_table(result),
+        "<h2>RFM score grid</h2>",
+        heatmap_table(result),
+        "<h2>Cleaning</h2>",
+        cleaning_table(result),
+        "<h2>Choosing K</h2>",
+        k_table(result),
         *(_figure(t, b) for t, b in k_images.items()),
         "<h2>Pictures</h2>" if other_images else "",  # scatter plots and other views
         *(_figure(t, b) for t, b in other_images.items()),

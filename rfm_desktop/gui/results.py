@@ -55,10 +55,14 @@ class ResultsPanel(QWidget):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.back_button = QPushButton("◀ Change settings")
-        self.back_button.setToolTip("Back to the wizard: change the cleaning or clustering and run again.")
+        self.back_button.setToolTip(
+            "Back to the wizard: change the cleaning or clustering and run again."
+        )
         self.back_button.clicked.connect(self.backRequested)
         self.export_button = QPushButton("Export segments…")
-        self.export_button.setToolTip("Write customer lists for campaigns as CSV or Excel (Ctrl+E).")
+        self.export_button.setToolTip(
+            "Write customer lists for campaigns as CSV or Excel (Ctrl+E)."
+        )
         self.export_button.clicked.connect(self.exportRequested)
         self.image_button = QPushButton("Save view as image…")
         self.image_button.setToolTip("Save the picture of the current tab as PNG or SVG.")
@@ -133,8 +137,12 @@ class ResultsPanel(QWidget):
             f"<b>{result.customer_count:,}</b> customers in {result.segments_text}, "
             f"silhouette {result.silhouette:.2f}, from {name}, "
             f"snapshot {result.snapshot_date:%Y-%m-%d}."
-            + (f" ⚠ {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}: see the "
-               "Cleaning report tab." if result.warnings else "")
+            + (
+                f" ⚠ {len(result.warnings)} warning{'s' if len(result.warnings) > 1 else ''}: see the "
+                "Cleaning report tab."
+                if result.warnings
+                else ""
+            )
         )
         self.summary.setToolTip("\n".join(f"⚠ {w.text}" for w in result.warnings))
 
@@ -144,9 +152,13 @@ class ResultsPanel(QWidget):
             return
         try:
             old = self.result.cluster(cluster_id).name
-            self.result.rename_cluster(cluster_id, name)  # checks the name before it becomes an edit
+            self.result.rename_cluster(
+                cluster_id, name
+            )  # checks the name before it becomes an edit
         except (ValueError, KeyError) as exc:
-            dialogs.show_error(self.window(), RFMError(str(exc), hint="Choose another name for the segment."))
+            dialogs.show_error(
+                self.window(), RFMError(str(exc), hint="Choose another name for the segment.")
+            )
             self.set_result(self.result, edited=True)  # put the old name back in the editor
             return
         if name.strip() != old:

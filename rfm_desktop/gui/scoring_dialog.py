@@ -42,8 +42,14 @@ from rfm_desktop.gui.views.colors import segment_color
 from rfm_desktop.gui.views.coverage_map import CoverageMap
 
 COL_NAME, COL_STRATEGY, COL_COVERAGE = 0, 7, 8
-BOUND_COLUMNS = {1: ("recency", 0), 2: ("recency", 1), 3: ("frequency", 0), 4: ("frequency", 1),
-                 5: ("monetary", 0), 6: ("monetary", 1)}
+BOUND_COLUMNS = {
+    1: ("recency", 0),
+    2: ("recency", 1),
+    3: ("frequency", 0),
+    4: ("frequency", 1),
+    5: ("monetary", 0),
+    6: ("monetary", 1),
+}
 HEADERS = ("Segment", "R min", "R max", "F min", "F max", "M min", "M max", "Strategy", "Coverage")
 RULES_FILTER = "Rule tables (*.csv);;All files (*)"
 CUSTOM = "custom"
@@ -66,16 +72,24 @@ def parse_breaks(text: str, measure: str) -> tuple[float, ...]:
         try:
             values.append(float(part.replace(" ", "")))
         except ValueError:
-            raise RFMError(f"'{part}' in the {measure} break points is not a number.",
-                           hint="Write the break points as numbers separated by commas, e.g. 1, 2, 4, 8.") from None
+            raise RFMError(
+                f"'{part}' in the {measure} break points is not a number.",
+                hint="Write the break points as numbers separated by commas, e.g. 1, 2, 4, 8.",
+            ) from None
     return tuple(values)
 
 
 class ScoringDialog(QDialog):
     """Edits a copy of the scoring options; :meth:`scoring` is the result once accepted."""
 
-    def __init__(self, scoring: ScoringOptions, result: AnalysisResult | None = None, *,
-                 accept_text: str = "Use these scores and rules", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        scoring: ScoringOptions,
+        result: AnalysisResult | None = None,
+        *,
+        accept_text: str = "Use these scores and rules",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Scores and segment rules")
         self.result = result
@@ -89,7 +103,9 @@ class ScoringDialog(QDialog):
         self.bins_spin = QSpinBox()
         self.bins_spin.setRange(2, 10)
         self.bins_spin.setValue(scoring.bins)
-        self.bins_spin.setToolTip("Scores per measure: 1 (worst) to this number (best). 5 is the usual RFM scale.")
+        self.bins_spin.setToolTip(
+            "Scores per measure: 1 (worst) to this number (best). 5 is the usual RFM scale."
+        )
         self.bins_spin.valueChanged.connect(self._edited)
         self.bins_spin.setMaximumWidth(self.fontMetrics().horizontalAdvance("10") + 50)
         self.break_edits: dict[str, QLineEdit] = {}
@@ -100,7 +116,9 @@ class ScoringDialog(QDialog):
         breaks_row = QHBoxLayout()
         breaks_row.addWidget(QLabel("Break points:"))
         for measure in FEATURES:
-            edit = QLineEdit(", ".join(fmt_value(v).replace(",", "") for v in scoring.break_map.get(measure, ())))
+            edit = QLineEdit(
+                ", ".join(fmt_value(v).replace(",", "") for v in scoring.break_map.get(measure, ()))
+            )
             edit.setPlaceholderText("quantiles")
             edit.setToolTip(
                 f"Custom break points for {measure} ({UNITS[measure] or 'the file’s currency'}), increasing, "
@@ -120,42 +138,64 @@ class ScoringDialog(QDialog):
         for name, table in BUILTIN_RULES.items():
             self.table_combo.addItem(f"{name} — {table.source.split(',')[0]}", name)
         self.table_combo.addItem("Custom table", CUSTOM)
-        self.table_combo.setToolTip("Start from a built-in table of the R package “rfm”, then edit it if you like.")
+        self.table_combo.setToolTip(
+            "Start from a built-in table of the R package “rfm”, then edit it if you like."
+        )
         self.table_combo.activated.connect(self._table_chosen)
         self.rules_table = QTableWidget(0, len(HEADERS))
         self.rules_table.setHorizontalHeaderLabels(list(HEADERS))
         self.rules_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.rules_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.rules_table.verticalHeader().setToolTip("Rules are tried from the top: a customer takes the first "
-                                                     "rule that matches, and 'Others' when none does.")
+        self.rules_table.verticalHeader().setToolTip(
+            "Rules are tried from the top: a customer takes the first "
+            "rule that matches, and 'Others' when none does."
+        )
         header = self.rules_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.rules_table.setWordWrap(False)
         self.rules_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
-        self.rules_table.setColumnHidden(COL_STRATEGY, True)  # edited below the table: the map needs the room
+        self.rules_table.setColumnHidden(
+            COL_STRATEGY, True
+        )  # edited below the table: the map needs the room
         self.rules_table.itemChanged.connect(lambda _item: self._edited())
         self.strategy_edit = QLineEdit()
         self.strategy_edit.setPlaceholderText("What to do with the selected segment")
-        self.strategy_edit.setToolTip("The suggested strategy of the selected rule's segment (shown in the "
-                                      "RFM segments tab and the exports).")
+        self.strategy_edit.setToolTip(
+            "The suggested strategy of the selected rule's segment (shown in the "
+            "RFM segments tab and the exports)."
+        )
         self.strategy_edit.textEdited.connect(self._strategy_edited)
         self.rules_table.itemSelectionChanged.connect(self._selection_changed)
         self.scale_note = QLabel()
         self.scale_note.setWordWrap(True)
         self.rewrite_button = QPushButton()
-        self.rewrite_button.setToolTip("Rewrite the bounds for the current number of scores (what the map shows).")
+        self.rewrite_button.setToolTip(
+            "Rewrite the bounds for the current number of scores (what the map shows)."
+        )
         self.rewrite_button.clicked.connect(self.rewrite_for_bins)
 
         buttons = QHBoxLayout()
-        self.add_button = self._button("Add rule", self.add_rule, "A new rule at the end (matching nothing yet).")
+        self.add_button = self._button(
+            "Add rule", self.add_rule, "A new rule at the end (matching nothing yet)."
+        )
         self.remove_button = self._button("Remove", self.remove_rule, "Remove the selected rule.")
-        self.up_button = self._button("Move up", lambda: self.move_rule(-1), "Try the selected rule earlier.")
-        self.down_button = self._button("Move down", lambda: self.move_rule(1), "Try the selected rule later.")
-        self.load_button = self._button("Load CSV…", self.load_csv,
-                                        "A rules file: segment,r_min,r_max,f_min,f_max,m_min,m_max[,strategy].")
-        self.save_button = self._button("Save CSV…", self.save_csv, "Save this table as a rules CSV file "
-                                        "(the CLI reads it with --rules FILE).")
+        self.up_button = self._button(
+            "Move up", lambda: self.move_rule(-1), "Try the selected rule earlier."
+        )
+        self.down_button = self._button(
+            "Move down", lambda: self.move_rule(1), "Try the selected rule later."
+        )
+        self.load_button = self._button(
+            "Load CSV…",
+            self.load_csv,
+            "A rules file: segment,r_min,r_max,f_min,f_max,m_min,m_max[,strategy].",
+        )
+        self.save_button = self._button(
+            "Save CSV…",
+            self.save_csv,
+            "Save this table as a rules CSV file (the CLI reads it with --rules FILE).",
+        )
         for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -187,9 +227,11 @@ class ScoringDialog(QDialog):
         self.flags = QLabel()
         self.flags.setWordWrap(True)
         self.flags.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        map_help = QLabel("Each panel is one M score; in it, rows are R (high at the top) and columns F (low at "
-                          "the left). A cell's colour and number: the rule that takes customers with those "
-                          "scores. Hatched: no rule, so “Others”. Select a rule to outline its box.")
+        map_help = QLabel(
+            "Each panel is one M score; in it, rows are R (high at the top) and columns F (low at "
+            "the left). A cell's colour and number: the rule that takes customers with those "
+            "scores. Hatched: no rule, so “Others”. Select a rule to outline its box."
+        )
         map_help.setWordWrap(True)
         make_hint(map_help)
         right = QWidget()
@@ -211,7 +253,9 @@ class ScoringDialog(QDialog):
         self.splitter.setSizes([620, 520])
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(accept_text)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -223,7 +267,7 @@ class ScoringDialog(QDialog):
 
         self.load_table(scoring.rules)
 
-    def _button(self, text: str, slot, tip: str) -> QPushButton:  # noqa: ANN001 - any callable
+    def _button(self, text: str, slot, tip: str) -> QPushButton:
         button = QPushButton(text)
         button.setToolTip(tip)
         button.clicked.connect(lambda _checked=False: slot())
@@ -269,11 +313,15 @@ class ScoringDialog(QDialog):
             try:
                 return int(value)
             except (TypeError, ValueError):
-                raise RFMError(f"Rule {row + 1}: {HEADERS[col]} '{value}' is not a whole score.") from None
+                raise RFMError(
+                    f"Rule {row + 1}: {HEADERS[col]} '{value}' is not a whole score."
+                ) from None
 
         name = self.rules_table.item(row, COL_NAME).text().strip()
         strategy = self.rules_table.item(row, COL_STRATEGY).text().strip()
-        return SegmentRule(name, (bound(1), bound(2)), (bound(3), bound(4)), (bound(5), bound(6)), strategy)
+        return SegmentRule(
+            name, (bound(1), bound(2)), (bound(3), bound(4)), (bound(5), bound(6)), strategy
+        )
 
     def rules(self) -> RuleSet:
         """The table as edited.
@@ -296,7 +344,9 @@ class ScoringDialog(QDialog):
         return RuleSet(base.name, rules, self._scale, order, base.source)
 
     def breaks(self) -> tuple[tuple[str, tuple[float, ...]], ...]:
-        return tuple((m, points) for m in FEATURES if (points := parse_breaks(self.break_edits[m].text(), m)))
+        return tuple(
+            (m, points) for m in FEATURES if (points := parse_breaks(self.break_edits[m].text(), m))
+        )
 
     def scoring(self) -> ScoringOptions:
         """The options as edited (raises RFMError with the engine's message when they are not valid)."""
@@ -306,7 +356,9 @@ class ScoringDialog(QDialog):
     def add_rule(self) -> None:
         n = self.rules_table.rowCount() + 1
         names = {self.rules_table.item(r, COL_NAME).text() for r in range(n - 1)}
-        name = next(f"New segment {i}" for i in range(n, n + 100) if f"New segment {i}" not in names)
+        name = next(
+            f"New segment {i}" for i in range(n, n + 100) if f"New segment {i}" not in names
+        )
         self._filling = True
         self._append(SegmentRule(name, (1, self._scale), (1, self._scale), (1, self._scale)))
         self._filling = False
@@ -344,8 +396,15 @@ class ScoringDialog(QDialog):
         except RFMError as exc:
             self._show_problem(exc)
             return
-        self.load_table(RuleSet(CUSTOM if rules.name in BUILTIN_RULES else rules.name, rules.rules, rules.scale,
-                                rules.order, f"{rules.source}, rewritten for {rules.scale} scores".lstrip(", ")))
+        self.load_table(
+            RuleSet(
+                CUSTOM if rules.name in BUILTIN_RULES else rules.name,
+                rules.rules,
+                rules.scale,
+                rules.order,
+                f"{rules.source}, rewritten for {rules.scale} scores".lstrip(", "),
+            )
+        )
 
     def _table_chosen(self, index: int) -> None:
         name = self.table_combo.itemData(index)
@@ -353,7 +412,9 @@ class ScoringDialog(QDialog):
             self.load_table(BUILTIN_RULES[name])
 
     def load_csv(self) -> None:
-        path = dialogs.ask_open_file(self, "Load segment rules", settings.last_folder(), RULES_FILTER)
+        path = dialogs.ask_open_file(
+            self, "Load segment rules", settings.last_folder(), RULES_FILTER
+        )
         if not path:
             return
         try:
@@ -391,8 +452,9 @@ class ScoringDialog(QDialog):
             return
         bins = self.bins_spin.value()
         self.scale_note.setText(
-            f"Bounds are scores 1–{self._scale}." if bins == self._scale else
-            f"Bounds are written for scores 1–{self._scale} and read on 1–{bins} (as the map shows)."
+            f"Bounds are scores 1–{self._scale}."
+            if bins == self._scale
+            else f"Bounds are written for scores 1–{self._scale} and read on 1–{bins} (as the map shows)."
         )
         self.rewrite_button.setText(f"Rewrite for {bins} scores")
         self.rewrite_button.setVisible(bins != self._scale)
@@ -420,7 +482,9 @@ class ScoringDialog(QDialog):
         self.message.setText(self.problem)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
 
-    def _customer_counts(self, coverage: Coverage, options: ScoringOptions | None) -> np.ndarray | None:
+    def _customer_counts(
+        self, coverage: Coverage, options: ScoringOptions | None
+    ) -> np.ndarray | None:
         """Customers of the last run per score cell, when its scores are the ones being edited."""
         result = self.result
         if result is None or options is None or not len(result.customers):
@@ -428,15 +492,20 @@ class ScoringDialog(QDialog):
         ran = result.params.scoring
         if (ran.bins, ran.break_map) != (options.bins, options.break_map):
             return None
-        return np.bincount(coverage.cell_index(result.customers), minlength=coverage.bins ** 3)
+        return np.bincount(coverage.cell_index(result.customers), minlength=coverage.bins**3)
 
     def _draw(self, coverage: Coverage | None, options: ScoringOptions | None = None) -> None:
         self._filling = True
         try:
-            names = [self.rules_table.item(r, COL_NAME).text() for r in range(self.rules_table.rowCount())]
+            names = [
+                self.rules_table.item(r, COL_NAME).text()
+                for r in range(self.rules_table.rowCount())
+            ]
             colors = [segment_color(n) for n in names]
             for row, color in enumerate(colors):
-                self.rules_table.item(row, COL_NAME).setData(Qt.ItemDataRole.DecorationRole, QColor(color))
+                self.rules_table.item(row, COL_NAME).setData(
+                    Qt.ItemDataRole.DecorationRole, QColor(color)
+                )
             if coverage is None:
                 self.map.set_coverage(None)
                 self.map_summary.clear()
@@ -451,21 +520,35 @@ class ScoringDialog(QDialog):
                 if counts is not None:
                     customers = int(counts[(coverage.cells["rule"] == row).to_numpy()].sum())
                     taken += f", {customers:,} customers"
-                text = {"ok": taken, "never": "never matches (empty range)",
-                        "shadowed": f"never matches: shadowed by {', '.join(stat.shadowed_by)}"}[stat.status]
+                text = {
+                    "ok": taken,
+                    "never": "never matches (empty range)",
+                    "shadowed": f"never matches: shadowed by {', '.join(stat.shadowed_by)}",
+                }[stat.status]
                 item.setText(text)
                 item.setToolTip(text)
                 item.setBackground(warn if stat.status != "ok" else QBrush())
                 item.setForeground(QBrush(QColor("#000000")) if stat.status != "ok" else QBrush())
-            cells = coverage.bins ** 3
+            cells = coverage.bins**3
             self.map_summary.setText(
                 f"{cells:,} score cells: {cells - len(coverage.uncovered):,} taken by a rule, "
                 f"{len(coverage.uncovered):,} fall to “Others”."
-                + ("" if counts is not None else (
-                    " Customer counts show once a run has used these scores." if self.result is not None else "")))
+                + (
+                    ""
+                    if counts is not None
+                    else (
+                        " Customer counts show once a run has used these scores."
+                        if self.result is not None
+                        else ""
+                    )
+                )
+            )
             flags = coverage.warnings(self.result.customers if counts is not None else None)
-            self.flags.setText("<br>".join(f"⚠ {html.escape(f, quote=False)}" for f in flags) if flags
-                               else "✓ Every rule can match, and every score cell has a rule.")
+            self.flags.setText(
+                "<br>".join(f"⚠ {html.escape(f, quote=False)}" for f in flags)
+                if flags
+                else "✓ Every rule can match, and every score cell has a rule."
+            )
         finally:
             self._filling = False
 
@@ -473,7 +556,9 @@ class ScoringDialog(QDialog):
         row = self.selected_row()
         self.map.set_highlight(row)
         self.strategy_edit.setEnabled(row is not None)
-        self.strategy_edit.setText("" if row is None else self.rules_table.item(row, COL_STRATEGY).text())
+        self.strategy_edit.setText(
+            "" if row is None else self.rules_table.item(row, COL_STRATEGY).text()
+        )
         self.strategy_edit.setCursorPosition(0)
 
     def _strategy_edited(self, text: str) -> None:

@@ -74,12 +74,16 @@ class Selftest:
         pilot = Pilot(window, self.errors_seen, timeout=RUN_TIMEOUT)
         pilot.open()  # the bundled sample, as "Try sample data" does
         if wizard.current_index != FILE:
-            raise SelftestError(f"after loading, the wizard shows page {wizard.current_index + 1}, not the file page")
+            raise SelftestError(
+                f"after loading, the wizard shows page {wizard.current_index + 1}, not the file page"
+            )
         self.shot("page-1-file")
         pilot.to_columns()
         if wizard.columns_page.problems_text():
-            raise SelftestError("the sample's columns were not all detected: "
-                                + " ".join(wizard.columns_page.problems_text()))
+            raise SelftestError(
+                "the sample's columns were not all detected: "
+                + " ".join(wizard.columns_page.problems_text())
+            )
         self.shot("page-2-columns")
         pilot.to_cleaning()
         self.shot("page-3-cleaning")
@@ -87,7 +91,9 @@ class Selftest:
         sweep = pilot.evaluate_k()
         page = wizard.clustering_page
         if len(page.streamed) != len(sweep.scores):
-            raise SelftestError(f"the K charts received {len(page.streamed)} points for {len(sweep.scores)} K values")
+            raise SelftestError(
+                f"the K charts received {len(page.streamed)} points for {len(sweep.scores)} K values"
+            )
         self.shot("page-4-clustering")
         pilot.to_run()
         self.shot("page-5-run")
@@ -147,7 +153,9 @@ class Selftest:
         dialog.show()
         try:
             if dialog.problem or dialog.coverage is None:
-                raise SelftestError(f"the scores and rules editor shows a problem: {dialog.problem}")
+                raise SelftestError(
+                    f"the scores and rules editor shows a problem: {dialog.problem}"
+                )
             self.shot("dialog-scoring-rules", dialog)
         finally:
             dialog.close()
@@ -169,8 +177,11 @@ class Selftest:
         settle(150)
         self.shot("view-scatter-2d-tsne")
         view.set_projection("axes")
-        return {"customers": int(len(tsne_map.rows)), "sampled": bool(tsne_map.sampled),
-                "seconds": round(time.perf_counter() - started, 1)}
+        return {
+            "customers": int(len(tsne_map.rows)),
+            "sampled": bool(tsne_map.sampled),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
 
     def small_screen(self, views: list[Any]) -> None:
         """Every view again in a 1024 x 640 window (a small laptop screen)."""
@@ -231,10 +242,17 @@ def run_selftest(outdir: str | Path) -> int:
         code = 0
         try:
             summary = test.run()
-        except Exception as exc:  # noqa: BLE001 - any failure is reported and fails the test
-            detail = exc if isinstance(exc, SelftestError) else "".join(traceback.format_exception(exc))
+        except Exception as exc:
+            detail = (
+                exc if isinstance(exc, SelftestError) else "".join(traceback.format_exception(exc))
+            )
             print(f"selftest failed: {detail}", file=sys.stderr)
-            summary = {"ok": False, "error": str(exc), "screenshots": test.shots, "dialogs": test.dialogs}
+            summary = {
+                "ok": False,
+                "error": str(exc),
+                "screenshots": test.shots,
+                "dialogs": test.dialogs,
+            }
             code = 1
         test.restore()
         (out / "result.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -243,6 +261,8 @@ def run_selftest(outdir: str | Path) -> int:
         worker.shutdown(5000)
         app.processEvents()
     if code == 0:
-        print(f"selftest passed: {summary['customers']:,} customers, K={summary['k']}, "
-              f"max stall {summary['max_stall_ms']} ms, {len(summary['screenshots'])} screenshots in {out}")
+        print(
+            f"selftest passed: {summary['customers']:,} customers, K={summary['k']}, "
+            f"max stall {summary['max_stall_ms']} ms, {len(summary['screenshots'])} screenshots in {out}"
+        )
     return code

@@ -26,7 +26,9 @@ MAX_RECENT = 5
 def settings() -> QSettings:
     # QSettings(org, app) would always use the native format; this one follows
     # setDefaultFormat, so use_settings_dir() really moves everything.
-    return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+    return QSettings(
+        QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
 
 
 def use_settings_dir(folder: str | Path) -> None:
@@ -84,7 +86,11 @@ def last_folder(kind: FolderKind = "open") -> str:
     installation is never offered for writing.
     """
     folder = settings().value(_FOLDER_KEYS[kind])
-    if folder and Path(str(folder)).is_dir() and not (kind == "export" and inside_installation(str(folder))):
+    if (
+        folder
+        and Path(str(folder)).is_dir()
+        and not (kind == "export" and inside_installation(str(folder)))
+    ):
         return str(folder)
     return str(documents_folder() if kind == "export" else Path.home())
 

@@ -96,8 +96,13 @@ class Worker(QObject):
     aborted = Signal()  # cancelled by the user (or the job raised Cancelled)
     done = Signal()  # always last, after finished / errored / aborted
 
-    def __init__(self, fn: Callable[[Task], Any], name: str = "job", parent: QObject | None = None,
-                 owner: QObject | None = None):
+    def __init__(
+        self,
+        fn: Callable[[Task], Any],
+        name: str = "job",
+        parent: QObject | None = None,
+        owner: QObject | None = None,
+    ):
         super().__init__(parent)
         self.name = name
         self._fn = fn
@@ -158,7 +163,7 @@ class Worker(QObject):
             relay.started.emit()
             with libwarnings.captured():
                 result = self._fn(Task(relay, self._event))
-        except BaseException as exc:  # noqa: BLE001 - every failure goes to the GUI
+        except BaseException as exc:
             relay.errored.emit(exc)
         else:
             relay.finished.emit(result)

@@ -26,8 +26,11 @@ HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,Custome
 
 
 def rows(customer_base: int, n: int = 60) -> str:
-    return "".join(f"{536365 + i},85123A,THING,{1 + i % 5},2010-12-{1 + i % 28:02d} 08:26:00,2.50,"
-                   f"{customer_base + i % 7},United Kingdom\n" for i in range(n))
+    return "".join(
+        f"{536365 + i},85123A,THING,{1 + i % 5},2010-12-{1 + i % 28:02d} 08:26:00,2.50,"
+        f"{customer_base + i % 7},United Kingdom\n"
+        for i in range(n)
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -52,12 +55,16 @@ def test_a_replaced_file_with_the_same_size_and_time_is_read_again(tmp_path: Pat
     second = io.read_transactions(path)
     assert not second.from_cache
     assert set(second.frame["customer_id"]) == {str(20000 + i) for i in range(7)}
-    assert second.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != first.source_sha256
+    assert (
+        second.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != first.source_sha256
+    )
     assert io.read_transactions(path).from_cache  # and the new content is cached in turn
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "swap"])
-def test_a_damaged_or_tampered_entry_is_never_used(tmp_path: Path, own_cache: Path, damage: str) -> None:
+def test_a_damaged_or_tampered_entry_is_never_used(
+    tmp_path: Path, own_cache: Path, damage: str
+) -> None:
     path = tmp_path / "t.csv"
     path.write_text(HEADER + rows(10000))
     good = io.read_transactions(path).frame
@@ -100,25 +107,30 @@ class ModuleWith:
 def fail_with(exc: BaseException):
     def fail(*args, **kwargs):
         raise exc
+
     return fail
 
 
-def test_an_unreadable_or_unwritable_cache_never_fails_a_run(tmp_path: Path, own_cache: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreadable_or_unwritable_cache_never_fails_a_run(
+    tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "t.csv"
     path.write_text(HEADER + rows(10000))
     io.read_transactions(path)
     monkeypatch.setattr(cache, "pq", ModuleWith(cache.pq, read_table=fail_with(MemoryError())))
     tx = io.read_transactions(path)
     assert len(tx.frame) == 60 and not tx.from_cache
-    monkeypatch.setattr(cache, "os", ModuleWith(replace=fail_with(OSError(28, "No space left on device"))))
+    monkeypatch.setattr(
+        cache, "os", ModuleWith(replace=fail_with(OSError(28, "No space left on device")))
+    )
     (path.parent / "u.csv").write_text(HEADER + rows(40000))
     assert len(io.read_transactions(path.parent / "u.csv").frame) == 60
     assert not list(own_cache.glob(".*.tmp"))
 
 
-def test_ctrl_c_while_storing_leaves_no_temporary_file(tmp_path: Path, own_cache: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_while_storing_leaves_no_temporary_file(
+    tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "t.csv"
     path.write_text(HEADER + rows(10000))
 
@@ -132,7 +144,9 @@ def test_ctrl_c_while_storing_leaves_no_temporary_file(tmp_path: Path, own_cache
     assert list(own_cache.iterdir()) == []
 
 
-def test_stale_temporary_files_and_old_entries_are_removed_others_kept(tmp_path: Path, own_cache: Path) -> None:
+def test_stale_temporary_files_and_old_entries_are_removed_others_kept(
+    tmp_path: Path, own_cache: Path
+) -> None:
     own_cache.mkdir()
     stale = own_cache / f".{'a' * 40}.{'b' * 32}.tmp"
     fresh = own_cache / f".{'c' * 40}.{'d' * 32}.tmp"  # another process may be writing it right now
@@ -144,7 +158,9 @@ def test_stale_temporary_files_and_old_entries_are_removed_others_kept(tmp_path:
     path = tmp_path / "t.csv"
     path.write_text(HEADER + rows(10000))
     io.read_transactions(path)
-    assert sorted(p.name for p in own_cache.iterdir()) == sorted([fresh.name, foreign.name, entries(own_cache)[0].name])
+    assert sorted(p.name for p in own_cache.iterdir()) == sorted(
+        [fresh.name, foreign.name, entries(own_cache)[0].name]
+    )
 
 
 def test_entries_are_private_to_the_user(tmp_path: Path, own_cache: Path) -> None:
@@ -161,11 +177,14 @@ def test_entries_are_private_to_the_user(tmp_path: Path, own_cache: Path) -> Non
 
 
 def test_the_default_folder_is_made_private_also_when_an_older_version_made_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import platformdirs
 
     monkeypatch.delenv(cache.CACHE_ENV)
-    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda name: str(tmp_path / "home-cache" / name))
+    monkeypatch.setattr(
+        platformdirs, "user_cache_dir", lambda name: str(tmp_path / "home-cache" / name)
+    )
     folder = tmp_path / "home-cache" / "rfm-desktop" / "tables"
     folder.mkdir(parents=True, mode=0o755)
     folder.chmod(0o755)
@@ -178,11 +197,15 @@ def test_the_default_folder_is_made_private_also_when_an_older_version_made_it(
 
 
 # --------------------------------------------------------------------------- the bytes that were read
-def test_run_json_records_the_bytes_that_were_analysed_not_what_is_on_disk_later(tmp_path: Path) -> None:
+def test_run_json_records_the_bytes_that_were_analysed_not_what_is_on_disk_later(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "t.csv"
     path.write_text(HEADER + rows(10000))
     analysed = path.read_bytes()
-    result = pipeline.run(AnalysisParams(input_path=str(path), clustering=ClusteringOptions(k=2, sweep=False)))
+    result = pipeline.run(
+        AnalysisParams(input_path=str(path), clustering=ClusteringOptions(k=2, sweep=False))
+    )
     path.write_text(HEADER + rows(20000, n=90))  # replaced before the export
     export.export_all(result, tmp_path / "out")
     run = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -190,8 +213,9 @@ def test_run_json_records_the_bytes_that_were_analysed_not_what_is_on_disk_later
     assert run["input"]["size"] == len(analysed)
 
 
-def test_a_file_truncated_while_it_is_read_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture) -> None:
+def test_a_file_truncated_while_it_is_read_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     path = tmp_path / "t.csv"
     path.write_text(HEADER + rows(10000, n=3000))
 
@@ -209,7 +233,9 @@ def test_a_file_truncated_while_it_is_read_stops_the_run(tmp_path: Path, monkeyp
     assert not (tmp_path / "out").exists()
 
 
-def test_a_file_that_grows_while_it_is_read_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_that_grows_while_it_is_read_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "t.csv"
     path.write_text(HEADER + rows(10000))
     size = path.stat().st_size
@@ -220,13 +246,18 @@ def test_a_file_that_grows_while_it_is_read_stops_the_run(tmp_path: Path, monkey
         return os.stat(p, *args, **kwargs)
 
     monkeypatch.setattr(source, "os", ModuleWith(stat=append_then_stat))
-    with pytest.raises(InputFileError, match=rf"changed while it was being read \({size:,} bytes when opened, "
-                                             rf"{size:,} read, {size + len(rows(30000, n=5)):,} now"):
+    with pytest.raises(
+        InputFileError,
+        match=rf"changed while it was being read \({size:,} bytes when opened, "
+        rf"{size:,} read, {size + len(rows(30000, n=5)):,} now",
+    ):
         io.read_transactions(path)
 
 
 @pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.xlsx", "stacked.xlsx", "t.parquet"])
-def test_the_file_is_read_and_hashed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+def test_the_file_is_read_and_hashed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     text = HEADER + rows(10000)
     frame = pd.read_csv(StringIO(text), dtype=str)
     path = tmp_path / name
@@ -258,6 +289,8 @@ def test_the_file_is_read_and_hashed_once(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(source, "read_input", read_then_delete)
     monkeypatch.setattr(source, "hashlib", ModuleWith(hashlib, sha256=counting))
     tx = io.read_transactions(path)
-    assert len(tx.frame) == 60 and set(tx.frame["customer_id"]) == {str(10000 + i) for i in range(7)}
+    assert len(tx.frame) == 60 and set(tx.frame["customer_id"]) == {
+        str(10000 + i) for i in range(7)
+    }
     assert hashed == [len(content)]
     assert (tx.source_sha256, tx.source_size) == (hashlib.sha256(content).hexdigest(), len(content))

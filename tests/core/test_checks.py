@@ -9,11 +9,13 @@ from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
 
 
 def rows(dates: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "invoice_date": pd.to_datetime(dates),
-        "invoice_id": pd.array([f"inv{i}" for i in range(len(dates))], dtype="string"),
-        "customer_id": pd.array([f"c{i % 7}" for i in range(len(dates))], dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "invoice_date": pd.to_datetime(dates),
+            "invoice_id": pd.array([f"inv{i}" for i in range(len(dates))], dtype="string"),
+            "customer_id": pd.array([f"c{i % 7}" for i in range(len(dates))], dtype="string"),
+        }
+    )
 
 
 def days(start: str, n: int) -> list[str]:
@@ -23,14 +25,18 @@ def days(start: str, n: int) -> list[str]:
 def test_one_date_years_after_the_others_is_named():
     frame = rows(days("2011-01-01", 200) + ["2031-05-03"])
     [note] = checks.far_dates(frame)
-    assert note.startswith("The last date, 2031-05-03 (1 row, e.g. invoice inv200), is 19.8 years after")
+    assert note.startswith(
+        "The last date, 2031-05-03 (1 row, e.g. invoice inv200), is 19.8 years after"
+    )
     assert "(which end on 2011-07-19)" in note and "moves every recency" in note
 
 
 def test_one_date_years_before_the_others_is_named():
     frame = rows(["1911-01-01"] + days("2011-01-01", 150))
     [note] = checks.far_dates(frame)
-    assert note.startswith("The first date, 1911-01-01 (1 row, e.g. invoice inv0), is 100.0 years before")
+    assert note.startswith(
+        "The first date, 1911-01-01 (1 row, e.g. invoice inv0), is 100.0 years before"
+    )
 
 
 def test_dates_in_two_blocks_or_a_steady_run_are_not_suspicious():
@@ -41,11 +47,19 @@ def test_dates_in_two_blocks_or_a_steady_run_are_not_suspicious():
 def test_equal_frequency_and_recency_are_named(tmp_path, monkeypatch):
     """Said by the scores' warning (core/scoring.py): a measure that uses one score names the value."""
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
-    frame = pd.DataFrame({"Invoice": [f"{i}" for i in range(24)], "Date": "2023-05-01",
-                          "Customer": [f"c{i}" for i in range(24)], "Amount": [5.0 + i for i in range(24)]})
+    frame = pd.DataFrame(
+        {
+            "Invoice": [f"{i}" for i in range(24)],
+            "Date": "2023-05-01",
+            "Customer": [f"c{i}" for i in range(24)],
+            "Amount": [5.0 + i for i in range(24)],
+        }
+    )
     path = tmp_path / "same.csv"
     frame.to_csv(path, index=False)
-    result = pipeline.run(AnalysisParams(input_path=str(path), clustering=ClusteringOptions(k=2, sweep=False)))
+    result = pipeline.run(
+        AnalysisParams(input_path=str(path), clustering=ClusteringOptions(k=2, sweep=False))
+    )
     notes = " ".join(w.text for w in result.warnings_for("customers"))
     assert "every customer has frequency 1" in notes and "every customer has recency 1" in notes
 
@@ -58,11 +72,21 @@ def test_few_customers_for_clustering():
 def test_a_far_date_reaches_the_result_as_a_customers_warning(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     dates = days("2011-01-01", 120) + ["2031-01-05"]
-    frame = pd.DataFrame({"Invoice": [f"{i}" for i in range(len(dates))], "Date": dates,
-                          "Customer": [f"c{i % 30}" for i in range(len(dates))], "Amount": 5.0})
+    frame = pd.DataFrame(
+        {
+            "Invoice": [f"{i}" for i in range(len(dates))],
+            "Date": dates,
+            "Customer": [f"c{i % 30}" for i in range(len(dates))],
+            "Amount": 5.0,
+        }
+    )
     path = tmp_path / "typo.csv"
     frame.to_csv(path, index=False)
-    result = pipeline.run(AnalysisParams(input_path=str(path), clustering=ClusteringOptions(k=2, sweep=False)))
+    result = pipeline.run(
+        AnalysisParams(input_path=str(path), clustering=ClusteringOptions(k=2, sweep=False))
+    )
     [note] = [w.text for w in result.warnings_for("customers") if "date" in w.text]
     assert "The last date, 2031-01-05 (1 row, e.g. invoice 120)" in note
-    assert result.snapshot_date == pd.Timestamp("2031-01-06")  # the warning says why recencies are huge
+    assert result.snapshot_date == pd.Timestamp(
+        "2031-01-06"
+    )  # the warning says why recencies are huge

@@ -17,7 +17,15 @@ def _frame() -> pd.DataFrame:
             "customer_id": pd.array(["1", None, "2", "3", "3", "4", "5"], dtype="string"),
             "invoice_id": pd.array(["10", "11", "C12", "13", "13", "14", "15"], dtype="string"),
             "invoice_date": pd.to_datetime(
-                ["2011-01-01", "2011-01-02", "2011-01-03", "2011-01-04", "2011-01-04", None, "2011-01-06"]
+                [
+                    "2011-01-01",
+                    "2011-01-02",
+                    "2011-01-03",
+                    "2011-01-04",
+                    "2011-01-04",
+                    None,
+                    "2011-01-06",
+                ]
             ),
             "quantity": [1.0, 2.0, -1.0, 3.0, 3.0, 1.0, 0.0],
             "unit_price": [1.0, 1.0, 1.0, 2.0, 2.0, 1.0, 5.0],
@@ -28,7 +36,9 @@ def _frame() -> pd.DataFrame:
 
 
 def test_each_step_reports_before_removed_after():
-    clean, report = cleaning.clean(_frame(), CleaningOptions(drop_non_product=True, drop_duplicates=True))
+    clean, report = cleaning.clean(
+        _frame(), CleaningOptions(drop_non_product=True, drop_duplicates=True)
+    )
     steps = {s.step: s for s in report.steps}
     assert steps["invalid"].removed == 1  # NaT date
     assert steps["missing_customer"].removed == 1
@@ -58,8 +68,13 @@ def test_nothing_left_is_a_data_error_naming_the_step():
 
 
 def test_iqr_outliers_flags_extremes_only():
-    customers = pd.DataFrame({"recency": [1.0] * 9 + [1.0], "frequency": [2.0] * 9 + [2.0],
-                              "monetary": [10, 11, 12, 13, 14, 15, 16, 17, 18, 1000.0]})
+    customers = pd.DataFrame(
+        {
+            "recency": [1.0] * 9 + [1.0],
+            "frequency": [2.0] * 9 + [2.0],
+            "monetary": [10, 11, 12, 13, 14, 15, 16, 17, 18, 1000.0],
+        }
+    )
     mask = cleaning.iqr_outliers(customers, ("monetary",), 1.5)
     assert mask.tolist() == [False] * 9 + [True]
     assert not cleaning.iqr_outliers(customers, ("monetary",), 1000).any()

@@ -40,7 +40,10 @@ def preview(path: Path, mapping: dict[str, str] | None = None, **cleaning) -> di
 def by_customer(result) -> dict[str, tuple[float, float]]:
     """customer -> (frequency, monetary)."""
     c = result.customers
-    return {cid: (f, round(m, 2)) for cid, f, m in zip(c["customer_id"], c["frequency"], c["monetary"], strict=True)}
+    return {
+        cid: (f, round(m, 2))
+        for cid, f, m in zip(c["customer_id"], c["frequency"], c["monetary"], strict=True)
+    }
 
 
 def steps(result) -> dict:
@@ -65,8 +68,15 @@ def test_order_ids_starting_with_c_are_not_cancellations(tmp_path):
     for i in range(12):
         prefix = "CA" if i % 3 else "US"
         for line in range(2):
-            rows.append({"Order ID": f"{prefix}-2016-{100000 + i}", "Order Date": f"2016-03-{i + 1:02d}",
-                         "Customer ID": f"AB-{10 + i % 4}", "Sales": 10.0 * (line + 1), "Quantity": 1})
+            rows.append(
+                {
+                    "Order ID": f"{prefix}-2016-{100000 + i}",
+                    "Order Date": f"2016-03-{i + 1:02d}",
+                    "Customer ID": f"AB-{10 + i % 4}",
+                    "Sales": 10.0 * (line + 1),
+                    "Quantity": 1,
+                }
+            )
     result = run(write(tmp_path / "superstore.csv", pd.DataFrame(rows)))
     assert steps(result)["cancellations"].removed == 0
     assert result.cleaning.rows_clean == 24
@@ -84,7 +94,9 @@ def test_uci_cancellation_is_c_digits_with_a_negative_quantity(tmp_path):
         ["536381", "2010-12-03 10:00", 1, 4.0, "14527"],
         ["536382", "2010-12-04 10:00", 3, 1.0, "13000"],
     ]
-    frame = pd.DataFrame(rows, columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID"])
+    frame = pd.DataFrame(
+        rows, columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID"]
+    )
     result = run(write(tmp_path / "uci.csv", frame))
     step = steps(result)["cancellations"]
     assert (step.removed, step.example) == (1, "invoice C536379")
@@ -95,10 +107,22 @@ def test_uci_cancellation_is_c_digits_with_a_negative_quantity(tmp_path):
 
 
 def test_a_cancellation_step_that_removes_a_large_share_says_so(tmp_path):
-    rows = [[f"C{1000 + i}" if i % 2 else str(1000 + i), f"2011-01-{i + 1:02d}", -1 if i % 2 else 2, 3.0,
-             str(i % 5)] for i in range(20)]
-    frame = pd.DataFrame(rows, columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID"])
-    result = run(write(tmp_path / "c.csv", frame), drop_placeholder_ids=False)  # customer '0' is real here
+    rows = [
+        [
+            f"C{1000 + i}" if i % 2 else str(1000 + i),
+            f"2011-01-{i + 1:02d}",
+            -1 if i % 2 else 2,
+            3.0,
+            str(i % 5),
+        ]
+        for i in range(20)
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID"]
+    )
+    result = run(
+        write(tmp_path / "c.csv", frame), drop_placeholder_ids=False
+    )  # customer '0' is real here
     [note] = [t for t in texts(result, "cleaning") if "cancellation step" in t]
     assert "removes 10 of 20 rows (50.0%)" in note and "e.g. invoice C1001" in note
     assert "--keep-cancellations" in note
@@ -107,7 +131,19 @@ def test_a_cancellation_step_that_removes_a_large_share_says_so(tmp_path):
 # --------------------------------------------------------------------------- kind 6: placeholder ids
 
 
-PLACEHOLDERS = ["guest", "0", "-1", "N/A", "unknown", "anonymous", "GUEST", "---", "none", "null", "-"]
+PLACEHOLDERS = [
+    "guest",
+    "0",
+    "-1",
+    "N/A",
+    "unknown",
+    "anonymous",
+    "GUEST",
+    "---",
+    "none",
+    "null",
+    "-",
+]
 
 
 def test_placeholder_ids_are_their_own_step_and_emails_are_one_customer(tmp_path):
@@ -127,22 +163,47 @@ def test_placeholder_ids_are_their_own_step_and_emails_are_one_customer(tmp_path
     assert placeholder.removed == len(PLACEHOLDERS)
     assert placeholder.example == "customer id 'guest' (invoice #0)"
     assert steps(result)["missing_customer"].removed == 1
-    assert by_customer(result) == {"ava.k@example.com": (3, 35.0), "bo@example.org": (1, 7.0), "C-77": (1, 3.0)}
+    assert by_customer(result) == {
+        "ava.k@example.com": (3, 35.0),
+        "bo@example.org": (1, 7.0),
+        "C-77": (1, 3.0),
+    }
 
-    assert preview(path, drop_placeholder_ids=False)["placeholder_ids"].would_remove == len(PLACEHOLDERS)
+    assert preview(path, drop_placeholder_ids=False)["placeholder_ids"].would_remove == len(
+        PLACEHOLDERS
+    )
     kept = by_customer(run(path, drop_placeholder_ids=False))
     assert kept["guest"] == (1, 100.0) and kept["GUEST"] == (1, 100.0) and kept["-1"] == (1, 100.0)
 
 
 def test_placeholder_ids_and_real_ids_that_look_close():
-    ids = pd.Series([" Guest ", "0000", "xxx", "?", "Walk-In", "#N/A", "(blank)", "n/a",
-                     "17850", "0012", "guest42", "X1", "-2", "Anonymous Corp", None], dtype="string")
+    ids = pd.Series(
+        [
+            " Guest ",
+            "0000",
+            "xxx",
+            "?",
+            "Walk-In",
+            "#N/A",
+            "(blank)",
+            "n/a",
+            "17850",
+            "0012",
+            "guest42",
+            "X1",
+            "-2",
+            "Anonymous Corp",
+            None,
+        ],
+        dtype="string",
+    )
     assert cleaning.is_placeholder_id(ids).tolist() == [True] * 8 + [False] * 7
 
 
 def test_to_customer_ids_keeps_placeholder_words_and_lower_cases_emails():
-    ids = schema.to_customer_ids(pd.Series([" A.B@X.COM", "N/A", "nan", "", None, "Guest", "17850.0"],
-                                           dtype="string"))
+    ids = schema.to_customer_ids(
+        pd.Series([" A.B@X.COM", "N/A", "nan", "", None, "Guest", "17850.0"], dtype="string")
+    )
     assert ids.tolist()[:2] == ["a.b@x.com", "N/A"]
     assert ids.isna().tolist() == [False, False, True, True, True, False, False]
     assert ids.tolist()[5:] == ["Guest", "17850"]
@@ -173,29 +234,42 @@ def olist_like(n_people: int = 12) -> pd.DataFrame:
     order = 0
     for person in range(n_people):
         for _ in range(1 + person % 3):  # 1-3 orders per person, a new buyer_id per order
-            rows.append({"order_id": f"o{order:03d}", "buyer_id": f"b{order:03d}",
-                         "person_key": f"p{person:02d}", "customer_city": "sao paulo" if person % 2 else "rio",
-                         "purchased": f"2017-0{1 + order % 9}-1{order % 10}", "payment_value": 10.0 + person})
+            rows.append(
+                {
+                    "order_id": f"o{order:03d}",
+                    "buyer_id": f"b{order:03d}",
+                    "person_key": f"p{person:02d}",
+                    "customer_city": "sao paulo" if person % 2 else "rio",
+                    "purchased": f"2017-0{1 + order % 9}-1{order % 10}",
+                    "payment_value": 10.0 + person,
+                }
+            )
             order += 1
     return pd.DataFrame(rows)
 
 
 def test_a_customer_column_that_never_repeats_names_the_one_that_does(tmp_path):
     path = write(tmp_path / "orders.csv", olist_like())
-    result = run(path, {"customer_id": "buyer_id", "invoice_date": "purchased", "amount": "payment_value"})
+    result = run(
+        path, {"customer_id": "buyer_id", "invoice_date": "purchased", "amount": "payment_value"}
+    )
     [note] = texts(result, "read")[-1:]
     assert "Every customer in 'buyer_id' has exactly one order (24 customers)" in note
     assert "'person_key' repeats across orders (12 values, 8 with two or more orders)" in note
     assert "customer_city" not in note
-    right = run(path, {"customer_id": "person_key", "invoice_date": "purchased", "amount": "payment_value"})
+    right = run(
+        path, {"customer_id": "person_key", "invoice_date": "purchased", "amount": "payment_value"}
+    )
     assert not [t for t in texts(right) if "exactly one order" in t]
     assert by_customer(right)["p05"] == (3, 45.0)
 
 
 def test_one_order_each_without_another_key_column_is_not_blamed_on_the_mapping(tmp_path):
     frame = olist_like().drop(columns=["person_key"])
-    result = run(write(tmp_path / "once.csv", frame),
-                 {"customer_id": "buyer_id", "invoice_date": "purchased", "amount": "payment_value"})
+    result = run(
+        write(tmp_path / "once.csv", frame),
+        {"customer_id": "buyer_id", "invoice_date": "purchased", "amount": "payment_value"},
+    )
     assert not [t for t in texts(result) if "exactly one order" in t]
     assert "every customer has frequency 1" in " ".join(texts(result, "customers"))
 
@@ -205,21 +279,51 @@ def test_one_order_each_without_another_key_column_is_not_blamed_on_the_mapping(
 
 def stripe_like() -> pd.DataFrame:
     rows = []
-    statuses = ["Paid", "Paid", "Failed", "Refunded", "Pending", "paid", "Succeeded", "Voided", "on_hold_review"]
+    statuses = [
+        "Paid",
+        "Paid",
+        "Failed",
+        "Refunded",
+        "Pending",
+        "paid",
+        "Succeeded",
+        "Voided",
+        "on_hold_review",
+    ]
     for i in range(27):
         eur = i % 3 != 0
         amount = 10.0 + i
-        rows.append({"Transaction ID": f"ch_{i:03d}", "Created (UTC)": f"2024-02-{i + 1:02d} 10:00",
-                     "Amount": amount, "Currency": "eur" if eur else "usd", "Converted Amount": amount if eur else amount * 0.5,
-                     "Converted Currency": "eur", "Status": statuses[i % len(statuses)],
-                     "Customer Email": f"c{i % 4}@shop.test"})
+        rows.append(
+            {
+                "Transaction ID": f"ch_{i:03d}",
+                "Created (UTC)": f"2024-02-{i + 1:02d} 10:00",
+                "Amount": amount,
+                "Currency": "eur" if eur else "usd",
+                "Converted Amount": amount if eur else amount * 0.5,
+                "Converted Currency": "eur",
+                "Status": statuses[i % len(statuses)],
+                "Customer Email": f"c{i % 4}@shop.test",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def test_status_and_currency_columns_are_detected():
     mapping = schema.auto_map(stripe_like().columns)
-    assert (mapping["status"], mapping["currency"], mapping["amount"]) == ("Status", "Currency", "Amount")
-    shopify = ["Name", "Email", "Financial Status", "Fulfillment Status", "Currency", "Total", "Created at"]
+    assert (mapping["status"], mapping["currency"], mapping["amount"]) == (
+        "Status",
+        "Currency",
+        "Amount",
+    )
+    shopify = [
+        "Name",
+        "Email",
+        "Financial Status",
+        "Fulfillment Status",
+        "Currency",
+        "Total",
+        "Created at",
+    ]
     assert schema.auto_map(shopify)["status"] == "Financial Status"
     superstore = ["Order ID", "Order Date", "Customer ID", "State", "Sales"]
     assert "status" not in schema.auto_map(superstore)  # a US state is no status
@@ -231,7 +335,10 @@ def test_several_currencies_stop_the_run_naming_them(tmp_path):
         run(write(tmp_path / "stripe.csv", frame))
     message = str(err.value)
     sales = frame[~frame["Status"].str.lower().isin(["failed", "refunded", "pending", "voided"])]
-    assert sales["Currency"].value_counts().to_dict() == {"eur": 9, "usd": 6}  # what the stop names:
+    assert sales["Currency"].value_counts().to_dict() == {
+        "eur": 9,
+        "usd": 6,
+    }  # what the stop names:
     assert "2 currencies (EUR (9 rows), USD (6 rows), column 'Currency')" in message
     assert "--currency EUR" in message and "--map amount=" in message
 
@@ -249,12 +356,17 @@ def test_non_sale_statuses_are_removed_and_unknown_ones_named(tmp_path):
     assert currency.example.startswith("currency 'usd'")
     sales = frame[~removed & (frame["Currency"] == "eur")]
     expected = sales.groupby("Customer Email")["Amount"].agg(["count", "sum"])
-    assert by_customer(result) == {k: (r["count"], round(r["sum"], 2)) for k, r in expected.iterrows()}
+    assert by_customer(result) == {
+        k: (r["count"], round(r["sum"], 2)) for k, r in expected.iterrows()
+    }
     [note] = [t for t in texts(result, "cleaning") if "neither sale" in t]
     assert "'on_hold_review' (3 rows)" in note
 
     everything = preview(tmp_path / "stripe.csv", currency="EUR", drop_non_sale_status=False)
-    assert everything["non_sale_status"].would_remove == 12 and everything["non_sale_status"].removed == 0
+    assert (
+        everything["non_sale_status"].would_remove == 12
+        and everything["non_sale_status"].removed == 0
+    )
     assert everything["other_currency"].after == 18
 
 
@@ -281,7 +393,9 @@ def test_order_level_status_on_the_first_line_covers_the_whole_order(tmp_path):
         ["#3", "2023-01-07", "b@x.io", "paid", "USD", 1, 7.0],
         ["#4", "2023-01-09", "c@x.io", "paid", "USD", 1, 8.0],
     ]
-    frame = pd.DataFrame(rows, columns=["Order", "Date", "Email", "Financial Status", "Currency", "Qty", "Price"])
+    frame = pd.DataFrame(
+        rows, columns=["Order", "Date", "Email", "Financial Status", "Currency", "Qty", "Price"]
+    )
     result = run(write(tmp_path / "shop.csv", frame), {"customer_id": "Email"})
     assert steps(result)["non_sale_status"].removed == 2  # both lines of the refunded order
     assert by_customer(result) == {"a@x.io": (1, 14.0), "b@x.io": (1, 7.0), "c@x.io": (1, 8.0)}
@@ -290,9 +404,14 @@ def test_order_level_status_on_the_first_line_covers_the_whole_order(tmp_path):
 def test_currency_signs_in_the_amount_cells_are_the_rows_currency(tmp_path):
     # no currency column, but '€' and '$' in the amount cells: summing them would mix money
     eur = [i % 3 == 0 for i in range(12)]
-    frame = pd.DataFrame({"Invoice": [f"I{i}" for i in range(12)], "Date": [f"2023-01-{i + 1:02d}" for i in range(12)],
-                          "Customer": [f"c{i % 4}" for i in range(12)],
-                          "Amount": [f"€{10 + i:,.2f}" if e else f"${1000 + i:,.2f}" for i, e in enumerate(eur)]})
+    frame = pd.DataFrame(
+        {
+            "Invoice": [f"I{i}" for i in range(12)],
+            "Date": [f"2023-01-{i + 1:02d}" for i in range(12)],
+            "Customer": [f"c{i % 4}" for i in range(12)],
+            "Amount": [f"€{10 + i:,.2f}" if e else f"${1000 + i:,.2f}" for i, e in enumerate(eur)],
+        }
+    )
     path = write(tmp_path / "signs.csv", frame)
     with pytest.raises(DataError) as err:
         run(path)
@@ -304,17 +423,35 @@ def test_currency_signs_in_the_amount_cells_are_the_rows_currency(tmp_path):
     assert by_customer(result)["c1"] == (1, 19.0)
     codes = pd.Series(["USD 5.00", "5.00 EUR", "1.234,50 €", "(£45.00)", "-$3", "12", None])
     assert schema.currency_marks(codes).tolist() == ["USD", "EUR", "EUR", "GBP", "$", pd.NA, pd.NA]
-    one = frame.assign(Amount=[f"£{v:.2f}" for v in range(1, 12)] + ["TBD"])  # one currency, a word: no stop
+    one = frame.assign(
+        Amount=[f"£{v:.2f}" for v in range(1, 12)] + ["TBD"]
+    )  # one currency, a word: no stop
     assert round(run(write(tmp_path / "gbp.csv", one)).customers["monetary"].sum(), 2) == 66.0
 
 
 def test_woocommerce_statuses_and_qualified_statuses_are_read(tmp_path):
-    statuses = ["wc-completed", "wc-refunded", "wc-cancelled", "wc-on-hold", "wc-failed", "Refunded (full)",
-                "Cancelled by customer", "Completed", "wc-completed", "Completed"]
+    statuses = [
+        "wc-completed",
+        "wc-refunded",
+        "wc-cancelled",
+        "wc-on-hold",
+        "wc-failed",
+        "Refunded (full)",
+        "Cancelled by customer",
+        "Completed",
+        "wc-completed",
+        "Completed",
+    ]
     sale = [True, False, False, False, False, False, False, True, True, True]
-    frame = pd.DataFrame({"Order": [f"#{i}" for i in range(10)], "Date": [f"2024-03-{i + 1:02d}" for i in range(10)],
-                          "Customer": ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a"], "Order Status": statuses,
-                          "Total": [10.0 * (i + 1) for i in range(10)]})
+    frame = pd.DataFrame(
+        {
+            "Order": [f"#{i}" for i in range(10)],
+            "Date": [f"2024-03-{i + 1:02d}" for i in range(10)],
+            "Customer": ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a"],
+            "Order Status": statuses,
+            "Total": [10.0 * (i + 1) for i in range(10)],
+        }
+    )
     result = run(write(tmp_path / "woo.csv", frame))
     assert steps(result)["non_sale_status"].removed == 6
     expected = frame[sale].groupby("Customer")["Total"].agg(["count", "sum"])
@@ -324,8 +461,14 @@ def test_woocommerce_statuses_and_qualified_statuses_are_read(tmp_path):
 
 
 def test_a_currency_without_a_currency_column_is_a_params_error(tmp_path):
-    frame = pd.DataFrame({"Invoice": ["1", "2", "3"], "Date": ["2023-01-01"] * 3, "Customer": ["a", "b", "c"],
-                          "Amount": [1.0, 2.0, 3.0]})
+    frame = pd.DataFrame(
+        {
+            "Invoice": ["1", "2", "3"],
+            "Date": ["2023-01-01"] * 3,
+            "Customer": ["a", "b", "c"],
+            "Amount": [1.0, 2.0, 3.0],
+        }
+    )
     with pytest.raises(ParamsError, match="no currency column"):
         run(write(tmp_path / "plain.csv", frame), currency="EUR")
 
@@ -344,7 +487,10 @@ def test_every_step_that_removed_rows_has_an_example(tmp_path):
         ["6", "2011-01-05", 1, 2.0, "13000", "22728"],
         ["7", "2011-01-06", 1, 2.0, "12000", "22728"],
     ]
-    frame = pd.DataFrame(rows, columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID", "StockCode"])
+    frame = pd.DataFrame(
+        rows,
+        columns=["InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID", "StockCode"],
+    )
     result = run(write(tmp_path / "mixed.csv", frame), drop_non_product=True, drop_duplicates=True)
     examples = {s.step: s.example for s in result.cleaning.steps if s.removed}
     assert examples == {

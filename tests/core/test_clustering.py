@@ -41,7 +41,10 @@ def test_sweep_streams_each_k_and_suggests_true_k(blobs):
     x, _ = blobs
     seen: list[KScore] = []
     sweep = clustering.evaluate(
-        x, ClusteringOptions(k_min=2, k_max=7), clustering.SilhouetteBasis.build(x, 0), on_score=seen.append
+        x,
+        ClusteringOptions(k_min=2, k_max=7),
+        clustering.SilhouetteBasis.build(x, 0),
+        on_score=seen.append,
     )
     assert [s.k for s in seen] == [2, 3, 4, 5, 6, 7]
     assert sweep.suggested_k == 4
@@ -62,13 +65,17 @@ def test_sweep_can_be_cancelled(blobs):
         return calls["n"] > 2
 
     with pytest.raises(Cancelled):
-        clustering.evaluate(x, ClusteringOptions(), clustering.SilhouetteBasis.build(x, 0), cancelled=cancelled)
+        clustering.evaluate(
+            x, ClusteringOptions(), clustering.SilhouetteBasis.build(x, 0), cancelled=cancelled
+        )
 
 
 def test_k_range_larger_than_customers_is_a_params_error():
     x = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
     with pytest.raises(ParamsError, match="distinct customers"):
-        clustering.evaluate(x, ClusteringOptions(k_min=3, k_max=5), clustering.SilhouetteBasis.build(x, 0))
+        clustering.evaluate(
+            x, ClusteringOptions(k_min=3, k_max=5), clustering.SilhouetteBasis.build(x, 0)
+        )
 
 
 def test_suggest_k_prefers_three_or_more_and_explains():
@@ -92,10 +99,14 @@ def test_order_by_monetary_is_descending_and_stable():
 
 
 def test_features_round_trip_to_original_units():
-    customers = pd.DataFrame({"recency": [1, 10, 100], "frequency": [1, 2, 30], "monetary": [5.0, 50.0, 5000.0]})
+    customers = pd.DataFrame(
+        {"recency": [1, 10, 100], "frequency": [1, 2, 30], "monetary": [5.0, 50.0, 5000.0]}
+    )
     for transform in ("log1p", "none"):
         for scaler in ("standard", "robust", "minmax", "none"):
-            f = clustering.prepare_features(customers, ClusteringOptions(transform=transform, scaler=scaler))
+            f = clustering.prepare_features(
+                customers, ClusteringOptions(transform=transform, scaler=scaler)
+            )
             np.testing.assert_allclose(f.to_original_units(f.scaled), f.raw, rtol=1e-9)
 
 
@@ -111,12 +122,18 @@ def test_cluster_names_follow_the_centroid_and_are_unique():
 
     rng = np.random.default_rng(0)
     population = pd.DataFrame(
-        {"recency": rng.integers(1, 365, 1000), "frequency": rng.integers(1, 30, 1000),
-         "monetary": rng.gamma(2, 300, 1000)}
+        {
+            "recency": rng.integers(1, 365, 1000),
+            "frequency": rng.integers(1, 30, 1000),
+            "monetary": rng.gamma(2, 300, 1000),
+        }
     )
     best = {"recency": 3.0, "frequency": 40.0, "monetary": 20_000.0}
     gone = {"recency": 360.0, "frequency": 1.0, "monetary": 5.0}
-    assert profiles.name_clusters([best, gone], population) == ["C1 · Champions-like", "C2 · Lost-like"]
+    assert profiles.name_clusters([best, gone], population) == [
+        "C1 · Champions-like",
+        "C2 · Lost-like",
+    ]
     names = profiles.name_clusters([best] * 4, population)
     assert names[0] == "C1 · Champions-like" and len(set(names)) == 4
     # the descriptors stay unique too: each cluster takes a different rule

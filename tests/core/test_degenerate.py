@@ -23,8 +23,13 @@ def two_profiles(path: Path, customers: int = 40) -> Path:
         if c % 2:
             rows.append((f"A{c}", 1000 + c, "2011-03-01 10:00", 1, 10.0))
         else:
-            rows += [(f"B{c}a", 1000 + c, "2011-06-01 10:00", 1, 25.0), (f"B{c}b", 1000 + c, "2011-06-01 11:00", 1, 25.0)]
-    frame = pd.DataFrame(rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"])
+            rows += [
+                (f"B{c}a", 1000 + c, "2011-06-01 10:00", 1, 25.0),
+                (f"B{c}b", 1000 + c, "2011-06-01 11:00", 1, 25.0),
+            ]
+    frame = pd.DataFrame(
+        rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]
+    )
     frame.to_csv(path, index=False)
     return path
 
@@ -32,17 +37,23 @@ def two_profiles(path: Path, customers: int = 40) -> Path:
 def test_fixed_k_above_the_distinct_profiles_is_refused(tmp_path: Path) -> None:
     data = two_profiles(tmp_path / "two.csv")
     with pytest.raises(ParamsError) as caught:
-        pipeline.run(AnalysisParams(input_path=str(data), clustering=ClusteringOptions(k=3, sweep=False)))
+        pipeline.run(
+            AnalysisParams(input_path=str(data), clustering=ClusteringOptions(k=3, sweep=False))
+        )
     assert caught.value.message == (
         "K=3 is more than the 2 distinct customer profiles in the data (different recency/frequency/monetary "
         "values); choose K of at most 2."
     )
-    result = pipeline.run(AnalysisParams(input_path=str(data), clustering=ClusteringOptions(k=2, sweep=False)))
+    result = pipeline.run(
+        AnalysisParams(input_path=str(data), clustering=ClusteringOptions(k=2, sweep=False))
+    )
     assert result.k == 2 and sorted(result.customers.groupby("cluster").size()) == [20, 20]
     assert not [w for w in result.warnings if "numerical problem" in w.text or "K range" in w.text]
 
 
-def test_the_sweep_is_cut_to_the_distinct_profiles_with_a_warning(tmp_path: Path, recwarn: pytest.WarningsRecorder) -> None:
+def test_the_sweep_is_cut_to_the_distinct_profiles_with_a_warning(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
     data = two_profiles(tmp_path / "two.csv")
     result = pipeline.run(AnalysisParams(input_path=str(data)))
     assert [s.k for s in result.sweep.scores] == [2] and result.k == 2
@@ -60,19 +71,27 @@ def test_distinct_rows_counts_profiles() -> None:
     assert clustering.distinct_rows(np.empty((0, 3))) == 0
 
 
-def test_library_warnings_become_one_analyst_warning(sample_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     recwarn: pytest.WarningsRecorder,
-                                                     capsys: pytest.CaptureFixture) -> None:
+def test_library_warnings_become_one_analyst_warning(
+    sample_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    recwarn: pytest.WarningsRecorder,
+    capsys: pytest.CaptureFixture,
+) -> None:
     real_fit = clustering.fit_kmeans
 
     def noisy_fit(*args: object, **kwargs: object) -> object:
-        warnings.warn("Number of distinct clusters (2) found smaller than n_clusters (3).", ConvergenceWarning,
-                      stacklevel=1)
+        warnings.warn(
+            "Number of distinct clusters (2) found smaller than n_clusters (3).",
+            ConvergenceWarning,
+            stacklevel=1,
+        )
         warnings.warn("a pandas notice about the future", FutureWarning, stacklevel=1)
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(clustering, "fit_kmeans", noisy_fit)
-    result = pipeline.run(AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=3, sweep=False)))
+    result = pipeline.run(
+        AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=3, sweep=False))
+    )
     numeric = [w.text for w in result.warnings if "numerical problem" in w.text]
     assert numeric == [
         "The clustering met a numerical problem, so the segments may be less reliable: 'Number of distinct "
@@ -97,7 +116,9 @@ def test_each_thread_keeps_its_own_warnings(recwarn: pytest.WarningsRecorder) ->
     thread = threading.Thread(target=capturing)
     thread.start()
     ready.wait(10)
-    warnings.warn("from the main thread", UserWarning, stacklevel=1)  # while the other thread captures
+    warnings.warn(
+        "from the main thread", UserWarning, stacklevel=1
+    )  # while the other thread captures
     done.set()
     thread.join(10)
     assert [str(w.message) for w in inside[0]] == ["from the capturing thread"]

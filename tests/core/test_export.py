@@ -15,7 +15,9 @@ from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
 
 @pytest.fixture(scope="module")
 def result(sample_path):
-    return pipeline.run(AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=4, sweep=True)))
+    return pipeline.run(
+        AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=4, sweep=True))
+    )
 
 
 def test_export_all_writes_every_file(result, tmp_path, sample_path):
@@ -35,13 +37,25 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
         assert set(segment["cluster_name"]) == {profile.name}
 
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    for key in ("rows_read", "rows_clean", "customers", "k", "suggested_k", "silhouette", "cleaning",
-                "k_scores", "clusters", "params"):
+    for key in (
+        "rows_read",
+        "rows_clean",
+        "customers",
+        "k",
+        "suggested_k",
+        "silhouette",
+        "cleaning",
+        "k_scores",
+        "clusters",
+        "params",
+    ):
         assert key in summary
     assert summary["customers"] == result.customer_count
     assert [c["size"] for c in summary["clusters"]] == [c.size for c in result.clusters]
     assert {"step", "removed", "remaining"} <= set(summary["cleaning"][0])
-    assert {"k", "inertia", "silhouette", "davies_bouldin", "calinski_harabasz"} <= set(summary["k_scores"][0])
+    assert {"k", "inertia", "silhouette", "davies_bouldin", "calinski_harabasz"} <= set(
+        summary["k_scores"][0]
+    )
 
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["input"]["sha256"] == writing.file_sha256(sample_path)
@@ -52,11 +66,18 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
     assert book.sheetnames[0] == "Summary"
     segments = result.segments["segment"].tolist()
     # clusters, then the segment table, the thresholds and one sheet per named RFM segment
-    assert book.sheetnames == ["Summary", *[c.name for c in result.clusters], "RFM segments",
-                               "Score thresholds", *segments, "Technical"]
+    assert book.sheetnames == [
+        "Summary",
+        *[c.name for c in result.clusters],
+        "RFM segments",
+        "Score thresholds",
+        *segments,
+        "Technical",
+    ]
     assert sum(n.startswith("rfm_segments/") for n in names) == len(segments)
-    for name, file_name, size in zip(segments, unique_file_names(segments, ".csv"), result.segments["customers"],
-                                     strict=True):
+    for name, file_name, size in zip(
+        segments, unique_file_names(segments, ".csv"), result.segments["customers"], strict=True
+    ):
         listed = pd.read_csv(tmp_path / "out" / "rfm_segments" / file_name)
         assert len(listed) == size and set(listed["rfm_segment"]) == {name}
 
@@ -79,18 +100,22 @@ def test_renamed_segment_flows_into_exports(result, tmp_path):
 
 def test_formula_like_text_is_neutralised_numbers_stay_numbers(result, tmp_path):
     customers = result.customers.copy()
-    customers.loc[0, "customer_id"] = "=HYPERLINK(\"http://x\")"
+    customers.loc[0, "customer_id"] = '=HYPERLINK("http://x")'
     customers.loc[1, "customer_id"] = "-12"
     customers.loc[2, "customer_id"] = "@SUM(A1)"
     evil = result.__class__(**{**result.__dict__, "customers": customers})
-    back = pd.read_csv(export.export_customers(evil, tmp_path / "c.csv"), dtype={"customer_id": str})
-    assert {"'=HYPERLINK(\"http://x\")", "'-12", "'@SUM(A1)"} <= set(back["customer_id"])
+    back = pd.read_csv(
+        export.export_customers(evil, tmp_path / "c.csv"), dtype={"customer_id": str}
+    )
+    assert {'\'=HYPERLINK("http://x")', "'-12", "'@SUM(A1)"} <= set(back["customer_id"])
     assert not back["customer_id"].str.startswith(("=", "+", "-", "@")).any()
-    assert pd.api.types.is_numeric_dtype(back["monetary"]) and pd.api.types.is_numeric_dtype(back["pc1"])
+    assert pd.api.types.is_numeric_dtype(back["monetary"]) and pd.api.types.is_numeric_dtype(
+        back["pc1"]
+    )
     xlsx = export.export_customers(evil, tmp_path / "c.xlsx")
     rows = list(load_workbook(xlsx, read_only=True).active.iter_rows(values_only=True))
     ids = {r[0] for r in rows[1:]}
-    assert "'=HYPERLINK(\"http://x\")" in ids and "'-12" in ids
+    assert '\'=HYPERLINK("http://x")' in ids and "'-12" in ids
     recency, monetary = rows[0].index("recency"), rows[0].index("monetary")
     assert all(isinstance(r[recency], int | float) for r in rows[1:])  # recency stays a number
     assert all(isinstance(r[monetary], int | float) for r in rows[1:])  # monetary too
@@ -138,11 +163,16 @@ def test_export_named_segments_one_file_each(result, tmp_path):
     files = export.export_rfm_segments(result, tmp_path, segments=[second, first])
     assert [p.name for p in files] == unique_file_names([first, second], ".csv")
     table = pd.read_csv(files[0], dtype={"customer_id": str})
-    assert len(table) == int(result.segments["customers"].iloc[0]) and set(table["rfm_segment"]) == {first}
+    assert len(table) == int(result.segments["customers"].iloc[0]) and set(
+        table["rfm_segment"]
+    ) == {first}
     summary = export.summary_dict(result)
-    assert [row["segment"] for row in summary["rfm_segments"]] == result.segments["segment"].tolist()
-    assert summary["rfm_segments"][0]["orders"] == int(result.customers.loc[
-        result.customers["rfm_segment"] == first, "frequency"].sum())
+    assert [row["segment"] for row in summary["rfm_segments"]] == result.segments[
+        "segment"
+    ].tolist()
+    assert summary["rfm_segments"][0]["orders"] == int(
+        result.customers.loc[result.customers["rfm_segment"] == first, "frequency"].sum()
+    )
     assert set(summary["score_thresholds"]) == {"recency", "frequency", "monetary"}
 
 
@@ -167,8 +197,15 @@ def test_workbook_sheets_are_ready_for_a_campaign(result, tmp_path):
     first = result.clusters[0]
     sheet = book[first.name[:31]]
     header = [c.value for c in sheet[1]]
-    assert header[:7] == ["customer_id", "cluster_name", "rfm_segment", "country", "recency", "frequency",
-                          "monetary"]
+    assert header[:7] == [
+        "customer_id",
+        "cluster_name",
+        "rfm_segment",
+        "country",
+        "recency",
+        "frequency",
+        "monetary",
+    ]
     assert not {"pc1", "pc2", "pc3"} & set(header), "technical columns stay out of campaign lists"
     assert all(c.font.bold for c in sheet[1])
     assert sheet.freeze_panes == "A2"

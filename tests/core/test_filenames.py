@@ -17,33 +17,63 @@ from rfm_desktop.core.filenames import MAX_STEM_BYTES, safe_file_name, unique_fi
 from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
 
 WINDOWS_ILLEGAL = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
-DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+DEVICES = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(10)),
+    *(f"LPT{i}" for i in range(10)),
+}
 
 
 def valid_everywhere(name: str) -> bool:
     stem = name.split(".")[0].rstrip(" ")
-    return (not WINDOWS_ILLEGAL.search(name) and name == name.strip(" .") and not name.startswith(".")
-            and stem.upper() not in DEVICES and len(name.encode()) <= 255)
+    return (
+        not WINDOWS_ILLEGAL.search(name)
+        and name == name.strip(" .")
+        and not name.startswith(".")
+        and stem.upper() not in DEVICES
+        and len(name.encode()) <= 255
+    )
 
 
 def test_names_that_clean_to_the_same_file_stay_distinct() -> None:
     names = ["A/B", "A:B", "A?B", "Lost.", "Lost", "VIP", "vip", "Café", "Cafe\u0301"]
     assert unique_file_names(names, ".csv") == [
-        "A_B.csv", "A_B (2).csv", "A_B (3).csv", "Lost.csv", "Lost (2).csv", "VIP.csv", "vip (2).csv",
-        "Café.csv", "Café (2).csv",
+        "A_B.csv",
+        "A_B (2).csv",
+        "A_B (3).csv",
+        "Lost.csv",
+        "Lost (2).csv",
+        "VIP.csv",
+        "vip (2).csv",
+        "Café.csv",
+        "Café (2).csv",
     ]
 
 
-@pytest.mark.parametrize("device", ["CON", "nul", "COM1", "aux", "PRN", "LPT1", "con.txt", "Com9 ", "CONIN$"])
+@pytest.mark.parametrize(
+    "device", ["CON", "nul", "COM1", "aux", "PRN", "LPT1", "con.txt", "Com9 ", "CONIN$"]
+)
 def test_windows_device_names_are_never_written_as_is(device: str) -> None:
     name = unique_file_names([device], ".csv")[0]
     assert valid_everywhere(name), name
     assert name.lower().startswith(device.split(".")[0].strip().lower() + "_")  # still recognisable
 
 
-@pytest.mark.parametrize(("raw", "stem"), [("  Lost. ", "Lost"), ("...", "segment"), ("", "segment"),
-                                           (".hidden", "hidden"), ("a\tb\x00c", "a_b_c"), ('x<>"|*y', "x_____y"),
-                                           ("Top 10 % (EU)", "Top 10 % (EU)")])
+@pytest.mark.parametrize(
+    ("raw", "stem"),
+    [
+        ("  Lost. ", "Lost"),
+        ("...", "segment"),
+        ("", "segment"),
+        (".hidden", "hidden"),
+        ("a\tb\x00c", "a_b_c"),
+        ('x<>"|*y', "x_____y"),
+        ("Top 10 % (EU)", "Top 10 % (EU)"),
+    ],
+)
 def test_safe_file_name(raw: str, stem: str) -> None:
     assert safe_file_name(raw) == stem
 
@@ -72,17 +102,33 @@ COLLIDING = ["A/B", "A:B", "A?B", "Lost.", "Lost", "VIP", "vip", "CON"]
 
 @pytest.fixture(scope="module")
 def colliding_result(sample_path: Path):
-    result = pipeline.run(AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=8, sweep=False)))
-    clusters = tuple(dataclasses.replace(c, name=n) for c, n in zip(result.clusters, COLLIDING, strict=True))
+    result = pipeline.run(
+        AnalysisParams(input_path=str(sample_path), clustering=ClusteringOptions(k=8, sweep=False))
+    )
+    clusters = tuple(
+        dataclasses.replace(c, name=n) for c, n in zip(result.clusters, COLLIDING, strict=True)
+    )
     customers = result.customers.copy()
-    customers["cluster_name"] = customers["cluster"].map({c.id: c.name for c in clusters}).astype("string")
+    customers["cluster_name"] = (
+        customers["cluster"].map({c.id: c.name for c in clusters}).astype("string")
+    )
     return dataclasses.replace(result, clusters=clusters, customers=customers)
 
 
-def test_eight_colliding_segments_give_eight_files_in_every_export(colliding_result, tmp_path: Path) -> None:
+def test_eight_colliding_segments_give_eight_files_in_every_export(
+    colliding_result, tmp_path: Path
+) -> None:
     result = colliding_result
-    expected = ["A_B.csv", "A_B (2).csv", "A_B (3).csv", "Lost.csv", "Lost (2).csv", "VIP.csv", "vip (2).csv",
-                "CON_.csv"]
+    expected = [
+        "A_B.csv",
+        "A_B (2).csv",
+        "A_B (3).csv",
+        "Lost.csv",
+        "Lost (2).csv",
+        "VIP.csv",
+        "vip (2).csv",
+        "CON_.csv",
+    ]
     assert list(export.segment_file_names(result, ".csv").values()) == expected
 
     written = export.export_all(result, tmp_path / "cli")

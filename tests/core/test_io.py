@@ -18,12 +18,47 @@ from rfm_desktop.core import cache, io
 from rfm_desktop.core.errors import DataError, InputFileError, MappingError, SheetError
 from rfm_desktop.core.io import list_sheets, read_preview, read_transactions
 
-HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-          "CustomerID", "Country"]
+HEADER = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+]
 ROWS = [
-    ["536365", "85123A", "WHITE HANGING HEART", 6, dt.datetime(2010, 12, 1, 8, 26), 2.55, 17850.0, "United Kingdom"],
-    ["536365", "71053", "WHITE METAL LANTERN", 6, dt.datetime(2010, 12, 1, 8, 26), 3.39, 17850.0, "United Kingdom"],
-    ["C536379", "D", "Discount", -1, dt.datetime(2010, 12, 1, 9, 41), 27.5, 14527.0, "United Kingdom"],
+    [
+        "536365",
+        "85123A",
+        "WHITE HANGING HEART",
+        6,
+        dt.datetime(2010, 12, 1, 8, 26),
+        2.55,
+        17850.0,
+        "United Kingdom",
+    ],
+    [
+        "536365",
+        "71053",
+        "WHITE METAL LANTERN",
+        6,
+        dt.datetime(2010, 12, 1, 8, 26),
+        3.39,
+        17850.0,
+        "United Kingdom",
+    ],
+    [
+        "C536379",
+        "D",
+        "Discount",
+        -1,
+        dt.datetime(2010, 12, 1, 9, 41),
+        27.5,
+        14527.0,
+        "United Kingdom",
+    ],
     ["536370", "22728", "ALARM CLOCK", 24, dt.datetime(2010, 12, 13, 8, 45), 3.75, None, "France"],
 ]
 
@@ -172,10 +207,15 @@ def test_undefined_cp1252_bytes_fall_back_to_latin1(tmp_path):
 
 
 def test_parquet(tmp_path):
-    frame = pd.DataFrame({
-        "InvoiceNo": ["536365", "C536379"], "InvoiceDate": ["2010-12-01 08:26:00", "2010-12-01 09:41:00"],
-        "Quantity": [6, -1], "UnitPrice": [2.55, 27.5], "CustomerID": [17850.0, np.nan],
-    })
+    frame = pd.DataFrame(
+        {
+            "InvoiceNo": ["536365", "C536379"],
+            "InvoiceDate": ["2010-12-01 08:26:00", "2010-12-01 09:41:00"],
+            "Quantity": [6, -1],
+            "UnitPrice": [2.55, 27.5],
+            "CustomerID": [17850.0, np.nan],
+        }
+    )
     path = tmp_path / "a.parquet"
     frame.to_parquet(path)
     tx = read_transactions(path)
@@ -195,10 +235,22 @@ def test_csv_gz(tmp_path):
 @pytest.mark.parametrize(
     ("dates", "label", "expected"),
     [
-        (["12/1/2010 8:26", "12/13/2010 9:41"], "month first (M/D/YYYY)", ["2010-12-01 08:26", "2010-12-13 09:41"]),
-        (["01/12/2010 08:26", "13/12/2010 09:41"], "day first (D/M/YYYY)", ["2010-12-01 08:26", "2010-12-13 09:41"]),
+        (
+            ["12/1/2010 8:26", "12/13/2010 9:41"],
+            "month first (M/D/YYYY)",
+            ["2010-12-01 08:26", "2010-12-13 09:41"],
+        ),
+        (
+            ["01/12/2010 08:26", "13/12/2010 09:41"],
+            "day first (D/M/YYYY)",
+            ["2010-12-01 08:26", "2010-12-13 09:41"],
+        ),
         (["20101201", "20101213"], "YYYYMMDD", ["2010-12-01", "2010-12-13"]),
-        (["2010-12-01T08:26:00", "2010-12-13"], "ISO (YYYY-MM-DD)", ["2010-12-01 08:26", "2010-12-13"]),
+        (
+            ["2010-12-01T08:26:00", "2010-12-13"],
+            "ISO (YYYY-MM-DD)",
+            ["2010-12-01 08:26", "2010-12-13"],
+        ),
     ],
 )
 def test_date_styles_in_csv(tmp_path, dates, label, expected):
@@ -212,7 +264,10 @@ def test_yyyymmdd_integer_cells(tmp_path):
     rows = [["Customer", "Date", "Amount"], ["c1", 20101201, 1.0], ["c2", 20110105, 2.0]]
     tx = read_transactions(write_xlsx(tmp_path / "d.xlsx", {"S": rows}))
     assert tx.date_format == "YYYYMMDD"
-    assert tx.frame["invoice_date"].tolist() == [pd.Timestamp("2010-12-01"), pd.Timestamp("2011-01-05")]
+    assert tx.frame["invoice_date"].tolist() == [
+        pd.Timestamp("2010-12-01"),
+        pd.Timestamp("2011-01-05"),
+    ]
 
 
 def test_bad_dates_are_counted_with_row_and_value(tmp_path):
@@ -228,8 +283,11 @@ def test_ids_are_text(tmp_path):
     text = "Customer,Date,Amount\n00017,2010-12-01,1\n17850.0,2010-12-01,1\n  ,2010-12-01,1\n"
     tx = read_transactions(write_text(tmp_path / "ids.csv", text))
     assert tx.frame["customer_id"].tolist() == ["00017", "17850", pd.NA]
-    rows = [["Customer", "Date", "Amount"], [17850.0, dt.datetime(2010, 12, 1), 1.0],
-            ["00017", dt.datetime(2010, 12, 1), 1.0]]
+    rows = [
+        ["Customer", "Date", "Amount"],
+        [17850.0, dt.datetime(2010, 12, 1), 1.0],
+        ["00017", dt.datetime(2010, 12, 1), 1.0],
+    ]
     tx = read_transactions(write_xlsx(tmp_path / "ids.xlsx", {"S": rows}))
     assert tx.frame["customer_id"].tolist() == ["17850", "00017"]
 
@@ -249,8 +307,9 @@ def test_text_below_the_first_thousand_numeric_cells_is_kept(tmp_path):
 
 def test_explicit_mapping_overrides_detection(tmp_path):
     text = "Customer,Kunde,Date,Amount,Total\nx,k1,2010-12-01,1,5\ny,k2,2010-12-02,2,6\n"
-    tx = read_transactions(write_text(tmp_path / "m.csv", text),
-                           mapping={"customer_id": "Kunde", "amount": "Total"})
+    tx = read_transactions(
+        write_text(tmp_path / "m.csv", text), mapping={"customer_id": "Kunde", "amount": "Total"}
+    )
     assert tx.frame["customer_id"].tolist() == ["k1", "k2"]
     assert tx.frame["amount"].tolist() == [5.0, 6.0]
     assert tx.mapping == {"customer_id": "Kunde", "invoice_date": "Date", "amount": "Total"}
@@ -274,8 +333,10 @@ def test_unrecognised_columns_list_headers_and_missing_fields(tmp_path):
 
 
 def test_without_invoice_column_each_customer_timestamp_is_one_purchase(tmp_path):
-    text = ("Customer,Date,Qty,Price\n"
-            "a,2010-12-01 08:26,1,2\na,2010-12-01 08:26,2,2\na,2010-12-02 10:00,1,1\nb,2010-12-01 08:26,1,1\n")
+    text = (
+        "Customer,Date,Qty,Price\n"
+        "a,2010-12-01 08:26,1,2\na,2010-12-01 08:26,2,2\na,2010-12-02 10:00,1,1\nb,2010-12-01 08:26,1,1\n"
+    )
     tx = read_transactions(write_text(tmp_path / "n.csv", text))
     ids = tx.frame["invoice_id"].tolist()
     assert ids[0] == ids[1] == "a @ 2010-12-01 08:26:00"
@@ -287,7 +348,9 @@ def test_without_invoice_column_each_customer_timestamp_is_one_purchase(tmp_path
 
 
 def test_amount_only_leaves_quantity_and_price_empty(tmp_path):
-    tx = read_transactions(write_text(tmp_path / "a.csv", "customer,date,sales\nx,2010-12-01,9.5\n"))
+    tx = read_transactions(
+        write_text(tmp_path / "a.csv", "customer,date,sales\nx,2010-12-01,9.5\n")
+    )
     assert tx.frame["amount"].tolist() == [9.5]
     assert tx.frame["quantity"].isna().all() and tx.frame["unit_price"].isna().all()
 
@@ -303,8 +366,13 @@ def test_duplicate_and_blank_headers_are_numbered(tmp_path):
     assert tx.columns == ["Customer", "Date", "Amount", "Amount_1", "Column 5"]
     assert tx.frame["amount"].tolist() == [2.0]
     assert read_transactions(path, mapping={"amount": "Amount"}).frame["amount"].tolist() == [1.0]
-    rows = [["Customer", "Date", "Amount", "Amount", None], ["x", dt.datetime(2010, 12, 1), 1, 2, "z"]]
-    tx = read_transactions(write_xlsx(tmp_path / "dup.xlsx", {"S": rows}), mapping={"amount": "Amount_1"})
+    rows = [
+        ["Customer", "Date", "Amount", "Amount", None],
+        ["x", dt.datetime(2010, 12, 1), 1, 2, "z"],
+    ]
+    tx = read_transactions(
+        write_xlsx(tmp_path / "dup.xlsx", {"S": rows}), mapping={"amount": "Amount_1"}
+    )
     assert tx.columns == ["Customer", "Date", "Amount", "Amount_1", "Column E"]
     assert tx.frame["amount"].tolist() == [2.0]
 
@@ -412,7 +480,9 @@ def test_use_cache_false_writes_nothing(tmp_path):
 
 def test_progress_is_reported(tmp_path):
     seen = []
-    read_transactions(write_text(tmp_path / "c.csv", CSV), progress=lambda f, s: seen.append((f, s)))
+    read_transactions(
+        write_text(tmp_path / "c.csv", CSV), progress=lambda f, s: seen.append((f, s))
+    )
     fractions = [f for f, _ in seen]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert {s for _, s in seen} == {"Reading file"}
@@ -439,7 +509,9 @@ def test_header_only(tmp_path):
     with pytest.raises(InputFileError, match="'h.csv' has column headers but no data rows"):
         read_transactions(write_text(tmp_path / "h.csv", CSV.splitlines()[0] + "\n"))
     path = write_xlsx(tmp_path / "h.xlsx", {"S": [HEADER]})
-    with pytest.raises(SheetError, match="Sheet 'S' of 'h.xlsx' has column headers but no data rows"):
+    with pytest.raises(
+        SheetError, match="Sheet 'S' of 'h.xlsx' has column headers but no data rows"
+    ):
         read_transactions(path)
 
 
@@ -485,7 +557,9 @@ def test_empty_sheet_and_missing_sheets(tmp_path):
     path = write_xlsx(tmp_path / "s.xlsx", {"Data": [HEADER, *ROWS], "Blank": []})
     with pytest.raises(SheetError, match="Sheet 'Blank' of 's.xlsx' is empty"):
         read_transactions(path, sheet="Blank")
-    with pytest.raises(SheetError, match="no sheet 'Nope' in 's.xlsx': its sheets are 'Data', 'Blank'"):
+    with pytest.raises(
+        SheetError, match="no sheet 'Nope' in 's.xlsx': its sheets are 'Data', 'Blank'"
+    ):
         read_transactions(path, sheet="Nope")
     with pytest.raises(SheetError, match="no sheet number 5 .* its sheets are 'Data', 'Blank'"):
         read_transactions(path, sheet=5)
@@ -495,12 +569,17 @@ def test_date_column_without_dates(tmp_path):
     text = "Customer,InvoiceDate,Amount\na,N/A,1\nb,later,2\n"
     with pytest.raises(DataError) as err:
         read_transactions(write_text(tmp_path / "d.csv", text))
-    assert str(err.value) == "Column 'InvoiceDate' has no values that are dates, first in row 2: 'N/A'."
+    assert (
+        str(err.value)
+        == "Column 'InvoiceDate' has no values that are dates, first in row 2: 'N/A'."
+    )
 
 
 def test_required_number_column_without_numbers(tmp_path):
     text = "Customer,Date,Quantity,Price\na,2010-12-01,many,1\nb,2010-12-01,few,2\n"
-    with pytest.raises(DataError, match="Column 'Quantity' has no values that are numbers, first in row 2: 'many'"):
+    with pytest.raises(
+        DataError, match="Column 'Quantity' has no values that are numbers, first in row 2: 'many'"
+    ):
         read_transactions(write_text(tmp_path / "q.csv", text))
     text = "Customer,Date,Amount\na,2010-12-01,\nb,2010-12-01,\n"
     with pytest.raises(DataError, match="Column 'Amount' is empty"):
@@ -525,7 +604,11 @@ def test_real_online_retail(real_data_path):
     assert tx.rows_read == 541_909 and len(f) == 541_909
     assert int(f["customer_id"].isna().sum()) == 135_080
     first = f.iloc[0]
-    assert (first["invoice_id"], first["stock_code"], first["customer_id"]) == ("536365", "85123A", "17850")
+    assert (first["invoice_id"], first["stock_code"], first["customer_id"]) == (
+        "536365",
+        "85123A",
+        "17850",
+    )
     assert tx.date_format == "ISO (YYYY-MM-DD)" and tx.bad_dates == 0 and tx.bad_numbers == 0
     assert f["invoice_date"].min() == pd.Timestamp("2010-12-01 08:26")
     assert int(f["invoice_id"].str.startswith("C").sum()) == 9288
@@ -547,7 +630,8 @@ def test_real_online_retail_as_kaggle_csv(real_data_path, tmp_path):
     table = pq.read_table(real_data_path).slice(0, 20_000)
     dates = pd.to_datetime(table["InvoiceDate"].to_pandas())
     kaggle = table.set_column(
-        table.schema.get_field_index("InvoiceDate"), "InvoiceDate",
+        table.schema.get_field_index("InvoiceDate"),
+        "InvoiceDate",
         pa.array([f"{d.month}/{d.day}/{d.year} {d.hour}:{d.minute:02d}" for d in dates]),
     )
     path = tmp_path / "kaggle.csv"

@@ -41,7 +41,9 @@ def test_seed_preset_reproduces_the_write_up(transactions, real_data_path):
 
 def test_log_standard_k4_matches_reference(transactions, real_data_path):
     params = AnalysisParams(input_path=str(real_data_path)).replace(
-        clustering=seed_preset("x").clustering.__class__(transform="log1p", scaler="standard", k=4, sweep=False)
+        clustering=seed_preset("x").clustering.__class__(
+            transform="log1p", scaler="standard", k=4, sweep=False
+        )
     )
     result = pipeline.run(params, transactions=transactions)
     assert result.customer_count == 4_338
@@ -62,10 +64,16 @@ def test_equal_values_get_equal_scores_on_the_real_data(transactions, real_data_
     prepared = pipeline.prepare(transactions, AnalysisParams(input_path=str(real_data_path)))
     customers = prepared.customers
     assert len(customers) == 4_338
-    for measure, score in (("recency", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
+    for measure, score in (
+        ("recency", "r_score"),
+        ("frequency", "f_score"),
+        ("monetary", "m_score"),
+    ):
         assert customers.groupby(measure)[score].nunique().max() == 1, measure
     # identical customers share one named segment (the issue found 164 of 856 such groups split)
-    assert customers.groupby(["recency", "frequency", "monetary"])["rfm_segment"].nunique().max() == 1
+    assert (
+        customers.groupby(["recency", "frequency", "monetary"])["rfm_segment"].nunique().max() == 1
+    )
     one_time = customers["frequency"] == 1
     assert one_time.sum() == 1_493 and (customers.loc[one_time, "f_score"] == 1).all()
     assert (customers.loc[~one_time, "f_score"] > 1).all()

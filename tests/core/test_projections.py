@@ -17,8 +17,11 @@ from rfm_desktop.core.sample import write_sample
 def outlier_result(tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("proj") / "sales.csv"
     write_sample(path, rows=6_000, seed=3)
-    params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(outliers="segment"),
-                            clustering=ClusteringOptions(k=3))
+    params = AnalysisParams(
+        input_path=str(path),
+        cleaning=CleaningOptions(outliers="segment"),
+        clustering=ClusteringOptions(k=3),
+    )
     return pipeline.run(params)
 
 
@@ -32,7 +35,9 @@ def test_outliers_are_placed_in_the_scaled_and_pca_space(outlier_result) -> None
     # the same transform and scaler as the clustered customers: log1p, then (v - mean) / std of those
     clustered = frame.loc[~outliers]
     logged = np.log1p(clustered["monetary"].to_numpy(float))
-    expected = (np.log1p(frame.loc[outliers, "monetary"].to_numpy(float)) - logged.mean()) / logged.std()
+    expected = (
+        np.log1p(frame.loc[outliers, "monetary"].to_numpy(float)) - logged.mean()
+    ) / logged.std()
     assert np.allclose(frame.loc[outliers, "x_monetary"].to_numpy(float), expected)
     # they lie farther out than the clustered customers, as outliers should
     radius = np.linalg.norm(frame[["pc1", "pc2", "pc3"]].to_numpy(float), axis=1)

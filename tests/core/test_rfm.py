@@ -87,8 +87,10 @@ def test_heatmap_has_all_cells_and_counts_sum():
 )
 def test_rfm_invariants(lines):
     frame = _frame(
-        [(c, f"{c}{inv}", str(pd.Timestamp("2011-01-01") + pd.Timedelta(days=day)), amount)
-         for c, inv, day, amount in lines]
+        [
+            (c, f"{c}{inv}", str(pd.Timestamp("2011-01-01") + pd.Timedelta(days=day)), amount)
+            for c, inv, day, amount in lines
+        ]
     )
     snapshot = frame["invoice_date"].max() + pd.Timedelta(days=1)
     customers = rfm.compute_rfm(frame, snapshot)
@@ -97,7 +99,10 @@ def test_rfm_invariants(lines):
     assert (customers["recency"] >= 1).all()
     assert (customers["frequency"] >= 1).all()
     assert customers["monetary"].sum() == pytest.approx(frame["amount"].sum(), rel=1e-6, abs=0.05)
-    assert customers["frequency"].sum() == frame[["customer_id", "invoice_id"]].drop_duplicates().shape[0]
+    assert (
+        customers["frequency"].sum()
+        == frame[["customer_id", "invoice_id"]].drop_duplicates().shape[0]
+    )
 
 
 def test_score_value_uses_mid_ranks_for_ties():
@@ -110,4 +115,8 @@ def test_score_value_uses_mid_ranks_for_ties():
 def test_score_value_interpolates_between_distinct_values():
     population = np.array([1] * 50 + [2] * 50, dtype=float)
     assert rfm.score_value(population, 1.0000001) == pytest.approx(rfm.score_value(population, 1.0))
-    assert rfm.score_value(population, 1.0) < rfm.score_value(population, 1.5) < rfm.score_value(population, 2.0)
+    assert (
+        rfm.score_value(population, 1.0)
+        < rfm.score_value(population, 1.5)
+        < rfm.score_value(population, 2.0)
+    )

@@ -9,8 +9,13 @@ import pytest
 from rfm_desktop.core import coverage, explain, rfm, rules, scoring
 from rfm_desktop.core.errors import ParamsError
 
-POP = pd.DataFrame({"recency": np.arange(1, 11), "frequency": [1, 1, 1, 1, 2, 2, 3, 4, 6, 9],
-                    "monetary": np.arange(10.0, 110.0, 10.0)})
+POP = pd.DataFrame(
+    {
+        "recency": np.arange(1, 11),
+        "frequency": [1, 1, 1, 1, 2, 2, 3, 4, 6, 9],
+        "monetary": np.arange(10.0, 110.0, 10.0),
+    }
+)
 
 
 def _one(r: int, f: int, m: int, table: rules.RuleSet) -> str:
@@ -30,8 +35,10 @@ def test_builtin_tables_differ_as_published():
 
 
 def test_rules_csv_round_trip(tmp_path):
-    text = ("segment,r_min,r_max,f_min,f_max,m_min,m_max,strategy\n"
-            "Big spenders,1,5,1,5,5,5,Call them\nRecent,4,5,1,5,1,5,\n")
+    text = (
+        "segment,r_min,r_max,f_min,f_max,m_min,m_max,strategy\n"
+        "Big spenders,1,5,1,5,5,5,Call them\nRecent,4,5,1,5,1,5,\n"
+    )
     table = rules.parse_rules(text)
     assert [r.name for r in table.rules] == ["Big spenders", "Recent"]
     assert table.rules[0] == rules.SegmentRule("Big spenders", (1, 5), (1, 5), (5, 5), "Call them")
@@ -45,12 +52,24 @@ def test_rules_csv_round_trip(tmp_path):
     ("text", "message"),
     [
         ("segment,r_min,r_max,f_min,f_max,m_min\nA,1,5,1,5,1\n", r"lacks the column\(s\) m_max"),
-        ("segment,r_min,r_max,f_min,f_max,m_min,m_max\nA,1,x,1,5,1,5\n", "Line 2: r_max 'x' is not a whole score"),
+        (
+            "segment,r_min,r_max,f_min,f_max,m_min,m_max\nA,1,x,1,5,1,5\n",
+            "Line 2: r_max 'x' is not a whole score",
+        ),
         ("segment,r_min,r_max,f_min,f_max,m_min,m_max\nA,1,2.5,1,5,1,5\n", "Line 2: r_max '2.5'"),
-        ("segment,r_min,r_max,f_min,f_max,m_min,m_max\nA,1,6,1,5,1,5\n", "R bound 6 is outside the scores 1–5"),
-        ("segment,r_min,r_max,f_min,f_max,m_min,m_max\nA,1,5,1,5,1,5\na,1,2,1,2,1,2\n", "Two rules are called 'a'"),
+        (
+            "segment,r_min,r_max,f_min,f_max,m_min,m_max\nA,1,6,1,5,1,5\n",
+            "R bound 6 is outside the scores 1–5",
+        ),
+        (
+            "segment,r_min,r_max,f_min,f_max,m_min,m_max\nA,1,5,1,5,1,5\na,1,2,1,2,1,2\n",
+            "Two rules are called 'a'",
+        ),
         ("segment,r_min,r_max,f_min,f_max,m_min,m_max\nOthers,1,5,1,5,1,5\n", "'Others' is kept"),
-        ("segment,r_min,r_max,f_min,f_max,m_min,m_max\nC1 · Best,1,5,1,5,1,5\n", "looks like a cluster name"),
+        (
+            "segment,r_min,r_max,f_min,f_max,m_min,m_max\nC1 · Best,1,5,1,5,1,5\n",
+            "looks like a cluster name",
+        ),
         ("segment,r_min,r_max,f_min,f_max,m_min,m_max\n", "has no rules"),
     ],
 )
@@ -79,14 +98,20 @@ def test_coverage_map_of_the_builtin_tables():
     assert [s.cells for s in cov.rule_stats] == [8, 28, 2, 1, 21, 3, 3, 4, 16, 3]
     assert len(cov.uncovered) == 36 and cov.uncovered[0] == (1, 1, 3)
     assert cov.segment_at(5, 5, 5) == "Champions" and cov.segment_at(5, 5, 1) == "Others"
-    assert cov.warnings() == ["36 of 125 score cells match no rule and fall to 'Others' "
-                              "(e.g. R 1 F 1 M 3, R 1 F 1 M 4, R 1 F 1 M 5)."]
+    assert cov.warnings() == [
+        "36 of 125 score cells match no rule and fall to 'Others' "
+        "(e.g. R 1 F 1 M 3, R 1 F 1 M 4, R 1 F 1 M 5)."
+    ]
     assert len(coverage.rule_coverage(rules.RFM_03).uncovered) == 10
     # read on 2 scores, rules that need score 1 of 5 can never match
     two = coverage.rule_coverage(rules.RFM_02, 2)
     assert {s.name: s.status for s in two.rule_stats if s.status != "ok"} == {
-        "New Customers": "never", "Promising": "never", "Can't Lose Them": "never",
-        "About To Sleep": "shadowed", "Lost": "shadowed"}
+        "New Customers": "never",
+        "Promising": "never",
+        "Can't Lose Them": "never",
+        "About To Sleep": "shadowed",
+        "Lost": "shadowed",
+    }
 
 
 def test_coverage_flags_unreachable_shadowed_and_uncovered():
@@ -97,7 +122,9 @@ def test_coverage_flags_unreachable_shadowed_and_uncovered():
     cov = coverage.rule_coverage(table)
     stats = {s.name: s for s in cov.rule_stats}
     assert stats["Recent"].cells == 50 and stats["Recent"].status == "ok"
-    assert stats["Recent big"].status == "shadowed" and stats["Recent big"].shadowed_by == ("Recent",)
+    assert stats["Recent big"].status == "shadowed" and stats["Recent big"].shadowed_by == (
+        "Recent",
+    )
     assert stats["Never"].status == "never" and stats["Never"].box_cells == 0
     assert cov.unreachable == ("Recent big", "Never") and cov.shadowed == ("Recent big",)
     assert len(cov.uncovered) == 25 and {c[0] for c in cov.uncovered} == {3}
@@ -109,8 +136,13 @@ def test_coverage_flags_unreachable_shadowed_and_uncovered():
     ]
     customers = pd.DataFrame({"r_score": [3, 3, 5], "f_score": [1, 2, 1], "m_score": [1, 1, 1]})
     assert cov.warnings(customers)[-1].startswith("2 customers (66.7%) have scores no rule covers")
-    assert cov.to_dict()["rules"][1] == {"segment": "Recent big", "cells": 0, "box_cells": 5,
-                                         "status": "shadowed", "shadowed_by": ["Recent"]}
+    assert cov.to_dict()["rules"][1] == {
+        "segment": "Recent big",
+        "cells": 0,
+        "box_cells": 5,
+        "status": "shadowed",
+        "shadowed_by": ["Recent"],
+    }
 
 
 def test_why_this_segment():
@@ -119,7 +151,9 @@ def test_why_this_segment():
     assert lost.scores == (1, 1, 1) and lost.segment == "Lost" and lost.rule.name == "Lost"
     assert (lost.measures[0].band.above, lost.measures[0].band.up_to) == (8.2, None)
     assert lost.better_segment == "About To Sleep"
-    assert [(c.measure, c.score_from, c.score_to, c.needed) for c in lost.changes] == [("recency", 1, 2, 8.0)]
+    assert [(c.measure, c.score_from, c.score_to, c.needed) for c in lost.changes] == [
+        ("recency", 1, 2, 8.0)
+    ]
     assert lost.text == (
         "Customer A: recency 10 days (R 1: > 8.20 days), 1 order (F 1: ≤ 1 order), spend 10.00 "
         "(M 1: ≤ 28.00) match 'Lost' (R 1–2, F 1–2, M 1–2); a purchase within 8 days → 'About To Sleep'."
@@ -127,7 +161,10 @@ def test_why_this_segment():
     loyal = explain.explain_scores((5, 2, 50.0), scales, rules.RFM_02)
     assert loyal.segment == "Loyal Customers" and loyal.better_segment == "Champions"
     assert [c.text for c in loyal.changes] == [
-        "a purchase within 4 days", "1 more order (3 in total)", "spend above 64.00 in total (14.00 more)"]
+        "a purchase within 4 days",
+        "1 more order (3 in total)",
+        "spend above 64.00 in total (14.00 more)",
+    ]
     champion = explain.explain_scores((1, 9, 100.0), scales, rules.RFM_02)
     assert champion.better_segment is None and champion.text.endswith(", the best segment.")
     # F 2 = (1, 1.6] holds no whole number of orders, so the move skips it: 2 orders is F 3
@@ -139,10 +176,20 @@ def test_why_this_segment():
 
 def test_segment_statistics_and_distributions():
     scored = rfm.score_customers(POP, scoring.build_scales(POP))
-    assert scored["rfm_segment"].tolist() == ["New Customers"] * 2 + ["Potential Loyalist"] * 2 + [
-        "Loyal Customers"] * 4 + ["Can't Lose Them"] * 2
+    assert (
+        scored["rfm_segment"].tolist()
+        == ["New Customers"] * 2
+        + ["Potential Loyalist"] * 2
+        + ["Loyal Customers"] * 4
+        + ["Can't Lose Them"] * 2
+    )
     table = rfm.segment_summary(scored).set_index("segment")
-    assert list(table.index) == ["Loyal Customers", "Potential Loyalist", "New Customers", "Can't Lose Them"]
+    assert list(table.index) == [
+        "Loyal Customers",
+        "Potential Loyalist",
+        "New Customers",
+        "Can't Lose Them",
+    ]
     loyal = table.loc["Loyal Customers"]
     assert (loyal.customers, loyal.orders, loyal.revenue) == (4, 11, 260.0)
     assert loyal.average_order_value == pytest.approx(260 / 11)
@@ -150,9 +197,15 @@ def test_segment_statistics_and_distributions():
     assert loyal.frequency_mean == 2.75
     assert loyal.share == 0.4 and loyal.revenue_share == pytest.approx(260 / 550)
     hist = rfm.distributions(POP, bins=3)
-    assert hist["recency"].to_dict("list") == {"lower": [1.0, 4.0, 7.0], "upper": [4.0, 7.0, 10.0],
-                                              "customers": [3, 3, 4]}
-    assert hist["orders"].to_dict("list") == {"orders": [1, 2, 3, 4, 6, 9], "customers": [4, 2, 1, 1, 1, 1]}
+    assert hist["recency"].to_dict("list") == {
+        "lower": [1.0, 4.0, 7.0],
+        "upper": [4.0, 7.0, 10.0],
+        "customers": [3, 3, 4],
+    }
+    assert hist["orders"].to_dict("list") == {
+        "orders": [1, 2, 3, 4, 6, 9],
+        "customers": [4, 2, 1, 1, 1, 1],
+    }
     three = rfm.score_customers(POP, scoring.build_scales(POP, 3), rules.RFM_02.rescaled(3))
     assert set(three["r_score"]) == {1, 2, 3} and three["rfm_score"].iloc[0] == 311
     grid = rfm.score_heatmap(three, 3)

@@ -12,10 +12,26 @@ import pytest
 from rfm_desktop.core import schema
 from rfm_desktop.core.errors import MappingError
 
-UCI = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-       "CustomerID", "Country"]
-RETAIL_II = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-             "Customer ID", "Country"]
+UCI = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+]
+RETAIL_II = [
+    "Invoice",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "Price",
+    "Customer ID",
+    "Country",
+]
 
 
 def ts(text: str) -> np.datetime64:
@@ -27,8 +43,19 @@ def ts(text: str) -> np.datetime64:
 
 def test_fields_are_ordered_and_described():
     names = [f.name for f in schema.FIELDS]
-    assert names == ["customer_id", "invoice_date", "invoice_id", "quantity", "unit_price",
-                     "amount", "stock_code", "description", "country", "status", "currency"]
+    assert names == [
+        "customer_id",
+        "invoice_date",
+        "invoice_id",
+        "quantity",
+        "unit_price",
+        "amount",
+        "stock_code",
+        "description",
+        "country",
+        "status",
+        "currency",
+    ]
     assert schema.REQUIRED == ("customer_id", "invoice_date")
     assert all(f.label and f.description for f in schema.FIELDS)
     assert [f.name for f in schema.FIELDS if f.required] == list(schema.REQUIRED)
@@ -39,44 +66,101 @@ def test_fields_are_ordered_and_described():
 
 def test_auto_map_uci_online_retail():
     assert schema.auto_map(UCI) == {
-        "customer_id": "CustomerID", "invoice_date": "InvoiceDate", "invoice_id": "InvoiceNo",
-        "quantity": "Quantity", "unit_price": "UnitPrice", "stock_code": "StockCode",
-        "description": "Description", "country": "Country",
+        "customer_id": "CustomerID",
+        "invoice_date": "InvoiceDate",
+        "invoice_id": "InvoiceNo",
+        "quantity": "Quantity",
+        "unit_price": "UnitPrice",
+        "stock_code": "StockCode",
+        "description": "Description",
+        "country": "Country",
     }
 
 
 def test_auto_map_online_retail_ii():
     assert schema.auto_map(RETAIL_II) == {
-        "customer_id": "Customer ID", "invoice_date": "InvoiceDate", "invoice_id": "Invoice",
-        "quantity": "Quantity", "unit_price": "Price", "stock_code": "StockCode",
-        "description": "Description", "country": "Country",
+        "customer_id": "Customer ID",
+        "invoice_date": "InvoiceDate",
+        "invoice_id": "Invoice",
+        "quantity": "Quantity",
+        "unit_price": "Price",
+        "stock_code": "StockCode",
+        "description": "Description",
+        "country": "Country",
     }
 
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
-        (["customer", "order id", "order date", "revenue"],
-         {"customer_id": "customer", "invoice_id": "order id", "invoice_date": "order date",
-          "amount": "revenue"}),
-        (["Client ID", "Order Number", "Date", "Qty", "Unit Cost"],
-         {"customer_id": "Client ID", "invoice_id": "Order Number", "invoice_date": "Date",
-          "quantity": "Qty", "unit_price": "Unit Cost"}),
-        (["customer_number", "transaction_date", "sales"],
-         {"customer_id": "customer_number", "invoice_date": "transaction_date", "amount": "sales"}),
-        (["CUSTOMER-ID", "Order Date (UTC)", "Line Total", "SKU"],
-         {"customer_id": "CUSTOMER-ID", "invoice_date": "Order Date (UTC)", "amount": "Line Total",
-          "stock_code": "SKU"}),
-        (["BASKET_ID", "DAY", "household_key", "SALES_VALUE"],  # dunnhumby: day numbers
-         {"customer_id": "household_key", "invoice_id": "BASKET_ID", "invoice_date": "DAY",
-          "amount": "SALES_VALUE"}),
-        (["Name", "Email", "Created at", "Total"],  # Shopify: the email is the customer
-         {"customer_id": "Email", "invoice_date": "Created at", "amount": "Total", "description": "Name"}),
-        (["Customer ID", "Email", "Date", "Day", "Amount"],  # a customer number beats the email
-         {"customer_id": "Customer ID", "invoice_date": "Date", "amount": "Amount"}),
-        (["cust_id", "date", "total", "price", "quantity"],
-         {"customer_id": "cust_id", "invoice_date": "date", "amount": "total", "unit_price": "price",
-          "quantity": "quantity"}),
+        (
+            ["customer", "order id", "order date", "revenue"],
+            {
+                "customer_id": "customer",
+                "invoice_id": "order id",
+                "invoice_date": "order date",
+                "amount": "revenue",
+            },
+        ),
+        (
+            ["Client ID", "Order Number", "Date", "Qty", "Unit Cost"],
+            {
+                "customer_id": "Client ID",
+                "invoice_id": "Order Number",
+                "invoice_date": "Date",
+                "quantity": "Qty",
+                "unit_price": "Unit Cost",
+            },
+        ),
+        (
+            ["customer_number", "transaction_date", "sales"],
+            {
+                "customer_id": "customer_number",
+                "invoice_date": "transaction_date",
+                "amount": "sales",
+            },
+        ),
+        (
+            ["CUSTOMER-ID", "Order Date (UTC)", "Line Total", "SKU"],
+            {
+                "customer_id": "CUSTOMER-ID",
+                "invoice_date": "Order Date (UTC)",
+                "amount": "Line Total",
+                "stock_code": "SKU",
+            },
+        ),
+        (
+            ["BASKET_ID", "DAY", "household_key", "SALES_VALUE"],  # dunnhumby: day numbers
+            {
+                "customer_id": "household_key",
+                "invoice_id": "BASKET_ID",
+                "invoice_date": "DAY",
+                "amount": "SALES_VALUE",
+            },
+        ),
+        (
+            ["Name", "Email", "Created at", "Total"],  # Shopify: the email is the customer
+            {
+                "customer_id": "Email",
+                "invoice_date": "Created at",
+                "amount": "Total",
+                "description": "Name",
+            },
+        ),
+        (
+            ["Customer ID", "Email", "Date", "Day", "Amount"],  # a customer number beats the email
+            {"customer_id": "Customer ID", "invoice_date": "Date", "amount": "Amount"},
+        ),
+        (
+            ["cust_id", "date", "total", "price", "quantity"],
+            {
+                "customer_id": "cust_id",
+                "invoice_date": "date",
+                "amount": "total",
+                "unit_price": "price",
+                "quantity": "quantity",
+            },
+        ),
     ],
 )
 def test_auto_map_common_aliases(headers, expected):
@@ -85,8 +169,12 @@ def test_auto_map_common_aliases(headers, expected):
 
 def test_auto_map_ignores_case_spaces_and_underscores():
     found = schema.auto_map([" customer_id ", "INVOICE DATE", "unit_price", "QUANTITY"])
-    assert found == {"customer_id": " customer_id ", "invoice_date": "INVOICE DATE",
-                     "quantity": "QUANTITY", "unit_price": "unit_price"}
+    assert found == {
+        "customer_id": " customer_id ",
+        "invoice_date": "INVOICE DATE",
+        "quantity": "QUANTITY",
+        "unit_price": "unit_price",
+    }
 
 
 def test_auto_map_prefers_the_specific_date_column():
@@ -104,15 +192,22 @@ def test_repeated_headers_are_not_guessed():
     headers = ["InvoiceNo", "CustomerID", "CustomerID_1", "Quantity", "InvoiceDate", "UnitPrice"]
     assert schema.duplicate_headers(headers) == {"CustomerID": ["CustomerID", "CustomerID_1"]}
     assert "customer_id" not in schema.auto_map(headers)
-    with pytest.raises(MappingError, match="'CustomerID' appears twice .* choose the one for customer_id"):
+    with pytest.raises(
+        MappingError, match="'CustomerID' appears twice .* choose the one for customer_id"
+    ):
         schema.resolve_mapping(headers, None)
-    assert schema.resolve_mapping(headers, {"customer_id": "CustomerID_1"})["customer_id"] == "CustomerID_1"
+    assert (
+        schema.resolve_mapping(headers, {"customer_id": "CustomerID_1"})["customer_id"]
+        == "CustomerID_1"
+    )
     frame = pd.DataFrame({h: ["1"] for h in headers}).assign(InvoiceDate="2011-01-01")
     assert schema.check_mapping(frame, schema.auto_map(headers)) == [
         "Column 'CustomerID' appears twice in the file (CustomerID, CustomerID_1): "
         "choose the one for customer_id in the column mapping."
     ]
-    assert schema.check_mapping(frame, {**schema.auto_map(headers), "customer_id": "CustomerID"}) == []
+    assert (
+        schema.check_mapping(frame, {**schema.auto_map(headers), "customer_id": "CustomerID"}) == []
+    )
 
 
 def test_auto_map_finds_nothing_in_unrelated_headers():
@@ -174,18 +269,27 @@ def test_missing_fields_accepts_amount_instead_of_quantity_and_price():
 
 
 def preview() -> pd.DataFrame:
-    return pd.DataFrame({
-        "Customer": pd.array(["17850", "13047", None], dtype="string"),
-        "Date": pd.array(["2010-12-01 08:26", "2010-12-02 09:00", "2010-12-03"], dtype="string"),
-        "Notes": pd.array(["hello", "N/A", "x"], dtype="string"),
-        "Qty": [1.0, 2.0, 3.0],
-        "Price": [2.55, 3.39, 1.0],
-        "Odd": [17850.5, 13047.0, 1.25],
-    })
+    return pd.DataFrame(
+        {
+            "Customer": pd.array(["17850", "13047", None], dtype="string"),
+            "Date": pd.array(
+                ["2010-12-01 08:26", "2010-12-02 09:00", "2010-12-03"], dtype="string"
+            ),
+            "Notes": pd.array(["hello", "N/A", "x"], dtype="string"),
+            "Qty": [1.0, 2.0, 3.0],
+            "Price": [2.55, 3.39, 1.0],
+            "Odd": [17850.5, 13047.0, 1.25],
+        }
+    )
 
 
 def test_check_mapping_accepts_a_good_mapping():
-    good = {"customer_id": "Customer", "invoice_date": "Date", "quantity": "Qty", "unit_price": "Price"}
+    good = {
+        "customer_id": "Customer",
+        "invoice_date": "Date",
+        "quantity": "Qty",
+        "unit_price": "Price",
+    }
     assert schema.check_mapping(preview(), good) == []
 
 
@@ -203,8 +307,10 @@ def test_check_mapping_reports_a_date_column_without_dates():
 
 
 def test_check_mapping_reports_a_number_column_without_numbers_but_not_a_few_bad_values():
-    frame = preview().assign(Words=pd.array(["a", "b", "c"], dtype="string"),
-                             Some=pd.array(["1", "x", "2"], dtype="string"))
+    frame = preview().assign(
+        Words=pd.array(["a", "b", "c"], dtype="string"),
+        Some=pd.array(["1", "x", "2"], dtype="string"),
+    )
     base = {"customer_id": "Customer", "invoice_date": "Date"}
     assert schema.check_mapping(frame, {**base, "amount": "Words"}) == [
         "Column 'Words' has no numbers (first: 'a')."
@@ -221,8 +327,8 @@ def test_check_mapping_reports_ids_with_decimals():
 
 def test_check_mapping_reports_a_column_mapped_twice():
     problems = schema.check_mapping(
-        preview(), {"customer_id": "Customer", "invoice_date": "Date", "quantity": "Qty",
-                    "unit_price": "Qty"}
+        preview(),
+        {"customer_id": "Customer", "invoice_date": "Date", "quantity": "Qty", "unit_price": "Qty"},
     )
     assert "Column 'Qty' is mapped to more than one field (quantity and unit_price)." in problems
 
@@ -239,14 +345,19 @@ def test_check_mapping_reports_unknown_columns_and_fields():
 
 
 def test_ids_keep_leading_zeros_and_drop_float_decimals():
-    ids = schema.to_ids(pd.Series(["00017", " 17850.0 ", "", "  ", "nan", None, "C123"], dtype="string"))
+    ids = schema.to_ids(
+        pd.Series(["00017", " 17850.0 ", "", "  ", "nan", None, "C123"], dtype="string")
+    )
     assert ids.tolist() == ["00017", "17850", pd.NA, pd.NA, pd.NA, pd.NA, "C123"]
     assert isinstance(ids.dtype, pd.StringDtype) and ids.dtype.na_value is pd.NA
 
 
 def test_ids_from_float_and_int_columns():
     assert schema.to_ids(pa.array([17850.0, None, 17850.5, 4006381333931.0])).tolist() == [
-        "17850", pd.NA, "17850.5", "4006381333931"
+        "17850",
+        pd.NA,
+        "17850.5",
+        "4006381333931",
     ]
     assert schema.to_ids(pa.array([17, 18], pa.int64())).tolist() == ["17", "18"]
 
@@ -255,7 +366,9 @@ def test_ids_from_float_and_int_columns():
 
 
 def test_numbers_decimal_point_and_thousands():
-    parsed = schema.to_numbers(pd.Series(["2.55", "1,234.5", "-3", " 4 ", "€ 3.50"], dtype="string"))
+    parsed = schema.to_numbers(
+        pd.Series(["2.55", "1,234.5", "-3", " 4 ", "€ 3.50"], dtype="string")
+    )
     np.testing.assert_allclose(parsed.values, [2.55, 1234.5, -3, 4, 3.5])
     assert parsed.bad == 0
 
@@ -275,7 +388,12 @@ def test_numbers_ambiguous_comma_follows_the_hint():
 def test_numbers_text_inf_nan_and_huge_values_are_bad():
     parsed = schema.to_numbers(pd.Series(["1", "abc", "inf", "NaN", "2e12", ""], dtype="string"))
     assert np.isnan(parsed.values[1:]).all() and parsed.values[0] == 1
-    assert (parsed.bad, parsed.present, parsed.first_bad_index, parsed.first_bad_value) == (4, 5, 1, "abc")
+    assert (parsed.bad, parsed.present, parsed.first_bad_index, parsed.first_bad_value) == (
+        4,
+        5,
+        1,
+        "abc",
+    )
     floats = schema.to_numbers(pa.array([1.0, float("inf"), -5e12, float("nan"), None]))
     assert (floats.bad, floats.present, floats.first_bad_value) == (3, 4, "inf")
 
@@ -287,8 +405,16 @@ def test_numbers_text_inf_nan_and_huge_values_are_bad():
     ("values", "label", "expected"),
     [
         (["2010-12-01 08:26:00", "2011-01-05"], schema.ISO, ["2010-12-01T08:26", "2011-01-05"]),
-        (["12/1/2010 8:26", "12/13/2010 9:05"], schema.MONTH_FIRST, ["2010-12-01T08:26", "2010-12-13T09:05"]),
-        (["13/01/2011 08:26", "01/02/2011 10:00"], schema.DAY_FIRST, ["2011-01-13T08:26", "2011-02-01T10:00"]),
+        (
+            ["12/1/2010 8:26", "12/13/2010 9:05"],
+            schema.MONTH_FIRST,
+            ["2010-12-01T08:26", "2010-12-13T09:05"],
+        ),
+        (
+            ["13/01/2011 08:26", "01/02/2011 10:00"],
+            schema.DAY_FIRST,
+            ["2011-01-13T08:26", "2011-02-01T10:00"],
+        ),
         (["20101201", "20110105"], schema.YYYYMMDD, ["2010-12-01", "2011-01-05"]),
         (["2010/12/01 8:26 PM", "2011/1/5"], schema.YEAR_FIRST, ["2010-12-01T20:26", "2011-01-05"]),
         (["1.2.11", "13.2.11"], schema.DAY_FIRST, ["2011-02-01", "2011-02-13"]),
@@ -313,7 +439,9 @@ def test_yyyymmdd_integers_and_date_cells():
 def test_ambiguous_dates_use_file_order_then_month_first():
     # day first: 5, 6, 7 Jan, 1 Feb (in order); month first: 1 May, 1 Jun, 1 Jul, 2 Jan (not)
     forward_if_day_first = ["5/1/2011", "6/1/2011", "7/1/2011", "1/2/2011"]
-    assert schema.to_dates(pd.Series(forward_if_day_first, dtype="string")).label == schema.DAY_FIRST
+    assert (
+        schema.to_dates(pd.Series(forward_if_day_first, dtype="string")).label == schema.DAY_FIRST
+    )
     forward_both_ways = ["1/1/2011", "2/2/2011", "3/3/2011"]
     assert schema.to_dates(pd.Series(forward_both_ways, dtype="string")).label == schema.MONTH_FIRST
 
@@ -322,7 +450,12 @@ def test_most_parsing_reading_wins_and_bad_values_are_counted():
     values = pd.Series(["12/1/2010 8:26", "12/13/2010 9:00", "N/A", "", None], dtype="string")
     parsed = schema.to_dates(values)
     assert parsed.label == schema.MONTH_FIRST
-    assert (parsed.bad, parsed.present, parsed.first_bad_index, parsed.first_bad_value) == (1, 3, 2, "N/A")
+    assert (parsed.bad, parsed.present, parsed.first_bad_index, parsed.first_bad_value) == (
+        1,
+        3,
+        2,
+        "N/A",
+    )
     assert np.isnat(parsed.values[2:]).all()
 
 

@@ -25,9 +25,23 @@ def test_ties_leave_scores_empty_instead_of_splitting_equal_values():
     assert scale.scores(TIED).tolist() == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
     assert scale.used_scores == (1, 4, 5)
     bands = [b.to_dict() for b in scale.bands]
-    assert bands[0] == {"score": 1, "lower": 1, "upper": 1, "above": None, "up_to": 1, "customers": 6}
+    assert bands[0] == {
+        "score": 1,
+        "lower": 1,
+        "upper": 1,
+        "above": None,
+        "up_to": 1,
+        "customers": 6,
+    }
     assert bands[1]["customers"] == 0 and bands[1]["lower"] is None
-    assert bands[4] == {"score": 5, "lower": 3, "upper": 10, "above": 2.2, "up_to": None, "customers": 2}
+    assert bands[4] == {
+        "score": 5,
+        "lower": 3,
+        "upper": 10,
+        "above": 2.2,
+        "up_to": None,
+        "customers": 2,
+    }
     assert not scale.reachable(3)  # (1, 1.4] holds no whole number of orders
     assert scale.reachable(4)
     warnings = scoring.scale_warnings([scale], pd.DataFrame({"frequency": TIED}))
@@ -39,20 +53,33 @@ def test_ties_leave_scores_empty_instead_of_splitting_equal_values():
 
 
 def test_everyone_bought_once_gives_one_f_score_and_a_warning():
-    customers = pd.DataFrame({"recency": np.arange(1, 11), "frequency": np.ones(10, int),
-                              "monetary": np.arange(10, 110, 10.0)})
+    customers = pd.DataFrame(
+        {
+            "recency": np.arange(1, 11),
+            "frequency": np.ones(10, int),
+            "monetary": np.arange(10, 110, 10.0),
+        }
+    )
     scales = scoring.build_scales(customers)
     scored = rfm.score_customers(customers, scales)
     assert set(scored["f_score"]) == {1}
-    assert set(scored["rfm_segment"]) & {"Champions", "Loyal Customers", "Need Attention", "At Risk",
-                                         "Can't Lose Them"} == set()
+    assert (
+        set(scored["rfm_segment"])
+        & {"Champions", "Loyal Customers", "Need Attention", "At Risk", "Can't Lose Them"}
+        == set()
+    )
     (warning,) = scoring.scale_warnings(scales, customers)
     assert warning.startswith("Frequency uses 1 of 5 scores (F 1): every customer has frequency 1")
 
 
 def test_everyone_bought_on_the_last_day_is_recent_not_lost():
-    customers = pd.DataFrame({"recency": np.ones(8, int), "frequency": np.arange(1, 9),
-                              "monetary": np.arange(1, 9) * 10.0})
+    customers = pd.DataFrame(
+        {
+            "recency": np.ones(8, int),
+            "frequency": np.arange(1, 9),
+            "monetary": np.arange(1, 9) * 10.0,
+        }
+    )
     scored = rfm.score_customers(customers, scoring.build_scales(customers))
     assert set(scored["r_score"]) == {5}
     assert "Lost" not in set(scored["rfm_segment"])
@@ -62,14 +89,21 @@ def test_recency_is_reversed():
     scale = scoring.build_scale(np.arange(1, 11), "recency")
     assert scale.breaks == (2.8, 4.6, 6.4, 8.2)
     assert scale.scores(np.arange(1, 11)).tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
-    assert scale.band(5).to_dict() == {"score": 5, "lower": 1, "upper": 2, "above": None, "up_to": 2.8,
-                                       "customers": 2}
+    assert scale.band(5).to_dict() == {
+        "score": 5,
+        "lower": 1,
+        "upper": 2,
+        "above": None,
+        "up_to": 2.8,
+        "customers": 2,
+    }
     assert scale.band(1).above == 8.2 and scale.band(1).up_to is None
 
 
 def test_three_bins_give_scores_one_to_three():
-    assert scoring.build_scale(np.arange(1, 10), "monetary", bins=3).scores(np.arange(1, 10)).tolist() == [
-        1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert scoring.build_scale(np.arange(1, 10), "monetary", bins=3).scores(
+        np.arange(1, 10)
+    ).tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
 
 
 def test_custom_breaks_are_upper_bounds_of_each_score():
@@ -83,8 +117,10 @@ def test_custom_breaks_are_upper_bounds_of_each_score():
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=200),
-       st.integers(min_value=2, max_value=10))
+@given(
+    st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=200),
+    st.integers(min_value=2, max_value=10),
+)
 def test_equal_values_equal_scores_and_order_kept(values, bins):
     for measure in ("recency", "frequency"):
         scale = scoring.build_scale(values, measure, bins)
@@ -102,7 +138,9 @@ def test_equal_values_equal_scores_and_order_kept(values, bins):
 @given(st.integers(min_value=2, max_value=10), st.integers(min_value=1, max_value=20))
 def test_distinct_values_fill_every_score_equally(bins, per_bin):
     values = np.arange(bins * per_bin)
-    counts = np.bincount(scoring.build_scale(values, "monetary", bins).scores(values), minlength=bins + 1)[1:]
+    counts = np.bincount(
+        scoring.build_scale(values, "monetary", bins).scores(values), minlength=bins + 1
+    )[1:]
     assert counts.tolist() == [per_bin] * bins
 
 
@@ -111,7 +149,10 @@ def test_distinct_values_fill_every_score_equally(bins, per_bin):
     [
         ({"bins": 1}, "from 2 to 10, not 1"),
         ({"bins": 11}, "from 2 to 10, not 11"),
-        ({"breaks": (("frequency", (1, 2, 4)),)}, "3 break points for frequency make 4 scores, but the run uses 5"),
+        (
+            {"breaks": (("frequency", (1, 2, 4)),)},
+            "3 break points for frequency make 4 scores, but the run uses 5",
+        ),
         ({"breaks": (("frequency", (1, 4, 2, 8)),)}, "must be increasing"),
         ({"breaks": (("basket", (1, 2, 4, 8)),)}, "Unknown measure for break points basket"),
     ],
@@ -122,23 +163,58 @@ def test_bad_scoring_options_are_refused(kwargs, message):
 
 
 def test_scoring_options_round_trip_through_run_json():
-    rules = parse_rules("segment,r_min,r_max,f_min,f_max,m_min,m_max,strategy\nTop,3,3,2,3,1,3,Call them\n"
-                        "Rest,1,3,1,3,1,3,\n", scale=3)
-    params = AnalysisParams("x.csv", scoring=ScoringOptions(bins=3, breaks=(("frequency", (1, 3)),), rules=rules))
+    rules = parse_rules(
+        "segment,r_min,r_max,f_min,f_max,m_min,m_max,strategy\nTop,3,3,2,3,1,3,Call them\n"
+        "Rest,1,3,1,3,1,3,\n",
+        scale=3,
+    )
+    params = AnalysisParams(
+        "x.csv", scoring=ScoringOptions(bins=3, breaks=(("frequency", (1, 3)),), rules=rules)
+    )
     data = json.loads(json.dumps(params.to_dict()))
     assert data["scoring"]["breaks"] == {"frequency": [1.0, 3.0]}
-    assert data["scoring"]["rules"]["table"][0] == {"segment": "Top", "r_min": 3, "r_max": 3, "f_min": 2,
-                                                    "f_max": 3, "m_min": 1, "m_max": 3, "strategy": "Call them"}
+    assert data["scoring"]["rules"]["table"][0] == {
+        "segment": "Top",
+        "r_min": 3,
+        "r_max": 3,
+        "f_min": 2,
+        "f_max": 3,
+        "m_min": 1,
+        "m_max": 3,
+        "strategy": "Call them",
+    }
     assert AnalysisParams.from_dict(data) == params
-    old = AnalysisParams.from_dict({"input_path": "x.csv"})  # a saved analysis from before scoring options
+    old = AnalysisParams.from_dict(
+        {"input_path": "x.csv"}
+    )  # a saved analysis from before scoring options
     assert old.scoring == ScoringOptions()
-    assert AnalysisParams.from_dict({**data, "scoring": {"rules": RFM_03.to_dict()}}).scoring.rules == RFM_03
+    assert (
+        AnalysisParams.from_dict({**data, "scoring": {"rules": RFM_03.to_dict()}}).scoring.rules
+        == RFM_03
+    )
 
 
 def test_thresholds_table_lists_every_score():
-    scales = scoring.build_scales(pd.DataFrame({"recency": np.arange(1, 11), "frequency": TIED,
-                                                "monetary": np.arange(10.0, 110.0, 10.0)}))
+    scales = scoring.build_scales(
+        pd.DataFrame(
+            {
+                "recency": np.arange(1, 11),
+                "frequency": TIED,
+                "monetary": np.arange(10.0, 110.0, 10.0),
+            }
+        )
+    )
     table = scoring.thresholds_frame(scales)
-    assert len(table) == 15 and list(table["measure"].unique()) == ["recency", "frequency", "monetary"]
+    assert len(table) == 15 and list(table["measure"].unique()) == [
+        "recency",
+        "frequency",
+        "monetary",
+    ]
     row = table[(table.measure == "frequency") & (table.score == 4)].iloc[0]
-    assert (row["lower"], row["upper"], row["above"], row["up_to"], row["customers"]) == (2, 2, 1.4, 2.2, 2)
+    assert (row["lower"], row["upper"], row["above"], row["up_to"], row["customers"]) == (
+        2,
+        2,
+        1.4,
+        2.2,
+        2,
+    )

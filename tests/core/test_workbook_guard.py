@@ -14,12 +14,17 @@ from rfm_desktop.core import io, workbook_guard
 from rfm_desktop.core.errors import InputFileError
 
 
-def test_a_bomb_is_refused_before_anything_is_unpacked(bomb_xlsx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bomb_is_refused_before_anything_is_unpacked(
+    bomb_xlsx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert bomb_xlsx.stat().st_size < 1_000_000
     opened: list[str] = []
     real_open = zipfile.ZipFile.open
-    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: (opened.append(str(name)),
-                                                                                real_open(self, name, *a, **k))[1])
+    monkeypatch.setattr(
+        zipfile.ZipFile,
+        "open",
+        lambda self, name, *a, **k: (opened.append(str(name)), real_open(self, name, *a, **k))[1],
+    )
     for read in (io.list_sheets, io.read_transactions, io.read_preview):
         with pytest.raises(InputFileError) as caught:
             read(bomb_xlsx)
@@ -32,15 +37,21 @@ def test_a_bomb_is_refused_before_anything_is_unpacked(bomb_xlsx: Path, monkeypa
 
 
 def test_a_part_that_packs_far_too_well_is_refused_below_the_size_limit(tmp_path: Path) -> None:
-    path = write_shared_strings_xlsx(tmp_path / "dense.xlsx", 30)  # 30 MB of strings packed ~400 times
+    path = write_shared_strings_xlsx(
+        tmp_path / "dense.xlsx", 30
+    )  # 30 MB of strings packed ~400 times
     with pytest.raises(InputFileError) as caught:
         io.list_sheets(path)
     message = caught.value.message
-    assert message.startswith("'dense.xlsx' is not read: its shared text (sharedStrings) unpacks to 30 MB from 0.")
+    assert message.startswith(
+        "'dense.xlsx' is not read: its shared text (sharedStrings) unpacks to 30 MB from 0."
+    )
     assert f"workbooks pack at most {workbook_guard.MAX_RATIO} times" in message
 
 
-def test_the_limits_are_the_ones_the_message_states(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_limits_are_the_ones_the_message_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_shared_strings_xlsx(tmp_path / "small.xlsx", 3)
     workbook_guard.check_workbook(path)  # 3 MB: under both limits, below the ratio's threshold
     monkeypatch.setattr(workbook_guard, "STRINGS_LIMIT", 2 * workbook_guard.MB)
@@ -50,17 +61,23 @@ def test_the_limits_are_the_ones_the_message_states(tmp_path: Path, monkeypatch:
 
 def test_a_sheet_part_has_its_own_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "shop.xlsx"
-    rows = pd.DataFrame({"CustomerID": range(2000), "InvoiceDate": pd.Timestamp("2011-01-01"), "Quantity": 1})
+    rows = pd.DataFrame(
+        {"CustomerID": range(2000), "InvoiceDate": pd.Timestamp("2011-01-01"), "Quantity": 1}
+    )
     rows.to_excel(path, index=False)
     size = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
     monkeypatch.setattr(workbook_guard, "SHEET_LIMIT", size - 1)
-    with pytest.raises(InputFileError, match=r"its sheet part 'xl/worksheets/sheet1.xml' unpacks to"):
+    with pytest.raises(
+        InputFileError, match=r"its sheet part 'xl/worksheets/sheet1.xml' unpacks to"
+    ):
         io.list_sheets(path)
     monkeypatch.setattr(workbook_guard, "SHEET_LIMIT", size)
     assert io.list_sheets(path) == ["Sheet1"]
 
 
-def test_ordinary_workbooks_and_non_zip_files_pass_to_the_reader(tmp_path: Path, sample_path: Path) -> None:
+def test_ordinary_workbooks_and_non_zip_files_pass_to_the_reader(
+    tmp_path: Path, sample_path: Path
+) -> None:
     book = tmp_path / "shop.xlsx"
     pd.read_csv(sample_path, nrows=300).to_excel(book, index=False)
     workbook_guard.check_workbook(book)

@@ -17,16 +17,29 @@ from conftest import ROOT
 from rfm_desktop.core import writing
 from rfm_desktop.core.errors import ExportError
 
-OLD = {"customers.csv": b"id\n1\n2\n", "segments/Lost.csv": b"id\n1\n", "segments/VIP.csv": b"id\n2\n",
-       "summary.json": b'{"k": 2}\n', "run.json": b'{"old": true}\n', "segments.xlsx": b"PK old book"}
-NEW = {"customers.csv": b"id\n1\n2\n3\n", "segments/Champions.csv": b"id\n3\n", "segments/Lost.csv": b"id\n1\n2\n",
-       "summary.json": b'{"k": 3}\n', "run.json": b'{"new": true}\n'}
+OLD = {
+    "customers.csv": b"id\n1\n2\n",
+    "segments/Lost.csv": b"id\n1\n",
+    "segments/VIP.csv": b"id\n2\n",
+    "summary.json": b'{"k": 2}\n',
+    "run.json": b'{"old": true}\n',
+    "segments.xlsx": b"PK old book",
+}
+NEW = {
+    "customers.csv": b"id\n1\n2\n3\n",
+    "segments/Champions.csv": b"id\n3\n",
+    "segments/Lost.csv": b"id\n1\n2\n",
+    "summary.json": b'{"k": 3}\n',
+    "run.json": b'{"new": true}\n',
+}
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every file (bytes) and folder (None) under ``folder``, hidden ones included."""
-    return {p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
-            for p in sorted(folder.rglob("*"))}
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def result_in(folder: Path) -> dict[str, bytes]:
@@ -55,7 +68,9 @@ def only_new_and_mine(out: Path) -> None:
 def test_a_new_result_replaces_the_previous_one_and_only_its_files(previous: Path) -> None:
     written = writing.write_files(previous, NEW, replace=True)
     assert [p.relative_to(previous).as_posix() for p in written] == list(NEW)
-    only_new_and_mine(previous)  # old segments/VIP.csv and segments.xlsx gone, the analyst's files kept
+    only_new_and_mine(
+        previous
+    )  # old segments/VIP.csv and segments.xlsx gone, the analyst's files kept
     assert {p.name for p in previous.iterdir() if p.name.startswith(".")} == {writing.MANIFEST}
 
 
@@ -69,7 +84,10 @@ def test_a_product_file_the_analyst_changed_is_kept(previous: Path) -> None:
 def test_a_folder_left_empty_by_the_previous_result_goes(tmp_path: Path) -> None:
     writing.write_files(tmp_path, {"a.csv": b"1", "segments/x.csv": b"2"}, replace=True)
     writing.write_files(tmp_path, {"a.csv": b"3"}, replace=True)
-    assert snapshot(tmp_path) == {"a.csv": b"3", writing.MANIFEST: (tmp_path / writing.MANIFEST).read_bytes()}
+    assert snapshot(tmp_path) == {
+        "a.csv": b"3",
+        writing.MANIFEST: (tmp_path / writing.MANIFEST).read_bytes(),
+    }
 
 
 def test_adding_files_without_replace_touches_nothing_else(previous: Path) -> None:
@@ -81,8 +99,9 @@ def test_adding_files_without_replace_touches_nothing_else(previous: Path) -> No
 
 
 @pytest.mark.parametrize("failure", ["disk full", "ctrl-c"])
-def test_a_failure_after_each_staged_file_leaves_the_previous_result(previous: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                    failure: str) -> None:
+def test_a_failure_after_each_staged_file_leaves_the_previous_result(
+    previous: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
     before = snapshot(previous)
     real = writing._write_new
     for fail_at in range(1, len(NEW) + 2):  # each file, then the manifest
@@ -105,8 +124,9 @@ def test_a_failure_after_each_staged_file_leaves_the_previous_result(previous: P
 
 
 @pytest.mark.parametrize("failure", ["io error", "ctrl-c"])
-def test_a_failure_at_each_rename_of_the_commit_puts_everything_back(previous: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                    failure: str, tmp_path: Path) -> None:
+def test_a_failure_at_each_rename_of_the_commit_puts_everything_back(
+    previous: Path, monkeypatch: pytest.MonkeyPatch, failure: str, tmp_path: Path
+) -> None:
     before = snapshot(previous)
     real = os.replace
     count = []
@@ -122,7 +142,11 @@ def test_a_failure_at_each_rename_of_the_commit_puts_everything_back(previous: P
         def failing(a: str, b: str, fail_at: int = fail_at, calls: list = calls) -> None:
             calls.append(1)
             if len(calls) == fail_at:
-                raise OSError(errno.EIO, "Input/output error") if failure == "io error" else KeyboardInterrupt
+                raise (
+                    OSError(errno.EIO, "Input/output error")
+                    if failure == "io error"
+                    else KeyboardInterrupt
+                )
             real(a, b)
 
         monkeypatch.setattr(os, "replace", failing)
@@ -155,8 +179,13 @@ def test_a_run_killed_at_any_rename_is_completed_by_the_next_one(previous: Path)
     payload = json.dumps({k: v.decode("latin-1") for k, v in NEW.items()})
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for kill_at in range(1, 60):
-        done = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(previous), str(kill_at), payload],
-                              env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", KILL_SCRIPT, str(previous), str(kill_at), payload],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if done.returncode == 0:  # fewer renames than kill_at: the run finished
             assert kill_at > len(NEW) + 3
             only_new_and_mine(previous)
@@ -167,12 +196,16 @@ def test_a_run_killed_at_any_rename_is_completed_by_the_next_one(previous: Path)
             assert result_in(previous) in (OLD, NEW)
         with writing.folder_lock(previous):  # the next run on the folder: recovery
             pass
-        assert not [p for p in previous.iterdir() if p.name.startswith((".rfm-pending", ".rfm-staging"))]
+        assert not [
+            p for p in previous.iterdir() if p.name.startswith((".rfm-pending", ".rfm-staging"))
+        ]
         if kill_at == 1:  # killed before the point of no return: the previous result stays
             assert snapshot(previous) == before
         else:
             only_new_and_mine(previous)
-        writing.write_files(previous, OLD, replace=True)  # back to the previous result for the next try
+        writing.write_files(
+            previous, OLD, replace=True
+        )  # back to the previous result for the next try
         before = snapshot(previous)
     else:
         pytest.fail("the write never finished")
@@ -209,14 +242,24 @@ def test_leftovers_of_killed_runs_are_cleaned_and_nothing_else(previous: Path) -
 def test_a_held_lock_stops_a_second_writer_and_a_dead_ones_does_not(previous: Path) -> None:
     before = snapshot(previous)
     with writing.folder_lock(previous):
-        with pytest.raises(ExportError, match=f"Another run is writing to '{previous}'.*process {os.getpid()}"):
+        with pytest.raises(
+            ExportError, match=f"Another run is writing to '{previous}'.*process {os.getpid()}"
+        ):
             writing.write_files(previous, NEW, replace=True)
         assert (previous / writing.LOCK).exists()
     assert snapshot(previous) == before  # the lock file is gone again
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from rfm_desktop.core import writing; "
-         "writing.lock_folder(sys.argv[1]); print('locked', flush=True); time.sleep(60)", str(previous)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from rfm_desktop.core import writing; "
+            "writing.lock_folder(sys.argv[1]); print('locked', flush=True); time.sleep(60)",
+            str(previous),
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "locked"
     with pytest.raises(ExportError, match="Another run"):
         writing.write_files(previous, NEW, replace=True)
@@ -235,8 +278,10 @@ def test_a_lock_on_a_new_folder_leaves_nothing_when_the_run_fails(tmp_path: Path
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("umask", "file_mode", "dir_mode"), [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700),
-                                                              (0o002, 0o664, 0o775)])
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "dir_mode"),
+    [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)],
+)
 def test_files_honour_the_umask(tmp_path: Path, umask: int, file_mode: int, dir_mode: int) -> None:
     old = os.umask(umask)
     try:
@@ -250,7 +295,9 @@ def test_files_honour_the_umask(tmp_path: Path, umask: int, file_mode: int, dir_
     assert oct((tmp_path / "out" / "segments").stat().st_mode & 0o777) == oct(dir_mode)
 
 
-@pytest.mark.parametrize("bad", ["../x.csv", "/etc/x", ".rfm-manifest.json", "a/../../b", "seg\\x.csv", ""])
+@pytest.mark.parametrize(
+    "bad", ["../x.csv", "/etc/x", ".rfm-manifest.json", "a/../../b", "seg\\x.csv", ""]
+)
 def test_only_plain_relative_paths_are_written(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ValueError, match="relative path"):
         writing.write_files(tmp_path, {bad: b"x"}, replace=True)
@@ -262,4 +309,7 @@ def test_check_result_names_what_is_missing_or_changed(tmp_path: Path) -> None:
     writing.write_files(tmp_path, NEW, replace=True)
     (tmp_path / "summary.json").write_bytes(b'{"k": 9}\n')
     (tmp_path / "segments" / "Lost.csv").unlink()
-    assert writing.check_result(tmp_path) == ["segments/Lost.csv: missing", "summary.json: changed since it was written"]
+    assert writing.check_result(tmp_path) == [
+        "segments/Lost.csv: missing",
+        "summary.json: changed since it was written",
+    ]

@@ -16,8 +16,14 @@ from conftest import ROOT
 
 def rfm(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "rfm_desktop", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "rfm_desktop", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def test_segment_defaults_on_sample(sample_path, tmp_path):
@@ -34,9 +40,26 @@ def test_segment_defaults_on_sample(sample_path, tmp_path):
 
 
 def test_segment_flags_are_honoured(sample_path, tmp_path):
-    done = rfm("segment", str(sample_path), "--out", str(tmp_path), "--k", "3", "--transform", "none",
-               "--scaler", "robust", "--outliers", "segment", "--snapshot", "2012-01-01", "--seed", "3",
-               "--xlsx", "--quiet")
+    done = rfm(
+        "segment",
+        str(sample_path),
+        "--out",
+        str(tmp_path),
+        "--k",
+        "3",
+        "--transform",
+        "none",
+        "--scaler",
+        "robust",
+        "--outliers",
+        "segment",
+        "--snapshot",
+        "2012-01-01",
+        "--seed",
+        "3",
+        "--xlsx",
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -49,7 +72,9 @@ def test_segment_flags_are_honoured(sample_path, tmp_path):
 
 
 def test_seed_preset_on_real_data(real_data_path, tmp_path):
-    done = rfm("segment", str(real_data_path), "--out", str(tmp_path), "--preset", "seed", "--quiet")
+    done = rfm(
+        "segment", str(real_data_path), "--out", str(tmp_path), "--preset", "seed", "--quiet"
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["customers"] == 4338
@@ -71,8 +96,13 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path):
     assert rfm("sample", "--out", str(big), "--rows", "1500000").returncode == 0
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "rfm_desktop", "segment", str(big), "--out", str(out)],
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rfm_desktop", "segment", str(big), "--out", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

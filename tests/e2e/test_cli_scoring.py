@@ -16,9 +16,18 @@ def shop(tmp_path_factory) -> str:
     for i in range(40):
         for n in range(i % 4 + 1):
             day = pd.Timestamp("2011-12-09") - pd.Timedelta(days=i + 30 * n)
-            rows.append({"InvoiceNo": f"{i}-{n}", "StockCode": "A1", "Description": "Mug", "Quantity": 1 + i % 3,
-                         "InvoiceDate": day.strftime("%Y-%m-%d %H:%M"), "UnitPrice": 2.5 + i,
-                         "CustomerID": 10000 + i, "Country": "United Kingdom"})
+            rows.append(
+                {
+                    "InvoiceNo": f"{i}-{n}",
+                    "StockCode": "A1",
+                    "Description": "Mug",
+                    "Quantity": 1 + i % 3,
+                    "InvoiceDate": day.strftime("%Y-%m-%d %H:%M"),
+                    "UnitPrice": 2.5 + i,
+                    "CustomerID": 10000 + i,
+                    "Country": "United Kingdom",
+                }
+            )
     path = tmp_path_factory.mktemp("shop") / "shop.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return str(path)
@@ -26,8 +35,11 @@ def shop(tmp_path_factory) -> str:
 
 def _read(out) -> tuple[pd.DataFrame, dict, dict]:
     customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
-    return (customers, json.loads((out / "summary.json").read_text()),
-            json.loads((out / "run.json").read_text()))
+    return (
+        customers,
+        json.loads((out / "summary.json").read_text()),
+        json.loads((out / "run.json").read_text()),
+    )
 
 
 def test_default_scores_thresholds_and_distinct_names(shop, tmp_path):
@@ -41,10 +53,17 @@ def test_default_scores_thresholds_and_distinct_names(shop, tmp_path):
     f = summary["score_thresholds"]["frequency"]
     assert f["method"] == "quantile" and f["breaks"] == [1, 2, 3, 4]
     assert [(s["score"], s["lower"], s["upper"], s["customers"]) for s in f["scores"]] == [
-        (1, 1, 1, 10), (2, 2, 2, 10), (3, 3, 3, 10), (4, 4, 4, 10), (5, None, None, 0)]
-    assert ("warning: Frequency uses 4 of 5 scores (F 1, F 2, F 3, F 4): 25% of customers share frequency 1, "
-            "and equal values keep equal scores, so quantile breaks coincide. Thresholds: F 1 = 1 order; "
-            "F 2 = 2 orders; F 3 = 3 orders; F 4 = 4 orders.\n") in done.stderr
+        (1, 1, 1, 10),
+        (2, 2, 2, 10),
+        (3, 3, 3, 10),
+        (4, 4, 4, 10),
+        (5, None, None, 0),
+    ]
+    assert (
+        "warning: Frequency uses 4 of 5 scores (F 1, F 2, F 3, F 4): 25% of customers share frequency 1, "
+        "and equal values keep equal scores, so quantile breaks coincide. Thresholds: F 1 = 1 order; "
+        "F 2 = 2 orders; F 3 = 3 orders; F 4 = 4 orders.\n"
+    ) in done.stderr
     assert summary["score_bins"] == 5 and summary["rules"]["name"] == "rfm-0.2"
     assert run["params"]["scoring"]["rules"]["table"][0]["segment"] == "Champions"
     # the two vocabularies never meet
@@ -58,32 +77,70 @@ def test_default_scores_thresholds_and_distinct_names(shop, tmp_path):
 
 
 def test_three_bins_and_the_rfm_03_table(shop, tmp_path):
-    done = rfm("segment", shop, "--out", str(tmp_path), "--k", "3", "--score-bins", "3", "--rules", "rfm-0.3",
-               "--quiet")
+    done = rfm(
+        "segment",
+        shop,
+        "--out",
+        str(tmp_path),
+        "--k",
+        "3",
+        "--score-bins",
+        "3",
+        "--rules",
+        "rfm-0.3",
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     customers, summary, run = _read(tmp_path)
     for column in ("r_score", "f_score", "m_score"):
         assert set(customers[column]) == {1, 2, 3}
-    assert [len(summary["score_thresholds"][m]["scores"]) for m in ("recency", "frequency", "monetary")] == [3, 3, 3]
-    assert run["params"]["scoring"]["bins"] == 3 and run["params"]["scoring"]["rules"]["name"] == "rfm-0.3"
+    assert [
+        len(summary["score_thresholds"][m]["scores"]) for m in ("recency", "frequency", "monetary")
+    ] == [3, 3, 3]
+    assert (
+        run["params"]["scoring"]["bins"] == 3
+        and run["params"]["scoring"]["rules"]["name"] == "rfm-0.3"
+    )
     assert summary["rules"]["scale"] == 3  # the table as used: read on scores 1-3
-    assert summary["rules"]["table"][0] == {"segment": "Champions", "r_min": 3, "r_max": 3, "f_min": 3,
-                                            "f_max": 3, "m_min": 3, "m_max": 3,
-                                            "strategy": summary["rules"]["table"][0]["strategy"]}
+    assert summary["rules"]["table"][0] == {
+        "segment": "Champions",
+        "r_min": 3,
+        "r_max": 3,
+        "f_min": 3,
+        "f_max": 3,
+        "m_min": 3,
+        "m_max": 3,
+        "strategy": summary["rules"]["table"][0]["strategy"],
+    }
 
 
 def test_rules_file_changes_segments_and_warns_about_a_shadowed_rule(shop, tmp_path):
     table = tmp_path / "rules.csv"
-    table.write_text("segment,r_min,r_max,f_min,f_max,m_min,m_max,strategy\n"
-                     "Regulars,1,5,4,5,1,5,Thank them\nRegulars recent,4,5,4,5,1,5,\n"
-                     "Recent,4,5,1,3,1,5,Welcome\n", encoding="utf-8")
+    table.write_text(
+        "segment,r_min,r_max,f_min,f_max,m_min,m_max,strategy\n"
+        "Regulars,1,5,4,5,1,5,Thank them\nRegulars recent,4,5,4,5,1,5,\n"
+        "Recent,4,5,1,3,1,5,Welcome\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
-    done = rfm("segment", shop, "--out", str(out), "--k", "3", "--rules", str(table),
-               "--score-breaks", "frequency=1,2,3,3.5")
+    done = rfm(
+        "segment",
+        shop,
+        "--out",
+        str(out),
+        "--k",
+        "3",
+        "--rules",
+        str(table),
+        "--score-breaks",
+        "frequency=1,2,3,3.5",
+    )
     assert done.returncode == 0, done.stderr
-    assert ("warning: Rule 'Regulars recent' (R 4–5, F 4–5, M 1–5) can never match: every score cell it "
-            "covers is taken by earlier rules (Regulars).") in done.stderr
+    assert (
+        "warning: Rule 'Regulars recent' (R 4–5, F 4–5, M 1–5) can never match: every score cell it "
+        "covers is taken by earlier rules (Regulars)."
+    ) in done.stderr
     customers, summary, run = _read(out)
     expected = customers["f_score"].ge(4).map({True: "Regulars"})
     expected = expected.fillna(customers["r_score"].ge(4).map({True: "Recent", False: "Others"}))
@@ -92,7 +149,10 @@ def test_rules_file_changes_segments_and_warns_about_a_shadowed_rule(shop, tmp_p
     assert summary["score_thresholds"]["frequency"]["method"] == "custom"
     assert run["params"]["scoring"]["breaks"] == {"frequency": [1.0, 2.0, 3.0, 3.5]}
     assert [r["segment"] for r in run["params"]["scoring"]["rules"]["table"]] == [
-        "Regulars", "Regulars recent", "Recent"]
+        "Regulars",
+        "Regulars recent",
+        "Recent",
+    ]
     assert {p.stem for p in (out / "rfm_segments").glob("*.csv")} == set(customers["rfm_segment"])
 
 
@@ -100,8 +160,14 @@ def test_rules_file_changes_segments_and_warns_about_a_shadowed_rule(shop, tmp_p
     ("args", "message"),
     [
         (["--rules", "rfm-0.9"], "error: Cannot read the rules file 'rfm-0.9'"),
-        (["--score-bins", "12"], "error: The number of scores must be a whole number from 2 to 10, not 12."),
-        (["--score-breaks", "frequency=1,2"], "error: 2 break points for frequency make 3 scores, but the run uses 5."),
+        (
+            ["--score-bins", "12"],
+            "error: The number of scores must be a whole number from 2 to 10, not 12.",
+        ),
+        (
+            ["--score-breaks", "frequency=1,2"],
+            "error: 2 break points for frequency make 3 scores, but the run uses 5.",
+        ),
         (["--score-breaks", "frequency"], "is not MEASURE=V1,V2,..."),
     ],
 )
@@ -117,8 +183,10 @@ def test_bad_rules_file_exits_2(shop, tmp_path):
     bad.write_text("segment,r_min,r_max\nA,1,5\n", encoding="utf-8")
     done = rfm("segment", shop, "--out", str(tmp_path / "out"), "--rules", str(bad))
     assert done.returncode == 2
-    assert done.stderr == ("error: Rules file 'bad.csv': The rules file lacks the column(s) f_min, f_max, "
-                           "m_min, m_max.\n")
+    assert done.stderr == (
+        "error: Rules file 'bad.csv': The rules file lacks the column(s) f_min, f_max, "
+        "m_min, m_max.\n"
+    )
 
 
 def test_rules_command_prints_the_coverage_and_saves_the_table(tmp_path):
@@ -134,5 +202,5 @@ def test_rules_command_prints_the_coverage_and_saves_the_table(tmp_path):
     ]
     assert saved.read_text(encoding="utf-8").splitlines()[:2] == [
         "segment,r_min,r_max,f_min,f_max,m_min,m_max,strategy",
-        "Champions,3,3,3,3,3,3,\"Reward them: early access, loyalty perks, ask for reviews and referrals.\"",
+        'Champions,3,3,3,3,3,3,"Reward them: early access, loyalty perks, ask for reviews and referrals."',
     ]

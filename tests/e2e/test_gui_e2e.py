@@ -17,12 +17,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from rfm_desktop.gui import dialogs, settings, worker  # noqa: E402
+from rfm_desktop.gui import dialogs, settings, worker
 
 PAGES = ("page-1-file", "page-2-columns", "page-3-cleaning", "page-4-clustering", "page-5-run")
 
 
-def _selftest(outdir: Path, env: dict[str, str], prefix: list[str] | None = None) -> subprocess.CompletedProcess:
+def _selftest(
+    outdir: Path, env: dict[str, str], prefix: list[str] | None = None
+) -> subprocess.CompletedProcess:
     command = [*(prefix or []), sys.executable, "-m", "rfm_desktop", "--selftest", str(outdir)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
@@ -85,7 +87,9 @@ def test_selftest_under_xvfb_renders_the_3d_view(tmp_path: Path) -> None:
 
     image = QImage(str(shot))
     assert image.width() > 800
-    colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
+    }
     assert len(colours) > 30, "the 3D picture is blank"
 
 
@@ -101,7 +105,9 @@ def test_selftest_fails_with_a_reason(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def gui(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, list]]:
+def gui(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, Any, list]]:
     from rfm_desktop.gui.app import create_main_window
     from rfm_desktop.gui.autopilot import Pilot
 
@@ -119,8 +125,9 @@ def gui(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_the_whole_wizard_on_the_real_data(gui: Any, real_data_path: Path, qtbot: Any, monkeypatch: Any,
-                                           tmp_path: Path) -> None:
+def test_the_whole_wizard_on_the_real_data(
+    gui: Any, real_data_path: Path, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     window, pilot, errors = gui
     wizard = window.wizard
     pilot.open(str(real_data_path))
@@ -132,7 +139,10 @@ def test_the_whole_wizard_on_the_real_data(gui: Any, real_data_path: Path, qtbot
     assert combos["customer_id"].currentData() == "CustomerID"
     assert combos["invoice_date"].currentData() == "InvoiceDate"
     assert combos["invoice_id"].currentData() == "InvoiceNo"
-    assert combos["quantity"].currentData() == "Quantity" and combos["unit_price"].currentData() == "UnitPrice"
+    assert (
+        combos["quantity"].currentData() == "Quantity"
+        and combos["unit_price"].currentData() == "UnitPrice"
+    )
 
     report = pilot.to_cleaning()
     steps = {s.step: s for s in report.steps}
@@ -144,7 +154,9 @@ def test_the_whole_wizard_on_the_real_data(gui: Any, real_data_path: Path, qtbot
     pilot.to_clustering()
     received: list[int] = []
     wizard.clustering_page.charts.add_score = lambda s, f=wizard.clustering_page.charts.add_score: (
-        received.append(s.k), f(s))
+        received.append(s.k),
+        f(s),
+    )
     sweep = pilot.evaluate_k()
     assert received == [s.k for s in sweep.scores] == list(range(2, 11))
 

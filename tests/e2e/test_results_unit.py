@@ -43,13 +43,22 @@ PAUSE_HOOK = textwrap.dedent("""
 
 
 def segment(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rfm_desktop", "segment", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "rfm_desktop", "segment", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        cwd=ROOT,
+        **kwargs,
+    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
-    return {p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
-            for p in sorted(folder.rglob("*"))}
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def assert_whole(out: Path, k: int) -> None:
@@ -64,7 +73,9 @@ def assert_whole(out: Path, k: int) -> None:
     assert len(segment_files) == k == len(list((out / "segments").iterdir()))
     sizes = [len(pd.read_csv(out / rel)) for rel in segment_files]
     assert sum(sizes) == len(customers) == summary["customers"]
-    assert not [p for p in out.iterdir() if p.name.startswith((".rfm-lock", ".rfm-pending", ".rfm-staging"))]
+    assert not [
+        p for p in out.iterdir() if p.name.startswith((".rfm-lock", ".rfm-pending", ".rfm-staging"))
+    ]
 
 
 @pytest.fixture
@@ -78,18 +89,38 @@ def previous(sample_path: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("pause", ["stage:1", "stage:3", "commit:1", "commit:4"])
-def test_a_real_ctrl_c_during_the_export_leaves_a_whole_result(previous: Path, sample_path: Path, tmp_path: Path,
-                                                               pause: str) -> None:
+def test_a_real_ctrl_c_during_the_export_leaves_a_whole_result(
+    previous: Path, sample_path: Path, tmp_path: Path, pause: str
+) -> None:
     before = snapshot(previous)
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(PAUSE_HOOK)
     marker = tmp_path / "paused"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]), "RFM_TEST_PAUSE": pause,
-           "RFM_TEST_MARKER": str(marker)}
-    proc = subprocess.Popen([sys.executable, "-m", "rfm_desktop", "segment", str(sample_path), "--out",
-                             str(previous), "--k", "3", "--quiet"], stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=ROOT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]),
+        "RFM_TEST_PAUSE": pause,
+        "RFM_TEST_MARKER": str(marker),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rfm_desktop",
+            "segment",
+            str(sample_path),
+            "--out",
+            str(previous),
+            "--k",
+            "3",
+            "--quiet",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 120
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -109,10 +140,15 @@ def test_a_real_ctrl_c_during_the_export_leaves_a_whole_result(previous: Path, s
 
 def test_a_smaller_run_removes_the_files_of_a_bigger_one(sample_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert segment(str(sample_path), "--out", str(out), "--k", "8", "--xlsx", "--quiet").returncode == 0
+    assert (
+        segment(str(sample_path), "--out", str(out), "--k", "8", "--xlsx", "--quiet").returncode
+        == 0
+    )
     assert_whole(out, 8)
     assert (out / "segments.xlsx").exists()
-    (out / "segments" / "my list.csv").write_text("id\n1\n")  # the analyst's, inside the product's folder
+    (out / "segments" / "my list.csv").write_text(
+        "id\n1\n"
+    )  # the analyst's, inside the product's folder
     done = segment(str(sample_path), "--out", str(out), "--k", "3")
     assert done.returncode == 0, done.stderr
     (out / "segments" / "my list.csv").unlink()
@@ -128,15 +164,37 @@ def test_a_second_run_on_a_busy_folder_stops_with_exit_2(previous: Path, sample_
     with writing.folder_lock(previous):
         done = segment(str(sample_path), "--out", str(previous), "--k", "3")
     assert done.returncode == cli.EXIT_BAD_INPUT
-    assert done.stderr.strip().split("\r")[-1].startswith(f"error: Another run is writing to '{previous}'")
+    assert (
+        done.stderr.strip()
+        .split("\r")[-1]
+        .startswith(f"error: Another run is writing to '{previous}'")
+    )
     assert done.stderr.count("\n") == 1
     assert snapshot(previous) == before
 
 
 def test_two_runs_at_once_never_mix(previous: Path, sample_path: Path) -> None:
-    runs = [subprocess.Popen([sys.executable, "-m", "rfm_desktop", "segment", str(sample_path), "--out",
-                              str(previous), "--k", k, "--quiet"], stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT) for k in ("3", "5")]
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rfm_desktop",
+                "segment",
+                str(sample_path),
+                "--out",
+                str(previous),
+                "--k",
+                k,
+                "--quiet",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+        )
+        for k in ("3", "5")
+    ]
     codes = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
     for code, err in codes:
         assert code == 0 or (code == 2 and "Another run is writing" in err), err
@@ -146,9 +204,12 @@ def test_two_runs_at_once_never_mix(previous: Path, sample_path: Path) -> None:
     assert json.loads((previous / "summary.json").read_text())["k"] in winners
 
 
-def test_a_full_disk_is_one_line_exit_2_and_the_previous_result_stays(previous: Path, sample_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch,
-                                                                      capsys: pytest.CaptureFixture) -> None:
+def test_a_full_disk_is_one_line_exit_2_and_the_previous_result_stays(
+    previous: Path,
+    sample_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     before = snapshot(previous)
     real, calls = writing._write_new, []
 
@@ -168,12 +229,21 @@ def test_a_full_disk_is_one_line_exit_2_and_the_previous_result_stays(previous: 
 
 def test_exports_honour_the_umask(sample_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = segment(str(sample_path), "--out", str(out), "--k", "3", "--xlsx", "--quiet",
-                   preexec_fn=lambda: os.umask(0o022))
+    done = segment(
+        str(sample_path),
+        "--out",
+        str(out),
+        "--k",
+        "3",
+        "--xlsx",
+        "--quiet",
+        preexec_fn=lambda: os.umask(0o022),
+    )
     assert done.returncode == 0, done.stderr
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert sorted(p.relative_to(out).as_posix() for p in files) == sorted([*writing.read_manifest(out),
-                                                                          writing.MANIFEST])
+    assert sorted(p.relative_to(out).as_posix() for p in files) == sorted(
+        [*writing.read_manifest(out), writing.MANIFEST]
+    )
     assert "segments.xlsx" in writing.read_manifest(out)
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o644)}
     assert oct((out / "segments").stat().st_mode & 0o777) == oct(0o755)

@@ -32,7 +32,9 @@ def tmp_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def no_unsaved_prompt(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Closing a window with unsaved renames discards them instead of showing a modal box."""
     asked: list[str] = []
-    monkeypatch.setattr(dialogs, "ask_save_discard_cancel", lambda _p, _t, text: asked.append(text) or "discard")
+    monkeypatch.setattr(
+        dialogs, "ask_save_discard_cancel", lambda _p, _t, text: asked.append(text) or "discard"
+    )
     return asked
 
 

@@ -17,7 +17,9 @@ def test_cell_counts_match_numpy_histogram_per_group() -> None:
     assert counts.shape == (3, 25, 40)
     for g in range(3):
         m = (codes == g) & np.isfinite(x)
-        expected, _, _ = np.histogram2d(y[m], x[m], bins=(25, 40), range=((rect.y0, rect.y1), (rect.x0, rect.x1)))
+        expected, _, _ = np.histogram2d(
+            y[m], x[m], bins=(25, 40), range=((rect.y0, rect.y1), (rect.x0, rect.x1))
+        )
         # numpy closes the last bin on the right; the cells here are half-open: compare inside
         assert np.array_equal(counts[g][:-1, :-1], expected[:-1, :-1].astype(int))
     inside = (x >= rect.x0) & (x < rect.x1) & (y >= rect.y0) & (y < rect.y1) & (codes >= 0)
@@ -49,7 +51,9 @@ def test_sorted_points_find_exactly_the_points_in_a_rectangle() -> None:
     assert np.array_equal(np.sort(rows), expected)
     assert points.count_in(rect, codes[points.order]) == len(expected)
     assert Rect(0, 0, 10, 10).grown(2.0) == Rect(-5, -5, 15, 15)
-    assert Rect(0, 0, 10, 10).contains(Rect(1, 1, 9, 9)) and not Rect(0, 0, 10, 10).contains(Rect(-1, 1, 9, 9))
+    assert Rect(0, 0, 10, 10).contains(Rect(1, 1, 9, 9)) and not Rect(0, 0, 10, 10).contains(
+        Rect(-1, 1, 9, 9)
+    )
 
 
 def test_spread_fills_the_next_cells_so_whole_number_values_leave_no_stripes() -> None:

@@ -21,8 +21,9 @@ def _garbage_csv(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_csv_of_binary_garbage_is_an_error_dialog(window: Any, errors: list, tmp_path: Path, qtbot: Any,
-                                                    pilot: Any) -> None:
+def test_a_csv_of_binary_garbage_is_an_error_dialog(
+    window: Any, errors: list, tmp_path: Path, qtbot: Any, pilot: Any
+) -> None:
     window.open_path(str(_garbage_csv(tmp_path)))
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert isinstance(errors[0], InputFileError)
@@ -39,8 +40,10 @@ def test_a_csv_without_a_date_column_is_an_error_and_the_columns_page_says_why(
     window: Any, errors: list, tmp_path: Path, qtbot: Any
 ) -> None:
     path = tmp_path / "no-dates.csv"
-    path.write_text("InvoiceNo,CustomerID,Quantity,UnitPrice\n" + "".join(
-        f"{536365 + i},{17850 + i % 9},{i % 4 + 1},2.55\n" for i in range(50)))
+    path.write_text(
+        "InvoiceNo,CustomerID,Quantity,UnitPrice\n"
+        + "".join(f"{536365 + i},{17850 + i % 9},{i % 4 + 1},2.55\n" for i in range(50))
+    )
     window.open_path(str(path))
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert isinstance(errors[0], MappingError)
@@ -61,7 +64,9 @@ def test_a_missing_file_is_an_error(window: Any, errors: list, tmp_path: Path) -
     assert window.stack.currentWidget() is window.welcome
 
 
-def test_an_rfm_error_during_the_run_is_a_dialog(window: Any, pilot: Any, errors: list, monkeypatch: Any) -> None:
+def test_an_rfm_error_during_the_run_is_a_dialog(
+    window: Any, pilot: Any, errors: list, monkeypatch: Any
+) -> None:
     pilot.open()
 
     def broken(*_a: Any, **_k: Any) -> Any:
@@ -146,8 +151,13 @@ def test_an_uncaught_exception_is_logged_and_shown_in_the_gui_thread(
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     shown: list[tuple[str, bool]] = []
-    monkeypatch.setattr(dialogs, "show_crash", lambda _parent, path: shown.append(
-        (str(path), threading.current_thread() is threading.main_thread())))
+    monkeypatch.setattr(
+        dialogs,
+        "show_crash",
+        lambda _parent, path: shown.append(
+            (str(path), threading.current_thread() is threading.main_thread())
+        ),
+    )
     crash.install(None)
 
     def boom() -> None:

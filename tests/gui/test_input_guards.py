@@ -26,8 +26,9 @@ def _analysis(tmp_path: Path, **params: Any) -> Path:
     return path
 
 
-def test_a_bomb_workbook_is_an_error_dialog_and_the_window_stays(window: Any, errors: list, bomb_xlsx: Path,
-                                                                  qtbot: Any, pilot: Any) -> None:
+def test_a_bomb_workbook_is_an_error_dialog_and_the_window_stays(
+    window: Any, errors: list, bomb_xlsx: Path, qtbot: Any, pilot: Any
+) -> None:
     window.open_path(str(bomb_xlsx))
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert isinstance(errors[0], InputFileError)
@@ -39,13 +40,23 @@ def test_a_bomb_workbook_is_an_error_dialog_and_the_window_stays(window: Any, er
     assert window.wizard.state.transactions is not None
 
 
-@pytest.mark.parametrize(("params", "says"), [
-    ({"input_path": "shop.csv", "clustering": {"k_max": 100_000}}, "The K range 2:100000 is not valid"),
-    ({"input_path": "shop.csv", "clustering": {"k": "four"}}, "The setting 'clustering.k' must be a whole number"),
-    ({"input_path": 42}, "The setting 'input_path' must be text, not the number 42"),
-])
-def test_a_bad_saved_analysis_says_it_is_not_valid(window: Any, errors: list, tmp_path: Path,
-                                                   confirmations: list, params: dict, says: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        (
+            {"input_path": "shop.csv", "clustering": {"k_max": 100_000}},
+            "The K range 2:100000 is not valid",
+        ),
+        (
+            {"input_path": "shop.csv", "clustering": {"k": "four"}},
+            "The setting 'clustering.k' must be a whole number",
+        ),
+        ({"input_path": 42}, "The setting 'input_path' must be text, not the number 42"),
+    ],
+)
+def test_a_bad_saved_analysis_says_it_is_not_valid(
+    window: Any, errors: list, tmp_path: Path, confirmations: list, params: dict, says: str
+) -> None:
     window.open_analysis(str(_analysis(tmp_path, **params)))
     assert len(errors) == 1 and isinstance(errors[0], ParamsError)
     assert errors[0].message.startswith(f"'saved.rfm.json' is not a valid analysis: {says}")
@@ -55,14 +66,23 @@ def test_a_bad_saved_analysis_says_it_is_not_valid(window: Any, errors: list, tm
 
 
 @pytest.mark.parametrize("answer", [None, "choose"])
-def test_a_network_data_path_is_shown_and_not_touched(window: Any, errors: list, tmp_path: Path, qtbot: Any,
-                                                      confirmations: Any, monkeypatch: Any, sample_path: Path,
-                                                      answer: str | None) -> None:
+def test_a_network_data_path_is_shown_and_not_touched(
+    window: Any,
+    errors: list,
+    tmp_path: Path,
+    qtbot: Any,
+    confirmations: Any,
+    monkeypatch: Any,
+    sample_path: Path,
+    answer: str | None,
+) -> None:
     unc = r"\\fileserver\share\shop.csv"
     saved = _analysis(tmp_path, input_path=unc, clustering={"k": 2, "sweep": False})
     touched: list[str] = []
     real_stat = os.stat
-    monkeypatch.setattr(os, "stat", lambda p, *a, **k: (touched.append(str(p)), real_stat(p, *a, **k))[1])
+    monkeypatch.setattr(
+        os, "stat", lambda p, *a, **k: (touched.append(str(p)), real_stat(p, *a, **k))[1]
+    )
     confirmations.answer = answer
     monkeypatch.setattr(dialogs, "ask_open_file", lambda *_a: str(sample_path))
     window.open_analysis(str(saved))
@@ -85,16 +105,26 @@ def test_the_spin_boxes_share_the_params_limits(window: Any, pilot: Any) -> None
     pilot.open()
     state = window.wizard.state
     state.apply_params(state.params().replace(clustering=state.clustering.__class__(seed=SEED_MAX)))
-    page.transform_combo.setCurrentIndex(page.transform_combo.findData("none"))  # an edit on the page
+    page.transform_combo.setCurrentIndex(
+        page.transform_combo.findData("none")
+    )  # an edit on the page
     assert state.params().clustering.seed == SEED_MAX and state.clustering.transform == "none"
     last = state.last_purchase()
-    assert cleaning.snapshot_edit.maximumDate().year() == last.year + pipeline.SNAPSHOT_MAX_YEARS_AFTER
+    assert (
+        cleaning.snapshot_edit.maximumDate().year() == last.year + pipeline.SNAPSHOT_MAX_YEARS_AFTER
+    )
 
 
-def test_a_cut_k_range_is_said_on_the_clustering_page(window: Any, pilot: Any, tmp_path: Path) -> None:
+def test_a_cut_k_range_is_said_on_the_clustering_page(
+    window: Any, pilot: Any, tmp_path: Path
+) -> None:
     data = tmp_path / "twokinds.csv"
-    data.write_text("InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\n" + "".join(
-        f"{536365 + i},1,2010-12-0{1 + i % 2} 08:26:00,2.55,{17850 + i}\n" for i in range(40)))
+    data.write_text(
+        "InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+        + "".join(
+            f"{536365 + i},1,2010-12-0{1 + i % 2} 08:26:00,2.55,{17850 + i}\n" for i in range(40)
+        )
+    )
     pilot.open(str(data))
     pilot.to_columns()
     pilot.to_cleaning()
@@ -104,7 +134,9 @@ def test_a_cut_k_range_is_said_on_the_clustering_page(window: Any, pilot: Any, t
     assert "The K range 2:10 was cut to 2:2" in window.wizard.clustering_page.suggestion.text()
 
 
-def test_a_pending_recount_does_not_start_after_the_window_closed(window: Any, pilot: Any, qtbot: Any) -> None:
+def test_a_pending_recount_does_not_start_after_the_window_closed(
+    window: Any, pilot: Any, qtbot: Any
+) -> None:
     """The race of test_options_set_elsewhere_show_up_in_the_pages: a debounced recount fired after close."""
     pilot.open()
     page = window.wizard.cleaning_page
@@ -117,7 +149,9 @@ def test_a_pending_recount_does_not_start_after_the_window_closed(window: Any, p
 
 
 @pytest.mark.parametrize("job", ["cleaning", "evaluate-k"])
-def test_a_job_whose_page_is_destroyed_calls_nothing(qtbot: Any, errors: list, monkeypatch: Any, job: str) -> None:
+def test_a_job_whose_page_is_destroyed_calls_nothing(
+    qtbot: Any, errors: list, monkeypatch: Any, job: str
+) -> None:
     from rfm_desktop.gui.autopilot import Pilot
     from rfm_desktop.gui.main_window import MainWindow
 

@@ -40,7 +40,9 @@ def test_recent_files_are_remembered_up_to_five(tmp_path: Path, tmp_settings: Pa
     assert any(tmp_settings.rglob("*.ini")), "the settings live in the temporary folder"
 
 
-def test_welcome_lists_recent_files_and_opens_them(qtbot: Any, errors: list, tmp_path: Path, sample_path: Path) -> None:
+def test_welcome_lists_recent_files_and_opens_them(
+    qtbot: Any, errors: list, tmp_path: Path, sample_path: Path
+) -> None:
     copy = tmp_path / "shop.csv.gz"
     shutil.copy(sample_path, copy)
     settings.add_recent_file(copy)
@@ -48,7 +50,10 @@ def test_welcome_lists_recent_files_and_opens_them(qtbot: Any, errors: list, tmp
     qtbot.addWidget(window)
     window.show()
     assert window.welcome.recent_title.isVisible()
-    assert len(window.welcome.recent_buttons) == 1 and "shop.csv.gz" in window.welcome.recent_buttons[0].text()
+    assert (
+        len(window.welcome.recent_buttons) == 1
+        and "shop.csv.gz" in window.welcome.recent_buttons[0].text()
+    )
     assert [a.text() for a in window.recent_menu.actions()] == ["shop.csv.gz"]
     window.welcome.recent_buttons[0].click()
     qtbot.waitUntil(lambda: window.wizard.state.transactions is not None, timeout=30_000)
@@ -61,12 +66,22 @@ def test_dropping_a_file_anywhere_opens_it(window: Any, qtbot: Any, sample_path:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(sample_path))])
     target = window.welcome.drop_zone
-    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(target, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(target, drop)
     qtbot.waitUntil(lambda: window.wizard.state.transactions is not None, timeout=30_000)
     assert window.wizard.state.path == str(sample_path)
@@ -76,8 +91,13 @@ def test_dropping_a_file_anywhere_opens_it(window: Any, qtbot: Any, sample_path:
 def test_dropping_text_is_refused(window: Any) -> None:
     mime = QMimeData()
     mime.setText("not a file")
-    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(5, 5),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()
 
@@ -94,7 +114,9 @@ def test_keyboard_shortcuts(window: Any) -> None:
         assert keys in [s.toString() for s in action.shortcuts()], action.text()
 
 
-def test_ctrl_o_asks_for_a_file(window: Any, monkeypatch: Any, qtbot: Any, sample_path: Path) -> None:
+def test_ctrl_o_asks_for_a_file(
+    window: Any, monkeypatch: Any, qtbot: Any, sample_path: Path
+) -> None:
     asked: list[str] = []
 
     def ask(_parent: Any, caption: str, _folder: str, filters: str) -> str:
@@ -119,22 +141,35 @@ def test_every_option_has_a_tooltip(window: Any, pilot: Any) -> None:
     pilot.open()
     wizard = window.wizard
     widgets = [
-        *wizard.cleaning_page.step_boxes.values(), wizard.cleaning_page.outlier_combo, wizard.cleaning_page.iqr_spin,
-        wizard.cleaning_page.snapshot_edit, wizard.cleaning_page.snapshot_default,
-        *wizard.clustering_page.feature_boxes.values(), wizard.clustering_page.transform_combo,
-        wizard.clustering_page.scaler_combo, wizard.clustering_page.k_spin, wizard.clustering_page.k_min_spin,
-        wizard.clustering_page.k_max_spin, wizard.clustering_page.evaluate_button,
-        wizard.clustering_page.preset_button, wizard.clustering_page.seed_spin, wizard.run_page.run_button,
+        *wizard.cleaning_page.step_boxes.values(),
+        wizard.cleaning_page.outlier_combo,
+        wizard.cleaning_page.iqr_spin,
+        wizard.cleaning_page.snapshot_edit,
+        wizard.cleaning_page.snapshot_default,
+        *wizard.clustering_page.feature_boxes.values(),
+        wizard.clustering_page.transform_combo,
+        wizard.clustering_page.scaler_combo,
+        wizard.clustering_page.k_spin,
+        wizard.clustering_page.k_min_spin,
+        wizard.clustering_page.k_max_spin,
+        wizard.clustering_page.evaluate_button,
+        wizard.clustering_page.preset_button,
+        wizard.clustering_page.seed_spin,
+        wizard.run_page.run_button,
         *wizard.columns_page.combos.values(),
     ]
     missing = [w for w in widgets if not w.toolTip()]
     assert missing == []
     assert "log" in wizard.clustering_page.transform_combo.toolTip().lower()
-    assert "silhouette" in wizard.clustering_page.evaluate_button.toolTip().lower() or "score" in \
-        wizard.clustering_page.evaluate_button.toolTip().lower()
+    assert (
+        "silhouette" in wizard.clustering_page.evaluate_button.toolTip().lower()
+        or "score" in wizard.clustering_page.evaluate_button.toolTip().lower()
+    )
 
 
-def test_window_geometry_and_splitters_are_remembered(qtbot: Any, errors: list, monkeypatch: Any) -> None:
+def test_window_geometry_and_splitters_are_remembered(
+    qtbot: Any, errors: list, monkeypatch: Any
+) -> None:
     first = MainWindow()
     qtbot.addWidget(first)
     first.show()
@@ -150,8 +185,11 @@ def test_window_geometry_and_splitters_are_remembered(qtbot: Any, errors: list, 
     # so check that the next window asks Qt for exactly the saved geometry.
     restored: list[bytes] = []
     original = MainWindow.restoreGeometry
-    monkeypatch.setattr(MainWindow, "restoreGeometry",
-                        lambda self, data: restored.append(bytes(data)) or original(self, data))
+    monkeypatch.setattr(
+        MainWindow,
+        "restoreGeometry",
+        lambda self, data: restored.append(bytes(data)) or original(self, data),
+    )
     second = MainWindow()
     qtbot.addWidget(second)
     second.show()
@@ -161,7 +199,13 @@ def test_window_geometry_and_splitters_are_remembered(qtbot: Any, errors: list, 
 
 
 def test_save_and_open_analysis_reruns_on_the_same_file(
-    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any, confirmations: list
+    window: Any,
+    pilot: Any,
+    monkeypatch: Any,
+    tmp_path: Path,
+    sample_path: Path,
+    qtbot: Any,
+    confirmations: list,
 ) -> None:
     data = tmp_path / "shop.csv.gz"
     shutil.copy(sample_path, data)
@@ -197,8 +241,10 @@ def test_open_analysis_asks_for_a_moved_file(
     from rfm_desktop.core.analysis_file import save_analysis
     from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
 
-    params = AnalysisParams(input_path=str(tmp_path / "gone" / "shop.csv.gz"),
-                            clustering=ClusteringOptions(k=2, sweep=False))
+    params = AnalysisParams(
+        input_path=str(tmp_path / "gone" / "shop.csv.gz"),
+        clustering=ClusteringOptions(k=2, sweep=False),
+    )
     saved = save_analysis(params, tmp_path / "a.rfm.json")
     told: list[str] = []
     monkeypatch.setattr(dialogs, "show_info", lambda _p, title, text, details="": told.append(text))
@@ -210,7 +256,9 @@ def test_open_analysis_asks_for_a_moved_file(
     assert window.result.k == 2
 
 
-def test_a_broken_analysis_file_is_an_error_dialog(window: Any, errors: list, tmp_path: Path) -> None:
+def test_a_broken_analysis_file_is_an_error_dialog(
+    window: Any, errors: list, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.rfm.json"
     bad.write_text("{not json")
     window.open_analysis(str(bad))
@@ -249,7 +297,12 @@ def test_command_line_arguments() -> None:
 
 
 def test_renames_are_undoable_saved_with_the_analysis_and_restored(
-    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path, sample_path: Path, qtbot: Any,
+    window: Any,
+    pilot: Any,
+    monkeypatch: Any,
+    tmp_path: Path,
+    sample_path: Path,
+    qtbot: Any,
     no_unsaved_prompt: list[str],
 ) -> None:
     data = tmp_path / "shop.csv.gz"
@@ -279,7 +332,9 @@ def test_renames_are_undoable_saved_with_the_analysis_and_restored(
     assert window.result.cluster(first.id).name == "VIP shoppers"
 
     # closing with unsaved renames asks; Cancel keeps the window open
-    monkeypatch.setattr(dialogs, "ask_save_discard_cancel", lambda *_a: no_unsaved_prompt.append("x") or "cancel")
+    monkeypatch.setattr(
+        dialogs, "ask_save_discard_cancel", lambda *_a: no_unsaved_prompt.append("x") or "cancel"
+    )
     assert window.close() is False and window.isVisible()
     assert no_unsaved_prompt == ["x"]
 
@@ -287,7 +342,9 @@ def test_renames_are_undoable_saved_with_the_analysis_and_restored(
     monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a: (str(saved), ""))
     window.save_analysis_action.trigger()
     written = tmp_path / "renamed.rfm.json"
-    assert json.loads(written.read_text())["params"]["cluster_names"] == {str(first.id): "VIP shoppers"}
+    assert json.loads(written.read_text())["params"]["cluster_names"] == {
+        str(first.id): "VIP shoppers"
+    }
     assert window.results.undo_stack.isClean() and window.windowTitle().startswith("shop.csv.gz —")
 
     other = MainWindow()
@@ -301,7 +358,9 @@ def test_renames_are_undoable_saved_with_the_analysis_and_restored(
     assert segments.model.profile(0).name == "VIP shoppers"
 
 
-def test_the_start_page_needs_no_heavy_library_and_the_rest_preloads(qtbot: Any, errors: list) -> None:
+def test_the_start_page_needs_no_heavy_library_and_the_rest_preloads(
+    qtbot: Any, errors: list
+) -> None:
     """Cold start: the window shows the start page with Qt only; pandas, scikit-learn and the
     wizard come on first use, or in the background (preload) while the analyst picks a file."""
     import subprocess

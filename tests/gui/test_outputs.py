@@ -46,8 +46,9 @@ def export_with(window: Any, qtbot: Any, monkeypatch: Any, configure: Any) -> li
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_export_all_customers(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path,
-                              fmt: str) -> None:
+def test_export_all_customers(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path, fmt: str
+) -> None:
     result = quick_result(window, pilot)
     target = tmp_path / f"everyone.{fmt}"
 
@@ -79,7 +80,9 @@ def test_rename_a_segment_then_export_one_file_per_chosen_segment(
     renamed = window.result
     assert renamed is not result
     assert renamed.cluster(first.id).name == "VIP shoppers"
-    assert all(view.result is renamed for view in window.results.views), "every view gets the new name"
+    assert all(view.result is renamed for view in window.results.views), (
+        "every view gets the new name"
+    )
     assert (renamed.customers["cluster_name"] == "VIP shoppers").sum() == first.size
 
     segments.set_selected_cluster_ids([first.id, result.clusters[1].id])
@@ -92,11 +95,15 @@ def test_rename_a_segment_then_export_one_file_per_chosen_segment(
         dialog.target_edit.setText(str(folder))
 
     written = export_with(window, qtbot, monkeypatch, configure)
-    assert sorted(p.name for p in written) == sorted(["VIP shoppers.csv", f"{result.clusters[1].name}.csv"])
+    assert sorted(p.name for p in written) == sorted(
+        ["VIP shoppers.csv", f"{result.clusters[1].name}.csv"]
+    )
     vip = read_table(folder / "VIP shoppers.csv")
     assert len(vip) == first.size
     assert set(vip["cluster_name"]) == {"VIP shoppers"}
-    expected = renamed.customers.loc[renamed.customers["cluster"] == first.id, "customer_id"].astype(str)
+    expected = renamed.customers.loc[
+        renamed.customers["cluster"] == first.id, "customer_id"
+    ].astype(str)
     assert set(vip["customer_id"]) == set(expected)
 
 
@@ -120,18 +127,24 @@ def test_segment_names_that_clash_as_files_get_distinct_files_and_a_second_expor
             dialog.target_edit.setText(str(folder))
             shown = [n for n in expected if n in dialog.note.text()]
             assert shown == [expected[ids.index(i)] for i in chosen], dialog.note.text()
+
         return configure
 
     written = export_with(window, qtbot, monkeypatch, choose(ids))
     assert [p.name for p in written] == expected
-    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted([*expected, "mine.txt"])
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
+        [*expected, "mine.txt"]
+    )
     for cluster_id, path in zip(ids, written, strict=True):
         assert len(read_table(path)) == window.result.cluster(cluster_id).size
     assert expected[0] in window.status_label.text()
 
     written = export_with(window, qtbot, monkeypatch, choose(ids[1:2]))
     assert [p.name for p in written] == ["A_B (2).csv"]
-    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["A_B (2).csv", "mine.txt"]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "A_B (2).csv",
+        "mine.txt",
+    ]
 
 
 def test_a_duplicate_segment_name_is_refused(window: Any, pilot: Any, errors: list) -> None:
@@ -142,14 +155,20 @@ def test_a_duplicate_segment_name_is_refused(window: Any, pilot: Any, errors: li
     assert window.result is result
 
 
-def test_export_the_scatter_selection(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+def test_export_the_scatter_selection(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     result = quick_result(window, pilot)
     scatter = window.results.find_view("selected_customer_ids")
     window.results.show_view(scatter)
-    count = scatter.select_rect(-1e9, -1e9, 30, 1e12)  # every customer who bought in the last 30 days
+    count = scatter.select_rect(
+        -1e9, -1e9, 30, 1e12
+    )  # every customer who bought in the last 30 days
     selected = set(scatter.selected_customer_ids())
     assert count == len(selected) > 0
-    expected = set(result.customers.loc[result.customers["recency"] <= 30, "customer_id"].astype(str))
+    expected = set(
+        result.customers.loc[result.customers["recency"] <= 30, "customer_id"].astype(str)
+    )
     assert selected == expected
     target = tmp_path / "recent.xlsx"
 
@@ -164,8 +183,15 @@ def test_export_the_scatter_selection(window: Any, pilot: Any, qtbot: Any, monke
     assert set(read_table(target)["customer_id"]) == selected
 
 
-def test_export_refuses_to_overwrite_the_input(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any,
-                                               errors: list, tmp_path: Path, sample_path: Path) -> None:
+def test_export_refuses_to_overwrite_the_input(
+    window: Any,
+    pilot: Any,
+    qtbot: Any,
+    monkeypatch: Any,
+    errors: list,
+    tmp_path: Path,
+    sample_path: Path,
+) -> None:
     data = tmp_path / "shop.csv"
     pd.read_csv(sample_path).head(3000).to_csv(data, index=False)
     pilot.open(str(data))
@@ -185,27 +211,38 @@ def test_export_refuses_to_overwrite_the_input(window: Any, pilot: Any, qtbot: A
     assert errors[0].message and errors[0].hint
 
 
-def test_save_view_as_png_and_svg(window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+def test_save_view_as_png_and_svg(
+    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     quick_result(window, pilot)
     scatter = window.results.find_view("selected_customer_ids")
     window.results.show_view(scatter)
-    for name, selected_filter in (("scatter.png", "PNG image (*.png)"), ("scatter.svg", "SVG vector image (*.svg)")):
+    for name, selected_filter in (
+        ("scatter.png", "PNG image (*.png)"),
+        ("scatter.svg", "SVG vector image (*.svg)"),
+    ):
         target = tmp_path / name
-        monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a, t=target, f=selected_filter: (str(t), f))
+        monkeypatch.setattr(
+            dialogs, "ask_save_file", lambda *_a, t=target, f=selected_filter: (str(t), f)
+        )
         window.image_action.trigger()
         assert target.exists() and target.stat().st_size > 1000
     assert target.read_text(encoding="utf-8").lstrip().startswith(("<?xml", "<svg"))
     assert (tmp_path / "scatter.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_every_view_can_be_saved_as_png(window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+def test_every_view_can_be_saved_as_png(
+    window: Any, pilot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     quick_result(window, pilot)
     for view in window.results.views:
         if "3d" in view.view_name:
             continue  # no OpenGL offscreen; rendered under Xvfb in the e2e selftest
         window.results.show_view(view)
         target = tmp_path / f"{view.view_name}.png"
-        monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a, t=target: (str(t), "PNG image (*.png)"))
+        monkeypatch.setattr(
+            dialogs, "ask_save_file", lambda *_a, t=target: (str(t), "PNG image (*.png)")
+        )
         window.image_action.trigger()
         assert target.exists() and target.stat().st_size > 1000, view.view_name
 
@@ -232,7 +269,8 @@ def test_save_report_is_one_self_contained_html_file(
 
 
 def test_default_export_folder_is_documents_never_the_installation_and_apart_from_open(
-        window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     from rfm_desktop.resources import resources_dir
 
     quick_result(window, pilot)  # the bundled sample, which sits inside the installation
@@ -249,7 +287,9 @@ def test_default_export_folder_is_documents_never_the_installation_and_apart_fro
     assert folders == [str(settings.documents_folder())]
     assert not Path(folders[0]).resolve().is_relative_to(install)
     assert settings.last_folder("export") == str(target.parent)
-    assert settings.last_folder("open") == str(window.wizard.state.path and Path(window.wizard.state.path).parent)
+    assert settings.last_folder("open") == str(
+        window.wizard.state.path and Path(window.wizard.state.path).parent
+    )
     export_with(window, qtbot, monkeypatch, configure)
     assert folders[1] == str(target.parent), "the next export starts in the last export folder"
     # a remembered folder inside the installation is never offered for writing
@@ -258,8 +298,9 @@ def test_default_export_folder_is_documents_never_the_installation_and_apart_fro
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_export_one_file_per_named_rfm_segment(window: Any, pilot: Any, qtbot: Any, monkeypatch: Any,
-                                               tmp_path: Path, fmt: str) -> None:
+def test_export_one_file_per_named_rfm_segment(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path, fmt: str
+) -> None:
     result = quick_result(window, pilot)
     names = result.segments["segment"].tolist()
     chosen = [n for n in names if n != "Others"]
@@ -269,7 +310,10 @@ def test_export_one_file_per_named_rfm_segment(window: Any, pilot: Any, qtbot: A
         assert dialog.checked_segments() == names, "every named segment is ticked at first"
         dialog.rfm_radio.setChecked(True)
         dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(fmt))
-        assert dialog.target_edit.text().endswith("-rfm-segments") and dialog.target_label.text() == "Folder:"
+        assert (
+            dialog.target_edit.text().endswith("-rfm-segments")
+            and dialog.target_label.text() == "Folder:"
+        )
         dialog.set_checked_segments(chosen)
         assert f"Champions.{fmt}" in dialog.note.text() and "Others" not in dialog.note.text()
         dialog.target_edit.setText(str(folder))
@@ -294,7 +338,8 @@ def test_export_dialog_needs_a_named_segment(window: Any, pilot: Any) -> None:
 
 
 def test_export_dialog_defaults_to_the_selection_remembers_the_format_and_does_not_jump(
-        window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     quick_result(window, pilot)
     scatter = window.results.find_view("selected_customer_ids")
     count = scatter.select_rect(-1e9, -1e9, 30, 1e12)
@@ -324,7 +369,9 @@ def test_export_dialog_defaults_to_the_selection_remembers_the_format_and_does_n
     assert seen == [("selection", "csv")]
     scatter.clear_selection()
     export_with(window, qtbot, monkeypatch, configure)
-    assert seen[1] == ("all", "xlsx"), "no selection: all customers; the format of the last export again"
+    assert seen[1] == ("all", "xlsx"), (
+        "no selection: all customers; the format of the last export again"
+    )
 
 
 def test_segment_ticks_reset_for_a_new_analysis(window: Any, pilot: Any) -> None:
@@ -340,8 +387,9 @@ def test_segment_ticks_reset_for_a_new_analysis(window: Any, pilot: Any) -> None
     assert window.results.selected_cluster_ids() == [c.id for c in other.clusters]
 
 
-def test_report_pictures_come_from_the_result_not_the_screen(window: Any, pilot: Any, qtbot: Any,
-                                                            monkeypatch: Any, tmp_path: Path) -> None:
+def test_report_pictures_come_from_the_result_not_the_screen(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
     from PySide6.QtGui import QImage
 
     from rfm_desktop.gui.images import can_render_gl, report_images

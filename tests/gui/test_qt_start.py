@@ -24,8 +24,9 @@ def _start(env_changes: dict[str, str | None], tmp_path: Path) -> subprocess.Com
         else:
             env[key] = value
     env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), RFM_DESKTOP_LOG_DIR=str(tmp_path / "logs"))
-    return subprocess.run([sys.executable, "-m", "rfm_desktop"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rfm_desktop"], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _one_line(proc: subprocess.CompletedProcess) -> str:
@@ -39,12 +40,16 @@ def _one_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def test_no_display_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    line = _one_line(_start({"DISPLAY": None, "WAYLAND_DISPLAY": None, "QT_QPA_PLATFORM": "xcb"}, tmp_path))
+    line = _one_line(
+        _start({"DISPLAY": None, "WAYLAND_DISPLAY": None, "QT_QPA_PLATFORM": "xcb"}, tmp_path)
+    )
     assert "could not connect to a display (DISPLAY is not set)" in line
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not os.environ.get("DISPLAY"),
-                    reason="needs Linux and an X display (pytest-xvfb gives one)")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.environ.get("DISPLAY"),
+    reason="needs Linux and an X display (pytest-xvfb gives one)",
+)
 def test_a_missing_xcb_library_is_named(tmp_path: Path) -> None:
     broken = tmp_path / "lib"
     broken.mkdir()
@@ -59,8 +64,11 @@ def test_an_unknown_platform_plugin_is_named(tmp_path: Path) -> None:
 
 
 def test_failure_line_from_qt_messages() -> None:
-    line = failure_line(["could not connect to display :7", "Could not load the Qt platform plugin \"xcb\""],
-                        "xcb", ":7")
+    line = failure_line(
+        ["could not connect to display :7", 'Could not load the Qt platform plugin "xcb"'],
+        "xcb",
+        ":7",
+    )
     assert "could not connect to the display ':7'" in line and "\n" not in line
 
 

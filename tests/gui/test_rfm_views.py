@@ -18,17 +18,17 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt
 
-from rfm_desktop.core.explain import explain_customer  # noqa: E402
-from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ScoringOptions  # noqa: E402
-from rfm_desktop.core.pipeline import run  # noqa: E402
-from rfm_desktop.core.result import AnalysisResult  # noqa: E402
-from rfm_desktop.gui.views.customers import ALL_SEGMENTS, CustomersView  # noqa: E402
-from rfm_desktop.gui.views.distributions import DistributionsView  # noqa: E402
-from rfm_desktop.gui.views.rfmgrid import RFMView  # noqa: E402
-from rfm_desktop.gui.views.rfmsegments import RFMSegmentsView  # noqa: E402
-from rfm_desktop.gui.views.scatter2d import Scatter2DView  # noqa: E402
+from rfm_desktop.core.explain import explain_customer
+from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ScoringOptions
+from rfm_desktop.core.pipeline import run
+from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.views.customers import ALL_SEGMENTS, CustomersView
+from rfm_desktop.gui.views.distributions import DistributionsView
+from rfm_desktop.gui.views.rfmgrid import RFMView
+from rfm_desktop.gui.views.rfmsegments import RFMSegmentsView
+from rfm_desktop.gui.views.scatter2d import Scatter2DView
 
 N = 40
 
@@ -38,9 +38,18 @@ def write_shop(folder: Path) -> Path:
     for i in range(N):
         for n in range(i % 4 + 1):
             day = pd.Timestamp("2011-12-09") - pd.Timedelta(days=i + 30 * n)
-            rows.append({"InvoiceNo": f"{i}-{n}", "StockCode": "A1", "Description": "Mug", "Quantity": 1 + i % 3,
-                         "InvoiceDate": day.strftime("%Y-%m-%d %H:%M"), "UnitPrice": 2.5 + i,
-                         "CustomerID": 10000 + i, "Country": "United Kingdom"})
+            rows.append(
+                {
+                    "InvoiceNo": f"{i}-{n}",
+                    "StockCode": "A1",
+                    "Description": "Mug",
+                    "Quantity": 1 + i % 3,
+                    "InvoiceDate": day.strftime("%Y-%m-%d %H:%M"),
+                    "UnitPrice": 2.5 + i,
+                    "CustomerID": 10000 + i,
+                    "Country": "United Kingdom",
+                }
+            )
     path = folder / "shop.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -57,7 +66,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def three(shop: Path) -> AnalysisResult:
-    return run(AnalysisParams(str(shop), clustering=ClusteringOptions(k=3), scoring=ScoringOptions(bins=3)))
+    return run(
+        AnalysisParams(str(shop), clustering=ClusteringOptions(k=3), scoring=ScoringOptions(bins=3))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +90,15 @@ def test_heatmap_with_three_scores(qtbot: Any, three: AnalysisResult) -> None:
     assert (view.grid.rowCount(), view.grid.columnCount()) == (3, 3)
     # quantile breaks: recency 14 and 27 days (R reversed), frequency 2 and 3 orders
     assert [view.grid.verticalHeaderItem(i).text() for i in range(3)] == [
-        "R 3\n1–14 days", "R 2\n15–27 days", "R 1\n28–40 days"]
+        "R 3\n1–14 days",
+        "R 2\n15–27 days",
+        "R 1\n28–40 days",
+    ]
     assert [view.grid.horizontalHeaderItem(i).text() for i in range(3)] == [
-        "F 1\n1–2 orders", "F 2\n3 orders", "F 3\n4 orders"]
+        "F 1\n1–2 orders",
+        "F 2\n3 orders",
+        "F 3\n4 orders",
+    ]
 
     def r_score(i: int) -> int:
         return 3 if i + 1 <= 14 else 2 if i + 1 <= 27 else 1
@@ -89,10 +106,22 @@ def test_heatmap_with_three_scores(qtbot: Any, three: AnalysisResult) -> None:
     def f_score(i: int) -> int:
         return {0: 1, 1: 1, 2: 2, 3: 3}[i % 4]
 
-    expected = {(r, f): [i for i in range(N) if (r_score(i), f_score(i)) == (r, f)]
-                for r in (1, 2, 3) for f in (1, 2, 3)}
+    expected = {
+        (r, f): [i for i in range(N) if (r_score(i), f_score(i)) == (r, f)]
+        for r in (1, 2, 3)
+        for f in (1, 2, 3)
+    }
     assert {k: len(v) for k, v in expected.items()} == {
-        (3, 1): 8, (3, 2): 3, (3, 3): 3, (2, 1): 6, (2, 2): 4, (2, 3): 3, (1, 1): 6, (1, 2): 3, (1, 3): 4}
+        (3, 1): 8,
+        (3, 2): 3,
+        (3, 3): 3,
+        (2, 1): 6,
+        (2, 2): 4,
+        (2, 3): 3,
+        (1, 1): 6,
+        (1, 2): 3,
+        (1, 3): 4,
+    }
     for (r, f), members in expected.items():
         values = view.cell_values(r, f)
         mean = float(np.mean([monetary(i) for i in members]))
@@ -114,7 +143,9 @@ def test_heatmap_with_three_scores(qtbot: Any, three: AnalysisResult) -> None:
     assert "<b>3 scores</b>" in view.summary.text()
 
 
-def test_an_empty_score_is_marked_in_the_grid_and_the_thresholds(qtbot: Any, five: AnalysisResult) -> None:
+def test_an_empty_score_is_marked_in_the_grid_and_the_thresholds(
+    qtbot: Any, five: AnalysisResult
+) -> None:
     # frequency takes 1..4 orders, 10 customers each: the breaks are 1, 2, 3, 4 and F 5 stays empty
     view = _make(qtbot, RFMView)
     view.set_result(five)
@@ -139,8 +170,18 @@ def test_segment_table_and_charts(qtbot: Any, three: AnalysisResult, tmp_path: P
     first = [model.index(0, c).data() for c in range(model.columnCount())]
     # Champions is customer 11 alone (R 3, F 3, M 3): 4 orders of 3 mugs at 13.50
     total = sum(monetary(i) for i in range(N))
-    assert first[:10] == ["Champions", "1", "2.5%", "4", "162.00", f"{100 * 162 / total:.1f}%", "40.50", "12.0",
-                          "4.0", "162.00"]
+    assert first[:10] == [
+        "Champions",
+        "1",
+        "2.5%",
+        "4",
+        "162.00",
+        f"{100 * 162 / total:.1f}%",
+        "40.50",
+        "12.0",
+        "4.0",
+        "162.00",
+    ]
     assert first[10] == three.rules.strategy("Champions")
     loyal = [i for i in range(N) if three.customers["rfm_segment"].iat[i] == "Loyal Customers"]
     assert model.index(1, 1).data() == str(len(loyal))
@@ -148,13 +189,20 @@ def test_segment_table_and_charts(qtbot: Any, three: AnalysisResult, tmp_path: P
     assert model.index(1, 7).data() == f"{np.median([i + 1 for i in loyal]):.1f}"
     # bar chart of the chosen metric, and revenue share against customer share
     assert view.chosen_metric() == "customers"
-    assert view.bar_values() == dict(zip(segments["segment"], segments["customers"].astype(float), strict=True))
+    assert view.bar_values() == dict(
+        zip(segments["segment"], segments["customers"].astype(float), strict=True)
+    )
     view.set_metric("monetary_median")
-    assert view.bar_values()["Loyal Customers"] == pytest.approx(np.median([monetary(i) for i in loyal]))
+    assert view.bar_values()["Loyal Customers"] == pytest.approx(
+        np.median([monetary(i) for i in loyal])
+    )
     assert [round(w, 6) for w in view._bars["metric"].opts["width"]] == [
-        round(v, 6) for v in segments["monetary_median"]]
+        round(v, 6) for v in segments["monetary_median"]
+    ]
     shares = view.bar_values("share")
-    assert shares["Loyal Customers"] == pytest.approx((9 / 40, sum(monetary(i) for i in loyal) / total))
+    assert shares["Loyal Customers"] == pytest.approx(
+        (9 / 40, sum(monetary(i) for i in loyal) / total)
+    )
     view.save_image(tmp_path / "segments.png")
     view.save_image(tmp_path / "segments.svg")
     svg = (tmp_path / "segments.svg").read_text(encoding="utf-8")
@@ -192,7 +240,9 @@ def test_customer_table_search_sort_and_why(qtbot: Any, three: AnalysisResult) -
     assert model.index(0, 3).data() == f"{monetary(spend[0]):,.2f}"
     # a segment, and text searching the segment's name too
     view.segment_combo.setCurrentText("At Risk")
-    at_risk = three.customers.loc[three.customers["rfm_segment"] == "At Risk", "customer_id"].tolist()
+    at_risk = three.customers.loc[
+        three.customers["rfm_segment"] == "At Risk", "customer_id"
+    ].tolist()
     assert sorted(model.shown_ids()) == sorted(at_risk) and len(at_risk) == 4
     view.segment_combo.setCurrentText(ALL_SEGMENTS)
     view.search.setText("can't lose")

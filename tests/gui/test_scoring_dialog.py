@@ -12,15 +12,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from test_rfm_views import write_shop  # noqa: E402
+from PySide6.QtCore import Qt
+from test_rfm_views import write_shop
 
-from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ScoringOptions  # noqa: E402
-from rfm_desktop.core.pipeline import run  # noqa: E402
-from rfm_desktop.core.result import AnalysisResult  # noqa: E402
-from rfm_desktop.core.rules import RFM_02, RFM_03, RuleSet, SegmentRule, rules_csv  # noqa: E402
-from rfm_desktop.gui import dialogs  # noqa: E402
-from rfm_desktop.gui.scoring_dialog import COL_COVERAGE, COL_NAME, ScoringDialog  # noqa: E402
+from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ScoringOptions
+from rfm_desktop.core.pipeline import run
+from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.core.rules import RFM_02, RFM_03, RuleSet, SegmentRule, rules_csv
+from rfm_desktop.gui import dialogs
+from rfm_desktop.gui.scoring_dialog import COL_COVERAGE, COL_NAME, ScoringDialog
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,10 @@ def five(tmp_path_factory: pytest.TempPathFactory) -> AnalysisResult:
     return run(AnalysisParams(str(shop), clustering=ClusteringOptions(k=3)))
 
 
-def _dialog(qtbot: Any, scoring: ScoringOptions = ScoringOptions(), result: AnalysisResult | None = None) -> Any:  # noqa: B008
-    dialog = ScoringDialog(scoring, result)
+def _dialog(
+    qtbot: Any, scoring: ScoringOptions | None = None, result: AnalysisResult | None = None
+) -> Any:
+    dialog = ScoringDialog(scoring if scoring is not None else ScoringOptions(), result)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -45,7 +47,10 @@ def _set(dialog: ScoringDialog, row: int, col: int, value: Any) -> None:
 
 
 def _coverage_texts(dialog: ScoringDialog) -> list[str]:
-    return [dialog.rules_table.item(r, COL_COVERAGE).text() for r in range(dialog.rules_table.rowCount())]
+    return [
+        dialog.rules_table.item(r, COL_COVERAGE).text()
+        for r in range(dialog.rules_table.rowCount())
+    ]
 
 
 def test_the_builtin_table_and_its_map(qtbot: Any) -> None:
@@ -72,7 +77,10 @@ def test_an_edit_that_makes_a_rule_unreachable_is_flagged_live(qtbot: Any) -> No
     _set(dialog, 2, 3, 2)  # New Customers: F 2–1 can never hold a score
     assert _coverage_texts(dialog)[2] == "never matches (empty range)"
     assert dialog.coverage.rule_stats[2].status == "never"
-    assert "Rule 'New Customers' can never match on scores 1–5: its F range is empty." in dialog.flags.text()
+    assert (
+        "Rule 'New Customers' can never match on scores 1–5: its F range is empty."
+        in dialog.flags.text()
+    )
     assert dialog.map.describe_cell(5, 1, 1) == "R 5 · F 1 · M 1 → Potential Loyalist (rule 5)"
     # a rule behind one that takes all its cells is shadowed
     dialog.add_rule()
@@ -93,15 +101,39 @@ def test_an_edit_that_makes_a_rule_unreachable_is_flagged_live(qtbot: Any) -> No
     assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
 
 
-@pytest.mark.parametrize(("row", "col", "value", "message"), [
-    (0, 2, 7, "Rule 'Champions': R bound 7 is outside the scores 1–5. Score bounds run from 1 to 5"),
-    (0, COL_NAME, "", "A segment rule needs a name."),
-    (1, COL_NAME, "Champions", "Two rules are called 'Champions'; each segment name must be unique."),
-    (1, COL_NAME, "Others", "'Others' is kept for customers no rule matches; give the rule another name."),
-    (1, COL_NAME, "C1 · VIP", "The segment name 'C1 · VIP' looks like a cluster name (C1 · …); choose another."),
-])
-def test_a_bad_table_shows_a_message_not_a_traceback(qtbot: Any, row: int, col: int, value: Any,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("row", "col", "value", "message"),
+    [
+        (
+            0,
+            2,
+            7,
+            "Rule 'Champions': R bound 7 is outside the scores 1–5. Score bounds run from 1 to 5",
+        ),
+        (0, COL_NAME, "", "A segment rule needs a name."),
+        (
+            1,
+            COL_NAME,
+            "Champions",
+            "Two rules are called 'Champions'; each segment name must be unique.",
+        ),
+        (
+            1,
+            COL_NAME,
+            "Others",
+            "'Others' is kept for customers no rule matches; give the rule another name.",
+        ),
+        (
+            1,
+            COL_NAME,
+            "C1 · VIP",
+            "The segment name 'C1 · VIP' looks like a cluster name (C1 · …); choose another.",
+        ),
+    ],
+)
+def test_a_bad_table_shows_a_message_not_a_traceback(
+    qtbot: Any, row: int, col: int, value: Any, message: str
+) -> None:
     dialog = _dialog(qtbot)
     _set(dialog, row, col, value)
     assert dialog.message.text().startswith(message)
@@ -115,7 +147,10 @@ def test_scores_and_break_points(qtbot: Any) -> None:
     dialog = _dialog(qtbot)
     dialog.bins_spin.setValue(3)
     assert dialog.coverage.bins == 3 and len(dialog.coverage.cells) == 27
-    assert dialog.scale_note.text() == "Bounds are written for scores 1–5 and read on 1–3 (as the map shows)."
+    assert (
+        dialog.scale_note.text()
+        == "Bounds are written for scores 1–5 and read on 1–3 (as the map shows)."
+    )
     assert dialog.rewrite_button.isVisibleTo(dialog)
     dialog.break_edits["frequency"].setText("1, x")
     assert dialog.message.text().startswith("'x' in the frequency break points is not a number.")
@@ -123,20 +158,25 @@ def test_scores_and_break_points(qtbot: Any) -> None:
     dialog.break_edits["frequency"].setText("4, 2")
     assert "The break points for frequency must be increasing numbers" in dialog.message.text()
     dialog.break_edits["frequency"].setText("1, 2, 4")
-    assert dialog.message.text().startswith("3 break points for frequency make 4 scores, but the run uses 3.")
+    assert dialog.message.text().startswith(
+        "3 break points for frequency make 4 scores, but the run uses 3."
+    )
     dialog.break_edits["frequency"].setText("1, 3")
     dialog.break_edits["monetary"].setText("100, 1000.5")
     assert dialog.message.text() == ""
     assert dialog.scoring().breaks == (("frequency", (1.0, 3.0)), ("monetary", (100.0, 1000.5)))
     dialog.rewrite_for_bins()  # the table written for 1–3, as the map reads it
     rules = dialog.rules()
-    assert rules.scale == 3 and rules.rules[0] == SegmentRule("Champions", (3, 3), (3, 3), (3, 3),
-                                                              RFM_02.rules[0].strategy)
+    assert rules.scale == 3 and rules.rules[0] == SegmentRule(
+        "Champions", (3, 3), (3, 3), (3, 3), RFM_02.rules[0].strategy
+    )
     assert not dialog.rewrite_button.isVisibleTo(dialog)
     assert dialog.scoring().effective_rules == rules
 
 
-def test_save_and_load_a_rules_csv(qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_save_and_load_a_rules_csv(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     dialog = _dialog(qtbot)
     _set(dialog, 9, COL_NAME, "Gone")
     dialog.rules_table.selectRow(9)
@@ -144,7 +184,9 @@ def test_save_and_load_a_rules_csv(qtbot: Any, monkeypatch: pytest.MonkeyPatch, 
     dialog._strategy_edited("Let them go.")  # what typing does
     edited = dialog.rules()
     path = tmp_path / "my rules.csv"
-    monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a: (str(tmp_path / "my rules"), "Rule tables (*.csv)"))
+    monkeypatch.setattr(
+        dialogs, "ask_save_file", lambda *_a: (str(tmp_path / "my rules"), "Rule tables (*.csv)")
+    )
     dialog.save_csv()
     assert dialog.saved_to == path and path.read_bytes() == rules_csv(edited)
     assert pd.read_csv(path)["segment"].tolist()[-1] == "Gone"
@@ -159,7 +201,9 @@ def test_save_and_load_a_rules_csv(qtbot: Any, monkeypatch: pytest.MonkeyPatch, 
     # a file that is not a rule table: a message, the table stays as it was
     path.write_text("name,low,high\nX,1,2\n", encoding="utf-8")
     other.load_csv()
-    assert other.message.text().startswith("Rules file 'my rules.csv': The rules file lacks the column(s) segment")
+    assert other.message.text().startswith(
+        "Rules file 'my rules.csv': The rules file lacks the column(s) segment"
+    )
     assert other.rules() is loaded
 
 
@@ -175,8 +219,9 @@ def test_customer_counts_of_the_last_run(qtbot: Any, five: AnalysisResult) -> No
     assert "Customer counts show once a run has used these scores." in dialog.map_summary.text()
 
 
-def test_the_editor_from_the_wizard_and_from_the_results(window: Any, pilot: Any, qtbot: Any,
-                                                         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_editor_from_the_wizard_and_from_the_results(
+    window: Any, pilot: Any, qtbot: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from rfm_desktop.core.analysis_file import load_analysis, save_analysis
 
     pilot.open()
@@ -195,6 +240,7 @@ def test_the_editor_from_the_wizard_and_from_the_results(window: Any, pilot: Any
             dialog.table_combo.setCurrentIndex(dialog.table_combo.findData(table))
             dialog._table_chosen(dialog.table_combo.currentIndex())
             return True
+
         return configure
 
     monkeypatch.setattr(dialogs, "run_dialog", accept_with(4, "rfm-0.3"))
@@ -226,8 +272,15 @@ def test_the_editor_from_the_wizard_and_from_the_results(window: Any, pilot: Any
 def test_a_custom_table_survives_a_saved_analysis(tmp_path: Path) -> None:
     from rfm_desktop.core.analysis_file import load_analysis, save_analysis
 
-    table = RuleSet("mine", (SegmentRule("Best", (3, 3), (2, 3), (1, 3), "Thank them."),
-                             SegmentRule("Rest", (1, 3), (1, 3), (1, 3))), 3, source="edited from rfm-0.2")
+    table = RuleSet(
+        "mine",
+        (
+            SegmentRule("Best", (3, 3), (2, 3), (1, 3), "Thank them."),
+            SegmentRule("Rest", (1, 3), (1, 3), (1, 3)),
+        ),
+        3,
+        source="edited from rfm-0.2",
+    )
     scoring = ScoringOptions(bins=3, breaks=(("recency", (30.0, 90.0)),), rules=table)
     path = save_analysis(AnalysisParams("shop.csv", scoring=scoring), tmp_path / "x.rfm.json")
     assert load_analysis(path).scoring == scoring

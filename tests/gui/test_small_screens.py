@@ -60,7 +60,9 @@ def clipped(window: QWidget, root: QWidget) -> list[str]:
         if not isinstance(w, QLabel):
             hint = w.minimumSizeHint()
             if w.width() < hint.width() - 1 or w.height() < hint.height() - 1:
-                problems.append(f"{name} squeezed to {w.width()}×{w.height()} (needs {hint.width()}×{hint.height()})")
+                problems.append(
+                    f"{name} squeezed to {w.width()}×{w.height()} (needs {hint.width()}×{hint.height()})"
+                )
         if not _in_scroll_area(w):
             rect = QRect(w.mapTo(window, w.rect().topLeft()), w.size())
             if not bounds.contains(rect):
@@ -99,9 +101,16 @@ def test_every_page_and_view_is_usable_at_1024_by_640(scaled_window: Any, errors
     pilot.open()
     wizard = window.wizard
     QApplication.processEvents()
-    assert window.size() == SMALL, "a minimum size larger than 1024×640 pushes the window off screen"
-    for index, go in ((FILE, None), (COLUMNS, pilot.to_columns), (CLEANING, pilot.to_cleaning),
-                      (CLUSTERING, pilot.to_clustering), (RUN, pilot.to_run)):
+    assert window.size() == SMALL, (
+        "a minimum size larger than 1024×640 pushes the window off screen"
+    )
+    for index, go in (
+        (FILE, None),
+        (COLUMNS, pilot.to_columns),
+        (CLEANING, pilot.to_cleaning),
+        (CLUSTERING, pilot.to_clustering),
+        (RUN, pilot.to_run),
+    ):
         if go is not None:
             go()
         assert wizard.current_index == index
@@ -133,4 +142,6 @@ def test_every_page_and_view_is_usable_at_1024_by_640(scaled_window: Any, errors
     for row in range(segments.model.rowCount()):
         assert segments.table.rowHeight(row) <= 2.5 * line, "rows stay one line high"
     strategy = segments.model.index(0, COL_STRATEGY)
-    assert segments.model.data(strategy, 3) == segments.model.profile(0).strategy  # tooltip: the whole text
+    assert (
+        segments.model.data(strategy, 3) == segments.model.profile(0).strategy
+    )  # tooltip: the whole text

@@ -12,13 +12,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QGuiApplication, QImage  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
 
-from rfm_desktop.core import palette, rfm, scoring  # noqa: E402
-from rfm_desktop.core.params import AnalysisParams, ClusteringOptions  # noqa: E402
-from rfm_desktop.core.result import (  # noqa: E402
+from rfm_desktop.core import palette, rfm, scoring
+from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
+from rfm_desktop.core.result import (
     AnalysisResult,
     CleaningReport,
     CleaningStep,
@@ -125,8 +125,13 @@ def fabricate_result(
     k_sweep = None
     if sweep:
         scores = tuple(
-            KScore(k=kk, inertia=1000.0 / kk, silhouette=0.3 + 0.1 * (kk == k), davies_bouldin=1.2 - 0.05 * kk,
-                   calinski_harabasz=500.0 + 20 * kk)
+            KScore(
+                k=kk,
+                inertia=1000.0 / kk,
+                silhouette=0.3 + 0.1 * (kk == k),
+                davies_bouldin=1.2 - 0.05 * kk,
+                calinski_harabasz=500.0 + 20 * kk,
+            )
             for kk in range(2, 9)
         )
         k_sweep = KSweep(scores=scores, suggested_k=k, reason=f"K={k} has the highest silhouette.")
@@ -136,11 +141,18 @@ def fabricate_result(
         CleaningStep("nonpositive", "Zero or negative quantity or price", 3700, 12, 3688),
     )
     return AnalysisResult(
-        params=AnalysisParams(input_path="fabricated.csv", clustering=ClusteringOptions(k=None if sweep else k)),
+        params=AnalysisParams(
+            input_path="fabricated.csv", clustering=ClusteringOptions(k=None if sweep else k)
+        ),
         rows_read=5000,
         date_format="%Y-%m-%d %H:%M:%S",
-        cleaning=CleaningReport(rows_read=5000, steps=steps, customers_before_outliers=n, outliers_found=outliers,
-                                outlier_mode="segment" if outliers else "keep"),
+        cleaning=CleaningReport(
+            rows_read=5000,
+            steps=steps,
+            customers_before_outliers=n,
+            outliers_found=outliers,
+            outlier_mode="segment" if outliers else "keep",
+        ),
         customers=customers,
         k=k,
         silhouette=float(np.nanmean(sil)),
@@ -190,7 +202,9 @@ def _png_ok(path: Path) -> QImage:
 
 def _pixel_std(image: QImage) -> float:
     image = image.convertToFormat(QImage.Format.Format_RGB32)
-    data = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(image.height(), image.bytesPerLine())
+    data = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(
+        image.height(), image.bytesPerLine()
+    )
     return float(data[:, : image.width() * 4].std())
 
 
@@ -212,8 +226,18 @@ from rfm_desktop.gui.views.base import ResultView  # noqa: E402
 
 def test_all_views_listed_in_tab_order_with_unique_slugs() -> None:
     titles = [cls.title for cls in ALL_VIEWS]
-    assert titles == ["Segments", "2D scatter", "3D", "K evaluation", "RFM scores", "RFM segments",
-                      "RFM distributions", "Customers", "Silhouette", "Cleaning report"]
+    assert titles == [
+        "Segments",
+        "2D scatter",
+        "3D",
+        "K evaluation",
+        "RFM scores",
+        "RFM segments",
+        "RFM distributions",
+        "Customers",
+        "Silhouette",
+        "Cleaning report",
+    ]
     slugs = [view_name(cls) for cls in ALL_VIEWS]
     assert len(set(slugs)) == len(slugs)
     assert all(s and s == s.lower() and " " not in s for s in slugs)
@@ -291,11 +315,19 @@ def test_segments_model_rows_sizes_and_colours(qtbot) -> None:
         assert model.index(row, seg.COL_NAME).data() == profile.name
         assert model.index(row, seg.COL_CUSTOMERS).data(SORT_ROLE) == profile.size
         assert model.index(row, seg.COL_CUSTOMERS).data() == f"{profile.size:,}"
-        assert model.index(row, seg.COL_NAME).data(Qt.ItemDataRole.DecorationRole).name().lower() == profile.color.lower()
-        assert model.index(row, seg.COL_STRATEGY).data(Qt.ItemDataRole.ToolTipRole) == profile.strategy
+        assert (
+            model.index(row, seg.COL_NAME).data(Qt.ItemDataRole.DecorationRole).name().lower()
+            == profile.color.lower()
+        )
+        assert (
+            model.index(row, seg.COL_STRATEGY).data(Qt.ItemDataRole.ToolTipRole) == profile.strategy
+        )
     assert sum(model.index(r, seg.COL_CUSTOMERS).data(SORT_ROLE) for r in range(4)) == 400
     outlier_row = [r for r in range(4) if result.clusters[r].is_outlier_segment][0]
-    assert model.index(outlier_row, seg.COL_NAME).data(Qt.ItemDataRole.DecorationRole).name().upper() == palette.OUTLIER_COLOR
+    assert (
+        model.index(outlier_row, seg.COL_NAME).data(Qt.ItemDataRole.DecorationRole).name().upper()
+        == palette.OUTLIER_COLOR
+    )
 
 
 def test_segments_rename_in_place_emits_the_cluster_id(qtbot, result) -> None:
@@ -314,24 +346,36 @@ def test_segments_rename_in_place_emits_the_cluster_id(qtbot, result) -> None:
     # an unchanged or empty name is no request
     with qtbot.assertNotEmitted(view.renameRequested):
         view.model.setData(view.model.index(0, seg.COL_NAME), "   ", Qt.ItemDataRole.EditRole)
-        view.model.setData(view.model.index(0, seg.COL_NAME), view.model.profile(0).name, Qt.ItemDataRole.EditRole)
+        view.model.setData(
+            view.model.index(0, seg.COL_NAME), view.model.profile(0).name, Qt.ItemDataRole.EditRole
+        )
     assert view.model.flags(view.model.index(0, seg.COL_NAME)) & Qt.ItemFlag.ItemIsEditable
     assert not view.model.flags(view.model.index(0, seg.COL_CUSTOMERS)) & Qt.ItemFlag.ItemIsEditable
 
 
 def test_segments_sort_by_customers_is_numeric(qtbot) -> None:
     result = fabricate_result(300, 3)
-    sizes = {0: 1500, 1: 200, 2: 30}  # as text "1,500" < "200" < "30"; as numbers the other way round
+    sizes = {
+        0: 1500,
+        1: 200,
+        2: 30,
+    }  # as text "1,500" < "200" < "30"; as numbers the other way round
     import dataclasses
 
-    result = dataclasses.replace(result, clusters=tuple(dataclasses.replace(c, size=sizes[c.id]) for c in result.clusters))
+    result = dataclasses.replace(
+        result, clusters=tuple(dataclasses.replace(c, size=sizes[c.id]) for c in result.clusters)
+    )
     view = _make(qtbot, seg.SegmentsView)
     view.set_result(result)
     view.table.sortByColumn(seg.COL_CUSTOMERS, Qt.SortOrder.AscendingOrder)
     shown = [view.proxy.index(r, seg.COL_CUSTOMERS).data(SORT_ROLE) for r in range(3)]
     assert shown == [30, 200, 1500]
     view.table.sortByColumn(seg.COL_CUSTOMERS, Qt.SortOrder.DescendingOrder)
-    assert [view.proxy.index(r, seg.COL_CUSTOMERS).data(SORT_ROLE) for r in range(3)] == [1500, 200, 30]
+    assert [view.proxy.index(r, seg.COL_CUSTOMERS).data(SORT_ROLE) for r in range(3)] == [
+        1500,
+        200,
+        30,
+    ]
 
 
 def test_segments_checkable_selection(qtbot, result) -> None:
@@ -339,7 +383,11 @@ def test_segments_checkable_selection(qtbot, result) -> None:
     view.set_result(result)
     assert view.selected_cluster_ids() == [0, 1, 2]
     with qtbot.waitSignal(view.checkedChanged, timeout=1000) as blocker:
-        view.model.setData(view.model.index(1, seg.COL_NAME), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+        view.model.setData(
+            view.model.index(1, seg.COL_NAME),
+            Qt.CheckState.Unchecked.value,
+            Qt.ItemDataRole.CheckStateRole,
+        )
     assert blocker.args == [[0, 2]]
     assert view.selected_cluster_ids() == [0, 2]
     view.set_result(result.rename_cluster(2, "Renamed"))  # ticks survive a redraw
@@ -423,7 +471,18 @@ def test_point_in_polygon_agrees_with_qt(qtbot) -> None:
 
     rng = np.random.default_rng(3)
     x, y = rng.uniform(-1, 11, 3000), rng.uniform(-1, 11, 3000)
-    star = [(5, 0), (6.5, 4), (10, 4.5), (7.2, 7), (8.5, 10.5), (5, 8.4), (1.5, 10.5), (2.8, 7), (0, 4.5), (3.5, 4)]
+    star = [
+        (5, 0),
+        (6.5, 4),
+        (10, 4.5),
+        (7.2, 7),
+        (8.5, 10.5),
+        (5, 8.4),
+        (1.5, 10.5),
+        (2.8, 7),
+        (0, 4.5),
+        (3.5, 4),
+    ]
     path = QPainterPath()
     path.addPolygon(QPolygonF([QPointF(a, b) for a, b in star]))
     path.closeSubpath()
@@ -452,7 +511,9 @@ def test_scatter_log_axis_selects_in_plotted_coordinates(qtbot, result) -> None:
     assert not view.plot.getAxis("bottom").logMode and not view.x_log.isEnabled()
 
 
-def test_scatter_legend_click_hides_a_cluster_and_its_customers_are_not_selected(qtbot, result) -> None:
+def test_scatter_legend_click_hides_a_cluster_and_its_customers_are_not_selected(
+    qtbot, result
+) -> None:
     view = _make(qtbot, scatter2d.Scatter2DView)
     view.set_result(result)
     view.set_axes("recency", "frequency")
@@ -509,7 +570,9 @@ def test_scatter_hover_describes_the_nearest_customer(qtbot, result) -> None:
     assert view.hover_at(1e9, 1e9) is None
 
 
-def test_scatter_hover_card_stays_inside_the_plot_and_goes_when_the_mouse_leaves(qtbot, result) -> None:
+def test_scatter_hover_card_stays_inside_the_plot_and_goes_when_the_mouse_leaves(
+    qtbot, result
+) -> None:
     from PySide6.QtCore import QEvent
 
     view = _make(qtbot, scatter2d.Scatter2DView)
@@ -531,11 +594,15 @@ def test_scatter_hover_card_stays_inside_the_plot_and_goes_when_the_mouse_leaves
     view._pointer_inside = True
     QApplication.sendEvent(view.graphics.viewport(), QEvent(QEvent.Type.Leave))
     assert not view._hover_text.isVisible() and not view._hover_ring.isVisible()
-    view._on_mouse_moved((view.viewbox.sceneBoundingRect().center(),))  # a move queued before leaving
+    view._on_mouse_moved(
+        (view.viewbox.sceneBoundingRect().center(),)
+    )  # a move queued before leaving
     assert not view._hover_text.isVisible()
 
 
-def test_scatter_tsne_map_runs_in_the_background_and_says_it_is_a_sample(qtbot, monkeypatch) -> None:
+def test_scatter_tsne_map_runs_in_the_background_and_says_it_is_a_sample(
+    qtbot, monkeypatch
+) -> None:
     from rfm_desktop.core import tsne
 
     monkeypatch.setattr(tsne, "SAMPLE_LIMIT", 120)
@@ -546,7 +613,9 @@ def test_scatter_tsne_map_runs_in_the_background_and_says_it_is_a_sample(qtbot, 
     view.tsne_bar.valueChanged.connect(progress.append)
     with qtbot.waitSignal(view.tsneEnded, timeout=60_000) as ended:
         view.set_projection("tsne")
-        assert view.is_computing_tsne() and view.tsne_panel.isVisibleTo(view)  # not in the GUI thread
+        assert view.is_computing_tsne() and view.tsne_panel.isVisibleTo(
+            view
+        )  # not in the GUI thread
         assert "random sample of 120 of the 200 customers" in view.tsne_label.text()
     assert ended.args == ["done"] and not view.tsne_panel.isVisibleTo(view)
     assert progress and max(progress) > 500
@@ -558,7 +627,9 @@ def test_scatter_tsne_map_runs_in_the_background_and_says_it_is_a_sample(qtbot, 
     # the drawn points are the mapped customers at their t-SNE coordinates, the others are not drawn
     assert view.drawn_point_count() == 120
     again = tsne.tsne_map(result.customers, result.params.clustering.seed, limit=120)
-    assert np.array_equal(again.rows, tsne_map.rows) and np.array_equal(again.coords, tsne_map.coords)
+    assert np.array_equal(again.rows, tsne_map.rows) and np.array_equal(
+        again.coords, tsne_map.coords
+    )
     x0, y0 = tsne_map.coords.min(axis=0) - 1
     x1, y1 = tsne_map.coords.max(axis=0) + 1
     assert view.select_rect(x0, y0, x1, y1) == 120  # only mapped customers can be selected here
@@ -577,7 +648,11 @@ def test_scatter_tsne_can_be_cancelled(qtbot) -> None:
         job = view._tsne_worker
         view.tsne_cancel.click()
     assert ended.args == ["cancelled"]
-    assert view.projection() == "axes" and view.tsne_map() is None and not view.tsne_panel.isVisibleTo(view)
+    assert (
+        view.projection() == "axes"
+        and view.tsne_map() is None
+        and not view.tsne_panel.isVisibleTo(view)
+    )
     assert job.wait(30)  # the computation itself stopped too (it checks every iteration)
 
 
@@ -601,8 +676,12 @@ def test_scatter_million_customers_density_when_many_points_when_zoomed_in(qtbot
     assert all(item.opts["pxMode"] and item.opts["useCache"] for item in items.values())
     assert view.level_of_detail() == "density" and view.drawn_point_count() == 0
     assert view.sample_label.isVisibleTo(view) and "zoom in" in view.sample_label.text()
-    assert view._overview.isVisible()  # the coarse image of every customer, until the sharp one comes
-    qtbot.waitUntil(lambda: view.density_image() is not None, timeout=20_000)  # drawn in the background
+    assert (
+        view._overview.isVisible()
+    )  # the coarse image of every customer, until the sharp one comes
+    qtbot.waitUntil(
+        lambda: view.density_image() is not None, timeout=20_000
+    )  # drawn in the background
     image = view.density_image()
     assert image is not None and image.ndim == 3 and image.shape[2] == 4
     # every group stays visible, the 50 outliers among a million included: cells holding only
@@ -630,7 +709,9 @@ def test_scatter_million_customers_density_when_many_points_when_zoomed_in(qtbot
     near = (x >= region.x0) & (x <= region.x1) & (y >= region.y0) & (y <= region.y1)
     assert 0 < near.sum() <= scatter2d.POINT_LIMIT
     assert view.drawn_point_count() == near.sum()
-    assert view.select_rect(10, 5, 60, 20) == expected.sum()  # still every customer, not just the drawn
+    assert (
+        view.select_rect(10, 5, 60, 20) == expected.sum()
+    )  # still every customer, not just the drawn
     view.reset_view()
     assert view.level_of_detail() == "density"
 
@@ -643,8 +724,13 @@ from rfm_desktop.gui.views.kcharts import METRICS, KChartsWidget, KEvaluationVie
 
 
 def _score(k: int) -> KScore:
-    return KScore(k=k, inertia=900.0 / k, silhouette=0.3 + 0.02 * k, davies_bouldin=1.0 - 0.03 * k,
-                  calinski_harabasz=400.0 + 10 * k)
+    return KScore(
+        k=k,
+        inertia=900.0 / k,
+        silhouette=0.3 + 0.02 * k,
+        davies_bouldin=1.0 - 0.03 * k,
+        calinski_harabasz=400.0 + 10 * k,
+    )
 
 
 def test_kcharts_stream_scores_suggest_and_choose(qtbot) -> None:
@@ -801,7 +887,9 @@ def test_3d_shows_a_message_without_opengl(qtbot, result, monkeypatch) -> None:
     assert len(view._checks) == len(result.clusters)  # the legend is still there
 
 
-@pytest.mark.skipif(os.environ.get("QT_QPA_PLATFORM", "") != "offscreen", reason="only under offscreen")
+@pytest.mark.skipif(
+    os.environ.get("QT_QPA_PLATFORM", "") != "offscreen", reason="only under offscreen"
+)
 def test_3d_under_offscreen_is_the_fallback(qtbot, result) -> None:
     assert _offscreen()
     assert not view3d.gl_available()
@@ -811,10 +899,16 @@ def test_3d_under_offscreen_is_the_fallback(qtbot, result) -> None:
 
 
 def _real_display() -> bool:
-    return bool(os.environ.get("DISPLAY")) and os.environ.get("QT_QPA_PLATFORM", "") not in ("offscreen", "minimal")
+    return bool(os.environ.get("DISPLAY")) and os.environ.get("QT_QPA_PLATFORM", "") not in (
+        "offscreen",
+        "minimal",
+    )
 
 
-@pytest.mark.skipif(not _real_display(), reason="needs a display with OpenGL (run under xvfb-run with QT_QPA_PLATFORM=xcb)")
+@pytest.mark.skipif(
+    not _real_display(),
+    reason="needs a display with OpenGL (run under xvfb-run with QT_QPA_PLATFORM=xcb)",
+)
 def test_3d_renders_under_a_display(qtbot, tmp_path) -> None:
     result = fabricate_result(3000, 4)
     assert view3d.gl_available(), view3d.gl_unavailable_reason()
@@ -847,14 +941,19 @@ def test_3d_renders_under_a_display(qtbot, tmp_path) -> None:
     assert view.gl_widget().opts["azimuth"] == view3d.CAMERA["azimuth"]
 
 
-@pytest.mark.skipif(not _real_display(), reason="needs a display with OpenGL (run under xvfb-run with QT_QPA_PLATFORM=xcb)")
+@pytest.mark.skipif(
+    not _real_display(),
+    reason="needs a display with OpenGL (run under xvfb-run with QT_QPA_PLATFORM=xcb)",
+)
 def test_3d_draws_the_outliers_inside_centred_axes_with_ticks_and_calm_rotation(qtbot) -> None:
     import dataclasses
 
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QMouseEvent, QVector3D
 
-    result = dataclasses.replace(fabricate_result(2000, 3, outliers=40), pca_variance=(0.612, 0.254, 0.134))
+    result = dataclasses.replace(
+        fabricate_result(2000, 3, outliers=40), pca_variance=(0.612, 0.254, 0.134)
+    )
     view = _make(qtbot, view3d.View3D)
     view.set_result(result)
     qtbot.wait(200)
@@ -870,7 +969,7 @@ def test_3d_draws_the_outliers_inside_centred_axes_with_ticks_and_calm_rotation(
     ticks = view.tick_labels()
     assert len(ticks) >= 9 and "0" in ticks
     # the axes' numbers enclose the data: the outliers' scaled monetary is below the top tick
-    top = max(float(t.replace(",", "")) for t in ticks[-len(ticks) // 3:])
+    top = max(float(t.replace(",", "")) for t in ticks[-len(ticks) // 3 :])
     assert top >= np.nanmax(result.customers["x_monetary"])
 
     # no title covers a drawn point
@@ -881,15 +980,25 @@ def test_3d_draws_the_outliers_inside_centred_axes_with_ticks_and_calm_rotation(
     assert not any(rect.contains(p) for rect in titles for p in points)
 
     view.set_space("pca")
-    assert view.axis_labels() == ["PCA 1 (61% of variance)", "PCA 2 (25% of variance)", "PCA 3 (13% of variance)"]
+    assert view.axis_labels() == [
+        "PCA 1 (61% of variance)",
+        "PCA 2 (25% of variance)",
+        "PCA 3 (13% of variance)",
+    ]
     assert len(view.cluster_items()[outliers.id].pos) == 40
 
     # a 100 px drag turns the view by ROTATE_DEGREES_PER_PX * 100 degrees, not 100
     before = gl.opts["azimuth"]
     left = Qt.MouseButton.LeftButton
     for x in (200, 300):
-        event = QMouseEvent(QEvent.Type.MouseMove, QPointF(x, 200), gl.mapToGlobal(QPointF(x, 200)),
-                            Qt.MouseButton.NoButton, left, Qt.KeyboardModifier.NoModifier)
+        event = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(x, 200),
+            gl.mapToGlobal(QPointF(x, 200)),
+            Qt.MouseButton.NoButton,
+            left,
+            Qt.KeyboardModifier.NoModifier,
+        )
         gl.mouseMoveEvent(event)
     assert gl.opts["azimuth"] == pytest.approx(before - 100 * view3d.ROTATE_DEGREES_PER_PX)
 
@@ -907,9 +1016,13 @@ def test_scatter_mouse_drag_draws_rectangle_and_lasso(qtbot, result) -> None:
     viewport = view.graphics.viewport()
     left = Qt.MouseButton.LeftButton
 
-    def send(kind: QEvent.Type, x: float, y: float, buttons, button=Qt.MouseButton.NoButton) -> None:  # noqa: ANN001
+    def send(
+        kind: QEvent.Type, x: float, y: float, buttons, button=Qt.MouseButton.NoButton
+    ) -> None:
         pos = QPointF(view.graphics.mapFromScene(view.viewbox.mapViewToScene(QPointF(x, y))))
-        event = QMouseEvent(kind, pos, viewport.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+        event = QMouseEvent(
+            kind, pos, viewport.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier
+        )
         QApplication.sendEvent(viewport, event)
 
     def drag(corners: list[tuple[float, float]]) -> None:
@@ -922,7 +1035,9 @@ def test_scatter_mouse_drag_draws_rectangle_and_lasso(qtbot, result) -> None:
 
     frame = result.customers
     x, y = frame["recency"].to_numpy(float), frame["frequency"].to_numpy(float)
-    expected = _ids(frame, (x >= 99.5) & (x <= 250.5) & (y >= 1.5) & (y <= 8.5))  # bounds between data values
+    expected = _ids(
+        frame, (x >= 99.5) & (x <= 250.5) & (y >= 1.5) & (y <= 8.5)
+    )  # bounds between data values
     view.set_select_mode("rect")
     drag([(99.5, 8.5), (250.5, 1.5)])
     assert set(view.selected_customer_ids()) == expected
@@ -953,7 +1068,9 @@ def test_hint_texts_are_readable_on_light_and_dark_palettes(qtbot) -> None:
     shown = label.palette().color(QPalette.ColorRole.WindowText)
     assert label.isEnabled() and contrast_ratio(shown, app_bg) >= 4.5
     # the old way, a disabled label, was not readable on the light theme
-    disabled = QApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+    disabled = QApplication.palette().color(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText
+    )
     if not is_dark(app_bg):
         assert contrast_ratio(disabled, app_bg) < 4.5
 

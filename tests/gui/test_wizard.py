@@ -25,7 +25,9 @@ UCI_MAPPING = {
 }
 
 
-def test_open_sample_shows_the_file_page_and_title(window: Any, pilot: Any, sample_path: Any) -> None:
+def test_open_sample_shows_the_file_page_and_title(
+    window: Any, pilot: Any, sample_path: Any
+) -> None:
     pilot.open()
     wizard = window.wizard
     assert wizard.current_index == FILE
@@ -39,7 +41,9 @@ def test_columns_are_detected_and_problems_block_next(window: Any, pilot: Any) -
     pilot.open()
     pilot.to_columns()
     page = window.wizard.columns_page
-    shown = {name: combo.currentData() for name, combo in page.combos.items() if combo.currentData()}
+    shown = {
+        name: combo.currentData() for name, combo in page.combos.items() if combo.currentData()
+    }
     assert shown == UCI_MAPPING
     assert page.model.rowCount() == 200
     assert page.problems_text() == []
@@ -79,13 +83,17 @@ def test_cleaning_counts_follow_the_options(window: Any, pilot: Any, qtbot: Any)
     page = window.wizard.cleaning_page
     steps = {s.step: s for s in report.steps}
     assert page.rows_read_label.text() == "45,000"
-    assert page.removed_labels["missing_customer"].text() == f"− {steps['missing_customer'].removed:,}"
+    assert (
+        page.removed_labels["missing_customer"].text() == f"− {steps['missing_customer'].removed:,}"
+    )
     assert page.after_labels["cancellations"].text() == f"{steps['cancellations'].after:,}"
     assert f"{report.rows_clean:,}" in page.summary.text()
     assert "would remove" in page.removed_labels["duplicates"].text()
     would = steps["duplicates"].would_remove
     assert would > 0
-    assert page.outlier_info.text().startswith(f"{report.outliers_found:,} of {report.customers_before_outliers:,}")
+    assert page.outlier_info.text().startswith(
+        f"{report.outliers_found:,} of {report.customers_before_outliers:,}"
+    )
 
     page.step_boxes["duplicates"].setChecked(True)  # recount in the background, debounced
     new = pilot.wait_cleaning()
@@ -108,7 +116,10 @@ def test_snapshot_date_defaults_to_the_day_after_the_last_purchase(window: Any, 
     page = window.wizard.cleaning_page
     last = window.wizard.state.last_purchase()
     assert page.snapshot_default.isChecked() and not page.snapshot_edit.isEnabled()
-    assert page.snapshot_edit.date().toString("yyyy-MM-dd") == f"{last.normalize() + __import__('pandas').Timedelta(days=1):%Y-%m-%d}"
+    assert (
+        page.snapshot_edit.date().toString("yyyy-MM-dd")
+        == f"{last.normalize() + __import__('pandas').Timedelta(days=1):%Y-%m-%d}"
+    )
     page.snapshot_default.setChecked(False)
     page.snapshot_edit.setDate(QDate(2012, 1, 31))
     pilot.wait_cleaning()
@@ -141,7 +152,9 @@ def test_back_and_next_keep_every_choice(window: Any, pilot: Any) -> None:
     assert params.clustering.transform == "none"
 
 
-def test_evaluate_k_streams_each_k_into_the_charts(window: Any, pilot: Any, monkeypatch: Any) -> None:
+def test_evaluate_k_streams_each_k_into_the_charts(
+    window: Any, pilot: Any, monkeypatch: Any
+) -> None:
     pilot.open()
     pilot.to_columns()
     pilot.to_cleaning()
@@ -151,11 +164,16 @@ def test_evaluate_k_streams_each_k_into_the_charts(window: Any, pilot: Any, monk
     page.k_max_spin.setValue(7)
     received: list[int] = []
     original = page.charts.add_score
-    monkeypatch.setattr(page.charts, "add_score", lambda score: (received.append(score.k), original(score)))
+    monkeypatch.setattr(
+        page.charts, "add_score", lambda score: (received.append(score.k), original(score))
+    )
     suggested: list[tuple[int, str]] = []
     original_suggest = page.charts.set_suggested
-    monkeypatch.setattr(page.charts, "set_suggested",
-                        lambda k, reason: (suggested.append((k, reason)), original_suggest(k, reason)))
+    monkeypatch.setattr(
+        page.charts,
+        "set_suggested",
+        lambda k, reason: (suggested.append((k, reason)), original_suggest(k, reason)),
+    )
     sweep = pilot.evaluate_k()
     assert received == [2, 3, 4, 5, 6, 7]
     assert [s.k for s in sweep.scores] == received
@@ -235,7 +253,9 @@ def test_ctrl_r_runs_and_esc_cancels(window: Any, pilot: Any, qtbot: Any) -> Non
 
 
 @pytest.mark.parametrize("field", [f.name for f in schema.FIELDS if f.required])
-def test_every_required_field_has_a_combo_with_a_tooltip(window: Any, pilot: Any, field: str) -> None:
+def test_every_required_field_has_a_combo_with_a_tooltip(
+    window: Any, pilot: Any, field: str
+) -> None:
     pilot.open()
     pilot.to_columns()
     combo = window.wizard.columns_page.combos[field]
@@ -266,11 +286,13 @@ def test_options_set_elsewhere_show_up_in_the_pages(window: Any, pilot: Any) -> 
 
     pilot.open()
     state = window.wizard.state
-    state.apply_params(state.params().replace(
-        cleaning=CleaningOptions(drop_duplicates=True, outliers="drop", iqr_multiplier=3.0),
-        clustering=ClusteringOptions(k=7, scaler="robust", features=("recency", "monetary")),
-        snapshot_date="2012-01-15",
-    ))
+    state.apply_params(
+        state.params().replace(
+            cleaning=CleaningOptions(drop_duplicates=True, outliers="drop", iqr_multiplier=3.0),
+            clustering=ClusteringOptions(k=7, scaler="robust", features=("recency", "monetary")),
+            snapshot_date="2012-01-15",
+        )
+    )
     cleaning, clustering = window.wizard.cleaning_page, window.wizard.clustering_page
     assert cleaning.step_boxes["duplicates"].isChecked()
     assert cleaning.outlier_combo.currentData() == "drop" and cleaning.iqr_spin.value() == 3.0
@@ -281,21 +303,27 @@ def test_options_set_elsewhere_show_up_in_the_pages(window: Any, pilot: Any) -> 
     assert not clustering.feature_boxes["frequency"].isChecked()
 
 
-def test_a_workbook_offers_its_sheets(window: Any, pilot: Any, errors: list, tmp_path: Any,
-                                      sample_path: Any, qtbot: Any) -> None:
+def test_a_workbook_offers_its_sheets(
+    window: Any, pilot: Any, errors: list, tmp_path: Any, sample_path: Any, qtbot: Any
+) -> None:
     import pandas as pd
 
     rows = pd.read_csv(sample_path, nrows=400)
     book = tmp_path / "shop.xlsx"
     with pd.ExcelWriter(book, engine="openpyxl") as writer:
-        pd.DataFrame({"Note": ["exported by the shop system"]}).to_excel(writer, sheet_name="Read me", index=False)
+        pd.DataFrame({"Note": ["exported by the shop system"]}).to_excel(
+            writer, sheet_name="Read me", index=False
+        )
         rows.to_excel(writer, sheet_name="Transactions", index=False)
     page = window.wizard.file_page
     pilot.open(str(book))  # the sheet with the transactions is found on its own
     state = window.wizard.state
     assert state.chosen_sheets == ("Transactions",) and state.default_sheets == ("Transactions",)
     assert state.transactions.rows_read == 400
-    assert [page.sheet_list.item(i).text() for i in range(page.sheet_list.count())] == ["Read me", "Transactions"]
+    assert [page.sheet_list.item(i).text() for i in range(page.sheet_list.count())] == [
+        "Read me",
+        "Transactions",
+    ]
     assert page.ticked_sheets() == ("Transactions",)
     assert page.sheet_list.isEnabled() and page.sheet_label.isVisible()
     assert state.params().sheet is None  # the default choice, as the engine makes it
@@ -331,8 +359,11 @@ def test_columns_preview_shows_whole_numbers_without_point_zero() -> None:
 
     from rfm_desktop.gui.frame_model import FrameModel
 
-    model = FrameModel(pd.DataFrame({"CustomerID": [17850.0, np.nan], "Quantity": [6.0, -2.0],
-                                     "UnitPrice": [2.55, 3.0]}))
+    model = FrameModel(
+        pd.DataFrame(
+            {"CustomerID": [17850.0, np.nan], "Quantity": [6.0, -2.0], "UnitPrice": [2.55, 3.0]}
+        )
+    )
     cells = [[model.data(model.index(r, c)) for c in range(3)] for r in range(2)]
     assert cells == [["17850", "6", "2.55"], ["", "-2", "3.0"]]
 
@@ -373,7 +404,8 @@ def test_run_page_counts_segments_like_the_results_and_words(window: Any, pilot:
 
 
 def test_after_change_settings_the_charts_keep_the_sweep_and_results_are_one_click_away(
-        window: Any, pilot: Any) -> None:
+    window: Any, pilot: Any
+) -> None:
     pilot.open()
     pilot.to_columns()
     pilot.to_cleaning()
@@ -394,7 +426,9 @@ def test_after_change_settings_the_charts_keep_the_sweep_and_results_are_one_cli
     assert window.result is result, "no new run"
 
 
-def test_run_reuses_the_sweep_of_evaluate_k_for_the_same_inputs(window: Any, pilot: Any, monkeypatch: Any) -> None:
+def test_run_reuses_the_sweep_of_evaluate_k_for_the_same_inputs(
+    window: Any, pilot: Any, monkeypatch: Any
+) -> None:
     from rfm_desktop.core import pipeline
 
     calls: list[tuple[int, int]] = []
@@ -428,7 +462,9 @@ def test_run_reuses_the_sweep_of_evaluate_k_for_the_same_inputs(window: Any, pil
     assert calls == [(2, 4), (2, 4)] and result.sweep is not sweep
 
 
-def test_the_cleaning_preview_cleans_once_per_change(window: Any, pilot: Any, monkeypatch: Any) -> None:
+def test_the_cleaning_preview_cleans_once_per_change(
+    window: Any, pilot: Any, monkeypatch: Any
+) -> None:
     from rfm_desktop.core import cleaning
 
     calls: list[bool] = []

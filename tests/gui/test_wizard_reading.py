@@ -34,18 +34,29 @@ def workbook(path: Path) -> Path:
         rows = book.create_sheet(sheet)
         rows.append(HEADER)
         for i in range(6):
-            rows.append([f"{year}{i:03d}", 1, dt.datetime(year, 3, 1 + i, 10), 2.0, f"K{i + (year - 2010) * 3}"])
+            rows.append(
+                [
+                    f"{year}{i:03d}",
+                    1,
+                    dt.datetime(year, 3, 1 + i, 10),
+                    2.0,
+                    f"K{i + (year - 2010) * 3}",
+                ]
+            )
     book.save(path)
     return path
 
 
 def wait_loaded(window: Any, qtbot: Any) -> None:
     page = window.wizard.file_page
-    qtbot.waitUntil(lambda: not page.has_jobs() and window.wizard.state.preview is not None, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: not page.has_jobs() and window.wizard.state.preview is not None, timeout=30_000
+    )
 
 
-def test_sheets_laid_out_alike_are_ticked_and_can_be_unticked(window: Any, pilot: Any, tmp_path: Any,
-                                                              qtbot: Any) -> None:
+def test_sheets_laid_out_alike_are_ticked_and_can_be_unticked(
+    window: Any, pilot: Any, tmp_path: Any, qtbot: Any
+) -> None:
     pilot.open(str(workbook(tmp_path / "years.xlsx")))
     state, page = window.wizard.state, window.wizard.file_page
     assert page.ticked_sheets() == ("2010", "2011") and state.default_sheets == ("2010", "2011")
@@ -66,8 +77,9 @@ def test_sheets_laid_out_alike_are_ticked_and_can_be_unticked(window: Any, pilot
     assert state.transactions.rows_read == 12 and state.params().sheet is None
 
 
-def test_header_row_is_found_and_can_be_given(window: Any, pilot: Any, errors: list, tmp_path: Any,
-                                              qtbot: Any) -> None:
+def test_header_row_is_found_and_can_be_given(
+    window: Any, pilot: Any, errors: list, tmp_path: Any, qtbot: Any
+) -> None:
     path = tmp_path / "report.csv"
     rows = ["Sales report FY2024,,", ",,", "Customer,Date,Amount"]
     rows += [f"K{i},2024-03-0{i + 1},{i + 1}.50" for i in range(5)] + ["Total,,17.50"]
@@ -88,7 +100,11 @@ def test_header_row_is_found_and_can_be_given(window: Any, pilot: Any, errors: l
     page.header_spin.setValue(3)
     wait_loaded(window, qtbot)
     qtbot.waitUntil(lambda: state.transactions is not None, timeout=30_000)
-    assert state.params().header_row == 3 and state.transactions.rows_read == 5 and page.header_note.text() == ""
+    assert (
+        state.params().header_row == 3
+        and state.transactions.rows_read == 5
+        and page.header_note.text() == ""
+    )
     assert not errors
 
 
@@ -118,13 +134,23 @@ def test_date_order_choice_on_the_columns_page(window: Any, pilot: Any, tmp_path
     assert page.date_order_combo.currentData() == "dmy" and "⚠" not in page.date_note.text()
 
 
-def test_a_saved_analysis_reopens_with_its_sheets_header_row_and_date_order(window: Any, pilot: Any,
-                                                                           tmp_path: Any, qtbot: Any) -> None:
+def test_a_saved_analysis_reopens_with_its_sheets_header_row_and_date_order(
+    window: Any, pilot: Any, tmp_path: Any, qtbot: Any
+) -> None:
     book = workbook(tmp_path / "years.xlsx")
     params = AnalysisParams(input_path=str(book), sheet=("2011",), header_row=1, date_order="ymd")
-    window.open_path(str(book), remember=False, sheet=params.sheet, header_row=params.header_row,
-                     date_order=params.date_order)
+    window.open_path(
+        str(book),
+        remember=False,
+        sheet=params.sheet,
+        header_row=params.header_row,
+        date_order=params.date_order,
+    )
     qtbot.waitUntil(lambda: window.wizard.state.transactions is not None, timeout=30_000)
     state = window.wizard.state
     assert state.chosen_sheets == ("2011",) and state.transactions.rows_read == 6
-    assert state.params().sheet == "2011" and state.params().header_row == 1 and state.params().date_order == "ymd"
+    assert (
+        state.params().sheet == "2011"
+        and state.params().header_row == 1
+        and state.params().date_order == "ymd"
+    )

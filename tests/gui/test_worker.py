@@ -45,7 +45,11 @@ def test_signals_are_delivered_in_the_gui_thread_in_order(qtbot: Any) -> None:
     names = [name for name, _args, _gui in log]
     assert names[0] == "started" and names[-2:] == ["finished", "done"]
     assert [args[0] for name, args, _ in log if name == "partial"] == [0, 1, 2]
-    assert [args[1] for name, args, _ in log if name == "progress"] == ["step 0", "step 1", "step 2"]
+    assert [args[1] for name, args, _ in log if name == "progress"] == [
+        "step 0",
+        "step 1",
+        "step 2",
+    ]
     assert ("finished", (42,), True) in log
     assert worker.state == "finished"
 
@@ -80,7 +84,9 @@ def test_an_exception_arrives_with_its_traceback(qtbot: Any) -> None:
 
 
 def test_an_rfm_error_has_message_and_hint_and_no_traceback() -> None:
-    message, hint, details = dialogs.error_texts(DataError("No rows left.", hint="Switch a step off."))
+    message, hint, details = dialogs.error_texts(
+        DataError("No rows left.", hint="Switch a step off.")
+    )
     assert (message, hint, details) == ("No rows left.", "Switch a step off.", "")
 
 

@@ -11,7 +11,11 @@ def plain_number(value: float) -> str:
     if not math.isfinite(value):
         return ""
     if abs(value) >= 1 or value == 0:
-        return f"{value:,.0f}" if abs(value - round(value)) < 1e-9 * max(1.0, abs(value)) else f"{value:,.1f}"
+        return (
+            f"{value:,.0f}"
+            if abs(value - round(value)) < 1e-9 * max(1.0, abs(value))
+            else f"{value:,.1f}"
+        )
     return f"{value:.3g}"
 
 
@@ -27,18 +31,18 @@ class ReadableAxis(pg.AxisItem):
     """Plain tick labels with thousands separators; on a log axis only 1, 2, 5 x 10^n are
     labelled (the other minor ticks stay as unlabelled marks)."""
 
-    def __init__(self, orientation: str, **kwargs) -> None:  # noqa: ANN003 - pyqtgraph options
+    def __init__(self, orientation: str, **kwargs) -> None:
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)
 
-    def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201, N802 - pyqtgraph API
+    def tickStrings(self, values, scale, spacing):
         if self.logMode:
             return self.logTickStrings(values, scale, spacing)
         if spacing >= 1 and all(abs(v - round(v)) < 1e-6 for v in values):
             return [f"{v * scale:,.0f}" for v in values]
         return super().tickStrings(values, scale, spacing)
 
-    def logTickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201, N802 - pyqtgraph API
+    def logTickStrings(self, values, scale, spacing):
         real = [10 ** float(v) * scale for v in values]
         labels = [plain_number(v) if _is_nice(v) else "" for v in real]
         if sum(1 for text in labels if text) < 2:  # a narrow range: label every tick

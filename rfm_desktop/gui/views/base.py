@@ -41,7 +41,11 @@ def text_color_on(color: QColor) -> QColor:
     def channel(c: float) -> float:
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
-    lum = 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+    lum = (
+        0.2126 * channel(color.redF())
+        + 0.7152 * channel(color.greenF())
+        + 0.0722 * channel(color.blueF())
+    )
     return QColor("#000000") if lum > 0.179 else QColor("#FFFFFF")
 
 
@@ -147,13 +151,19 @@ class ResultView(QWidget):
         if ext not in ("png", "svg"):
             raise ValueError(f"Save the picture as .png or .svg, not '{path.suffix or path.name}'.")
         if ext not in self.image_formats:
-            raise ValueError(f"The {self.title} view can be saved as PNG only, not as {ext.upper()}.")
+            raise ValueError(
+                f"The {self.title} view can be saved as PNG only, not as {ext.upper()}."
+            )
         if self._result is None:
-            raise ValueError(f"There is nothing to save yet: run an analysis to fill the {self.title} view.")
+            raise ValueError(
+                f"There is nothing to save yet: run an analysis to fill the {self.title} view."
+            )
         target = self._plot_for_export()
         if target is None:
             if ext != "png":
-                raise ValueError(f"The {self.title} view has no chart to save as {ext.upper()}: save it as PNG.")
+                raise ValueError(
+                    f"The {self.title} view has no chart to save as {ext.upper()}: save it as PNG."
+                )
             self._save_widget_png(self._widget_for_png(), path)
             return
         if ext == "svg":
@@ -179,7 +189,7 @@ class ResultView(QWidget):
         if not widget.grab().save(str(path), "PNG"):
             raise OSError(f"Could not write the picture to {path}.")
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
             self._palette_changed()

@@ -31,16 +31,36 @@ STEP_COLUMNS = (
     Column("Remaining", lambda s: s.after, fmt_int, "Rows after the step."),
     Column("% removed", _share_removed, fmt_pct, "Removed rows as a share of the rows going in."),
     Column("Status", _status, str, "Whether the step was switched on.", numeric=False),
-    Column("First row removed", lambda s: s.example or "", str,
-           "The first row the step removed (or, switched off, would remove).", numeric=False),
+    Column(
+        "First row removed",
+        lambda s: s.example or "",
+        str,
+        "The first row the step removed (or, switched off, would remove).",
+        numeric=False,
+    ),
 )
 
 #: What each warning stage is called next to the warning (core/result.STAGES).
-STAGE_NAMES = {"read": "Reading", "cleaning": "Cleaning", "customers": "Customers", "clustering": "Clustering"}
+STAGE_NAMES = {
+    "read": "Reading",
+    "cleaning": "Cleaning",
+    "customers": "Customers",
+    "clustering": "Clustering",
+}
 
 _DATE_TOKENS = {
-    "%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%H": "hh", "%I": "hh", "%M": "mm",
-    "%S": "ss", "%p": "AM/PM", "%b": "Mon", "%B": "Month", "%f": "ffffff",
+    "%Y": "YYYY",
+    "%y": "YY",
+    "%m": "MM",
+    "%d": "DD",
+    "%H": "hh",
+    "%I": "hh",
+    "%M": "mm",
+    "%S": "ss",
+    "%p": "AM/PM",
+    "%b": "Mon",
+    "%B": "Month",
+    "%f": "ffffff",
 }
 
 
@@ -110,8 +130,13 @@ class CleaningView(ResultView):
         self.facts["date_format"].setText(html.escape(readable_date_format(result.date_format)))
         snapshot = result.snapshot_date
         self.facts["snapshot"].setText("–" if snapshot is None else f"{snapshot:%Y-%m-%d}")
-        warnings = [f"{html.escape(STAGE_NAMES.get(w.stage, w.stage))}: {html.escape(w.text)}" for w in result.warnings]
-        self.facts["warnings"].setText("<br>".join(f"⚠ {w}" for w in warnings) if warnings else "none")
+        warnings = [
+            f"{html.escape(STAGE_NAMES.get(w.stage, w.stage))}: {html.escape(w.text)}"
+            for w in result.warnings
+        ]
+        self.facts["warnings"].setText(
+            "<br>".join(f"⚠ {w}" for w in warnings) if warnings else "none"
+        )
         self.show_content()
 
     @staticmethod

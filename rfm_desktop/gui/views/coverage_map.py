@@ -33,11 +33,15 @@ class CoverageMap(QWidget):
         self.setMinimumSize(240, 200)
         self.setMouseTracking(True)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(460, 380)
 
-    def set_coverage(self, coverage: Coverage | None, colors: Sequence[str] = (),
-                     counts: np.ndarray | None = None) -> None:
+    def set_coverage(
+        self,
+        coverage: Coverage | None,
+        colors: Sequence[str] = (),
+        counts: np.ndarray | None = None,
+    ) -> None:
         """Show ``coverage`` with a colour per rule; ``counts``: customers per cell (or None)."""
         self.coverage = coverage
         self.colors = list(colors)
@@ -56,23 +60,33 @@ class CoverageMap(QWidget):
         best = (1, 0.0)
         for cols in range(1, n + 1):
             rows = math.ceil(n / cols)
-            size = min((self.width() - cols * (label + GAP)) / (cols * n),
-                       (self.height() - rows * (2 * label + GAP)) / (rows * n))
+            size = min(
+                (self.width() - cols * (label + GAP)) / (cols * n),
+                (self.height() - rows * (2 * label + GAP)) / (rows * n),
+            )
             if size > best[1]:
                 best = (cols, size)
         cols, size = best[0], max(best[1], 2.0)
         rows = math.ceil(n / cols)
         width = cols * (n * size + label + GAP) - GAP
         height = rows * (n * size + 2 * label + GAP) - GAP
-        return cols, size, max((self.width() - width) / 2, 0.0), max((self.height() - height) / 2, 0.0), label
+        return (
+            cols,
+            size,
+            max((self.width() - width) / 2, 0.0),
+            max((self.height() - height) / 2, 0.0),
+            label,
+        )
 
     def _panel_origin(self, m: int) -> tuple[float, float]:
         """Top-left corner of the cells of panel ``m`` (1-based)."""
         cols, size, x0, y0, label = self._geometry
         n = self.coverage.bins if self.coverage else 1
         col, row = (m - 1) % cols, (m - 1) // cols
-        return (x0 + col * (n * size + label + GAP) + label,
-                y0 + row * (n * size + 2 * label + GAP) + label)
+        return (
+            x0 + col * (n * size + label + GAP) + label,
+            y0 + row * (n * size + 2 * label + GAP) + label,
+        )
 
     def cell_rect(self, r: int, f: int, m: int) -> QRectF:
         """The pixels of cell (R r, F f, M m): rows R high to low, columns F low to high."""
@@ -102,7 +116,11 @@ class CoverageMap(QWidget):
         n = self.coverage.bins
         row = ((r - 1) * n + (f - 1)) * n + (m - 1)
         rule = int(self.coverage.cells["rule"].iat[row])
-        taker = f"{OTHERS} (no rule matches)" if rule < 0 else f"{self.coverage.rules.rules[rule].name} (rule {rule + 1})"
+        taker = (
+            f"{OTHERS} (no rule matches)"
+            if rule < 0
+            else f"{self.coverage.rules.rules[rule].name} (rule {rule + 1})"
+        )
         text = f"R {r} · F {f} · M {m} → {taker}"
         if self.counts is not None:
             count = int(self.counts[row])
@@ -110,12 +128,14 @@ class CoverageMap(QWidget):
         return text
 
     # -- painting ----------------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         fg = foreground(self)
         if self.coverage is None:
             painter.setPen(fg)
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Fix the table to see the map.")
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter, "Fix the table to see the map."
+            )
             return
         coverage = self.coverage
         n = coverage.bins
@@ -124,14 +144,18 @@ class CoverageMap(QWidget):
         small = QFont(self.font())
         small.setPointSizeF(max(self.font().pointSizeF() * 0.85, 6.0))
         rules = coverage.cells["rule"].to_numpy()
-        hatch = QBrush(self.palette().color(self.palette().ColorRole.Mid), Qt.BrushStyle.BDiagPattern)
+        hatch = QBrush(
+            self.palette().color(self.palette().ColorRole.Mid), Qt.BrushStyle.BDiagPattern
+        )
         base = self.palette().color(self.palette().ColorRole.Base)
         grid = QPen(self.palette().color(self.palette().ColorRole.Window), 1)
         for m in range(1, n + 1):
             left, top = self._panel_origin(m)
             painter.setFont(self.font())
             painter.setPen(fg)
-            painter.drawText(QRectF(left, top - label, n * size, label), Qt.AlignmentFlag.AlignCenter, f"M {m}")
+            painter.drawText(
+                QRectF(left, top - label, n * size, label), Qt.AlignmentFlag.AlignCenter, f"M {m}"
+            )
             painter.setFont(small)
             for r in range(1, n + 1):
                 for f in range(1, n + 1):
@@ -155,16 +179,26 @@ class CoverageMap(QWidget):
             painter.setPen(fg)
             if size * n >= 60:  # score numbers along the first column and the bottom row
                 for s in (1, n):
-                    painter.drawText(QRectF(left - label, top + (n - s) * size, label - 2, size),
-                                     Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{s}")
-                    painter.drawText(QRectF(left + (s - 1) * size, top + n * size, size, label),
-                                     Qt.AlignmentFlag.AlignCenter, f"{s}")
+                    painter.drawText(
+                        QRectF(left - label, top + (n - s) * size, label - 2, size),
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                        f"{s}",
+                    )
+                    painter.drawText(
+                        QRectF(left + (s - 1) * size, top + n * size, size, label),
+                        Qt.AlignmentFlag.AlignCenter,
+                        f"{s}",
+                    )
         self._paint_highlight(painter, fg)
 
     def _paint_highlight(self, painter: QPainter, fg: QColor) -> None:
         """A thick outline around the box of the selected rule, in every M panel it spans."""
         coverage = self.coverage
-        if coverage is None or self.highlight is None or not 0 <= self.highlight < len(coverage.rules.rules):
+        if (
+            coverage is None
+            or self.highlight is None
+            or not 0 <= self.highlight < len(coverage.rules.rules)
+        ):
             return
         rule = coverage.rules.rules[self.highlight]
         if rule.is_empty:

@@ -53,14 +53,26 @@ class CustomerColumn:
 
 COLUMNS = (
     CustomerColumn("customer_id", "Customer", str, "The customer id of the file.", numeric=False),
-    CustomerColumn("recency", "Recency\n(days)", lambda v: fmt_num(v, 0), "Days from the last purchase to the snapshot."),
-    CustomerColumn("frequency", "Frequency\n(orders)", lambda v: fmt_num(v, 0), "Orders (distinct invoices)."),
+    CustomerColumn(
+        "recency",
+        "Recency\n(days)",
+        lambda v: fmt_num(v, 0),
+        "Days from the last purchase to the snapshot.",
+    ),
+    CustomerColumn(
+        "frequency", "Frequency\n(orders)", lambda v: fmt_num(v, 0), "Orders (distinct invoices)."
+    ),
     CustomerColumn("monetary", "Monetary", lambda v: fmt_num(v, 2), "Total spend."),
     CustomerColumn("r_score", "R", fmt_int, "Recency score: higher = bought more recently."),
     CustomerColumn("f_score", "F", fmt_int, "Frequency score: higher = more orders."),
     CustomerColumn("m_score", "M", fmt_int, "Monetary score: higher = more spend."),
-    CustomerColumn("rfm_segment", "RFM segment", str, "The named RFM segment (first rule that matches).",
-                   numeric=False),
+    CustomerColumn(
+        "rfm_segment",
+        "RFM segment",
+        str,
+        "The named RFM segment (first rule that matches).",
+        numeric=False,
+    ),
     CustomerColumn("cluster_name", "Cluster", str, "The k-means cluster.", numeric=False),
 )
 
@@ -83,9 +95,13 @@ class CustomerModel(QAbstractTableModel):
         self.beginResetModel()
         self._frame = frame
         self._values = [
-            (frame[c.column].to_numpy(dtype=float, na_value=np.nan) if c.numeric
-             else frame[c.column].astype("string").to_numpy(dtype=object, na_value=None))
-            if c.column in frame else np.full(len(frame), None, dtype=object)
+            (
+                frame[c.column].to_numpy(dtype=float, na_value=np.nan)
+                if c.numeric
+                else frame[c.column].astype("string").to_numpy(dtype=object, na_value=None)
+            )
+            if c.column in frame
+            else np.full(len(frame), None, dtype=object)
             for c in COLUMNS
         ]
         self._keys: dict[int, np.ndarray] = {}  # sort keys per column, made on the first sort
@@ -104,8 +120,12 @@ class CustomerModel(QAbstractTableModel):
             hit = np.zeros(len(frame), dtype=bool)
             for column in ("customer_id", "rfm_segment", "cluster_name"):
                 if column in frame:
-                    hit |= frame[column].astype("string").str.contains(self._text, case=False, regex=False) \
+                    hit |= (
+                        frame[column]
+                        .astype("string")
+                        .str.contains(self._text, case=False, regex=False)
                         .to_numpy(dtype=bool, na_value=False)
+                    )
             keep &= hit
         return keep
 
@@ -128,12 +148,18 @@ class CustomerModel(QAbstractTableModel):
         if keys is None:
             values = self._values[column]
             # text: codes in sorted order of the case-folded text, so the sort is on integers
-            keys = values if COLUMNS[column].numeric else pd.factorize(
-                pd.Series(values, dtype="string").str.casefold(), sort=True)[0]
+            keys = (
+                values
+                if COLUMNS[column].numeric
+                else pd.factorize(pd.Series(values, dtype="string").str.casefold(), sort=True)[0]
+            )
             self._keys[column] = keys
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        old = [(int(self._rows[i.row()]) if 0 <= i.row() < len(self._rows) else -1, i.column()) for i in persistent]
+        old = [
+            (int(self._rows[i.row()]) if 0 <= i.row() < len(self._rows) else -1, i.column())
+            for i in persistent
+        ]
         if order == Qt.SortOrder.AscendingOrder:
             self._order = np.argsort(keys, kind="stable")
         else:  # stable too: equal keys keep their order
@@ -143,7 +169,14 @@ class CustomerModel(QAbstractTableModel):
             position = np.full(len(self._frame), -1, dtype=np.int64)
             position[self._rows] = np.arange(len(self._rows))
             self.changePersistentIndexList(
-                persistent, [self.index(int(position[r]), c) if r >= 0 and position[r] >= 0 else QModelIndex() for r, c in old])
+                persistent,
+                [
+                    self.index(int(position[r]), c)
+                    if r >= 0 and position[r] >= 0
+                    else QModelIndex()
+                    for r, c in old
+                ],
+            )
         self.layoutChanged.emit()
 
     # -- lookups --------------------------------------------------------------------------------
@@ -162,10 +195,10 @@ class CustomerModel(QAbstractTableModel):
         return [str(v) for v in self._values[0][self._rows]]
 
     # -- Qt model API ---------------------------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -179,11 +212,17 @@ class CustomerModel(QAbstractTableModel):
             return value
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if col.numeric else _LEFT
-        if role == Qt.ItemDataRole.DecorationRole and col.column == "rfm_segment" and value is not None:
+        if (
+            role == Qt.ItemDataRole.DecorationRole
+            and col.column == "rfm_segment"
+            and value is not None
+        ):
             return QColor(segment_color(str(value)))
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -248,7 +287,9 @@ class CustomersView(ResultView):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search a customer id, segment or cluster…")
         self.search.setClearButtonEnabled(True)
-        self.search.setToolTip("Shows the customers whose id, named segment or cluster contains this text.")
+        self.search.setToolTip(
+            "Shows the customers whose id, named segment or cluster contains this text."
+        )
         self.segment_combo = QComboBox()
         self.segment_combo.setToolTip("Only the customers of one named RFM segment.")
         self.count_label = QLabel()
@@ -305,11 +346,18 @@ class CustomersView(ResultView):
 
     def apply_filter(self) -> None:
         segment = self.segment_combo.currentText()
-        self.model.set_filter(self.search.text(), None if segment in ("", ALL_SEGMENTS) else segment)
+        self.model.set_filter(
+            self.search.text(), None if segment in ("", ALL_SEGMENTS) else segment
+        )
         total = len(self._result.customers) if self._result is not None else 0
         shown = self.model.rowCount()
-        self.count_label.setText(f"{shown:,} of {total:,} customers" if shown != total else f"{total:,} customers")
-        if self._explanation is not None and self.model.row_of(self._explanation.customer_id) is None:
+        self.count_label.setText(
+            f"{shown:,} of {total:,} customers" if shown != total else f"{total:,} customers"
+        )
+        if (
+            self._explanation is not None
+            and self.model.row_of(self._explanation.customer_id) is None
+        ):
             self._show_why(None)
 
     def select_customer(self, customer_id: str) -> bool:
@@ -332,8 +380,10 @@ class CustomersView(ResultView):
     def _show_why(self, customer_id: str | None) -> None:
         if customer_id is None or self._result is None:
             self._explanation = None
-            self.why.setHtml("<p style='color:gray'>Select a customer to see the scores, the thresholds they fell "
-                             "between, the rule that matched, and what would move them to a better segment.</p>")
+            self.why.setHtml(
+                "<p style='color:gray'>Select a customer to see the scores, the thresholds they fell "
+                "between, the rule that matched, and what would move them to a better segment.</p>"
+            )
             return
         self._explanation = explain_customer(self._result, customer_id)
         self.why.setHtml(explanation_html(self._explanation, self._result))

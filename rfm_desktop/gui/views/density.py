@@ -35,7 +35,12 @@ class Rect:
         return self.y1 - self.y0
 
     def contains(self, other: Rect) -> bool:
-        return self.x0 <= other.x0 and self.y0 <= other.y0 and self.x1 >= other.x1 and self.y1 >= other.y1
+        return (
+            self.x0 <= other.x0
+            and self.y0 <= other.y0
+            and self.x1 >= other.x1
+            and self.y1 >= other.y1
+        )
 
     def intersection(self, other: Rect) -> Rect | None:
         """The overlap of the two rectangles, None when they do not overlap."""
@@ -50,8 +55,9 @@ class Rect:
         return Rect(cx - hw, cy - hh, cx + hw, cy + hh)
 
 
-def cell_counts(x: np.ndarray, y: np.ndarray, codes: np.ndarray, groups: int, rect: Rect,
-                shape: tuple[int, int]) -> np.ndarray:
+def cell_counts(
+    x: np.ndarray, y: np.ndarray, codes: np.ndarray, groups: int, rect: Rect, shape: tuple[int, int]
+) -> np.ndarray:
     """Customers per (group, row, column) cell of ``rect`` split into ``shape`` = (rows, columns).
 
     Row 0 is the bottom of ``rect`` (the image is drawn with y growing upwards). Points outside
@@ -63,10 +69,14 @@ def cell_counts(x: np.ndarray, y: np.ndarray, codes: np.ndarray, groups: int, re
         return np.zeros((groups, rows, cols), dtype=np.int64)
     fx = (x - np.float32(rect.x0)) * np.float32(cols / rect.width)
     fy = (y - np.float32(rect.y0)) * np.float32(rows / rect.height)
-    inside = (fx >= 0) & (fx < cols) & (fy >= 0) & (fy < rows) & (codes >= 0)  # NaN fails every test
+    inside = (
+        (fx >= 0) & (fx < cols) & (fy >= 0) & (fy < rows) & (codes >= 0)
+    )  # NaN fails every test
     idx = np.flatnonzero(inside)
     # one flat index per point: group, row, column
-    flat = (codes[idx].astype(np.int32) * rows + fy[idx].astype(np.int32)) * cols + fx[idx].astype(np.int32)
+    flat = (codes[idx].astype(np.int32) * rows + fy[idx].astype(np.int32)) * cols + fx[idx].astype(
+        np.int32
+    )
     return np.bincount(flat, minlength=groups * rows * cols).reshape(groups, rows, cols)
 
 
@@ -98,7 +108,9 @@ def blend(counts: np.ndarray, colors: np.ndarray, *, scale_max: float | None = N
         top = float(scale_max if scale_max else total[occupied].max())
         # one customer: MIN_ALPHA; the densest cell: opaque; log in between
         level = np.log(total[occupied].astype(np.float32)) / np.float32(np.log(max(top, 2.0)))
-        out[occupied, 3] = ((MIN_ALPHA + (1 - MIN_ALPHA) * np.clip(level, 0, 1)) * 255 + 0.5).astype(np.uint8)
+        out[occupied, 3] = (
+            (MIN_ALPHA + (1 - MIN_ALPHA) * np.clip(level, 0, 1)) * 255 + 0.5
+        ).astype(np.uint8)
     return out.reshape(rows, cols, 4)
 
 
@@ -112,8 +124,11 @@ class SortedPoints:
         self.order = order  # positions in the customer table
         self.x = x[order].astype(np.float32)
         self.y = y[order].astype(np.float32)
-        self.bounds = (Rect(float(self.x[0]), float(self.y.min()), float(self.x[-1]), float(self.y.max()))
-                       if len(order) else None)
+        self.bounds = (
+            Rect(float(self.x[0]), float(self.y.min()), float(self.x[-1]), float(self.y.max()))
+            if len(order)
+            else None
+        )
 
     def span(self, rect: Rect) -> slice:
         """The slice of the sorted points whose x lies in ``rect``."""
@@ -133,14 +148,23 @@ class SortedPoints:
         keep = (ys >= rect.y0) & (ys <= rect.y1) & (codes[s] >= 0)
         return self.order[s][keep]
 
-    def counts(self, rect: Rect, codes: np.ndarray, groups: int, shape: tuple[int, int]) -> np.ndarray:
+    def counts(
+        self, rect: Rect, codes: np.ndarray, groups: int, shape: tuple[int, int]
+    ) -> np.ndarray:
         """:func:`cell_counts` of the points in ``rect`` (``codes`` in sorted order)."""
         s = self.span(rect)
         return cell_counts(self.x[s], self.y[s], codes[s], groups, rect, shape)
 
 
-def render(points: SortedPoints, codes: np.ndarray, shown: np.ndarray, colors: np.ndarray, region: Rect,
-           shape: tuple[int, int], selected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def render(
+    points: SortedPoints,
+    codes: np.ndarray,
+    shown: np.ndarray,
+    colors: np.ndarray,
+    region: Rect,
+    shape: tuple[int, int],
+    selected: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The density image of ``region`` and, with ``selected``, that of the selected customers
     on the same opacity scale. Runs on a worker thread: it only reads its arguments.
 

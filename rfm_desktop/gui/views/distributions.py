@@ -33,7 +33,9 @@ BAR_COLOR = cluster_color(0)
 class DistributionsView(ResultView):
     title = "RFM distributions"
     view_name = "rfm-distributions"
-    placeholder = "Run an analysis to see how recency, frequency and spend are spread over the customers."
+    placeholder = (
+        "Run an analysis to see how recency, frequency and spend are spread over the customers."
+    )
     image_formats = PNG_AND_SVG
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -43,8 +45,11 @@ class DistributionsView(ResultView):
         self.plots: dict[str, pg.PlotItem] = {}
         self.bars: dict[str, pg.BarGraphItem] = {}
         for i, (key, _title, _label) in enumerate(CHARTS):
-            plot = self.graphics.addPlot(row=i // 2, col=i % 2, axisItems={
-                "left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
+            plot = self.graphics.addPlot(
+                row=i // 2,
+                col=i % 2,
+                axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")},
+            )
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(58)
             self.plots[key] = plot
@@ -73,8 +78,16 @@ class DistributionsView(ResultView):
                 x0 = frame["lower"].to_numpy(dtype=float) if len(frame) else []
                 x1 = frame["upper"].to_numpy(dtype=float) if len(frame) else []
             heights = frame["customers"].to_numpy(dtype=float) if len(frame) else []
-            bar = pg.BarGraphItem(x0=x0, x1=x1, y0=0, height=heights, brush=pg.mkBrush(BAR_COLOR),
-                                  pen=pg.mkPen(fg.darker(110) if fg.lightness() > 128 else fg.lighter(160), width=0.5))
+            bar = pg.BarGraphItem(
+                x0=x0,
+                x1=x1,
+                y0=0,
+                height=heights,
+                brush=pg.mkBrush(BAR_COLOR),
+                pen=pg.mkPen(
+                    fg.darker(110) if fg.lightness() > 128 else fg.lighter(160), width=0.5
+                ),
+            )
             plot.addItem(bar)
             self.bars[key] = bar
             style_plot(plot, self, title=title)
@@ -96,5 +109,5 @@ class DistributionsView(ResultView):
         """The customers of each bar of one chart (for tests)."""
         return [int(v) for v in self.bars[key].opts["height"]]
 
-    def _plot_for_export(self):  # noqa: ANN202
+    def _plot_for_export(self):
         return self.graphics.scene()

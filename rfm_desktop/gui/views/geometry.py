@@ -7,14 +7,18 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def points_in_rect(x: np.ndarray, y: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+def points_in_rect(
+    x: np.ndarray, y: np.ndarray, x0: float, y0: float, x1: float, y1: float
+) -> np.ndarray:
     """Boolean mask of the points inside the closed rectangle spanned by two corners."""
     lo_x, hi_x = min(x0, x1), max(x0, x1)
     lo_y, hi_y = min(y0, y1), max(y0, y1)
     return (x >= lo_x) & (x <= hi_x) & (y >= lo_y) & (y <= hi_y)
 
 
-def points_in_polygon(x: np.ndarray, y: np.ndarray, polygon: Sequence[tuple[float, float]] | np.ndarray) -> np.ndarray:
+def points_in_polygon(
+    x: np.ndarray, y: np.ndarray, polygon: Sequence[tuple[float, float]] | np.ndarray
+) -> np.ndarray:
     """Boolean mask of the points inside ``polygon`` (even-odd ray casting, closed implicitly).
 
     The bounding box is tested first, then one vectorised pass per edge over the

@@ -64,12 +64,16 @@ class KChartsWidget(QWidget):
         self._chosen_marks: dict[str, pg.ScatterPlotItem] = {}
         self._chosen_lines: dict[str, pg.InfiniteLine] = {}
         for i, metric in enumerate(METRICS):
-            plot = self.graphics.addPlot(row=i // 2, col=i % 2, axisItems={"left": ReadableAxis("left")})
+            plot = self.graphics.addPlot(
+                row=i // 2, col=i % 2, axisItems={"left": ReadableAxis("left")}
+            )
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
             plot.getAxis("left").setWidth(62)  # big inertia values never clip
             curve = plot.plot([], [], symbol="o", symbolSize=8)
-            suggested = pg.InfiniteLine(angle=90, movable=False, label="", labelOpts={"position": 0.95})
+            suggested = pg.InfiniteLine(
+                angle=90, movable=False, label="", labelOpts={"position": 0.95}
+            )
             suggested.hide()
             chosen_line = pg.InfiniteLine(angle=90, movable=False)
             chosen_line.hide()
@@ -171,7 +175,9 @@ class KChartsWidget(QWidget):
             if finite.size:
                 lo, hi = float(finite.min()), float(finite.max())
                 pad = (hi - lo) or abs(hi) or 1.0
-                plot.setYRange(lo - 0.1 * pad, hi + 0.28 * pad, padding=0)  # room on top for the label
+                plot.setYRange(
+                    lo - 0.1 * pad, hi + 0.28 * pad, padding=0
+                )  # room on top for the label
 
             line = self._suggested_lines[metric.field]
             if self._suggested is not None:
@@ -216,7 +222,7 @@ class KChartsWidget(QWidget):
             self._chosen_marks[metric.field].setBrush(pg.mkBrush(chosen))
             self._chosen_marks[metric.field].setPen(pg.mkPen(fg, width=1.5))
 
-    def _on_click(self, event) -> None:  # noqa: ANN001 - pyqtgraph MouseClickEvent
+    def _on_click(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return
         for plot in self.plots.values():
@@ -227,7 +233,7 @@ class KChartsWidget(QWidget):
                     self.pick_k(k)
                 return
 
-    def changeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
             self._restyle()
@@ -264,14 +270,20 @@ class KEvaluationView(ResultView):
         self.charts.set_scores(sweep.scores)
         self.charts.set_suggested(sweep.suggested_k, sweep.reason)
         self.charts.set_chosen(result.k)
-        notes = [f"K = {result.k} was used (solid line and large dot); the dashed line marks the suggested K."]
+        notes = [
+            f"K = {result.k} was used (solid line and large dot); the dashed line marks the suggested K."
+        ]
         if sweep.silhouette_sampled:
             notes.append("Silhouette scores were computed on a fixed-seed sample of customers.")
         self.charts.set_pick_hint(" ".join(notes))
         self.show_content()
 
-    def _plot_for_export(self):  # noqa: ANN202
-        return None if self._result is None or self._result.sweep is None else self.charts.graphics.scene()
+    def _plot_for_export(self):
+        return (
+            None
+            if self._result is None or self._result.sweep is None
+            else self.charts.graphics.scene()
+        )
 
     def _widget_for_png(self) -> QWidget:
         return self.charts

@@ -32,7 +32,10 @@ from rfm_desktop.gui.views.tables import fmt_int, fmt_num, fmt_pct
 
 THRESHOLD_HEADERS = (
     ("Score", "The score and its measure (R recency, F frequency, M monetary)."),
-    ("Values", "The values that get this score: above the lower break, up to and including the upper one."),
+    (
+        "Values",
+        "The values that get this score: above the lower break, up to and including the upper one.",
+    ),
     ("Customers", "Customers with this score."),
     ("Customers have", "The lowest and highest value among the customers with this score."),
 )
@@ -60,7 +63,9 @@ def score_values(scale: MeasureScale, score: int) -> str:
 
 
 def _empty_brush(widget: QWidget) -> QBrush:
-    return QBrush(widget.palette().color(widget.palette().ColorRole.Mid), Qt.BrushStyle.BDiagPattern)
+    return QBrush(
+        widget.palette().color(widget.palette().ColorRole.Mid), Qt.BrushStyle.BDiagPattern
+    )
 
 
 class RFMView(ResultView):
@@ -82,8 +87,12 @@ class RFMView(ResultView):
         for header in (self.grid.horizontalHeader(), self.grid.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
             header.setHighlightSections(False)
-        self.grid.horizontalHeader().setToolTip("Frequency score: 1 = fewest orders … highest = most orders.")
-        self.grid.verticalHeader().setToolTip("Recency score: highest = bought most recently … 1 = longest ago.")
+        self.grid.horizontalHeader().setToolTip(
+            "Frequency score: 1 = fewest orders … highest = most orders."
+        )
+        self.grid.verticalHeader().setToolTip(
+            "Recency score: highest = bought most recently … 1 = longest ago."
+        )
         self.grid.setMinimumSize(320, 260)
         self.grid_help = QLabel()
         self.grid_help.setWordWrap(True)
@@ -107,8 +116,10 @@ class RFMView(ResultView):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.scoring_button = QPushButton("Scores and segment rules…")
-        self.scoring_button.setToolTip("Change the number of scores, the break points or the named-segment rules, "
-                                       "with a live map of which rule takes each score cell; then run again.")
+        self.scoring_button.setToolTip(
+            "Change the number of scores, the break points or the named-segment rules, "
+            "with a live map of which rule takes each score cell; then run again."
+        )
         self.scoring_button.clicked.connect(self.scoringRequested)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
@@ -147,8 +158,13 @@ class RFMView(ResultView):
             return
         self._bins = result.bins
         method = {s.method for s in result.scales}
-        how = "custom break points" if method == {"custom"} else (
-            "quantile breaks" if method == {"quantile"} else "quantile and custom break points")
+        how = (
+            "custom break points"
+            if method == {"custom"}
+            else (
+                "quantile breaks" if method == {"quantile"} else "quantile and custom break points"
+            )
+        )
         self.summary.setText(
             f"<b>{result.bins} scores</b> per measure ({how}); named segments from the rule table "
             f"<b>{result.rules.name}</b> ({len(result.rules.rules)} rules, first match wins)."
@@ -174,17 +190,22 @@ class RFMView(ResultView):
         empty = band.customers == 0
         values = "empty" if empty else _after(scale.describe(score), " = ")
         if self._bins > 5 and not empty and scale.measure != "monetary":
-            values = values.rsplit(" ", 1)[0]  # '3–4', not '3–4 orders': narrow columns; the title has the unit
+            values = values.rsplit(" ", 1)[
+                0
+            ]  # '3–4', not '3–4 orders': narrow columns; the title has the unit
         item = QTableWidgetItem(f"{scale.letter} {score}\n{values}")
         item.setToolTip(
-            f"{scale.letter} {score}: no customer has this score ({score_values(scale, score)})." if empty
+            f"{scale.letter} {score}: no customer has this score ({score_values(scale, score)})."
+            if empty
             else f"{scale.describe(score)} ({band.customers:,} customers)."
         )
         if empty:
             font = QFont(item.font())
             font.setItalic(True)
             item.setFont(font)
-            item.setForeground(QBrush(self.palette().color(self.palette().ColorRole.PlaceholderText)))
+            item.setForeground(
+                QBrush(self.palette().color(self.palette().ColorRole.PlaceholderText))
+            )
         return item
 
     def _fill_grid(self, result: AnalysisResult) -> None:
@@ -198,7 +219,10 @@ class RFMView(ResultView):
         for f in range(1, bins + 1):
             self.grid.setHorizontalHeaderItem(f - 1, self._header(f_scale, f))
         cells = {
-            (int(rec["r_score"]), int(rec["f_score"])): (int(rec["customers"] or 0), float(rec["monetary_mean"]))
+            (int(rec["r_score"]), int(rec["f_score"])): (
+                int(rec["customers"] or 0),
+                float(rec["monetary_mean"]),
+            )
             for rec in result.heatmap.to_dict("records")
         }
         means = np.array([m for n, m in cells.values() if n > 0 and math.isfinite(m) and m > 0])
@@ -213,11 +237,18 @@ class RFMView(ResultView):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if n == 0:
                     empty_score = ("R", r) in unused or ("F", f) in unused
-                    item.setText("–" if bins > 5 else ("score unused" if empty_score else "no customers"))
-                    item.setBackground(_empty_brush(self) if empty_score else QBrush(
-                        self.palette().color(self.palette().ColorRole.AlternateBase)))
-                    item.setToolTip(f"R {r}, F {f}: no customers" + (
-                        " (no customer has this score)." if empty_score else "."))
+                    item.setText(
+                        "–" if bins > 5 else ("score unused" if empty_score else "no customers")
+                    )
+                    item.setBackground(
+                        _empty_brush(self)
+                        if empty_score
+                        else QBrush(self.palette().color(self.palette().ColorRole.AlternateBase))
+                    )
+                    item.setToolTip(
+                        f"R {r}, F {f}: no customers"
+                        + (" (no customer has this score)." if empty_score else ".")
+                    )
                 else:
                     color = heat_color(_cell_fraction(mean, low, high))
                     if bins <= 5:
@@ -233,8 +264,10 @@ class RFMView(ResultView):
                     )
                 item.setData(Qt.ItemDataRole.UserRole, {"customers": n, "monetary_mean": mean})
                 self.grid.setItem(i, j, item)
-        self.grid_title.setText("<b>Recency score × Frequency score</b>" + (
-            " (row values in days, column values in orders)" if bins > 5 else ""))
+        self.grid_title.setText(
+            "<b>Recency score × Frequency score</b>"
+            + (" (row values in days, column values in orders)" if bins > 5 else "")
+        )
         self.grid_help.setText(
             f"Rows: R {bins} = bought most recently … R 1 = longest ago. Columns: F 1 = fewest orders … "
             f"F {bins} = most. Each cell: customers"
@@ -261,13 +294,17 @@ class RFMView(ResultView):
             for col, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if col == 2:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
                 if not customers:
                     font = QFont(item.font())
                     font.setItalic(True)
                     item.setFont(font)
                     item.setForeground(muted)
-                    item.setToolTip(f"{scale.letter} {score} is empty: {score_values(scale, score)}.")
+                    item.setToolTip(
+                        f"{scale.letter} {score} is empty: {score_values(scale, score)}."
+                    )
                 item.setData(Qt.ItemDataRole.UserRole, rec)
                 self.thresholds.setItem(row, col, item)
             if not customers:
@@ -279,7 +316,9 @@ class RFMView(ResultView):
                 "many customers share a value the quantile breaks coincide and fewer scores are used."
             )
         else:
-            self.thresholds_note.setText(f"Every one of the {result.bins} scores is used on each measure.")
+            self.thresholds_note.setText(
+                f"Every one of the {result.bins} scores is used on each measure."
+            )
 
     def threshold_rows(self) -> list[tuple[str, ...]]:
         """The thresholds table as text, row by row (for tests and the selftest)."""

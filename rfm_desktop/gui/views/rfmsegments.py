@@ -39,19 +39,46 @@ def _num(decimals: int) -> Callable[[object], str]:
 
 
 TABLE_COLUMNS = (
-    Column("Segment", lambda r: r["segment"], str, "Named RFM segment (from the R, F and M scores and the rule table).",
-           numeric=False),
+    Column(
+        "Segment",
+        lambda r: r["segment"],
+        str,
+        "Named RFM segment (from the R, F and M scores and the rule table).",
+        numeric=False,
+    ),
     Column("Customers", lambda r: r["customers"], fmt_int, "Customers in the segment."),
     Column("Share", lambda r: r["share"], fmt_pct, "Share of all customers."),
-    Column("Orders", lambda r: r["orders"], fmt_int, "Orders (invoices) of the segment's customers."),
+    Column(
+        "Orders", lambda r: r["orders"], fmt_int, "Orders (invoices) of the segment's customers."
+    ),
     Column("Revenue", lambda r: r["revenue"], _num(2), "Total spend of the segment's customers."),
     Column("Revenue\nshare", lambda r: r["revenue_share"], fmt_pct, "Share of total spend."),
-    Column("Avg order\nvalue", lambda r: r["average_order_value"], _num(2), "Revenue divided by orders."),
-    Column("Median recency\n(days)", lambda r: r["recency_median"], _num(1), "Median days since the last purchase."),
-    Column("Median frequency\n(orders)", lambda r: r["frequency_median"], _num(1), "Median number of orders."),
+    Column(
+        "Avg order\nvalue",
+        lambda r: r["average_order_value"],
+        _num(2),
+        "Revenue divided by orders.",
+    ),
+    Column(
+        "Median recency\n(days)",
+        lambda r: r["recency_median"],
+        _num(1),
+        "Median days since the last purchase.",
+    ),
+    Column(
+        "Median frequency\n(orders)",
+        lambda r: r["frequency_median"],
+        _num(1),
+        "Median number of orders.",
+    ),
     Column("Median\nmonetary", lambda r: r["monetary_median"], _num(2), "Median total spend."),
-    Column("Suggested strategy", lambda r: r["strategy"], str, "What to do with this segment (the rule table's text).",
-           numeric=False),
+    Column(
+        "Suggested strategy",
+        lambda r: r["strategy"],
+        str,
+        "What to do with this segment (the rule table's text).",
+        numeric=False,
+    ),
 )
 
 
@@ -87,7 +114,9 @@ def name_axis(plot: pg.PlotItem, names: Sequence[str], widget: QWidget) -> None:
     left.setWidth(max((metrics.horizontalAdvance(n) for n in names), default=40) + 14)
 
 
-def value_labels(plot: pg.PlotItem, ys: np.ndarray, values: np.ndarray, texts: Sequence[str], color: QColor) -> list:
+def value_labels(
+    plot: pg.PlotItem, ys: np.ndarray, values: np.ndarray, texts: Sequence[str], color: QColor
+) -> list:
     """A text at the end of each bar."""
     items = []
     for y, value, text in zip(ys, values, texts, strict=True):
@@ -107,7 +136,9 @@ class RFMSegmentsView(ResultView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = RowTableModel(TABLE_COLUMNS, self)
-        self.model.set_decoration(lambda row, col: QColor(segment_color(str(row["segment"]))) if col == 0 else None)
+        self.model.set_decoration(
+            lambda row, col: QColor(segment_color(str(row["segment"]))) if col == 0 else None
+        )
         self.proxy = NumericSortProxy(self)
         self.proxy.setSourceModel(self.model)
         self.table = make_table_view()
@@ -123,12 +154,16 @@ class RFMSegmentsView(ResultView):
         self.metric_combo.currentIndexChanged.connect(self._draw_metric)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setSpacing(18)
-        self.metric_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0, axisItems={"bottom": ReadableAxis("bottom")})
+        self.metric_plot: pg.PlotItem = self.graphics.addPlot(
+            row=0, col=0, axisItems={"bottom": ReadableAxis("bottom")}
+        )
         self.share_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=1)
         for plot in (self.metric_plot, self.share_plot):
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
-        self.share_legend = self.share_plot.addLegend(offset=(-10, -10))  # bottom right: the small bars
+        self.share_legend = self.share_plot.addLegend(
+            offset=(-10, -10)
+        )  # bottom right: the small bars
         self._labels: dict[str, list] = {"metric": [], "share": []}
         self._bars: dict[str, pg.BarGraphItem] = {}
 
@@ -149,30 +184,40 @@ class RFMSegmentsView(ResultView):
     def _fit_table(self) -> None:
         """The table as tall as its rows, but at most 45 % of the tab (the charts need the rest)."""
         rows = self.model.rowCount()
-        needed = (self.table.horizontalHeader().sizeHint().height() + rows * self.table.verticalHeader()
-                  .defaultSectionSize() + 2 * self.table.frameWidth() + self.table.horizontalScrollBar().sizeHint()
-                  .height())
-        self.table.setFixedHeight(max(min(needed, int(self.height() * 0.45)), 4 * self.fontMetrics().height()))
+        needed = (
+            self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+            + 2 * self.table.frameWidth()
+            + self.table.horizontalScrollBar().sizeHint().height()
+        )
+        self.table.setFixedHeight(
+            max(min(needed, int(self.height() * 0.45)), 4 * self.fontMetrics().height())
+        )
         # two bars per segment: their value labels only when each bar is as tall as a line of text
         room = self.height() - self.table.height() - 6 * self.fontMetrics().height()
         fits = room >= 2 * rows * self.fontMetrics().height()
         for label in self._labels["share"]:
             label.setVisible(fits)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_table()
 
     # -- drawing ---------------------------------------------------------------------------------
     def set_result(self, result: AnalysisResult) -> None:
         self._result = result
-        rows = [{**row, "strategy": result.rules.strategy(str(row["segment"]))}
-                for row in result.segments.to_dict("records")]
+        rows = [
+            {**row, "strategy": result.rules.strategy(str(row["segment"]))}
+            for row in result.segments.to_dict("records")
+        ]
         self.model.set_rows(rows)
         self.table.resizeColumnsToContents()
         others = next((r for r in rows if r["segment"] == "Others"), None)
-        extra = (f" {others['customers']:,} customers ({fmt_pct(others['share'])}) match no rule and are “Others”."
-                 if others else "")
+        extra = (
+            f" {others['customers']:,} customers ({fmt_pct(others['share'])}) match no rule and are “Others”."
+            if others
+            else ""
+        )
         self.summary.setText(
             f"<b>{len(rows)} named RFM segments</b> among {result.customer_count:,} customers, from the rule "
             f"table <b>{result.rules.name}</b> on {result.bins} scores.{extra} Best segment first; click a "
@@ -189,7 +234,9 @@ class RFMSegmentsView(ResultView):
     def set_metric(self, column: str) -> None:
         self.metric_combo.setCurrentIndex(max(self.metric_combo.findData(column), 0))
 
-    def bar_values(self, which: str = "metric") -> dict[str, float] | dict[str, tuple[float, float]]:
+    def bar_values(
+        self, which: str = "metric"
+    ) -> dict[str, float] | dict[str, tuple[float, float]]:
         """What the bars show, by segment: the metric, or (customer share, revenue share)."""
         if self._result is None:
             return {}
@@ -197,7 +244,10 @@ class RFMSegmentsView(ResultView):
         names = frame["segment"].astype(str).tolist()
         if which == "metric":
             return dict(zip(names, frame[self.chosen_metric()].astype(float).tolist(), strict=True))
-        return {n: (float(c), float(r)) for n, c, r in zip(names, frame["share"], frame["revenue_share"], strict=True)}
+        return {
+            n: (float(c), float(r))
+            for n, c, r in zip(names, frame["share"], frame["revenue_share"], strict=True)
+        }
 
     def _clear(self, plot: pg.PlotItem, key: str) -> None:
         for item in self._labels[key]:
@@ -217,8 +267,14 @@ class RFMSegmentsView(ResultView):
         values = frame[metric.column].to_numpy(dtype=float)
         ys = np.arange(len(names))[::-1].astype(float)
         shown = np.nan_to_num(values, nan=0.0)
-        bar = pg.BarGraphItem(x0=0, y=ys, height=0.7, width=shown,
-                              brushes=[pg.mkBrush(segment_color(n)) for n in names], pen=pg.mkPen(None))
+        bar = pg.BarGraphItem(
+            x0=0,
+            y=ys,
+            height=0.7,
+            width=shown,
+            brushes=[pg.mkBrush(segment_color(n)) for n in names],
+            pen=pg.mkPen(None),
+        )
         plot.addItem(bar)
         self._bars["metric"] = bar
         fg = foreground(self)
@@ -241,11 +297,20 @@ class RFMSegmentsView(ResultView):
         fg = foreground(self)
         for offset, (column, label, color) in zip((0.18, -0.18), SHARE_BARS, strict=True):
             values = frame[column].to_numpy(dtype=float)
-            bar = pg.BarGraphItem(x0=0, y=ys + offset, height=0.34, width=values, brush=pg.mkBrush(color),
-                                  pen=pg.mkPen(None), name=label)
+            bar = pg.BarGraphItem(
+                x0=0,
+                y=ys + offset,
+                height=0.34,
+                width=values,
+                brush=pg.mkBrush(color),
+                pen=pg.mkPen(None),
+                name=label,
+            )
             plot.addItem(bar)
             self._bars[f"share-{column}"] = bar
-            self._labels["share"] += value_labels(plot, ys + offset, values, [fmt_pct(v) for v in values], fg)
+            self._labels["share"] += value_labels(
+                plot, ys + offset, values, [fmt_pct(v) for v in values], fg
+            )
         self._fit_table()
         for _sample, label in self.share_legend.items:
             label.setText(label.text, color=fg.name())
@@ -253,9 +318,13 @@ class RFMSegmentsView(ResultView):
         plot.showGrid(x=True, y=False, alpha=0.18)
         name_axis(plot, names, self)
         plot.getAxis("bottom").setTicks([[(x, f"{x:.0%}") for x in np.arange(0, 1.01, 0.1)], []])
-        top = float(np.nanmax(frame[["share", "revenue_share"]].to_numpy(dtype=float))) if len(frame) else 1.0
+        top = (
+            float(np.nanmax(frame[["share", "revenue_share"]].to_numpy(dtype=float)))
+            if len(frame)
+            else 1.0
+        )
         plot.setXRange(0, min(1.0, top) * 1.2 + 0.02, padding=0)
         plot.setYRange(-0.6, len(names) - 0.4, padding=0)
 
-    def _plot_for_export(self):  # noqa: ANN202
+    def _plot_for_export(self):
         return self.graphics.scene()

@@ -84,7 +84,9 @@ class AxisSpec:
 
 
 AXES: dict[str, AxisSpec] = {
-    "recency": AxisSpec("recency", "recency", "Recency (days since last purchase)", "Recency", "days"),
+    "recency": AxisSpec(
+        "recency", "recency", "Recency (days since last purchase)", "Recency", "days"
+    ),
     "frequency": AxisSpec("frequency", "frequency", "Frequency (orders)", "Frequency", "orders"),
     "monetary": AxisSpec("monetary", "monetary", "Monetary (total spend)", "Monetary"),
     "pc1": AxisSpec("pc1", "pc1", "PCA 1 (of the scaled R, F, M)", "PCA 1", loggable=False),
@@ -92,7 +94,9 @@ AXES: dict[str, AxisSpec] = {
 }
 #: the t-SNE map's axes (not offered in the X / Y lists: they only make sense together)
 MAP_AXES: dict[str, AxisSpec] = {
-    "tsne1": AxisSpec("tsne1", "tsne1", "t-SNE 1 (no unit: only neighbourhoods matter)", "t-SNE 1", loggable=False),
+    "tsne1": AxisSpec(
+        "tsne1", "tsne1", "t-SNE 1 (no unit: only neighbourhoods matter)", "t-SNE 1", loggable=False
+    ),
     "tsne2": AxisSpec("tsne2", "tsne2", "t-SNE 2", "t-SNE 2", loggable=False),
 }
 ALL_AXES = {**AXES, **MAP_AXES}
@@ -149,7 +153,10 @@ class Scatter2DView(ResultView):
         self._codes = np.zeros(0, dtype=np.int16)  # group index per customer, -1: none
         self._sorted: SortedPoints | None = None  # level of detail is on when set
         self._region: Rect | None = None  # what is drawn (level of detail)
-        self._region_pixel = (0.0, 0.0)  # the size of a screen pixel (plotted units) when it was drawn
+        self._region_pixel = (
+            0.0,
+            0.0,
+        )  # the size of a screen pixel (plotted units) when it was drawn
         self._mode = "points"  # "points" or "density": what the drawn region shows
         self._tsne = None  # core.tsne.TsneMap of the current result
         self._tsne_worker = None  # gui.worker.Worker computing it
@@ -174,8 +181,12 @@ class Scatter2DView(ResultView):
             self.y_combo.addItem(spec.short, spec.key)
         self.x_log = QCheckBox("log")
         self.y_log = QCheckBox("log")
-        self.x_log.setToolTip("Logarithmic x axis (values below the smallest positive value are drawn at it).")
-        self.y_log.setToolTip("Logarithmic y axis (values below the smallest positive value are drawn at it).")
+        self.x_log.setToolTip(
+            "Logarithmic x axis (values below the smallest positive value are drawn at it)."
+        )
+        self.y_log.setToolTip(
+            "Logarithmic y axis (values below the smallest positive value are drawn at it)."
+        )
         self.color_combo = QComboBox()
         for key, text in COLOR_BY.items():
             self.color_combo.addItem(text, key)
@@ -222,7 +233,9 @@ class Scatter2DView(ResultView):
         self.tsne_label = QLabel()
         self.tsne_label.setWordWrap(True)
         self.tsne_cancel = QPushButton("Cancel")
-        self.tsne_cancel.setToolTip("Stop computing the t-SNE map and go back to the previous axes.")
+        self.tsne_cancel.setToolTip(
+            "Stop computing the t-SNE map and go back to the previous axes."
+        )
         self.tsne_cancel.clicked.connect(self.cancel_tsne)
         self.tsne_panel = QWidget()
         tsne_row = QHBoxLayout(self.tsne_panel)
@@ -236,7 +249,9 @@ class Scatter2DView(ResultView):
         self.graphics = pg.GraphicsLayoutWidget()
         self.viewbox = SelectViewBox()
         self.plot: pg.PlotItem = self.graphics.addPlot(
-            row=0, col=0, viewBox=self.viewbox,
+            row=0,
+            col=0,
+            viewBox=self.viewbox,
             axisItems={"bottom": ReadableAxis("bottom"), "left": ReadableAxis("left")},
         )
         self.plot.setMenuEnabled(False)
@@ -281,12 +296,24 @@ class Scatter2DView(ResultView):
         self._pointer_inside = False
         self.graphics.scene().sigMouseMoved.connect(self._pointer_moved)
         self.graphics.viewport().installEventFilter(self)
-        self._hover_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
+        self._hover_proxy = pg.SignalProxy(
+            self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
+        )
 
         # -- layout -----------------------------------------------------------------------
         row1 = QHBoxLayout()
-        for widget in (QLabel("Map:"), self.projection_combo, QLabel("  X:"), self.x_combo, self.x_log,
-                       QLabel("  Y:"), self.y_combo, self.y_log, QLabel("  Colour by:"), self.color_combo):
+        for widget in (
+            QLabel("Map:"),
+            self.projection_combo,
+            QLabel("  X:"),
+            self.x_combo,
+            self.x_log,
+            QLabel("  Y:"),
+            self.y_combo,
+            self.y_log,
+            QLabel("  Colour by:"),
+            self.color_combo,
+        ):
             row1.addWidget(widget)
         row1.addStretch(1)
         row1.addWidget(self.reset_button)
@@ -370,7 +397,7 @@ class Scatter2DView(ResultView):
         return (self._axis_key("x"), self._axis_key("y"), self._log_on("x"), self._log_on("y"))
 
     def set_projection(self, key: str) -> None:
-        """"axes" (the X and Y chosen), "pca" (PCA 1 x PCA 2) or "tsne" (computed in the
+        """ "axes" (the X and Y chosen), "pca" (PCA 1 x PCA 2) or "tsne" (computed in the
         background the first time; :attr:`tsneEnded` tells when it is drawn)."""
         if key not in PROJECTIONS:
             raise ValueError(f"Unknown map '{key}': use {', '.join(PROJECTIONS)}.")
@@ -379,7 +406,7 @@ class Scatter2DView(ResultView):
     def projection(self) -> str:
         return str(self.projection_combo.currentData())
 
-    def tsne_map(self):  # noqa: ANN201 - core.tsne.TsneMap | None
+    def tsne_map(self):
         """The t-SNE map of the current result, once computed."""
         return self._tsne
 
@@ -392,7 +419,7 @@ class Scatter2DView(ResultView):
             self._tsne_worker.cancel()
 
     def set_color_by(self, mode: str) -> None:
-        """"cluster" or "segment" (the named RFM segment)."""
+        """ "cluster" or "segment" (the named RFM segment)."""
         if mode not in COLOR_BY:
             raise ValueError(f"Colour by 'cluster' or 'segment', not '{mode}'.")
         self.color_combo.setCurrentIndex(self.color_combo.findData(mode))
@@ -401,7 +428,7 @@ class Scatter2DView(ResultView):
         return str(self.color_combo.currentData())
 
     def set_select_mode(self, mode: str) -> None:
-        """"pan", "rect" or "lasso": what a left-drag does."""
+        """ "pan", "rect" or "lasso": what a left-drag does."""
         if mode not in SELECT_MODES:
             raise ValueError(f"Unknown selection mode '{mode}': use pan, rect or lasso.")
         self.viewbox.mode = mode
@@ -417,7 +444,7 @@ class Scatter2DView(ResultView):
         i.e. log10 of the value on a log axis). Returns the number selected."""
         return self._apply_selection(lambda x, y: points_in_rect(x, y, x0, y0, x1, y1), add)
 
-    def select_polygon(self, points, *, add: bool = False) -> int:  # noqa: ANN001 - any (n, 2) sequence
+    def select_polygon(self, points, *, add: bool = False) -> int:
         """Select every customer of the shown groups inside the polygon (plotted coordinates)."""
         poly = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         return self._apply_selection(lambda x, y: points_in_polygon(x, y, poly), add)
@@ -462,8 +489,11 @@ class Scatter2DView(ResultView):
             self.viewbox.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.04)
             return
         x, y = x[finite], y[finite]
-        self.viewbox.setRange(xRange=(float(x.min()), float(x.max())), yRange=(float(y.min()), float(y.max())),
-                              padding=0.04)
+        self.viewbox.setRange(
+            xRange=(float(x.min()), float(x.max())),
+            yRange=(float(y.min()), float(y.max())),
+            padding=0.04,
+        )
 
     def hover_at(self, x: float, y: float) -> str | None:
         """Describe the drawn customer nearest to plotted position (x, y), within a few pixels."""
@@ -479,7 +509,9 @@ class Scatter2DView(ResultView):
     def density_image(self) -> np.ndarray | None:
         """The sharp RGBA density image (rows from the bottom), or None when points are drawn
         or while it is being drawn."""
-        return self._density.array if self._mode == "density" and self._density.isVisible() else None
+        return (
+            self._density.array if self._mode == "density" and self._density.isVisible() else None
+        )
 
     def is_drawing_detail(self) -> bool:
         """True while the sharp density image is computed in the background."""
@@ -503,7 +535,9 @@ class Scatter2DView(ResultView):
         variance = tuple(getattr(self._result, "pca_variance", ()) or ())
         if key in ("pc1", "pc2") and len(variance) >= 2:
             share = variance[0 if key == "pc1" else 1]
-            label = f"{ALL_AXES[key].short} ({100 * share:.0f}% of the variance of the scaled R, F, M)"
+            label = (
+                f"{ALL_AXES[key].short} ({100 * share:.0f}% of the variance of the scaled R, F, M)"
+            )
         return label
 
     def _build_groups(self) -> None:
@@ -518,7 +552,9 @@ class Scatter2DView(ResultView):
             from rfm_desktop.core.rfm import SEGMENT_ORDER
 
             present = pd.unique(frame["rfm_segment"].astype(str).to_numpy())
-            names = [s for s in SEGMENT_ORDER if s in set(present)] + sorted(set(present) - set(SEGMENT_ORDER))
+            names = [s for s in SEGMENT_ORDER if s in set(present)] + sorted(
+                set(present) - set(SEGMENT_ORDER)
+            )
             specs = [(s, s, segment_color(s)) for s in names]
             values = frame["rfm_segment"].astype(str).to_numpy()
         keys = [key for key, _, _ in specs]
@@ -543,12 +579,26 @@ class Scatter2DView(ResultView):
         for g in self._groups:
             color = QColor(g.color)
             pen = None if many else pg.mkPen(bg, width=0.6)
-            item = FastScatter(pxMode=True, useCache=True, symbol="o", size=self._size, pen=pen,
-                               brush=self._brush(color), antialias=not many, name=g.name)
+            item = FastScatter(
+                pxMode=True,
+                useCache=True,
+                symbol="o",
+                size=self._size,
+                pen=pen,
+                brush=self._brush(color),
+                antialias=not many,
+                name=g.name,
+            )
             item.legend_color = color
             item.legend_pen = foreground(self)
-            overlay = FastScatter(pxMode=True, useCache=True, symbol="o", size=self._size + 2,
-                                  pen=pg.mkPen(foreground(self), width=1.0), brush=pg.mkBrush(color))
+            overlay = FastScatter(
+                pxMode=True,
+                useCache=True,
+                symbol="o",
+                size=self._size + 2,
+                pen=pg.mkPen(foreground(self), width=1.0),
+                brush=pg.mkBrush(color),
+            )
             overlay.setZValue(10)
             g.item, g.overlay = item, overlay
             self.plot.addItem(item)
@@ -595,8 +645,12 @@ class Scatter2DView(ResultView):
         x_key, y_key = self._axis_key("x"), self._axis_key("y")
         self.plot.getAxis("bottom").setLogMode(self._log_on("x"))
         self.plot.getAxis("left").setLogMode(self._log_on("y"))
-        self.plot.setLabel("bottom", self._axis_label(x_key) + (", log scale" if self._log_on("x") else ""))
-        self.plot.setLabel("left", self._axis_label(y_key) + (", log scale" if self._log_on("y") else ""))
+        self.plot.setLabel(
+            "bottom", self._axis_label(x_key) + (", log scale" if self._log_on("x") else "")
+        )
+        self.plot.setLabel(
+            "left", self._axis_label(y_key) + (", log scale" if self._log_on("y") else "")
+        )
         by = "cluster" if self.color_by() == "cluster" else "RFM segment"
         if self.projection() == "tsne":
             title = f"t-SNE map of the scaled R, F, M, coloured by {by}"
@@ -635,7 +689,9 @@ class Scatter2DView(ResultView):
 
     # -- level of detail ------------------------------------------------------------------------
     def _shown_groups(self) -> np.ndarray:
-        return np.array([g.item is not None and g.item.isVisible() for g in self._groups], dtype=bool)
+        return np.array(
+            [g.item is not None and g.item.isVisible() for g in self._groups], dtype=bool
+        )
 
     def _visible_codes(self, *, selected_only: bool = False) -> np.ndarray:
         """Each customer's group index, -1 for hidden groups (and unselected customers)."""
@@ -654,11 +710,23 @@ class Scatter2DView(ResultView):
         bounds = self._sorted.bounds
         if bounds is not None:
             area = bounds.grown(1.02)  # a little room so the extreme customers are inside a cell
-            image, _ = render(self._sorted, self._codes, self._shown_groups(), self._colors(), area, OVERVIEW_CELLS)
-            self._overview.set_image(to_qimage(image), QRectF(area.x0, area.y0, area.width, area.height), image)
+            image, _ = render(
+                self._sorted,
+                self._codes,
+                self._shown_groups(),
+                self._colors(),
+                area,
+                OVERVIEW_CELLS,
+            )
+            self._overview.set_image(
+                to_qimage(image), QRectF(area.x0, area.y0, area.width, area.height), image
+            )
 
     def _colors(self) -> np.ndarray:
-        return np.array([hex_to_rgb(g.color) for g in self._groups], dtype=np.float32).reshape(-1, 3) / 255
+        return (
+            np.array([hex_to_rgb(g.color) for g in self._groups], dtype=np.float32).reshape(-1, 3)
+            / 255
+        )
 
     def _view_rect(self) -> Rect:
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
@@ -681,8 +749,10 @@ class Scatter2DView(ResultView):
         region = self._region
         if region is not None and (seen is None or region.contains(seen)):
             # cells more than 1.5 times coarser or finer than CELL_PX pixels now
-            coarse = any(abs(math.log((old or 1.0) / (new or 1.0))) > math.log(1.5)
-                         for old, new in zip(self._region_pixel, pixel, strict=True))
+            coarse = any(
+                abs(math.log((old or 1.0) / (new or 1.0))) > math.log(1.5)
+                for old, new in zip(self._region_pixel, pixel, strict=True)
+            )
             if self._mode == "points" or not coarse:
                 return  # still drawn (points stay exact when zooming in)
         region = view.grown(MARGIN).intersection(data) or view
@@ -721,8 +791,16 @@ class Scatter2DView(ResultView):
         self._cancel_detail()
         self._detail_generation += 1
         generation = self._detail_generation
-        args = (self._sorted, self._codes, self._shown_groups(), self._colors(), region,
-                self._density_shape(region), self._selected.copy() if self._selected.any() else None)
+        args = (
+            self._sorted,
+            self._codes,
+            self._shown_groups(),
+            self._colors(),
+            region,
+            self._density_shape(region),
+            self._selected.copy() if self._selected.any() else None,
+        )
+
         def draw(_task: object) -> tuple:
             image, selected = render(*args)  # numpy, then the QImage: both off the GUI thread
             return image, to_qimage(image), None if selected is None else to_qimage(selected)
@@ -739,7 +817,11 @@ class Scatter2DView(ResultView):
             self._detail_job = None
 
     def _detail_ready(self, generation: int, region: Rect, images: tuple) -> None:
-        if not shiboken6.isValid(self) or generation != self._detail_generation or self._mode != "density":
+        if (
+            not shiboken6.isValid(self)
+            or generation != self._detail_generation
+            or self._mode != "density"
+        ):
             return  # the view is gone, or a newer region was asked for
         array, image, selected = images
         rect = QRectF(region.x0, region.y0, region.width, region.height)
@@ -769,8 +851,10 @@ class Scatter2DView(ResultView):
         if self._tsne_note and self.projection() == "tsne":
             notes.append(self._tsne_note)
         if self._mode == "density":
-            notes.append("Many customers in view: each cell is coloured by the segments of the customers in it "
-                         "(darker = more); zoom in to see single customers. Selections include every customer.")
+            notes.append(
+                "Many customers in view: each cell is coloured by the segments of the customers in it "
+                "(darker = more); zoom in to see single customers. Selections include every customer."
+            )
         self.sample_label.setText("  ".join(notes))
         self.sample_label.setVisible(bool(notes))
 
@@ -830,8 +914,11 @@ class Scatter2DView(ResultView):
         n = len(result.customers)
         limit = tsne.SAMPLE_LIMIT
         mapped = min(n, limit)
-        what = (f"a random sample of {mapped:,} of the {n:,} customers (seed {seed})" if mapped < n
-                else f"all {n:,} customers")
+        what = (
+            f"a random sample of {mapped:,} of the {n:,} customers (seed {seed})"
+            if mapped < n
+            else f"all {n:,} customers"
+        )
         self.tsne_label.setText(f"Computing the t-SNE map of {what}…")
         self.tsne_bar.setValue(0)
         self.tsne_panel.show()
@@ -849,7 +936,7 @@ class Scatter2DView(ResultView):
         self.tsne_bar.setValue(int(fraction * 1000))
         self.tsne_bar.setToolTip(step)
 
-    def _tsne_finished(self, result: AnalysisResult, tsne_map) -> None:  # noqa: ANN001 - TsneMap
+    def _tsne_finished(self, result: AnalysisResult, tsne_map) -> None:
         self.tsne_panel.hide()
         if result is not self._result:
             return  # a map of an older result
@@ -858,8 +945,8 @@ class Scatter2DView(ResultView):
             f"t-SNE map of a fixed-seed random sample of {len(tsne_map.rows):,} of the {tsne_map.total:,} customers "
             f"(seed {tsne_map.seed}, the same map each time); customers outside the sample are not drawn and "
             "cannot be selected here."
-            if tsne_map.sampled else
-            f"t-SNE map of all {tsne_map.total:,} customers (seed {tsne_map.seed}, the same map each time); "
+            if tsne_map.sampled
+            else f"t-SNE map of all {tsne_map.total:,} customers (seed {tsne_map.seed}, the same map each time); "
             "distances between groups mean little, neighbours mean a lot."
         )
         self._put_tsne_arrays()
@@ -920,7 +1007,7 @@ class Scatter2DView(ResultView):
             self._selected[g.rows] = False
             self._selection_changed()
 
-    def _apply_selection(self, test, add: bool) -> int:  # noqa: ANN001 - callable(x, y) -> mask
+    def _apply_selection(self, test, add: bool) -> int:
         if self._result is None:
             return 0
         candidates = self._visible_rows()
@@ -953,20 +1040,22 @@ class Scatter2DView(ResultView):
         if n == 0:
             self.count_label.setText(f"No customers selected (of {total:,}).")
         else:
-            self.count_label.setText(f"<b>{n:,}</b> of {total:,} customers selected ({100 * n / total:.1f}%).")
+            self.count_label.setText(
+                f"<b>{n:,}</b> of {total:,} customers selected ({100 * n / total:.1f}%)."
+            )
 
     # -- hover ------------------------------------------------------------------------------
-    def _pointer_moved(self, _pos) -> None:  # noqa: ANN001 - QPointF
+    def _pointer_moved(self, _pos) -> None:
         self._pointer_inside = True
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: ANN001, N802 - Qt API
+    def eventFilter(self, watched, event) -> bool:
         if watched is self.graphics.viewport() and event.type() == QEvent.Type.Leave:
             # the mouse left the plot: the card goes (a rate-limited move still queued is ignored)
             self._pointer_inside = False
             self._show_hover(None)
         return super().eventFilter(watched, event)
 
-    def _on_mouse_moved(self, args) -> None:  # noqa: ANN001 - SignalProxy payload
+    def _on_mouse_moved(self, args) -> None:
         if self._result is None or not self._pointer_inside:
             return
         scene_pos = args[0]
@@ -980,7 +1069,9 @@ class Scatter2DView(ResultView):
     def _nearest(self, x: float, y: float) -> int | None:
         """Row of the drawn customer nearest to (x, y) in screen pixels, if within reach."""
         if self._sorted is not None:  # only the customers in view: far fewer than all of them
-            candidates = self._sorted.rows_in(self._view_rect(), self._visible_codes()[self._sorted.order])
+            candidates = self._sorted.rows_in(
+                self._view_rect(), self._visible_codes()[self._sorted.order]
+            )
         else:
             candidates = self._visible_rows()
         if candidates.size == 0:
@@ -1000,9 +1091,17 @@ class Scatter2DView(ResultView):
         frame = self._result.customers
         cid = frame["customer_id"].iat[row]
         rec, freq, mon = (frame[c].iat[row] for c in ("recency", "frequency", "monetary"))
-        cluster = frame["cluster_name"].iat[row] if "cluster_name" in frame.columns else frame["cluster"].iat[row]
+        cluster = (
+            frame["cluster_name"].iat[row]
+            if "cluster_name" in frame.columns
+            else frame["cluster"].iat[row]
+        )
         segment = frame["rfm_segment"].iat[row] if "rfm_segment" in frame.columns else ""
-        why = explain_scores((rec, freq, mon), self._result.scales, self._result.rules).text if self._result.scales else ""
+        why = (
+            explain_scores((rec, freq, mon), self._result.scales, self._result.rules).text
+            if self._result.scales
+            else ""
+        )
         return (
             f"Customer {cid}  ·  segment: {cluster}  ·  RFM segment: {segment}\n"
             f"Recency {rec:,.0f} days  ·  Frequency {freq:,.0f} orders  ·  Monetary {mon:,.2f}"
@@ -1051,8 +1150,16 @@ class Scatter2DView(ResultView):
         point = self.graphics.mapFromScene(self.viewbox.mapViewToScene(QPointF(x, y)))
         size = self._hover_text.size()
         gap = 10
-        left = point.x() + gap if point.x() + gap + size.width() <= area.right() else point.x() - gap - size.width()
-        top = point.y() - gap - size.height() if point.y() - gap - size.height() >= area.top() else point.y() + gap
+        left = (
+            point.x() + gap
+            if point.x() + gap + size.width() <= area.right()
+            else point.x() - gap - size.width()
+        )
+        top = (
+            point.y() - gap - size.height()
+            if point.y() - gap - size.height() >= area.top()
+            else point.y() + gap
+        )
         left = max(area.left(), min(left, area.right() - size.width()))
         top = max(area.top(), min(top, area.bottom() - size.height()))
         self._hover_text.move(int(left), int(top))
@@ -1060,12 +1167,14 @@ class Scatter2DView(ResultView):
     # -- export ----------------------------------------------------------------------------------
     def drawn_point_count(self) -> int:
         """Markers drawn now (0 while the density image is shown)."""
-        return sum(len(g.item.data) for g in self._groups if g.item is not None and g.item.isVisible())
+        return sum(
+            len(g.item.data) for g in self._groups if g.item is not None and g.item.isVisible()
+        )
 
-    def _plot_for_export(self):  # noqa: ANN202
+    def _plot_for_export(self):
         return self.graphics.scene()
 
-    def save_image(self, path) -> None:  # noqa: ANN001
+    def save_image(self, path) -> None:
         if str(path).lower().endswith(".svg"):
             if self._mode == "density":
                 raise ValueError(

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 class LegendSample(pg.ItemSample):
     """Legend swatch: a fixed-size dot in the group's colour (points may be 2 px)."""
 
-    def paint(self, p, *args) -> None:  # noqa: ANN001 - Qt API
+    def paint(self, p, *args) -> None:
         if not self.item.isVisible():
             super().paint(p, *args)
             return
@@ -26,7 +26,7 @@ class LegendSample(pg.ItemSample):
 class ToggleLegend(pg.LegendItem):
     """Clicking a name (not only its swatch) shows or hides the group."""
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: ANN001, N802 - Qt API
+    def mouseClickEvent(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton:
             return
         for sample, label in self.items:
@@ -63,8 +63,12 @@ class SelectViewBox(pg.ViewBox):
             shape.setPen(pen)
             shape.setBrush(QBrush(fill))
 
-    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: ANN001, N802 - Qt API
-        if self.mode not in ("rect", "lasso") or ev.button() != Qt.MouseButton.LeftButton or axis is not None:
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        if (
+            self.mode not in ("rect", "lasso")
+            or ev.button() != Qt.MouseButton.LeftButton
+            or axis is not None
+        ):
             super().mouseDragEvent(ev, axis)
             return
         ev.accept()
@@ -103,7 +107,7 @@ class FastScatter(pg.ScatterPlotItem):
     milliseconds instead of a fraction of a second.
     """
 
-    def updateSpots(self, dataSet=None) -> None:  # noqa: ANN001, N802, N803 - pyqtgraph API
+    def updateSpots(self, dataSet=None) -> None:
         data = self.data if dataSet is None else dataSet
         if not (self.opts["pxMode"] and self.opts["useCache"]) or len(data) == 0:
             super().updateSpots(dataSet)
@@ -140,15 +144,15 @@ class TickGrid(pg.GraphicsObject):
             pen.setCosmetic(True)
         self.update()
 
-    def viewRangeChanged(self) -> None:  # noqa: N802 - pyqtgraph hook
+    def viewRangeChanged(self) -> None:
         self.prepareGeometryChange()
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         view = self.getViewBox()
         return view.viewRect() if view is not None else QRectF()
 
-    def paint(self, p, *args) -> None:  # noqa: ANN001 - Qt API
+    def paint(self, p, *args) -> None:
         rect = self.boundingRect()
         if rect.isEmpty():
             return
@@ -157,10 +161,15 @@ class TickGrid(pg.GraphicsObject):
         for axis, vertical in ((bottom, True), (left, False)):
             lo, hi = (rect.left(), rect.right()) if vertical else (rect.top(), rect.bottom())
             pixels = axis.geometry().width() if vertical else axis.geometry().height()
-            for level, (_spacing, values) in enumerate(axis.tickValues(lo, hi, max(pixels, 1.0))[:2]):
+            for level, (_spacing, values) in enumerate(
+                axis.tickValues(lo, hi, max(pixels, 1.0))[:2]
+            ):
                 for v in values:
-                    lines[level].append(QLineF(v, rect.top(), v, rect.bottom()) if vertical
-                                        else QLineF(rect.left(), v, rect.right(), v))
+                    lines[level].append(
+                        QLineF(v, rect.top(), v, rect.bottom())
+                        if vertical
+                        else QLineF(rect.left(), v, rect.right(), v)
+                    )
         p.setRenderHint(p.RenderHint.Antialiasing, False)
         for pen, batch in zip(self._pens, lines, strict=True):
             p.setPen(pen)
@@ -185,10 +194,10 @@ class RasterItem(pg.GraphicsObject):
         self._image, self._rect, self.array = image, QRectF(rect), array
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         return QRectF(self._rect)
 
-    def paint(self, p, *args) -> None:  # noqa: ANN001 - Qt API
+    def paint(self, p, *args) -> None:
         if self._image is None or self._rect.isEmpty():
             return
         # the view's y axis points up: row 0 (the bottom of the region) lands at rect.top()

@@ -99,7 +99,12 @@ class SegmentsModel(QAbstractTableModel):
         self._checked: dict[int, bool] = {}
 
     # -- data ---------------------------------------------------------------------
-    def set_profiles(self, profiles: tuple[ClusterProfile, ...] | list[ClusterProfile], *, keep_ticks: bool = True) -> None:
+    def set_profiles(
+        self,
+        profiles: tuple[ClusterProfile, ...] | list[ClusterProfile],
+        *,
+        keep_ticks: bool = True,
+    ) -> None:
         """``keep_ticks``: the same analysis redrawn (e.g. after a rename) keeps its ticks; a new
         analysis starts with every segment ticked (cluster 2 of another run is another group)."""
         self.beginResetModel()
@@ -131,15 +136,17 @@ class SegmentsModel(QAbstractTableModel):
             self._checked[p.id] = checked
         if self._profiles:
             self.dataChanged.emit(
-                self.index(0, COL_NAME), self.index(len(self._profiles) - 1, COL_NAME), [Qt.ItemDataRole.CheckStateRole]
+                self.index(0, COL_NAME),
+                self.index(len(self._profiles) - 1, COL_NAME),
+                [Qt.ItemDataRole.CheckStateRole],
             )
         self.checkedChanged.emit()
 
     # -- Qt model API ---------------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._profiles)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(_HEADERS)
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
@@ -156,13 +163,17 @@ class SegmentsModel(QAbstractTableModel):
         p = self._profiles[index.row()]
         col = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return p.name if (col == COL_NAME and role == Qt.ItemDataRole.EditRole) else _text(p, col)
+            return (
+                p.name if (col == COL_NAME and role == Qt.ItemDataRole.EditRole) else _text(p, col)
+            )
         if role == SORT_ROLE:
             return sort_key(_raw(p, col))
         if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
             return QColor(p.color)
         if role == Qt.ItemDataRole.CheckStateRole and col == COL_NAME:
-            return Qt.CheckState.Checked if self._checked.get(p.id, False) else Qt.CheckState.Unchecked
+            return (
+                Qt.CheckState.Checked if self._checked.get(p.id, False) else Qt.CheckState.Unchecked
+            )
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_STRATEGY:
                 return p.strategy
@@ -178,12 +189,16 @@ class SegmentsModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def setData(self, index: ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+    def setData(self, index: ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if not index.isValid() or index.column() != COL_NAME:
             return False
         p = self._profiles[index.row()]
         if role == Qt.ItemDataRole.CheckStateRole:
-            checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+            checked = (
+                Qt.CheckState(value) == Qt.CheckState.Checked
+                if not isinstance(value, bool)
+                else value
+            )
             self.set_checked(p.id, checked)
             return True
         if role == Qt.ItemDataRole.EditRole:
@@ -193,7 +208,9 @@ class SegmentsModel(QAbstractTableModel):
             return True
         return False
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal or section not in _HEADERS:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -221,7 +238,9 @@ class SegmentsView(ResultView):
         self.proxy = NumericSortProxy(self)
         self.proxy.setSourceModel(self.model)
         self.model.renameRequested.connect(self.renameRequested)
-        self.model.checkedChanged.connect(lambda: self.checkedChanged.emit(self.selected_cluster_ids()))
+        self.model.checkedChanged.connect(
+            lambda: self.checkedChanged.emit(self.selected_cluster_ids())
+        )
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -255,7 +274,9 @@ class SegmentsView(ResultView):
         tick_none = QPushButton("Tick none")
         tick_all.clicked.connect(lambda: self.model.set_all_checked(True))
         tick_none.clicked.connect(lambda: self.model.set_all_checked(False))
-        hint = QLabel("Double-click a name to rename a segment. Ticked segments are the ones exported as “chosen segments”.")
+        hint = QLabel(
+            "Double-click a name to rename a segment. Ticked segments are the ones exported as “chosen segments”."
+        )
         hint.setWordWrap(True)
         make_hint(hint)
 
@@ -272,8 +293,11 @@ class SegmentsView(ResultView):
 
     def set_result(self, result: AnalysisResult) -> None:
         previous, self._result = self._result, result
-        same = (previous is not None and previous.params.run_settings() == result.params.run_settings()
-                and previous.input_sha256 == result.input_sha256)
+        same = (
+            previous is not None
+            and previous.params.run_settings() == result.params.run_settings()
+            and previous.input_sha256 == result.input_sha256
+        )
         self.model.set_profiles(result.clusters, keep_ticks=same)
         sil = "–" if result.silhouette != result.silhouette else f"{result.silhouette:.3f}"
         self.summary.setText(
@@ -292,7 +316,7 @@ class SegmentsView(ResultView):
         space = self.table.viewport().width() - others
         header.resizeSection(COL_STRATEGY, max(self.strategy_min_width, space))
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         if self._result is not None:
             self._fit_strategy()

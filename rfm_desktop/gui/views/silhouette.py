@@ -53,7 +53,9 @@ class SilhouetteView(ResultView):
         self.plot: pg.PlotItem = self.graphics.addPlot()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=True)
-        self.mean_line = pg.InfiniteLine(angle=90, movable=False, label="", labelOpts={"position": 0.97})
+        self.mean_line = pg.InfiniteLine(
+            angle=90, movable=False, label="", labelOpts={"position": 0.97}
+        )
         self.mean_line.setZValue(20)  # above the bars
         self.plot.addItem(self.mean_line, ignoreBounds=True)
         self.zero_line = pg.InfiniteLine(pos=0, angle=90, movable=False)
@@ -85,7 +87,11 @@ class SilhouetteView(ResultView):
             self.plot.removeItem(item)
         self._items = {}
         frame = result.customers
-        sil = frame["silhouette"].to_numpy(dtype=float, na_value=np.nan) if "silhouette" in frame.columns else None
+        sil = (
+            frame["silhouette"].to_numpy(dtype=float, na_value=np.nan)
+            if "silhouette" in frame.columns
+            else None
+        )
         labels = frame["cluster"].to_numpy()
         clusters = [c for c in result.clusters if not c.is_outlier_segment]
         blocks: list[tuple[int, str, str, np.ndarray]] = []
@@ -147,9 +153,13 @@ class SilhouetteView(ResultView):
 
         notes = []
         if counted < eligible:
-            notes.append(f"Silhouette computed on a sample of {counted:,} customers (of {eligible:,}).")
+            notes.append(
+                f"Silhouette computed on a sample of {counted:,} customers (of {eligible:,})."
+            )
         if any(c.is_outlier_segment for c in result.clusters):
-            notes.append("The Outliers segment is not a k-means cluster, so it has no silhouette and is not shown.")
+            notes.append(
+                "The Outliers segment is not a k-means cluster, so it has no silhouette and is not shown."
+            )
         notes.append("Numbers after the names are each segment's mean silhouette.")
         self.note.setText(" ".join(notes))
         self.show_content()
@@ -169,5 +179,5 @@ class SilhouetteView(ResultView):
         muted.setAlpha(90)
         self.zero_line.setPen(pg.mkPen(muted, width=1))
 
-    def _plot_for_export(self):  # noqa: ANN202
+    def _plot_for_export(self):
         return self.graphics.scene()

@@ -64,7 +64,7 @@ class NumericSortProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
 
-    def lessThan(self, left: ModelIndex, right: ModelIndex) -> bool:  # noqa: N802 - Qt API
+    def lessThan(self, left: ModelIndex, right: ModelIndex) -> bool:
         a = left.data(SORT_ROLE)
         b = right.data(SORT_ROLE)
         if isinstance(a, int | float) and isinstance(b, int | float):
@@ -101,10 +101,10 @@ class RowTableModel(QAbstractTableModel):
     def row_object(self, row: int) -> Any:
         return self._rows[row]
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._columns)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -126,7 +126,9 @@ class RowTableModel(QAbstractTableModel):
             return col.text(raw)  # long texts (a strategy) may be cut off in the cell
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -157,6 +159,6 @@ class PaddedDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._padding = padding
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), size.height() + self._padding)

@@ -95,7 +95,7 @@ def _probe_gl() -> tuple[bool, str]:
         import pyqtgraph.opengl  # noqa: F401
         from OpenGL import GL  # noqa: F401
         from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
-    except Exception as exc:  # noqa: BLE001 - any import failure means no 3D
+    except Exception as exc:
         return False, f"the OpenGL libraries could not be loaded ({exc.__class__.__name__}: {exc})"
     context = QOpenGLContext()
     if not context.create():
@@ -161,8 +161,12 @@ class _AxisLabels(QWidget):
         self._ticks: list[tuple[int, np.ndarray, str]] = []  # axis, position (scene), text
         self._color = QColor("black")
 
-    def set_labels(self, axes: list[tuple[np.ndarray, np.ndarray, str]], ticks: list[tuple[int, np.ndarray, str]],
-                   color: QColor) -> None:
+    def set_labels(
+        self,
+        axes: list[tuple[np.ndarray, np.ndarray, str]],
+        ticks: list[tuple[int, np.ndarray, str]],
+        color: QColor,
+    ) -> None:
         self._axes, self._ticks = axes, ticks
         self._color = QColor(color)
         self.update()
@@ -201,14 +205,18 @@ class _AxisLabels(QWidget):
             # the text's near edge keeps `gap` px from the anchor along n
             extent = abs(n[0]) * size.width() / 2 + abs(n[1]) * size.height() / 2
             cx, cy = anchor + n * (gap + extent)
-            return QRectF(cx - size.width() / 2, cy - size.height() / 2, size.width(), size.height())
+            return QRectF(
+                cx - size.width() / 2, cy - size.height() / 2, size.width(), size.height()
+            )
 
         ticks = []
         for axis, pos, text in self._ticks:
             n = normals[axis]
             size = tick_metrics.size(0, text)
             rect = box(screen(pos), n, 4.0, size)
-            reach[axis] = max(reach[axis], 4.0 + abs(n[0]) * size.width() + abs(n[1]) * size.height())
+            reach[axis] = max(
+                reach[axis], 4.0 + abs(n[0]) * size.width() + abs(n[1]) * size.height()
+            )
             ticks.append((text, rect, False))
         out = []
         for (start, end, title), n, r in zip(self._axes, normals, reach, strict=True):
@@ -238,7 +246,7 @@ class _AxisLabels(QWidget):
         font.setPointSizeF(max(font.pointSizeF(), 9) * 0.9)
         return font
 
-    def paintEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+    def paintEvent(self, event) -> None:
         placed = self.placed()
         if not placed:
             return
@@ -260,7 +268,7 @@ def _make_gl_view() -> Any:
             super().__init__()
             self.labels = _AxisLabels(self)
 
-        def projectionMatrix(self, region, viewport) -> QMatrix4x4:  # noqa: ANN001, N802 - pyqtgraph API
+        def projectionMatrix(self, region, viewport) -> QMatrix4x4:
             """pyqtgraph's frustum, but the field of view spans the shorter side, so the
             whole cloud stays in view in a wide tab as well as in a tall one."""
             x0, y0, w, h = viewport
@@ -270,31 +278,36 @@ def _make_gl_view() -> Any:
             r, t = (half * w / h, half) if w >= h else (half, half * h / w)
             matrix = QMatrix4x4()
             matrix.frustum(
-                r * ((region[0] - x0) * (2.0 / w) - 1), r * ((region[0] + region[2] - x0) * (2.0 / w) - 1),
-                t * ((region[1] - y0) * (2.0 / h) - 1), t * ((region[1] + region[3] - y0) * (2.0 / h) - 1),
-                near, self.opts["distance"] * 1000.0,
+                r * ((region[0] - x0) * (2.0 / w) - 1),
+                r * ((region[0] + region[2] - x0) * (2.0 / w) - 1),
+                t * ((region[1] - y0) * (2.0 / h) - 1),
+                t * ((region[1] + region[3] - y0) * (2.0 / h) - 1),
+                near,
+                self.opts["distance"] * 1000.0,
             )
             return matrix
 
-        def mouseMoveEvent(self, ev) -> None:  # noqa: ANN001, N802 - Qt API
+        def mouseMoveEvent(self, ev) -> None:
             """pyqtgraph turns the cloud 1 degree per pixel; a third of that is calmer."""
             pos = ev.position()
             if not hasattr(self, "mousePos"):
                 self.mousePos = pos
             diff = pos - self.mousePos
-            plain_left = (ev.buttons() == Qt.MouseButton.LeftButton
-                          and not ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            plain_left = (
+                ev.buttons() == Qt.MouseButton.LeftButton
+                and not ev.modifiers() & Qt.KeyboardModifier.ControlModifier
+            )
             if not plain_left:
                 super().mouseMoveEvent(ev)
                 return
             self.mousePos = pos
             self.orbit(-diff.x() * ROTATE_DEGREES_PER_PX, diff.y() * ROTATE_DEGREES_PER_PX)
 
-        def paintGL(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003, N802 - Qt API
+        def paintGL(self, *args, **kwargs) -> None:
             super().paintGL(*args, **kwargs)
             self.labels.update()  # follow the camera
 
-        def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 - Qt API
+        def resizeEvent(self, event) -> None:
             super().resizeEvent(event)
             self.labels.setGeometry(self.rect())
 
@@ -387,7 +400,7 @@ class View3D(ResultView):
         return dict(self._items)
 
     def set_space(self, key: str) -> None:
-        """"scaled" (the clustering features) or "pca"."""
+        """ "scaled" (the clustering features) or "pca"."""
         if key not in SPACES:
             raise ValueError(f"Unknown 3D space '{key}': use scaled or pca.")
         self.space_combo.setCurrentIndex(self.space_combo.findData(key))
@@ -418,7 +431,7 @@ class View3D(ResultView):
         try:
             self._gl = _make_gl_view()
             self._gl.setMinimumSize(320, 240)
-        except Exception as exc:  # noqa: BLE001 - any failure: show the message, keep the app alive
+        except Exception as exc:
             self._gl = None
             self._show_gl_message(f"the 3D view could not start ({exc.__class__.__name__}: {exc})")
             return
@@ -471,8 +484,11 @@ class View3D(ResultView):
             rows = rows[_subset(len(rows), fraction, SEED + i)]
             r, g, b = hex_to_rgb(profile.color)
             item = gl.GLScatterPlotItem(
-                pos=scene[rows], color=(r / 255, g / 255, b / 255, POINT_ALPHA), size=POINT_SIZE,
-                pxMode=True, glOptions="translucent",
+                pos=scene[rows],
+                color=(r / 255, g / 255, b / 255, POINT_ALPHA),
+                size=POINT_SIZE,
+                pxMode=True,
+                glOptions="translucent",
             )
             check = self._checks.get(profile.id)
             item.setVisible(check.isChecked() if check is not None else True)
@@ -492,7 +508,10 @@ class View3D(ResultView):
         variance = tuple(getattr(self._result, "pca_variance", ()) or ())
         if len(variance) < 3:
             return list(names)
-        return [f"{name} ({100 * share:.0f}% of variance)" for name, share in zip(names, variance, strict=False)]
+        return [
+            f"{name} ({100 * share:.0f}% of variance)"
+            for name, share in zip(names, variance, strict=False)
+        ]
 
     def _draw_axes(self, gl: Any, ticks: list[np.ndarray], titles: list[str]) -> None:
         """Axes on the box edges nearest the default camera (x and y along the floor's front
@@ -508,7 +527,11 @@ class View3D(ResultView):
         edges = [
             (np.array([-c, -c, -c]), np.array([c, -c, -c]), np.array([0.0, -1.0, 0.0])),
             (np.array([c, -c, -c]), np.array([c, c, -c]), np.array([1.0, 0.0, 0.0])),
-            (np.array([-c, -c, -c]), np.array([-c, -c, c]), np.array([-1.0, -1.0, 0.0]) / np.sqrt(2)),
+            (
+                np.array([-c, -c, -c]),
+                np.array([-c, -c, c]),
+                np.array([-1.0, -1.0, 0.0]) / np.sqrt(2),
+            ),
         ]
         lines, tick_labels = [], []
         for axis, (start, end, out) in enumerate(edges):
@@ -523,16 +546,30 @@ class View3D(ResultView):
         grid = []
         for x in at[0]:  # floor (not on the y axis at x = +c), and the back wall at y = +c
             grid += [(x, c, -c), (x, c, c)] + ([(x, -c, -c), (x, c, -c)] if x < c else [])
-        for y in at[1]:  # floor (not on the x axis at y = -c), and the left wall (not on the z axis)
+        for y in at[
+            1
+        ]:  # floor (not on the x axis at y = -c), and the left wall (not on the z axis)
             grid += [] if y <= -c else [(-c, y, -c), (c, y, -c), (-c, y, -c), (-c, y, c)]
         for z in at[2]:  # both back walls
             grid += [(-c, -c, z), (-c, c, z), (-c, c, z), (c, c, z)]
         items = [
-            gl.GLLinePlotItem(pos=np.asarray(grid, dtype=np.float32), color=grid_rgba, width=1.0,
-                              mode="lines", antialias=True, glOptions="translucent"),
+            gl.GLLinePlotItem(
+                pos=np.asarray(grid, dtype=np.float32),
+                color=grid_rgba,
+                width=1.0,
+                mode="lines",
+                antialias=True,
+                glOptions="translucent",
+            ),
             # not antialiased: Mesa's smoothed wide lines come out dotted
-            gl.GLLinePlotItem(pos=np.asarray(lines, dtype=np.float32), color=fg_rgba, width=1.5,
-                              mode="lines", antialias=False, glOptions="translucent"),
+            gl.GLLinePlotItem(
+                pos=np.asarray(lines, dtype=np.float32),
+                color=fg_rgba,
+                width=1.5,
+                mode="lines",
+                antialias=False,
+                glOptions="translucent",
+            ),
         ]
         axes = [(start, end, title) for (start, end, _), title in zip(edges, titles, strict=True)]
         self._gl.labels.set_labels(axes, tick_labels, fg)
@@ -541,7 +578,9 @@ class View3D(ResultView):
             self._decor.append(item)
 
         self._camera = {
-            "pos": QVector3D(0.0, 0.0, 0.0),  # the box centre: the scene stays centred while it turns
+            "pos": QVector3D(
+                0.0, 0.0, 0.0
+            ),  # the box centre: the scene stays centred while it turns
             # the box's bounding sphere (radius sqrt(3) CUBE) fits the field of view, with room for labels
             "distance": float(np.sqrt(3) * c / math.sin(math.radians(FOV / 2)) * 1.12),
             **CAMERA,
@@ -576,7 +615,9 @@ class View3D(ResultView):
         """PNG of the 3D view and its legend (SVG is not possible for a GL picture)."""
         path = Path(path)
         if path.suffix.lower() == ".png" and self._result is not None and not self.is_gl_active():
-            raise ValueError("The 3D view is not available here (no OpenGL), so there is no picture to save.")
+            raise ValueError(
+                "The 3D view is not available here (no OpenGL), so there is no picture to save."
+            )
         super().save_image(path)
 
     def _widget_for_png(self) -> QWidget:
@@ -585,4 +626,3 @@ class View3D(ResultView):
     def _palette_changed(self) -> None:
         if self._result is not None:
             self._redraw()
-

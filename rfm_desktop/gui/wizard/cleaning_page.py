@@ -206,12 +206,16 @@ class CleaningPage(WizardPage):
                 if step.option is not None:
                     self.step_boxes[step.name].setChecked(bool(getattr(options, step.option)))
             self._fill_currencies(options.currency)
-            self.outlier_combo.setCurrentIndex(max(self.outlier_combo.findData(options.outliers), 0))
+            self.outlier_combo.setCurrentIndex(
+                max(self.outlier_combo.findData(options.outliers), 0)
+            )
             self.iqr_spin.setValue(options.iqr_multiplier)
             last = state.last_purchase()
             default = (last + pd.Timedelta(days=1)) if last is not None else None
             if default is not None:
-                self.snapshot_default.setText(f"The day after the last purchase ({default:%Y-%m-%d})")
+                self.snapshot_default.setText(
+                    f"The day after the last purchase ({default:%Y-%m-%d})"
+                )
                 self.snapshot_edit.setMinimumDate(QDate(last.year, last.month, last.day))
                 latest = pipeline.latest_snapshot(last)
                 self.snapshot_edit.setMaximumDate(QDate(latest.year, latest.month, latest.day))
@@ -258,7 +262,11 @@ class CleaningPage(WizardPage):
             iqr_multiplier=round(self.iqr_spin.value(), 2),
             outlier_features=self.state.cleaning.outlier_features,
         )
-        snapshot = None if self.snapshot_default.isChecked() else self.snapshot_edit.date().toString("yyyy-MM-dd")
+        snapshot = (
+            None
+            if self.snapshot_default.isChecked()
+            else self.snapshot_edit.date().toString("yyyy-MM-dd")
+        )
         return options, snapshot
 
     def _snapshot_default_toggled(self, checked: bool) -> None:
@@ -302,11 +310,15 @@ class CleaningPage(WizardPage):
         def job(task: Any) -> Any:
             # The step counts first (with what the switched-off steps would remove), then the
             # customers and outliers, which need the RFM values.
-            cleaned = pipeline.clean_rows(transactions, params)  # once: the counts, then the customers
+            cleaned = pipeline.clean_rows(
+                transactions, params
+            )  # once: the counts, then the customers
             steps = cleaned[1]
             task.partial(steps)
             task.raise_if_cancelled()
-            prepared = pipeline.prepare(transactions, params, task.progress, task.cancelled, cleaned=cleaned)
+            prepared = pipeline.prepare(
+                transactions, params, task.progress, task.cancelled, cleaned=cleaned
+            )
             report = dataclasses.replace(prepared.report, steps=steps.steps)
             return report, [w for w in prepared.warnings if w.stage in ("cleaning", "customers")]
 
@@ -336,11 +348,20 @@ class CleaningPage(WizardPage):
             after.setEnabled(True)
             example = self.example_labels[step.step]
             text = step.example or ""
-            example.setText(self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, self._example_width))
-            example.setToolTip(f"The first row this step {'removes' if step.enabled else 'would remove'}: {text}"
-                               if text else "")
+            example.setText(
+                self.fontMetrics().elidedText(
+                    text, Qt.TextElideMode.ElideRight, self._example_width
+                )
+            )
+            example.setToolTip(
+                f"The first row this step {'removes' if step.enabled else 'would remove'}: {text}"
+                if text
+                else ""
+            )
         share = report.rows_clean / report.rows_read if report.rows_read else 0.0
-        self.summary.setText(f"<b>{report.rows_clean:,}</b> of {report.rows_read:,} rows remain ({share:.1%}).")
+        self.summary.setText(
+            f"<b>{report.rows_clean:,}</b> of {report.rows_read:,} rows remain ({share:.1%})."
+        )
         self._show_warnings(report.warnings)
 
     def _show(self, report: Any, warnings: Any, key: object) -> None:
@@ -356,8 +377,11 @@ class CleaningPage(WizardPage):
         )
         mode = report.outlier_mode
         found = report.outliers_found
-        action = {"keep": "kept with everyone else", "drop": "dropped",
-                  "segment": "put into their own segment"}[mode]
+        action = {
+            "keep": "kept with everyone else",
+            "drop": "dropped",
+            "segment": "put into their own segment",
+        }[mode]
         self.outlier_info.setText(
             f"{found:,} of {report.customers_before_outliers:,} customers are outliers at "
             f"{self.iqr_spin.value():.1f} × IQR; they will be {action}."
@@ -371,4 +395,3 @@ class CleaningPage(WizardPage):
         self._error = exc.message
         self.summary.setText(f"⚠ {exc.message} {exc.hint}")
         self.completeChanged.emit()
-

@@ -129,7 +129,9 @@ class ClusteringPage(WizardPage):
         self.suggestion = QLabel()
         self.suggestion.setWordWrap(True)
         self.suggestion.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.warnings_label = QLabel()  # clustering warnings of the last evaluation (few customers, …)
+        self.warnings_label = (
+            QLabel()
+        )  # clustering warnings of the last evaluation (few customers, …)
         self.warnings_label.setWordWrap(True)
         self.warnings_label.setTextFormat(Qt.TextFormat.RichText)
         self.warnings_label.setVisible(False)
@@ -161,7 +163,9 @@ class ClusteringPage(WizardPage):
         self.sweep: Any = None  # the last KSweep
         self.streamed: list[KScore] = []
         self._sweep_for: ClusteringOptions | None = None
-        self._sweep_inputs: Any = None  # pipeline.sweep_inputs of the params self.sweep was made for
+        self._sweep_inputs: Any = (
+            None  # pipeline.sweep_inputs of the params self.sweep was made for
+        )
         self._filling = False
         self._fill(self.state.clustering)
         self.state.optionsChanged.connect(self._sync_from_state)
@@ -176,7 +180,9 @@ class ClusteringPage(WizardPage):
 
     # -- page API ----------------------------------------------------------------------------
     def is_complete(self) -> bool:
-        return self.state.transactions is not None and any(b.isChecked() for b in self.feature_boxes.values())
+        return self.state.transactions is not None and any(
+            b.isChecked() for b in self.feature_boxes.values()
+        )
 
     def enter(self) -> None:
         self._fill(self.state.clustering)
@@ -186,11 +192,17 @@ class ClusteringPage(WizardPage):
         try:
             for name, box in self.feature_boxes.items():
                 box.setChecked(name in options.features)
-            self.transform_combo.setCurrentIndex(max(self.transform_combo.findData(options.transform), 0))
+            self.transform_combo.setCurrentIndex(
+                max(self.transform_combo.findData(options.transform), 0)
+            )
             self.scaler_combo.setCurrentIndex(max(self.scaler_combo.findData(options.scaler), 0))
             self.k_min_spin.setValue(options.k_min)
             self.k_max_spin.setValue(options.k_max)
-            self.k_spin.setValue(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else 4))
+            self.k_spin.setValue(
+                options.k
+                if options.k is not None
+                else (self.sweep.suggested_k if self.sweep else 4)
+            )
             self.fixed_radio.setChecked(options.k is not None)
             self.sweep_box.setChecked(options.k is not None and options.sweep)
             self.range_radio.setChecked(options.k is None)
@@ -199,17 +211,23 @@ class ClusteringPage(WizardPage):
         finally:
             self._filling = False
         self._describe_choice()
-        self.charts.set_chosen(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None))
+        self.charts.set_chosen(
+            options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None)
+        )
 
     def _scoring_box(self) -> QGroupBox:
         """The named RFM segments: what the run will use, and the button to the editor."""
         self.scoring_label = QLabel(describe_scoring(self.state.scoring))
         self.scoring_label.setWordWrap(True)
         self.scoring_button = QPushButton("Scores and segment rules…")
-        self.scoring_button.setToolTip("Number of scores, break points and the named-segment rule table, "
-                                       "with a live map of which rule takes each score cell.")
+        self.scoring_button.setToolTip(
+            "Number of scores, break points and the named-segment rule table, "
+            "with a live map of which rule takes each score cell."
+        )
         self.scoring_button.clicked.connect(self.scoringRequested)
-        self.state.optionsChanged.connect(lambda: self.scoring_label.setText(describe_scoring(self.state.scoring)))
+        self.state.optionsChanged.connect(
+            lambda: self.scoring_label.setText(describe_scoring(self.state.scoring))
+        )
         box = QGroupBox("Named RFM segments")
         layout = QVBoxLayout(box)
         layout.addWidget(self.scoring_label)
@@ -249,9 +267,13 @@ class ClusteringPage(WizardPage):
         self._update_enabled()
         options = self.options()
         self.state.set_clustering(options)
-        self.charts.set_chosen(options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None))
+        self.charts.set_chosen(
+            options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None)
+        )
         if self._sweep_for is not None and _sweep_key(options) != _sweep_key(self._sweep_for):
-            self.suggestion.setText("The options changed since the last evaluation: press “Evaluate K” again.")
+            self.suggestion.setText(
+                "The options changed since the last evaluation: press “Evaluate K” again."
+            )
         else:
             self._describe_choice()
         self.completeChanged.emit()
@@ -297,16 +319,26 @@ class ClusteringPage(WizardPage):
         self.evaluate_button.setEnabled(False)
 
         def job(task: Any) -> Any:
-            prepared = pipeline.prepare(transactions, params, lambda f, s: task.progress(0.1 * f, s), task.cancelled)
+            prepared = pipeline.prepare(
+                transactions, params, lambda f, s: task.progress(0.1 * f, s), task.cancelled
+            )
             sweep = pipeline.evaluate_k(
-                prepared, params, lambda f, s: task.progress(0.1 + 0.9 * f, s), task.cancelled, task.partial
+                prepared,
+                params,
+                lambda f, s: task.progress(0.1 + 0.9 * f, s),
+                task.cancelled,
+                task.partial,
             )
             return sweep, [w.text for w in prepared.warnings if w.stage == "clustering"]
 
         worker = self.run_job(
-            job, "Evaluating K…",
-            on_finished=lambda done: self._sweep_done(done[0], options, pipeline.sweep_inputs(params), done[1]),
-            on_partial=self._score_arrived, name="evaluate-k",
+            job,
+            "Evaluating K…",
+            on_finished=lambda done: self._sweep_done(
+                done[0], options, pipeline.sweep_inputs(params), done[1]
+            ),
+            on_partial=self._score_arrived,
+            name="evaluate-k",
         )
         worker.done.connect(lambda: self.evaluate_button.setEnabled(True))
         worker.aborted.connect(lambda: self.suggestion.setText("Evaluation cancelled."))
@@ -353,12 +385,20 @@ class ClusteringPage(WizardPage):
     def _describe_choice(self) -> None:
         """Which K the run will use, in words (the charts show why)."""
         sweep = self.sweep
-        sampled = " Silhouette was computed on a fixed sample of customers." if sweep and sweep.silhouette_sampled else ""
+        sampled = (
+            " Silhouette was computed on a fixed sample of customers."
+            if sweep and sweep.silhouette_sampled
+            else ""
+        )
         if sweep is not None and sweep.warnings:
             sampled += "".join(f"<br>⚠ {html.escape(w)}" for w in sweep.warnings)
         if self.fixed_radio.isChecked():
             k = self.k_spin.value()
-            note = f" The scores suggest K = {sweep.suggested_k}." if sweep and sweep.suggested_k != k else ""
+            note = (
+                f" The scores suggest K = {sweep.suggested_k}."
+                if sweep and sweep.suggested_k != k
+                else ""
+            )
             self.suggestion.setText(f"<b>The run will use K = {k}.</b>{note}{sampled}")
         elif sweep is not None:
             self.suggestion.setText(
@@ -372,4 +412,11 @@ class ClusteringPage(WizardPage):
 
 
 def _sweep_key(options: ClusteringOptions) -> tuple[Any, ...]:
-    return (options.features, options.transform, options.scaler, options.k_min, options.k_max, options.seed)
+    return (
+        options.features,
+        options.transform,
+        options.scaler,
+        options.k_min,
+        options.k_max,
+        options.seed,
+    )

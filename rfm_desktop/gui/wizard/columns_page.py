@@ -65,7 +65,9 @@ class ColumnsPage(WizardPage):
             combo = QComboBox()
             combo.setToolTip(f"{field.description}\n\n{tip('mapping')}")
             combo.setMinimumContentsLength(14)
-            combo.currentIndexChanged.connect(lambda _index, name=field.name: self._on_combo_changed(name))
+            combo.currentIndexChanged.connect(
+                lambda _index, name=field.name: self._on_combo_changed(name)
+            )
             label = QLabel(f"{field.label}{' *' if field.required else ''}:")
             label.setToolTip(field.description)
             form.addRow(label, combo)
@@ -149,10 +151,14 @@ class ColumnsPage(WizardPage):
             self._headers = headers
             self.model.set_frame(state.preview)
         n = len(state.preview)
-        self.table_title.setText(f"The first {n:,} rows of the file, as read (→ the field each column is used for):")
+        self.table_title.setText(
+            f"The first {n:,} rows of the file, as read (→ the field each column is used for):"
+        )
         self._fill_combos(state.mapping)
         self._filling = True
-        self.date_order_combo.setCurrentIndex(max(self.date_order_combo.findData(state.date_order), 0))
+        self.date_order_combo.setCurrentIndex(
+            max(self.date_order_combo.findData(state.date_order), 0)
+        )
         self._filling = False
         self._check()
         if fresh:  # after _check: the headers carry the field names now
@@ -172,8 +178,12 @@ class ColumnsPage(WizardPage):
             self._show_date_note()
             proceed()
 
-        self.run_job(lambda task: read_all(params, task), "Reading all rows with this mapping…",
-                     on_finished=done, name="reload")
+        self.run_job(
+            lambda task: read_all(params, task),
+            "Reading all rows with this mapping…",
+            on_finished=done,
+            name="reload",
+        )
         self.completeChanged.emit()
 
     def problems_text(self) -> list[str]:
@@ -195,7 +205,9 @@ class ColumnsPage(WizardPage):
             self._filling = False
 
     def current_mapping(self) -> dict[str, str]:
-        return {name: combo.currentData() for name, combo in self.combos.items() if combo.currentData()}
+        return {
+            name: combo.currentData() for name, combo in self.combos.items() if combo.currentData()
+        }
 
     def set_field(self, name: str, header: str | None) -> None:
         """Choose a column for a field (as a user would in the combo)."""
@@ -221,11 +233,16 @@ class ColumnsPage(WizardPage):
             self.date_note.setText("Dates are read when you press Next." if t is not None else "")
             return
         note = getattr(t, "date_note", "")
-        ambiguous = "--date-order" in note  # the order was a guess (the full sentence is the tooltip)
+        ambiguous = (
+            "--date-order" in note
+        )  # the order was a guess (the full sentence is the tooltip)
         self.date_note.setToolTip(note)
-        self.date_note.setText(f"⚠ Read as {html.escape(t.date_format)}, a guess: the other order fits "
-                               "every date too. Choose it above if that is wrong." if ambiguous
-                               else f"Read as {html.escape(t.date_format)}.")
+        self.date_note.setText(
+            f"⚠ Read as {html.escape(t.date_format)}, a guess: the other order fits "
+            "every date too. Choose it above if that is wrong."
+            if ambiguous
+            else f"Read as {html.escape(t.date_format)}."
+        )
 
     def _on_combo_changed(self, name: str) -> None:
         if self._filling:
@@ -233,7 +250,10 @@ class ColumnsPage(WizardPage):
         if name == "amount":  # a converted amount brings its own currency column (or none)
             self._filling = True
             try:
-                self.set_field("currency", schema.currency_column(self._headers, self.combos["amount"].currentData()))
+                self.set_field(
+                    "currency",
+                    schema.currency_column(self._headers, self.combos["amount"].currentData()),
+                )
             finally:
                 self._filling = False
         self.state.set_mapping(self.current_mapping())
@@ -242,14 +262,20 @@ class ColumnsPage(WizardPage):
     def _show_read_warnings(self) -> None:
         """The warnings of the rows as read with the current mapping; none while it is edited."""
         transactions = self.state.transactions
-        text = "" if transactions is None or self.state.needs_reload else warnings_html(transactions.warnings)
+        text = (
+            ""
+            if transactions is None or self.state.needs_reload
+            else warnings_html(transactions.warnings)
+        )
         self.read_warnings.setText(text)
         self.read_warnings.setVisible(bool(text))
 
     def _check(self) -> None:
         state = self.state
         labels = {f.name: f.label for f in schema.FIELDS}
-        self.model.set_header_notes({column: labels[field] for field, column in state.mapping.items()})
+        self.model.set_header_notes(
+            {column: labels[field] for field, column in state.mapping.items()}
+        )
         if state.preview is None:
             self._problems = ["Open a file first."]
         else:

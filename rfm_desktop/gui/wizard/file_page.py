@@ -121,7 +121,9 @@ class FilePage(WizardPage):
         self.status.setText("Reading the file…")
         self.completeChanged.emit()
         worker = self.run_job(
-            lambda task: load_file(path, sheet, mapping, task, header_row=header_row, date_order=date_order),
+            lambda task: load_file(
+                path, sheet, mapping, task, header_row=header_row, date_order=date_order
+            ),
             f"Reading {Path(path).name}…",
             on_finished=self._on_loaded,
             on_errored=self._on_failed,
@@ -134,8 +136,16 @@ class FilePage(WizardPage):
     def _on_loaded(self, outcome: LoadOutcome) -> None:
         self._loading = False
         state = self.state
-        state.set_file(outcome.path, outcome.sheets, outcome.chosen, outcome.preview, default=outcome.default,
-                       skipped=outcome.skipped, header_row=outcome.header_row, date_order=outcome.date_order)
+        state.set_file(
+            outcome.path,
+            outcome.sheets,
+            outcome.chosen,
+            outcome.preview,
+            default=outcome.default,
+            skipped=outcome.skipped,
+            header_row=outcome.header_row,
+            date_order=outcome.date_order,
+        )
         if outcome.transactions is not None:
             state.set_transactions(outcome.transactions, date_order=outcome.date_order)
         else:
@@ -156,7 +166,11 @@ class FilePage(WizardPage):
     def _on_aborted(self) -> None:
         self._loading = False
         self._refresh()
-        self.status.setText("Reading the file was cancelled." if self.state.transactions is None else self.status.text())
+        self.status.setText(
+            "Reading the file was cancelled."
+            if self.state.transactions is None
+            else self.status.text()
+        )
         self.completeChanged.emit()
         self.loadFailed.emit()
 
@@ -183,24 +197,35 @@ class FilePage(WizardPage):
         if ticked != self.state.chosen_sheets:
             default = self.state.default_sheets
             choice = None if ticked == default else (ticked[0] if len(ticked) == 1 else ticked)
-            self.load(self.state.path, choice, header_row=self.state.header_row, date_order=self.state.date_order)
+            self.load(
+                self.state.path,
+                choice,
+                header_row=self.state.header_row,
+                date_order=self.state.date_order,
+            )
 
     def _header_row_chosen(self, value: int) -> None:
         if self._filling or not self.state.path:
             return
         row = value or None
         if row != self.state.header_row:
-            self.load(self.state.path, self.state.sheet, header_row=row, date_order=self.state.date_order)
+            self.load(
+                self.state.path, self.state.sheet, header_row=row, date_order=self.state.date_order
+            )
 
     # -- display -----------------------------------------------------------------------------
-    def _show_sheets(self, sheets: list[str], chosen: tuple[str, ...], default: tuple[str, ...]) -> None:
+    def _show_sheets(
+        self, sheets: list[str], chosen: tuple[str, ...], default: tuple[str, ...]
+    ) -> None:
         self._filling = True
         try:
             self.sheet_list.clear()
             for name in sheets:
                 item = QListWidgetItem(name)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if name in chosen else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    Qt.CheckState.Checked if name in chosen else Qt.CheckState.Unchecked
+                )
                 if name not in default:
                     why = self.state.skipped_sheets.get(name, "its columns do not map")
                     item.setToolTip(f"Not read unless ticked: {why}.")
@@ -212,8 +237,11 @@ class FilePage(WizardPage):
         self.sheet_label.setVisible(visible)
         self.sheet_list.setEnabled(len(sheets) > 1)
         rows = min(max(len(sheets), 1), _MAX_SHEET_ROWS)
-        self.sheet_list.setFixedHeight(rows * self.sheet_list.sizeHintForRow(0) + 2 * self.sheet_list.frameWidth()
-                                       if sheets else 0)
+        self.sheet_list.setFixedHeight(
+            rows * self.sheet_list.sizeHintForRow(0) + 2 * self.sheet_list.frameWidth()
+            if sheets
+            else 0
+        )
 
     def _show_header_row(self) -> None:
         state = self.state
@@ -228,14 +256,18 @@ class FilePage(WizardPage):
 
     def _refresh(self) -> None:
         state = self.state
-        self.header_spin.setEnabled(state.path is not None and not state.path.lower().endswith(".parquet"))
+        self.header_spin.setEnabled(
+            state.path is not None and not state.path.lower().endswith(".parquet")
+        )
         if state.path is None:
             self.path_label.setText("No file chosen yet.")
             self._show_sheets([], (), ())
             return
         p = Path(state.path)
         size = _fmt_size(state.path)
-        self.path_label.setText(f"<b>{p.name}</b>{'  (' + size + ')' if size else ''}<br>{p.parent}")
+        self.path_label.setText(
+            f"<b>{p.name}</b>{'  (' + size + ')' if size else ''}<br>{p.parent}"
+        )
         self._show_sheets(state.sheets, state.chosen_sheets, state.default_sheets)
         self._show_header_row()
         t = state.transactions
@@ -244,7 +276,11 @@ class FilePage(WizardPage):
             columns = len(state.preview.columns) if state.preview is not None else 0
             dates = t.frame["invoice_date"]
             first, last = dates.min(), dates.max()
-            span = f", from {first:%d %b %Y} to {last:%d %b %Y}" if first == first and last == last else ""
+            span = (
+                f", from {first:%d %b %Y} to {last:%d %b %Y}"
+                if first == first and last == last
+                else ""
+            )
             where = ""
             if len(t.sheets) == 1 and len(state.sheets) > 1:
                 where = f" of sheet '{t.sheets[0]}'"

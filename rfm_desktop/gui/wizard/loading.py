@@ -57,20 +57,32 @@ def load_file(
         default, skipped = plan.read or default, dict(plan.skipped)
     task.raise_if_cancelled()
     chosen = _named(sheets, sheet, default)
-    preview = io.read_preview(path, sheet=chosen[0] if chosen else None, nrows=PREVIEW_ROWS,
-                              header_row=header_row, mapping=explicit)
+    preview = io.read_preview(
+        path,
+        sheet=chosen[0] if chosen else None,
+        nrows=PREVIEW_ROWS,
+        header_row=header_row,
+        mapping=explicit,
+    )
     task.raise_if_cancelled()
     auto = dict(schema.auto_map([str(c) for c in preview.columns]))
     chosen_map = explicit or auto
-    outcome = LoadOutcome(path, sheets, chosen, default, preview, auto, header_row, date_order, skipped)
+    outcome = LoadOutcome(
+        path, sheets, chosen, default, preview, auto, header_row, date_order, skipped
+    )
     problems = list(schema.check_mapping(preview, chosen_map))
     if problems:
         outcome.problems = problems
         outcome.error = MappingError(" ".join(problems))
         return outcome
     request = None if chosen == default else (chosen[0] if len(chosen) == 1 else chosen)
-    params = AnalysisParams(input_path=path, sheet=request, column_map=column_map(chosen_map),
-                            header_row=header_row, date_order=date_order)
+    params = AnalysisParams(
+        input_path=path,
+        sheet=request,
+        column_map=column_map(chosen_map),
+        header_row=header_row,
+        date_order=date_order,
+    )
     outcome.transactions = read_all(params, task, start=0.05)
     return outcome
 
@@ -88,8 +100,13 @@ def _named(sheets: list[str], sheet: SheetChoice, default: tuple[str, ...]) -> t
     """The sheet names a choice stands for (an unknown name is kept: reading it says so)."""
     if not sheets:
         return ()
-    if sheet is None or (isinstance(sheet, str) and sheet.strip().casefold() == ALL_SHEETS
-                         and ALL_SHEETS not in [s.casefold() for s in sheets]):
+    if sheet is None or (
+        isinstance(sheet, str)
+        and sheet.strip().casefold() == ALL_SHEETS
+        and ALL_SHEETS not in [s.casefold() for s in sheets]
+    ):
         return default
     items = sheet if isinstance(sheet, tuple) else (sheet,)
-    return tuple(sheets[i] if isinstance(i, int) and 0 <= i < len(sheets) else str(i) for i in items)
+    return tuple(
+        sheets[i] if isinstance(i, int) and 0 <= i < len(sheets) else str(i) for i in items
+    )

@@ -25,7 +25,6 @@ TRANSFORM_WORDS = {"log1p": "log (log1p)", "none": "none"}
 PRESET_WORDS = {"seed": "the write-up settings (raw R/F/M, K = 4)"}
 
 
-
 def _sheets_text(sheet: object) -> str:
     if not sheet:
         return ""
@@ -33,20 +32,27 @@ def _sheets_text(sheet: object) -> str:
         return " – sheets " + html.escape(", ".join(f"'{s}'" for s in sheet))
     return f" – sheet '{html.escape(str(sheet))}'"
 
+
 def describe(params: AnalysisParams) -> str:
     """The choices of a run as a short HTML list."""
     c, k = params.cleaning, params.clustering
-    steps = [name for name, on in (
-        ("rows without customer id", c.drop_missing_customer),
-        ("cancellations", c.drop_cancellations),
-        ("quantity or price ≤ 0", c.drop_nonpositive),
-        ("non-product codes", c.drop_non_product),
-        ("duplicate rows", c.drop_duplicates),
-    ) if on]
+    steps = [
+        name
+        for name, on in (
+            ("rows without customer id", c.drop_missing_customer),
+            ("cancellations", c.drop_cancellations),
+            ("quantity or price ≤ 0", c.drop_nonpositive),
+            ("non-product codes", c.drop_non_product),
+            ("duplicate rows", c.drop_duplicates),
+        )
+        if on
+    ]
     if k.k is None:
         k_text = f"the best K from {k.k_min} to {k.k_max}"
     else:
-        k_text = f"fixed K = {k.k}" + (f" (K {k.k_min} to {k.k_max} also scored for the charts)" if k.sweep else "")
+        k_text = f"fixed K = {k.k}" + (
+            f" (K {k.k_min} to {k.k_max} also scored for the charts)" if k.sweep else ""
+        )
     if c.outliers == "segment":
         k_text += ", plus an Outliers segment"
     rows = [
@@ -122,12 +128,20 @@ class RunPage(WizardPage):
         transactions = state.transactions
         sweep = self.known_sweep(params)
         self.streamed = []
-        self.message.setText("The K scores of “Evaluate K” are used again: no new sweep." if sweep else "")
+        self.message.setText(
+            "The K scores of “Evaluate K” are used again: no new sweep." if sweep else ""
+        )
         self.run_button.setEnabled(False)
         self.stall.start()
         worker = self.run_job(
-            lambda task: pipeline.run(params, task.progress, task.cancelled,
-                                      transactions=transactions, on_k_score=task.partial, sweep=sweep),
+            lambda task: pipeline.run(
+                params,
+                task.progress,
+                task.cancelled,
+                transactions=transactions,
+                on_k_score=task.partial,
+                sweep=sweep,
+            ),
             "Starting…",
             on_finished=self._finished,
             on_errored=self._errored,
@@ -151,7 +165,8 @@ class RunPage(WizardPage):
         if isinstance(score, KScore):
             self.streamed.append(score)
             self.message.setText(
-                "Evaluated " + ", ".join(f"K={s.k} (silhouette {s.silhouette:.2f})" for s in self.streamed)
+                "Evaluated "
+                + ", ".join(f"K={s.k} (silhouette {s.silhouette:.2f})" for s in self.streamed)
             )
 
     def _stop_meter(self) -> None:

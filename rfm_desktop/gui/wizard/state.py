@@ -25,7 +25,9 @@ def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
 class WizardState(QObject):
     """What the analyst chose so far; :meth:`params` turns it into an :class:`AnalysisParams`."""
 
-    fileChanged = Signal()  # a new file (or sheets, or header row) was chosen: preview and transactions reset
+    fileChanged = (
+        Signal()
+    )  # a new file (or sheets, or header row) was chosen: preview and transactions reset
     transactionsChanged = Signal()  # the full file was (re)loaded
     optionsChanged = Signal()  # mapping, cleaning, snapshot or clustering options changed
 
@@ -33,11 +35,15 @@ class WizardState(QObject):
         super().__init__(parent)
         self.path: str | None = None
         self.sheets: list[str] = []  # every sheet of the workbook
-        self.default_sheets: tuple[str, ...] = ()  # the sheets read when none is chosen (pre-ticked)
+        self.default_sheets: tuple[
+            str, ...
+        ] = ()  # the sheets read when none is chosen (pre-ticked)
         self.chosen_sheets: tuple[str, ...] = ()  # the sheets ticked
         self.skipped_sheets: dict[str, str] = {}  # sheet -> why it is not read by default
         self.header_row: int | None = None  # forced header row (from 1); None = found automatically
-        self.date_order: str | None = None  # forced date order ("dmy", "mdy", "ymd"); None = detected
+        self.date_order: str | None = (
+            None  # forced date order ("dmy", "mdy", "ymd"); None = detected
+        )
         self.loaded_date_order: str | None = None  # the date order the transactions were read with
         self.preview: pd.DataFrame | None = None
         self.transactions: Any = None  # core.io.Transactions
@@ -45,7 +51,9 @@ class WizardState(QObject):
         self.mapping: dict[str, str] = {}
         self.cleaning = CleaningOptions()
         self.clustering = ClusteringOptions()
-        self.scoring = ScoringOptions()  # score bins, break points, rule table (kept from a saved analysis)
+        self.scoring = (
+            ScoringOptions()
+        )  # score bins, break points, rule table (kept from a saved analysis)
         self.snapshot_date: str | None = None
         self.preset: str | None = None
         #: the analyst's cluster names (cluster id, name), kept while the settings that made
@@ -88,11 +96,16 @@ class WizardState(QObject):
         return self.chosen_sheets[0] if len(self.chosen_sheets) == 1 else self.chosen_sheets
 
     def set_transactions(
-        self, transactions: Any, requested: dict[str, str] | None = None, date_order: str | None = None
+        self,
+        transactions: Any,
+        requested: dict[str, str] | None = None,
+        date_order: str | None = None,
     ) -> None:
         """``requested``: the mapping the rows were read with (default: what the engine reports)."""
         self.transactions = transactions
-        self.loaded_mapping = dict(requested if requested is not None else getattr(transactions, "mapping", None) or {})
+        self.loaded_mapping = dict(
+            requested if requested is not None else getattr(transactions, "mapping", None) or {}
+        )
         self.loaded_date_order = date_order
         if not self.mapping:
             self.mapping = dict(self.loaded_mapping)
@@ -105,8 +118,11 @@ class WizardState(QObject):
     @property
     def needs_reload(self) -> bool:
         """The mapping or date order changed since the transactions were read (or nothing was read yet)."""
-        return (self.transactions is None or self.mapping != self.loaded_mapping
-                or self.date_order != self.loaded_date_order)
+        return (
+            self.transactions is None
+            or self.mapping != self.loaded_mapping
+            or self.date_order != self.loaded_date_order
+        )
 
     def last_purchase(self) -> pd.Timestamp | None:
         if self.transactions is None:

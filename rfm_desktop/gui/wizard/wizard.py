@@ -46,7 +46,11 @@ class AnalysisWizard(QWidget):
         self.run_page = RunPage(self.state, self.busy)
         self.run_page.known_sweep = self.clustering_page.sweep_for  # Run reuses "Evaluate K"
         self.pages: list[WizardPage] = [
-            self.file_page, self.columns_page, self.cleaning_page, self.clustering_page, self.run_page,
+            self.file_page,
+            self.columns_page,
+            self.cleaning_page,
+            self.clustering_page,
+            self.run_page,
         ]
         self.stack = QStackedWidget()
         self.steps = QListWidget()
@@ -57,7 +61,9 @@ class AnalysisWizard(QWidget):
             item.setSizeHint(QSize(0, self.fontMetrics().height() * 2))
             self.steps.addItem(item)
             page.completeChanged.connect(self._update_buttons)
-        self.steps.setFixedWidth(max(150, self.fontMetrics().horizontalAdvance("4. Clustering") + 60))
+        self.steps.setFixedWidth(
+            max(150, self.fontMetrics().horizontalAdvance("4. Clustering") + 60)
+        )
         self.steps.currentRowChanged.connect(self._step_clicked)
 
         self.back_button = QPushButton("◀ Back")
@@ -73,7 +79,9 @@ class AnalysisWizard(QWidget):
         footer.addWidget(self.back_button)
         footer.addWidget(self.next_button)
         self.results_button = QPushButton("Back to results ▶")
-        self.results_button.setToolTip("The results of the last run, without running again (Ctrl+2).")
+        self.results_button.setToolTip(
+            "The results of the last run, without running again (Ctrl+2)."
+        )
         self.results_button.clicked.connect(self.resultsRequested)
         self.results_button.setVisible(False)
         footer.addWidget(self.results_button)
@@ -129,7 +137,9 @@ class AnalysisWizard(QWidget):
         index = self.current_index
         if index >= RUN or not self.current_page.is_complete():
             return
-        self.current_page.before_next(lambda: self._go(index + 1) if self.current_index == index else None)
+        self.current_page.before_next(
+            lambda: self._go(index + 1) if self.current_index == index else None
+        )
 
     def back(self) -> None:
         if self.current_index > 0 and not self.run_page.is_running():
@@ -151,7 +161,9 @@ class AnalysisWizard(QWidget):
             item = self.steps.item(i)
             enabled = i == index or (self.reachable(i) and not running)
             flags = item.flags()
-            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if enabled else flags & ~Qt.ItemFlag.ItemIsEnabled)
+            item.setFlags(
+                flags | Qt.ItemFlag.ItemIsEnabled if enabled else flags & ~Qt.ItemFlag.ItemIsEnabled
+            )
 
     # -- file --------------------------------------------------------------------------------
     def open_file(
