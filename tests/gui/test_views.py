@@ -1012,7 +1012,19 @@ def test_scatter_mouse_drag_draws_rectangle_and_lasso(qtbot, result) -> None:
     view = _make(qtbot, scatter2d.Scatter2DView)
     view.set_result(result)
     view.set_axes("recency", "frequency")
-    qtbot.wait(50)
+    # Under Xvfb the window is mapped and sized by the X server a moment after show(); on a busy
+    # machine that can land mid-drag and move the view under the pointer (the press was recorded
+    # in the old scene geometry). Wait for the window, then for the view's geometry to settle.
+    qtbot.waitExposed(view)
+
+    def geometry() -> tuple:
+        return view.viewbox.sceneBoundingRect(), view.viewbox.viewRange()
+
+    for _ in range(100):
+        before = geometry()
+        qtbot.wait(50)
+        if geometry() == before:
+            break
     viewport = view.graphics.viewport()
     left = Qt.MouseButton.LeftButton
 
