@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.export import segment_file_names
+from rfm_desktop.core.export_request import ExportRequest
 from rfm_desktop.core.filenames import safe_file_name, unique_file_names
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
-from rfm_desktop.gui.exporting import ExportRequest
 from rfm_desktop.gui.views.colors import segment_color
 
 FORMATS = (("csv", "CSV (.csv) – opens anywhere"), ("xlsx", "Excel workbook (.xlsx)"))

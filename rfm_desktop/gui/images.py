@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from rfm_desktop.gui.report import K_CHARTS
+from rfm_desktop.core.report import K_CHARTS
 
 
 def can_render_gl() -> bool:

@@ -540,8 +540,8 @@ class MainWindow(QMainWindow):
         if result is None:
             self.status("Run an analysis first: there is nothing to export yet.", 4000)
             return
+        from rfm_desktop.core.export_request import run_export
         from rfm_desktop.gui.export_dialog import ExportDialog
-        from rfm_desktop.gui.exporting import run_export
 
         dialog = ExportDialog(
             result,
@@ -564,7 +564,7 @@ class MainWindow(QMainWindow):
         )
 
     def _exported(self, paths: list[Path]) -> None:
-        from rfm_desktop.gui.exporting import describe_written
+        from rfm_desktop.core.export_request import describe_written
 
         if paths:
             self.last_export_folder = paths[0].parent
@@ -603,7 +603,7 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:
             dialogs.show_error(self, ExportError(str(exc)))
             return
-        from rfm_desktop.gui.exporting import describe_written
+        from rfm_desktop.core.export_request import describe_written
 
         settings.set_last_folder(path, "export")
         self.last_export_folder = path.parent
@@ -625,8 +625,8 @@ class MainWindow(QMainWindow):
         path = Path(chosen[0])
         if path.suffix.lower() not in (".html", ".htm"):
             path = path.with_suffix(".html")
+        from rfm_desktop.core.report import write_report
         from rfm_desktop.gui.images import report_images
-        from rfm_desktop.gui.report import write_report
 
         self.status("Drawing the pictures for the report…")
         try:

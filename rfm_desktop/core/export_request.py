@@ -1,4 +1,7 @@
-"""What the export dialog asks for, and doing it with the engine's writers (on a worker thread)."""
+"""What an export asks for (the GUI's export dialog fills it), and doing it with the engine's writers.
+
+Qt-free: the GUI runs :func:`run_export` on its worker thread.
+"""
 
 from __future__ import annotations
 
