@@ -62,3 +62,9 @@ class Cancelled(RFMError):
     """The user cancelled the run; nothing was written."""
 
     hint = "Run again when ready."
+
+
+class ModelError(RFMError):
+    """A statistical model (customer lifetime value) cannot be fitted to the data."""
+
+    hint = "Use a longer purchase history, or run without customer lifetime value."
