@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rfm_desktop.core.clustering import threadpool_limits
+from rfm_desktop.core.decimate import sample_rows
 from rfm_desktop.core.errors import Cancelled, DataError
 from rfm_desktop.core.params import CancelledFn, ProgressFn, never_cancelled, no_progress
 
@@ -55,15 +56,6 @@ def feature_matrix(customers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     x = customers[columns].to_numpy(dtype=np.float64, na_value=np.nan)
     rows = np.flatnonzero(np.isfinite(x).all(axis=1))
     return rows, x[rows]
-
-
-def sample_rows(n: int, seed: int, limit: int = SAMPLE_LIMIT) -> np.ndarray:
-    """All of 0..n-1, or a fixed-seed random ``limit`` of them (sorted)."""
-    if n <= limit:
-        return np.arange(n, dtype=np.int64)
-    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False)).astype(
-        np.int64
-    )
 
 
 def tsne_map(

@@ -12,14 +12,13 @@ and counts always test every customer.
 from __future__ import annotations
 
 import math
-import textwrap
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -35,7 +34,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfm_desktop.core.explain import explain_scores
 from rfm_desktop.core.palette import hex_to_rgb
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
@@ -51,6 +49,7 @@ from rfm_desktop.gui.views.base import (
 from rfm_desktop.gui.views.colors import segment_color
 from rfm_desktop.gui.views.density import Rect, SortedPoints, render
 from rfm_desktop.gui.views.geometry import points_in_polygon, points_in_rect
+from rfm_desktop.gui.views.hover import HoverCard, describe_customer, nearest_row
 from rfm_desktop.gui.views.scatter_items import (
     FastScatter,
     LegendSample,
@@ -283,22 +282,17 @@ class Scatter2DView(ResultView):
         self.plot.addItem(self._grid, ignoreBounds=True)
         self.viewbox.sigRangeChanged.connect(self._range_changed)
         self.viewbox.sigResized.connect(self._range_changed)
-        self._hover_ring = pg.ScatterPlotItem(size=14, brush=None, pxMode=True)
-        self._hover_ring.setZValue(1e6)
-        self._hover_ring.hide()
-        # The hover card is a plain label over the plot (not a scene item): it is placed in
-        # widget pixels and kept inside the plot area, whatever the text's width.
-        self._hover_text = QLabel(self.graphics)
-        self._hover_text.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self._hover_text.setTextFormat(Qt.TextFormat.PlainText)
-        self._hover_text.hide()
-        self.plot.addItem(self._hover_ring, ignoreBounds=True)
-        self._pointer_inside = False
-        self.graphics.scene().sigMouseMoved.connect(self._pointer_moved)
-        self.graphics.viewport().installEventFilter(self)
-        self._hover_proxy = pg.SignalProxy(
-            self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
+        self.hover = HoverCard(
+            self.graphics,
+            self.plot,
+            self.hover_label,
+            find=self._nearest,
+            describe=lambda row: describe_customer(self._result, row),
+            position=lambda row: (float(self._x[row]), float(self._y[row])),
         )
+        self.hover.enabled = lambda: self._result is not None
+        # the ring and the card under their old names (the tests look at them)
+        self._hover_ring, self._hover_text = self.hover.ring, self.hover.card
 
         # -- layout -----------------------------------------------------------------------
         row1 = QHBoxLayout()
@@ -499,7 +493,7 @@ class Scatter2DView(ResultView):
         """Describe the drawn customer nearest to plotted position (x, y), within a few pixels."""
         hit = self._nearest(x, y)
         self._show_hover(hit)
-        return None if hit is None else self._describe(hit)
+        return None if hit is None else describe_customer(self._result, hit)
 
     def level_of_detail(self) -> str:
         """What the plot shows now: "points" (every customer in view as a marker) or
@@ -570,7 +564,7 @@ class Scatter2DView(ResultView):
 
     def _make_items(self) -> None:
         for item in list(self.plot.items):
-            if isinstance(item, pg.ScatterPlotItem) and item is not self._hover_ring:
+            if isinstance(item, pg.ScatterPlotItem) and item is not self.hover.ring:
                 self.plot.removeItem(item)
         self.legend.clear()
         hidden = self._hidden[self.color_by()]
@@ -872,12 +866,7 @@ class Scatter2DView(ResultView):
         self.legend.setPen(pg.mkPen(QColor(fg.red(), fg.green(), fg.blue(), 80)))
         self.legend.setLabelTextColor(fg)
         self.viewbox.set_shape_color(fg)
-        self._hover_ring.setPen(pg.mkPen(fg, width=2))
-        self._hover_text.setStyleSheet(
-            f"QLabel {{ background: rgba({panel.red()}, {panel.green()}, {panel.blue()}, 235); "
-            f"color: {fg.name()}; border: 1px solid rgba({fg.red()}, {fg.green()}, {fg.blue()}, 120); "
-            "border-radius: 3px; padding: 3px 6px; }"
-        )
+        self.hover.restyle(fg, panel)
 
     def _palette_changed(self) -> None:
         self._restyle()
@@ -1045,26 +1034,16 @@ class Scatter2DView(ResultView):
             )
 
     # -- hover ------------------------------------------------------------------------------
-    def _pointer_moved(self, _pos) -> None:
-        self._pointer_inside = True
+    @property
+    def _pointer_inside(self) -> bool:
+        return self.hover.pointer_inside
 
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.graphics.viewport() and event.type() == QEvent.Type.Leave:
-            # the mouse left the plot: the card goes (a rate-limited move still queued is ignored)
-            self._pointer_inside = False
-            self._show_hover(None)
-        return super().eventFilter(watched, event)
+    @_pointer_inside.setter
+    def _pointer_inside(self, inside: bool) -> None:
+        self.hover.pointer_inside = inside
 
-    def _on_mouse_moved(self, args) -> None:
-        if self._result is None or not self._pointer_inside:
-            return
-        scene_pos = args[0]
-        if not self.viewbox.sceneBoundingRect().contains(scene_pos):
-            self._show_hover(None)
-            return
-        pos = self.viewbox.mapSceneToView(scene_pos)
-        hit = self._nearest(pos.x(), pos.y())
-        self._show_hover(hit)
+    def _on_mouse_moved(self, args: tuple) -> None:
+        self.hover.mouse_moved(args)
 
     def _nearest(self, x: float, y: float) -> int | None:
         """Row of the drawn customer nearest to (x, y) in screen pixels, if within reach."""
@@ -1074,95 +1053,15 @@ class Scatter2DView(ResultView):
             )
         else:
             candidates = self._visible_rows()
-        if candidates.size == 0:
-            return None
-        px_w, px_h = self.viewbox.viewPixelSize()
-        px_w, px_h = px_w or 1.0, px_h or 1.0
-        dx = (self._x[candidates] - x) / px_w
-        dy = (self._y[candidates] - y) / px_h
-        d2 = dx * dx + dy * dy
-        if d2.size == 0 or not np.isfinite(d2).any():
-            return None
-        best = int(np.nanargmin(d2))
-        reach = self._size / 2 + 4
-        return int(candidates[best]) if d2[best] <= reach * reach else None
-
-    def _describe(self, row: int) -> str:
-        frame = self._result.customers
-        cid = frame["customer_id"].iat[row]
-        rec, freq, mon = (frame[c].iat[row] for c in ("recency", "frequency", "monetary"))
-        cluster = (
-            frame["cluster_name"].iat[row]
-            if "cluster_name" in frame.columns
-            else frame["cluster"].iat[row]
-        )
-        segment = frame["rfm_segment"].iat[row] if "rfm_segment" in frame.columns else ""
-        why = (
-            explain_scores((rec, freq, mon), self._result.scales, self._result.rules).text
-            if self._result.scales
-            else ""
-        )
-        return (
-            f"Customer {cid}  ·  segment: {cluster}  ·  RFM segment: {segment}\n"
-            f"Recency {rec:,.0f} days  ·  Frequency {freq:,.0f} orders  ·  Monetary {mon:,.2f}"
-        ) + (f"\nWhy this segment: {textwrap.fill(why, 100)}" if why else "")
+        pixel = self.viewbox.viewPixelSize()
+        return nearest_row(candidates, self._x, self._y, (x, y), pixel, self._size / 2 + 4)
 
     def _show_hover(self, row: int | None) -> None:
-        if row is None:
-            self._hover_ring.hide()
-            self._hover_text.hide()
-            self.hover_label.setText("Hover over a point to see the customer.")
-            return
-        text = self._describe(row)
-        x, y = float(self._x[row]), float(self._y[row])
-        self._hover_ring.setData(x=[x], y=[y])
-        self._hover_ring.show()
-        self._hover_text.setText(text)
-        self._fit_hover_card()
-        self._place_hover_card(x, y)
-        self._hover_text.show()
-        self._hover_text.raise_()
-        self.hover_label.setText(text.replace("\n", "  ·  "))
+        self.hover.show(row)
 
     def plot_area(self) -> QRect:
         """The data area of the plot in the pixels of ``self.graphics`` (where the card must stay)."""
-        return self.graphics.mapFromScene(self.viewbox.sceneBoundingRect()).boundingRect()
-
-    def _fit_hover_card(self) -> None:
-        """Its natural size, or wrapped to the plot's width when the text is wider than that."""
-        card = self._hover_text
-        card.setWordWrap(False)
-        card.setMinimumWidth(0)
-        card.setMaximumWidth(16_777_215)
-        hint = card.sizeHint()
-        width = self.plot_area().width()
-        if hint.width() <= width:
-            card.resize(hint)
-            return
-        card.setWordWrap(True)
-        card.setFixedWidth(max(width, 120))
-        card.resize(card.width(), card.heightForWidth(card.width()))
-
-    def _place_hover_card(self, x: float, y: float) -> None:
-        """Beside the point (right and above when there is room, else left or below), then
-        pushed inside the plot area so no part of the text is cut off."""
-        area = self.plot_area()
-        point = self.graphics.mapFromScene(self.viewbox.mapViewToScene(QPointF(x, y)))
-        size = self._hover_text.size()
-        gap = 10
-        left = (
-            point.x() + gap
-            if point.x() + gap + size.width() <= area.right()
-            else point.x() - gap - size.width()
-        )
-        top = (
-            point.y() - gap - size.height()
-            if point.y() - gap - size.height() >= area.top()
-            else point.y() + gap
-        )
-        left = max(area.left(), min(left, area.right() - size.width()))
-        top = max(area.top(), min(top, area.bottom() - size.height()))
-        self._hover_text.move(int(left), int(top))
+        return self.hover.plot_area()
 
     # -- export ----------------------------------------------------------------------------------
     def drawn_point_count(self) -> int:

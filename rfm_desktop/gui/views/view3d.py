@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfm_desktop.core.decimate import sample_rows
 from rfm_desktop.core.palette import hex_to_rgb
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
@@ -135,13 +136,6 @@ def _swatch_icon(color: str) -> QIcon:
     pixmap = QPixmap(14, 14)
     pixmap.fill(QColor(color))
     return QIcon(pixmap)
-
-
-def _subset(n: int, fraction: float, seed: int) -> np.ndarray:
-    if fraction >= 1.0:
-        return np.arange(n)
-    size = min(n, max(1, round(n * fraction))) if n else 0
-    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
 class _AxisLabels(QWidget):
@@ -481,7 +475,8 @@ class View3D(ResultView):
         scene = self._to_scene(xyz, low, high)
         for i, profile in enumerate(result.clusters):
             rows = np.flatnonzero((labels == profile.id) & finite)
-            rows = rows[_subset(len(rows), fraction, SEED + i)]
+            share = len(rows) if fraction >= 1.0 else max(1, round(len(rows) * fraction))
+            rows = rows[sample_rows(len(rows), SEED + i, share)]
             r, g, b = hex_to_rgb(profile.color)
             item = gl.GLScatterPlotItem(
                 pos=scene[rows],
