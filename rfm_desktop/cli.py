@@ -196,6 +196,12 @@ def build_parser() -> _Parser:
         metavar="YYYY-MM-DD",
         help="date recency is measured to: on or after the last purchase, within 50 years of it",
     )
+    seg.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="analyse only transactions before this date, with the snapshot at it "
+        "(e.g. the end of May from a file that runs into June)",
+    )
     seg.add_argument("--seed", type=int, help=f"random seed, 0 to {SEED_MAX} (default 42)")
     seg.add_argument(
         "--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)"
@@ -288,6 +294,8 @@ def params_from_args(args: argparse.Namespace):
         changes["column_map"] = tuple(sorted({**base.mapping, **dict(args.map)}.items()))
     if args.snapshot is not None:
         changes["snapshot_date"] = args.snapshot
+    if args.as_of is not None:
+        changes["as_of"] = args.as_of
     if args.header_row is not None:
         changes["header_row"] = args.header_row
     if args.date_order is not None:

@@ -389,6 +389,7 @@ def summary_dict(result: AnalysisResult) -> dict:
         "silhouette": _num(result.silhouette),
         "silhouette_sampled": bool(sweep.silhouette_sampled) if sweep else False,
         "snapshot_date": result.snapshot_date.isoformat(),
+        "as_of": result.params.as_of,
         "date_format": result.date_format,
         "cleaning": [
             {

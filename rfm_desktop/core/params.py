@@ -207,6 +207,9 @@ class AnalysisParams:
     #: the analyst's names for clusters, as (cluster id, name) pairs; applied after the fit, so a
     #: saved analysis reopens with its renames (ids are stable for the same settings and seed)
     cluster_names: tuple[tuple[int, str], ...] = ()
+    #: ISO date: analyse only transactions before it, with the snapshot at it ("end of May" from
+    #: a file that runs into June); None = every transaction
+    as_of: str | None = None
 
     def __post_init__(self) -> None:
         names = (
@@ -231,6 +234,14 @@ class AnalysisParams:
             raise ParamsError("No data file is named (input_path is empty).")
         if self.snapshot_date is not None:
             parse_snapshot(self.snapshot_date)
+        if self.as_of is not None:
+            day = parse_snapshot(self.as_of, "as-of date")
+            if self.snapshot_date is not None and parse_snapshot(self.snapshot_date) != day:
+                raise ParamsError(
+                    f"The snapshot date {self.snapshot_date} and the as-of date {self.as_of} differ: "
+                    "an as-of run counts recency to the as-of date.",
+                    hint="Give only the as-of date (or only the snapshot date).",
+                )
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -268,8 +279,10 @@ class AnalysisParams:
         return dataclasses.replace(self, **changes)
 
 
-def parse_snapshot(text: str) -> dt.date:
-    """The snapshot date of ``text`` (YYYY-MM-DD), within SNAPSHOT_EARLIEST … SNAPSHOT_LATEST.
+def parse_snapshot(text: str, what: str = "snapshot date") -> dt.date:
+    """The date of ``text`` (YYYY-MM-DD), within SNAPSHOT_EARLIEST … SNAPSHOT_LATEST.
+
+    ``what`` names the date in the message ("snapshot date", "as-of date").
 
     Raises
     ------
@@ -279,10 +292,10 @@ def parse_snapshot(text: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(text.strip())
     except (ValueError, AttributeError):
-        raise ParamsError(f"The snapshot date '{text}' is not a date: use YYYY-MM-DD.") from None
+        raise ParamsError(f"The {what} '{text}' is not a date: use YYYY-MM-DD.") from None
     if not SNAPSHOT_EARLIEST <= day <= SNAPSHOT_LATEST:
         raise ParamsError(
-            f"The snapshot date {day} is outside {SNAPSHOT_EARLIEST} … {SNAPSHOT_LATEST}: use a date close to the data."
+            f"The {what} {day} is outside {SNAPSHOT_EARLIEST} … {SNAPSHOT_LATEST}: use a date close to the data."
         )
     return day
 

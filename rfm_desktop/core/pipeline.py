@@ -30,6 +30,7 @@ from rfm_desktop.core.params import (
 from rfm_desktop.core.result import (
     AnalysisResult,
     CleaningReport,
+    CleaningStep,
     KScore,
     KSweep,
     RunWarning,
@@ -109,6 +110,8 @@ def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
     ParamsError
         The chosen date is before the last purchase or more than SNAPSHOT_MAX_YEARS_AFTER years after it.
     """
+    if params.as_of:  # only rows before it are left (before_as_of), so it is after the last one
+        return pd.Timestamp(parse_snapshot(params.as_of, "as-of date"))
     if params.snapshot_date:
         snapshot = pd.Timestamp(parse_snapshot(params.snapshot_date))
         last = frame["invoice_date"].max()
@@ -125,6 +128,46 @@ def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
             )
         return snapshot
     return frame["invoice_date"].max() + pd.Timedelta(days=1)
+
+
+def before_as_of(
+    frame: pd.DataFrame, report: CleaningReport, params: AnalysisParams
+) -> tuple[pd.DataFrame, CleaningReport]:
+    """The clean rows dated before ``params.as_of`` (all of them without an as-of date), and the
+    report with the step "as_of" that counts the later rows it removed.
+
+    Raises
+    ------
+    DataError
+        No clean row is dated before the as-of date.
+    """
+    if params.as_of is None:
+        return frame, report
+    day = pd.Timestamp(parse_snapshot(params.as_of, "as-of date"))
+    later = (frame["invoice_date"] >= day).to_numpy(dtype=bool, na_value=False)
+    kept = int((~later).sum())
+    if kept == 0:
+        first = frame["invoice_date"].min()
+        raise DataError(
+            f"No transactions are dated before the as-of date {day.date()}"
+            + (f" (the first is on {first.date()})." if pd.notna(first) else "."),
+            hint="Choose a later as-of date.",
+        )
+    example = None
+    if later.any():
+        row = frame.loc[later].iloc[0]
+        example = f"invoice {row['invoice_id']} on {pd.Timestamp(row['invoice_date']).date()}"
+    step = CleaningStep(
+        step="as_of",
+        label=f"Rows on or after the as-of date {day.date()}",
+        before=len(frame),
+        removed=len(frame) - kept,
+        after=kept,
+        would_remove=len(frame) - kept,
+        example=example,
+    )
+    rows = frame.loc[~later].reset_index(drop=True) if later.any() else frame
+    return rows, dataclasses.replace(report, steps=(*report.steps, step))
 
 
 def clean_rows(
@@ -155,6 +198,7 @@ def prepare(
     if cleaned is None:
         cleaned = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
     clean_frame, report = cleaned
+    clean_frame, report = before_as_of(clean_frame, report, params)
     cleaning.check_one_currency(clean_frame, params.cleaning, transactions.currency_source)
     _check(cancelled)
     warnings = [
