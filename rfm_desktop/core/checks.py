@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from rfm_desktop.core import schema
+from rfm_desktop.core.values import plural, to_customer_ids
 
 #: Fewer customers than this make k-means clusters that say little (a handful per cluster).
 MIN_CUSTOMERS_FOR_CLUSTERING = 20
@@ -106,7 +106,7 @@ def raw_table_notes(
     for header in table.column_names:
         if header in used or not _looks_like_customer_key(header):
             continue
-        orders = _orders_per(schema.to_customer_ids(table.column(header)), invoices)
+        orders = _orders_per(to_customer_ids(table.column(header)), invoices)
         repeat = int((orders > 1).sum())
         if repeat:
             column = mapping["customer_id"]
@@ -189,12 +189,12 @@ def _far_text(
     span = f"{years:.1f} years" if years >= 1.5 else f"{gap:,} days"
     if late:
         return (
-            f"The last date, {day} ({schema.plural(rows, 'row')}, e.g. invoice {invoice}), is "
+            f"The last date, {day} ({plural(rows, 'row')}, e.g. invoice {invoice}), is "
             f"{span} after all the other dates (which end on {edge}): it sets the snapshot "
             "date, so it moves every recency. If it is a typo, correct it in the file."
         )
     return (
-        f"The first date, {day} ({schema.plural(rows, 'row')}, e.g. invoice {invoice}), is "
+        f"The first date, {day} ({plural(rows, 'row')}, e.g. invoice {invoice}), is "
         f"{span} before all the other dates (which start on {edge}): if it is a typo, correct "
         "it in the file."
     )

@@ -10,10 +10,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rfm_desktop.core import schema
 from rfm_desktop.core.errors import DataError, ParamsError
 from rfm_desktop.core.params import CleaningOptions
 from rfm_desktop.core.result import CleaningReport, CleaningStep
+from rfm_desktop.core.values import plural
 
 #: Stock codes that are postage, fees, adjustments or charity, not products (UCI Online Retail).
 NON_PRODUCT_CODES = frozenset(
@@ -454,7 +454,7 @@ def _step_warnings(frame: pd.DataFrame, steps: list[CleaningStep], rows_read: in
         kept &= ~_cancellation(frame, CleaningOptions())
     if kept.any():
         notes.append(
-            f"{schema.plural(int(kept.sum()), 'row')} have invoice ids that start with 'C' but do not "
+            f"{plural(int(kept.sum()), 'row')} have invoice ids that start with 'C' but do not "
             f"mark a cancellation (e.g. '{invoices.iloc[int(np.argmax(kept))]}'); they are not removed "
             "as cancellations. A cancellation is 'C' followed by digits, with a negative quantity."
         )
@@ -465,7 +465,7 @@ def _step_warnings(frame: pd.DataFrame, steps: list[CleaningStep], rows_read: in
         if unknown.any():
             counts = status[unknown].str.strip().value_counts()
             listed = ", ".join(
-                f"'{value}' ({schema.plural(int(n), 'row')})" for value, n in counts.head(5).items()
+                f"'{value}' ({plural(int(n), 'row')})" for value, n in counts.head(5).items()
             )
             notes.append(f"Status values that say neither sale nor not-a-sale were kept: {listed}.")
     return notes
@@ -500,7 +500,7 @@ def check_one_currency(frame: pd.DataFrame, options: CleaningOptions, column: st
         return
     counts = currency_counts(frame)
     if len(counts) > 1:
-        listed = ", ".join(f"{code} ({schema.plural(int(n), 'row')})" for code, n in counts.items())
+        listed = ", ".join(f"{code} ({plural(int(n), 'row')})" for code, n in counts.items())
         raise DataError(
             f"The amounts are in {len(counts)} currencies ({listed}, column '{column}'): adding them "
             "up would mix money. Map a column with the amounts converted to one currency "

@@ -10,7 +10,7 @@ Two stages:
    see :mod:`rfm_desktop.core.source`); every sheet, header-row search and parse of that
    call works on those bytes, so what is analysed is what ``run.json`` records.
 2. the *canonical frame*: the mapped columns turned into ids, dates and numbers by
-   :mod:`rfm_desktop.core.schema`.
+   :mod:`rfm_desktop.core.values` (the columns found by :mod:`rfm_desktop.core.mapping`).
 
 The header row is the first of the top rows under which the column mapping succeeds, so
 report-style exports with title lines above the headers read as they are (``header_row``
@@ -51,9 +51,23 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from rfm_desktop.core import cache, checks, schema, source, workbook_guard
+from rfm_desktop.core import cache, checks, source, workbook_guard
 from rfm_desktop.core.errors import DataError, InputFileError, MappingError, RFMError, SheetError
+from rfm_desktop.core.mapping import resolve_mapping
 from rfm_desktop.core.params import ALL_SHEETS, ProgressFn, SheetChoice, no_progress
+from rfm_desktop.core.values import (
+    DECIMAL_COMMA,
+    Parsed,
+    as_arrow,
+    currency_marks,
+    plural,
+    to_customer_ids,
+    to_dates,
+    to_ids,
+    to_numbers,
+    to_text,
+    total_labels,
+)
 
 FileKind = Literal["excel", "text", "parquet"]
 
@@ -120,7 +134,7 @@ class Transactions:
     mapped), stock_code, description, country, status, currency (string, all ``<NA>`` when
     unmapped). Empty rows and a report's total lines are not in ``frame`` (see ``notes``).
     Customer ids keep placeholder words (``guest``, ``N/A``) for the cleaning step that counts
-    them, and email ids are lower-cased (see ``schema.to_customer_ids``).
+    them, and email ids are lower-cased (see ``values.to_customer_ids``).
     """
 
     frame: pd.DataFrame
@@ -172,19 +186,19 @@ class Transactions:
         if self.first_bad_date is not None:
             b = self.first_bad_date
             notes.append(
-                f"Column '{b.column}' has {schema.plural(b.count, 'value')} that are not dates, "
+                f"Column '{b.column}' has {plural(b.count, 'value')} that are not dates, "
                 f"first in {b.where}: '{b.value}'."
             )
         if self.first_bad_number is not None:
             b = self.first_bad_number
             total = "" if b.count == self.bad_numbers else f" ({self.bad_numbers} in all columns)"
             notes.append(
-                f"Column '{b.column}' has {schema.plural(b.count, 'value')} that are not numbers"
+                f"Column '{b.column}' has {plural(b.count, 'value')} that are not numbers"
                 f"{total}, first in {b.where}: '{b.value}'."
             )
         if self.rows_skipped:
             notes.append(
-                f"{schema.plural(self.rows_skipped, 'row')} skipped because the number of values "
+                f"{plural(self.rows_skipped, 'row')} skipped because the number of values "
                 f"does not match the headers, first: '{self.first_skipped}'."
             )
         if not self.has_invoice_id:
@@ -501,7 +515,7 @@ def _read_parts(
         report(0.7 * i / len(wanted), "Reading file")
         parts.append(_layout(p, name, mapping, header_row, use_cache))
     if len(parts) > 1:
-        first = schema.resolve_mapping(parts[0].table.column_names, mapping)
+        first = resolve_mapping(parts[0].table.column_names, mapping)
         for part in parts[1:]:
             if _mapping_or_none(part, mapping) != first:
                 raise SheetError(
@@ -532,7 +546,7 @@ def _as_list(sheet: SheetChoice) -> list[str | int]:
 
 def _mapping_or_none(raw: _Raw, mapping: Mapping[str, str | None] | None) -> dict[str, str] | None:
     try:
-        return schema.resolve_mapping(raw.table.column_names, mapping)
+        return resolve_mapping(raw.table.column_names, mapping)
     except MappingError:
         return None
 
@@ -559,7 +573,7 @@ def _same_layout_sheets(
         report(0.7 * i / len(names), "Reading file")
         try:
             raw = _layout(p, name, mapping, header_row, use_cache)
-            chosen = schema.resolve_mapping(raw.table.column_names, mapping)
+            chosen = resolve_mapping(raw.table.column_names, mapping)
         except SheetError as exc:
             empty.append(exc)
             skipped.append(
@@ -619,7 +633,7 @@ def _layout(
 def _maps(headers: list[str], mapping: Mapping[str, str | None] | None) -> bool:
     """The required fields find their columns among these headers."""
     try:
-        schema.resolve_mapping(headers, mapping)
+        resolve_mapping(headers, mapping)
     except MappingError:
         return False
     return True
@@ -643,7 +657,7 @@ def _sheet_notes(parts: list[_Raw], skipped: list[tuple[str, str]], auto: bool) 
     """Which sheets were read and which not, when a workbook has more than one."""
     if len(parts) + len(skipped) < 2 or parts[0].sheet is None:
         return []
-    read = [f"'{r.sheet}' ({schema.plural(r.table.num_rows, 'row')})" for r in parts]
+    read = [f"'{r.sheet}' ({plural(r.table.num_rows, 'row')})" for r in parts]
     listed = read[0] if len(read) == 1 else ", ".join(read[:-1]) + " and " + read[-1]
     notes = [
         f"Read sheet {listed}."
@@ -664,7 +678,7 @@ def _header_notes(parts: list[_Raw]) -> list[str]:
             where = f" of sheet '{raw.sheet}'" if raw.sheet is not None else ""
             notes.append(
                 f"The column headers are on row {raw.header_row + 1}{where}; the "
-                f"{schema.plural(raw.header_row, 'row')} above (a title) were not read. "
+                f"{plural(raw.header_row, 'row')} above (a title) were not read. "
                 "Give another row with --header-row N (or Header row on the File page)."
             )
     return notes
@@ -1071,7 +1085,7 @@ def _stack(parts: list[_Raw]) -> pa.Table:
 
     A column typed differently on two sheets (numbers on one, text on another) is stacked
     as float64 when all are numbers and as text otherwise; the readers of
-    :mod:`~rfm_desktop.core.schema` read text the same way.
+    :mod:`~rfm_desktop.core.values` read text the same way.
     """
     if len(parts) == 1:
         return parts[0].table
@@ -1100,7 +1114,7 @@ def _to_transactions(
 ) -> Transactions:
     headers = list(parts[0].table.column_names)
     try:
-        chosen = schema.resolve_mapping(headers, mapping)
+        chosen = resolve_mapping(headers, mapping)
     except MappingError as exc:
         raise _with_header_hint(exc, headers) from None
     table = _stack(parts)
@@ -1108,7 +1122,7 @@ def _to_transactions(
     table, notes = _drop_non_sales(table, chosen, rows)
     n = table.num_rows
 
-    dates = schema.to_dates(table.column(chosen["invoice_date"]), order=date_order)
+    dates = to_dates(table.column(chosen["invoice_date"]), order=date_order)
     bad_date = _bad_value(dates, chosen["invoice_date"], rows)
     if dates.parsed == 0:
         _no_values(chosen["invoice_date"], bad_date, "dates")
@@ -1119,11 +1133,11 @@ def _to_transactions(
         table, chosen, parts[0].decimal_comma, rows
     )
 
-    customers = schema.to_customer_ids(table.column(chosen["customer_id"]))
+    customers = to_customer_ids(table.column(chosen["customer_id"]))
     invoice_dates = dates.values
     orders: np.ndarray | None = None  # invoice codes, computed once when needed
     if "invoice_id" in chosen:
-        invoices = schema.to_ids(table.column(chosen["invoice_id"]))
+        invoices = to_ids(table.column(chosen["invoice_id"]))
         blank_dates = _blank(table.column(chosen["invoice_date"]))
         if blank_dates.any() or customers.isna().any():
             orders = pd.factorize(invoices, use_na_sentinel=True)[0]
@@ -1146,11 +1160,11 @@ def _to_transactions(
             "quantity": numbers["quantity"],
             "unit_price": numbers["unit_price"],
             "amount": numbers["amount"],
-            "stock_code": _optional(table, chosen, "stock_code", schema.to_ids),
-            "description": _optional(table, chosen, "description", schema.to_text),
-            "country": _optional(table, chosen, "country", schema.to_text),
-            "status": _optional(table, chosen, "status", schema.to_text),
-            "currency": _optional(table, chosen, "currency", schema.to_text),
+            "stock_code": _optional(table, chosen, "stock_code", to_ids),
+            "description": _optional(table, chosen, "description", to_text),
+            "country": _optional(table, chosen, "country", to_text),
+            "status": _optional(table, chosen, "status", to_text),
+            "currency": _optional(table, chosen, "currency", to_text),
         },
         copy=False,
     )
@@ -1173,7 +1187,7 @@ def _to_transactions(
         first_bad_number=first_bad_number,
         rows_skipped=sum(r.rows_skipped for r in parts),
         first_skipped=next((r.first_skipped for r in parts if r.first_skipped), None),
-        source_format=source_format + (f", {schema.DECIMAL_COMMA}" if comma else ""),
+        source_format=source_format + (f", {DECIMAL_COMMA}" if comma else ""),
         from_cache=all(r.from_cache for r in parts),
         sheets=tuple(str(r.sheet) for r in parts if r.sheet is not None),
         header_row=parts[0].header_row + 1,
@@ -1198,7 +1212,7 @@ def _with_header_hint(exc: MappingError, headers: list[str]) -> MappingError:
 
 def _blank(column: pa.ChunkedArray) -> np.ndarray:
     """Cells with nothing in them: null, or text of spaces only."""
-    arr = schema.as_arrow(column)
+    arr = as_arrow(column)
     blank = pc.is_null(arr)
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         blank = pc.or_(blank, pc.equal(pc.utf8_trim_whitespace(arr), "").fill_null(False))
@@ -1227,7 +1241,7 @@ def _drop_non_sales(
     )
     total = np.zeros(table.num_rows, dtype=bool)
     for name in label_columns:
-        total |= schema.total_labels(table.column(name))
+        total |= total_labels(table.column(name))
     total &= ~blank
     if not (blank.any() or total.any()):
         return table, []
@@ -1239,14 +1253,13 @@ def _drop_non_sales(
         label = next(
             str(table.column(c)[first].as_py()).strip()
             for c in label_columns
-            if schema.total_labels(table.column(c).slice(first, 1))[0]
+            if total_labels(table.column(c).slice(first, 1))[0]
         )
         said.append(
-            f"{schema.plural(int(total.sum()), 'total line')} of the report (first: {where}, "
-            f"'{label}')"
+            f"{plural(int(total.sum()), 'total line')} of the report (first: {where}, '{label}')"
         )
     if blank.any():
-        said.append(f"{schema.plural(int(blank.sum()), 'empty row')}")
+        said.append(f"{plural(int(blank.sum()), 'empty row')}")
     keep = ~(blank | total)
     rows.keep(keep)
     note = f"Not read as sales: {' and '.join(said)}."
@@ -1274,7 +1287,7 @@ def _fill_within_orders(
             ]
             customers = pd.Series(pd.array(out, dtype=customers.dtype))
             notes.append(
-                f"The customer id of {schema.plural(int(filled.sum()), 'line')} was blank and "
+                f"The customer id of {plural(int(filled.sum()), 'line')} was blank and "
                 "was taken from another line of the same invoice."
             )
     missing_date = blank_dates & (codes >= 0)
@@ -1286,7 +1299,7 @@ def _fill_within_orders(
                 codes[filled]
             ]
             notes.append(
-                f"The date of {schema.plural(int(filled.sum()), 'line')} was blank and was "
+                f"The date of {plural(int(filled.sum()), 'line')} was blank and was "
                 "taken from another line of the same invoice."
             )
     return customers, dates, notes
@@ -1342,13 +1355,13 @@ def _order_level_amount(
     amount[continuation] = 0.0
     return [
         f"Column '{column}' is an order total, filled on the first line of each order only: each "
-        f"order counts it once, and the {schema.plural(int(continuation.sum()), 'other line')} of orders "
+        f"order counts it once, and the {plural(int(continuation.sum()), 'other line')} of orders "
         "count 0. "
         "To use line items instead, map quantity and unit_price."
     ]
 
 
-def _bad_value(parsed: schema.Parsed, column: str, rows: _Rows) -> BadValue | None:
+def _bad_value(parsed: Parsed, column: str, rows: _Rows) -> BadValue | None:
     if parsed.first_bad_index is None:
         return None
     sheet, row = rows.locate(parsed.first_bad_index)
@@ -1375,12 +1388,12 @@ def _numbers(
         if name not in chosen:
             out[name] = np.full(n, np.nan)
             continue
-        parsed = schema.to_numbers(table.column(chosen[name]), decimal_comma=decimal_comma)
+        parsed = to_numbers(table.column(chosen[name]), decimal_comma=decimal_comma)
         bad = _bad_value(parsed, chosen[name], rows)
         if name in required and parsed.parsed == 0:
             _no_values(chosen[name], bad, "numbers")
         out[name] = parsed.values
-        comma |= parsed.label == schema.DECIMAL_COMMA
+        comma |= parsed.label == DECIMAL_COMMA
         bad_total += parsed.bad
         if bad is not None and (first_bad is None or parsed.first_bad_index < first_index):
             first_bad, first_index = bad, parsed.first_bad_index
@@ -1403,7 +1416,7 @@ def _currency_from_marks(
     money = chosen.get("amount") or chosen.get("unit_price")
     if money is None:
         return None
-    marks = schema.currency_marks(table.column(money))
+    marks = currency_marks(table.column(money))
     field = "amount" if "amount" in chosen else "unit_price"
     marks = marks.where(frame[field].notna().to_numpy())  # 'NAN', 'TBD': words, not currencies
     if marks.isna().all():

@@ -8,9 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rfm_desktop.core import cache, cleaning, pipeline, schema
+from rfm_desktop.core import cache, cleaning, pipeline
 from rfm_desktop.core.errors import DataError, ParamsError
+from rfm_desktop.core.mapping import auto_map, currency_column, resolve_mapping
 from rfm_desktop.core.params import AnalysisParams, CleaningOptions, ClusteringOptions
+from rfm_desktop.core.values import currency_marks, to_customer_ids
 
 
 @pytest.fixture(autouse=True)
@@ -201,7 +203,7 @@ def test_placeholder_ids_and_real_ids_that_look_close():
 
 
 def test_to_customer_ids_keeps_placeholder_words_and_lower_cases_emails():
-    ids = schema.to_customer_ids(
+    ids = to_customer_ids(
         pd.Series([" A.B@X.COM", "N/A", "nan", "", None, "Guest", "17850.0"], dtype="string")
     )
     assert ids.tolist()[:2] == ["a.b@x.com", "N/A"]
@@ -309,7 +311,7 @@ def stripe_like() -> pd.DataFrame:
 
 
 def test_status_and_currency_columns_are_detected():
-    mapping = schema.auto_map(stripe_like().columns)
+    mapping = auto_map(stripe_like().columns)
     assert (mapping["status"], mapping["currency"], mapping["amount"]) == (
         "Status",
         "Currency",
@@ -324,9 +326,9 @@ def test_status_and_currency_columns_are_detected():
         "Total",
         "Created at",
     ]
-    assert schema.auto_map(shopify)["status"] == "Financial Status"
+    assert auto_map(shopify)["status"] == "Financial Status"
     superstore = ["Order ID", "Order Date", "Customer ID", "State", "Sales"]
-    assert "status" not in schema.auto_map(superstore)  # a US state is no status
+    assert "status" not in auto_map(superstore)  # a US state is no status
 
 
 def test_several_currencies_stop_the_run_naming_them(tmp_path):
@@ -377,10 +379,10 @@ def test_a_converted_amount_is_checked_against_its_own_currency(tmp_path):
     kept = frame[~frame["Status"].str.lower().isin(["failed", "refunded", "pending", "voided"])]
     assert round(result.customers["monetary"].sum(), 2) == round(kept["Converted Amount"].sum(), 2)
     headers = list(frame.columns)
-    assert schema.currency_column(headers, "Converted Amount") == "Converted Currency"
-    assert schema.currency_column(headers, "Amount") == "Currency"
-    assert schema.currency_column(headers + ["Amount (EUR)"], "Amount (EUR)") is None
-    chosen = schema.resolve_mapping(headers + ["Amount (EUR)"], {"amount": "Amount (EUR)"})
+    assert currency_column(headers, "Converted Amount") == "Converted Currency"
+    assert currency_column(headers, "Amount") == "Currency"
+    assert currency_column(headers + ["Amount (EUR)"], "Amount (EUR)") is None
+    chosen = resolve_mapping(headers + ["Amount (EUR)"], {"amount": "Amount (EUR)"})
     assert "currency" not in chosen
 
 
@@ -422,7 +424,7 @@ def test_currency_signs_in_the_amount_cells_are_the_rows_currency(tmp_path):
     assert by_customer(result) == {c: (len(g), g["v"].sum()) for c, g in kept.groupby("c")}
     assert by_customer(result)["c1"] == (1, 19.0)
     codes = pd.Series(["USD 5.00", "5.00 EUR", "1.234,50 €", "(£45.00)", "-$3", "12", None])
-    assert schema.currency_marks(codes).tolist() == ["USD", "EUR", "EUR", "GBP", "$", pd.NA, pd.NA]
+    assert currency_marks(codes).tolist() == ["USD", "EUR", "EUR", "GBP", "$", pd.NA, pd.NA]
     one = frame.assign(
         Amount=[f"£{v:.2f}" for v in range(1, 12)] + ["TBD"]
     )  # one currency, a word: no stop

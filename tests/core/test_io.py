@@ -616,12 +616,12 @@ def test_real_online_retail(real_data_path):
 
 @pytest.mark.realdata
 def test_real_online_retail_preview_maps_cleanly(real_data_path):
-    from rfm_desktop.core import schema
+    from rfm_desktop.core.mapping import auto_map, check_mapping
 
     preview = read_preview(real_data_path)
-    mapping = schema.auto_map(preview.columns)
+    mapping = auto_map(preview.columns)
     assert len(mapping) == 8
-    assert schema.check_mapping(preview, mapping) == []
+    assert check_mapping(preview, mapping) == []
 
 
 @pytest.mark.realdata

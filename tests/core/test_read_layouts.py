@@ -15,10 +15,22 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from rfm_desktop.core import cache, pipeline, rfm, schema
+from rfm_desktop.core import cache, pipeline, rfm
 from rfm_desktop.core.errors import MappingError, ParamsError, SheetError
 from rfm_desktop.core.io import plan_sheets, read_preview, read_transactions
+from rfm_desktop.core.mapping import auto_map, resolve_mapping
 from rfm_desktop.core.params import AnalysisParams, CleaningOptions
+from rfm_desktop.core.values import (
+    DAY_FIRST,
+    DAY_INDEX,
+    DECIMAL_COMMA,
+    EXCEL_SERIAL,
+    MONTH_FIRST,
+    Parsed,
+    to_dates,
+    to_numbers,
+    total_labels,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -224,13 +236,11 @@ def test_csv_header_below_a_title_and_total_rows_by_id(tmp_path):
     ],
 )
 def test_total_labels(label):
-    assert schema.total_labels(pd.Series([label, "C-1"], dtype="string")).tolist() == [True, False]
+    assert total_labels(pd.Series([label, "C-1"], dtype="string")).tolist() == [True, False]
 
 
 def test_a_customer_called_total_something_is_a_customer():
-    assert not schema.total_labels(
-        pd.Series(["Total Fitness Ltd", "Totally Bikes"], dtype="string")
-    ).any()
+    assert not total_labels(pd.Series(["Total Fitness Ltd", "Totally Bikes"], dtype="string")).any()
 
 
 # --------------------------------------------------------------------------- kind 4: accounting numbers
@@ -259,16 +269,16 @@ def test_a_customer_called_total_something_is_a_customer():
     ],
 )
 def test_accounting_numbers_with_a_decimal_point(text, value):
-    parsed = schema.to_numbers(pd.Series([text, "1.00"], dtype="string"))
+    parsed = to_numbers(pd.Series([text, "1.00"], dtype="string"))
     assert parsed.values[0] == value and parsed.bad == 0 and parsed.label == ""
 
 
 def test_accounting_numbers_with_a_decimal_comma():
-    parsed = schema.to_numbers(
+    parsed = to_numbers(
         pd.Series(["1.234,50 €", "12,50 EUR", "(3,20 €)", "- €", "R$ 10,00"], dtype="string")
     )
     assert parsed.values.tolist() == [1234.5, 12.5, -3.2, 0.0, 10.0]
-    assert parsed.label == schema.DECIMAL_COMMA and parsed.bad == 0
+    assert parsed.label == DECIMAL_COMMA and parsed.bad == 0
 
 
 def test_refunds_and_zero_lines_are_non_positive_amounts_not_unreadable(tmp_path):
@@ -292,15 +302,15 @@ def test_refunds_and_zero_lines_are_non_positive_amounts_not_unreadable(tmp_path
 # --------------------------------------------------------------------------- kind 5: dates
 
 
-def read_dates(values: list[str], order: str | None = None) -> schema.Parsed:
-    return schema.to_dates(pd.Series(values, dtype="string"), order=order)
+def read_dates(values: list[str], order: str | None = None) -> Parsed:
+    return to_dates(pd.Series(values, dtype="string"), order=order)
 
 
 def test_ambiguous_dates_use_the_evidence_and_say_how_to_switch():
     sorted_day_first = read_dates(
         ["5/1/2011", "6/1/2011", "7/1/2011", "1/2/2011"]
     )  # Jan 5, 6, 7, Feb 1
-    assert sorted_day_first.label == schema.DAY_FIRST
+    assert sorted_day_first.label == DAY_FIRST
     assert (
         "run forward in file order more often (100% of rows, against 67%)" in sorted_day_first.note
     )
@@ -308,19 +318,19 @@ def test_ambiguous_dates_use_the_evidence_and_say_how_to_switch():
     span = read_dates(
         ["01/02/2024", "03/02/2024", "02/02/2024", "12/02/2024", "05/02/2024"]
     )  # unsorted
-    assert span.label == schema.DAY_FIRST
+    assert span.label == DAY_FIRST
     assert "its dates span 11 days, against 335 the other way" in span.note
     assert "--date-order mdy" in span.note and "Date order on the Columns page" in span.note
     assert span.values[3] == np.datetime64("2024-02-12")
 
     undecided = read_dates(["05/06/2024", "07/08/2024"])
-    assert undecided.label == schema.MONTH_FIRST and "nothing in the data tells" in undecided.note
+    assert undecided.label == MONTH_FIRST and "nothing in the data tells" in undecided.note
     assert (
         "read as month first (M/D/YYYY)" in undecided.note and "--date-order dmy" in undecided.note
     )
 
     forced = read_dates(["05/06/2024", "07/08/2024"], order="dmy")
-    assert forced.label == schema.DAY_FIRST and forced.note == ""
+    assert forced.label == DAY_FIRST and forced.note == ""
     assert forced.values.tolist() == read_dates(["2024-06-05", "2024-08-07"]).values.tolist()
     assert read_dates(["05/06/2024"], order="mdy").values[0] == np.datetime64("2024-05-06")
     ymd = read_dates(["05/06/2024", "2024-01-05"], order="ymd")
@@ -341,7 +351,7 @@ def test_a_reading_that_puts_dates_in_the_future_loses():
         ) and min(month_first, day_first) < today - dt.timedelta(days=1):
             break
     parsed = read_dates([f"{a:02d}/{b:02d}/{year}"])
-    expected = schema.DAY_FIRST if month_first > today else schema.MONTH_FIRST
+    expected = DAY_FIRST if month_first > today else MONTH_FIRST
     wrong = "month first" if month_first > today else "day first"
     assert parsed.label == expected and f"{wrong} would put dates in the future" in parsed.note
 
@@ -354,7 +364,7 @@ def test_excel_serial_numbers_in_a_csv_are_dates(tmp_path):
         "536311,8,40885.69722,2.55,13099\n"
     )
     tx = read_transactions(write_csv(tmp_path / "serial.csv", text))
-    assert tx.date_format == schema.EXCEL_SERIAL and tx.bad_dates == 0
+    assert tx.date_format == EXCEL_SERIAL and tx.bad_dates == 0
     assert tx.frame["invoice_date"].tolist() == [
         pd.Timestamp("2010-12-03 15:43:00"),
         pd.Timestamp("2010-12-04 09:57:00"),
@@ -377,7 +387,7 @@ def test_day_numbers_are_a_day_index_not_1900_dates(tmp_path):
             "amount": "SALES_VALUE",
         },
     )
-    assert tx.date_format == schema.DAY_INDEX and tx.bad_dates == 0
+    assert tx.date_format == DAY_INDEX and tx.bad_dates == 0
     assert tx.frame["invoice_date"].iloc[0] == pd.Timestamp("2000-01-01")  # day 1 is kept
     assert "day numbers (1 to 711)" in tx.date_note and "from day 712" in tx.date_note
     clean, _ = pipeline.cleaning.clean(tx.frame, CleaningOptions())
@@ -390,7 +400,7 @@ def test_forced_date_order_is_used_when_reading(tmp_path):
     text = "Customer,Date,Amount\nA,05/06/2024,1\nB,07/08/2024,2\n"
     path = write_csv(tmp_path / "d.csv", text)
     guessed = read_transactions(path)
-    assert guessed.date_format == schema.MONTH_FIRST and "--date-order dmy" in guessed.date_note
+    assert guessed.date_format == MONTH_FIRST and "--date-order dmy" in guessed.date_note
     assert guessed.date_note in guessed.warnings
     forced = read_transactions(path, date_order="dmy")
     assert forced.frame["invoice_date"].tolist() == [
@@ -411,27 +421,27 @@ def test_a_person_level_customer_key_beats_a_per_order_one():
         "order_purchase_timestamp",
         "payment_value",
     ]
-    assert schema.auto_map(headers)["customer_id"] == "customer_unique_id"
+    assert auto_map(headers)["customer_id"] == "customer_unique_id"
     assert (
-        schema.auto_map(["Customer ID", "Unique Customer ID", "Date", "Amount"])["customer_id"]
+        auto_map(["Customer ID", "Unique Customer ID", "Date", "Amount"])["customer_id"]
         == "Unique Customer ID"
     )
 
 
 def test_explicit_money_fields_replace_the_detected_ones_as_a_set():
     headers = ["Email", "Created at", "Total", "Lineitem quantity", "Lineitem price", "Qty"]
-    auto = schema.resolve_mapping(headers, {"customer_id": "Email"})
+    auto = resolve_mapping(headers, {"customer_id": "Email"})
     assert auto["amount"] == "Total" and auto["quantity"] == "Qty"
-    lines = schema.resolve_mapping(
+    lines = resolve_mapping(
         headers,
         {"customer_id": "Email", "quantity": "Lineitem quantity", "unit_price": "Lineitem price"},
     )
     assert "amount" not in lines and lines["quantity"] == "Lineitem quantity"
-    amount = schema.resolve_mapping(
+    amount = resolve_mapping(
         ["Customer", "Date", "Quantity", "UnitPrice", "Paid"], {"amount": "Paid"}
     )
     assert amount["amount"] == "Paid" and "quantity" not in amount and "unit_price" not in amount
-    removed = schema.resolve_mapping(["Customer", "Date", "Amount", "Country"], {"country": ""})
+    removed = resolve_mapping(["Customer", "Date", "Amount", "Country"], {"country": ""})
     assert "country" not in removed
 
 
@@ -504,4 +514,4 @@ def test_real_online_retail_reads_as_before(real_data_path):
 
 
 def test_wide_text_cells_are_not_taken_for_numbers():
-    assert schema.to_numbers(pa.array(["ABCD", "12 apples"])).bad == 2
+    assert to_numbers(pa.array(["ABCD", "12 apples"])).bad == 2

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate
 
-from rfm_desktop.core import schema
+from rfm_desktop.core.fields import FIELDS
 from rfm_desktop.core.result import KScore
 from rfm_desktop.gui.autopilot import wait_until
 from rfm_desktop.gui.wizard.columns_page import NOT_MAPPED
@@ -252,7 +252,7 @@ def test_ctrl_r_runs_and_esc_cancels(window: Any, pilot: Any, qtbot: Any) -> Non
     assert window.result is None
 
 
-@pytest.mark.parametrize("field", [f.name for f in schema.FIELDS if f.required])
+@pytest.mark.parametrize("field", [f.name for f in FIELDS if f.required])
 def test_every_required_field_has_a_combo_with_a_tooltip(
     window: Any, pilot: Any, field: str
 ) -> None:

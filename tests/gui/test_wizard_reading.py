@@ -10,8 +10,8 @@ from typing import Any
 import openpyxl
 import pandas as pd
 
-from rfm_desktop.core import schema
 from rfm_desktop.core.params import AnalysisParams
+from rfm_desktop.core.values import DAY_FIRST, MONTH_FIRST
 from rfm_desktop.gui.autopilot import settle
 from rfm_desktop.gui.wizard.wizard import CLEANING, COLUMNS
 
@@ -117,7 +117,7 @@ def test_date_order_choice_on_the_columns_page(window: Any, pilot: Any, tmp_path
     pilot.to_columns()
     page = wizard.columns_page
     assert page.date_order_combo.currentData() is None
-    assert state.transactions.date_format == schema.MONTH_FIRST  # 6 days in May beat 6 months
+    assert state.transactions.date_format == MONTH_FIRST  # 6 days in May beat 6 months
     assert page.date_note.text().startswith("⚠ Read as month first (M/D/YYYY), a guess")
     assert "--date-order dmy" in page.date_note.toolTip() and "span" in page.date_note.toolTip()
     shot(window, "columns-page-date-order")
@@ -126,7 +126,7 @@ def test_date_order_choice_on_the_columns_page(window: Any, pilot: Any, tmp_path
     assert state.date_order == "dmy" and state.needs_reload
     assert "when you press Next" in page.date_note.text()
     pilot.next(CLEANING)
-    assert state.transactions.date_format == schema.DAY_FIRST and state.transactions.date_note == ""
+    assert state.transactions.date_format == DAY_FIRST and state.transactions.date_note == ""
     assert state.last_purchase() == pd.Timestamp("2024-06-05")
     assert state.params().date_order == "dmy"
     wizard.back()

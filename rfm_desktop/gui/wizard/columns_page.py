@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfm_desktop.core import schema
+from rfm_desktop.core.fields import FIELDS
+from rfm_desktop.core.mapping import check_mapping, currency_column
 from rfm_desktop.gui.frame_model import FrameModel
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.texts import tip, warnings_html
@@ -61,7 +62,7 @@ class ColumnsPage(WizardPage):
         self.combos: dict[str, QComboBox] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for field in schema.FIELDS:
+        for field in FIELDS:
             combo = QComboBox()
             combo.setToolTip(f"{field.description}\n\n{tip('mapping')}")
             combo.setMinimumContentsLength(14)
@@ -252,7 +253,7 @@ class ColumnsPage(WizardPage):
             try:
                 self.set_field(
                     "currency",
-                    schema.currency_column(self._headers, self.combos["amount"].currentData()),
+                    currency_column(self._headers, self.combos["amount"].currentData()),
                 )
             finally:
                 self._filling = False
@@ -272,14 +273,14 @@ class ColumnsPage(WizardPage):
 
     def _check(self) -> None:
         state = self.state
-        labels = {f.name: f.label for f in schema.FIELDS}
+        labels = {f.name: f.label for f in FIELDS}
         self.model.set_header_notes(
             {column: labels[field] for field, column in state.mapping.items()}
         )
         if state.preview is None:
             self._problems = ["Open a file first."]
         else:
-            self._problems = list(schema.check_mapping(state.preview, state.mapping))
+            self._problems = list(check_mapping(state.preview, state.mapping))
         self._show_date_note()
         ok = not self._problems
         self.problem_icon.setVisible(not ok)

@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from rfm_desktop.core import io, pipeline, schema
+from rfm_desktop.core import io, pipeline
 from rfm_desktop.core.errors import MappingError, RFMError
+from rfm_desktop.core.mapping import auto_map, check_mapping
 from rfm_desktop.core.params import ALL_SHEETS, AnalysisParams, SheetChoice
 from rfm_desktop.gui.wizard.state import column_map
 from rfm_desktop.gui.worker import Task
@@ -65,12 +66,12 @@ def load_file(
         mapping=explicit,
     )
     task.raise_if_cancelled()
-    auto = dict(schema.auto_map([str(c) for c in preview.columns]))
+    auto = dict(auto_map([str(c) for c in preview.columns]))
     chosen_map = explicit or auto
     outcome = LoadOutcome(
         path, sheets, chosen, default, preview, auto, header_row, date_order, skipped
     )
-    problems = list(schema.check_mapping(preview, chosen_map))
+    problems = list(check_mapping(preview, chosen_map))
     if problems:
         outcome.problems = problems
         outcome.error = MappingError(" ".join(problems))

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
-from rfm_desktop.core import schema
+from rfm_desktop.core.fields import FIELD_NAMES
 from rfm_desktop.core.params import (
     AnalysisParams,
     CleaningOptions,
@@ -19,7 +19,7 @@ from rfm_desktop.core.params import (
 
 def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """Every field, unmapped ones as "" so the engine does not detect them again."""
-    return tuple(sorted((field, mapping.get(field) or "") for field in schema.FIELD_NAMES))
+    return tuple(sorted((field, mapping.get(field) or "") for field in FIELD_NAMES))
 
 
 class WizardState(QObject):
