@@ -369,6 +369,28 @@ STEPS: tuple[_Step, ...] = (
 )
 
 
+def rows_hit_by(
+    frame: pd.DataFrame, options: CleaningOptions, steps: tuple[str, ...]
+) -> np.ndarray:
+    """Rows that any of the named cleaning steps would remove, switched on or not.
+
+    Parameters
+    ----------
+    frame : the rows as ``io.Transactions.frame`` holds them.
+    options : the cleaning options (a step such as ``other_currency`` reads its setting).
+    steps : step names from :data:`STEPS` (not "duplicates", which depends on the rows left).
+
+    Returns
+    -------
+    Boolean array, one value per row of ``frame``.
+    """
+    by_name = {step.name: step for step in STEPS}
+    hit = np.zeros(len(frame), dtype=bool)
+    for name in steps:
+        hit |= by_name[name].rows_to_drop(frame, options)
+    return hit
+
+
 def clean(
     frame: pd.DataFrame, options: CleaningOptions, *, count_disabled: bool = True
 ) -> tuple[pd.DataFrame, CleaningReport]:

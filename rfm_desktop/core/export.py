@@ -406,6 +406,7 @@ def summary_dict(result: AnalysisResult) -> dict:
             "mode": result.cleaning.outlier_mode,
             "found": result.cleaning.outliers_found,
         },
+        "missing_ids": _missing_ids(result),
         "k_scores": [
             {
                 "k": s.k,
@@ -443,6 +444,21 @@ def summary_dict(result: AnalysisResult) -> dict:
     }
 
 
+def _missing_ids(result: AnalysisResult) -> dict | None:
+    """Sales rows with and without customer id (core.missing_ids), None when all have one."""
+    check = result.cleaning.missing_ids
+    return _json_numbers(check.to_dict()) if check is not None else None
+
+
+def _json_numbers(value: object) -> object:
+    """Floats rounded as :func:`_num` does (NaN -> None), in nested dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_numbers(v) for v in value]
+    return _num(value) if isinstance(value, float) else value
+
+
 def _num(value: float) -> float | None:
     value = float(value)
     return round(value, 6) if math.isfinite(value) else None
@@ -477,6 +493,7 @@ def run_dict(result: AnalysisResult) -> dict:
             },
         },
         "warnings": [w.to_dict() for w in result.warnings],
+        "missing_ids": _missing_ids(result),
         "customers": result.customer_count,
         "k": result.k,
         "seconds": round(result.seconds, 3),

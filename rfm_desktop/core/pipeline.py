@@ -15,7 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rfm_desktop.core import checks, cleaning, clustering, io, libwarnings, profiles, rfm, scoring
+from rfm_desktop.core import (
+    checks,
+    cleaning,
+    clustering,
+    io,
+    libwarnings,
+    missing_ids,
+    profiles,
+    rfm,
+    scoring,
+)
 from rfm_desktop.core.coverage import rule_coverage
 from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
 from rfm_desktop.core.params import (
@@ -213,6 +223,10 @@ def prepare(
                 "but cannot be part of any customer's RFM values.",
             )
         )
+    missing = missing_ids.compare(transactions.frame, params.cleaning)
+    report = dataclasses.replace(report, missing_ids=missing)
+    if missing is not None and missing.differs:
+        warnings.append(RunWarning("cleaning", missing.verdict))
     warnings += as_warnings(checks.far_dates(clean_frame), "customers")
     progress(0.3, "Computing recency, frequency, monetary")
     snapshot = snapshot_for(clean_frame, params)

@@ -54,6 +54,56 @@ class CleaningStep:
 
 
 @dataclass(frozen=True)
+class RowGroup:
+    """Sales rows with, or without, a customer id (see core.missing_ids)."""
+
+    rows: int
+    row_share: float  # of all sales rows, 0..1
+    revenue: float  # the file's currency
+    revenue_share: float  # of all sales revenue, 0..1
+    invoices: int
+    invoice_value_mean: float  # the file's currency per invoice
+    lines_per_invoice: float  # rows per invoice
+    units_per_invoice: float | None  # summed quantity per invoice; None without a quantity column
+    unit_price_median: float | None  # the file's currency; None without a unit price column
+    countries: tuple[tuple[str, float], ...] = ()  # top countries and their share of the rows
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["countries"] = [{"country": c, "share": share} for c, share in self.countries]
+        return out
+
+
+@dataclass(frozen=True)
+class MissingIdCheck:
+    """Do the customers analysed look like the whole business? Sales rows with and without a
+    customer id compared (core.missing_ids.compare)."""
+
+    sales_rows: int
+    with_id: RowGroup
+    without_id: RowGroup
+    #: per month ("2011-01"): share of the month's sales rows, and of its revenue, without an id
+    months: tuple[tuple[str, float, float], ...]
+    differs: bool  # the rows without an id matter and differ (see missing_ids thresholds)
+    reasons: tuple[str, ...]  # each difference found, one phrase each
+    verdict: str  # one or two plain sentences for the analyst
+
+    def to_dict(self) -> dict:
+        return {
+            "sales_rows": self.sales_rows,
+            "with_id": self.with_id.to_dict(),
+            "without_id": self.without_id.to_dict(),
+            "months": [
+                {"month": m, "row_share_without_id": r, "revenue_share_without_id": v}
+                for m, r, v in self.months
+            ],
+            "differs": self.differs,
+            "reasons": list(self.reasons),
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
 class CleaningReport:
     rows_read: int
     steps: tuple[CleaningStep, ...]
@@ -62,6 +112,8 @@ class CleaningReport:
     outlier_mode: str = "keep"
     #: what the analyst should know about the cleaning (e.g. a step that removes a large share)
     warnings: tuple[str, ...] = ()
+    #: sales rows with and without customer id compared; None when every sales row has an id
+    missing_ids: MissingIdCheck | None = None
 
     @property
     def rows_clean(self) -> int:
