@@ -18,7 +18,7 @@ def can_render_gl() -> bool:
     if QGuiApplication.platformName() == "offscreen":
         return False
     try:
-        from rfm_desktop.gui.views.view3d import gl_available
+        from rfm_desktop.gui.views.gl_probe import gl_available
     except ImportError:
         return False
     return bool(gl_available())

@@ -210,7 +210,7 @@ class Selftest:
 
 def _no_gl_reason() -> str:
     try:
-        from rfm_desktop.gui.views.view3d import gl_unavailable_reason
+        from rfm_desktop.gui.views.gl_probe import gl_unavailable_reason
 
         reason = gl_unavailable_reason()
     except ImportError:

@@ -872,11 +872,11 @@ def test_cleaning_report(qtbot, result) -> None:
 # 3D
 # --------------------------------------------------------------------------------------------
 
-from rfm_desktop.gui.views import view3d  # noqa: E402
+from rfm_desktop.gui.views import gl_probe, view3d  # noqa: E402
 
 
 def test_3d_shows_a_message_without_opengl(qtbot, result, monkeypatch) -> None:
-    monkeypatch.setattr(view3d, "_GL_STATE", {"ok": False, "why": "no GL in this test"})
+    monkeypatch.setattr(gl_probe, "_GL_STATE", {"ok": False, "why": "no GL in this test"})
     view = _make(qtbot, view3d.View3D)
     view.set_result(result)
     assert not view.gl_available() and not view.is_gl_active()

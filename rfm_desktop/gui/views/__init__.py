@@ -9,13 +9,14 @@ from rfm_desktop.gui.views.base import ResultView
 from rfm_desktop.gui.views.cleaning import CleaningView
 from rfm_desktop.gui.views.customers import CustomersView
 from rfm_desktop.gui.views.distributions import DistributionsView
+from rfm_desktop.gui.views.gl_probe import gl_available
 from rfm_desktop.gui.views.kcharts import KChartsWidget, KEvaluationView
 from rfm_desktop.gui.views.rfmgrid import RFMView
 from rfm_desktop.gui.views.rfmsegments import RFMSegmentsView
 from rfm_desktop.gui.views.scatter2d import Scatter2DView
 from rfm_desktop.gui.views.segments import SegmentsView
 from rfm_desktop.gui.views.silhouette import SilhouetteView
-from rfm_desktop.gui.views.view3d import View3D, gl_available
+from rfm_desktop.gui.views.view3d import View3D
 
 ALL_VIEWS: list[type[ResultView]] = [
     SegmentsView,
