@@ -22,7 +22,7 @@ from rfm_desktop.core.params import (
     never_cancelled,
     no_progress,
 )
-from rfm_desktop.core.result import KScore, KSweep
+from rfm_desktop.core.result import FeatureSpace, KScore, KSweep
 
 #: Silhouette is exact up to this many customers, and on a fixed-seed sample of this size above.
 SILHOUETTE_EXACT_LIMIT = 10_000
@@ -63,6 +63,23 @@ class Features:
     def distinct(self) -> int:
         """How many distinct customer profiles (rows of ``scaled``) there are: the most clusters k-means can find."""
         return distinct_rows(self.scaled)
+
+    def space(self) -> FeatureSpace:
+        """The transform and the fitted scaler as plain numbers: ``(value - center) / scale``."""
+        n = len(self.names)
+        center, scale = np.zeros(n), np.ones(n)
+        if isinstance(self.scaler, StandardScaler):
+            center, scale = self.scaler.mean_, self.scaler.scale_
+        elif isinstance(self.scaler, RobustScaler):
+            center, scale = self.scaler.center_, self.scaler.scale_
+        elif isinstance(self.scaler, MinMaxScaler):  # x * scale_ + min_
+            center, scale = -self.scaler.min_ / self.scaler.scale_, 1 / self.scaler.scale_
+        return FeatureSpace(
+            self.names,
+            self.transform,
+            tuple(float(v) for v in center),
+            tuple(float(v) for v in scale),
+        )
 
     def to_original_units(self, points: np.ndarray) -> np.ndarray:
         values = self.scaler.inverse_transform(points) if self.scaler is not None else points.copy()

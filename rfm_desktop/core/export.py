@@ -28,7 +28,7 @@ import pyarrow.csv as pa_csv
 from rfm_desktop.core import writing
 from rfm_desktop.core.errors import ExportError
 from rfm_desktop.core.filenames import unique_file_names
-from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.core.result import AnalysisResult, ClusterProfile
 from rfm_desktop.core.scoring import thresholds_frame
 
 CUSTOMER_COLUMNS = (
@@ -431,9 +431,12 @@ def summary_dict(result: AnalysisResult) -> dict:
                 "average_order_value": _num(c.average_order_value),
                 "color": c.color,
                 "strategy": c.strategy,
+                "centroid": centroid_values(result, c),
             }
             for c in result.clusters
         ],
+        "feature_space": result.feature_space.to_dict() if result.feature_space else None,
+        "matching": result.matching.to_dict() if result.matching else None,
         "score_bins": result.bins,
         "score_thresholds": {s.measure: s.to_dict() for s in result.scales},
         "rules": result.rules.to_dict(),
@@ -457,6 +460,15 @@ def _json_numbers(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_json_numbers(v) for v in value]
     return _num(value) if isinstance(value, float) else value
+
+
+def centroid_values(result: AnalysisResult, cluster: ClusterProfile) -> list[float] | None:
+    """The mean of a k-means cluster's members in the run's feature space (scaled units), which
+    a later ``--compare`` matches its clusters against; None for the Outliers segment."""
+    if result.feature_space is None or cluster.is_outlier_segment or not cluster.size:
+        return None
+    members = result.customers[result.customers["cluster"] == cluster.id]
+    return [float(_num(v)) for v in result.feature_space.apply(members).mean(axis=0)]
 
 
 def _num(value: float) -> float | None:

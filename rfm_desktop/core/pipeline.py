@@ -472,6 +472,7 @@ def _assemble(
         rules=rules,
         distributions=rfm.distributions(out),
         pca_variance=explained,
+        feature_space=features.space(),
     )
     if not params.cluster_names:
         return result

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from rfm_desktop.core.coverage import Coverage, rule_coverage
+from rfm_desktop.core.matching import Matching
 from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.rules import OTHERS, RFM_02, RuleSet
 from rfm_desktop.core.scoring import MeasureScale
@@ -139,6 +141,57 @@ class KSweep:
 
 
 @dataclass(frozen=True)
+class FeatureSpace:
+    """The space k-means saw: ``features`` (of recency, frequency, monetary), the ``transform``
+    ("log1p" or "none") and the fitted scaler written as ``(value - center) / scale`` per feature
+    (StandardScaler, RobustScaler and MinMaxScaler are all of this form; no scaler: 0 and 1).
+
+    Plain numbers, so a result folder's summary.json carries it and a later run can put its
+    customers into this run's space (core.matching).
+    """
+
+    features: tuple[str, ...]
+    transform: str
+    center: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    def apply(self, customers: pd.DataFrame) -> np.ndarray:
+        """Customers' features (days, orders, the file's currency) in this space.
+
+        Returns
+        -------
+        ndarray, len(customers) x len(features)
+        """
+        values = customers[list(self.features)].to_numpy(dtype=np.float64)
+        if self.transform == "log1p":
+            values = np.log1p(np.clip(values, 0, None))
+        return (values - np.asarray(self.center)) / np.asarray(self.scale)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "features": list(self.features),
+            "transform": self.transform,
+            "center": list(self.center),
+            "scale": list(self.scale),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureSpace:
+        """The space of :meth:`to_dict`'s output; KeyError/TypeError/ValueError when it is not one."""
+        space = cls(
+            tuple(str(f) for f in data["features"]),
+            str(data["transform"]),
+            tuple(float(v) for v in data["center"]),
+            tuple(float(v) for v in data["scale"]),
+        )
+        if not len(space.features) == len(space.center) == len(space.scale) or not all(
+            v != 0 and np.isfinite(v) for v in space.scale
+        ):
+            raise ValueError("feature space with mismatched or zero scales")
+        return space
+
+
+@dataclass(frozen=True)
 class ClusterProfile:
     id: int
     name: str
@@ -194,6 +247,10 @@ class AnalysisResult:
 
     #: share of the scaled features' variance that PCA 1, 2, 3 explain (0..1); empty when unknown
     pca_variance: tuple[float, ...] = field(default_factory=tuple)
+    #: the space k-means clustered in (for matching a later run's clusters to these); None when unknown
+    feature_space: FeatureSpace | None = None
+    #: how this run's clusters were matched to a previous run's (core.matching), when compared
+    matching: Matching | None = None
 
     @property
     def bins(self) -> int:
