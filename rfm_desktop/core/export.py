@@ -539,7 +539,10 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
     files["run.json"] = _json_bytes(run_dict(result))
     if xlsx:
         clusters = pd.DataFrame(
-            [{k: v for k, v in c.items() if k != "color"} for c in summary["clusters"]]
+            [
+                {k: v for k, v in c.items() if k not in ("color", "centroid")}
+                for c in summary["clusters"]
+            ]
         )
         sheets = (
             [("Summary", clusters)]
