@@ -130,6 +130,8 @@ CLEANING_FLAGS = (
 
 
 def build_parser() -> _Parser:
+    from rfm_desktop.core.choices import OUTLIER_MODES, SCALERS
+    from rfm_desktop.core.file_types import extensions_text
     from rfm_desktop.core.params import K_LIMIT, SEED_MAX
 
     parser = _Parser(prog="rfm-desktop", description="RFM customer segmentation.")
@@ -140,7 +142,7 @@ def build_parser() -> _Parser:
     seg.add_argument(
         "input",
         nargs="?",
-        help="transactions file: .xlsx .xls .ods .csv .tsv .txt .parquet (optional with --params)",
+        help=f"transactions file: {extensions_text()} (optional with --params)",
     )
     seg.add_argument("--out", required=True, help="output folder")
     seg.add_argument(
@@ -189,8 +191,8 @@ def build_parser() -> _Parser:
         help=f"K sweep range, 2 <= A <= B <= {K_LIMIT} (default 2:10)",
     )
     seg.add_argument("--transform", choices=["log", "none"])
-    seg.add_argument("--scaler", choices=["standard", "robust", "minmax", "none"])
-    seg.add_argument("--outliers", choices=["keep", "drop", "segment"])
+    seg.add_argument("--scaler", choices=list(SCALERS))
+    seg.add_argument("--outliers", choices=list(OUTLIER_MODES))
     seg.add_argument(
         "--snapshot",
         metavar="YYYY-MM-DD",

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
-from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 from threadpoolctl import ThreadpoolController
 
+from rfm_desktop.core.choices import SCALERS
 from rfm_desktop.core.errors import Cancelled, ParamsError
 from rfm_desktop.core.params import (
     CancelledFn,
@@ -45,7 +47,36 @@ def threadpool_limits(limits: int | None):
     return _threadpools.limit(limits=limits)
 
 
-_SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
+class FittedScaler(Protocol):
+    """A scikit-learn scaler (see :data:`rfm_desktop.core.choices.SCALERS`): fitted on the
+    clustered customers, it maps their (transformed) values to the scaled space and back."""
+
+    def fit_transform(self, values: np.ndarray) -> np.ndarray: ...
+
+    def transform(self, values: np.ndarray) -> np.ndarray: ...
+
+    def inverse_transform(self, values: np.ndarray) -> np.ndarray: ...
+
+
+def make_scaler(name: str) -> FittedScaler | None:
+    """A new, unfitted scaler of the table :data:`~rfm_desktop.core.choices.SCALERS`.
+
+    Parameters
+    ----------
+    name : str
+        A key of the table (``ClusteringOptions.scaler``, already checked).
+
+    Returns
+    -------
+    FittedScaler or None
+        The scikit-learn object the table names; None for a choice without one ("none").
+    """
+    path = SCALERS[name].estimator
+    if path is None:
+        return None
+    module, _, cls = path.rpartition(".")
+    scaler: FittedScaler = getattr(importlib.import_module(module), cls)()
+    return scaler
 
 
 @dataclass
@@ -56,7 +87,7 @@ class Features:
     raw: np.ndarray  # original units, n x len(names)
     scaled: np.ndarray  # after transform + scaler
     transform: str
-    scaler: object | None
+    scaler: FittedScaler | None
     warnings: tuple[str, ...] = ()
 
     @cached_property
@@ -123,9 +154,8 @@ def prepare_features(customers: pd.DataFrame, options: ClusteringOptions) -> Fea
                 "before the log transform."
             )
         values = np.log1p(np.clip(raw, 0, None))
-    scaler = None
-    if options.scaler != "none":
-        scaler = _SCALERS[options.scaler]()
+    scaler = make_scaler(options.scaler)
+    if scaler is not None:
         values = scaler.fit_transform(values)
     return Features(
         names, raw, np.ascontiguousarray(values), options.transform, scaler, tuple(warnings)

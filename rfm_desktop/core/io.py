@@ -42,7 +42,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -53,6 +52,12 @@ import pyarrow.parquet as pq
 
 from rfm_desktop.core import cache, checks, source, workbook_guard
 from rfm_desktop.core.errors import DataError, InputFileError, MappingError, RFMError, SheetError
+from rfm_desktop.core.file_types import (
+    FILE_TYPES_BY_KIND,
+    SUPPORTED_EXTENSIONS,
+    FileKind,
+    kind_of,
+)
 from rfm_desktop.core.mapping import resolve_mapping
 from rfm_desktop.core.params import ALL_SHEETS, ProgressFn, SheetChoice, no_progress
 from rfm_desktop.core.values import (
@@ -68,20 +73,6 @@ from rfm_desktop.core.values import (
     to_text,
     total_labels,
 )
-
-FileKind = Literal["excel", "text", "parquet"]
-
-EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
-TEXT_EXTENSIONS = (".csv", ".tsv", ".txt")
-PARQUET_EXTENSIONS = (".parquet",)
-SUPPORTED_EXTENSIONS = (
-    EXCEL_EXTENSIONS
-    + TEXT_EXTENSIONS
-    + tuple(f"{e}.gz" for e in TEXT_EXTENSIONS)
-    + PARQUET_EXTENSIONS
-)
-#: File-dialog filter, e.g. for QFileDialog.
-FILE_FILTER = "Data files (" + " ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS) + ")"
 
 CANONICAL_COLUMNS = (
     "customer_id",
@@ -404,20 +395,16 @@ def _checked_path(path: str | Path) -> Path:
 
 
 def _kind(p: Path) -> FileKind:
-    name = p.name.lower()
-    if name.endswith(EXCEL_EXTENSIONS):
-        return "excel"
-    if name.endswith(TEXT_EXTENSIONS) or name.endswith(tuple(f"{e}.gz" for e in TEXT_EXTENSIONS)):
-        return "text"
-    if name.endswith(PARQUET_EXTENSIONS):
-        return "parquet"
-    raise InputFileError(
-        f"'{p.name}' is not a supported file type: use {', '.join(SUPPORTED_EXTENSIONS)}."
-    )
+    kind = kind_of(p.name)
+    if kind is None:
+        raise InputFileError(
+            f"'{p.name}' is not a supported file type: use {', '.join(SUPPORTED_EXTENSIONS)}."
+        )
+    return kind
 
 
 def _kind_name(kind: FileKind) -> str:
-    return {"excel": "workbook", "text": "text (CSV) file", "parquet": "Parquet file"}[kind]
+    return FILE_TYPES_BY_KIND[kind].noun
 
 
 def _unreadable(p: Path, exc: Exception) -> InputFileError:

@@ -13,14 +13,26 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
+from rfm_desktop.core.choices import OUTLIER_MODES, SCALERS, one_of
 from rfm_desktop.core.errors import ParamsError
 from rfm_desktop.core.rules import RFM_02, RuleSet
 
 Transform = Literal["log1p", "none"]
-Scaler = Literal["standard", "robust", "minmax", "none"]
-OutlierMode = Literal["keep", "drop", "segment"]
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """``Annotated[str, OneOf(table)]``: text that must be a key of ``table`` (a table of
+    :mod:`rfm_desktop.core.choices`, read when a value is checked, so a row added there is
+    accepted everywhere)."""
+
+    table: Mapping[str, object]
+
+
+Scaler = Annotated[str, OneOf(SCALERS)]
+OutlierMode = Annotated[str, OneOf(OUTLIER_MODES)]
 FEATURES = ("recency", "frequency", "monetary")
 
 # The limits of every option, enforced here (``__post_init__``) so the CLI, the wizard's spin boxes
@@ -72,9 +84,9 @@ class CleaningOptions:
     def __post_init__(self) -> None:
         code = (self.currency or "").strip().upper() or None
         object.__setattr__(self, "currency", code)  # "eur " and "EUR" are the same choice
-        if self.outliers not in ("keep", "drop", "segment"):
+        if self.outliers not in OUTLIER_MODES:
             raise ParamsError(
-                f"Unknown outlier handling '{self.outliers}': use keep, drop or segment."
+                f"Unknown outlier handling '{self.outliers}': use {one_of(OUTLIER_MODES)}."
             )
         if not IQR_MIN <= self.iqr_multiplier <= IQR_MAX:
             raise ParamsError(
@@ -98,10 +110,8 @@ class ClusteringOptions:
         _check_features(self.features, "features")
         if self.transform not in ("log1p", "none"):
             raise ParamsError(f"Unknown transform '{self.transform}': use log1p or none.")
-        if self.scaler not in ("standard", "robust", "minmax", "none"):
-            raise ParamsError(
-                f"Unknown scaler '{self.scaler}': use standard, robust, minmax or none."
-            )
+        if self.scaler not in SCALERS:
+            raise ParamsError(f"Unknown scaler '{self.scaler}': use {one_of(SCALERS)}.")
         if self.k is not None and not 2 <= self.k <= K_LIMIT:
             raise ParamsError(f"K must be between 2 and {K_LIMIT}, not {self.k}.")
         if not 2 <= self.k_min <= self.k_max <= K_LIMIT:
@@ -322,7 +332,7 @@ def from_mapping(cls: type[_T], data: Any, where: str = "") -> _T:
     if not isinstance(data, Mapping):
         what = f"The setting {_name(where)}" if _name(where) else "The settings"
         raise ParamsError(f"{what} must be an object, not {_json_kind(data)}.")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     unknown = [key for key in data if key not in fields]
     if unknown:
@@ -355,6 +365,13 @@ def _checked(hint: Any, value: Any, where: str) -> Any:
         raise _wrong(hint, value, where)
     if origin is Literal:
         if any(type(value) is type(a) and value == a for a in args):
+            return value
+        raise _wrong(hint, value, where)
+    if origin is Annotated:
+        tables = [m.table for m in hint.__metadata__ if isinstance(m, OneOf)]
+        if not tables:
+            return _checked(args[0], value, where)
+        if isinstance(value, str) and value in tables[0]:
             return value
         raise _wrong(hint, value, where)
     if dataclasses.is_dataclass(hint):
@@ -446,6 +463,9 @@ def _describe(hint: Any) -> str:
         return " or ".join(_describe(a) for a in args)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in args)
+    if origin is Annotated:
+        tables = [m.table for m in hint.__metadata__ if isinstance(m, OneOf)]
+        return "one of " + ", ".join(repr(k) for k in tables[0]) if tables else _describe(args[0])
     if origin is tuple:
         return "a list"
     if dataclasses.is_dataclass(hint) or origin in (dict, Mapping):

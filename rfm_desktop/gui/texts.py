@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-FILE_FILTERS = (
-    "Transaction exports (*.xlsx *.xlsm *.xls *.csv *.csv.gz *.txt *.tsv *.parquet);;"
-    "Excel workbooks (*.xlsx *.xlsm *.xls);;CSV files (*.csv *.csv.gz *.txt *.tsv);;"
-    "Parquet files (*.parquet);;All files (*)"
-)
+from rfm_desktop.core.choices import SCALERS
+from rfm_desktop.core.file_types import dialog_filter
+
+FILE_FILTERS = dialog_filter()
 ANALYSIS_FILTER = "RFM analysis (*.rfm.json *.json);;All files (*)"
 
 TIPS: dict[str, str] = {
@@ -79,10 +78,12 @@ TIPS: dict[str, str] = {
         "The log transform (log1p) squeezes those big values so k-means does not form clusters "
         "of just a few big spenders. 'None' keeps the raw values."
     ),
-    "scaler": (
-        "Puts recency (days), frequency (orders) and monetary (money) on a comparable scale so "
-        "no feature dominates just because of its unit. Standard: mean 0, spread 1. Robust: "
-        "median and IQR, less sensitive to outliers. Min-max: 0 to 1."
+    "scaler": " ".join(
+        [
+            "Puts recency (days), frequency (orders) and monetary (money) on a comparable scale so "
+            "no feature dominates just because of its unit.",
+            *(choice.help for choice in SCALERS.values() if choice.help),
+        ]
     ),
     "k_fixed": "Use exactly this many segments (K).",
     "k_range": "Try every K in this range and use the one the scores suggest.",

@@ -23,17 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core import cleaning, pipeline
+from rfm_desktop.core.choices import OUTLIER_MODES
 from rfm_desktop.core.errors import RFMError
 from rfm_desktop.core.params import IQR_MAX, IQR_MIN, CleaningOptions
 from rfm_desktop.gui.texts import TIPS, tip, warnings_html
 from rfm_desktop.gui.wizard.page import WizardPage
 
 DEBOUNCE_MS = 250
-OUTLIER_MODES = (
-    ("keep", "Keep them with everyone else"),
-    ("drop", "Drop them from the analysis"),
-    ("segment", "Put them in their own 'Outliers' segment"),
-)
 
 
 class CleaningPage(WizardPage):
@@ -110,8 +106,8 @@ class CleaningPage(WizardPage):
         outlier_box = QGroupBox("Unusual customers (outliers)")
         outlier_layout = QGridLayout(outlier_box)
         self.outlier_combo = QComboBox()
-        for mode, text in OUTLIER_MODES:
-            self.outlier_combo.addItem(text, mode)
+        for mode, choice in OUTLIER_MODES.items():
+            self.outlier_combo.addItem(choice.label, mode)
         self.outlier_combo.setToolTip(tip("outliers"))
         self.outlier_combo.currentIndexChanged.connect(self._options_edited)
         self.iqr_spin = QDoubleSpinBox()
@@ -377,11 +373,7 @@ class CleaningPage(WizardPage):
         )
         mode = report.outlier_mode
         found = report.outliers_found
-        action = {
-            "keep": "kept with everyone else",
-            "drop": "dropped",
-            "segment": "put into their own segment",
-        }[mode]
+        action = OUTLIER_MODES[mode].action
         self.outlier_info.setText(
             f"{found:,} of {report.customers_before_outliers:,} customers are outliers at "
             f"{self.iqr_spin.value():.1f} × IQR; they will be {action}."

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core import pipeline
+from rfm_desktop.core.choices import SCALERS
 from rfm_desktop.core.params import FEATURES, K_LIMIT, SEED_MAX, ClusteringOptions, seed_preset
 from rfm_desktop.core.result import KScore
 from rfm_desktop.gui.scoring_dialog import describe_scoring
@@ -32,12 +33,6 @@ from rfm_desktop.gui.views.kcharts import KChartsWidget
 from rfm_desktop.gui.wizard.page import WizardPage
 
 TRANSFORMS = (("log1p", "Log (log1p) – tames big spenders"), ("none", "None – raw values"))
-SCALERS = (
-    ("standard", "Standard (mean 0, spread 1)"),
-    ("robust", "Robust (median and IQR)"),
-    ("minmax", "Min–max (0 to 1)"),
-    ("none", "None"),
-)
 PRESET_TEXT = "Write-up settings (raw R/F/M, K = 4)"
 
 
@@ -68,8 +63,8 @@ class ClusteringPage(WizardPage):
         self.transform_combo.setToolTip(tip("transform"))
         self.transform_combo.currentIndexChanged.connect(self._options_edited)
         self.scaler_combo = QComboBox()
-        for value, text in SCALERS:
-            self.scaler_combo.addItem(text, value)
+        for value, choice in SCALERS.items():
+            self.scaler_combo.addItem(choice.label, value)
         self.scaler_combo.setToolTip(tip("scaler"))
         self.scaler_combo.currentIndexChanged.connect(self._options_edited)
 

@@ -12,6 +12,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 from rfm_desktop.core import pipeline
+from rfm_desktop.core.choices import OUTLIER_MODES
 from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.result import KScore, KSweep
 from rfm_desktop.gui.busy import BusyBar
@@ -20,7 +21,6 @@ from rfm_desktop.gui.texts import tip
 from rfm_desktop.gui.wizard.page import WizardPage
 from rfm_desktop.gui.worker import Worker
 
-OUTLIER_WORDS = {"keep": "kept", "drop": "dropped", "segment": "own segment"}
 TRANSFORM_WORDS = {"log1p": "log (log1p)", "none": "none"}
 PRESET_WORDS = {"seed": "the write-up settings (raw R/F/M, K = 4)"}
 
@@ -58,7 +58,7 @@ def describe(params: AnalysisParams) -> str:
     rows = [
         ("File", html.escape(Path(params.input_path).name) + _sheets_text(params.sheet)),
         ("Remove", html.escape(", ".join(steps) or "nothing")),
-        ("Outliers", f"{OUTLIER_WORDS[c.outliers]} (beyond {c.iqr_multiplier:g} × IQR)"),
+        ("Outliers", f"{OUTLIER_MODES[c.outliers].short} (beyond {c.iqr_multiplier:g} × IQR)"),
         ("Snapshot date", params.snapshot_date or "the day after the last purchase"),
         ("Features", ", ".join(f.capitalize() for f in k.features)),
         ("Transform / scaler", f"{TRANSFORM_WORDS[k.transform]} / {k.scaler}"),

@@ -1,0 +1,48 @@
+"""The wizard's lists and the file dialog follow the tables of core/choices.py and
+core/file_types.py (tests/core/test_vocabularies.py covers the CLI, params and engine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from rfm_desktop.core.choices import OUTLIER_MODES, SCALERS, ScalerChoice
+from rfm_desktop.core.file_types import FILE_TYPES, SUPPORTED_EXTENSIONS
+from rfm_desktop.gui import texts
+from rfm_desktop.gui.wizard.wizard import AnalysisWizard
+
+
+def _items(combo: Any) -> list[tuple[object, str]]:
+    return [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())]
+
+
+def test_a_new_scaler_row_is_in_the_wizard_list(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = ScalerChoice(
+        "Max-abs (-1 to 1)", "Max-abs: -1 to 1.", "sklearn.preprocessing.MaxAbsScaler"
+    )
+    monkeypatch.setitem(SCALERS, "maxabs", row)
+    wizard = AnalysisWizard()
+    qtbot.addWidget(wizard)
+    assert _items(wizard.clustering_page.scaler_combo) == [
+        (name, choice.label) for name, choice in SCALERS.items()
+    ]
+    assert _items(wizard.clustering_page.scaler_combo)[-1] == ("maxabs", "Max-abs (-1 to 1)")
+    assert _items(wizard.cleaning_page.outlier_combo) == [
+        (mode, choice.label) for mode, choice in OUTLIER_MODES.items()
+    ]
+
+
+def test_the_scaler_tip_and_the_file_dialog_follow_the_tables() -> None:
+    assert all(c.help in texts.tip("scaler") for c in SCALERS.values())
+    groups = texts.FILE_FILTERS.split(";;")
+    assert groups[0].startswith("Transaction exports (")
+    assert groups[0].count("*.") == len(SUPPORTED_EXTENSIONS)
+    for extension in SUPPORTED_EXTENSIONS:  # .xlsb, .ods, .tsv.gz, .txt.gz were missing once
+        assert f"*{extension} " in groups[0] or f"*{extension})" in groups[0]
+    assert [g.split(" (")[0] for g in groups[1:-1]] == [t.title for t in FILE_TYPES]
+    assert groups[-1] == "All files (*)"
