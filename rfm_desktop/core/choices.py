@@ -16,7 +16,8 @@ class ScalerChoice:
 
     ``label``: the wizard's list. ``help``: its sentence in the tooltip ("" for none).
     ``estimator``: the scikit-learn class that does it, as ``"module.Class"`` (imported only
-    when k-means runs); None leaves the values as they are.
+    when k-means runs); None leaves the values as they are. It must be per feature and affine,
+    ``(value - center) / scale``: a run records its space that way (``Features.space``).
     """
 
     label: str

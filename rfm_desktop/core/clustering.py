@@ -99,12 +99,12 @@ class Features:
         """The transform and the fitted scaler as plain numbers: ``(value - center) / scale``."""
         n = len(self.names)
         center, scale = np.zeros(n), np.ones(n)
-        if isinstance(self.scaler, StandardScaler):
-            center, scale = self.scaler.mean_, self.scaler.scale_
-        elif isinstance(self.scaler, RobustScaler):
-            center, scale = self.scaler.center_, self.scaler.scale_
-        elif isinstance(self.scaler, MinMaxScaler):  # x * scale_ + min_
-            center, scale = -self.scaler.min_ / self.scaler.scale_, 1 / self.scaler.scale_
+        if self.scaler is not None:
+            # every scaler of the table is per feature and affine, (value - center) / scale:
+            # read it off the fitted scaler at 0 and 1 rather than from each class's attributes
+            at_0, at_1 = self.scaler.transform(np.array([np.zeros(n), np.ones(n)]))
+            scale = 1 / (at_1 - at_0)
+            center = -at_0 * scale
         return FeatureSpace(
             self.names,
             self.transform,

@@ -60,6 +60,7 @@ def test_every_scaler_reaches_the_cli_the_params_the_engine_and_run_json(
     else:
         assert type(features.scaler).__name__ == SCALERS[name].estimator.rsplit(".", 1)[1]
         assert not np.allclose(features.scaled, features.raw)
+    np.testing.assert_allclose(features.space().apply(_customers()), features.scaled, atol=1e-12)
     np.testing.assert_allclose(features.to_original_units(features.scaled), features.raw)
 
 
@@ -87,6 +88,7 @@ def test_a_new_scaler_is_one_row_of_the_table(monkeypatch: pytest.MonkeyPatch) -
     features = clustering.prepare_features(_customers(), params.clustering)
     assert type(features.scaler).__name__ == "MaxAbsScaler"
     assert np.abs(features.scaled).max() == pytest.approx(1.0)
+    np.testing.assert_allclose(features.space().apply(_customers()), features.scaled, atol=1e-12)
 
 
 @pytest.mark.parametrize("mode", list(OUTLIER_MODES))
