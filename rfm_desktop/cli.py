@@ -232,6 +232,12 @@ def build_parser() -> _Parser:
         help="custom break points of recency (days), frequency (orders) or monetary: N-1 "
         "increasing values; a value equal to a break takes the lower band",
     )
+    seg.add_argument(
+        "--compare",
+        metavar="OLD",
+        help="a previous result folder or saved analysis: matched clusters keep its numbers and "
+        "names; writes migration_rfm.csv, migration_clusters.csv and movers.csv",
+    )
     seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
     seg.add_argument(
         "--quiet",
@@ -371,7 +377,7 @@ class _ProgressBar:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from rfm_desktop.core import export, pipeline, writing
+    from rfm_desktop.core import compare, export, pipeline, writing
 
     params = params_from_args(args)
     if not Path(params.input_path).exists():
@@ -384,14 +390,21 @@ def cmd_segment(args: argparse.Namespace) -> int:
     try:
         # held for the whole run: a second run on the same folder stops at once (exit 2)
         with writing.folder_lock(out) as lock:
+            previous = compare.load_previous(args.compare) if args.compare else None
             result = pipeline.run(params, bar)
-            written = export.export_all(result, out, xlsx=args.xlsx, lock=lock)
+            tables = None
+            if previous is not None:
+                result = compare.match_to(result, previous)
+                tables = compare.migration_tables(previous, result)
+            written = export.export_all(result, out, xlsx=args.xlsx, lock=lock, tables=tables)
     except BaseException:
         bar.close(keep=False)
         raise
     bar.close()
     if not args.quiet:
         for line in cleaning_lines(result):
+            _error_line(line)
+        for line in matching_lines(result):
             _error_line(line)
         print_warnings([w.text for w in result.warnings])
         sys.stderr.write(
@@ -433,6 +446,21 @@ def cleaning_lines(result) -> list[str]:
         + (f" (e.g. {step.example})" if step.example else "")
         for step in result.cleaning.steps
         if step.removed
+    ]
+
+
+def matching_lines(result) -> list[str]:
+    """With --compare: each cluster's match and drift, the new clusters and the gone ones."""
+    if result.matching is None:
+        return []
+    lines = [
+        f"matching: {m.name}: drift {m.drift:.3f}"
+        if m.old_id is not None
+        else f"matching: {m.name}: new (no previous cluster left to match)"
+        for m in result.matching.matches
+    ]
+    return lines + [
+        f"matching: {name}: gone (no cluster matches it)" for _, name in result.matching.gone
     ]
 
 

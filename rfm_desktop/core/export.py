@@ -562,14 +562,18 @@ def export_all(
     *,
     xlsx: bool = False,
     lock: writing.FolderLock | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> list[Path]:
     """Write :func:`result_files` into ``out_dir`` as one unit, replacing the previous result.
 
     ``lock``: the folder's lock when the caller holds it for the whole run (the CLI does).
-    Returns the files written.
+    ``tables``: more tables written with the result as ``<name>.csv`` (e.g. the migration
+    tables of ``--compare``). Returns the files written.
     """
     out = check_output_dir(out_dir, result.params.input_path)
-    return _write_result(out, result_files(result, xlsx=xlsx), result, lock)
+    files = result_files(result, xlsx=xlsx)
+    files.update((f"{name}.csv", _csv_bytes(table)) for name, table in (tables or {}).items())
+    return _write_result(out, files, result, lock)
 
 
 def _write_result(

@@ -42,3 +42,89 @@ def test_segment_bad_as_of_is_one_line_and_exit_2(tmp_path):
         "error: The as-of date '2024-13-01' is not a date: use YYYY-MM-DD."
     )
     assert not (tmp_path / "A").exists()
+
+
+def _clean_raw(path):
+    """The Online Retail rows the default cleaning keeps, computed here from the raw file."""
+    raw = pd.read_parquet(path)
+    raw = raw[raw["CustomerID"].notna() & ~raw["InvoiceNo"].astype(str).str.startswith("C")]
+    raw = raw[(raw["Quantity"] > 0) & (raw["UnitPrice"] > 0)].copy()
+    raw["customer_id"] = raw["CustomerID"].astype("int64").astype(str)
+    raw["date"] = pd.to_datetime(raw["InvoiceDate"])
+    raw["spend"] = raw["Quantity"] * raw["UnitPrice"]
+    return raw
+
+
+def _read_customers(folder):
+    return pd.read_csv(folder / "customers.csv", dtype={"customer_id": str}).set_index(
+        "customer_id"
+    )
+
+
+def test_as_of_then_compare_on_real_data(real_data_path, tmp_path):
+    a, b = tmp_path / "A", tmp_path / "B"
+    done = rfm("segment", str(real_data_path), "--out", str(a), "--as-of", "2011-06-01", "--quiet")
+    assert done.returncode == 0, done.stderr
+    done = rfm("segment", str(real_data_path), "--out", str(b), "--compare", str(a), "--quiet")
+    assert done.returncode == 0, done.stderr
+    raw = _clean_raw(real_data_path)
+    first = raw.groupby("customer_id")["date"].min()
+    customers_a, customers_b = _read_customers(a), _read_customers(b)
+    assert len(customers_b) == 4338
+    assert len(customers_a) == int((first < "2011-06-01").sum())
+    for name in ("migration_rfm.csv", "migration_clusters.csv"):
+        table = pd.read_csv(b / name).set_index("from")
+        assert table.columns.is_unique and table.index.is_unique
+        # every customer of B once; nobody of A is missing from the whole file
+        assert int(table.drop(columns="(gone)").to_numpy().sum()) == len(customers_b)
+        assert int(table["(gone)"].sum()) == 0
+        assert int(table.loc["(new)"].sum()) == int((first >= "2011-06-01").sum())
+    both = customers_a.index.intersection(customers_b.index)
+    changed = (customers_a.loc[both, "rfm_segment"] != customers_b.loc[both, "rfm_segment"]) | (
+        customers_a.loc[both, "cluster_name"] != customers_b.loc[both, "cluster_name"]
+    )
+    movers = pd.read_csv(b / "movers.csv", dtype={"customer_id": str})
+    assert sorted(movers["customer_id"]) == sorted(both[changed.to_numpy()])
+    summary_a = json.loads((a / "summary.json").read_text())
+    summary_b = json.loads((b / "summary.json").read_text())
+    names_a = {c["id"]: c["name"] for c in summary_a["clusters"]}
+    names_b = {c["id"]: c["name"] for c in summary_b["clusters"]}
+    matched = [c for c in summary_b["matching"]["clusters"] if c["old_cluster"] is not None]
+    assert matched and all(names_b[c["cluster"]] == names_a[c["old_cluster"]] for c in matched)
+
+
+def test_segment_compare_writes_the_migration_files_and_prints_the_matching(tmp_path):
+    path = write_rows(tmp_path / "shop.csv", ROWS)
+    done = rfm(
+        "segment", str(path), "--out", str(tmp_path / "A"), "--as-of", "2024-03-01", "--k", "2"
+    )
+    assert done.returncode == 0, done.stderr
+    done = rfm(
+        "segment",
+        str(path),
+        "--out",
+        str(tmp_path / "B"),
+        "--k",
+        "2",
+        "--compare",
+        str(tmp_path / "A"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("matching: C") == 2 and "drift" in done.stderr
+    clusters = pd.read_csv(tmp_path / "B" / "migration_clusters.csv").set_index("from")
+    assert clusters.loc["(new)"].sum() == 1  # C first buys on the as-of date
+    assert clusters.to_numpy().sum() == 5 and clusters["(gone)"].sum() == 0
+    summary = json.loads((tmp_path / "B" / "summary.json").read_text())
+    assert summary["matching"]["compared_with"] == str(tmp_path / "A")
+    assert {"movers.csv", "migration_rfm.csv"} <= {p.name for p in (tmp_path / "B").iterdir()}
+
+
+def test_segment_compare_with_a_folder_that_is_no_result_is_one_line(tmp_path):
+    path = write_rows(tmp_path / "shop.csv", ROWS)
+    (tmp_path / "empty").mkdir()
+    done = rfm(
+        "segment", str(path), "--out", str(tmp_path / "B"), "--compare", str(tmp_path / "empty")
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: '") and "is not a result folder" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "B").exists()
