@@ -181,11 +181,16 @@ def before_as_of(
 
 
 def clean_rows(
-    transactions: io.Transactions, params: AnalysisParams
+    transactions: io.Transactions,
+    params: AnalysisParams,
+    masks: cleaning.StepMasks | None = None,
+    counted: Callable[[CleaningReport], None] | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """The clean rows and what each step removes, switched-off steps counted too (for the
-    wizard's cleaning page, which passes both on to :func:`prepare`)."""
-    return cleaning.clean(transactions.frame, params.cleaning)
+    wizard's cleaning page, which passes both on to :func:`prepare`). ``masks``: the steps'
+    row tests kept from the last change (see ``cleaning.StepMasks``); ``counted`` hears the
+    report before the rows are copied."""
+    return cleaning.clean(transactions.frame, params.cleaning, masks=masks, counted=counted)
 
 
 def preview_cleaning(transactions: io.Transactions, params: AnalysisParams) -> CleaningReport:

@@ -484,3 +484,34 @@ def test_the_cleaning_preview_cleans_once_per_change(
     report = pilot.wait_cleaning()
     assert calls == [True], "one cleaning for the counts and the customers"
     assert {s.step: s for s in report.steps}["non_product"].would_remove is not None
+
+
+def test_the_cleaning_preview_tests_each_row_once_per_file(
+    window: Any, pilot: Any, monkeypatch: Any
+) -> None:
+    import dataclasses
+
+    from rfm_desktop.core import cleaning
+
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.wait_cleaning()
+    calls: list[str] = []
+    steps = tuple(
+        dataclasses.replace(
+            s, rows_to_drop=lambda f, o, s=s: calls.append(s.name) or s.rows_to_drop(f, o)
+        )
+        for s in cleaning.STEPS
+    )
+    monkeypatch.setattr(cleaning, "STEPS", steps)
+    page = window.wizard.cleaning_page
+    page.step_boxes["duplicates"].setChecked(True)
+    pilot.wait_cleaning()
+    page.step_boxes["cancellations"].setChecked(False)
+    report = pilot.wait_cleaning()
+    assert calls == [], "a tick recombines the kept step masks, it does not test the rows again"
+    state = window.wizard.state
+    _, fresh = cleaning.clean(state.transactions.frame, state.cleaning)
+    assert report.steps == fresh.steps and report.steps[-1].after < report.rows_read
+    assert {s.step: s for s in report.steps}["cancellations"].would_remove > 0

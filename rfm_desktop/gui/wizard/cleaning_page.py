@@ -174,6 +174,7 @@ class CleaningPage(WizardPage):
         self.warnings: list[str] = []  # the cleaning and customers warnings shown
         self.customers: int | None = None
         self._shown_for: object = None
+        self._masks: cleaning.StepMasks | None = None  # the step tests of the loaded file
         self._fill_from_state()
         self.state.optionsChanged.connect(self._sync_from_state)
         self.state.transactionsChanged.connect(self._fill_from_state)
@@ -303,14 +304,15 @@ class CleaningPage(WizardPage):
         key = (id(transactions), state.cleaning, state.snapshot_date)
         self._mark_stale()
 
+        if self._masks is None or self._masks.frame is not transactions.frame:
+            self._masks = cleaning.StepMasks(transactions.frame)  # one per loaded file
+        masks = self._masks
+
         def job(task: Any) -> Any:
-            # The step counts first (with what the switched-off steps would remove), then the
-            # customers and outliers, which need the RFM values.
-            cleaned = pipeline.clean_rows(
-                transactions, params
-            )  # once: the counts, then the customers
+            # The step counts first (with what the switched-off steps would remove), shown
+            # before the rows are copied, then the customers and outliers (RFM values needed).
+            cleaned = pipeline.clean_rows(transactions, params, masks, task.partial)
             steps = cleaned[1]
-            task.partial(steps)
             task.raise_if_cancelled()
             prepared = pipeline.prepare(
                 transactions, params, task.progress, task.cancelled, cleaned=cleaned
