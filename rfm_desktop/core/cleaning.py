@@ -380,10 +380,13 @@ class StepMasks:
         self._notes: list[str] | None = None
         self._lock = threading.Lock()
 
-    def rows_to_drop(self, step: _Step, options: CleaningOptions, keep: np.ndarray) -> np.ndarray:
-        """The rows ``step`` removes with ``options`` (read only), given the rows ``keep`` left."""
+    def rows_to_drop(
+        self, step: _Step, options: CleaningOptions, keep: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The rows ``step`` removes with ``options`` (read only), given the rows ``keep`` that
+        earlier steps left (the duplicate test needs them; None: every row)."""
         if step.name == "duplicates":
-            return self._duplicates(keep)
+            return self._duplicates(np.ones(len(self.frame), dtype=bool) if keep is None else keep)
         key = (step.name, *(getattr(options, name) for name in step.depends))
         with self._lock:
             if key not in self._masks:
@@ -466,7 +469,10 @@ STEPS: tuple[_Step, ...] = (
 
 
 def rows_hit_by(
-    frame: pd.DataFrame, options: CleaningOptions, steps: tuple[str, ...]
+    frame: pd.DataFrame,
+    options: CleaningOptions,
+    steps: tuple[str, ...],
+    masks: StepMasks | None = None,
 ) -> np.ndarray:
     """Rows that any of the named cleaning steps would remove, switched on or not.
 
@@ -475,6 +481,7 @@ def rows_hit_by(
     frame : the rows as ``io.Transactions.frame`` holds them.
     options : the cleaning options (a step such as ``other_currency`` reads its setting).
     steps : step names from :data:`STEPS` (not "duplicates", which depends on the rows left).
+    masks : the steps' row tests kept for ``frame`` (see :class:`StepMasks`), if any.
 
     Returns
     -------
@@ -483,7 +490,11 @@ def rows_hit_by(
     by_name = {step.name: step for step in STEPS}
     hit = np.zeros(len(frame), dtype=bool)
     for name in steps:
-        hit |= by_name[name].rows_to_drop(frame, options)
+        step = by_name[name]
+        if masks is not None and masks.frame is frame:
+            hit |= masks.rows_to_drop(step, options)
+        else:
+            hit |= step.rows_to_drop(frame, options)
     return hit
 
 

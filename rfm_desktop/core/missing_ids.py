@@ -32,7 +32,9 @@ COUNTRY_GAP = 0.05
 TOP_COUNTRIES = 5
 
 
-def compare(frame: pd.DataFrame, options: CleaningOptions) -> MissingIdCheck | None:
+def compare(
+    frame: pd.DataFrame, options: CleaningOptions, masks: cleaning.StepMasks | None = None
+) -> MissingIdCheck | None:
     """Compare the sales rows with a customer id to those without one.
 
     Parameters
@@ -40,16 +42,17 @@ def compare(frame: pd.DataFrame, options: CleaningOptions) -> MissingIdCheck | N
     frame : the rows as ``io.Transactions.frame`` holds them (before cleaning).
     options : the cleaning options; placeholder ids (guest, 0, N/A) count as no id when the
         placeholder step is on, and ``currency`` limits the sales rows to that currency.
+    masks : the cleaning steps' row tests kept for ``frame`` (the wizard's preview has them).
 
     Returns
     -------
     MissingIdCheck, or None when every sales row has a customer id (or there are no sales rows).
     Money in the file's currency; shares 0..1.
     """
-    sales = ~cleaning.rows_hit_by(frame, options, NOT_SALES)
-    no_id = cleaning.rows_hit_by(frame, options, ("missing_customer",))
+    sales = ~cleaning.rows_hit_by(frame, options, NOT_SALES, masks)
+    no_id = cleaning.rows_hit_by(frame, options, ("missing_customer",), masks)
     if options.drop_placeholder_ids:
-        no_id |= cleaning.rows_hit_by(frame, options, ("placeholder_ids",))
+        no_id |= cleaning.rows_hit_by(frame, options, ("placeholder_ids",), masks)
     rows = frame.loc[sales, ["invoice_id", "invoice_date", "amount", "quantity", "unit_price"]]
     rows["country"] = frame.loc[sales, "country"] if "country" in frame.columns else pd.NA
     missing = no_id[sales]

@@ -205,10 +205,12 @@ def prepare(
     cancelled: CancelledFn = never_cancelled,
     *,
     cleaned: tuple[pd.DataFrame, CleaningReport] | None = None,
+    masks: cleaning.StepMasks | None = None,
 ) -> Prepared:
     """Cleaned rows to scored customers and features. ``cleaned``: what ``cleaning.clean`` gave
     for ``transactions`` with ``params.cleaning`` (the wizard's preview has it already, so the
-    rows are cleaned once per change, not twice)."""
+    rows are cleaned once per change, not twice); ``masks``: the cleaning steps' row tests kept
+    for the file (see ``cleaning.StepMasks``)."""
     progress(0.0, "Cleaning rows")
     if cleaned is None:
         cleaned = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
@@ -228,7 +230,7 @@ def prepare(
                 "but cannot be part of any customer's RFM values.",
             )
         )
-    missing = missing_ids.compare(transactions.frame, params.cleaning)
+    missing = missing_ids.compare(transactions.frame, params.cleaning, masks)
     report = dataclasses.replace(report, missing_ids=missing)
     if missing is not None and missing.differs:
         warnings.append(RunWarning("cleaning", missing.verdict))

@@ -315,7 +315,7 @@ class CleaningPage(WizardPage):
             steps = cleaned[1]
             task.raise_if_cancelled()
             prepared = pipeline.prepare(
-                transactions, params, task.progress, task.cancelled, cleaned=cleaned
+                transactions, params, task.progress, task.cancelled, cleaned=cleaned, masks=masks
             )
             report = dataclasses.replace(prepared.report, steps=steps.steps)
             return report, [w for w in prepared.warnings if w.stage in ("cleaning", "customers")]
