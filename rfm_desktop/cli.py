@@ -233,17 +233,31 @@ def build_parser() -> _Parser:
         "increasing values; a value equal to a break takes the lower band",
     )
     seg.add_argument(
+        "--quiet",
+        action="store_true",
+        help="nothing on stderr but errors: no progress, cleaning lines or warnings",
+    )
+    # a backtest segments like `segment` (every flag above), then measures the horizon
+    back = sub.add_parser(
+        "backtest",
+        parents=[seg],
+        add_help=False,
+        help="segment the data before --as-of and measure each segment over the next days",
+    )
+    back.add_argument(
+        "--horizon-days",
+        type=int,
+        required=True,
+        metavar="N",
+        help="days after the as-of date to measure (shortened, with a warning, where the data end)",
+    )
+    seg.add_argument(
         "--compare",
         metavar="OLD",
         help="a previous result folder or saved analysis: matched clusters keep its numbers and "
         "names; writes migration_rfm.csv, migration_clusters.csv and movers.csv",
     )
     seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
-    seg.add_argument(
-        "--quiet",
-        action="store_true",
-        help="nothing on stderr but errors: no progress, cleaning lines or warnings",
-    )
 
     rules = sub.add_parser(
         "rules", help="check a segment rule table: which rule takes each score cell"
@@ -449,6 +463,42 @@ def cleaning_lines(result) -> list[str]:
     ]
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """Segment the data before --as-of, measure the segments over --horizon-days, write
+    backtest.csv, backtest_customers.csv and run.json."""
+    from rfm_desktop.core import backtest, export, writing
+    from rfm_desktop.core.errors import InputFileError
+
+    if args.as_of is None:
+        raise UsageError("rfm-desktop backtest: --as-of YYYY-MM-DD is required (see --help)")
+    backtest.check_horizon(args.horizon_days)
+    params = params_from_args(args)
+    if not Path(params.input_path).exists():
+        raise InputFileError(f"File not found: {params.input_path}")
+    out = export.check_output_dir(args.out, params.input_path)
+    bar = _ProgressBar(not args.quiet)
+    try:
+        with writing.folder_lock(out) as lock:
+            result, test = backtest.run_backtest(params, args.horizon_days, bar)
+            written = writing.write_files(
+                out, backtest.backtest_files(result, test), replace=True, lock=lock
+            )
+    except BaseException:
+        bar.close(keep=False)
+        raise
+    bar.close()
+    if not args.quiet:
+        for line in cleaning_lines(result):
+            _error_line(line)
+        print_warnings([w.text for w in (*result.warnings, *test.warnings)])
+        sys.stderr.write(
+            f"{result.customer_count:,} customers segmented before {test.as_of.date()}, measured "
+            f"over {test.horizon_days} days; {len(written)} files in {out}\n"
+        )
+        sys.stdout.write(backtest.table_text(test.table))
+    return EXIT_OK
+
+
 def matching_lines(result) -> list[str]:
     """With --compare: each cluster's match and drift, the new clusters and the gone ones."""
     if result.matching is None:
@@ -478,7 +528,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("segment", "rules", "sample", "--version", "-h", "--help"):
+    if not argv or argv[0] not in (
+        "segment",
+        "backtest",
+        "rules",
+        "sample",
+        "--version",
+        "-h",
+        "--help",
+    ):
         from rfm_desktop.gui import main as gui_main
 
         return gui_main(argv)
@@ -493,6 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with libwarnings.captured():
             if args.command == "segment":
                 return cmd_segment(args)
+            if args.command == "backtest":
+                return cmd_backtest(args)
             if args.command == "rules":
                 return cmd_rules(args)
             if args.command == "sample":

@@ -519,6 +519,10 @@ def _json_bytes(data: dict) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
+#: the file renderers for the engine's other outputs (core.backtest)
+csv_bytes, json_bytes = _csv_bytes, _json_bytes
+
+
 def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, bytes]:
     """Every file of a result, rendered in memory: relative path -> bytes.
 

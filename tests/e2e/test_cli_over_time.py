@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from made_transactions import write_rows
 from test_cli import rfm
 
@@ -128,3 +129,81 @@ def test_segment_compare_with_a_folder_that_is_no_result_is_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("error: '") and "is not a result folder" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "B").exists()
+
+
+def test_backtest_writes_its_tables_and_run_record(tmp_path):
+    path = write_rows(tmp_path / "shop.csv", ROWS)
+    done = rfm(
+        "backtest",
+        str(path),
+        "--as-of",
+        "2024-03-01",
+        "--horizon-days",
+        "30",
+        "--k",
+        "2",
+        "--out",
+        str(tmp_path / "T"),
+    )
+    assert done.returncode == 0, done.stderr
+    # the data end on 2024-03-05: 5 days of the 30 are there
+    assert (
+        "warning: The data end on 2024-03-05, 5 days after the as-of date: the horizon is shortened from 30 to 5 days."
+        in done.stderr
+    )
+    customers = pd.read_csv(tmp_path / "T" / "backtest_customers.csv", dtype={"customer_id": str})
+    assert customers["customer_id"].tolist() == ["A", "B", "D", "E"]
+    assert customers["orders_in_horizon"].tolist() == [1, 0, 0, 0]
+    assert customers["spend_in_horizon"].tolist() == [70.0, 0.0, 0.0, 0.0]
+    table = pd.read_csv(tmp_path / "T" / "backtest.csv")
+    assert table.iloc[0]["bought_again_share"] == 0.25 and "All customers" in done.stdout
+    run = json.loads((tmp_path / "T" / "run.json").read_text())
+    assert run["backtest"]["horizon_days"] == 5 and run["params"]["as_of"] == "2024-03-01"
+    assert run["backtest"]["requested_horizon_days"] == 30
+
+
+def test_backtest_without_as_of_is_one_line(tmp_path):
+    path = write_rows(tmp_path / "shop.csv", ROWS)
+    done = rfm("backtest", str(path), "--horizon-days", "30", "--out", str(tmp_path / "T"))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == "rfm-desktop backtest: --as-of YYYY-MM-DD is required (see --help)"
+    )
+
+
+def test_backtest_on_real_data_matches_the_raw_rows(real_data_path, tmp_path):
+    out = tmp_path / "T"
+    done = rfm(
+        "backtest",
+        str(real_data_path),
+        "--as-of",
+        "2011-09-01",
+        "--horizon-days",
+        "90",
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    raw = _clean_raw(real_data_path)
+    before = raw[raw["date"] < "2011-09-01"]
+    window = raw[(raw["date"] >= "2011-09-01") & (raw["date"] < "2011-11-30")]
+    customers = pd.read_csv(out / "backtest_customers.csv", dtype={"customer_id": str})
+    assert sorted(customers["customer_id"]) == sorted(before["customer_id"].unique())
+    ids = customers["customer_id"]
+    orders = window.groupby("customer_id")["InvoiceNo"].nunique().reindex(ids, fill_value=0)
+    spend = window.groupby("customer_id")["spend"].sum().reindex(ids, fill_value=0.0)
+    assert customers["orders_in_horizon"].tolist() == orders.tolist()
+    assert customers["spend_in_horizon"].to_numpy() == pytest.approx(spend.to_numpy(), abs=0.006)
+    table = pd.read_csv(out / "backtest.csv")
+    total = spend.sum()
+    for grouping, column in (("rfm_segment", "rfm_segment"), ("cluster", "cluster_name")):
+        for _, row in table[table["grouping"] == grouping].iterrows():
+            members = (customers[column] == row["segment"]).to_numpy()
+            o, s = orders.to_numpy()[members], spend.to_numpy()[members]
+            assert row["customers"] == members.sum()
+            assert row["bought_again_share"] == pytest.approx((o > 0).mean(), abs=1e-6)
+            assert row["orders_per_customer"] == pytest.approx(o.mean(), abs=1e-6)
+            assert row["spend_per_customer"] == pytest.approx(s.mean(), abs=1e-4)
+            assert row["revenue_share"] == pytest.approx(s.sum() / total, abs=1e-6)
+            assert row["lift"] == pytest.approx((o > 0).mean() / (orders > 0).mean(), abs=1e-5)
