@@ -72,3 +72,12 @@ def test_ruff_bans_heavy_imports_at_module_level():
         timeout=120,
     )
     assert done.returncode == 1 and "TID253" in done.stdout, done.stdout
+
+
+def test_a_warning_fails_the_test_that_caused_it(request: pytest.FixtureRequest) -> None:
+    """pyproject's `filterwarnings = ["error"]`: a warning from our code is a bug, not noise."""
+    import warnings
+
+    with pytest.raises(UserWarning, match="a bug"):
+        warnings.warn("a bug", UserWarning, stacklevel=1)
+    assert float(request.config.getini("faulthandler_timeout")) > 0  # a hang dumps the stacks

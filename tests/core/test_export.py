@@ -63,6 +63,7 @@ def test_export_all_writes_every_file(result, tmp_path, sample_path):
     assert "pandas" in run["versions"]
 
     book = load_workbook(tmp_path / "out" / "segments.xlsx", read_only=True)
+    book.close()  # the sheet names are read on opening; a read-only book holds the file open
     assert book.sheetnames[0] == "Summary"
     segments = result.segments["segment"].tolist()
     # clusters, then the segment table, the thresholds and one sheet per named RFM segment
@@ -113,7 +114,9 @@ def test_formula_like_text_is_neutralised_numbers_stay_numbers(result, tmp_path)
         back["pc1"]
     )
     xlsx = export.export_customers(evil, tmp_path / "c.xlsx")
-    rows = list(load_workbook(xlsx, read_only=True).active.iter_rows(values_only=True))
+    book = load_workbook(xlsx, read_only=True)  # read-only books hold the file until closed
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
     ids = {r[0] for r in rows[1:]}
     assert '\'=HYPERLINK("http://x")' in ids and "'-12" in ids
     recency, monetary = rows[0].index("recency"), rows[0].index("monetary")

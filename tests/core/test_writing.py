@@ -264,7 +264,7 @@ def test_a_held_lock_stops_a_second_writer_and_a_dead_ones_does_not(previous: Pa
     with pytest.raises(ExportError, match="Another run"):
         writing.write_files(previous, NEW, replace=True)
     holder.send_signal(signal.SIGKILL)
-    holder.wait(timeout=30)
+    holder.communicate(timeout=30)  # waits and closes the pipe
     assert (previous / writing.LOCK).exists()  # left behind by the killed holder: stale
     writing.write_files(previous, NEW, replace=True)
     only_new_and_mine(previous)

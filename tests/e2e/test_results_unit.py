@@ -195,7 +195,10 @@ def test_two_runs_at_once_never_mix(previous: Path, sample_path: Path) -> None:
         )
         for k in ("3", "5")
     ]
-    codes = [(run.wait(timeout=300), run.stderr.read()) for run in runs]
+    codes = []
+    for run in runs:
+        _, err = run.communicate(timeout=300)  # waits and closes the pipe
+        codes.append((run.returncode, err))
     for code, err in codes:
         assert code == 0 or (code == 2 and "Another run is writing" in err), err
     winners = [k for k, (code, _) in zip((3, 5), codes, strict=True) if code == 0]
