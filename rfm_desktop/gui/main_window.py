@@ -450,7 +450,7 @@ class MainWindow(QMainWindow):
         self._auto_run = False
         self.status("")
         if self.wizard.state.transactions is None:
-            self.wizard.state.path = None
+            self.wizard.state.forget_file()
             self.show_welcome()
         else:
             self._update_title()
@@ -521,17 +521,16 @@ class MainWindow(QMainWindow):
         if not dialogs.run_dialog(dialog):
             return
         changed = dialog.scoring() != state.scoring
-        state.set_scoring(dialog.scoring())
+        state.update(scoring=dialog.scoring())
         if changed and rerun:
             self.run_analysis()
 
     def _result_renamed(self, result: AnalysisResult) -> None:
         self.result = result
         state = self.wizard.state
-        if state.path is not None and state.params().run_settings() == result.params.run_settings():
-            state.cluster_names = (
-                result.params.cluster_names
-            )  # saved with the analysis, applied on re-runs
+        if state.path is not None and state.params.run_settings() == result.params.run_settings():
+            # saved with the analysis, applied on re-runs
+            state.update(cluster_names=result.params.cluster_names)
         self.resultShown.emit(result)
 
     # -- export --------------------------------------------------------------------------------
@@ -658,7 +657,7 @@ class MainWindow(QMainWindow):
             return False
         path = chosen[0] if chosen[0].lower().endswith(".json") else chosen[0] + SUFFIX
         try:
-            written = save_analysis(state.params(), path)
+            written = save_analysis(state.params, path)
         except ExportError as exc:
             dialogs.show_error(self, exc)
             return False

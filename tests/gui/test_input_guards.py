@@ -104,11 +104,11 @@ def test_the_spin_boxes_share_the_params_limits(window: Any, pilot: Any) -> None
     assert (cleaning.iqr_spin.minimum(), cleaning.iqr_spin.maximum()) == (IQR_MIN, IQR_MAX)
     pilot.open()
     state = window.wizard.state
-    state.apply_params(state.params().replace(clustering=state.clustering.__class__(seed=SEED_MAX)))
+    state.apply_params(state.params.replace(clustering=state.clustering.__class__(seed=SEED_MAX)))
     page.transform_combo.setCurrentIndex(
         page.transform_combo.findData("none")
     )  # an edit on the page
-    assert state.params().clustering.seed == SEED_MAX and state.clustering.transform == "none"
+    assert state.params.clustering.seed == SEED_MAX and state.clustering.transform == "none"
     last = state.last_purchase()
     assert (
         cleaning.snapshot_edit.maximumDate().year() == last.year + pipeline.SNAPSHOT_MAX_YEARS_AFTER

@@ -222,7 +222,7 @@ def test_save_and_open_analysis_reruns_on_the_same_file(
     written = tmp_path / "my-analysis.rfm.json"
     data_json = json.loads(written.read_text())
     assert data_json["params"]["clustering"]["k"] == 3
-    assert load_analysis(written) == window.wizard.state.params()
+    assert load_analysis(written) == window.wizard.state.params
 
     # a fresh window opens it and runs it
     other = MainWindow()

@@ -250,7 +250,7 @@ def test_the_editor_from_the_wizard_and_from_the_results(
     assert state.scoring == ScoringOptions(bins=4, rules=RFM_03)
     assert page.scoring_label.text() == "4 scores (quantile breaks); rule table rfm-0.3 (10 rules)"
     # the options travel in the params and in a saved analysis
-    saved = save_analysis(state.params(), tmp_path / "a.rfm.json")
+    saved = save_analysis(state.params, tmp_path / "a.rfm.json")
     assert load_analysis(saved).scoring == ScoringOptions(bins=4, rules=RFM_03)
     result = pilot.run()
     assert result.bins == 4 and result.rules == RFM_03.rescaled(4)

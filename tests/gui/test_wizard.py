@@ -124,7 +124,7 @@ def test_snapshot_date_defaults_to_the_day_after_the_last_purchase(window: Any, 
     page.snapshot_edit.setDate(QDate(2012, 1, 31))
     pilot.wait_cleaning()
     assert window.wizard.state.snapshot_date == "2012-01-31"
-    assert window.wizard.state.params().snapshot_date == "2012-01-31"
+    assert window.wizard.state.params.snapshot_date == "2012-01-31"
 
 
 def test_back_and_next_keep_every_choice(window: Any, pilot: Any) -> None:
@@ -147,7 +147,7 @@ def test_back_and_next_keep_every_choice(window: Any, pilot: Any) -> None:
     pilot.next(CLUSTERING)
     assert clustering.transform_combo.currentData() == "none"
     assert clustering.k_spin.value() == 5 and clustering.fixed_radio.isChecked()
-    params = window.wizard.state.params()
+    params = window.wizard.state.params
     assert params.cleaning.drop_non_product and params.clustering.k == 5
     assert params.clustering.transform == "none"
 
@@ -194,7 +194,7 @@ def test_seed_preset(window: Any, pilot: Any) -> None:
     pilot.to_clustering()
     page = window.wizard.clustering_page
     page.preset_button.click()
-    params = window.wizard.state.params()
+    params = window.wizard.state.params
     assert params.preset == "seed"
     assert params.clustering.transform == "none" and params.clustering.scaler == "standard"
     assert params.clustering.k == 4 and params.cleaning.outliers == "keep"
@@ -274,7 +274,7 @@ def test_editing_a_page_before_visiting_it_keeps_the_other_options(window: Any, 
     pilot.open()
     window.wizard.clustering_page.k_max_spin.setValue(6)
     window.wizard.cleaning_page.iqr_spin.setValue(2.5)
-    params = window.wizard.state.params()
+    params = window.wizard.state.params
     defaults = type(params.clustering)()
     assert params.clustering == defaults.__class__(k_max=6, seed=defaults.seed)
     assert params.cleaning.iqr_multiplier == 2.5
@@ -287,7 +287,7 @@ def test_options_set_elsewhere_show_up_in_the_pages(window: Any, pilot: Any) -> 
     pilot.open()
     state = window.wizard.state
     state.apply_params(
-        state.params().replace(
+        state.params.replace(
             cleaning=CleaningOptions(drop_duplicates=True, outliers="drop", iqr_multiplier=3.0),
             clustering=ClusteringOptions(k=7, scaler="robust", features=("recency", "monetary")),
             snapshot_date="2012-01-15",
@@ -326,7 +326,7 @@ def test_a_workbook_offers_its_sheets(
     ]
     assert page.ticked_sheets() == ("Transactions",)
     assert page.sheet_list.isEnabled() and page.sheet_label.isVisible()
-    assert state.params().sheet is None  # the default choice, as the engine makes it
+    assert state.params.sheet is None  # the default choice, as the engine makes it
 
     page.set_sheet_ticked("Transactions", False)  # at least one sheet stays ticked
     assert page.ticked_sheets() == ("Transactions",) and not page.has_jobs()
@@ -337,7 +337,7 @@ def test_a_workbook_offers_its_sheets(
     qtbot.waitUntil(lambda: not page.has_jobs(), timeout=5000)
     assert window.wizard.current_index == FILE, "stays on the sheet picker"
     assert "Tick other sheets" in page.status.text()
-    assert state.transactions is None and state.params().sheet == "Read me"
+    assert state.transactions is None and state.params.sheet == "Read me"
     assert window.wizard.next_button.isEnabled()  # on to the Columns page to map by hand
 
 
@@ -347,10 +347,9 @@ def test_scoring_options_of_a_saved_analysis_are_kept() -> None:
     from rfm_desktop.gui.wizard.state import WizardState
 
     state = WizardState()
-    state.path = "shop.csv"
     scoring = ScoringOptions(bins=4, breaks=(("frequency", (1, 2, 5)),), rules=RFM_03)
     state.apply_params(AnalysisParams("shop.csv", scoring=scoring))
-    assert state.params().scoring == scoring
+    assert state.params.scoring == scoring
 
 
 def test_columns_preview_shows_whole_numbers_without_point_zero() -> None:
@@ -383,7 +382,7 @@ def test_run_page_counts_segments_like_the_results_and_words(window: Any, pilot:
     assert "seed" not in PRESET_TEXT.lower() and page.preset_button.text() == PRESET_TEXT
     page.fixed_radio.setChecked(True)
     page.k_spin.setValue(3)
-    params = window.wizard.state.params()
+    params = window.wizard.state.params
     assert params.clustering.sweep is False, "a fixed K does not sweep unless asked"
     summary = describe(params)
     assert "fixed K = 3" in summary and "best K" not in summary and "Outliers segment" in summary
@@ -399,8 +398,8 @@ def test_run_page_counts_segments_like_the_results_and_words(window: Any, pilot:
     page.sweep_box.setChecked(True)
     page.k_min_spin.setValue(2)
     page.k_max_spin.setValue(4)
-    assert window.wizard.state.params().clustering.sweep is True
-    assert "also scored" in describe(window.wizard.state.params())
+    assert window.wizard.state.params.clustering.sweep is True
+    assert "also scored" in describe(window.wizard.state.params)
 
 
 def test_after_change_settings_the_charts_keep_the_sweep_and_results_are_one_click_away(

@@ -63,18 +63,18 @@ def test_sheets_laid_out_alike_are_ticked_and_can_be_unticked(
     assert state.transactions.rows_read == 12 and state.transactions.sheets == ("2010", "2011")
     assert "12 rows and 5 columns read of 2 sheets, stacked" in page.status.text()
     assert page.sheet_list.item(0).toolTip() == "Not read unless ticked: it has no data rows."
-    assert state.params().sheet is None
+    assert state.params.sheet is None
     shot(window, "file-page-sheets")
 
     page.set_sheet_ticked("2010", False)
     wait_loaded(window, qtbot)
     assert page.ticked_sheets() == ("2011",) and state.transactions.rows_read == 6
-    assert state.params().sheet == "2011"
+    assert state.params.sheet == "2011"
     assert "of sheet '2011'" in page.status.text()
 
     page.set_sheet_ticked("2010", True)
     wait_loaded(window, qtbot)
-    assert state.transactions.rows_read == 12 and state.params().sheet is None
+    assert state.transactions.rows_read == 12 and state.params.sheet is None
 
 
 def test_header_row_is_found_and_can_be_given(
@@ -95,13 +95,13 @@ def test_header_row_is_found_and_can_be_given(
     page.header_spin.setValue(1)  # as typing 1 + Enter does: the title is no header
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     wait_loaded(window, qtbot)
-    assert state.header_row == 1 and state.transactions is None and state.params().header_row == 1
+    assert state.header_row == 1 and state.transactions is None and state.params.header_row == 1
     errors.clear()
     page.header_spin.setValue(3)
     wait_loaded(window, qtbot)
     qtbot.waitUntil(lambda: state.transactions is not None, timeout=30_000)
     assert (
-        state.params().header_row == 3
+        state.params.header_row == 3
         and state.transactions.rows_read == 5
         and page.header_note.text() == ""
     )
@@ -128,7 +128,7 @@ def test_date_order_choice_on_the_columns_page(window: Any, pilot: Any, tmp_path
     pilot.next(CLEANING)
     assert state.transactions.date_format == DAY_FIRST and state.transactions.date_note == ""
     assert state.last_purchase() == pd.Timestamp("2024-06-05")
-    assert state.params().date_order == "dmy"
+    assert state.params.date_order == "dmy"
     wizard.back()
     assert wizard.current_index == COLUMNS
     assert page.date_order_combo.currentData() == "dmy" and "⚠" not in page.date_note.text()
@@ -150,7 +150,36 @@ def test_a_saved_analysis_reopens_with_its_sheets_header_row_and_date_order(
     state = window.wizard.state
     assert state.chosen_sheets == ("2011",) and state.transactions.rows_read == 6
     assert (
-        state.params().sheet == "2011"
-        and state.params().header_row == 1
-        and state.params().date_order == "ymd"
+        state.params.sheet == "2011"
+        and state.params.header_row == 1
+        and state.params.date_order == "ymd"
     )
+
+
+def test_a_sheet_chosen_by_its_index_survives_save_and_reopen(
+    window: Any, monkeypatch: Any, tmp_path: Any, qtbot: Any
+) -> None:
+    """Issue 11: the wizard turned an int sheet into its name (or None), so a saved analysis
+    made with ``--sheet 2`` came back naming the sheet instead of its place."""
+    from rfm_desktop.core.analysis_file import load_analysis, save_analysis
+    from rfm_desktop.core.params import ClusteringOptions
+    from rfm_desktop.gui import dialogs
+
+    book = workbook(tmp_path / "years.xlsx")
+    window.open_path(str(book), remember=False, sheet=2)  # the third sheet, read on its own
+    qtbot.waitUntil(lambda: window.wizard.state.transactions is not None, timeout=30_000)
+    assert window.wizard.state.chosen_sheets == ("2011",)
+    assert window.wizard.state.params.sheet == 2
+    params = AnalysisParams(
+        input_path=str(book), sheet=2, clustering=ClusteringOptions(k=2, sweep=False)
+    )
+    saved = save_analysis(params, tmp_path / "by-index.rfm.json")
+    window.open_analysis(str(saved))
+    qtbot.waitUntil(lambda: window.result is not None, timeout=60_000)
+    state = window.wizard.state
+    assert state.chosen_sheets == ("2011",) and state.transactions.rows_read == 6
+    assert state.params.sheet == 2 and window.result.params.sheet == 2
+    again = tmp_path / "again"
+    monkeypatch.setattr(dialogs, "ask_save_file", lambda *_a: (str(again), ""))
+    assert window.save_analysis_dialog()
+    assert load_analysis(tmp_path / "again.rfm.json").sheet == 2

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core import cleaning, pipeline
 from rfm_desktop.core.choices import OUTLIER_MODES
 from rfm_desktop.core.errors import RFMError
-from rfm_desktop.core.params import IQR_MAX, IQR_MIN, CleaningOptions
+from rfm_desktop.core.params import IQR_MAX, IQR_MIN
+from rfm_desktop.gui.binding import KEEP, bind
 from rfm_desktop.gui.texts import TIPS, tip, warnings_html
 from rfm_desktop.gui.wizard.page import WizardPage
 
@@ -59,7 +60,6 @@ class CleaningPage(WizardPage):
         self.currency_combo = QComboBox()
         self.currency_combo.setToolTip(tip("step.other_currency"))
         self.currency_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.currency_combo.currentIndexChanged.connect(self._options_edited)
         for row, step in enumerate(cleaning.STEPS, start=2):
             text = step.label if step.option is not None else f"{step.label} (always removed)"
             if step.name == "other_currency":
@@ -69,7 +69,6 @@ class CleaningPage(WizardPage):
             if step.option is None:
                 box.setChecked(True)
                 box.setEnabled(False)
-            box.toggled.connect(self._options_edited)
             removed, after, example = QLabel("…"), QLabel("…"), QLabel()
             example.setEnabled(False)  # grey: a detail, not a count
             cell: QWidget = box
@@ -109,7 +108,6 @@ class CleaningPage(WizardPage):
         for mode, choice in OUTLIER_MODES.items():
             self.outlier_combo.addItem(choice.label, mode)
         self.outlier_combo.setToolTip(tip("outliers"))
-        self.outlier_combo.currentIndexChanged.connect(self._options_edited)
         self.iqr_spin = QDoubleSpinBox()
         self.iqr_spin.setRange(IQR_MIN, IQR_MAX)
         self.iqr_spin.setSingleStep(0.5)
@@ -117,7 +115,6 @@ class CleaningPage(WizardPage):
         self.iqr_spin.setSuffix(" × IQR")
         self.iqr_spin.setToolTip(tip("iqr"))
         self.iqr_spin.setMaximumWidth(self.fontMetrics().horizontalAdvance("10.0 × IQR") + 60)
-        self.iqr_spin.valueChanged.connect(self._options_edited)
         self.outlier_info = QLabel()
         self.outlier_info.setWordWrap(True)
         outlier_layout.addWidget(QLabel("Outliers:"), 0, 0)
@@ -132,13 +129,12 @@ class CleaningPage(WizardPage):
         self.snapshot_default = QCheckBox("The day after the last purchase")
         self.snapshot_default.setToolTip(tip("snapshot_default"))
         self.snapshot_default.setChecked(True)
-        self.snapshot_default.toggled.connect(self._snapshot_default_toggled)
+        self.snapshot_default.toggled.connect(lambda on: self.snapshot_edit.setEnabled(not on))
         self.snapshot_edit = QDateEdit()
         self.snapshot_edit.setCalendarPopup(True)
         self.snapshot_edit.setDisplayFormat("yyyy-MM-dd")
         self.snapshot_edit.setToolTip(tip("snapshot"))
         self.snapshot_edit.setEnabled(False)
-        self.snapshot_edit.dateChanged.connect(self._options_edited)
         date_row = QHBoxLayout()
         date_row.addWidget(QLabel("Or up to:"))
         date_row.addWidget(self.snapshot_edit)
@@ -168,16 +164,70 @@ class CleaningPage(WizardPage):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.recompute)
-        self._filling = False
         self._error: str | None = None
         self.report: Any = None  # the last CleaningReport shown
         self.warnings: list[str] = []  # the cleaning and customers warnings shown
         self.customers: int | None = None
         self._shown_for: object = None
         self._masks: cleaning.StepMasks | None = None  # the step tests of the loaded file
-        self._fill_from_state()
-        self.state.optionsChanged.connect(self._sync_from_state)
-        self.state.transactionsChanged.connect(self._fill_from_state)
+        self._bind()
+        self._follow_transactions()
+        self.state.paramsChanged.connect(self._params_changed)
+        self.state.transactionsChanged.connect(self._follow_transactions)
+
+    def _bind(self) -> None:
+        """Each widget shows one field of ``params.cleaning`` (or the snapshot date) and edits it."""
+        state, currency_box = self.state, self.step_boxes["other_currency"]
+        bindings = [
+            bind(self.step_boxes[step.name], state, f"cleaning.{step.option}")
+            for step in cleaning.STEPS
+            if step.option is not None and step.option != "currency"
+        ]
+        # the currency rule needs two widgets: ticked = the code chosen in the combo
+        bindings.append(
+            bind(
+                currency_box,
+                state,
+                "cleaning.currency",
+                to_widget=lambda code: code is not None,
+                from_widget=lambda on: self.currency_combo.currentData() if on else None,
+            )
+        )
+        bindings.append(
+            bind(
+                self.currency_combo,
+                state,
+                "cleaning.currency",
+                to_widget=lambda code: KEEP if code is None else code,
+                from_widget=lambda code: code if currency_box.isChecked() else None,
+            )
+        )
+        bindings.append(bind(self.outlier_combo, state, "cleaning.outliers"))
+        bindings.append(
+            bind(self.iqr_spin, state, "cleaning.iqr_multiplier", from_widget=lambda v: round(v, 2))
+        )
+        # the snapshot date too: the default box ticked = None, else the date shown
+        bindings.append(
+            bind(
+                self.snapshot_default,
+                state,
+                "snapshot_date",
+                to_widget=lambda day: day is None,
+                from_widget=lambda default: None if default else self._shown_snapshot(),
+            )
+        )
+        self._snapshot = bind(
+            self.snapshot_edit,
+            state,
+            "snapshot_date",
+            to_widget=self._snapshot_shown,
+            from_widget=lambda _day: (
+                None if self.snapshot_default.isChecked() else self._shown_snapshot()
+            ),
+        )
+        bindings.append(self._snapshot)
+        for binding in bindings:
+            binding.edited.connect(self._edited)
 
     @staticmethod
     def _header(text: str) -> QLabel:
@@ -189,44 +239,35 @@ class CleaningPage(WizardPage):
         return self.state.transactions is not None and self._error is None
 
     def enter(self) -> None:
-        self._fill_from_state()
         key = (id(self.state.transactions), self.state.cleaning, self.state.snapshot_date)
         if key != self._shown_for:
             self.recompute()
 
-    def _fill_from_state(self) -> None:
+    def _follow_transactions(self) -> None:
+        """New rows: their currencies and the snapshot dates they allow (inside ``state.sync``)."""
         state = self.state
-        self._filling = True
-        try:
-            options = state.cleaning
-            for step in cleaning.STEPS:
-                if step.option is not None:
-                    self.step_boxes[step.name].setChecked(bool(getattr(options, step.option)))
-            self._fill_currencies(options.currency)
-            self.outlier_combo.setCurrentIndex(
-                max(self.outlier_combo.findData(options.outliers), 0)
-            )
-            self.iqr_spin.setValue(options.iqr_multiplier)
-            last = state.last_purchase()
-            default = (last + pd.Timedelta(days=1)) if last is not None else None
-            if default is not None:
-                self.snapshot_default.setText(
-                    f"The day after the last purchase ({default:%Y-%m-%d})"
-                )
-                self.snapshot_edit.setMinimumDate(QDate(last.year, last.month, last.day))
-                latest = pipeline.latest_snapshot(last)
-                self.snapshot_edit.setMaximumDate(QDate(latest.year, latest.month, latest.day))
-            if state.snapshot_date:
-                chosen = pd.Timestamp(state.snapshot_date)
-                self.snapshot_edit.setDate(QDate(chosen.year, chosen.month, chosen.day))
-                self.snapshot_default.setChecked(False)
-            else:
-                if default is not None:
-                    self.snapshot_edit.setDate(QDate(default.year, default.month, default.day))
-                self.snapshot_default.setChecked(True)
-            self.snapshot_edit.setEnabled(not self.snapshot_default.isChecked())
-        finally:
-            self._filling = False
+        self._fill_currencies(state.cleaning.currency)
+        last = state.last_purchase()
+        if last is not None:
+            default = last + pd.Timedelta(days=1)
+            self.snapshot_default.setText(f"The day after the last purchase ({default:%Y-%m-%d})")
+            self.snapshot_edit.setMinimumDate(QDate(last.year, last.month, last.day))
+            latest = pipeline.latest_snapshot(last)
+            self.snapshot_edit.setMaximumDate(QDate(latest.year, latest.month, latest.day))
+        self._snapshot.refresh()
+
+    def _snapshot_shown(self, day: str | None) -> Any:
+        """The date the edit shows: the chosen snapshot, else the default one (once rows are read)."""
+        if day:
+            return QDate.fromString(day, "yyyy-MM-dd")
+        last = self.state.last_purchase()
+        if last is None:
+            return KEEP
+        default = last + pd.Timedelta(days=1)
+        return QDate(default.year, default.month, default.day)
+
+    def _shown_snapshot(self) -> str:
+        return self.snapshot_edit.date().toString("yyyy-MM-dd")
 
     def _fill_currencies(self, chosen: str | None) -> None:
         """The file's currencies (most rows first) in the combo; the row shows only when there are any."""
@@ -241,40 +282,16 @@ class CleaningPage(WizardPage):
         for widget in self._step_rows["other_currency"]:
             widget.setVisible(self.currency_combo.count() > 0)
 
-    def _sync_from_state(self) -> None:
-        """Options set elsewhere (a preset, a saved analysis) show up in the widgets."""
-        if not self._filling and (self.state.cleaning, self.state.snapshot_date) != self.options():
-            self._fill_from_state()
+    def _params_changed(self, _old: Any, new: Any, changed: frozenset[str]) -> None:
+        code = new.cleaning.currency
+        if "cleaning" in changed and code is not None and self.currency_combo.findData(code) < 0:
+            self._fill_currencies(code)  # a currency of a saved analysis the rows lack
+        if changed & {"cleaning", "snapshot_date"}:
+            self._mark_stale()
 
-    def options(self) -> tuple[CleaningOptions, str | None]:
-        values: dict[str, Any] = {
-            step.option: self.step_boxes[step.name].isChecked()
-            for step in cleaning.STEPS
-            if step.option is not None
-        }
-        values["currency"] = self.currency_combo.currentData() if values["currency"] else None
-        options = CleaningOptions(
-            **values,
-            outliers=self.outlier_combo.currentData(),
-            iqr_multiplier=round(self.iqr_spin.value(), 2),
-            outlier_features=self.state.cleaning.outlier_features,
-        )
-        snapshot = (
-            None
-            if self.snapshot_default.isChecked()
-            else self.snapshot_edit.date().toString("yyyy-MM-dd")
-        )
-        return options, snapshot
-
-    def _snapshot_default_toggled(self, checked: bool) -> None:
-        self.snapshot_edit.setEnabled(not checked)
-        self._options_edited()
-
-    def _options_edited(self) -> None:
-        if self._filling:
-            return
-        options, snapshot = self.options()
-        self.state.set_cleaning(options, snapshot)
+    def _edited(self) -> None:
+        """An option changed on this page: count again once the analyst pauses (set elsewhere,
+        e.g. by a preset, the counts follow on entering the page, see enter)."""
         self._mark_stale()
         self._timer.start()
 
@@ -300,7 +317,7 @@ class CleaningPage(WizardPage):
         if state.transactions is None:
             return
         super().cancel_jobs()
-        transactions, params = state.transactions, state.params()
+        transactions, params = state.transactions, state.params
         key = (id(transactions), state.cleaning, state.snapshot_date)
         self._mark_stale()
 

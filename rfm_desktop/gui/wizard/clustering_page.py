@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from typing import Any
 
@@ -27,6 +28,7 @@ from rfm_desktop.core import pipeline
 from rfm_desktop.core.choices import SCALERS
 from rfm_desktop.core.params import FEATURES, K_LIMIT, SEED_MAX, ClusteringOptions, seed_preset
 from rfm_desktop.core.result import KScore
+from rfm_desktop.gui.binding import KEEP, bind
 from rfm_desktop.gui.scoring_dialog import describe_scoring
 from rfm_desktop.gui.texts import tip, warnings_html
 from rfm_desktop.gui.views.kcharts import KChartsWidget
@@ -52,7 +54,7 @@ class ClusteringPage(WizardPage):
         for name in FEATURES:
             box = QCheckBox(name.capitalize())
             box.setToolTip(tip(f"feature.{name}"))
-            box.toggled.connect(self._options_edited)
+            box.toggled.connect(self.completeChanged)  # no feature ticked: the page is not done
             features_row.addWidget(box)
             self.feature_boxes[name] = box
         features_row.addStretch(1)
@@ -61,12 +63,10 @@ class ClusteringPage(WizardPage):
         for value, text in TRANSFORMS:
             self.transform_combo.addItem(text, value)
         self.transform_combo.setToolTip(tip("transform"))
-        self.transform_combo.currentIndexChanged.connect(self._options_edited)
         self.scaler_combo = QComboBox()
         for value, choice in SCALERS.items():
             self.scaler_combo.addItem(choice.label, value)
         self.scaler_combo.setToolTip(tip("scaler"))
-        self.scaler_combo.currentIndexChanged.connect(self._options_edited)
 
         self.fixed_radio = QRadioButton("Fixed K:")
         self.fixed_radio.setToolTip(tip("k_fixed"))
@@ -78,10 +78,10 @@ class ClusteringPage(WizardPage):
         self.k_spin = self._spin(2, K_LIMIT, tip("k_fixed"))
         self.k_min_spin = self._spin(2, K_LIMIT, tip("k_min"))
         self.k_max_spin = self._spin(2, K_LIMIT, tip("k_max"))
-        self.fixed_radio.toggled.connect(self._options_edited)
+        self.fixed_radio.toggled.connect(self._update_enabled)
         self.sweep_box = QCheckBox("also score the range below")
         self.sweep_box.setToolTip(tip("k_sweep"))
-        self.sweep_box.toggled.connect(self._options_edited)
+        self.sweep_box.toggled.connect(self._update_enabled)
         fixed_row = QHBoxLayout()
         fixed_row.addWidget(self.fixed_radio)
         fixed_row.addWidget(self.k_spin)
@@ -99,7 +99,6 @@ class ClusteringPage(WizardPage):
         self.seed_spin.setRange(0, SEED_MAX)
         self.seed_spin.setMaximumWidth(self.fontMetrics().horizontalAdvance(str(SEED_MAX)) + 50)
         self.seed_spin.setToolTip(tip("seed"))
-        self.seed_spin.valueChanged.connect(self._options_edited)
 
         form = QFormLayout()
         form.addRow("Features:", features_row)
@@ -161,53 +160,77 @@ class ClusteringPage(WizardPage):
         self._sweep_inputs: Any = (
             None  # pipeline.sweep_inputs of the params self.sweep was made for
         )
-        self._filling = False
-        self._fill(self.state.clustering)
-        self.state.optionsChanged.connect(self._sync_from_state)
+        self.k_spin.setValue(4)  # shown for a fixed K until the state or a sweep says otherwise
+        self._bind()
+        self._update_enabled()
+        self._describe_choice()
+        self.state.paramsChanged.connect(self._params_changed)
+
+    def _bind(self) -> None:
+        """Each widget shows a part of ``params.clustering`` and edits it."""
+        state = self.state
+        for name, box in self.feature_boxes.items():
+            bind(
+                box,
+                state,
+                "clustering.features",
+                to_widget=lambda features, n=name: n in features,
+                # none ticked: keep the last choice (the page is not done, see is_complete)
+                from_widget=lambda _on: self._ticked_features() or state.clustering.features,
+            )
+        bind(self.transform_combo, state, "clustering.transform")
+        bind(self.scaler_combo, state, "clustering.scaler")
+        bind(self.seed_spin, state, "clustering.seed", from_widget=int)
+        # K, fixed or a range, is read from six widgets together
+        k_widgets: list[tuple[QWidget, Any]] = [
+            (self.fixed_radio, lambda c: c.k is not None),
+            (self.range_radio, lambda c: c.k is None),
+            (
+                self.k_spin,
+                lambda c: (
+                    c.k if c.k is not None else (self.sweep.suggested_k if self.sweep else KEEP)
+                ),
+            ),
+            (self.sweep_box, lambda c: c.k is not None and c.sweep),
+            (self.k_min_spin, lambda c: c.k_min),
+            (self.k_max_spin, lambda c: c.k_max),
+        ]
+        for widget, shown in k_widgets:
+            bind(
+                widget,
+                state,
+                "clustering",
+                to_widget=shown,
+                from_widget=lambda _v: self._k_choice(),
+            )
+
+    def _ticked_features(self) -> tuple[str, ...]:
+        return tuple(name for name in FEATURES if self.feature_boxes[name].isChecked())
+
+    def _k_choice(self) -> ClusteringOptions:
+        """The clustering options with K as the K widgets show it."""
+        fixed = self.fixed_radio.isChecked()
+        k_min, k_max = sorted((self.k_min_spin.value(), self.k_max_spin.value()))
+        return dataclasses.replace(
+            self.state.clustering,
+            k=self.k_spin.value() if fixed else None,
+            k_min=k_min,
+            k_max=k_max,
+            # a fixed K is fitted alone unless the analyst asks for the range's scores too
+            sweep=not fixed or self.sweep_box.isChecked(),
+        )
 
     def _spin(self, low: int, high: int, tooltip: str) -> QSpinBox:
         spin = QSpinBox()
         spin.setRange(low, high)
         spin.setMaximumWidth(self.fontMetrics().horizontalAdvance(str(high)) + 50)
         spin.setToolTip(tooltip)
-        spin.valueChanged.connect(self._options_edited)
         return spin
 
     # -- page API ----------------------------------------------------------------------------
     def is_complete(self) -> bool:
         return self.state.transactions is not None and any(
             b.isChecked() for b in self.feature_boxes.values()
-        )
-
-    def enter(self) -> None:
-        self._fill(self.state.clustering)
-
-    def _fill(self, options: ClusteringOptions) -> None:
-        self._filling = True
-        try:
-            for name, box in self.feature_boxes.items():
-                box.setChecked(name in options.features)
-            self.transform_combo.setCurrentIndex(
-                max(self.transform_combo.findData(options.transform), 0)
-            )
-            self.scaler_combo.setCurrentIndex(max(self.scaler_combo.findData(options.scaler), 0))
-            self.k_min_spin.setValue(options.k_min)
-            self.k_max_spin.setValue(options.k_max)
-            self.k_spin.setValue(
-                options.k
-                if options.k is not None
-                else (self.sweep.suggested_k if self.sweep else 4)
-            )
-            self.fixed_radio.setChecked(options.k is not None)
-            self.sweep_box.setChecked(options.k is not None and options.sweep)
-            self.range_radio.setChecked(options.k is None)
-            self.seed_spin.setValue(options.seed)
-            self._update_enabled()
-        finally:
-            self._filling = False
-        self._describe_choice()
-        self.charts.set_chosen(
-            options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None)
         )
 
     def _scoring_box(self) -> QGroupBox:
@@ -220,34 +243,16 @@ class ClusteringPage(WizardPage):
             "with a live map of which rule takes each score cell."
         )
         self.scoring_button.clicked.connect(self.scoringRequested)
-        self.state.optionsChanged.connect(
-            lambda: self.scoring_label.setText(describe_scoring(self.state.scoring))
+        self.state.paramsChanged.connect(
+            lambda _old, new, changed: (
+                "scoring" in changed and self.scoring_label.setText(describe_scoring(new.scoring))
+            )
         )
         box = QGroupBox("Named RFM segments")
         layout = QVBoxLayout(box)
         layout.addWidget(self.scoring_label)
         layout.addWidget(self.scoring_button, 0, Qt.AlignmentFlag.AlignLeft)
         return box
-
-    def _sync_from_state(self) -> None:
-        """Options set elsewhere (a preset, a saved analysis) show up in the widgets."""
-        if not self._filling and self.state.clustering != self.options():
-            self._fill(self.state.clustering)
-
-    def options(self) -> ClusteringOptions:
-        features = tuple(name for name in FEATURES if self.feature_boxes[name].isChecked())
-        k_min, k_max = sorted((self.k_min_spin.value(), self.k_max_spin.value()))
-        return ClusteringOptions(
-            features=features or self.state.clustering.features,
-            transform=self.transform_combo.currentData(),
-            scaler=self.scaler_combo.currentData(),
-            k=self.k_spin.value() if self.fixed_radio.isChecked() else None,
-            k_min=k_min,
-            k_max=k_max,
-            # a fixed K is fitted alone unless the analyst asks for the range's scores too
-            sweep=not self.fixed_radio.isChecked() or self.sweep_box.isChecked(),
-            seed=int(self.seed_spin.value()),
-        )
 
     def _update_enabled(self) -> None:
         fixed = self.fixed_radio.isChecked()
@@ -256,12 +261,12 @@ class ClusteringPage(WizardPage):
         self.k_min_spin.setEnabled(not fixed or self.sweep_box.isChecked())
         self.k_max_spin.setEnabled(not fixed or self.sweep_box.isChecked())
 
-    def _options_edited(self) -> None:
-        if self._filling:
+    def _params_changed(self, _old: Any, new: Any, changed: frozenset[str]) -> None:
+        """The widgets show the new options (bindings); what depends on them follows here."""
+        if "clustering" not in changed:
             return
+        options = new.clustering
         self._update_enabled()
-        options = self.options()
-        self.state.set_clustering(options)
         self.charts.set_chosen(
             options.k if options.k is not None else (self.sweep.suggested_k if self.sweep else None)
         )
@@ -276,23 +281,24 @@ class ClusteringPage(WizardPage):
     # -- actions -----------------------------------------------------------------------------
     def pick_k(self, k: int) -> None:
         """The analyst clicked K on a chart: use it as the fixed K."""
-        self._filling = True
-        try:
-            self.fixed_radio.setChecked(True)
-            self.k_spin.setValue(int(k))
-            self._update_enabled()
-        finally:
-            self._filling = False
-        self._options_edited()
+        if self.state.path is not None:  # a range's scores only if the analyst asked for them
+            clustering = self.state.clustering
+            self.state.update(
+                clustering=dataclasses.replace(
+                    clustering, k=int(k), sweep=self.sweep_box.isChecked()
+                )
+            )
 
     def apply_seed_preset(self) -> None:
         if self.state.path is None:
             return
         preset = seed_preset(self.state.path)
-        self.state.set_cleaning(preset.cleaning, None, preset="seed")
-        self.state.set_clustering(preset.clustering, preset="seed")
-        self.state.preset = "seed"
-        self._fill(self.state.clustering)
+        self.state.update(
+            cleaning=preset.cleaning,
+            snapshot_date=None,
+            clustering=preset.clustering,
+            preset="seed",
+        )
         self.suggestion.setText(
             "Write-up settings applied: basic cleaning, outliers kept, raw R/F/M (no transform), "
             "standard scaler, K = 4."
@@ -303,9 +309,8 @@ class ClusteringPage(WizardPage):
         if state.transactions is None:
             return
         self.cancel_jobs()
-        options = self.options()
-        state.set_clustering(options)
-        params = state.params()
+        params = state.params
+        options = params.clustering
         transactions = state.transactions
         self.charts.clear()
         self.streamed = []
@@ -372,9 +377,8 @@ class ClusteringPage(WizardPage):
         chosen = self.state.clustering.k
         self.charts.set_chosen(chosen if chosen is not None else sweep.suggested_k)
         if self.range_radio.isChecked():
-            self.k_spin.blockSignals(True)
-            self.k_spin.setValue(sweep.suggested_k)
-            self.k_spin.blockSignals(False)
+            with self.state.sync():  # shown, not chosen: the run uses the best K of the range
+                self.k_spin.setValue(sweep.suggested_k)
         self._describe_choice()
 
     def _describe_choice(self) -> None:

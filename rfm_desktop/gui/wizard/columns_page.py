@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop.core.fields import FIELDS
 from rfm_desktop.core.mapping import check_mapping, currency_column
+from rfm_desktop.gui.binding import bind
 from rfm_desktop.gui.frame_model import FrameModel
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.texts import tip, warnings_html
 from rfm_desktop.gui.wizard.loading import read_all
 from rfm_desktop.gui.wizard.page import WizardPage
+from rfm_desktop.gui.wizard.state import column_map
 
 NOT_MAPPED = "(not in the file)"
 #: Date order choices: (label, AnalysisParams.date_order)
@@ -66,8 +68,12 @@ class ColumnsPage(WizardPage):
             combo = QComboBox()
             combo.setToolTip(f"{field.description}\n\n{tip('mapping')}")
             combo.setMinimumContentsLength(14)
-            combo.currentIndexChanged.connect(
-                lambda _index, name=field.name: self._on_combo_changed(name)
+            bind(
+                combo,
+                self.state,
+                "column_map",
+                to_widget=lambda columns, name=field.name: dict(columns).get(name, ""),
+                from_widget=lambda _column, name=field.name: self._mapping_edited(name),
             )
             label = QLabel(f"{field.label}{' *' if field.required else ''}:")
             label.setToolTip(field.description)
@@ -81,7 +87,7 @@ class ColumnsPage(WizardPage):
         self.date_order_combo.setToolTip(tip("date_order"))
         for label, order in DATE_ORDERS:
             self.date_order_combo.addItem(label, order)
-        self.date_order_combo.currentIndexChanged.connect(self._on_date_order_changed)
+        bind(self.date_order_combo, self.state, "date_order")
         form.addRow("Date order:", self.date_order_combo)
         self.date_note = QLabel()
         self.date_note.setWordWrap(True)
@@ -133,10 +139,12 @@ class ColumnsPage(WizardPage):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([320, 900])
         self.body.addWidget(self.splitter, 1)
-        self._filling = False
         self._problems: list[str] = []
         self._headers: list[str] = []
         self.state.transactionsChanged.connect(self._show_read_warnings)
+        self.state.paramsChanged.connect(
+            lambda _old, _new, changed: changed & {"column_map", "date_order"} and self._check()
+        )
 
     # -- page API ----------------------------------------------------------------------------
     def is_complete(self) -> bool:
@@ -156,11 +164,6 @@ class ColumnsPage(WizardPage):
             f"The first {n:,} rows of the file, as read (→ the field each column is used for):"
         )
         self._fill_combos(state.mapping)
-        self._filling = True
-        self.date_order_combo.setCurrentIndex(
-            max(self.date_order_combo.findData(state.date_order), 0)
-        )
-        self._filling = False
         self._check()
         if fresh:  # after _check: the headers carry the field names now
             self.table.resizeColumnsToContents()
@@ -172,7 +175,7 @@ class ColumnsPage(WizardPage):
             proceed()
             return
         state = self.state
-        params, mapping, order = state.params(), dict(state.mapping), state.date_order
+        params, mapping, order = state.params, dict(state.mapping), state.date_order
 
         def done(transactions: Any) -> None:
             state.set_transactions(transactions, requested=mapping, date_order=order)
@@ -192,8 +195,7 @@ class ColumnsPage(WizardPage):
 
     # -- mapping -----------------------------------------------------------------------------
     def _fill_combos(self, mapping: dict[str, str]) -> None:
-        self._filling = True
-        try:
+        with self.state.sync():  # the items of this file's headers: not an edit
             for name, combo in self.combos.items():
                 combo.clear()
                 combo.addItem(NOT_MAPPED, "")
@@ -202,8 +204,6 @@ class ColumnsPage(WizardPage):
                 chosen = mapping.get(name, "")
                 index = combo.findData(chosen) if chosen else 0
                 combo.setCurrentIndex(max(index, 0))
-        finally:
-            self._filling = False
 
     def current_mapping(self) -> dict[str, str]:
         return {
@@ -218,13 +218,6 @@ class ColumnsPage(WizardPage):
     def set_date_order(self, order: str | None) -> None:
         """Choose the date order (as a user would in the combo)."""
         self.date_order_combo.setCurrentIndex(max(self.date_order_combo.findData(order), 0))
-
-    def _on_date_order_changed(self) -> None:
-        if self._filling:
-            return
-        self.state.set_date_order(self.date_order_combo.currentData())
-        self._show_date_note()
-        self.completeChanged.emit()
 
     def _show_date_note(self) -> None:
         """How the dates were read, and the warning when their order was a guess."""
@@ -245,20 +238,15 @@ class ColumnsPage(WizardPage):
             else f"Read as {html.escape(t.date_format)}."
         )
 
-    def _on_combo_changed(self, name: str) -> None:
-        if self._filling:
-            return
+    def _mapping_edited(self, name: str) -> tuple[tuple[str, str], ...]:
+        """The column map after the analyst chose a column for ``name`` (in its combo)."""
         if name == "amount":  # a converted amount brings its own currency column (or none)
-            self._filling = True
-            try:
+            with self.state.sync():
                 self.set_field(
                     "currency",
                     currency_column(self._headers, self.combos["amount"].currentData()),
                 )
-            finally:
-                self._filling = False
-        self.state.set_mapping(self.current_mapping())
-        self._check()
+        return column_map(self.current_mapping())
 
     def _show_read_warnings(self) -> None:
         """The warnings of the rows as read with the current mapping; none while it is edited."""

@@ -94,7 +94,6 @@ class FilePage(WizardPage):
         self.body.addLayout(form)
         self.body.addStretch(1)
         self._loading = False
-        self._filling = False
         self._show_sheets([], (), ())
 
     def is_complete(self) -> bool:
@@ -141,15 +140,16 @@ class FilePage(WizardPage):
             outcome.sheets,
             outcome.chosen,
             outcome.preview,
+            sheet=outcome.requested_sheet,
             default=outcome.default,
             skipped=outcome.skipped,
             header_row=outcome.header_row,
             date_order=outcome.date_order,
+            # without rows read, the guesses to start the Columns page from
+            mapping=outcome.auto_mapping if outcome.transactions is None else None,
         )
         if outcome.transactions is not None:
             state.set_transactions(outcome.transactions, date_order=outcome.date_order)
-        else:
-            state.mapping = dict(outcome.auto_mapping)
         self._refresh()
         self.completeChanged.emit()
         self.loaded.emit(outcome)
@@ -186,13 +186,12 @@ class FilePage(WizardPage):
                 item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
 
     def _sheet_ticked(self, item: QListWidgetItem) -> None:
-        if self._filling or not self.state.path:
+        if self.state.syncing or not self.state.path:
             return
         ticked = self.ticked_sheets()
         if not ticked:  # at least one sheet: undo the untick
-            self._filling = True
-            item.setCheckState(Qt.CheckState.Checked)
-            self._filling = False
+            with self.state.sync():
+                item.setCheckState(Qt.CheckState.Checked)
             return
         if ticked != self.state.chosen_sheets:
             default = self.state.default_sheets
@@ -205,7 +204,7 @@ class FilePage(WizardPage):
             )
 
     def _header_row_chosen(self, value: int) -> None:
-        if self._filling or not self.state.path:
+        if self.state.syncing or not self.state.path:
             return
         row = value or None
         if row != self.state.header_row:
@@ -217,8 +216,7 @@ class FilePage(WizardPage):
     def _show_sheets(
         self, sheets: list[str], chosen: tuple[str, ...], default: tuple[str, ...]
     ) -> None:
-        self._filling = True
-        try:
+        with self.state.sync():  # showing the sheets read is not a new choice
             self.sheet_list.clear()
             for name in sheets:
                 item = QListWidgetItem(name)
@@ -230,8 +228,6 @@ class FilePage(WizardPage):
                     why = self.state.skipped_sheets.get(name, "its columns do not map")
                     item.setToolTip(f"Not read unless ticked: {why}.")
                 self.sheet_list.addItem(item)
-        finally:
-            self._filling = False
         visible = len(sheets) > 0
         self.sheet_list.setVisible(visible)
         self.sheet_label.setVisible(visible)
@@ -245,11 +241,8 @@ class FilePage(WizardPage):
 
     def _show_header_row(self) -> None:
         state = self.state
-        self._filling = True
-        try:
+        with state.sync():
             self.header_spin.setValue(state.header_row or 0)
-        finally:
-            self._filling = False
         t = state.transactions
         found = t is not None and state.header_row is None and t.header_row > 1
         self.header_note.setText(f"found on row {t.header_row}" if found else "")

@@ -31,6 +31,8 @@ class LoadOutcome:
     transactions: Any = None  # core.io.Transactions, None when the mapping needs the analyst
     error: RFMError | None = None  # why the transactions could not be read with the mapping
     problems: list[str] = field(default_factory=list)
+    #: the sheet choice as asked (a name, a 0-based index, names, or None for the default sheets)
+    requested_sheet: SheetChoice = None
 
     @property
     def sheet(self) -> str | None:
@@ -69,7 +71,16 @@ def load_file(
     auto = dict(auto_map([str(c) for c in preview.columns]))
     chosen_map = explicit or auto
     outcome = LoadOutcome(
-        path, sheets, chosen, default, preview, auto, header_row, date_order, skipped
+        path,
+        sheets,
+        chosen,
+        default,
+        preview,
+        auto,
+        header_row,
+        date_order,
+        skipped,
+        requested_sheet=sheet,
     )
     problems = list(check_mapping(preview, chosen_map))
     if problems:

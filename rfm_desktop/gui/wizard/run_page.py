@@ -114,7 +114,7 @@ class RunPage(WizardPage):
 
     def enter(self) -> None:
         if self.state.path is not None:
-            self.summary.setText(describe(self.state.params()))
+            self.summary.setText(describe(self.state.params))
 
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.is_running
@@ -124,7 +124,7 @@ class RunPage(WizardPage):
         if state.transactions is None or self.is_running():
             return None
         self.enter()
-        params = state.params()
+        params = state.params
         transactions = state.transactions
         sweep = self.known_sweep(params)
         self.streamed = []

@@ -1,8 +1,17 @@
-"""The wizard's single source of truth: every page reads and writes this, not each other."""
+"""The wizard's single source of truth: the run's :class:`AnalysisParams` plus the session data.
+
+Every page reads it and changes it through :meth:`WizardState.update`, which builds a new frozen
+params value (checked by the same ``__post_init__`` limits as the CLI's flags) and emits
+``paramsChanged(old, new, changed)``; widgets follow it through :func:`rfm_desktop.gui.binding.bind`
+(glue's ``ScatterViewerState`` + ``autoconnect_callbacks_to_qt``, Orange's ``gui.spin``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from PySide6.QtCore import QObject, Signal
@@ -16,49 +25,196 @@ from rfm_desktop.core.params import (
     SheetChoice,
 )
 
+if TYPE_CHECKING:
+    from rfm_desktop.core.io import Transactions
+
+#: Which customers and clusters a run makes: when one of these changes, the analyst's cluster
+#: names no longer fit the clusters and are dropped.
+CLUSTER_INPUTS = frozenset({"cleaning", "snapshot_date", "clustering"})
+#: A change of one of these by hand leaves the preset (applying a preset names it in the change).
+PRESET_FIELDS = CLUSTER_INPUTS | {"scoring"}
+#: What the option widgets show before a file is chosen: the defaults (never run, never saved).
+_DEFAULTS = AnalysisParams(input_path="(no file)")
+
 
 def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """Every field, unmapped ones as "" so the engine does not detect them again."""
     return tuple(sorted((field, mapping.get(field) or "") for field in FIELD_NAMES))
 
 
-class WizardState(QObject):
-    """What the analyst chose so far; :meth:`params` turns it into an :class:`AnalysisParams`."""
+def changed_fields(old: AnalysisParams | None, new: AnalysisParams) -> frozenset[str]:
+    """The names of the top-level params fields that differ (all of them when there was none)."""
+    names = [f.name for f in dataclasses.fields(AnalysisParams)]
+    if old is None:
+        return frozenset(names)
+    return frozenset(n for n in names if getattr(old, n) != getattr(new, n))
 
-    fileChanged = (
-        Signal()
-    )  # a new file (or sheets, or header row) was chosen: preview and transactions reset
+
+def _replaced(value: Any, path: list[str], new: Any) -> Any:
+    """``value`` (a frozen dataclass) with the field at ``path`` (["k"], ["a", "b"]) set to ``new``."""
+    head, *rest = path
+    inner = _replaced(getattr(value, head), rest, new) if rest else new
+    return dataclasses.replace(value, **{head: inner})
+
+
+def _named_choice(chosen: tuple[str, ...], default: tuple[str, ...]) -> SheetChoice:
+    """The sheets read as a choice: None for the default ones, else a name or names."""
+    if not chosen or chosen == default:
+        return None
+    return chosen[0] if len(chosen) == 1 else chosen
+
+
+def _option(name: str) -> property:
+    """A read-only view of one params field (the defaults before a file is chosen)."""
+    return property(lambda self: getattr(self.current, name), doc=f"``params.{name}`` (read-only).")
+
+
+class WizardState(QObject):
+    """The params of the run being set up, and what was read from its file."""
+
+    #: (old params or None, new params, frozenset of the changed top-level field names)
+    paramsChanged = Signal(object, object, object)
+    #: a new file (or sheets, or header row) was chosen: preview and transactions reset
+    fileChanged = Signal()
     transactionsChanged = Signal()  # the full file was (re)loaded
-    optionsChanged = Signal()  # mapping, cleaning, snapshot or clustering options changed
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.path: str | None = None
-        self.sheets: list[str] = []  # every sheet of the workbook
-        self.default_sheets: tuple[
-            str, ...
-        ] = ()  # the sheets read when none is chosen (pre-ticked)
-        self.chosen_sheets: tuple[str, ...] = ()  # the sheets ticked
-        self.skipped_sheets: dict[str, str] = {}  # sheet -> why it is not read by default
-        self.header_row: int | None = None  # forced header row (from 1); None = found automatically
-        self.date_order: str | None = (
-            None  # forced date order ("dmy", "mdy", "ymd"); None = detected
+        self._params: AnalysisParams | None = (
+            None  # kept after forget_file: the next file's options
         )
+        self._open = False  # a file is chosen (its path is in the params)
+        self._syncing = 0  # > 0 while widgets follow the state (see sync)
+        # -- the session: what was read, not what a saved analysis says
+        self.sheets: list[str] = []  # every sheet of the workbook
+        self.default_sheets: tuple[str, ...] = ()  # read when none is chosen (pre-ticked)
+        self.chosen_sheets: tuple[str, ...] = ()  # the sheets read (ticked)
+        self.skipped_sheets: dict[str, str] = {}  # sheet -> why it is not read by default
         self.loaded_date_order: str | None = None  # the date order the transactions were read with
         self.preview: pd.DataFrame | None = None
-        self.transactions: Any = None  # core.io.Transactions
+        self.transactions: Transactions | None = None
         self.loaded_mapping: dict[str, str] = {}  # the mapping the transactions were read with
-        self.mapping: dict[str, str] = {}
-        self.cleaning = CleaningOptions()
-        self.clustering = ClusteringOptions()
-        self.scoring = (
-            ScoringOptions()
-        )  # score bins, break points, rule table (kept from a saved analysis)
-        self.snapshot_date: str | None = None
-        self.preset: str | None = None
-        #: the analyst's cluster names (cluster id, name), kept while the settings that made
-        #: those clusters stay the same
-        self.cluster_names: tuple[tuple[int, str], ...] = ()
+
+    # -- the params ----------------------------------------------------------------------------
+    @property
+    def params(self) -> AnalysisParams:
+        """The run's settings as chosen so far.
+
+        Raises
+        ------
+        RuntimeError
+            No file is chosen yet (there is no run to describe).
+        """
+        if self._params is None or not self._open:
+            raise RuntimeError("no file chosen")
+        return self._params
+
+    @property
+    def current(self) -> AnalysisParams:
+        """The params, or the defaults before a file is chosen (what the option widgets show)."""
+        return self._params if self._params is not None else _DEFAULTS
+
+    @property
+    def path(self) -> str | None:
+        return self._params.input_path if self._params is not None and self._open else None
+
+    sheet: SheetChoice = _option("sheet")  # type: ignore[assignment]
+    cleaning: CleaningOptions = _option("cleaning")  # type: ignore[assignment]
+    clustering: ClusteringOptions = _option("clustering")  # type: ignore[assignment]
+    scoring: ScoringOptions = _option("scoring")  # type: ignore[assignment]
+    snapshot_date: str | None = _option("snapshot_date")  # type: ignore[assignment]
+    preset: str | None = _option("preset")  # type: ignore[assignment]
+    header_row: int | None = _option("header_row")  # type: ignore[assignment]
+    date_order: str | None = _option("date_order")  # type: ignore[assignment]
+    cluster_names: tuple[tuple[int, str], ...] = _option("cluster_names")  # type: ignore[assignment]
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """The mapped fields only (field -> column header)."""
+        return {field: column for field, column in self.current.column_map if column}
+
+    @property
+    def syncing(self) -> bool:
+        """True while widgets follow the state (see :meth:`sync`): their signals are echoes."""
+        return self._syncing > 0
+
+    @contextmanager
+    def sync(self) -> Iterator[None]:
+        """Widgets are set from the state (or refilled) inside this block: the edits they signal
+        are echoes, not the analyst's, and change nothing (no ``_filling`` flag per page)."""
+        self._syncing += 1
+        try:
+            yield
+        finally:
+            self._syncing -= 1
+
+    def update(self, **changes: Any) -> AnalysisParams:
+        """The one way to change the params: ``update(cleaning=…, snapshot_date=…)``.
+
+        A change of what makes the clusters drops the analyst's cluster names, a change by hand
+        of the options drops the preset name (unless the change names them too). Emits
+        ``paramsChanged(old, new, changed)`` when anything changed.
+
+        Returns
+        -------
+        AnalysisParams
+            The params after the change.
+
+        Raises
+        ------
+        ParamsError
+            A value is out of its limits (the checks the CLI's flags go through).
+        RuntimeError
+            No file is chosen yet.
+        """
+        old = self.params
+        new = old.replace(**changes)
+        changed = changed_fields(old, new)
+        if changed & CLUSTER_INPUTS and "cluster_names" not in changes:
+            new = new.replace(cluster_names=())
+        if changed & PRESET_FIELDS and "preset" not in changes:
+            new = new.replace(preset=None)
+        self._commit(new)
+        return new
+
+    def set(self, key: str, value: Any) -> AnalysisParams:
+        """:meth:`update` of one field by its dotted name (``"clustering.k"``)."""
+        head, *rest = key.split(".")
+        return self.update(
+            **{head: _replaced(getattr(self.params, head), rest, value) if rest else value}
+        )
+
+    def get(self, key: str) -> Any:
+        """The value of a field by its dotted name (the defaults before a file is chosen)."""
+        value: Any = self.current
+        for name in key.split("."):
+            value = getattr(value, name)
+        return value
+
+    def _commit(self, new: AnalysisParams) -> None:
+        old = self._params
+        changed = changed_fields(old, new)
+        if not changed:
+            return
+        self._params = new
+        with self.sync():
+            self.paramsChanged.emit(old, new, changed)
+
+    def apply_params(self, params: AnalysisParams) -> None:
+        """Take the options of a saved analysis (the file itself is loaded separately, with its
+        sheet, header row and mapping); without a file yet, take the params as they are."""
+        if self.path is None:
+            self._open = True
+            self._commit(params)
+            return
+        changes = {
+            f.name: getattr(params, f.name)
+            for f in dataclasses.fields(params)
+            if f.name not in ("input_path", "header_row", "column_map")
+        }
+        if params.column_map:  # an analysis without a mapping keeps the one found in the file
+            changes["column_map"] = column_map(params.mapping)
+        self.update(**changes)
 
     # -- file ----------------------------------------------------------------------------
     def set_file(
@@ -68,36 +224,46 @@ class WizardState(QObject):
         chosen: tuple[str, ...],
         preview: pd.DataFrame,
         *,
+        sheet: SheetChoice = None,
         default: tuple[str, ...] = (),
         skipped: dict[str, str] | None = None,
         header_row: int | None = None,
         date_order: str | None = None,
+        mapping: dict[str, str] | None = None,
     ) -> None:
-        self.path = path
+        """A file was read: ``chosen`` are the sheets read, ``sheet`` the choice as asked.
+
+        The params keep the choice as the engine reads it: None when the sheets read are the
+        default ones (so a saved analysis stacks a sheet added later too), else a name or names;
+        a sheet asked for by its 0-based index stays an index (a saved analysis reopens with it).
+        """
         self.sheets = list(sheets)
         self.chosen_sheets = tuple(chosen)
         self.default_sheets = tuple(default) or tuple(chosen)
         self.skipped_sheets = dict(skipped or {})
-        self.header_row = header_row
-        self.date_order = self.loaded_date_order = date_order
+        self.loaded_date_order = date_order
         self.preview = preview
         self.transactions = None
         self.loaded_mapping = {}
-        self.mapping = {}
-        self.snapshot_date = None
-        self.fileChanged.emit()
-
-    @property
-    def sheet(self) -> SheetChoice:
-        """The sheets as :class:`AnalysisParams` keeps them: None when the ticked ones are the
-        default (so a saved analysis stacks a sheet added later too), else a name or names."""
-        if not self.chosen_sheets or self.chosen_sheets == self.default_sheets:
-            return None
-        return self.chosen_sheets[0] if len(self.chosen_sheets) == 1 else self.chosen_sheets
+        self._open = True
+        self._commit(
+            self.current.replace(
+                input_path=path,
+                sheet=sheet
+                if isinstance(sheet, int)
+                else _named_choice(chosen, self.default_sheets),
+                header_row=header_row,
+                date_order=date_order,
+                column_map=column_map(mapping or {}),
+                snapshot_date=None,
+            )
+        )
+        with self.sync():
+            self.fileChanged.emit()
 
     def set_transactions(
         self,
-        transactions: Any,
+        transactions: Transactions,
         requested: dict[str, str] | None = None,
         date_order: str | None = None,
     ) -> None:
@@ -108,8 +274,13 @@ class WizardState(QObject):
         )
         self.loaded_date_order = date_order
         if not self.mapping:
-            self.mapping = dict(self.loaded_mapping)
-        self.transactionsChanged.emit()
+            self.update(column_map=column_map(self.loaded_mapping))
+        with self.sync():
+            self.transactionsChanged.emit()
+
+    def forget_file(self) -> None:
+        """No file is open (its reading failed); the options stay for the next file."""
+        self._open = False
 
     @property
     def has_file(self) -> bool:
@@ -130,69 +301,3 @@ class WizardState(QObject):
         dates = self.transactions.frame["invoice_date"]
         last = dates.max()
         return None if pd.isna(last) else pd.Timestamp(last)
-
-    # -- options -------------------------------------------------------------------------
-    def set_mapping(self, mapping: dict[str, str]) -> None:
-        if mapping != self.mapping:
-            self.mapping = dict(mapping)
-            self.optionsChanged.emit()
-
-    def set_date_order(self, order: str | None) -> None:
-        if order != self.date_order:
-            self.date_order = order
-            self.optionsChanged.emit()
-
-    def set_cleaning(
-        self, options: CleaningOptions, snapshot_date: str | None, *, preset: str | None = None
-    ) -> None:
-        """A change by hand clears the preset name; applying a preset passes it."""
-        if options != self.cleaning or snapshot_date != self.snapshot_date:
-            self.cluster_names = ()  # other customers, other clusters: the names no longer fit
-            self.cleaning = options
-            self.snapshot_date = snapshot_date
-            self.preset = preset
-            self.optionsChanged.emit()
-
-    def set_clustering(self, options: ClusteringOptions, *, preset: str | None = None) -> None:
-        if options != self.clustering:
-            self.cluster_names = ()
-            self.clustering = options
-            self.preset = preset
-            self.optionsChanged.emit()
-
-    def set_scoring(self, options: ScoringOptions) -> None:
-        """Number of scores, break points and rule table (from the scores and rules editor)."""
-        if options != self.scoring:
-            self.scoring = options
-            self.preset = None
-            self.optionsChanged.emit()
-
-    def params(self) -> AnalysisParams:
-        if self.path is None:
-            raise RuntimeError("no file chosen")
-        return AnalysisParams(
-            input_path=self.path,
-            sheet=self.sheet,
-            column_map=column_map(self.mapping),
-            cleaning=self.cleaning,
-            clustering=self.clustering,
-            scoring=self.scoring,
-            snapshot_date=self.snapshot_date,
-            preset=self.preset,
-            header_row=self.header_row,
-            date_order=self.date_order,
-            cluster_names=self.cluster_names,
-        )
-
-    def apply_params(self, params: AnalysisParams) -> None:
-        """Take the options of a saved analysis (the file itself is loaded separately)."""
-        if params.column_map:
-            self.mapping = {field: column for field, column in params.mapping.items() if column}
-        self.cleaning = params.cleaning
-        self.clustering = params.clustering
-        self.scoring = params.scoring
-        self.snapshot_date = params.snapshot_date
-        self.preset = params.preset
-        self.date_order = params.date_order
-        self.cluster_names = params.cluster_names
-        self.optionsChanged.emit()
