@@ -132,7 +132,7 @@ CLEANING_FLAGS = (
 def build_parser() -> _Parser:
     from rfm_desktop.core.choices import OUTLIER_MODES, SCALERS
     from rfm_desktop.core.file_types import extensions_text
-    from rfm_desktop.core.params import K_LIMIT, SEED_MAX
+    from rfm_desktop.core.params import K_LIMIT, SEED_MAX, STABILITY_RESAMPLES_MAX
 
     parser = _Parser(prog="rfm-desktop", description="RFM customer segmentation.")
     parser.add_argument("--version", action="version", version=f"rfm-desktop {__version__}")
@@ -205,6 +205,13 @@ def build_parser() -> _Parser:
         "(e.g. the end of May from a file that runs into June)",
     )
     seg.add_argument("--seed", type=int, help=f"random seed, 0 to {SEED_MAX} (default 42)")
+    seg.add_argument(
+        "--stability",
+        type=int,
+        metavar="N",
+        help="k-means refits on half-size subsamples per K to measure cluster stability "
+        f"(stability.csv), 0 = off, at most {STABILITY_RESAMPLES_MAX} (default 20)",
+    )
     seg.add_argument(
         "--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)"
     )
@@ -329,6 +336,8 @@ def params_from_args(args: argparse.Namespace):
         clustering["scaler"] = args.scaler
     if args.seed is not None:
         clustering["seed"] = args.seed
+    if args.stability is not None:
+        clustering["stability_resamples"] = args.stability
     if args.k is not None:
         clustering.update(k=args.k, sweep=False)
     if args.k_range is not None:

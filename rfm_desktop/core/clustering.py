@@ -24,7 +24,10 @@ from rfm_desktop.core.params import (
     never_cancelled,
     no_progress,
 )
-from rfm_desktop.core.result import FeatureSpace, KScore, KSweep
+from rfm_desktop.core.result import FeatureSpace, KScore, KStability, KSweep
+
+#: Measures one K's stability from its labels (core.stability.check_k with the run's settings).
+StabilityFn = Callable[[np.ndarray, np.ndarray, int], KStability]
 
 #: Silhouette is exact up to this many customers, and on a fixed-seed sample of this size above.
 SILHOUETTE_EXACT_LIMIT = 10_000
@@ -270,8 +273,10 @@ def sweep_k(
     on_score: Callable[[KScore], None] | None = None,
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
+    stability_of: StabilityFn | None = None,
 ) -> list[KScore]:
-    """Fit each K and score it; ``on_score`` hears about each K as soon as it is done."""
+    """Fit each K and score it; ``on_score`` hears about each K as soon as it is done, with its
+    stability when ``stability_of(x, labels, k)`` is given."""
     scores: list[KScore] = []
     for i, k in enumerate(k_values):
         if cancelled():
@@ -287,6 +292,7 @@ def sweep_k(
             silhouette=float(sil.mean()),
             davies_bouldin=float(davies_bouldin_score(x, labels)),
             calinski_harabasz=float(calinski_harabasz_score(x, labels)),
+            stability=stability_of(x, labels, k) if stability_of is not None else None,
         )
         scores.append(score)
         if on_score is not None:
@@ -331,7 +337,18 @@ def suggest_k(scores: list[KScore]) -> tuple[int, str]:
         f"#{int(r['silhouette'])}), Davies–Bouldin ({row['davies_bouldin']:.2f}, #{int(r['davies_bouldin'])}) "
         f"and Calinski–Harabasz ({row['calinski_harabasz']:,.0f}, #{int(r['calinski_harabasz'])})."
     )
+    stability = next(s.stability for s in candidates if s.k == best)
+    if stability is not None:
+        reason = f"{reason[:-1]}; {stability_phrase(stability)}."
     return int(best), reason
+
+
+def stability_phrase(stability: KStability) -> str:
+    """ "stable in 19 of 20 resamples (mean adjusted Rand 0.93)": for the suggested K's reason."""
+    return (
+        f"stable in {stability.stable_resamples} of {stability.resamples} resamples "
+        f"(mean adjusted Rand {stability.ari_mean:.2f})"
+    )
 
 
 def evaluate(
@@ -343,6 +360,7 @@ def evaluate(
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
     distinct: int | None = None,
+    stability_of: StabilityFn | None = None,
 ) -> KSweep:
     """Sweep K over ``options.k_min … k_max`` and suggest one.
 
@@ -380,6 +398,7 @@ def evaluate(
         on_score=on_score,
         progress=progress,
         cancelled=cancelled,
+        stability_of=stability_of,
     )
     k, reason = suggest_k(scores)
     return KSweep(tuple(scores), k, reason, basis.sampled, notes)

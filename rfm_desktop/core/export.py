@@ -414,9 +414,11 @@ def summary_dict(result: AnalysisResult) -> dict:
                 "silhouette": _num(s.silhouette),
                 "davies_bouldin": _num(s.davies_bouldin),
                 "calinski_harabasz": _num(s.calinski_harabasz),
+                "stability": _json_numbers(s.stability.to_dict()) if s.stability else None,
             }
             for s in (sweep.scores if sweep else ())
         ],
+        "stability": _stability(result),
         "clusters": [
             {
                 "id": c.id,
@@ -432,6 +434,8 @@ def summary_dict(result: AnalysisResult) -> dict:
                 "color": c.color,
                 "strategy": c.strategy,
                 "centroid": centroid_values(result, c),
+                "stability": _num(c.stability) if c.stability is not None else None,
+                "stability_flag": c.stability_flag or None,
             }
             for c in result.clusters
         ],
@@ -451,6 +455,41 @@ def _missing_ids(result: AnalysisResult) -> dict | None:
     """Sales rows with and without customer id (core.missing_ids), None when all have one."""
     check = result.cleaning.missing_ids
     return _json_numbers(check.to_dict()) if check is not None else None
+
+
+def _stability(result: AnalysisResult) -> dict | None:
+    """The final K's stability (core.stability) with its method, None when the check was off."""
+    if result.stability is None:
+        return None
+    from rfm_desktop.core import stability
+
+    return _json_numbers(
+        result.stability.to_dict()
+        | {
+            "method": f"k-means refitted on subsamples of {stability.SUBSAMPLE_SHARE:.0%} of the "
+            f"customers (at most {stability.SAMPLE_LIMIT:,}), compared with the full fit by "
+            "adjusted Rand index and per-cluster best-match Jaccard (Hennig 2007)",
+            "stable_ari": stability.STABLE_ARI,
+            "dissolves_below": stability.DISSOLVES,
+            "stable_jaccard": stability.STABLE_JACCARD,
+        }
+    )
+
+
+def stability_table(result: AnalysisResult) -> pd.DataFrame | None:
+    """``stability.csv``: one row per K of the sweep (and the final K, when it was not swept):
+    k, resamples, sample_size, ari_mean, ari_sd, ari_min, stable_resamples, chosen. None when
+    the stability check was off."""
+    rows = [s.stability for s in (result.sweep.scores if result.sweep else ()) if s.stability]
+    if result.stability is not None:
+        rows = [r for r in rows if r.k != result.k] + [result.stability]
+    if not rows:
+        return None
+    table = pd.DataFrame(
+        [{k: v for k, v in r.to_dict().items() if k != "cluster_jaccard"} for r in rows]
+    )
+    table["chosen"] = table["k"] == result.k
+    return table.sort_values("k", kind="stable").reset_index(drop=True)
 
 
 def _json_numbers(value: object) -> object:
@@ -506,6 +545,7 @@ def run_dict(result: AnalysisResult) -> dict:
         },
         "warnings": [w.to_dict() for w in result.warnings],
         "missing_ids": _missing_ids(result),
+        "stability": _stability(result),
         "customers": result.customer_count,
         "k": result.k,
         "seconds": round(result.seconds, 3),
@@ -527,7 +567,8 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
     """Every file of a result, rendered in memory: relative path -> bytes.
 
     ``customers.csv``, ``segments/<cluster>.csv`` (names from :func:`segment_file_names`),
-    ``rfm_segments/<segment>.csv``, ``summary.json``, ``run.json`` and, with ``xlsx``,
+    ``rfm_segments/<segment>.csv``, ``stability.csv`` (when checked), ``summary.json``,
+    ``run.json`` and, with ``xlsx``,
     ``segments.xlsx`` (a sheet per cluster and per named segment). A bad value fails here,
     before anything is written.
     """
@@ -538,6 +579,9 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
             customer_table(result, cluster_ids=[profile.id])
         )
     files.update((relative, _csv_bytes(frame)) for relative, frame in rfm_segment_files(result))
+    stability = stability_table(result)
+    if stability is not None:
+        files["stability.csv"] = _csv_bytes(stability)
     summary = summary_dict(result)
     files["summary.json"] = _json_bytes(summary)
     files["run.json"] = _json_bytes(run_dict(result))

@@ -42,6 +42,8 @@ FEATURES = ("recency", "frequency", "monetary")
 K_LIMIT = 50
 #: Seeds are what k-means' random generator accepts: 0 … 2**32 - 1.
 SEED_MAX = 2**32 - 1
+#: most k-means refits per K for the stability check (each costs about one sweep fit)
+STABILITY_RESAMPLES_MAX = 200
 #: Outliers lie further than this many IQRs beyond the quartiles (Tukey's fences use 1.5).
 IQR_MIN, IQR_MAX = 0.5, 10.0
 #: Snapshot dates outside these are typing errors (and pandas cannot count days past 2262).
@@ -105,6 +107,8 @@ class ClusteringOptions:
     k_max: int = 10
     sweep: bool = True  # evaluate k_min..k_max (always on when k is None)
     seed: int = 42
+    #: k-means refits on subsamples per K to measure stability (core.stability); 0 = off
+    stability_resamples: int = 20
 
     def __post_init__(self) -> None:
         _check_features(self.features, "features")
@@ -117,6 +121,11 @@ class ClusteringOptions:
         if not 2 <= self.k_min <= self.k_max <= K_LIMIT:
             raise ParamsError(
                 f"The K range {self.k_min}:{self.k_max} is not valid: use A:B with 2 <= A <= B <= {K_LIMIT}."
+            )
+        if not 0 <= self.stability_resamples <= STABILITY_RESAMPLES_MAX:
+            raise ParamsError(
+                f"The stability resamples must be between 0 (off) and {STABILITY_RESAMPLES_MAX}, "
+                f"not {self.stability_resamples}."
             )
         if not 0 <= self.seed <= SEED_MAX:
             raise ParamsError(

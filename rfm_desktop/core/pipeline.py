@@ -25,6 +25,7 @@ from rfm_desktop.core import (
     profiles,
     rfm,
     scoring,
+    stability,
 )
 from rfm_desktop.core.coverage import rule_coverage
 from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
@@ -42,10 +43,12 @@ from rfm_desktop.core.result import (
     CleaningReport,
     CleaningStep,
     KScore,
+    KStability,
     KSweep,
     RunWarning,
     as_warnings,
 )
+from rfm_desktop.core.values import plural
 
 #: A snapshot this many years after the last purchase is a typing error, not an analysis.
 SNAPSHOT_MAX_YEARS_AFTER = 50
@@ -308,11 +311,20 @@ def evaluate_k(
     cancelled: CancelledFn = never_cancelled,
     on_score: Callable[[KScore], None] | None = None,
 ) -> KSweep:
-    """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K as it finishes."""
+    """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K as it
+    finishes, with its stability over ``clustering.stability_resamples`` subsamples (when > 0)."""
     options = params.clustering
     progress(0.0, "Preparing silhouette")
     basis = prepared.silhouette_basis(options.seed)
     _check(cancelled)
+    stability_of = None
+    if options.stability_resamples:
+
+        def stability_of(x: np.ndarray, labels: np.ndarray, k: int):
+            return stability.check_k(
+                x, labels, k, options.seed, options.stability_resamples, cancelled=cancelled
+            )
+
     return clustering.evaluate(
         prepared.features.scaled,
         options,
@@ -321,6 +333,7 @@ def evaluate_k(
         progress=progress,
         cancelled=cancelled,
         distinct=prepared.features.distinct,
+        stability_of=stability_of,
     )
 
 
@@ -376,10 +389,25 @@ def _run(
     _check(cancelled)
     progress(0.86, f"Fitting {k} clusters")
     labels, centres, _ = clustering.fit_kmeans(x, k, options.seed)
+    labels, centres = clustering.order_by_monetary(
+        labels, prepared.customers.loc[prepared.fit_mask, "monetary"].to_numpy(), centres
+    )
     _check(cancelled)
+    checked = None
+    if options.stability_resamples:
+        checked = stability.check_k(
+            x,
+            labels,
+            k,
+            options.seed,
+            options.stability_resamples,
+            per_cluster=True,
+            progress=_scaled(progress, 0.87, 0.9),
+            cancelled=cancelled,
+        )
 
     progress(0.9, "Describing clusters")
-    result = _assemble(params, transactions, prepared, sweep, k, labels, centres)
+    result = _assemble(params, transactions, prepared, sweep, k, labels, centres, checked)
     result.seconds = time.perf_counter() - started
     progress(1.0, "Done")
     return result
@@ -393,6 +421,7 @@ def _assemble(
     k: int,
     labels: np.ndarray,
     centres: np.ndarray,
+    checked: KStability | None = None,
 ) -> AnalysisResult:
     options = params.clustering
     customers = prepared.customers
@@ -457,7 +486,35 @@ def _assemble(
         names[outlier_id] = profiles.outlier_label(outlier_id)
     out["cluster_name"] = out["cluster"].map(names).astype("string")
     cluster_profiles = profiles.build_profiles(out, names, outlier_id, strategies)
+    if checked is not None:  # the Outliers segment (id k) is not fitted: no stability
+        cluster_profiles = tuple(
+            dataclasses.replace(
+                c,
+                stability=checked.cluster_jaccard[c.id],
+                stability_flag=stability.flag(checked.cluster_jaccard[c.id]),
+            )
+            if c.id < k and np.isfinite(checked.cluster_jaccard[c.id])
+            else c
+            for c in cluster_profiles
+        )
 
+    dissolving = [
+        f"{c.name} ({c.size:,} customers, mean Jaccard {c.stability:.2f})"
+        for c in cluster_profiles
+        if c.dissolves
+    ]
+    if dissolving:
+        notes = as_warnings(
+            [
+                f"{plural(len(dissolving), 'cluster')} of K={k} {'dissolves' if len(dissolving) == 1 else 'dissolve'} when k-means is refitted "
+                f"on subsamples (best-match Jaccard below {stability.DISSOLVES}): "
+                f"{'; '.join(dissolving)}. Do not build a campaign on them alone; try another K, "
+                "the log transform or outliers as their own segment."
+            ],
+            "clustering",
+        )
+    else:
+        notes = ()
     result = AnalysisResult(
         params=params.replace(cluster_names=()),
         rows_read=transactions.rows_read,
@@ -474,12 +531,14 @@ def _assemble(
         input_sha256=transactions.source_sha256,
         input_size=transactions.source_size,
         warnings=prepared.warnings
-        + as_warnings(sweep.warnings if sweep is not None else (), "clustering"),
+        + as_warnings(sweep.warnings if sweep is not None else (), "clustering")
+        + notes,
         scales=prepared.scales,
         rules=rules,
         distributions=rfm.distributions(out),
         pca_variance=explained,
         feature_space=features.space(),
+        stability=checked,
     )
     if not params.cluster_names:
         return result

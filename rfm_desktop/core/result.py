@@ -123,12 +123,31 @@ class CleaningReport:
 
 
 @dataclass(frozen=True)
+class KStability:
+    """How well a K's clusters survive refits on subsamples of the customers (core.stability)."""
+
+    k: int
+    resamples: int
+    sample_size: int  # customers per subsample
+    ari_mean: float  # adjusted Rand index with the full fit on the shared customers, -1..1
+    ari_sd: float
+    ari_min: float
+    stable_resamples: int  # resamples with an ARI of at least core.stability.STABLE_ARI
+    #: final K only: mean Jaccard of each cluster (id order) with its best match per resample
+    cluster_jaccard: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"cluster_jaccard": list(self.cluster_jaccard)}
+
+
+@dataclass(frozen=True)
 class KScore:
     k: int
     inertia: float
     silhouette: float
     davies_bouldin: float
     calinski_harabasz: float
+    stability: KStability | None = None  # None when the stability check is off
 
 
 @dataclass(frozen=True)
@@ -209,6 +228,16 @@ class ClusterProfile:
     strategy: str
     color: str  # hex colour from core.palette, the same in every view and export
     is_outlier_segment: bool = False
+    #: mean Jaccard with its best match over the stability resamples (0..1); None when not
+    #: checked (check off, or the Outliers segment, which k-means does not fit)
+    stability: float | None = None
+    #: "stable", "doubtful" or "dissolves" (core.stability.flag, Hennig 2007); "" when not checked
+    stability_flag: str = ""
+
+    @property
+    def dissolves(self) -> bool:
+        """Mean Jaccard below 0.6: the cluster does not survive a re-run (Hennig 2007)."""
+        return self.stability_flag == "dissolves"
 
 
 @dataclass
@@ -251,6 +280,8 @@ class AnalysisResult:
     feature_space: FeatureSpace | None = None
     #: how this run's clusters were matched to a previous run's (core.matching), when compared
     matching: Matching | None = None
+    #: the final K's stability over subsamples, with per-cluster Jaccard; None when off
+    stability: KStability | None = None
 
     @property
     def bins(self) -> int:

@@ -1,0 +1,176 @@
+"""Cluster stability over subsamples: pinned figures, the Jaccard arithmetic, the run's outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rfm_desktop.core import clustering, export, pipeline, stability
+from rfm_desktop.core.errors import Cancelled, ParamsError
+from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, seed_preset
+
+
+def _clear_and_fuzzy() -> np.ndarray:
+    """A tight blob far away (clear) and one wide blob that K=3 has to cut in two (fuzzy: where
+    the cut falls depends on which customers a refit sees)."""
+    rng = np.random.default_rng(0)
+    clear = rng.normal([10, 10], 0.3, (60, 2))
+    fuzzy = np.vstack([rng.normal([0, 0], 1.0, (70, 2)), rng.normal([0, 0], 1.0, (70, 2))])
+    return np.vstack([clear, fuzzy])
+
+
+def test_pinned_figures_for_one_clear_and_one_fuzzy_cluster():
+    x = _clear_and_fuzzy()
+    labels, _, _ = clustering.fit_kmeans(x, 3, 7)
+    clear = int(labels[0])
+    assert (labels[:60] == clear).all() and (labels[60:] != clear).all()
+    checked = stability.check_k(x, labels, 3, 7, 10, per_cluster=True)
+    assert checked.sample_size == 100  # half of 200 customers
+    assert checked.ari_mean == pytest.approx(0.695, abs=1e-3)
+    assert checked.ari_sd == pytest.approx(0.194, abs=1e-3)
+    assert checked.stable_resamples == 5
+    assert checked.cluster_jaccard[clear] == 1.0  # found whole in every resample
+    halves = sorted(j for c, j in enumerate(checked.cluster_jaccard) if c != clear)
+    assert halves == pytest.approx([0.659, 0.723], abs=1e-3)
+    assert [stability.flag(j) for j in checked.cluster_jaccard].count("doubtful") == 2
+    again = stability.check_k(x, labels, 3, 7, 10, per_cluster=True)
+    assert again == checked  # same input and seed, same numbers
+
+
+def test_best_jaccard_by_hand():
+    full = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    refit = np.array([1, 1, 1, 0, 0, 0, 0, 0])
+    # cluster 0 {0,1,2,3} vs refit 1 {0,1,2}: 3/4; cluster 1 {4,5} vs refit 0 {3..7}: 2/5;
+    # cluster 2 {6,7} vs refit 0: 2/5; cluster 3 has nobody here: NaN
+    got = stability.best_jaccard(full, refit, 4)
+    assert got[:3] == pytest.approx([0.75, 0.4, 0.4])
+    assert np.isnan(got[3])
+
+
+def test_flags_follow_hennig_thresholds():
+    assert stability.flag(0.75) == "stable"
+    assert stability.flag(0.7499) == "doubtful"
+    assert stability.flag(0.6) == "doubtful"
+    assert stability.flag(0.5999) == "dissolves"
+
+
+def test_subsamples_are_half_the_customers_capped_and_fixed_by_the_seed():
+    small = stability.subsamples(300, 3, 5)
+    assert [len(s) for s in small] == [150] * 3
+    assert all(len(np.unique(s)) == 150 for s in small)
+    assert all((a == b).all() for a, b in zip(small, stability.subsamples(300, 3, 5), strict=True))
+    assert not (small[0] == stability.subsamples(300, 1, 6)[0]).all()
+    assert len(stability.subsamples(1_000_000, 1, 5)[0]) == stability.SAMPLE_LIMIT
+
+
+def test_cancel_stops_between_refits():
+    x = _clear_and_fuzzy()
+    labels, _, _ = clustering.fit_kmeans(x, 3, 7)
+    with pytest.raises(Cancelled):
+        stability.check_k(x, labels, 3, 7, 5, cancelled=lambda: True)
+
+
+def test_resamples_are_a_checked_setting():
+    with pytest.raises(ParamsError, match="stability resamples"):
+        ClusteringOptions(stability_resamples=-1)
+    params = AnalysisParams(input_path="x", clustering=ClusteringOptions(stability_resamples=7))
+    assert AnalysisParams.from_dict(params.to_dict()) == params
+
+
+def _orders_csv(tmp_path) -> str:
+    """Customers in three groups of spend and order counts (two clear, one spread out)."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for customer in range(150):
+        group = customer % 3
+        orders = int(
+            rng.integers(1, 3)
+            if group == 0
+            else rng.integers(8, 12)
+            if group == 1
+            else rng.integers(2, 9)
+        )
+        for order in range(orders):
+            rows.append(
+                {
+                    "InvoiceNo": f"{customer}-{order}",
+                    "InvoiceDate": pd.Timestamp("2011-01-01")
+                    + pd.Timedelta(days=int(rng.integers(0, 300))),
+                    "CustomerID": f"c{customer}",
+                    "Quantity": 1,
+                    "UnitPrice": float(rng.uniform(5, 15) if group != 1 else rng.uniform(80, 120)),
+                }
+            )
+    path = tmp_path / "orders.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_run_streams_stability_per_k_and_writes_it(tmp_path):
+    path = _orders_csv(tmp_path)
+    heard = []
+    params = AnalysisParams(
+        input_path=path, clustering=ClusteringOptions(k_min=2, k_max=4, stability_resamples=4)
+    )
+    result = pipeline.run(params, on_k_score=heard.append)
+    assert [s.k for s in heard] == [2, 3, 4]
+    assert all(s.stability is not None and s.stability.resamples == 4 for s in heard)
+    best = next(s for s in heard if s.k == result.sweep.suggested_k)
+    assert f"stable in {best.stability.stable_resamples} of 4 resamples" in result.sweep.reason
+    assert result.stability.k == result.k and len(result.stability.cluster_jaccard) == result.k
+    for c in result.clusters:
+        assert c.stability == result.stability.cluster_jaccard[c.id]
+        assert c.stability_flag == stability.flag(c.stability)
+
+    export.export_all(result, tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "stability.csv")
+    assert table["k"].tolist() == [2, 3, 4]
+    assert table.loc[table["chosen"], "k"].tolist() == [result.k]
+    chosen = table[table["chosen"]].iloc[0]
+    assert chosen["ari_mean"] == pytest.approx(result.stability.ari_mean)
+    swept = {s.k: s.stability for s in heard}
+    other = table[~table["chosen"]].iloc[0]
+    assert other["stable_resamples"] == swept[int(other["k"])].stable_resamples
+    for name in ("summary.json", "run.json"):
+        record = json.loads((tmp_path / "out" / name).read_text())
+        assert record["stability"]["k"] == result.k
+        assert record["stability"]["cluster_jaccard"] == pytest.approx(
+            list(result.stability.cluster_jaccard), abs=1e-6
+        )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [c["stability_flag"] for c in summary["clusters"]] == [
+        c.stability_flag for c in result.clusters
+    ]
+
+    off = pipeline.run(
+        params.replace(clustering=ClusteringOptions(k_min=2, k_max=4, stability_resamples=0))
+    )
+    assert off.stability is None and "stable in" not in off.sweep.reason
+    assert all(s.stability is None for s in off.sweep.scores)
+    assert "stability.csv" not in export.result_files(off)
+
+
+@pytest.mark.realdata
+def test_seed_preset_outlier_cluster_dissolves_and_log1p_is_stable(real_data_path):
+    from rfm_desktop.core import io
+
+    transactions = io.read_transactions(str(real_data_path))
+    seed = pipeline.run(seed_preset(str(real_data_path)), transactions=transactions)
+    tiny = min(seed.clusters, key=lambda c: c.size)
+    assert tiny.size == 13
+    assert tiny.dissolves
+    assert any("dissolve" in w.text for w in seed.warnings_for("clustering"))
+    log_k4 = pipeline.run(
+        AnalysisParams(
+            input_path=str(real_data_path), clustering=ClusteringOptions(k=4, sweep=False)
+        ),
+        transactions=transactions,
+    )
+    assert all(c.stability_flag == "stable" for c in log_k4.clusters)
+    assert min(c.stability for c in log_k4.clusters) > max(
+        c.stability for c in seed.clusters if c.size <= 204
+    )
+    assert log_k4.stability.ari_mean > stability.STABLE_ARI
