@@ -210,7 +210,7 @@ def build_parser() -> _Parser:
         type=int,
         metavar="N",
         help="k-means refits on half-size subsamples per K to measure cluster stability "
-        f"(stability.csv), 0 = off, at most {STABILITY_RESAMPLES_MAX} (default 20)",
+        f"(stability.csv), 0 = off, at most {STABILITY_RESAMPLES_MAX} (default 10)",
     )
     seg.add_argument(
         "--preset", choices=["seed"], help="seed: the write-up's settings (raw RFM, standard, K=4)"

@@ -108,7 +108,7 @@ class ClusteringOptions:
     sweep: bool = True  # evaluate k_min..k_max (always on when k is None)
     seed: int = 42
     #: k-means refits on subsamples per K to measure stability (core.stability); 0 = off
-    stability_resamples: int = 20
+    stability_resamples: int = 10
 
     def __post_init__(self) -> None:
         _check_features(self.features, "features")
