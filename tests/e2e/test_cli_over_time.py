@@ -207,3 +207,70 @@ def test_backtest_on_real_data_matches_the_raw_rows(real_data_path, tmp_path):
             assert row["spend_per_customer"] == pytest.approx(s.mean(), abs=1e-4)
             assert row["revenue_share"] == pytest.approx(s.sum() / total, abs=1e-6)
             assert row["lift"] == pytest.approx((o > 0).mean() / (orders > 0).mean(), abs=1e-5)
+
+
+def test_a_monthly_job_is_one_line_with_renames_and_rule_edits(tmp_path):
+    """A saved analysis with a cluster renamed and a rule edited runs as this month's job and
+    compares with last month's folder: both edits apply, and the rename follows the cluster."""
+    import dataclasses
+
+    from rfm_desktop.core.analysis_file import save_analysis
+    from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ScoringOptions
+    from rfm_desktop.core.rules import RFM_02
+
+    path = write_rows(tmp_path / "shop.csv", ROWS)
+    top = dataclasses.replace(RFM_02.rules[0], name="Best buyers", recency=(3, 5))
+    rules = dataclasses.replace(
+        RFM_02,
+        name="ours",
+        rules=(top, *RFM_02.rules[1:]),
+        order=("Best buyers", *RFM_02.order[1:]) if RFM_02.order else (),
+    )
+    saved = save_analysis(
+        AnalysisParams(
+            input_path=str(path),
+            clustering=ClusteringOptions(k=2, sweep=False),
+            scoring=ScoringOptions(rules=rules),
+            cluster_names=((0, "Whales"),),
+        ),
+        tmp_path / "shop.rfm.json",
+    )
+    may = rfm(
+        "segment",
+        "--params",
+        str(saved),
+        "--as-of",
+        "2024-03-01",
+        "--out",
+        str(tmp_path / "may"),
+        "--quiet",
+    )
+    assert may.returncode == 0, may.stderr
+    june = rfm(
+        "segment",
+        "--params",
+        str(saved),
+        "--out",
+        str(tmp_path / "june"),
+        "--compare",
+        str(tmp_path / "may"),
+        "--quiet",
+    )
+    assert june.returncode == 0, june.stderr
+    for month in ("may", "june"):
+        summary = json.loads((tmp_path / month / "summary.json").read_text())
+        assert [c["name"] for c in summary["clusters"]][0] == "Whales"
+        assert summary["rules"]["table"][0] == {
+            **summary["rules"]["table"][0],
+            "segment": "Best buyers",
+            "r_min": 3,
+        }
+        assert summary["params"]["cluster_names"] == {"0": "Whales"}
+        segments = set(pd.read_csv(tmp_path / month / "customers.csv")["rfm_segment"])
+        assert "Champions" not in segments
+    june_customers = pd.read_csv(tmp_path / "june" / "customers.csv").set_index("customer_id")
+    assert june_customers.loc["A", "rfm_segment"] == "Best buyers"  # Champions without the edit
+    summary = json.loads((tmp_path / "june" / "summary.json").read_text())
+    assert summary["matching"]["clusters"][0]["name"] == "Whales"
+    clusters = pd.read_csv(tmp_path / "june" / "migration_clusters.csv").set_index("from")
+    assert "Whales" in clusters.index and "Whales" in clusters.columns
