@@ -264,6 +264,32 @@ def build_parser() -> _Parser:
         help="a previous result folder or saved analysis: matched clusters keep its numbers and "
         "names; writes migration_rfm.csv, migration_clusters.csv and movers.csv",
     )
+    value = seg.add_argument_group(
+        "customer lifetime value", "BG/NBD + Gamma-Gamma (README: Customer value); writes clv.json"
+    )
+    value.add_argument(
+        "--clv",
+        action="store_true",
+        default=None,
+        help="predict P(alive), purchases, spend, CLV and revenue at risk per customer/segment",
+    )
+    value.add_argument(
+        "--clv-horizon-days",
+        type=int,
+        metavar="N",
+        help="prediction horizon after the end of the data, days (default 365)",
+    )
+    value.add_argument(
+        "--discount-rate",
+        type=float,
+        metavar="R",
+        help="monthly discount rate of future revenue, e.g. 0.01 for 1 %% (default)",
+    )
+    value.add_argument(
+        "--calibration-end",
+        metavar="YYYY-MM-DD",
+        help="also fit on the purchases before this date and compare with those after (clv.json)",
+    )
     seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
 
     rules = sub.add_parser(
@@ -351,8 +377,24 @@ def params_from_args(args: argparse.Namespace):
         cleaning["outliers"] = args.outliers
     if args.currency is not None:
         cleaning["currency"] = args.currency
+    value = {
+        name: getattr(args, flag)
+        for flag, name in (
+            ("clv", "enabled"),
+            ("clv_horizon_days", "horizon_days"),
+            ("discount_rate", "discount_rate"),
+            ("calibration_end", "calibration_end"),
+        )
+        if getattr(args, flag) is not None
+    }
+    if value and not (value.get("enabled") or base.clv.enabled):
+        raise UsageError(
+            "rfm-desktop segment: --clv-horizon-days, --discount-rate and --calibration-end "
+            "need --clv (see --help)"
+        )
     return base.replace(
         cleaning=dataclasses.replace(base.cleaning, **cleaning),
+        clv=dataclasses.replace(base.clv, **value),
         clustering=dataclasses.replace(base.clustering, **clustering),
         scoring=scoring_from_args(args, base.scoring, tuple(args.score_breaks)),
         **changes,
@@ -435,6 +477,14 @@ def cmd_segment(args: argparse.Namespace) -> int:
             f"{len(written)} files in {out} ({time.perf_counter() - started:.1f} s):\n"
             + "".join(f"  {path.relative_to(out).as_posix()}\n" for path in written)
         )
+        if result.value is not None:
+            customers = result.customers
+            sys.stderr.write(
+                f"customer value over {params.clv.horizon_days} days: predicted CLV "
+                f"{customers['predicted_clv'].sum():,.0f}, revenue at risk "
+                f"{customers['revenue_at_risk'].sum():,.0f} (models fitted in "
+                f"{result.value.seconds:.1f} s; clv.json)\n"
+            )
     return EXIT_OK
 
 

@@ -34,7 +34,9 @@ DAYS_PER_MONTH = 365.0 / 12.0
 #: assumption is doubtful (Fader, Hardie & Lee 2005, "RFM and CLV", test of independence).
 SPEND_FREQUENCY_CORRELATION_LIMIT = 0.3
 #: Fitted parameters outside this range mean the optimiser ran off to a boundary.
-_PARAM_RANGE = (1e-6, 1e6)
+_PARAM_RANGE = (1e-8, 1e8)
+#: Above this many customers the starting points are tried on a sample of this many.
+_START_SAMPLE = 50_000
 #: Starting points (natural scale) for the fits; the best converged one wins.
 _BGNBD_STARTS = ((1.0, 1.0, 1.0, 1.0), (0.5, 10.0, 0.5, 5.0), (2.0, 100.0, 1.5, 3.0))
 _GG_STARTS = ((1.0, 1.0, 1.0), (5.0, 3.0, 15.0), (2.0, 5.0, 50.0))
@@ -104,7 +106,8 @@ def summarise(frame: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
         Cleaned rows with ``customer_id``, ``invoice_date`` and ``amount`` (the file's currency).
         Rows on or after ``end`` and rows without a customer id are ignored.
     end
-        End of the observation period (exclusive), e.g. the snapshot date or the calibration end.
+        End of the observation period (exclusive; its time of day is dropped), e.g. the day
+        after the last purchase or the calibration end.
 
     Returns
     -------
@@ -113,6 +116,7 @@ def summarise(frame: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
     ``end``) and ``m`` (mean spend per repeat purchase day, the file's currency; NaN when x = 0).
     The first purchase day's spend is left out of ``m``, as Gamma-Gamma models repeat spend.
     """
+    end = end.normalize()  # whole days: the observation ends at midnight
     rows = frame.loc[frame["customer_id"].notna() & (frame["invoice_date"] < end)]
     days = pd.DataFrame(
         {
@@ -131,7 +135,7 @@ def summarise(frame: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
         {
             "x": grouped.size().astype(np.int64) - 1,
             "t_x": (last - first).dt.days.astype(np.float64),
-            "T": (end.normalize() - first).dt.days.astype(np.float64),
+            "T": (end - first).dt.days.astype(np.float64),
         }
     )
     out["m"] = daily.loc[repeat].groupby("customer_id")["amount"].mean().reindex(out.index)
@@ -163,33 +167,53 @@ def bgnbd_log_likelihood(
     return _bgnbd_terms(params, x, t_x, T)[0]
 
 
+Groups = tuple[np.ndarray, np.ndarray]
+
+
+def _groups(x: np.ndarray) -> Groups:
+    """Distinct repeat counts and, per customer, the index of its own: the special functions
+    depend on x alone, so they are evaluated once per distinct x (hundreds), not per customer."""
+    distinct, index = np.unique(x, return_inverse=True)
+    return distinct, index
+
+
 def _bgnbd_terms(
-    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, gradient: bool = False
+    params: np.ndarray,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    gradient: bool = False,
+    groups: Groups | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Log-likelihood per customer and, if asked, its gradient w.r.t. (r, α, a, b) (4 × n)."""
-    from scipy.special import betaln, digamma, gammaln
+    from scipy.special import digamma, gammaln
 
     r, alpha, a, b = params
+    ux, index = groups if groups is not None else _groups(x)
     repeat = x > 0
-    base = betaln(a, b)
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - base - (r + x) * np.log(alpha + T)
-    # x = 0: B(a+1, b−1) may be undefined; the term is switched off there (δ = 0)
-    xm1 = np.where(repeat, x - 1.0, 0.0)
-    a3 = np.where(repeat, betaln(a + 1.0, b + xm1) - base - (r + x) * np.log(alpha + t_x), -np.inf)
+    # ln B(a, b+x) − ln B(a, b) and ln B(a+1, b+x−1) − ln B(a, b) per distinct x; for x = 0 the
+    # second is switched off (δ = 0, and B(a+1, b−1) may be undefined)
+    um1 = np.maximum(ux - 1.0, 0.0)
+    lg_ab, lg_abx = gammaln(a + b), gammaln(a + b + ux)
+    beta2 = gammaln(b + ux) - lg_abx - gammaln(b) + lg_ab
+    beta3 = np.log(a) + gammaln(b + um1) - lg_abx - gammaln(b) + lg_ab
+    a1 = (gammaln(r + ux) - gammaln(r))[index] + r * np.log(alpha)
+    log_t, log_tx = np.log(alpha + T), np.log(alpha + t_x)
+    a2 = beta2[index] - (r + x) * log_t
+    a3 = np.where(repeat, beta3[index] - (r + x) * log_tx, -np.inf)
     total = np.logaddexp(a2, a3)
     ll = a1 + total
     if not gradient:
         return ll, None
-    w = np.exp(a3 - total)  # share of the "died after the last purchase" term
-    ab, abx = digamma(a + b), digamma(a + b + x)
-    d_base_a, d_base_b = digamma(a) - ab, digamma(b) - ab
-    g_r = digamma(r + x) - digamma(r) + np.log(alpha)
-    g_r -= (1 - w) * np.log(alpha + T) + w * np.log(alpha + t_x)
+    w = np.exp(a3 - total)  # share of the "dropped out after the last purchase" term
+    ab, abx = digamma(a + b), digamma(a + b + ux)
+    d_b = digamma(b) - ab
+    g_r = (digamma(r + ux) - digamma(r))[index] + np.log(alpha)
+    g_r -= (1 - w) * log_t + w * log_tx
     g_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
-    g_a = (1 - w) * (ab - abx) + w * (digamma(a + 1.0) - abx - d_base_a)
-    g_b = (1 - w) * (digamma(b + x) - abx - d_base_b) + w * np.where(
-        repeat, digamma(b + xm1) - abx - d_base_b, 0.0
+    g_a = (1 - w) * (ab - abx)[index] + w * (1.0 / a + ab - abx)[index]
+    g_b = (1 - w) * (digamma(b + ux) - abx - d_b)[index] + w * np.where(
+        repeat, (digamma(b + um1) - abx - d_b)[index], 0.0
     )
     return ll, np.vstack([g_r, g_alpha, g_a, g_b])
 
@@ -202,27 +226,31 @@ def gamma_gamma_log_likelihood(params: np.ndarray, x: np.ndarray, m: np.ndarray)
 
 
 def _gamma_gamma_terms(
-    params: np.ndarray, x: np.ndarray, m: np.ndarray, gradient: bool = False
+    params: np.ndarray,
+    x: np.ndarray,
+    m: np.ndarray,
+    gradient: bool = False,
+    groups: Groups | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     from scipy.special import digamma, gammaln
 
     p, q, v = params
+    ux, index = groups if groups is not None else _groups(x)
     px = p * x
-    log_vmx = np.log(v + m * x)
+    log_m, log_x, log_vmx = np.log(m), np.log(x), np.log(v + m * x)
     ll = (
-        gammaln(px + q)
-        - gammaln(px)
+        (gammaln(p * ux + q) - gammaln(p * ux))[index]
         - gammaln(q)
         + q * np.log(v)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
+        + (px - 1) * log_m
+        + px * log_x
         - (px + q) * log_vmx
     )
     if not gradient:
         return ll, None
-    psi = digamma(px + q)
-    g_p = x * (psi - digamma(px) + np.log(m) + np.log(x) - log_vmx)
-    g_q = psi - digamma(q) + np.log(v) - log_vmx
+    psi = digamma(p * ux + q)
+    g_p = x * ((psi - digamma(p * ux))[index] + log_m + log_x - log_vmx)
+    g_q = psi[index] - digamma(q) + np.log(v) - log_vmx
     g_v = q / v - (px + q) / (v + m * x)
     return ll, np.vstack([g_p, g_q, g_v])
 
@@ -232,33 +260,54 @@ def _gamma_gamma_terms(
 
 def _maximise(terms, data: tuple[np.ndarray, ...], weights: np.ndarray, starts, names: str):
     """Maximum likelihood in log-parameter space from several starts (L-BFGS-B with the
-    analytic gradient). Returns (params, summed log-likelihood, converged) of the best start."""
+    analytic gradient). Returns (params, summed log-likelihood, converged) of the best start.
+
+    ``terms(params, *data, gradient, groups)`` gives per-row log-likelihoods and gradients;
+    ``weights``: customers per row. Above _START_SAMPLE customers the starts run on a sample of
+    that many customers (drawn with a fixed seed) and the best is then polished on all rows:
+    the starts only pick the basin, so a million customers fit in seconds.
+    """
     from scipy.optimize import minimize
 
-    total = float(weights.sum())
+    def objective_for(rows: tuple[np.ndarray, ...], counts: np.ndarray):
+        groups, total = _groups(rows[0]), float(counts.sum())
 
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        params = np.exp(theta)
-        with np.errstate(all="ignore"):
-            ll, grad = terms(params, *data, gradient=True)
-        value = -float(weights @ ll) / total
-        if not np.isfinite(value):
-            return 1e100, np.zeros_like(theta)
-        # chain rule for the log parameters: d/dθ = params · d/dparams
-        return value, -(grad @ weights) * params / total
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            params = np.exp(theta)
+            with np.errstate(all="ignore"):
+                ll, grad = terms(params, *rows, gradient=True, groups=groups)
+            value = -float(counts @ ll) / total
+            if not np.isfinite(value):
+                return 1e100, np.zeros_like(theta)
+            # chain rule for the log parameters: d/dθ = params · d/dparams
+            return value, -(grad @ counts) * params / total
 
-    best = None
-    for start in starts:
-        fit = minimize(
+        return objective
+
+    def climb(objective, theta: np.ndarray):
+        return minimize(
             objective,
-            np.log(start),
+            theta,
             jac=True,
             method="L-BFGS-B",
-            bounds=[(-30.0, 30.0)] * len(start),
+            bounds=[(-30.0, 30.0)] * len(theta),
             options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
         )
+
+    full = objective_for(data, weights)
+    explore = full
+    total = float(weights.sum())
+    if total > _START_SAMPLE:
+        drawn = np.random.default_rng(0).choice(len(weights), _START_SAMPLE, p=weights / total)
+        rows, counts = np.unique(drawn, return_counts=True)
+        explore = objective_for(tuple(d[rows] for d in data), counts.astype(np.float64))
+    best = None
+    for start in starts:
+        fit = climb(explore, np.log(start))
         if np.isfinite(fit.fun) and (best is None or fit.fun < best.fun):
             best = fit
+    if best is not None and explore is not full:
+        best = climb(full, best.x)
     if best is None or best.fun >= 1e99:
         raise ModelError(f"The {names} model could not be fitted: the likelihood is not finite.")
     params = np.exp(best.x)
@@ -316,7 +365,20 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, time_unit: str = "d
             "customer lifetime value.",
         )
     r, alpha, a, b = (float(v) for v in params)
-    return BGNBDFit(r, alpha, a, b, float(ll), True, len(x), time_unit)
+    fit = BGNBDFit(r, alpha, a, b, float(ll), True, len(x), time_unit)
+    # a fit near a limit of the model (e.g. a, b → ∞: the same dropout for everyone) can have
+    # a maximum the predictions' ₂F₁ cannot evaluate: check them on the data's own histories
+    with np.errstate(all="ignore"):
+        ahead = expected_purchases(fit, float(T.max()) or 1.0, *data)
+    if not np.all(np.isfinite(ahead)):
+        raise ModelError(
+            f"The purchase model (BG/NBD) reached a limit where it cannot predict (r={r:.3g}, "
+            f"alpha={alpha:.3g}, a={a:.3g}, b={b:.3g}): every customer seems to drop out with "
+            "the same chance, or none does.",
+            hint="Use a longer purchase history or a later calibration end, or run without "
+            "customer lifetime value.",
+        )
+    return fit
 
 
 def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaFit:
@@ -380,7 +442,12 @@ def p_alive(fit: BGNBDFit, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.
 
 
 def expected_purchases(
-    fit: BGNBDFit, t: float | np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    fit: BGNBDFit,
+    t: float | np.ndarray,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    given_alive: bool = False,
 ) -> np.ndarray:
     """Expected repeat purchases in (T, T+t] given the history (Fader, Hardie & Lee 2005, eq. 10).
 
@@ -395,6 +462,8 @@ def expected_purchases(
     ----------
     t
         Length of the prediction window (same unit as t_x and T; days in the app).
+    given_alive
+        Leave out the P(alive) factor: the purchases expected if the customer is still active.
     """
     from scipy.special import hyp2f1
 
@@ -403,7 +472,8 @@ def expected_purchases(
     t = np.asarray(t, dtype=np.float64)
     z = t / (alpha + T + t)
     body = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    return (a + b + x - 1.0) / (a - 1.0) * body * p_alive(fit, x, t_x, T)
+    alive = 1.0 if given_alive else p_alive(fit, x, t_x, T)
+    return (a + b + x - 1.0) / (a - 1.0) * body * alive
 
 
 def expected_new_customer_purchases(fit: BGNBDFit, t: float | np.ndarray) -> np.ndarray:
@@ -434,6 +504,7 @@ def predicted_clv(
     T: np.ndarray,
     horizon_days: float = 365.0,
     monthly_discount: float = 0.01,
+    given_alive: bool = False,
 ) -> np.ndarray:
     """Discounted expected revenue over the horizon (the file's currency).
 
@@ -453,6 +524,8 @@ def predicted_clv(
         H, the prediction window after T (days).
     monthly_discount
         d, e.g. 0.01 for 1 % per month.
+    given_alive
+        The value if the customer is still active (P(alive) left out).
     """
     steps = np.minimum(
         np.arange(1, int(np.ceil(horizon_days / DAYS_PER_MONTH)) + 1) * DAYS_PER_MONTH, horizon_days
@@ -460,7 +533,7 @@ def predicted_clv(
     det = np.zeros(len(np.asarray(x)))
     previous = np.zeros_like(det)
     for t in steps:
-        current = expected_purchases(bgnbd, t, x, t_x, T)
+        current = expected_purchases(bgnbd, t, x, t_x, T, given_alive)
         det += (current - previous) / (1.0 + monthly_discount) ** (t / DAYS_PER_MONTH)
         previous = current
     return np.asarray(spend, dtype=np.float64) * det

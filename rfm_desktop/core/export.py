@@ -44,7 +44,19 @@ CUSTOMER_COLUMNS = (
     "cluster_name",
     "silhouette",
 )
-OPTIONAL_COLUMNS = ("country", "pc1", "pc2", "pc3")
+#: the CLV columns (core.value.CUSTOMER_COLUMNS) come last, when the run has them
+OPTIONAL_COLUMNS = (
+    "country",
+    "pc1",
+    "pc2",
+    "pc3",
+    "p_alive",
+    "expected_purchases",
+    "expected_avg_spend",
+    "predicted_clv",
+    "revenue_at_risk",
+    "expected_next_order",
+)
 #: workbook customer sheets: what a campaign needs first; the PCA coordinates (pc1-pc3) go to
 #: their own "Technical" sheet of segments.xlsx, not into campaign lists
 CAMPAIGN_COLUMNS = (
@@ -150,9 +162,14 @@ def customer_table(
         .sort_values("customer_id", kind="stable")
         .reset_index(drop=True)
     )
-    for column in ("silhouette", "pc1", "pc2", "pc3"):
+    for column in ("silhouette", "pc1", "pc2", "pc3", "p_alive", "expected_purchases"):
         if column in table.columns:
             table[column] = table[column].round(6)
+    for column in ("expected_avg_spend", "predicted_clv", "revenue_at_risk"):
+        if column in table.columns:
+            table[column] = table[column].round(2)  # the file's currency
+    if "expected_next_order" in table.columns:
+        table["expected_next_order"] = table["expected_next_order"].dt.date
     return table
 
 
@@ -370,7 +387,13 @@ def segment_records(result: AnalysisResult) -> list[dict]:
     """The per-segment table (core.rfm.SEGMENT_COLUMNS) as JSON-ready rows."""
     return [
         {
-            k: (v if isinstance(v, str) else int(v) if k in ("customers", "orders") else _num(v))
+            k: (
+                v
+                if isinstance(v, str)
+                else int(v)
+                if k in ("customers", "orders", "customers_p_alive_below_half")
+                else _num(v)
+            )
             for k, v in row.items()
         }
         for row in result.segments.to_dict("records")
@@ -568,7 +591,8 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
 
     ``customers.csv``, ``segments/<cluster>.csv`` (names from :func:`segment_file_names`),
     ``rfm_segments/<segment>.csv``, ``stability.csv`` (when checked), ``summary.json``,
-    ``run.json`` and, with ``xlsx``,
+    ``run.json``, ``clv.json`` when the run has customer lifetime value (core.value.to_dict)
+    and, with ``xlsx``,
     ``segments.xlsx`` (a sheet per cluster and per named segment). A bad value fails here,
     before anything is written.
     """
@@ -585,6 +609,10 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
     summary = summary_dict(result)
     files["summary.json"] = _json_bytes(summary)
     files["run.json"] = _json_bytes(run_dict(result))
+    if result.value is not None:
+        from rfm_desktop.core import value
+
+        files["clv.json"] = _json_bytes(value.to_dict(result.value, result.customers))
     if xlsx:
         clusters = pd.DataFrame(
             [

@@ -196,6 +196,50 @@ class ScoringOptions:
         }
 
 
+#: Longest CLV horizon: ten years is already far beyond what a purchase model can promise.
+HORIZON_MAX_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class ValueOptions:
+    """Customer lifetime value (core.clv, core.value): BG/NBD + Gamma-Gamma, off by default.
+
+    ``horizon_days``: prediction window after the end of the data (days); ``discount_rate``:
+    monthly discount rate of future revenue (0.01 = 1 % a month); ``calibration_end``: ISO date;
+    when set, the models are also fitted on the purchases before it and their predictions
+    compared with the purchases from it on (validation in clv.json).
+    """
+
+    enabled: bool = False
+    horizon_days: int = 365
+    discount_rate: float = 0.01
+    calibration_end: str | None = None
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.horizon_days, bool)
+            or not isinstance(self.horizon_days, int)
+            or not 1 <= self.horizon_days <= HORIZON_MAX_DAYS
+        ):
+            raise ParamsError(
+                f"The CLV horizon must be a whole number of days from 1 to {HORIZON_MAX_DAYS}, "
+                f"not {self.horizon_days}."
+            )
+        if not (0.0 <= self.discount_rate < 1.0):
+            raise ParamsError(
+                f"The monthly discount rate must be from 0 to below 1 (0.01 is 1 %), not "
+                f"{self.discount_rate:g}."
+            )
+        if self.calibration_end is not None:
+            try:
+                day = dt.date.fromisoformat(self.calibration_end.strip())
+            except (ValueError, AttributeError):
+                raise ParamsError(
+                    f"The calibration end '{self.calibration_end}' is not a date: use YYYY-MM-DD."
+                ) from None
+            object.__setattr__(self, "calibration_end", day.isoformat())
+
+
 def _check_features(features: tuple[str, ...], what: str) -> None:
     if not features:
         raise ParamsError(f"Choose at least one of recency, frequency, monetary as {what}.")
@@ -219,6 +263,7 @@ class AnalysisParams:
     cleaning: CleaningOptions = field(default_factory=CleaningOptions)
     clustering: ClusteringOptions = field(default_factory=ClusteringOptions)
     scoring: ScoringOptions = field(default_factory=ScoringOptions)
+    clv: ValueOptions = field(default_factory=ValueOptions)
     snapshot_date: str | None = None  # ISO date; None = last date in the data + 1 day
     preset: str | None = None
     header_row: int | None = None  # 1-based row of the column headers; None = found automatically

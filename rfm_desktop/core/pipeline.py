@@ -65,6 +65,8 @@ class Prepared:
     snapshot: pd.Timestamp
     warnings: tuple[RunWarning, ...] = ()
     scales: tuple[scoring.MeasureScale, ...] = ()
+    #: cleaned rows for the CLV models (customer_id, invoice_date, amount), when params.clv asks
+    value_rows: pd.DataFrame | None = None
     _basis: clustering.SilhouetteBasis | None = None
     _basis_seed: int | None = None
 
@@ -274,7 +276,12 @@ def prepare(
     progress(1.0, "Features ready")
     warnings += as_warnings(checks.too_few_to_cluster(int(fit_mask.sum())), "clustering")
     warnings += as_warnings(features.warnings, "clustering")
-    return Prepared(report, customers, fit_mask, features, snapshot, tuple(warnings), scales)
+    value_rows = (
+        clean_frame[["customer_id", "invoice_date", "amount"]] if params.clv.enabled else None
+    )
+    return Prepared(
+        report, customers, fit_mask, features, snapshot, tuple(warnings), scales, value_rows
+    )
 
 
 def score(
@@ -298,10 +305,10 @@ def score(
 
 def sweep_inputs(params: AnalysisParams) -> AnalysisParams:
     """What a K sweep depends on: ``params`` without the fixed K, the sweep switch, the preset
-    name and the cluster names. Two params with equal ``sweep_inputs`` give the same KSweep, so
+    name, the cluster names and the CLV options. Two params with equal ``sweep_inputs`` give the same KSweep, so
     a sweep made for one (the wizard's "Evaluate K") serves a run of the other."""
     options = dataclasses.replace(params.clustering, k=None, sweep=True)
-    return params.replace(clustering=options, preset=None, cluster_names=())
+    return params.replace(clustering=options, preset=None, cluster_names=(), clv=type(params.clv)())
 
 
 def evaluate_k(
@@ -408,9 +415,36 @@ def _run(
 
     progress(0.9, "Describing clusters")
     result = _assemble(params, transactions, prepared, sweep, k, labels, centres, checked)
+    if prepared.value_rows is not None:
+        _check(cancelled)
+        progress(0.93, "Fitting customer lifetime value")
+        result = with_value(result, prepared.value_rows)
     result.seconds = time.perf_counter() - started
     progress(1.0, "Done")
     return result
+
+
+def with_value(result: AnalysisResult, rows: pd.DataFrame) -> AnalysisResult:
+    """The result with customer lifetime value (core.value): per-customer columns, per-segment
+    columns, ``result.value`` and its warnings (stage "value")."""
+    from rfm_desktop.core import value
+
+    analysis = value.analyse(rows, result.snapshot_date, result.params.clv)
+    customers = result.customers.copy()
+    per_customer = analysis.customers.reindex(customers["customer_id"].astype("string"))
+    for column in value.CUSTOMER_COLUMNS:
+        customers[column] = per_customer[column].to_numpy()
+    groups = value.group_table(customers, "rfm_segment").drop(columns="customers")
+    segments = result.segments.merge(
+        groups.rename(columns={"rfm_segment": "segment"}), on="segment", how="left"
+    )
+    return dataclasses.replace(
+        result,
+        customers=customers,
+        segments=segments,
+        value=analysis,
+        warnings=tuple(result.warnings) + as_warnings(analysis.warnings, "value"),
+    )
 
 
 def _assemble(

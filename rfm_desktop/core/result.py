@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,9 +15,12 @@ from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.rules import OTHERS, RFM_02, RuleSet
 from rfm_desktop.core.scoring import MeasureScale
 
+if TYPE_CHECKING:
+    from rfm_desktop.core.value import ValueAnalysis
+
 #: Where a warning belongs: the wizard shows it next to that step (read: the File page;
 #: cleaning and customers: the Cleaning page; clustering: the Clustering page) and in the results.
-STAGES = ("read", "cleaning", "customers", "clustering")
+STAGES = ("read", "cleaning", "customers", "clustering", "value")
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,10 @@ class AnalysisResult:
     matching: Matching | None = None
     #: the final K's stability over subsamples, with per-cluster Jaccard; None when off
     stability: KStability | None = None
+    #: customer lifetime value (params.clv.enabled): the fits, matrices, validation; the
+    #: per-customer values are columns of ``customers`` (core.value.CUSTOMER_COLUMNS) and the
+    #: per-segment ones columns of ``segments`` (core.value.GROUP_COLUMNS but "customers")
+    value: ValueAnalysis | None = None
 
     @property
     def bins(self) -> int:

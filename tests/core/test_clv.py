@@ -248,3 +248,16 @@ def test_too_few_repeat_customers_fail_clearly():
         clv.fit_bgnbd(np.zeros(50), np.zeros(50), np.full(50, 30.0))
     with pytest.raises(ModelError, match="positive spend"):
         clv.fit_gamma_gamma(np.array([1, 2, 0]), np.array([5.0, -1.0, np.nan]))
+
+
+def test_starts_on_a_sample_then_polished_on_all_give_the_full_fit(monkeypatch):
+    x, t_x, T, m = _simulate(8_000, 0.6, 5.0, 1.2, 3.0, 4.0, 5.0, 20.0, seed=11)
+    full = clv.fit_bgnbd(x, t_x, T)
+    spend = clv.fit_gamma_gamma(x, m)
+    monkeypatch.setattr(clv, "_START_SAMPLE", 1_000)
+    sampled = clv.fit_bgnbd(x, t_x, T)
+    for name in ("r", "alpha", "a", "b", "log_likelihood"):
+        assert getattr(sampled, name) == pytest.approx(getattr(full, name), rel=1e-4), name
+    sampled_spend = clv.fit_gamma_gamma(x, m)
+    for name in ("p", "q", "v"):
+        assert getattr(sampled_spend, name) == pytest.approx(getattr(spend, name), rel=1e-4), name

@@ -197,3 +197,28 @@ def test_fields_added_later_are_checked_from_their_annotations() -> None:
         from_mapping(_NewOptions, {"weights": {"r": "heavy"}})
     with pytest.raises(ParamsError, match="'mode' must be one of 'a', 'b', not the text 'c'"):
         from_mapping(_NewOptions, {"mode": "c"})
+
+
+def test_clv_options_round_trip_and_check_their_limits() -> None:
+    from rfm_desktop.core.params import ValueOptions
+
+    params = AnalysisParams(
+        input_path="shop.csv",
+        clv=ValueOptions(
+            enabled=True, horizon_days=180, discount_rate=0.02, calibration_end="2011-09-01"
+        ),
+    )
+    again = AnalysisParams.from_dict(json.loads(json.dumps(params.to_dict())))
+    assert again == params and again.clv.horizon_days == 180
+    # an analysis saved before CLV existed opens with CLV off
+    old = _saved()
+    del old["clv"]
+    assert AnalysisParams.from_dict(old).clv == ValueOptions()
+    with pytest.raises(ParamsError, match="horizon must be a whole number of days from 1 to 3650"):
+        ValueOptions(horizon_days=0)
+    with pytest.raises(ParamsError, match="monthly discount rate must be from 0 to below 1"):
+        ValueOptions(discount_rate=1.5)
+    with pytest.raises(ParamsError, match="calibration end '2011-13-01' is not a date"):
+        ValueOptions(calibration_end="2011-13-01")
+    with pytest.raises(ParamsError, match="'clv.discount_rate' must be a number"):
+        AnalysisParams.from_dict(_saved(clv={"discount_rate": "1%"}))

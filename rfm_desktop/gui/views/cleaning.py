@@ -46,6 +46,7 @@ STAGE_NAMES = {
     "cleaning": "Cleaning",
     "customers": "Customers",
     "clustering": "Clustering",
+    "value": "Customer value",
 }
 
 _DATE_TOKENS = {
