@@ -81,3 +81,29 @@ def test_a_warning_fails_the_test_that_caused_it(request: pytest.FixtureRequest)
     with pytest.raises(UserWarning, match="a bug"):
         warnings.warn("a bug", UserWarning, stacklevel=1)
     assert float(request.config.getini("faulthandler_timeout")) > 0  # a hang dumps the stacks
+
+
+def test_every_engine_module_and_the_cli_import_with_qt_blocked():
+    """tests/block_qt.py (the Qt-free job) makes Qt unimportable, and the engine still imports."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "import block_qt\n"
+        "for name in ('PySide6.QtCore', 'pyqtgraph', 'OpenGL.GL'):\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except ModuleNotFoundError:\n"
+        "        pass\n"
+        "    else:\n"
+        "        raise AssertionError(name + ' imported although blocked')\n"
+        "import rfm_desktop.core as core\n"
+        "names = [m.name for m in pkgutil.iter_modules(core.__path__, 'rfm_desktop.core.')]\n"
+        "for name in names + ['rfm_desktop.cli', 'rfm_desktop.crashlog']:\n"
+        "    importlib.import_module(name)\n"
+        "print(len(names))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 20  # every module of the engine, not an empty package

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+pytest.importorskip("PySide6")  # the Qt-free job (tests/block_qt.py) skips these
 pytest.importorskip("pytestqt")
 
 from rfm_desktop.gui import dialogs, settings, worker

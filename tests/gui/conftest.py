@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 REAL_DATA = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 
+pytest.importorskip("PySide6")  # the Qt-free job (tests/block_qt.py) skips these
 pytest.importorskip("pytestqt")
 
 from rfm_desktop.gui import dialogs, settings, worker  # noqa: E402
