@@ -280,7 +280,7 @@ def sweep_k(
     scores: list[KScore] = []
     for i, k in enumerate(k_values):
         if cancelled():
-            raise Cancelled("The run was cancelled.")
+            raise Cancelled()
         progress(i / len(k_values), f"Evaluating K={k}")
         labels, _, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT, refine=False)
         if len(np.unique(labels)) < 2:

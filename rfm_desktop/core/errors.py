@@ -59,9 +59,19 @@ class ExportError(RFMError):
 
 
 class Cancelled(RFMError):
-    """The user cancelled the run; nothing was written."""
+    """The user cancelled the run; nothing was written.
+
+    Raised without a message it says so (:data:`RUN_CANCELLED`), wherever the run stopped.
+    """
 
     hint = "Run again when ready."
+
+    def __init__(self, message: str | None = None, hint: str | None = None):
+        super().__init__(RUN_CANCELLED if message is None else message, hint)
+
+
+#: what a cancelled run says, whichever stage it stopped in
+RUN_CANCELLED = "The run was cancelled; nothing was written."
 
 
 class ModelError(RFMError):

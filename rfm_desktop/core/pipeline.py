@@ -80,7 +80,7 @@ class Prepared:
 
 def _check(cancelled: CancelledFn) -> None:
     if cancelled():
-        raise Cancelled("The run was cancelled; nothing was written.")
+        raise Cancelled()
 
 
 def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:

@@ -58,6 +58,10 @@ def feature_matrix(customers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return rows, x[rows]
 
 
+#: what a cancelled t-SNE map says
+TSNE_CANCELLED = "The t-SNE map was cancelled."
+
+
 def tsne_map(
     customers: pd.DataFrame,
     seed: int,
@@ -97,7 +101,7 @@ def tsne_map(
     rows, x = finite[pick], x[pick]
     progress(0.0, f"t-SNE: finding neighbours of {len(rows):,} customers")
     if cancelled():
-        raise Cancelled("The t-SNE map was cancelled.")
+        raise Cancelled(TSNE_CANCELLED)
     model = TSNE(
         n_components=2,
         perplexity=min(PERPLEXITY, (len(rows) - 1) / 3),
@@ -125,7 +129,7 @@ def tsne_map(
 
 def _on_iteration(i: int, progress: ProgressFn, cancelled: CancelledFn) -> None:
     if cancelled():
-        raise Cancelled("The t-SNE map was cancelled.")
+        raise Cancelled(TSNE_CANCELLED)
     if i % 50 == 0:
         progress(
             min(0.99, 0.05 + 0.95 * i / ITERATIONS),

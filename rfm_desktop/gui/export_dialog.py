@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -29,15 +28,9 @@ from rfm_desktop.core.export_request import ExportRequest
 from rfm_desktop.core.filenames import safe_file_name, unique_file_names
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
-from rfm_desktop.gui.views.colors import segment_color
+from rfm_desktop.gui.views.colors import segment_color, swatch_icon
 
 FORMATS = (("csv", "CSV (.csv) – opens anywhere"), ("xlsx", "Excel workbook (.xlsx)"))
-
-
-def _swatch(color: str) -> QIcon:
-    pixmap = QPixmap(14, 14)
-    pixmap.fill(QColor(color))
-    return QIcon(pixmap)
 
 
 class ExportDialog(QDialog):
@@ -79,7 +72,7 @@ class ExportDialog(QDialog):
         chosen = set(chosen_clusters or [])
         for profile in result.clusters:
             item = QListWidgetItem(
-                _swatch(profile.color), f"{profile.name}  ({profile.size:,} customers)"
+                swatch_icon(profile.color), f"{profile.name}  ({profile.size:,} customers)"
             )
             item.setData(Qt.ItemDataRole.UserRole, profile.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -93,7 +86,7 @@ class ExportDialog(QDialog):
         for row in result.segments.to_dict("records"):
             name = str(row["segment"])
             item = QListWidgetItem(
-                _swatch(segment_color(name)), f"{name}  ({int(row['customers']):,} customers)"
+                swatch_icon(segment_color(name)), f"{name}  ({int(row['customers']):,} customers)"
             )
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)

@@ -4,54 +4,51 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from rfm_desktop.core.report import K_CHARTS
+from rfm_desktop.core.result import AnalysisResult
+from rfm_desktop.gui.views.base import ResultView
+from rfm_desktop.gui.views.gl_probe import gl_available
+from rfm_desktop.gui.views.kcharts import KEvaluationView
+from rfm_desktop.gui.views.view3d import View3D
 
 
 def can_render_gl() -> bool:
     """False under the offscreen platform (no OpenGL there) or when the views say so."""
     if QGuiApplication.platformName() == "offscreen":
         return False
-    try:
-        from rfm_desktop.gui.views.gl_probe import gl_available
-    except ImportError:
-        return False
-    return bool(gl_available())
+    return gl_available()
 
 
-def is_3d(view: Any) -> bool:
-    return "3d" in str(getattr(view, "view_name", "")).lower()
+def is_3d(view: ResultView) -> bool:
+    return isinstance(view, View3D)
 
 
-def is_plot(view: Any) -> bool:
-    return "svg" in tuple(getattr(view, "image_formats", ()))
+def is_plot(view: ResultView) -> bool:
+    return "svg" in view.image_formats
 
 
-def is_k_charts(view: Any) -> bool:
-    name = str(getattr(view, "view_name", "")).lower()
-    return name in ("k", "kcharts", "k-charts", "k_charts", "choose-k", "elbow") or name.startswith(
-        "k"
-    )
+def is_k_charts(view: ResultView) -> bool:
+    return isinstance(view, KEvaluationView)
 
 
 #: the size a report picture is drawn at, whatever the window's size
 REPORT_SIZE = (1200, 800)
 
 
-def view_png(view: Any) -> bytes | None:
+def view_png(view: ResultView) -> bytes | None:
     """The view's own picture (save_image: the plot, or for 3D the scene and its legend);
     None if it has none."""
-    if getattr(view, "result", None) is None:
+    if view.result is None:
         return None
     with tempfile.TemporaryDirectory(prefix="rfm-img-") as tmp:
-        path = Path(tmp) / f"{getattr(view, 'view_name', 'view')}.png"
-        gl = view.gl_widget() if is_3d(view) and hasattr(view, "gl_widget") else None
-        if is_3d(view):
+        path = Path(tmp) / f"{view.view_name}.png"
+        if isinstance(view, View3D):
+            gl = view.gl_widget()
             if gl is None or not view.is_gl_active():
                 return None
             image = (
@@ -64,7 +61,7 @@ def view_png(view: Any) -> bytes | None:
         return path.read_bytes() if path.exists() else None
 
 
-def fresh_view(view: Any, result: Any) -> Any:
+def fresh_view(view: ResultView, result: AnalysisResult) -> ResultView:
     """A new view of the same kind, drawn from ``result`` alone (no selection, zoom, rotation or
     hidden segments of the one on screen), laid out at :data:`REPORT_SIZE` without showing it."""
     fresh = type(view)()
@@ -76,7 +73,9 @@ def fresh_view(view: Any, result: Any) -> Any:
     return fresh
 
 
-def report_images(views: list[Any], result: Any = None) -> dict[str, bytes]:
+def report_images(
+    views: list[ResultView], result: AnalysisResult | None = None
+) -> dict[str, bytes]:
     """K charts first, then the other plots (and the 3D view when OpenGL is there), each drawn
     by a fresh view from ``result`` (default: the views' own result), not taken from the screen.
 
@@ -86,7 +85,7 @@ def report_images(views: list[Any], result: Any = None) -> dict[str, bytes]:
     chosen.sort(key=lambda v: 0 if is_k_charts(v) else 1)
     images: dict[str, bytes] = {}
     for view in chosen:
-        source = result if result is not None else getattr(view, "result", None)
+        source = result if result is not None else view.result
         if source is None:
             continue
         if is_3d(view):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -13,15 +13,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBo
 from rfm_desktop.core.errors import RFMError
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
+from rfm_desktop.gui.views import (
+    ALL_VIEWS,
+    KEvaluationView,
+    ResultView,
+    RFMView,
+    Scatter2DView,
+    SegmentsView,
+)
 
-
-def view_classes() -> list[type]:
-    """The views another module builds; an empty list if they are not importable."""
-    try:
-        from rfm_desktop.gui.views import ALL_VIEWS
-    except ImportError:
-        return []
-    return list(ALL_VIEWS)
+V = TypeVar("V", bound=ResultView)
 
 
 class RenameCommand(QUndoCommand):
@@ -80,48 +81,47 @@ class ResultsPanel(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.views: list[Any] = []
-        for cls in view_classes():
+        self.views: list[ResultView] = []
+        for cls in ALL_VIEWS:
             view = cls()
             self.views.append(view)
             self.tabs.addTab(view, view.title)
-            rename = getattr(view, "renameRequested", None)
-            if rename is not None:
-                rename.connect(self.rename_cluster)
-            picked = getattr(view, "kPicked", None)
-            if picked is not None:
-                picked.connect(self.kPicked)
-            scoring = getattr(view, "scoringRequested", None)
-            if scoring is not None:
-                scoring.connect(self.scoringRequested)
-        if not self.views:
-            self.tabs.addTab(QLabel("The result views are not available in this build."), "Results")
+            if isinstance(view, SegmentsView):
+                view.renameRequested.connect(self.rename_cluster)
+            if isinstance(view, KEvaluationView):
+                view.kPicked.connect(self.kPicked)
+            if isinstance(view, RFMView):
+                view.scoringRequested.connect(self.scoringRequested)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
 
     # -- lookup ----------------------------------------------------------------------------
-    def view(self, view_name: str) -> Any | None:
+    def view(self, view_name: str) -> ResultView | None:
         return next((v for v in self.views if v.view_name == view_name), None)
 
-    def find_view(self, attribute: str) -> Any | None:
+    def find_view(self, attribute: str) -> ResultView | None:
         """The first view that has ``attribute`` (e.g. ``selected_cluster_ids``)."""
         return next((v for v in self.views if hasattr(v, attribute)), None)
 
-    def current_view(self) -> Any | None:
+    def view_of(self, cls: type[V]) -> V | None:
+        """The view of class ``cls`` (each view class has one tab)."""
+        return next((v for v in self.views if isinstance(v, cls)), None)
+
+    def current_view(self) -> ResultView | None:
         widget = self.tabs.currentWidget()
         return widget if widget in self.views else None
 
-    def show_view(self, view: Any) -> None:
+    def show_view(self, view: ResultView) -> None:
         self.tabs.setCurrentWidget(view)
 
     # -- selections for export -----------------------------------------------------------
     def selected_cluster_ids(self) -> list[int]:
-        view = self.find_view("selected_cluster_ids")
+        view = self.view_of(SegmentsView)
         return list(view.selected_cluster_ids()) if view is not None else []
 
     def selected_customer_ids(self) -> list[str]:
-        view = self.find_view("selected_customer_ids")
+        view = self.view_of(Scatter2DView)
         return list(view.selected_customer_ids()) if view is not None else []
 
     # -- result ------------------------------------------------------------------------------

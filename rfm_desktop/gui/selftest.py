@@ -16,9 +16,13 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rfm_desktop import __version__
+
+if TYPE_CHECKING:
+    from rfm_desktop.core.result import AnalysisResult
+    from rfm_desktop.gui.views.base import ResultView
 
 PAGE_TIMEOUT = 120.0
 RUN_TIMEOUT = 300.0
@@ -144,7 +148,7 @@ class Selftest:
             "seconds": round(time.perf_counter() - started, 1),
         }
 
-    def scoring_editor(self, result: Any) -> None:
+    def scoring_editor(self, result: AnalysisResult) -> None:
         """The scores and segment rules editor on the result, with its rule-coverage map."""
         from rfm_desktop.gui.scoring_dialog import ScoringDialog
 
@@ -160,11 +164,12 @@ class Selftest:
         finally:
             dialog.close()
 
-    def tsne_view(self, views: list[Any]) -> dict[str, Any]:
+    def tsne_view(self, views: list[ResultView]) -> dict[str, Any]:
         """The 2D view's t-SNE map, computed through the worker like a click does."""
         from rfm_desktop.gui.autopilot import settle, wait_until
+        from rfm_desktop.gui.views.scatter2d import Scatter2DView
 
-        view = next((v for v in views if hasattr(v, "set_projection")), None)
+        view = next((v for v in views if isinstance(v, Scatter2DView)), None)
         if view is None:
             raise SelftestError("no view offers the t-SNE map")
         self.window.results.show_view(view)
@@ -183,7 +188,7 @@ class Selftest:
             "seconds": round(time.perf_counter() - started, 1),
         }
 
-    def small_screen(self, views: list[Any]) -> None:
+    def small_screen(self, views: list[ResultView]) -> None:
         """Every view again in a 1024 x 640 window (a small laptop screen)."""
         from rfm_desktop.gui.autopilot import settle
         from rfm_desktop.gui.images import can_render_gl, is_3d

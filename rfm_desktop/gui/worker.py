@@ -60,7 +60,7 @@ class Task:
 
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
-            raise Cancelled("The run was cancelled.")
+            raise Cancelled()
 
     def progress(self, fraction: float, step: str) -> None:
         now = time.monotonic()

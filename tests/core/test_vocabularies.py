@@ -123,3 +123,28 @@ def test_a_file_type_outside_the_table_is_refused_by_name() -> None:
     assert file_types.kind_of("report.pdf") is None
     with pytest.raises(InputFileError, match=re.escape(", ".join(file_types.SUPPORTED_EXTENSIONS))):
         io._kind(Path("report.pdf"))
+
+
+def test_a_cancelled_run_says_the_same_wherever_it_stopped(tmp_path: Path) -> None:
+    from rfm_desktop.core import pipeline
+    from rfm_desktop.core.errors import RUN_CANCELLED, Cancelled
+
+    assert Cancelled().message == RUN_CANCELLED
+    frame = pd.DataFrame(
+        {
+            "CustomerID": ["a", "b", "c", "a"],
+            "InvoiceDate": ["2024-01-02", "2024-01-05", "2024-02-01", "2024-03-01"],
+            "InvoiceNo": ["1", "2", "3", "4"],
+            "Quantity": [1, 2, 3, 4],
+            "UnitPrice": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(Cancelled) as run:
+        pipeline.run(AnalysisParams(input_path=str(path)), cancelled=lambda: True)
+    x = _customers().to_numpy()
+    basis = clustering.SilhouetteBasis.build(x, 0)
+    with pytest.raises(Cancelled) as sweep:
+        clustering.evaluate(x, ClusteringOptions(), basis, cancelled=lambda: True)
+    assert run.value.message == sweep.value.message == RUN_CANCELLED

@@ -46,3 +46,17 @@ def test_the_scaler_tip_and_the_file_dialog_follow_the_tables() -> None:
         assert f"*{extension} " in groups[0] or f"*{extension})" in groups[0]
     assert [g.split(" (")[0] for g in groups[1:-1]] == [t.title for t in FILE_TYPES]
     assert groups[-1] == "All files (*)"
+
+
+def test_the_report_knows_the_views_by_their_type(qtbot: Any) -> None:
+    from rfm_desktop.gui import images
+    from rfm_desktop.gui.views import ALL_VIEWS, KEvaluationView, SegmentsView, View3D
+
+    class KeyFigures(SegmentsView):  # a name starting with "k" is not the K charts
+        view_name = "key-figures"
+
+    views = [cls() for cls in [*ALL_VIEWS, KeyFigures]]
+    for view in views:
+        qtbot.addWidget(view)
+    assert [type(v) for v in views if images.is_k_charts(v)] == [KEvaluationView]
+    assert [type(v) for v in views if images.is_3d(v)] == [View3D]

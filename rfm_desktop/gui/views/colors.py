@@ -6,7 +6,7 @@ Cluster colours always come from ``ClusterProfile.color`` (``rfm_desktop.core.pa
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from rfm_desktop.core import palette
 
@@ -14,6 +14,13 @@ from rfm_desktop.core import palette
 def segment_color(name: str) -> str:
     """Hex colour for a named RFM segment (core.palette: distinct also for colour-blind readers)."""
     return palette.segment_color(name)
+
+
+def swatch_icon(color: str) -> QIcon:
+    """A 14 px square of ``color`` (hex), the mark of a segment in lists and legends."""
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
 
 
 # Sequential scale for the R x F heatmap (viridis stops): light cells = high mean monetary.

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtGui import (
-    QColor,
-    QIcon,
-    QPixmap,
     QVector3D,
 )
 from PySide6.QtWidgets import (
@@ -31,8 +28,13 @@ from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.axes import plain_number
 from rfm_desktop.gui.views.base import ResultView, background, foreground, message_label
+from rfm_desktop.gui.views.colors import swatch_icon
 from rfm_desktop.gui.views.gl_probe import gl_available, gl_unavailable_reason
 from rfm_desktop.gui.views.gl_widget import make_gl_view
+
+if TYPE_CHECKING:  # pyqtgraph.opengl itself is imported when the 3D tab is first drawn
+    from pyqtgraph.opengl import GLScatterPlotItem
+    from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 
 #: most points drawn in all; above it every cluster draws the same fixed-seed random fraction
 DISPLAY_BUDGET = 300_000
@@ -80,12 +82,6 @@ def _ticks(values: np.ndarray, target: int = 5) -> np.ndarray:
     return np.arange(first, last + 1) * step
 
 
-def _swatch_icon(color: str) -> QIcon:
-    pixmap = QPixmap(14, 14)
-    pixmap.fill(QColor(color))
-    return QIcon(pixmap)
-
-
 class View3D(ResultView):
     """The clusters in 3D: drag to rotate, wheel to zoom, "Reset view" to go back."""
 
@@ -95,10 +91,11 @@ class View3D(ResultView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._gl: Any = None  # pyqtgraph.opengl.GLViewWidget, made on first use
+        # gl_widget.make_gl_view(): a GLViewWidget subclass made (with its import) on first use
+        self._gl: Any = None
         self._gl_error = ""
-        self._items: dict[int, Any] = {}
-        self._decor: list[Any] = []
+        self._items: dict[int, GLScatterPlotItem] = {}
+        self._decor: list[GLGraphicsItem] = []
         self._camera: dict[str, Any] = {}
         self._checks: dict[int, QCheckBox] = {}
 
@@ -167,7 +164,7 @@ class View3D(ResultView):
         """The numbers written at the tick marks, x then y then z (empty without OpenGL)."""
         return self._gl.labels.tick_texts() if self._gl is not None else []
 
-    def cluster_items(self) -> dict[int, Any]:
+    def cluster_items(self) -> dict[int, GLScatterPlotItem]:
         """One GLScatterPlotItem per cluster id (empty without OpenGL)."""
         return dict(self._items)
 
@@ -370,7 +367,7 @@ class View3D(ResultView):
         self._checks = {}
         for i, profile in enumerate(result.clusters):
             box = QCheckBox(f"{profile.name} ({profile.size:,})")
-            box.setIcon(_swatch_icon(profile.color))
+            box.setIcon(swatch_icon(profile.color))
             box.setChecked(previous.get(profile.id, True))
             box.setToolTip("Untick to hide this segment in the 3D view.")
             box.toggled.connect(lambda on, cid=profile.id: self._toggle(cid, on))
