@@ -70,6 +70,11 @@ TIPS: dict[str, str] = {
         "By default the day after the last purchase in the file."
     ),
     "snapshot_default": "Use the day after the last purchase in the file as the snapshot date.",
+    "as_of": (
+        "Analyse the file as it was on this date: only transactions before it count, and "
+        "recency is counted to it. One file gives 'end of May' and 'end of June' results "
+        "(rfm-desktop segment --compare compares two)."
+    ),
     "feature.recency": "Recency (R): days since the customer's last purchase. Fewer days = more recent.",
     "feature.frequency": "Frequency (F): how many different invoices (orders) the customer placed.",
     "feature.monetary": "Monetary (M): how much the customer spent in total.",

@@ -127,6 +127,31 @@ def test_snapshot_date_defaults_to_the_day_after_the_last_purchase(window: Any, 
     assert window.wizard.state.params.snapshot_date == "2012-01-31"
 
 
+def test_as_of_date_limits_the_rows_and_replaces_the_snapshot(window: Any, pilot: Any) -> None:
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    page = window.wizard.cleaning_page
+    everyone = page.customers
+    page.snapshot_default.setChecked(False)
+    page.snapshot_edit.setDate(QDate(2012, 1, 31))
+    pilot.wait_cleaning()
+    assert window.wizard.state.params.snapshot_date == "2012-01-31"
+    page.as_of_box.setChecked(True)
+    page.as_of_edit.setDate(QDate(2011, 6, 1))
+    pilot.wait_cleaning()
+    params = window.wizard.state.params
+    assert (params.as_of, params.snapshot_date) == ("2011-06-01", None)
+    assert not page.snapshot_default.isEnabled() and not page.snapshot_edit.isEnabled()
+    assert page.as_of_edit.isEnabled()
+    assert everyone is not None and page.customers is not None and page.customers < everyone
+    assert "rows on or after the as-of date are left out" in page.summary.text()
+    page.as_of_box.setChecked(False)
+    pilot.wait_cleaning()
+    assert window.wizard.state.params.as_of is None and page.snapshot_default.isEnabled()
+    assert page.customers == everyone
+
+
 def test_back_and_next_keep_every_choice(window: Any, pilot: Any) -> None:
     pilot.open()
     pilot.to_columns()

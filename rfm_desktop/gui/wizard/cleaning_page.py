@@ -142,6 +142,19 @@ class CleaningPage(WizardPage):
         snapshot_layout.addWidget(self.snapshot_default)
         snapshot_layout.addLayout(date_row)
         snapshot_box.setToolTip(tip("snapshot"))
+        # as of a date: only the rows before it, the snapshot at it (one file, "end of May")
+        self.as_of_box = QCheckBox("Only transactions before:")
+        self.as_of_box.setToolTip(tip("as_of"))
+        self.as_of_edit = QDateEdit()
+        self.as_of_edit.setCalendarPopup(True)
+        self.as_of_edit.setDisplayFormat("yyyy-MM-dd")
+        self.as_of_edit.setToolTip(tip("as_of"))
+        self.as_of_edit.setEnabled(False)
+        as_of_row = QHBoxLayout()
+        as_of_row.addWidget(self.as_of_box)
+        as_of_row.addWidget(self.as_of_edit)
+        as_of_row.addStretch(1)
+        snapshot_layout.addLayout(as_of_row)
 
         column = QVBoxLayout()
         column.addWidget(steps_box)
@@ -228,6 +241,27 @@ class CleaningPage(WizardPage):
         bindings.append(self._snapshot)
         for binding in bindings:
             binding.edited.connect(self._edited)
+        self.as_of_box.toggled.connect(self._as_of_edited)
+        self.as_of_edit.dateChanged.connect(self._as_of_edited)
+        self._show_as_of(self.state.current.as_of)
+
+    def _as_of_edited(self, *_args: Any) -> None:
+        """The as-of date replaces a chosen snapshot date: the snapshot is the as-of date."""
+        if self.state.syncing or self.state.path is None:
+            return
+        day = self.as_of_edit.date().toString("yyyy-MM-dd") if self.as_of_box.isChecked() else None
+        self.state.update(as_of=day, snapshot_date=None)
+        self._edited()
+
+    def _show_as_of(self, day: str | None) -> None:
+        """The as-of widgets show ``day`` (None: unticked); the snapshot box waits while it is set."""
+        with self.state.sync():
+            self.as_of_box.setChecked(day is not None)
+            if day is not None:
+                self.as_of_edit.setDate(QDate.fromString(day, "yyyy-MM-dd"))
+        self.as_of_edit.setEnabled(day is not None)
+        self.snapshot_default.setEnabled(day is None)
+        self.snapshot_edit.setEnabled(day is None and not self.snapshot_default.isChecked())
 
     @staticmethod
     def _header(text: str) -> QLabel:
@@ -239,7 +273,12 @@ class CleaningPage(WizardPage):
         return self.state.transactions is not None and self._error is None
 
     def enter(self) -> None:
-        key = (id(self.state.transactions), self.state.cleaning, self.state.snapshot_date)
+        key = (
+            id(self.state.transactions),
+            self.state.cleaning,
+            self.state.snapshot_date,
+            self.state.current.as_of,
+        )
         if key != self._shown_for:
             self.recompute()
 
@@ -254,6 +293,9 @@ class CleaningPage(WizardPage):
             self.snapshot_edit.setMinimumDate(QDate(last.year, last.month, last.day))
             latest = pipeline.latest_snapshot(last)
             self.snapshot_edit.setMaximumDate(QDate(latest.year, latest.month, latest.day))
+            if self.state.current.as_of is None:  # offer the start of the last month
+                with self.state.sync():
+                    self.as_of_edit.setDate(QDate(last.year, last.month, 1))
         self._snapshot.refresh()
 
     def _snapshot_shown(self, day: str | None) -> Any:
@@ -286,7 +328,9 @@ class CleaningPage(WizardPage):
         code = new.cleaning.currency
         if "cleaning" in changed and code is not None and self.currency_combo.findData(code) < 0:
             self._fill_currencies(code)  # a currency of a saved analysis the rows lack
-        if changed & {"cleaning", "snapshot_date"}:
+        if "as_of" in changed:
+            self._show_as_of(new.as_of)
+        if changed & {"cleaning", "snapshot_date", "as_of"}:
             self._mark_stale()
 
     def _edited(self) -> None:
@@ -318,7 +362,7 @@ class CleaningPage(WizardPage):
             return
         super().cancel_jobs()
         transactions, params = state.transactions, state.params
-        key = (id(transactions), state.cleaning, state.snapshot_date)
+        key = (id(transactions), state.cleaning, state.snapshot_date, state.params.as_of)
         self._mark_stale()
 
         if self._masks is None or self._masks.frame is not transactions.frame:
@@ -334,7 +378,8 @@ class CleaningPage(WizardPage):
             prepared = pipeline.prepare(
                 transactions, params, task.progress, task.cancelled, cleaned=cleaned, masks=masks
             )
-            report = dataclasses.replace(prepared.report, steps=steps.steps)
+            as_of = tuple(s for s in prepared.report.steps if s.step == "as_of")
+            report = dataclasses.replace(prepared.report, steps=steps.steps + as_of)
             return report, [w for w in prepared.warnings if w.stage in ("cleaning", "customers")]
 
         self.run_job(
@@ -386,9 +431,15 @@ class CleaningPage(WizardPage):
         self.report = report
         self.customers = report.customers_before_outliers
         share = report.rows_clean / report.rows_read if report.rows_read else 0.0
+        later = [s for s in report.steps if s.step == "as_of"]
         self.summary.setText(
             f"<b>{report.rows_clean:,}</b> of {report.rows_read:,} rows remain ({share:.1%}), "
-            f"from <b>{report.customers_before_outliers:,}</b> customers."
+            f"from <b>{report.customers_before_outliers:,}</b> customers"
+            + (
+                f"; {later[0].removed:,} rows on or after the as-of date are left out."
+                if later
+                else "."
+            )
         )
         mode = report.outlier_mode
         found = report.outliers_found

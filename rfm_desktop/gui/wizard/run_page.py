@@ -59,7 +59,12 @@ def describe(params: AnalysisParams) -> str:
         ("File", html.escape(Path(params.input_path).name) + _sheets_text(params.sheet)),
         ("Remove", html.escape(", ".join(steps) or "nothing")),
         ("Outliers", f"{OUTLIER_MODES[c.outliers].short} (beyond {c.iqr_multiplier:g} × IQR)"),
-        ("Snapshot date", params.snapshot_date or "the day after the last purchase"),
+        (
+            "Snapshot date",
+            f"{params.as_of} (only transactions before it)"
+            if params.as_of
+            else params.snapshot_date or "the day after the last purchase",
+        ),
         ("Features", ", ".join(f.capitalize() for f in k.features)),
         ("Transform / scaler", f"{TRANSFORM_WORDS[k.transform]} / {k.scaler}"),
         ("Segments", k_text + f" (seed {k.seed})"),

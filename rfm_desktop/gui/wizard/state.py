@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 #: Which customers and clusters a run makes: when one of these changes, the analyst's cluster
 #: names no longer fit the clusters and are dropped.
-CLUSTER_INPUTS = frozenset({"cleaning", "snapshot_date", "clustering"})
+CLUSTER_INPUTS = frozenset({"cleaning", "snapshot_date", "as_of", "clustering"})
 #: A change of one of these by hand leaves the preset (applying a preset names it in the change).
 PRESET_FIELDS = CLUSTER_INPUTS | {"scoring"}
 #: What the option widgets show before a file is chosen: the defaults (never run, never saved).
