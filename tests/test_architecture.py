@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,3 +109,53 @@ def test_every_engine_module_and_the_cli_import_with_qt_blocked():
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 20  # every module of the engine, not an empty package
+
+
+def _layers_contracts() -> list[dict]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    return [c for c in contracts if c["type"] == "layers"]
+
+
+def test_every_engine_and_gui_module_sits_in_a_layer():
+    """A new module in core/ or gui/ must be placed in the layers contract, or this fails."""
+    containers = {}
+    for contract in _layers_contracts():
+        (container,) = contract["containers"]
+        listed = [n.strip() for layer in contract["layers"] for n in re.split(r"[:|]", layer)]
+        assert len(listed) == len(set(listed)), listed  # each module in one layer only
+        containers[container] = set(listed)
+    assert set(containers) == {"rfm_desktop.core", "rfm_desktop.gui"}
+    for container, listed in containers.items():
+        folder = ROOT.joinpath(*container.split("."))
+        modules = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+        modules |= {p.name for p in folder.iterdir() if (p / "__init__.py").exists()}
+        assert modules == listed, (container, modules ^ listed)
+
+
+def test_an_upward_import_breaks_the_engine_layers(tmp_path):
+    """The contracts catch a violation: errors.py (the bottom layer) importing the pipeline."""
+    exe = shutil.which("lint-imports")
+    if exe is None:
+        pytest.fail("lint-imports (import-linter) is not installed; install the 'test' extra")
+    shutil.copytree(
+        ROOT / "rfm_desktop",
+        tmp_path / "rfm_desktop",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    errors = tmp_path / "rfm_desktop" / "core" / "errors.py"
+    errors.write_text(errors.read_text() + "\nfrom rfm_desktop.core import pipeline\n")
+    done = subprocess.run(
+        [exe],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Engine layers" in done.stdout and "BROKEN" in done.stdout
+    assert "rfm_desktop.core.errors -> rfm_desktop.core.pipeline" in done.stdout

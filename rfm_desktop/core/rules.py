@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rfm_desktop.core.errors import ParamsError
+from rfm_desktop.core.writing import write_files
 
 OTHERS = "Others"
 #: the columns of a rules CSV file; ``strategy`` is optional
@@ -415,10 +416,14 @@ def rules_csv(rules: RuleSet) -> bytes:
 
 
 def save_rules(rules: RuleSet, path: str | os.PathLike) -> Path:
-    """Write the table as a rules CSV (atomically, see core.export)."""
-    from rfm_desktop.core.export import atomic_write_bytes
+    """Write the table as a rules CSV, as a unit of one (see :func:`writing.write_files`).
 
-    return atomic_write_bytes(path, rules_csv(rules))
+    Through core.writing, not core.export: rules sit below results and exports in the layers
+    contract (pyproject.toml); export.atomic_write_bytes adds only the check against overwriting
+    the analysis input, which saving a rules table never had.
+    """
+    path = Path(path)
+    return write_files(path.parent, {path.name: rules_csv(rules)}, replace=False)[0]
 
 
 def resolve_rules(spec: str, *, scale: int = 5) -> RuleSet:
