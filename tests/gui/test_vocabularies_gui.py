@@ -60,3 +60,19 @@ def test_the_report_knows_the_views_by_their_type(qtbot: Any) -> None:
         qtbot.addWidget(view)
     assert [type(v) for v in views if images.is_k_charts(v)] == [KEvaluationView]
     assert [type(v) for v in views if images.is_3d(v)] == [View3D]
+
+
+def test_the_run_summary_names_the_cleaning_steps_as_the_cleaning_page_does() -> None:
+    import html
+
+    from rfm_desktop.core import cleaning
+    from rfm_desktop.core.params import AnalysisParams, CleaningOptions
+    from rfm_desktop.gui.wizard.run_page import describe
+
+    options = CleaningOptions(drop_cancellations=False, drop_duplicates=True, currency="EUR")
+    text = html.unescape(describe(AnalysisParams(input_path="t.csv", cleaning=options)))
+    for step in cleaning.STEPS:
+        if step.option is None:
+            continue
+        said = step.label[:1].lower() + step.label[1:] in text
+        assert said == bool(getattr(options, step.option)), step.name

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
-from rfm_desktop.core import pipeline
+from rfm_desktop.core import cleaning, pipeline
 from rfm_desktop.core.choices import OUTLIER_MODES
 from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.result import KScore, KSweep
@@ -36,16 +36,11 @@ def _sheets_text(sheet: object) -> str:
 def describe(params: AnalysisParams) -> str:
     """The choices of a run as a short HTML list."""
     c, k = params.cleaning, params.clustering
+    # the cleaning steps switched on, in the words of the cleaning page (core.cleaning.STEPS)
     steps = [
-        name
-        for name, on in (
-            ("rows without customer id", c.drop_missing_customer),
-            ("cancellations", c.drop_cancellations),
-            ("quantity or price ≤ 0", c.drop_nonpositive),
-            ("non-product codes", c.drop_non_product),
-            ("duplicate rows", c.drop_duplicates),
-        )
-        if on
+        step.label[:1].lower() + step.label[1:]
+        for step in cleaning.STEPS
+        if step.option is not None and getattr(c, step.option)
     ]
     if k.k is None:
         k_text = f"the best K from {k.k_min} to {k.k_max}"
