@@ -73,9 +73,11 @@ class ResultsPanel(QWidget):
             "One self-contained HTML file with the segments, the cleaning, the K charts and the scatter plots."
         )
         self.report_button.clicked.connect(self.reportRequested)
+        # the summary on a line of its own: beside the four buttons its longest word (the file
+        # name) made the window wider than a 1024-pixel screen at 150 % scaling
         top = QHBoxLayout()
         top.addWidget(self.back_button)
-        top.addWidget(self.summary, 1)
+        top.addStretch(1)
         for b in (self.export_button, self.image_button, self.report_button):
             top.addWidget(b)
 
@@ -94,6 +96,7 @@ class ResultsPanel(QWidget):
                 view.scoringRequested.connect(self.scoringRequested)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
 
     # -- lookup ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
@@ -266,7 +267,15 @@ class SegmentsView(ResultView):
         header.setSectionResizeMode(COL_STRATEGY, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)  # the strategy column takes what is left, never below:
         header.setMinimumSectionSize(60)
-        self.strategy_min_width = self.fontMetrics().horizontalAdvance("x") * 36
+        # a few words, elided; the whole strategy is in its tooltip and in the pane below, so a
+        # small screen (1024 x 640 at 150 %) needs no sideways scrolling to read it
+        self.strategy_min_width = self.fontMetrics().horizontalAdvance("x") * 16
+        self.details = QLabel()
+        self.details.setObjectName("strategyDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table.selectionModel().currentRowChanged.connect(self._show_details)
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -288,6 +297,7 @@ class SegmentsView(ResultView):
         layout = QVBoxLayout(content)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.details)
         layout.addWidget(hint)
         self.set_content(content)
 
@@ -306,7 +316,21 @@ class SegmentsView(ResultView):
         )
         self.table.resizeColumnsToContents()
         self._fit_strategy()
+        self._show_details()
         self.show_content()
+
+    def _show_details(self, *_args: Any) -> None:
+        """The current row's segment (the first one before a click) with its whole strategy."""
+        current = self.proxy.mapToSource(self.table.currentIndex())
+        row = current.row() if current.isValid() else 0
+        if not 0 <= row < self.model.rowCount():
+            self.details.clear()
+            return
+        p = self.model.profile(row)
+        self.details.setText(
+            f"<b>{html.escape(p.name)}</b> ({p.size:,} customers) — suggested strategy: "
+            f"{html.escape(p.strategy)}"
+        )
 
     def _fit_strategy(self) -> None:
         """The strategy column fills the table's width but keeps room for a readable phrase;

@@ -166,11 +166,12 @@ class CleaningPage(WizardPage):
         holder = QWidget()
         holder.setLayout(column)
         holder.setMaximumWidth(self.fontMetrics().horizontalAdvance("x") * 130)
-        scroll = QScrollArea()  # long warnings scroll instead of squeezing the steps
+        # long warnings scroll instead of squeezing the steps; at 150 %/200 % scaling on a small
+        # screen the counts scroll sideways instead of being cut off
+        scroll = QScrollArea()
         scroll.setWidget(holder)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.body.addWidget(scroll, 1)
 
         self._timer = QTimer(self)

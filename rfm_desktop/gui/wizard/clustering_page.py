@@ -38,6 +38,20 @@ TRANSFORMS = (("log1p", "Log (log1p) â€“ tames big spenders"), ("none", "None â€
 PRESET_TEXT = "Write-up settings (raw R/F/M, K = 4)"
 
 
+class _WrappingPane(QWidget):
+    """A pane whose minimum height follows its width: a splitter asks for the minimum size
+    only, so without this the wrapped texts' extra lines squeezed the settings above them
+    (narrow pages at 150 %/200 % scaling)."""
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        layout = self.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            need = layout.totalHeightForWidth(self.width())
+            if need != self.minimumHeight():
+                self.setMinimumHeight(need)
+
+
 class ClusteringPage(WizardPage):
     #: the analyst wants to edit the scores and segment rules (the main window opens the dialog)
     scoringRequested = Signal()
@@ -132,7 +146,7 @@ class ClusteringPage(WizardPage):
         silhouette = QLabel(f"<small>{tip('silhouette')}</small>")
         silhouette.setWordWrap(True)
 
-        left = QWidget()
+        left = _WrappingPane()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(settings_box)
@@ -149,10 +163,13 @@ class ClusteringPage(WizardPage):
         self.splitter.setObjectName("clusteringSplitter")
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.charts)
+        self._panes = (left, self.charts)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([380, 800])
         self.body.addWidget(self.splitter, 1)
+        #: below this page width the K charts go under the settings (small screens, 150 %/200 %)
+        self.stack_below = self.fontMetrics().horizontalAdvance("x") * 100
 
         self.sweep: Any = None  # the last KSweep
         self.streamed: list[KScore] = []
@@ -219,6 +236,15 @@ class ClusteringPage(WizardPage):
             # a fixed K is fitted alone unless the analyst asks for the range's scores too
             sweep=not fixed or self.sweep_box.isChecked(),
         )
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        narrow = self.width() < self.stack_below
+        wanted = Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
+            along = (lambda size: size.height()) if narrow else (lambda size: size.width())
+            self.splitter.setSizes([along(w.sizeHint()) for w in self._panes])
 
     def _spin(self, low: int, high: int, tooltip: str) -> QSpinBox:
         spin = QSpinBox()
