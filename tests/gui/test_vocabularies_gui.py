@@ -76,3 +76,33 @@ def test_the_run_summary_names_the_cleaning_steps_as_the_cleaning_page_does() ->
             continue
         said = step.label[:1].lower() + step.label[1:] in text
         assert said == bool(getattr(options, step.option)), step.name
+
+
+def test_the_table_models_share_one_base_for_headers_and_alignment(qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+
+    from rfm_desktop.gui.views import customers, segments
+    from rfm_desktop.gui.views.cleaning import STEP_COLUMNS
+    from rfm_desktop.gui.views.tables import ColumnTableModel, RowTableModel
+
+    right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    for model, columns in (
+        (customers.CustomerModel(), customers.COLUMNS),
+        (segments.SegmentsModel(), segments.COLUMNS),
+        (RowTableModel(STEP_COLUMNS), STEP_COLUMNS),
+    ):
+        assert isinstance(model, ColumnTableModel)
+        assert model.columnCount() == len(columns)
+        horizontal = Qt.Orientation.Horizontal
+        assert [model.headerData(i, horizontal) for i in range(len(columns))] == [
+            c.header for c in columns
+        ]
+        tips = [
+            model.headerData(i, horizontal, Qt.ItemDataRole.ToolTipRole)
+            for i in range(len(columns))
+        ]
+        assert tips == [c.tooltip or None for c in columns]
+        assert [model.alignment(i) for i in range(len(columns))] == [
+            right if c.numeric else left for c in columns
+        ]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QAbstractTableModel, QItemSelection, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,11 +35,16 @@ from rfm_desktop.core.scoring import with_unit
 from rfm_desktop.gui.views.base import ResultView
 from rfm_desktop.gui.views.colors import segment_color
 from rfm_desktop.gui.views.rfmgrid import score_values
-from rfm_desktop.gui.views.tables import SORT_ROLE, ModelIndex, fmt_int, fmt_num, make_table_view
+from rfm_desktop.gui.views.tables import (
+    SORT_ROLE,
+    ColumnTableModel,
+    ModelIndex,
+    fmt_int,
+    fmt_num,
+    make_table_view,
+)
 
 ALL_SEGMENTS = "All named segments"
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,11 @@ COLUMNS = (
 )
 
 
-class CustomerModel(QAbstractTableModel):
+class CustomerModel(ColumnTableModel):
     """The customers frame as rows; :meth:`sort` and :meth:`set_filter` reorder a row index."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self._frame = pd.DataFrame()
         self._values: list[np.ndarray] = []
         self._keys: dict[int, np.ndarray] = {}
@@ -198,9 +203,6 @@ class CustomerModel(QAbstractTableModel):
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(COLUMNS)
-
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
@@ -211,24 +213,13 @@ class CustomerModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return value
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col.numeric else _LEFT
+            return self.alignment(index.column())
         if (
             role == Qt.ItemDataRole.DecorationRole
             and col.column == "rfm_segment"
             and value is not None
         ):
             return QColor(segment_color(str(value)))
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section].tooltip
         return None
 
 

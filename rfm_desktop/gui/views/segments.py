@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,6 +23,8 @@ from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.base import ResultView
 from rfm_desktop.gui.views.tables import (
     SORT_ROLE,
+    Column,
+    ColumnTableModel,
     ModelIndex,
     NumericSortProxy,
     PaddedDelegate,
@@ -43,51 +45,66 @@ COL_AOV = 7
 COL_SILHOUETTE = 8
 COL_STRATEGY = 9
 
-_HEADERS: dict[int, tuple[str, str]] = {
-    COL_NAME: ("Segment", "Tick the segments to export; double-click a name to rename it."),
-    COL_CUSTOMERS: ("Customers", "Number of customers in the segment."),
-    COL_SHARE: ("Share", "Share of all customers."),
-    COL_REVENUE_SHARE: ("Revenue\nshare", "Share of total spend."),
-    COL_RECENCY: ("Recency\n(days)", "Mean days since the last purchase; lower is better."),
-    COL_FREQUENCY: ("Frequency\n(orders)", "Mean number of orders (invoices)."),
-    COL_MONETARY: ("Monetary\n(spend)", "Mean total spend per customer."),
-    COL_AOV: ("Avg order\nvalue", "Spend divided by orders over the segment."),
-    COL_SILHOUETTE: ("Silhouette", "Mean silhouette, -1..1: higher means a more distinct segment."),
-    COL_STRATEGY: ("Suggested strategy", "What to do with this segment."),
-}
+COLUMNS: tuple[Column, ...] = (  # in the order of the COL_ numbers above
+    Column(
+        "Segment",
+        lambda p: p.name,
+        str,
+        "Tick the segments to export; double-click a name to rename it.",
+        numeric=False,
+    ),
+    Column("Customers", lambda p: p.size, fmt_int, "Number of customers in the segment."),
+    Column("Share", lambda p: p.share, fmt_pct, "Share of all customers."),
+    Column("Revenue\nshare", lambda p: p.revenue_share, fmt_pct, "Share of total spend."),
+    Column(
+        "Recency\n(days)",
+        lambda p: p.recency_mean,
+        lambda v: fmt_num(v, 1),
+        "Mean days since the last purchase; lower is better.",
+    ),
+    Column(
+        "Frequency\n(orders)",
+        lambda p: p.frequency_mean,
+        lambda v: fmt_num(v, 1),
+        "Mean number of orders (invoices).",
+    ),
+    Column(
+        "Monetary\n(spend)",
+        lambda p: p.monetary_mean,
+        lambda v: fmt_num(v, 2),
+        "Mean total spend per customer.",
+    ),
+    Column(
+        "Avg order\nvalue",
+        lambda p: p.average_order_value,
+        lambda v: fmt_num(v, 2),
+        "Spend divided by orders over the segment.",
+    ),
+    Column(
+        "Silhouette",
+        lambda p: p.silhouette_mean,
+        lambda v: fmt_num(v, 3),
+        "Mean silhouette, -1..1: higher means a more distinct segment.",
+    ),
+    Column(
+        "Suggested strategy",
+        lambda p: p.strategy,
+        str,
+        "What to do with this segment.",
+        numeric=False,
+    ),
+)
 
 
 def _raw(profile: ClusterProfile, column: int) -> Any:
-    return {
-        COL_NAME: profile.name,
-        COL_CUSTOMERS: profile.size,
-        COL_SHARE: profile.share,
-        COL_REVENUE_SHARE: profile.revenue_share,
-        COL_RECENCY: profile.recency_mean,
-        COL_FREQUENCY: profile.frequency_mean,
-        COL_MONETARY: profile.monetary_mean,
-        COL_AOV: profile.average_order_value,
-        COL_SILHOUETTE: profile.silhouette_mean,
-        COL_STRATEGY: profile.strategy,
-    }[column]
+    return COLUMNS[column].value(profile)
 
 
 def _text(profile: ClusterProfile, column: int) -> str:
-    value = _raw(profile, column)
-    if column in (COL_NAME, COL_STRATEGY):
-        return str(value)
-    if column == COL_CUSTOMERS:
-        return fmt_int(value)
-    if column in (COL_SHARE, COL_REVENUE_SHARE):
-        return fmt_pct(value)
-    if column == COL_SILHOUETTE:
-        return fmt_num(value, 3)
-    if column == COL_FREQUENCY:
-        return fmt_num(value, 1)
-    return fmt_num(value, 2 if column in (COL_MONETARY, COL_AOV) else 1)
+    return COLUMNS[column].text(_raw(profile, column))
 
 
-class SegmentsModel(QAbstractTableModel):
+class SegmentsModel(ColumnTableModel):
     """Cluster profiles as rows. Editing a name does not change the result: it emits
     :attr:`renameRequested`, and the host renames and calls ``set_result`` again."""
 
@@ -95,7 +112,7 @@ class SegmentsModel(QAbstractTableModel):
     checkedChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self._profiles: list[ClusterProfile] = []
         self._checked: dict[int, bool] = {}
 
@@ -147,9 +164,6 @@ class SegmentsModel(QAbstractTableModel):
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._profiles)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(_HEADERS)
-
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
@@ -183,11 +197,9 @@ class SegmentsModel(QAbstractTableModel):
                 return f"{p.name}{extra}: double-click to rename."
             if col == COL_SILHOUETTE and p.is_outlier_segment:
                 return "The Outliers segment is not a k-means cluster, so it has no silhouette."
-            return _HEADERS[col][1]
+            return COLUMNS[col].tooltip
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col in (COL_NAME, COL_STRATEGY):
-                return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return self.alignment(col)
         return None
 
     def setData(self, index: ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
@@ -208,17 +220,6 @@ class SegmentsModel(QAbstractTableModel):
                 self.renameRequested.emit(p.id, name)
             return True
         return False
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or section not in _HEADERS:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _HEADERS[section][1]
-        return None
 
 
 class SegmentsView(ResultView):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -81,12 +81,58 @@ class Column:
     numeric: bool = True
 
 
-class RowTableModel(QAbstractTableModel):
-    """A read-only table over a list of row objects, described by :class:`Column` s."""
+class ColumnSpec(Protocol):
+    """What every table's column says about itself (:class:`Column` and the customers' columns)."""
 
-    def __init__(self, columns: Sequence[Column], parent: QWidget | None = None) -> None:
+    @property
+    def header(self) -> str: ...
+
+    @property
+    def tooltip(self) -> str: ...
+
+    @property
+    def numeric(self) -> bool: ...
+
+
+class ColumnTableModel(QAbstractTableModel):
+    """The base of every table model of the views: columns described by :class:`ColumnSpec`
+    (header, its tooltip, numbers right-aligned); subclasses give the rows and the cells."""
+
+    def __init__(self, columns: Sequence[ColumnSpec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._columns = list(columns)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
+        return 0 if parent.isValid() else len(self._columns)
+
+    def alignment(self, column: int) -> int:
+        """The cell alignment of ``column``: numbers right, text left."""
+        horizontal = (
+            Qt.AlignmentFlag.AlignRight
+            if self._columns[column].numeric
+            else Qt.AlignmentFlag.AlignLeft
+        )
+        return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._columns[section].header
+        if role == Qt.ItemDataRole.ToolTipRole and self._columns[section].tooltip:
+            return self._columns[section].tooltip
+        return None
+
+
+class RowTableModel(ColumnTableModel):
+    """A read-only table over a list of row objects, described by :class:`Column` s."""
+
+    _columns: list[Column]
+
+    def __init__(self, columns: Sequence[Column], parent: QWidget | None = None) -> None:
+        super().__init__(columns, parent)
         self._rows: list[Any] = []
         self._decoration: Callable[[Any, int], QColor | None] | None = None
 
@@ -104,9 +150,6 @@ class RowTableModel(QAbstractTableModel):
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
-        return 0 if parent.isValid() else len(self._columns)
-
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
@@ -118,23 +161,11 @@ class RowTableModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return sort_key(raw)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            horizontal = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
-            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+            return self.alignment(index.column())
         if role == Qt.ItemDataRole.DecorationRole and self._decoration is not None:
             return self._decoration(row, index.column())
         if role == Qt.ItemDataRole.ToolTipRole and not col.numeric:
             return col.text(raw)  # long texts (a strategy) may be cut off in the cell
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._columns[section].header
-        if role == Qt.ItemDataRole.ToolTipRole and self._columns[section].tooltip:
-            return self._columns[section].tooltip
         return None
 
 
