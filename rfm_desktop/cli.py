@@ -264,28 +264,28 @@ def build_parser() -> _Parser:
         help="a previous result folder or saved analysis: matched clusters keep its numbers and "
         "names; writes migration_rfm.csv, migration_clusters.csv and movers.csv",
     )
-    value = seg.add_argument_group(
+    clv_group = seg.add_argument_group(
         "customer lifetime value", "BG/NBD + Gamma-Gamma (README: Customer value); writes clv.json"
     )
-    value.add_argument(
+    clv_group.add_argument(
         "--clv",
         action="store_true",
         default=None,
         help="predict P(alive), purchases, spend, CLV and revenue at risk per customer/segment",
     )
-    value.add_argument(
+    clv_group.add_argument(
         "--clv-horizon-days",
         type=int,
         metavar="N",
         help="prediction horizon after the end of the data, days (default 365)",
     )
-    value.add_argument(
+    clv_group.add_argument(
         "--discount-rate",
         type=float,
         metavar="R",
         help="monthly discount rate of future revenue, e.g. 0.01 for 1 %% (default)",
     )
-    value.add_argument(
+    clv_group.add_argument(
         "--calibration-end",
         metavar="YYYY-MM-DD",
         help="also fit on the purchases before this date and compare with those after (clv.json)",

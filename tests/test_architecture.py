@@ -159,3 +159,12 @@ def test_an_upward_import_breaks_the_engine_layers(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Engine layers" in done.stdout and "BROKEN" in done.stdout
     assert "rfm_desktop.core.errors -> rfm_desktop.core.pipeline" in done.stdout
+
+
+def test_mypy_is_clean():
+    """mypy as pyproject's [tool.mypy] says: strict on the engine (core/), basic on the CLI."""
+    exe = shutil.which("mypy")
+    if exe is None:
+        pytest.fail("mypy is not installed; install the 'test' extra")
+    done = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr

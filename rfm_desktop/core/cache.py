@@ -126,7 +126,7 @@ def clear() -> None:
             entry.unlink()
 
 
-def _digest(key: str, body: object) -> bytes:
+def _digest(key: str, body: bytes | memoryview) -> bytes:
     """sha256 of the key and the parquet bytes: an entry copied under another key fails too."""
     digest = hashlib.sha256(key.encode("ascii"))
     digest.update(body)

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ SINGLE_THREAD_LIMIT = 50_000
 _threadpools: ThreadpoolController | None = None
 
 
-def threadpool_limits(limits: int | None):
+def threadpool_limits(limits: int | None) -> Any:  # threadpoolctl's context manager
     """Cap BLAS/OpenMP threads; the controller is made once (finding the libraries costs ~2 ms)."""
     global _threadpools
     if _threadpools is None:

@@ -21,7 +21,9 @@ invoices on one day are one purchase; the first purchase day is not a repeat pur
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -258,7 +260,13 @@ def _gamma_gamma_terms(
 # --- fitting ------------------------------------------------------------------------------------
 
 
-def _maximise(terms, data: tuple[np.ndarray, ...], weights: np.ndarray, starts, names: str):
+def _maximise(
+    terms: Callable[..., Any],
+    data: tuple[np.ndarray, ...],
+    weights: np.ndarray,
+    starts: Iterable[Sequence[float]],
+    names: str,
+) -> tuple[np.ndarray, float, bool]:
     """Maximum likelihood in log-parameter space from several starts (L-BFGS-B with the
     analytic gradient). Returns (params, summed log-likelihood, converged) of the best start.
 
@@ -269,7 +277,9 @@ def _maximise(terms, data: tuple[np.ndarray, ...], weights: np.ndarray, starts, 
     """
     from scipy.optimize import minimize
 
-    def objective_for(rows: tuple[np.ndarray, ...], counts: np.ndarray):
+    Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+    def objective_for(rows: tuple[np.ndarray, ...], counts: np.ndarray) -> Objective:
         groups, total = _groups(rows[0]), float(counts.sum())
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -284,7 +294,7 @@ def _maximise(terms, data: tuple[np.ndarray, ...], weights: np.ndarray, starts, 
 
         return objective
 
-    def climb(objective, theta: np.ndarray):
+    def climb(objective: Objective, theta: np.ndarray) -> Any:  # scipy's OptimizeResult
         return minimize(
             objective,
             theta,
@@ -313,7 +323,7 @@ def _maximise(terms, data: tuple[np.ndarray, ...], weights: np.ndarray, starts, 
     params = np.exp(best.x)
     inside = bool(np.all((params > _PARAM_RANGE[0]) & (params < _PARAM_RANGE[1])))
     gradient_small = float(np.max(np.abs(best.jac))) < 1e-4
-    return params, -best.fun * total, bool((best.success or gradient_small) and inside)
+    return params, float(-best.fun * total), bool((best.success or gradient_small) and inside)
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, time_unit: str = "days") -> BGNBDFit:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -211,7 +212,11 @@ def _renumbered(name: str, fitted_id: int, new_id: int) -> str:
 
 
 def migration(
-    previous: Previous, result: AnalysisResult, column: str, order_from: list, order_to: list
+    previous: Previous,
+    result: AnalysisResult,
+    column: str,
+    order_from: list[Any],
+    order_to: list[Any],
 ) -> pd.DataFrame:
     """From × to customer counts of ``column`` ("rfm_segment" or "cluster_name"): one row per
     previous value and ``(new)``, one column per current value and ``(gone)``; the first column

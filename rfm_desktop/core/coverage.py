@@ -9,6 +9,7 @@ rule takes falls to "Others". The GUI colours the cells; the CLI prints the warn
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,7 +105,7 @@ class Coverage:
             )
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "bins": self.bins,
             "rules": [
@@ -113,7 +114,7 @@ class Coverage:
                     "cells": s.cells,
                     "box_cells": s.box_cells,
                     "status": s.status,
-                    "shadowed_by": list(s.shadowed_by),
+                    "shadowed_by": list[Any](s.shadowed_by),
                 }
                 for s in self.rule_stats
             ],

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_not_input(path: Path, input_path: str | os.PathLike | None) -> None:
+def check_not_input(path: Path, input_path: str | os.PathLike[str] | None) -> None:
     if input_path is None:
         return
     source = Path(input_path)
@@ -98,7 +99,9 @@ def check_not_input(path: Path, input_path: str | os.PathLike | None) -> None:
         )
 
 
-def check_output_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike | None) -> Path:
+def check_output_dir(
+    out_dir: str | os.PathLike[str], input_path: str | os.PathLike[str] | None
+) -> Path:
     """Fail before any work when the output folder cannot be one (it is the input, or a file)."""
     out = Path(out_dir)
     check_not_input(out, input_path)
@@ -110,7 +113,7 @@ def check_output_dir(out_dir: str | os.PathLike, input_path: str | os.PathLike |
 
 
 def atomic_write_bytes(
-    path: str | os.PathLike, data: bytes, *, input_path: str | os.PathLike | None = None
+    path: str | os.PathLike[str], data: bytes, *, input_path: str | os.PathLike[str] | None = None
 ) -> Path:
     """One file (an export chosen in a save dialog, a report, a saved analysis) as a unit of one.
 
@@ -317,7 +320,7 @@ def rfm_segment_sheets(result: AnalysisResult) -> list[tuple[str, pd.DataFrame]]
 # ---------------------------------------------------------------- public writers
 def export_customers(
     result: AnalysisResult,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     cluster_ids: Iterable[int] | None = None,
     customer_ids: Iterable[str] | None = None,
@@ -344,7 +347,7 @@ def _table_bytes(table: pd.DataFrame, fmt: str) -> bytes:
 
 def export_segments(
     result: AnalysisResult,
-    folder: str | os.PathLike,
+    folder: str | os.PathLike[str],
     *,
     cluster_ids: Iterable[int] | None = None,
     fmt: str = "csv",
@@ -366,7 +369,7 @@ def export_segments(
 
 def export_rfm_segments(
     result: AnalysisResult,
-    folder: str | os.PathLike,
+    folder: str | os.PathLike[str],
     *,
     segments: Iterable[str] | None = None,
     fmt: str = "csv",
@@ -383,7 +386,7 @@ def export_rfm_segments(
     return _write_result(check_output_dir(folder, result.params.input_path), files, result)
 
 
-def segment_records(result: AnalysisResult) -> list[dict]:
+def segment_records(result: AnalysisResult) -> list[dict[str, Any]]:
     """The per-segment table (core.rfm.SEGMENT_COLUMNS) as JSON-ready rows."""
     return [
         {
@@ -400,7 +403,7 @@ def segment_records(result: AnalysisResult) -> list[dict]:
     ]
 
 
-def summary_dict(result: AnalysisResult) -> dict:
+def summary_dict(result: AnalysisResult) -> dict[str, Any]:
     sweep = result.sweep
     return {
         "rows_read": result.rows_read,
@@ -474,13 +477,13 @@ def summary_dict(result: AnalysisResult) -> dict:
     }
 
 
-def _missing_ids(result: AnalysisResult) -> dict | None:
+def _missing_ids(result: AnalysisResult) -> dict[str, Any] | None:
     """Sales rows with and without customer id (core.missing_ids), None when all have one."""
     check = result.cleaning.missing_ids
     return _json_numbers(check.to_dict()) if check is not None else None
 
 
-def _stability(result: AnalysisResult) -> dict | None:
+def _stability(result: AnalysisResult) -> dict[str, Any] | None:
     """The final K's stability (core.stability) with its method, None when the check was off."""
     if result.stability is None:
         return None
@@ -515,6 +518,10 @@ def stability_table(result: AnalysisResult) -> pd.DataFrame | None:
     return table.sort_values("k", kind="stable").reset_index(drop=True)
 
 
+@overload
+def _json_numbers(value: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def _json_numbers(value: object) -> object: ...
 def _json_numbers(value: object) -> object:
     """Floats rounded as :func:`_num` does (NaN -> None), in nested dicts and lists."""
     if isinstance(value, dict):
@@ -530,7 +537,8 @@ def centroid_values(result: AnalysisResult, cluster: ClusterProfile) -> list[flo
     if result.feature_space is None or cluster.is_outlier_segment or not cluster.size:
         return None
     members = result.customers[result.customers["cluster"] == cluster.id]
-    return [float(_num(v)) for v in result.feature_space.apply(members).mean(axis=0)]
+    # finite: the mean of a non-empty cluster's scaled features (what _num rounds, minus its None)
+    return [round(float(v), 6) for v in result.feature_space.apply(members).mean(axis=0)]
 
 
 def _num(value: float) -> float | None:
@@ -548,7 +556,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def run_dict(result: AnalysisResult) -> dict:
+def run_dict(result: AnalysisResult) -> dict[str, Any]:
     source = Path(result.params.input_path)
     return {
         "params": result.params.to_dict(),
@@ -578,7 +586,7 @@ def run_dict(result: AnalysisResult) -> dict:
     }
 
 
-def _json_bytes(data: dict) -> bytes:
+def _json_bytes(data: dict[str, Any]) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
@@ -634,7 +642,7 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
 
 def export_all(
     result: AnalysisResult,
-    out_dir: str | os.PathLike,
+    out_dir: str | os.PathLike[str],
     *,
     xlsx: bool = False,
     lock: writing.FolderLock | None = None,

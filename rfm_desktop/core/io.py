@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -437,9 +438,10 @@ def _read_once(p: Path) -> Iterator[source.InputBytes]:
     if current is not None and current[0] == p:
         yield current[1]
         return
-    token = _READING.set((p, source.read_input(p)))
+    read = source.read_input(p)
+    token = _READING.set((p, read))
     try:
-        yield _READING.get()[1]
+        yield read
     finally:
         _READING.reset(token)
 
@@ -722,7 +724,7 @@ def _column_letter(index: int) -> str:
 # --------------------------------------------------------------------------- workbooks
 
 
-def _open_workbook(p: Path):  # -> fastexcel.ExcelReader (imported lazily: it is a big module)
+def _open_workbook(p: Path) -> Any:  # fastexcel.ExcelReader (imported lazily: a big module)
     import fastexcel
 
     workbook_guard.check_workbook(
@@ -1382,7 +1384,11 @@ def _numbers(
         out[name] = parsed.values
         comma |= parsed.label == DECIMAL_COMMA
         bad_total += parsed.bad
-        if bad is not None and (first_bad is None or parsed.first_bad_index < first_index):
+        if (
+            bad is not None
+            and parsed.first_bad_index is not None
+            and (first_bad is None or parsed.first_bad_index < first_index)
+        ):
             first_bad, first_index = bad, parsed.first_bad_index
     if "amount" not in chosen:
         out["amount"] = out["quantity"] * out["unit_price"]
@@ -1417,7 +1423,9 @@ def _synthetic_invoices(customers: pd.Series, dates: np.ndarray) -> pd.Series:
     """One purchase per (customer, timestamp): ``"17850 @ 2010-12-01 08:26:00"``."""
     codes, uniques = pd.factorize(dates)
     stamps = np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d %H:%M:%S"), dtype=object)
-    stamp_text = pa.array(np.append(stamps, None)[codes], type=pa.string())
+    stamp_text = pa.array(
+        np.append(stamps, np.array([None], dtype=object))[codes], type=pa.string()
+    )
     customer_text = (
         pa.array(customers.array, type=pa.string()) if len(customers) else pa.array([], pa.string())
     )

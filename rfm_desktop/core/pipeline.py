@@ -327,7 +327,7 @@ def evaluate_k(
     stability_of = None
     if options.stability_resamples:
 
-        def stability_of(x: np.ndarray, labels: np.ndarray, k: int):
+        def stability_of(x: np.ndarray, labels: np.ndarray, k: int) -> KStability:
             return stability.check_k(
                 x, labels, k, options.seed, options.stability_resamples, cancelled=cancelled
             )
@@ -383,7 +383,11 @@ def _run(
         sweep = None
     elif sweep is None:
         sweep = evaluate_k(prepared, params, _scaled(progress, 0.45, 0.85), cancelled, on_k_score)
-    k = options.k if options.k is not None else sweep.suggested_k
+    if options.k is not None:
+        k = options.k
+    else:
+        assert sweep is not None  # no K given: the sweep ran just above
+        k = sweep.suggested_k
     distinct = prepared.features.distinct
     if k > distinct:
         raise ParamsError(

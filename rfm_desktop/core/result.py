@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,9 +38,7 @@ class RunWarning:
         return {"stage": self.stage, "text": self.text}
 
 
-def as_warnings(
-    texts: tuple[str | RunWarning, ...] | list[str | RunWarning], stage: str
-) -> tuple[RunWarning, ...]:
+def as_warnings(texts: Sequence[str | RunWarning], stage: str) -> tuple[RunWarning, ...]:
     """Plain sentences as warnings of ``stage``; warnings that already have a stage keep it."""
     return tuple(t if isinstance(t, RunWarning) else RunWarning(stage, str(t)) for t in texts)
 
@@ -74,7 +73,7 @@ class RowGroup:
     unit_price_median: float | None  # the file's currency; None without a unit price column
     countries: tuple[tuple[str, float], ...] = ()  # top countries and their share of the rows
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["countries"] = [{"country": c, "share": share} for c, share in self.countries]
         return out
@@ -94,7 +93,7 @@ class MissingIdCheck:
     reasons: tuple[str, ...]  # each difference found, one phrase each
     verdict: str  # one or two plain sentences for the analyst
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "sales_rows": self.sales_rows,
             "with_id": self.with_id.to_dict(),
@@ -104,7 +103,7 @@ class MissingIdCheck:
                 for m, r, v in self.months
             ],
             "differs": self.differs,
-            "reasons": list(self.reasons),
+            "reasons": list[Any](self.reasons),
             "verdict": self.verdict,
         }
 
@@ -140,8 +139,8 @@ class KStability:
     #: final K only: mean Jaccard of each cluster (id order) with its best match per resample
     cluster_jaccard: tuple[float, ...] = ()
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self) | {"cluster_jaccard": list(self.cluster_jaccard)}
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"cluster_jaccard": list[Any](self.cluster_jaccard)}
 
 
 @dataclass(frozen=True)
@@ -192,14 +191,14 @@ class FeatureSpace:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "features": list(self.features),
+            "features": list[Any](self.features),
             "transform": self.transform,
-            "center": list(self.center),
-            "scale": list(self.scale),
+            "center": list[Any](self.center),
+            "scale": list[Any](self.scale),
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> FeatureSpace:
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpace:
         """The space of :meth:`to_dict`'s output; KeyError/TypeError/ValueError when it is not one."""
         space = cls(
             tuple(str(f) for f in data["features"]),

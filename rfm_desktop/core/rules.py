@@ -389,7 +389,7 @@ def parse_rules(text: str, *, scale: int = 5, name: str = "custom", source: str 
     return RuleSet(name, tuple(rules), scale, source=source)
 
 
-def load_rules(path: str | os.PathLike, *, scale: int = 5) -> RuleSet:
+def load_rules(path: str | os.PathLike[str], *, scale: int = 5) -> RuleSet:
     """A rule table from a CSV file (see :func:`parse_rules`); the table is named after the file.
 
     Raises
@@ -415,7 +415,7 @@ def rules_csv(rules: RuleSet) -> bytes:
     return rules.to_frame().to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def save_rules(rules: RuleSet, path: str | os.PathLike) -> Path:
+def save_rules(rules: RuleSet, path: str | os.PathLike[str]) -> Path:
     """Write the table as a rules CSV, as a unit of one (see :func:`writing.write_files`).
 
     Through core.writing, not core.export: rules sit below results and exports in the layers
@@ -446,7 +446,14 @@ def first_rule(
     return _first_match(r, f, m, rules, names=False)
 
 
-def _first_match(r, f, m, rules, *, names: bool) -> np.ndarray:
+def _first_match(
+    r: np.ndarray,
+    f: np.ndarray,
+    m: np.ndarray,
+    rules: RuleSet | Sequence[SegmentRule],
+    *,
+    names: bool,
+) -> np.ndarray:
     table = rules.rules if isinstance(rules, RuleSet) else tuple(rules)
     r, f, m = (np.asarray(a) for a in (r, f, m))
     out = np.full(len(r), OTHERS, dtype=object) if names else np.full(len(r), -1, dtype=np.int64)

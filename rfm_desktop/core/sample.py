@@ -278,7 +278,9 @@ def _day_cdf() -> np.ndarray:
     return cdf / cdf[-1]
 
 
-def _sample_days(rng: np.random.Generator, cdf: np.ndarray, lo, hi) -> np.ndarray:
+def _sample_days(
+    rng: np.random.Generator, cdf: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
     """One day per pair in [lo, hi] (day indices, inclusive), weighted by the calendar."""
     lo = np.clip(np.asarray(lo, dtype=np.int64), 0, _LAST_DAY)
     hi = np.clip(np.asarray(hi, dtype=np.int64), lo, _LAST_DAY)

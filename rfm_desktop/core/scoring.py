@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,7 +116,7 @@ class MeasureScale:
             return f"{self.letter} {score} = {with_unit(band.lower, self.measure)}"
         return f"{self.letter} {score} = {fmt_value(band.lower, self.measure)}–{with_unit(band.upper, self.measure)}"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "bins": self.bins,
             "method": self.method,

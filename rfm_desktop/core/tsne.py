@@ -10,7 +10,9 @@ same seed gives the same sample and the same map.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -145,7 +147,7 @@ _PATCH_LOCK = threading.Lock()
 
 
 class _iteration_hook:
-    def __init__(self, hook) -> None:
+    def __init__(self, hook: Callable[[int], None]) -> None:
         self._hook = hook
 
     def __enter__(self) -> None:
@@ -164,7 +166,7 @@ def _install_wrapper() -> None:
         if getattr(original, "_rfm_wrapped", False):
             return
 
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
             hook = getattr(_HOOKS, "hook", None)
             if hook is not None:
                 _HOOKS.count += 1

@@ -36,12 +36,14 @@ import re
 import shutil
 import signal
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from rfm_desktop.core.errors import ExportError
 
@@ -83,7 +85,7 @@ class FolderLock:
                 folder.rmdir()  # only if empty: a failed run leaves no empty output folder
 
 
-def lock_folder(folder: str | os.PathLike) -> FolderLock:
+def lock_folder(folder: str | os.PathLike[str]) -> FolderLock:
     """Take the folder's lock (creating the folder), then recover what killed runs left.
 
     Raises
@@ -134,7 +136,7 @@ def lock_folder(folder: str | os.PathLike) -> FolderLock:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike) -> Iterator[FolderLock]:
+def folder_lock(folder: str | os.PathLike[str]) -> Iterator[FolderLock]:
     """``with folder_lock(out) as lock:`` hold the lock of ``out`` for a whole run."""
     lock = lock_folder(folder)
     try:
@@ -164,7 +166,7 @@ def _remove_empty(folders: list[Path]) -> None:
 
 def _try_lock(fd: int) -> bool:
     try:
-        if os.name == "nt":
+        if sys.platform == "win32":  # os.name == "nt", in the form type checkers follow
             import msvcrt
 
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
@@ -178,9 +180,11 @@ def _try_lock(fd: int) -> bool:
 
 
 def _unlock(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        import msvcrt
+    if sys.platform != "win32":  # only Windows locks with msvcrt (release() calls this there)
+        return
+    import msvcrt
 
+    with contextlib.suppress(OSError):
         os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
@@ -196,7 +200,7 @@ def _holder(fd: int) -> str:
 
 # ---------------------------------------------------------------- writing a set
 def write_files(
-    folder: str | os.PathLike,
+    folder: str | os.PathLike[str],
     files: Mapping[str, bytes],
     *,
     replace: bool,
@@ -233,7 +237,7 @@ def write_files(
     for rel in files:
         _check_relative(rel)
     owned = lock is None
-    if owned:
+    if lock is None:
         lock = lock_folder(folder)
     elif not os.path.samefile(lock.folder, folder):
         raise ValueError(f"the lock held is of '{lock.folder}', not of '{folder}'")
@@ -261,7 +265,7 @@ def write_files(
     return [folder / rel for rel in files]
 
 
-def read_manifest(folder: str | os.PathLike) -> dict[str, dict]:
+def read_manifest(folder: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """The files the folder's manifest lists (relative path -> size, sha256); ``{}`` without one."""
     try:
         listed = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))["files"]
@@ -270,7 +274,7 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, dict]:
         return {}
 
 
-def check_result(folder: str | os.PathLike) -> list[str]:
+def check_result(folder: str | os.PathLike[str]) -> list[str]:
     """What is wrong with the result in ``folder`` by its manifest: ``[]`` when whole and unchanged.
 
     A reader that trusts only this (e.g. a script picking up a monthly export) never reads a mix.
@@ -437,7 +441,7 @@ def _move(src: Path, dst: Path) -> None:
     os.replace(src, dst)
 
 
-def file_sha256(path: str | os.PathLike) -> str:
+def file_sha256(path: str | os.PathLike[str]) -> str:
     """sha256 (hex) of a file's bytes, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -446,7 +450,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _matches(path: Path, entry: dict) -> bool:
+def _matches(path: Path, entry: dict[str, Any]) -> bool:
     """The file is there with the size and sha256 a manifest entry lists."""
     try:
         return (
@@ -474,10 +478,12 @@ def _sync_folder(folder: Path) -> None:
 def _signals_held() -> Iterator[list[int]]:
     """Hold Ctrl-C and SIGTERM back while the block runs (main thread only; others get none)."""
     held: list[int] = []
-    previous = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
-            handler = signal.getsignal(sig) if sig is not None else None
+            if sig is None:
+                continue
+            handler = signal.getsignal(sig)
             if handler is not None:  # None: set outside Python, cannot be restored
                 previous[sig] = signal.signal(sig, lambda number, _frame: held.append(number))
     try:
