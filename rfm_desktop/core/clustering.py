@@ -145,6 +145,24 @@ def distinct_rows(x: np.ndarray) -> int:
 
 
 def prepare_features(customers: pd.DataFrame, options: ClusteringOptions) -> Features:
+    """The matrix k-means fits: the chosen features, transformed, then scaled.
+
+    Parameters
+    ----------
+    customers
+        One row per customer with the columns named in ``options.features`` (recency in days,
+        frequency in orders, monetary in the file's currency).
+    options
+        ``features``, ``transform`` ("log1p" or "none") and ``scaler`` (a key of
+        ``core.choices.SCALERS``).
+
+    Returns
+    -------
+    Features
+        ``raw`` (n customers x features, original units), ``scaled`` (the same shape, after
+        ``log1p`` of values clipped at 0, then the fitted scaler), the fitted scaler (None for no
+        scaling) and a warning when negative values were set to 0 before the log.
+    """
     names = tuple(options.features)
     raw = customers[list(names)].to_numpy(dtype=np.float64)
     warnings: list[str] = []

@@ -118,6 +118,26 @@ def atomic_write_bytes(
     """One file (an export chosen in a save dialog, a report, a saved analysis) as a unit of one.
 
     Other files in its folder are never touched; the file is complete or not there at all.
+
+    Parameters
+    ----------
+    path
+        Where the file goes; its folder is created when missing.
+    data
+        The whole content.
+    input_path
+        The analysis input, which must not be overwritten; None: no such check.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    ExportError
+        ``path`` is the input file, another run holds the folder, or the write fails (disk full,
+        no permission); see :func:`writing.write_files`.
     """
     path = Path(path)
     check_not_input(path, input_path)

@@ -92,6 +92,32 @@ def load(
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
 ) -> io.Transactions:
+    """Read the transactions of ``params.input_path`` (the run's first stage).
+
+    Parameters
+    ----------
+    params
+        The run; reading uses ``input_path``, ``sheet``, ``mapping`` (empty: detected),
+        ``header_row`` and ``date_order``.
+    progress
+        Called with (fraction 0..1 of this stage, label) as the file is read.
+    cancelled
+        Polled before and after reading; True ends the run.
+
+    Returns
+    -------
+    io.Transactions
+        One row per file row in the canonical fields (customer_id, invoice_date, amount in the
+        file's currency, ...), with the reader's warnings.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` returned True.
+    InputFileError, SheetError, MappingError, DataError
+        The file cannot be read, the sheet is missing, the columns cannot be mapped, or the values
+        are unusable (from :func:`io.read_transactions`).
+    """
     _check(cancelled)
     progress(0.0, "Reading file")
     transactions = io.read_transactions(
@@ -212,10 +238,42 @@ def prepare(
     cleaned: tuple[pd.DataFrame, CleaningReport] | None = None,
     masks: cleaning.StepMasks | None = None,
 ) -> Prepared:
-    """Cleaned rows to scored customers and features. ``cleaned``: what ``cleaning.clean`` gave
-    for ``transactions`` with ``params.cleaning`` (the wizard's preview has it already, so the
-    rows are cleaned once per change, not twice); ``masks``: the cleaning steps' row tests kept
-    for the file (see ``cleaning.StepMasks``)."""
+    """Clean the rows, compute RFM values and scores, and build the k-means features.
+
+    Parameters
+    ----------
+    transactions
+        What :func:`load` read.
+    params
+        The run (cleaning, as-of date, snapshot, scoring and clustering options).
+    progress, cancelled
+        As in :func:`load`.
+    cleaned
+        What ``cleaning.clean`` gave for ``transactions`` with ``params.cleaning`` (the wizard's
+        preview has it already, so the rows are cleaned once per change, not twice); None: clean
+        here.
+    masks
+        The cleaning steps' row tests kept for the file (see ``cleaning.StepMasks``), for the
+        comparison of rows with and without customer id.
+
+    Returns
+    -------
+    Prepared
+        The cleaning report; one row per customer with recency (days before the snapshot),
+        frequency (orders), monetary (the file's currency), scores, segment and ``is_outlier``;
+        the mask of customers k-means fits (n customers, bool); the feature matrix of those
+        customers (n_fit x features); the snapshot date and the warnings so far.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` returned True.
+    DataError
+        Fewer than 3 customers are left to segment, or the cleaned amounts are in more than one
+        currency.
+    ParamsError
+        The options do not fit the data (e.g. the as-of date or snapshot).
+    """
     progress(0.0, "Cleaning rows")
     if cleaned is None:
         cleaned = cleaning.clean(transactions.frame, params.cleaning, count_disabled=False)
@@ -353,9 +411,40 @@ def run(
     on_k_score: Callable[[KScore], None] | None = None,
     sweep: KSweep | None = None,
 ) -> AnalysisResult:
-    """The whole analysis. ``sweep``: a K sweep already made for params with the same
-    :func:`sweep_inputs` (e.g. by "Evaluate K"); it is used instead of sweeping again. Library
-    warnings end up in ``result.warnings`` as one sentence, never printed."""
+    """The whole analysis: read, clean, score, cluster, name.
+
+    Library warnings end up in ``result.warnings`` as one sentence, never printed.
+
+    Parameters
+    ----------
+    params
+        The single state of the run (:class:`AnalysisParams`).
+    progress
+        Called with (fraction 0..1 of the whole run, label).
+    cancelled
+        Polled between stages; True ends the run.
+    transactions
+        Rows already read for ``params`` (the wizard's preview); None: read ``params.input_path``.
+    on_k_score
+        Called with each K's scores while K is swept (for a live chart).
+    sweep
+        A K sweep already made for params with the same :func:`sweep_inputs` (e.g. by "Evaluate
+        K"); used instead of sweeping again.
+
+    Returns
+    -------
+    AnalysisResult
+        Customers (recency in days, frequency in orders, monetary in the file's currency, scores,
+        segment, cluster), the clusters and segments, the cleaning report and the warnings.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` returned True.
+    InputFileError, SheetError, MappingError, DataError, ParamsError, ModelError
+        The file, its values or the options cannot give an analysis (see :func:`load`,
+        :func:`prepare`); ModelError when customer lifetime value was asked and cannot be fitted.
+    """
     with libwarnings.captured() as caught:
         result = _run(params, progress, cancelled, transactions, on_k_score, sweep)
     result.warnings = tuple(result.warnings) + as_warnings(

@@ -109,6 +109,14 @@ def score_customers(
         Recency, frequency and monetary scales (core.scoring.build_scales); None = 5 quantile scores.
     rules
         The rule table, already on the scales' number of scores (ScoringOptions.effective_rules).
+        The built-in tables are those of the R package ``rfm`` (core.rules).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``customers`` with r_score, f_score, m_score (1..bins each), rfm_score (the
+        three as digits, R first; two digits each above 9 scores) and rfm_segment (the first rule
+        whose score box holds the customer, else "Others").
     """
     scales = tuple(scales) if scales is not None else build_scales(customers)
     out = customers.copy()
