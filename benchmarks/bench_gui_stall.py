@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep both cores busy with two other processes (as on a loaded machine)",
     )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="the GIL switch interval in ms (default: Python's, 5 ms), to compare",
+    )
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"real data not found at {args.data}", file=sys.stderr)
@@ -71,6 +77,9 @@ def _measure(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as settings_dir:
         use_settings_dir(settings_dir)
         app = create_app()
+        if args.switch_interval is not None:
+            sys.setswitchinterval(args.switch_interval / 1000)
+        print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
         window = create_main_window()  # as the app does (with gc.freeze)
         window.resize(1400, 900)
         window.show()

@@ -95,7 +95,9 @@ def _group(rows: pd.DataFrame, sales_rows: int, total_revenue: float) -> RowGrou
 
 
 def _months(rows: pd.DataFrame, missing: np.ndarray) -> tuple[tuple[str, float, float], ...]:
-    month = rows["invoice_date"].dt.strftime("%Y-%m")
+    # whole months as datetime64[M], named after grouping: strftime on every row held the GIL
+    # for 0.25-0.5 s on the real data and stalled the window during a run
+    month = rows["invoice_date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
     table = pd.DataFrame(
         {"month": month, "missing": missing, "amount": rows["amount"].to_numpy()}
     ).assign(missing_amount=lambda t: t["amount"].where(t["missing"], 0.0))
@@ -105,13 +107,14 @@ def _months(rows: pd.DataFrame, missing: np.ndarray) -> tuple[tuple[str, float, 
         amount=("amount", "sum"),
         missing_amount=("missing_amount", "sum"),
     )
+    names = np.datetime_as_string(by_month.index.to_numpy().astype("datetime64[M]"), unit="M")
     return tuple(
         (
             str(m),
             float(r.missing / r.rows),
             float(r.missing_amount / r.amount) if r.amount else float("nan"),
         )
-        for m, r in by_month.iterrows()
+        for m, r in zip(names, by_month.itertuples(), strict=True)
     )
 
 

@@ -174,3 +174,25 @@ def test_summary_and_run_record_hold_the_check_and_the_warning(tmp_path):
         assert record["missing_ids"]["differs"] is True
     verdict = result.cleaning.missing_ids.verdict
     assert [w.stage for w in result.warnings if w.text == verdict] == ["cleaning"]
+
+
+def test_months_are_named_yyyy_mm_across_a_year_and_skip_unreadable_dates():
+    rows = pd.DataFrame(
+        {
+            "invoice_date": pd.to_datetime(
+                [
+                    "2010-12-31 23:59",
+                    "2011-01-01 00:00",
+                    "2011-01-15 09:00",
+                    None,
+                    "2011-01-20 12:30",
+                ]
+            ),
+            "amount": [10.0, 20.0, 30.0, 99.0, 50.0],
+        }
+    )
+    missing = np.array([True, False, True, True, False])
+    assert missing_ids._months(rows, missing) == (
+        ("2010-12", 1.0, 1.0),
+        ("2011-01", pytest.approx(1 / 3), pytest.approx(30 / 100)),
+    )
