@@ -244,26 +244,6 @@ def build_parser() -> _Parser:
         action="store_true",
         help="nothing on stderr but errors: no progress, cleaning lines or warnings",
     )
-    # a backtest segments like `segment` (every flag above), then measures the horizon
-    back = sub.add_parser(
-        "backtest",
-        parents=[seg],
-        add_help=False,
-        help="segment the data before --as-of and measure each segment over the next days",
-    )
-    back.add_argument(
-        "--horizon-days",
-        type=int,
-        required=True,
-        metavar="N",
-        help="days after the as-of date to measure (shortened, with a warning, where the data end)",
-    )
-    seg.add_argument(
-        "--compare",
-        metavar="OLD",
-        help="a previous result folder or saved analysis: matched clusters keep its numbers and "
-        "names; writes migration_rfm.csv, migration_clusters.csv and movers.csv",
-    )
     clv_group = seg.add_argument_group(
         "customer lifetime value", "BG/NBD + Gamma-Gamma (README: Customer value); writes clv.json"
     )
@@ -289,6 +269,27 @@ def build_parser() -> _Parser:
         "--calibration-end",
         metavar="YYYY-MM-DD",
         help="also fit on the purchases before this date and compare with those after (clv.json)",
+    )
+    # a backtest segments like `segment` (every flag above: flags for both go above this line,
+    # tests/e2e/test_cli_over_time.py checks it), then measures the horizon
+    back = sub.add_parser(
+        "backtest",
+        parents=[seg],
+        add_help=False,
+        help="segment the data before --as-of and measure each segment over the next days",
+    )
+    back.add_argument(
+        "--horizon-days",
+        type=int,
+        required=True,
+        metavar="N",
+        help="days after the as-of date to measure (shortened, with a warning, where the data end)",
+    )
+    seg.add_argument(
+        "--compare",
+        metavar="OLD",
+        help="a previous result folder or saved analysis: matched clusters keep its numbers and "
+        "names; writes migration_rfm.csv, migration_clusters.csv and movers.csv",
     )
     seg.add_argument("--xlsx", action="store_true", help="also write segments.xlsx")
 

@@ -274,3 +274,13 @@ def test_a_monthly_job_is_one_line_with_renames_and_rule_edits(tmp_path):
     assert summary["matching"]["clusters"][0]["name"] == "Whales"
     clusters = pd.read_csv(tmp_path / "june" / "migration_clusters.csv").set_index("from")
     assert "Whales" in clusters.index and "Whales" in clusters.columns
+
+
+def test_backtest_takes_every_segment_flag_but_the_output_ones():
+    """params_from_args reads every segment flag, so the backtest parser must have them all."""
+    from rfm_desktop.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    dests = {name: {a.dest for a in commands[name]._actions} for name in ("segment", "backtest")}
+    assert dests["segment"] - dests["backtest"] == {"compare", "xlsx"}
+    assert dests["backtest"] - dests["segment"] == {"horizon_days"}
