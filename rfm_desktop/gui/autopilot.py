@@ -126,7 +126,7 @@ class Pilot:
 
     def run(self) -> Any:
         """Run with the current settings and wait for the result (shown on the results)."""
-        self.window.result = None
+        previous = self.window.result  # the result shown before: a new one is awaited
         if not self.wizard.run():
             raise PilotError("the run did not start")
         wait_until(
@@ -135,7 +135,7 @@ class Pilot:
             "the analysis",
         )
         self._check("running the analysis")
-        wait_until(lambda: self.window.result is not None, 5, "the result to be shown")
+        wait_until(lambda: self.window.result not in (None, previous), 5, "the result to be shown")
         return self.window.result
 
     def through(self, path: str | None = None, *, evaluate: bool = True) -> Any:

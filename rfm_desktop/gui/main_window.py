@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from rfm_desktop import __version__
 from rfm_desktop.core.errors import ExportError, InputFileError
 from rfm_desktop.gui import dialogs, settings, worker
+from rfm_desktop.gui.current_result import CurrentResult
 from rfm_desktop.gui.texts import ANALYSIS_FILTER, FILE_FILTERS, HELP_HTML
 from rfm_desktop.gui.welcome import WelcomePage
 from rfm_desktop.resources import sample_data_path
@@ -33,7 +34,7 @@ from rfm_desktop.resources import sample_data_path
 # scikit-learn, pyarrow, pyqtgraph) is imported on first use, and in the background while the
 # analyst looks at the start page (MainWindow.preload), so the window appears at once.
 if TYPE_CHECKING:
-    from rfm_desktop.core.params import AnalysisParams, SheetChoice
+    from rfm_desktop.core.params import SheetChoice
     from rfm_desktop.core.result import AnalysisResult
     from rfm_desktop.gui.results import ResultsPanel
     from rfm_desktop.gui.wizard.wizard import AnalysisWizard
@@ -78,10 +79,8 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
-        self.result: AnalysisResult | None = None
+        self.current = CurrentResult(self)  # the result on screen, held once
         self.last_export_folder: Path | None = None
-        self._pending: AnalysisParams | None = None  # a saved analysis waiting for its file to load
-        self._auto_run = False
         self._export_worker: worker.Worker | None = None
         self._remember = True  # add the file being opened to the recent files
         self._help_dialog: QDialog | None = None
@@ -114,6 +113,11 @@ class MainWindow(QMainWindow):
         return self._results
 
     @property
+    def result(self) -> AnalysisResult | None:
+        """The result on screen (read-only: see :attr:`current`)."""
+        return self.current.result
+
+    @property
     def undo_action(self) -> QAction:
         self.ensure_pages()
         return self._undo_action
@@ -131,7 +135,7 @@ class MainWindow(QMainWindow):
         from rfm_desktop.gui.wizard.wizard import AnalysisWizard
 
         self._wizard = AnalysisWizard()
-        self._results = ResultsPanel()
+        self._results = ResultsPanel(self.current)
         self.stack.addWidget(self._wizard)
         self.stack.addWidget(self._results)
         self._build_undo_actions()
@@ -290,6 +294,7 @@ class MainWindow(QMainWindow):
 
     def _connect_pages(self) -> None:
         self.wizard.file_page.chooseRequested.connect(self.open_file_dialog)
+        self.wizard.fileOpening.connect(self._file_opening)
         self.wizard.fileLoaded.connect(self._file_loaded)
         self.wizard.loadFailed.connect(self._load_failed)
         self.wizard.resultReady.connect(self.show_result)
@@ -379,7 +384,7 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_sample(self) -> None:
+    def open_sample(self, *, run: bool = False) -> None:
         path = sample_data_path()
         if not path.exists():
             dialogs.show_error(
@@ -389,7 +394,7 @@ class MainWindow(QMainWindow):
                 ),
             )
             return
-        self.open_path(str(path), remember=False)
+        self.open_path(str(path), remember=False, run=run)
 
     def open_path(
         self,
@@ -400,8 +405,10 @@ class MainWindow(QMainWindow):
         mapping: dict[str, str] | None = None,
         header_row: int | None = None,
         date_order: str | None = None,
+        run: bool = False,
     ) -> None:
-        """Open a data file (or a saved analysis) in the wizard; loading runs in the background."""
+        """Open a data file (or a saved analysis) in the wizard; loading runs in the background
+        (then the analysis, with ``run``)."""
         if path.lower().endswith(".json"):
             self.open_analysis(path)
             return
@@ -417,10 +424,14 @@ class MainWindow(QMainWindow):
             self._refresh_recent()
             return
         self._remember = remember
+        self.wizard.open_file(
+            path, sheet, mapping, header_row=header_row, date_order=date_order, run=run
+        )
+
+    def _file_opening(self, path: str) -> None:
         settings.set_last_folder(path)
         self.stack.setCurrentWidget(self.wizard)
         self.status(f"Reading {Path(path).name}…")
-        self.wizard.open_file(path, sheet, mapping, header_row=header_row, date_order=date_order)
         self.setWindowTitle(f"{Path(path).name} — {APP_TITLE}")
 
     def _file_loaded(self, path: str) -> None:
@@ -428,7 +439,7 @@ class MainWindow(QMainWindow):
             settings.add_recent_file(path)
             self._refresh_recent()
         if self.result is not None and self.result.params.input_path != path:
-            self.result = None  # the results belonged to another file
+            self.current.set(None)  # the results belonged to another file
         self._update_title()
         self._update_actions()
         t = self.wizard.state.transactions
@@ -437,17 +448,8 @@ class MainWindow(QMainWindow):
             if t is not None
             else f"Choose the columns of {Path(path).name}."
         )
-        pending, self._pending = self._pending, None
-        if pending is not None and t is not None:
-            self.wizard.state.apply_params(pending)
-            self.wizard.run()
-        elif self._auto_run and t is not None:
-            self._auto_run = False
-            self.wizard.run()
 
     def _load_failed(self) -> None:
-        self._pending = None
-        self._auto_run = False
         self.status("")
         if self.wizard.state.transactions is None:
             self.wizard.state.forget_file()
@@ -468,8 +470,7 @@ class MainWindow(QMainWindow):
 
     def open_demo(self) -> None:
         """Open the sample and run it with the default settings (``rfm-desktop --demo``)."""
-        self._auto_run = True
-        self.open_sample()
+        self.open_sample(run=True)
 
     # -- running -------------------------------------------------------------------------------
     def run_analysis(self) -> None:
@@ -486,8 +487,7 @@ class MainWindow(QMainWindow):
         self.wizard.cancel_jobs()
 
     def show_result(self, result: AnalysisResult) -> None:
-        self.result = result
-        self.results.set_result(result)
+        self.current.set(result)  # the results panel draws it
         # the Clustering page keeps the K scores of this run (seen after "Change settings")
         self.wizard.clustering_page.show_sweep(result.sweep, result.params)
         self.stack.setCurrentWidget(self.results)
@@ -526,7 +526,6 @@ class MainWindow(QMainWindow):
             self.run_analysis()
 
     def _result_renamed(self, result: AnalysisResult) -> None:
-        self.result = result
         state = self.wizard.state
         if state.path is not None and state.params.run_settings() == result.params.run_settings():
             # saved with the analysis, applied on re-runs
@@ -672,50 +671,9 @@ class MainWindow(QMainWindow):
             self.open_analysis(path)
 
     def open_analysis(self, path: str) -> None:
-        """Load saved settings, show the data file they name, and read it once the analyst agrees.
-
-        Nothing touches that data path before the analyst's click (not even an existence check:
-        on Windows one on a network path contacts the host).
-        """
-        from rfm_desktop.core.analysis_file import is_network_path, load_analysis
-
-        try:
-            params = load_analysis(path)
-        except Exception as exc:
-            dialogs.show_error(self, exc)
-            return
-        data_path = params.input_path
-        answer = dialogs.confirm_data_file(
-            self, Path(path).name, data_path, is_network_path(data_path)
-        )
-        if answer is None:
-            return
-        if answer == "read" and not Path(data_path).exists():
-            dialogs.show_info(
-                self,
-                "Where is the data file?",
-                f"The analysis was made on '{Path(data_path).name}', which is no longer at\n{data_path}.",
-                "Choose the file in its new place.",
-            )
-            answer = "choose"
-        if answer == "choose":
-            data_path = (
-                dialogs.ask_open_file(
-                    self, f"Where is {Path(data_path).name}?", str(Path(path).parent), FILE_FILTERS
-                )
-                or ""
-            )
-            if not data_path:
-                return
-            params = params.replace(input_path=data_path)
-        self._pending = params
-        self.open_path(
-            data_path,
-            sheet=params.sheet,
-            mapping=params.mapping or None,
-            header_row=params.header_row,
-            date_order=params.date_order,
-        )
+        """Open a saved analysis: the wizard reads its file, applies its params and runs it."""
+        self._remember = True
+        self.wizard.open_analysis(path)
 
     # -- help ----------------------------------------------------------------------------------
     def show_help(self) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBo
 from rfm_desktop.core.errors import RFMError
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
+from rfm_desktop.gui.current_result import CurrentResult
 from rfm_desktop.gui.views import (
     ALL_VIEWS,
     KEvaluationView,
@@ -48,9 +49,11 @@ class ResultsPanel(QWidget):
     kPicked = Signal(int)  # a K clicked on the K evaluation tab
     scoringRequested = Signal()  # "Scores and segment rules…" on the RFM scores tab
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, current: CurrentResult | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.result: AnalysisResult | None = None
+        #: the result shown: held there, not here (the main window passes its own)
+        self.current = current if current is not None else CurrentResult(self)
+        self.current.changed.connect(self._show)
         #: edits of the result (renames); clean = what is saved in the analysis file
         self.undo_stack = QUndoStack(self)
         self.summary = QLabel()
@@ -128,11 +131,21 @@ class ResultsPanel(QWidget):
         return list(view.selected_customer_ids()) if view is not None else []
 
     # -- result ------------------------------------------------------------------------------
+    @property
+    def result(self) -> AnalysisResult | None:
+        return self.current.result
+
     def set_result(self, result: AnalysisResult, *, edited: bool = False) -> None:
         """Show ``result``; a new result (not ``edited``) starts a new undo history."""
+        self.current.set(result, edited=edited)
+
+    def _show(self, result: AnalysisResult | None, edited: bool) -> None:
+        """Draw the current result in every view (None: another file, the views keep the last)."""
+        if result is None:  # renames of the last result stay undoable (and unsaved)
+            self.summary.clear()
+            return
         if not edited:
             self.undo_stack.clear()
-        self.result = result
         for view in self.views:
             view.set_result(result)
         name = html.escape(Path(result.params.input_path).name)
@@ -176,5 +189,4 @@ class ResultsPanel(QWidget):
         self.resultChanged.emit(renamed)
 
     def clear(self) -> None:
-        self.result = None
-        self.summary.clear()
+        self.current.set(None)

@@ -427,3 +427,23 @@ def test_report_pictures_come_from_the_result_not_the_screen(
     counts = [int(n.replace(",", "")) for n in re.findall(r">([\d,]+)</td>", grid)]
     assert sum(counts) == result.customer_count
     assert result.segments_text in html
+
+
+def test_the_result_is_held_once_through_renames_and_undo(window: Any, pilot: Any) -> None:
+    """Issue 11: one holder (window.current); the window and the panel read it, the views follow."""
+    result = quick_result(window, pilot)
+    holder = window.current
+    assert window.results.current is holder and holder.result is result
+    assert "result" not in vars(window) and "result" not in vars(window.results)
+    seen: list[tuple[Any, bool]] = []
+    holder.changed.connect(lambda shown, edited: seen.append((shown, edited)))
+    first = result.clusters[0]
+    window.results.find_view("selected_cluster_ids").renameRequested.emit(first.id, "VIP shoppers")
+    renamed = holder.result
+    assert renamed.cluster(first.id).name == "VIP shoppers" and seen == [(renamed, True)]
+    assert window.result is renamed and window.results.result is renamed
+    assert all(view.result is renamed for view in window.results.views)
+    window.undo_action.trigger()
+    undone = holder.result
+    assert undone.cluster(first.id).name == first.name and len(seen) == 2
+    assert window.result is undone and all(view.result is undone for view in window.results.views)

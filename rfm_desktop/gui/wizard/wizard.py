@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -13,8 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rfm_desktop.core.params import SheetChoice
+from rfm_desktop.core.errors import RFMError
+from rfm_desktop.core.params import AnalysisParams, SheetChoice
+from rfm_desktop.gui import dialogs
 from rfm_desktop.gui.busy import BusyBar
+from rfm_desktop.gui.texts import FILE_FILTERS
 from rfm_desktop.gui.wizard.cleaning_page import CleaningPage
 from rfm_desktop.gui.wizard.clustering_page import ClusteringPage
 from rfm_desktop.gui.wizard.columns_page import ColumnsPage
@@ -29,6 +34,7 @@ FILE, COLUMNS, CLEANING, CLUSTERING, RUN = range(5)
 
 class AnalysisWizard(QWidget):
     resultReady = Signal(object)
+    fileOpening = Signal(str)  # path: reading it starts
     fileLoaded = Signal(str)  # path
     loadFailed = Signal()
     pageChanged = Signal(int)
@@ -93,8 +99,10 @@ class AnalysisWizard(QWidget):
         layout.addWidget(self.steps)
         layout.addLayout(right, 1)
 
+        #: what follows the reading of the file being opened: (saved params to apply or None, run)
+        self._once_read: tuple[AnalysisParams | None, bool] = (None, False)
         self.file_page.loaded.connect(self._file_loaded)
-        self.file_page.loadFailed.connect(self.loadFailed)
+        self.file_page.loadFailed.connect(self._load_failed)
         self.run_page.resultReady.connect(self.resultReady)
         self.clustering_page.scoringRequested.connect(self.scoringRequested)
         self.run_page.runStarted.connect(self._update_buttons)
@@ -174,17 +182,88 @@ class AnalysisWizard(QWidget):
         *,
         header_row: int | None = None,
         date_order: str | None = None,
+        apply: AnalysisParams | None = None,
+        run: bool = False,
     ) -> None:
-        self.cancel_jobs()
+        """Read ``path`` in the background (sheets, preview, all rows).
+
+        ``apply``: the params of a saved analysis, applied through the state once all rows are
+        read; then the analysis runs (so it does with ``run``, e.g. ``rfm-desktop --demo``).
+        """
+        self.cancel_jobs()  # before the new plan: a cancelled load forgets the old one
         self._go(FILE)
+        self._once_read = (apply, run or apply is not None)
+        self.fileOpening.emit(path)
         self.file_page.load(path, sheet, mapping, header_row=header_row, date_order=date_order)
 
+    def open_analysis(self, path: str) -> bool:
+        """Open a saved analysis: read its data file (once the analyst agrees) with the
+        analysis's sheet, mapping, header row and date order, apply its params, run.
+
+        Nothing touches that data path before the analyst's click (not even an existence check:
+        on Windows one on a network path contacts the host). False when the analysis file is
+        broken or the analyst cancelled.
+        """
+        from rfm_desktop.core.analysis_file import is_network_path, load_analysis
+
+        parent = self.window()
+        try:
+            params = load_analysis(path)
+        except RFMError as exc:  # unreadable, not JSON, not a saved analysis, bad values
+            dialogs.show_error(parent, exc)
+            return False
+        data_path = params.input_path
+        answer = dialogs.confirm_data_file(
+            parent, Path(path).name, data_path, is_network_path(data_path)
+        )
+        if answer is None:
+            return False
+        if answer == "read" and not Path(data_path).exists():
+            dialogs.show_info(
+                parent,
+                "Where is the data file?",
+                f"The analysis was made on '{Path(data_path).name}', which is no longer at\n{data_path}.",
+                "Choose the file in its new place.",
+            )
+            answer = "choose"
+        if answer == "choose":
+            data_path = (
+                dialogs.ask_open_file(
+                    parent,
+                    f"Where is {Path(data_path).name}?",
+                    str(Path(path).parent),
+                    FILE_FILTERS,
+                )
+                or ""
+            )
+            if not data_path:
+                return False
+            params = params.replace(input_path=data_path)
+        self.open_file(
+            data_path,
+            params.sheet,
+            params.mapping or None,
+            header_row=params.header_row,
+            date_order=params.date_order,
+            apply=params,
+        )
+        return True
+
     def _file_loaded(self, outcome: LoadOutcome) -> None:
+        (apply, run), self._once_read = self._once_read, (None, False)
         self.fileLoaded.emit(outcome.path)
-        if outcome.transactions is None and len(outcome.sheets) <= 1:
+        if run and outcome.transactions is not None:
+            if apply is not None:
+                self.state.apply_params(apply)
+            self.run()
+        elif outcome.transactions is None and len(outcome.sheets) <= 1:
             self._go(COLUMNS)  # the mapping needs the analyst: show the problems there
         else:
             self._update_buttons()
+
+    def _load_failed(self) -> None:
+        self._once_read = (None, False)
+        self.loadFailed.emit()
 
     # -- jobs --------------------------------------------------------------------------------
     def run(self, *, reread: bool = True) -> bool:
