@@ -7,7 +7,7 @@ plus the final K's per-cluster check, with 0 and with 20 resamples, alternating 
 with the customers; the sweep's does). Prints wall and CPU seconds (the machine is shared, CPU
 time is the steadier figure) and their medians.
 
-    python benchmarks/bench_stability.py [--runs 3] [--resamples 20]
+    python benchmarks/bench_stability.py [--runs 3] [--resamples N (default: the product default)]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def compare(name: str, x: np.ndarray, runs: int, resamples: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--resamples", type=int, default=20)
+    parser.add_argument("--resamples", type=int, default=ClusteringOptions().stability_resamples)
     parser.add_argument("--skip-million", action="store_true")
     args = parser.parse_args()
     path = str(require_real_data())

@@ -206,6 +206,13 @@ def build_parser() -> _Parser:
     )
     seg.add_argument("--seed", type=int, help=f"random seed, 0 to {SEED_MAX} (default 42)")
     seg.add_argument(
+        "--sensitivity",
+        action="store_true",
+        default=None,
+        help="also run the analysis with the outlier mode, transform, scaler and score bins "
+        "changed one at a time, and write what moves to sensitivity.csv",
+    )
+    seg.add_argument(
         "--stability",
         type=int,
         metavar="N",
@@ -365,6 +372,8 @@ def params_from_args(args: argparse.Namespace):
         clustering["seed"] = args.seed
     if args.stability is not None:
         clustering["stability_resamples"] = args.stability
+    if args.sensitivity:
+        changes["sensitivity"] = True
     if args.k is not None:
         clustering.update(k=args.k, sweep=False)
     if args.k_range is not None:
@@ -457,7 +466,12 @@ def cmd_segment(args: argparse.Namespace) -> int:
         # held for the whole run: a second run on the same folder stops at once (exit 2)
         with writing.folder_lock(out) as lock:
             previous = compare.load_previous(args.compare) if args.compare else None
-            result = pipeline.run(params, bar)
+            transactions = pipeline.load(params, lambda f, step: bar(0.3 * f, step))
+            result = pipeline.run(params, bar, transactions=transactions)
+            if params.sensitivity:
+                from rfm_desktop.core import sensitivity
+
+                result.sensitivity = sensitivity.compare(result, transactions, bar)
             tables = None
             if previous is not None:
                 result = compare.match_to(result, previous)

@@ -465,6 +465,9 @@ def summary_dict(result: AnalysisResult) -> dict[str, Any]:
             for s in (sweep.scores if sweep else ())
         ],
         "stability": _stability(result),
+        "sensitivity": None
+        if result.sensitivity is None
+        else _json_numbers(result.sensitivity.to_dict("records")),
         "clusters": [
             {
                 "id": c.id,
@@ -618,9 +621,9 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
     """Every file of a result, rendered in memory: relative path -> bytes.
 
     ``customers.csv``, ``segments/<cluster>.csv`` (names from :func:`segment_file_names`),
-    ``rfm_segments/<segment>.csv``, ``stability.csv`` (when checked), ``summary.json``,
-    ``run.json``, ``clv.json`` when the run has customer lifetime value (core.value.to_dict)
-    and, with ``xlsx``,
+    ``rfm_segments/<segment>.csv``, ``stability.csv`` (when checked), ``sensitivity.csv``
+    (when asked for), ``summary.json``, ``run.json``, ``clv.json`` when the run has customer
+    lifetime value (core.value.to_dict) and, with ``xlsx``,
     ``segments.xlsx`` (a sheet per cluster and per named segment). A bad value fails here,
     before anything is written.
     """
@@ -634,6 +637,8 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
     stability = stability_table(result)
     if stability is not None:
         files["stability.csv"] = _csv_bytes(stability)
+    if result.sensitivity is not None:
+        files["sensitivity.csv"] = _csv_bytes(result.sensitivity)
     summary = summary_dict(result)
     files["summary.json"] = _json_bytes(summary)
     files["run.json"] = _json_bytes(run_dict(result))

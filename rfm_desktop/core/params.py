@@ -274,6 +274,9 @@ class AnalysisParams:
     #: ISO date: analyse only transactions before it, with the snapshot at it ("end of May" from
     #: a file that runs into June); None = every transaction
     as_of: str | None = None
+    #: also run the variants of core.sensitivity (outliers, transform, scaler, score bins) and
+    #: tabulate what moves (sensitivity.csv)
+    sensitivity: bool = False
 
     def __post_init__(self) -> None:
         names = (

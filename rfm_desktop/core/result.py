@@ -289,6 +289,8 @@ class AnalysisResult:
     #: per-customer values are columns of ``customers`` (core.value.CUSTOMER_COLUMNS) and the
     #: per-segment ones columns of ``segments`` (core.value.GROUP_COLUMNS but "customers")
     value: ValueAnalysis | None = None
+    #: the variants of core.sensitivity side by side (its COLUMNS); None when not asked for
+    sensitivity: pd.DataFrame | None = None
 
     @property
     def bins(self) -> int:

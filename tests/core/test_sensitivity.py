@@ -1,0 +1,116 @@
+"""Sensitivity: the variants, and what moves, held against an independent count."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from rfm_desktop.core import pipeline, sensitivity
+from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ScoringOptions
+
+
+def _orders_csv(tmp_path) -> str:
+    """150 customers in three groups of order counts and spend, a few big spenders among them."""
+    rng = np.random.default_rng(4)
+    rows = []
+    for customer in range(150):
+        group = customer % 3
+        orders = int(rng.integers(1, 3) if group == 0 else rng.integers(6, 12) if group == 1 else 3)
+        big = 20.0 if customer % 29 == 0 else 1.0
+        for order in range(orders):
+            rows.append(
+                {
+                    "InvoiceNo": f"{customer}-{order}",
+                    "InvoiceDate": pd.Timestamp("2011-01-01")
+                    + pd.Timedelta(days=int(rng.integers(0, 300))),
+                    "CustomerID": f"c{customer}",
+                    "Quantity": 1,
+                    "UnitPrice": big
+                    * float(rng.uniform(5, 15) if group != 1 else rng.uniform(40, 60)),
+                }
+            )
+    path = tmp_path / "orders.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def test_variants_change_one_choice_each():
+    params = AnalysisParams(input_path="x")
+    got = [(setting, value) for _, setting, value, _ in sensitivity.variants(params)]
+    assert got == [
+        ("outliers", "drop"),
+        ("outliers", "segment"),
+        ("transform", "none"),
+        ("scaler", "robust"),
+        ("score_bins", "3"),
+    ]
+    for *_, changed in sensitivity.variants(params):
+        differing = [
+            f
+            for f in ("cleaning", "clustering", "scoring")
+            if getattr(changed, f) != getattr(params, f)
+        ]
+        assert len(differing) == 1  # one change at a time
+    custom = params.replace(
+        scoring=ScoringOptions(breaks=(("frequency", (1.0, 2.0, 4.0, 8.0)),)),
+        clustering=ClusteringOptions(scaler="robust", transform="none"),
+    )
+    got = [(s, v) for _, s, v, _ in sensitivity.variants(custom)]
+    assert ("score_breaks", "quantile") in got and ("score_bins", "3") not in got
+    assert ("scaler", "standard") in got and ("transform", "log1p") in got
+
+
+def _independent_moves(main, variant) -> tuple[int, int]:
+    """Customers changing cluster (centroids of the main run's scaled features, optimal pairs)
+    and changing named segment, counted with pandas and scipy directly."""
+    space = [c for c in main.customers.columns if c.startswith("x_")]
+    both = main.customers.merge(
+        variant.customers[["customer_id", "cluster", "rfm_segment"]],
+        on="customer_id",
+        suffixes=("", "_v"),
+    )
+    old = both.groupby("cluster")[space].mean()
+    new = both.groupby("cluster_v")[space].mean()
+    cost = np.linalg.norm(new.to_numpy()[:, None, :] - old.to_numpy()[None, :, :], axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    partner = {new.index[r]: old.index[c] for r, c in zip(rows, cols, strict=True)}
+    moved = both["cluster_v"].map(partner).fillna(-1).to_numpy() != both["cluster"].to_numpy()
+    segment = (both["rfm_segment"].astype(str) != both["rfm_segment_v"].astype(str)).sum()
+    return int(moved.sum()), int(segment)
+
+
+def test_table_against_independent_counts(tmp_path):
+    path = _orders_csv(tmp_path)
+    params = AnalysisParams(
+        input_path=path, clustering=ClusteringOptions(k=3, sweep=False, stability_resamples=3)
+    )
+    main = pipeline.run(params)
+    transactions = pipeline.load(params)
+    heard = []
+    table = sensitivity.compare(main, transactions, lambda f, s: heard.append(f))
+    assert list(table.columns) == list(sensitivity.COLUMNS)
+    assert table["variant"].iloc[0] == "main run"
+    first = table.iloc[0]
+    assert first["customers_changing_cluster"] == 0 and first["customers_changing_segment"] == 0
+    assert first["k"] == 3 and first["silhouette"] == pytest.approx(main.silhouette)
+    assert first["stability_ari"] == pytest.approx(main.stability.ari_mean)
+    assert heard[-1] == 1.0 and heard == sorted(heard)
+
+    for (_, setting, value, changed), (_, row) in zip(
+        sensitivity.variants(params), table.iloc[1:].iterrows(), strict=True
+    ):
+        assert (row["setting"], row["value"]) == (setting, value)
+        variant = pipeline.run(changed, transactions=transactions)
+        assert row["k"] == variant.k
+        assert row["cluster_sizes"] == " / ".join(str(c.size) for c in variant.clusters)
+        assert row["customers"] == variant.customer_count
+        moved, segment = _independent_moves(main, variant)
+        assert row["customers_changing_cluster"] == moved, setting
+        assert row["customers_changing_segment"] == segment, setting
+    by_setting = table.set_index("setting")
+    # scores do not enter k-means: 3 scores move named segments, not clusters
+    assert by_setting.loc["score_bins", "customers_changing_cluster"] == 0
+    assert by_setting.loc["score_bins", "customers_changing_segment"] > 0
+    assert by_setting.loc["outliers", "customers"].tolist()[0] < main.customer_count  # drop
