@@ -8,9 +8,16 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from rfm_desktop.core.result import AnalysisResult, CleaningStep
+from rfm_desktop.core.result import AnalysisResult, CleaningStep, MissingIdCheck, RowGroup
 from rfm_desktop.gui.views.base import ResultView
-from rfm_desktop.gui.views.tables import Column, RowTableModel, fmt_int, fmt_pct, make_table_view
+from rfm_desktop.gui.views.tables import (
+    Column,
+    RowTableModel,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+    make_table_view,
+)
 
 
 def _share_removed(step: CleaningStep) -> float:
@@ -39,6 +46,44 @@ STEP_COLUMNS = (
         numeric=False,
     ),
 )
+
+MISSING_ID_COLUMNS = (
+    Column("Sales rows", lambda r: r[0], str, "What is compared.", numeric=False),
+    Column("With customer id", lambda r: r[1], str, "The rows RFM sees.", numeric=False),
+    Column("Without customer id", lambda r: r[2], str, "The rows RFM cannot see.", numeric=False),
+)
+
+
+def _main_country(group: RowGroup, country: str | None) -> float | None:
+    return dict(group.countries).get(country, 0.0) if country else None
+
+
+def missing_id_rows(check: MissingIdCheck) -> list[tuple[str, str, str]]:
+    """The comparison as (figure, with id, without id) texts, for the panel's table."""
+    a, b = check.with_id, check.without_id
+    country = a.countries[0][0] if a.countries else None
+    figures = [
+        ("Share of the sales rows", a.row_share, b.row_share, fmt_pct),
+        ("Share of the sales revenue", a.revenue_share, b.revenue_share, fmt_pct),
+        ("Invoices", a.invoices, b.invoices, fmt_int),
+        ("Mean invoice value", a.invoice_value_mean, b.invoice_value_mean, fmt_num),
+        ("Lines per invoice", a.lines_per_invoice, b.lines_per_invoice, fmt_num),
+        ("Units per invoice", a.units_per_invoice, b.units_per_invoice, fmt_num),
+        ("Median unit price", a.unit_price_median, b.unit_price_median, lambda v: fmt_num(v, 2)),
+    ]
+    if country:
+        figures.append(
+            (
+                f"Rows from {country}",
+                _main_country(a, country),
+                _main_country(b, country),
+                fmt_pct,
+            )
+        )
+    return [
+        (name, fmt(x), fmt(y)) for name, x, y, fmt in figures if x is not None and y is not None
+    ]
+
 
 #: What each warning stage is called next to the warning (core/result.STAGES).
 STAGE_NAMES = {
@@ -106,12 +151,26 @@ class CleaningView(ResultView):
             self.facts[key] = label
             form.addRow(f"{text}:", label)
         title = QLabel("<b>Cleaning steps, in the order they ran</b>")
+        self.missing_title = QLabel(
+            "<b>Rows without customer id: do the customers analysed look like the business?</b>"
+        )
+        self.missing_verdict = QLabel()
+        self.missing_verdict.setWordWrap(True)
+        self.missing_verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.missing_model = RowTableModel(MISSING_ID_COLUMNS, self)
+        self.missing_table = make_table_view()
+        self.missing_table.setSortingEnabled(False)
+        self.missing_table.setModel(self.missing_model)
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addLayout(form)
         layout.addSpacing(8)
         layout.addWidget(title)
         layout.addWidget(self.table, 1)
+        layout.addSpacing(8)
+        layout.addWidget(self.missing_title)
+        layout.addWidget(self.missing_verdict)
+        layout.addWidget(self.missing_table, 1)
         self.set_content(content)
 
     def set_result(self, result: AnalysisResult) -> None:
@@ -138,7 +197,20 @@ class CleaningView(ResultView):
         self.facts["warnings"].setText(
             "<br>".join(f"⚠ {w}" for w in warnings) if warnings else "none"
         )
+        self._show_missing_ids(report.missing_ids)
         self.show_content()
+
+    def _show_missing_ids(self, check: MissingIdCheck | None) -> None:
+        """The missing-id comparison (core.missing_ids); hidden when every sales row has an id."""
+        for widget in (self.missing_title, self.missing_verdict, self.missing_table):
+            widget.setVisible(check is not None)
+        if check is None:
+            self.missing_model.set_rows([])
+            return
+        mark = "⚠ " if check.differs else ""
+        self.missing_verdict.setText(f"{mark}{html.escape(check.verdict)}")
+        self.missing_model.set_rows(missing_id_rows(check))
+        self.missing_table.resizeColumnsToContents()
 
     @staticmethod
     def _outlier_text(result: AnalysisResult) -> str:

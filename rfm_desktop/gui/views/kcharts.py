@@ -1,4 +1,5 @@
-"""K evaluation: four small charts (elbow, silhouette, Davies–Bouldin, Calinski–Harabasz).
+"""K evaluation: four small charts (elbow, silhouette, Davies–Bouldin, Calinski–Harabasz), and
+a fifth for the stability of each K when the run measured it (core.stability).
 
 ``KChartsWidget`` is used live by the wizard while the K sweep streams scores in;
 ``KEvaluationView`` shows a finished result's sweep as a results tab.
@@ -40,6 +41,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("silhouette", "Silhouette (higher is better)", "Silhouette"),
     Metric("davies_bouldin", "Davies–Bouldin (lower is better)", "Davies–Bouldin"),
     Metric("calinski_harabasz", "Calinski–Harabasz (higher is better)", "Calinski–Harabasz"),
+)
+#: The stability chart: mean adjusted Rand index with the full fit, ± its spread over resamples.
+STABILITY = Metric(
+    "stability",
+    "Stability: agreement with the full fit on subsamples (adjusted Rand, mean ± spread)",
+    "Adjusted Rand",
 )
 LINE_COLOR = cluster_color(0)
 CHOSEN_COLOR = cluster_color(5)
@@ -86,6 +93,17 @@ class KChartsWidget(QWidget):
             self._suggested_lines[metric.field] = suggested
             self._chosen_lines[metric.field] = chosen_line
             self._chosen_marks[metric.field] = mark
+        # stability per K, filled as the sweep streams scores that carry it; hidden without
+        self.stability_plot = self.graphics.addPlot(
+            row=2, col=0, colspan=2, axisItems={"left": ReadableAxis("left")}
+        )
+        self.stability_plot.setMenuEnabled(False)
+        self.stability_plot.setMouseEnabled(x=False, y=False)
+        self.stability_plot.getAxis("left").setWidth(62)
+        self.stability_curve = self.stability_plot.plot([], [], symbol="o", symbolSize=8)
+        self.stability_spread = pg.ErrorBarItem(x=np.array([]), y=np.array([]), beam=0.15)
+        self.stability_plot.addItem(self.stability_spread)
+        self.stability_plot.hide()
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
         # four readable charts at least; a smaller page scrolls (the Clustering page does)
         line = self.fontMetrics().height()
@@ -159,8 +177,37 @@ class KChartsWidget(QWidget):
         return best if abs(best - x) <= 0.5 else None
 
     # -- drawing ------------------------------------------------------------------------------------
+    def _refresh_stability(self, ticks: list) -> None:
+        """Mean adjusted Rand per K with its spread as error bars; the plot shows only when a
+        score carries stability."""
+        checked = [self._scores[k].stability for k in sorted(self._scores)]
+        checked = [s for s in checked if s is not None]
+        self.stability_plot.setVisible(bool(checked))
+        if not checked:
+            self.stability_curve.setData([], [])
+            self.stability_spread.setData(x=np.array([]), y=np.array([]))
+            return
+        xs = np.array([s.k for s in checked], dtype=float)
+        mean = np.array([s.ari_mean for s in checked])
+        spread = np.array([s.ari_sd for s in checked])
+        self.stability_curve.setData(xs, mean)
+        self.stability_spread.setData(x=xs, y=mean, height=2 * spread)
+        self.stability_plot.getAxis("bottom").setTicks(ticks)
+        ks = sorted(self._scores)
+        self.stability_plot.setXRange(ks[0] - 0.5, ks[-1] + 0.5, padding=0)
+        self.stability_plot.setYRange(
+            min(0.0, float((mean - spread).min())) - 0.05, 1.08, padding=0
+        )
+        resamples = checked[0].resamples
+        self.stability_plot.setTitle(
+            f"{STABILITY.title}, {resamples} resamples per K",
+            color=foreground(self).name(),
+            size="11pt",
+        )
+
     def _refresh(self) -> None:
         ks = sorted(self._scores)
+        self._refresh_stability([[(k, str(k)) for k in ks]] if ks else [[]])
         ticks = [[(k, str(k)) for k in ks]] if ks else [[]]
         for metric in METRICS:
             plot = self.plots[metric.field]
@@ -208,6 +255,13 @@ class KChartsWidget(QWidget):
         muted = QColor(fg)
         muted.setAlpha(170)
         chosen = QColor(CHOSEN_COLOR)
+        style_plot(self.stability_plot, self, title=STABILITY.title)
+        self.stability_plot.setLabel("bottom", "K (number of segments)")
+        self.stability_plot.setLabel("left", STABILITY.label)
+        self.stability_curve.setPen(pg.mkPen(LINE_COLOR, width=2))
+        self.stability_curve.setSymbolBrush(pg.mkBrush(LINE_COLOR))
+        self.stability_curve.setSymbolPen(pg.mkPen(fg, width=0.8))
+        self.stability_spread.setData(pen=pg.mkPen(muted, width=1.2))
         for metric in METRICS:
             plot = self.plots[metric.field]
             style_plot(plot, self, title=metric.title)
