@@ -14,6 +14,7 @@ not their main cluster (or it has none, when K differs).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from rfm_desktop.core.params import (
     AnalysisParams,
     CancelledFn,
     ProgressFn,
+    Transform,
     never_cancelled,
     no_progress,
 )
@@ -66,7 +68,7 @@ def variants(params: AnalysisParams) -> list[tuple[str, str, str, AnalysisParams
     cleaning, clustering, scoring = params.cleaning, params.clustering, params.scoring
     out = []
 
-    def add(label: str, setting: str, value: str, **changes) -> None:
+    def add(label: str, setting: str, value: str, **changes: Any) -> None:
         out.append((label, setting, value, params.replace(**changes)))
 
     for mode, choice in OUTLIER_MODES.items():
@@ -77,7 +79,7 @@ def variants(params: AnalysisParams) -> list[tuple[str, str, str, AnalysisParams
                 mode,
                 cleaning=dataclasses.replace(cleaning, outliers=mode),
             )
-    other = "none" if clustering.transform == "log1p" else "log1p"
+    other: Transform = "none" if clustering.transform == "log1p" else "log1p"
     add(
         f"transform {other}",
         "transform",
@@ -112,7 +114,7 @@ def variants(params: AnalysisParams) -> list[tuple[str, str, str, AnalysisParams
 
 def _row(
     label: str, setting: str, value: str, main: AnalysisResult, variant: AnalysisResult
-) -> dict:
+) -> dict[str, Any]:
     """One line of the table: the variant's figures and what moved against ``main``."""
     ours = main.customers.set_index("customer_id")
     theirs = variant.customers.set_index("customer_id")
