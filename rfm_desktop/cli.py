@@ -387,15 +387,15 @@ def params_from_args(args: argparse.Namespace):
         cleaning["outliers"] = args.outliers
     if args.currency is not None:
         cleaning["currency"] = args.currency
-    value = {
-        name: getattr(args, flag)
+    value = {  # segment only: backtest has no CLV flags
+        name: getattr(args, flag, None)
         for flag, name in (
             ("clv", "enabled"),
             ("clv_horizon_days", "horizon_days"),
             ("discount_rate", "discount_rate"),
             ("calibration_end", "calibration_end"),
         )
-        if getattr(args, flag) is not None
+        if getattr(args, flag, None) is not None
     }
     if value and not (value.get("enabled") or base.clv.enabled):
         raise UsageError(
