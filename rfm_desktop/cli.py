@@ -387,7 +387,7 @@ def params_from_args(args: argparse.Namespace):
         cleaning["outliers"] = args.outliers
     if args.currency is not None:
         cleaning["currency"] = args.currency
-    value = {  # segment only: backtest has no CLV flags
+    value: dict = {  # segment only: backtest has no CLV flags
         name: getattr(args, flag, None)
         for flag, name in (
             ("clv", "enabled"),
