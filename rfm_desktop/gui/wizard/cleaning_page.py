@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from rfm_desktop.core import cleaning, pipeline
 from rfm_desktop.core.choices import OUTLIER_MODES
 from rfm_desktop.core.errors import RFMError
-from rfm_desktop.core.params import IQR_MAX, IQR_MIN
+from rfm_desktop.core.params import IQR_MAX, IQR_MIN, AnalysisParams
+from rfm_desktop.core.result import CleaningReport
 from rfm_desktop.gui.binding import KEEP, bind
 from rfm_desktop.gui.texts import TIPS, tip, warnings_html
 from rfm_desktop.gui.wizard.page import WizardPage
@@ -179,7 +180,7 @@ class CleaningPage(WizardPage):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.recompute)
         self._error: str | None = None
-        self.report: Any = None  # the last CleaningReport shown
+        self.report: CleaningReport | None = None  # the last one shown
         self.warnings: list[str] = []  # the cleaning and customers warnings shown
         self.customers: int | None = None
         self._shown_for: object = None
@@ -325,7 +326,9 @@ class CleaningPage(WizardPage):
         for widget in self._step_rows["other_currency"]:
             widget.setVisible(self.currency_combo.count() > 0)
 
-    def _params_changed(self, _old: Any, new: Any, changed: frozenset[str]) -> None:
+    def _params_changed(
+        self, _old: AnalysisParams, new: AnalysisParams, changed: frozenset[str]
+    ) -> None:
         code = new.cleaning.currency
         if "cleaning" in changed and code is not None and self.currency_combo.findData(code) < 0:
             self._fill_currencies(code)  # a currency of a saved analysis the rows lack
@@ -392,7 +395,7 @@ class CleaningPage(WizardPage):
             name="cleaning",
         )
 
-    def _show_steps(self, report: Any) -> None:
+    def _show_steps(self, report: CleaningReport) -> None:
         self._error = None
         self.rows_read_label.setText(f"{report.rows_read:,}")
         for step in report.steps:
@@ -425,7 +428,7 @@ class CleaningPage(WizardPage):
         )
         self._show_warnings(report.warnings)
 
-    def _show(self, report: Any, warnings: Any, key: object) -> None:
+    def _show(self, report: CleaningReport, warnings: Any, key: object) -> None:
         self._show_steps(report)
         self._show_warnings(warnings)
         self._shown_for = key

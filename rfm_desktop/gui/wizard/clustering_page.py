@@ -26,8 +26,15 @@ from PySide6.QtWidgets import (
 
 from rfm_desktop.core import pipeline
 from rfm_desktop.core.choices import SCALERS
-from rfm_desktop.core.params import FEATURES, K_LIMIT, SEED_MAX, ClusteringOptions, seed_preset
-from rfm_desktop.core.result import KScore
+from rfm_desktop.core.params import (
+    FEATURES,
+    K_LIMIT,
+    SEED_MAX,
+    AnalysisParams,
+    ClusteringOptions,
+    seed_preset,
+)
+from rfm_desktop.core.result import KScore, KSweep
 from rfm_desktop.gui.binding import KEEP, bind
 from rfm_desktop.gui.scoring_dialog import describe_scoring
 from rfm_desktop.gui.texts import tip, warnings_html
@@ -171,7 +178,7 @@ class ClusteringPage(WizardPage):
         #: below this page width the K charts go under the settings (small screens, 150 %/200 %)
         self.stack_below = self.fontMetrics().horizontalAdvance("x") * 100
 
-        self.sweep: Any = None  # the last KSweep
+        self.sweep: KSweep | None = None
         self.streamed: list[KScore] = []
         self._sweep_for: ClusteringOptions | None = None
         self._sweep_inputs: Any = (
@@ -287,7 +294,9 @@ class ClusteringPage(WizardPage):
         self.k_min_spin.setEnabled(not fixed or self.sweep_box.isChecked())
         self.k_max_spin.setEnabled(not fixed or self.sweep_box.isChecked())
 
-    def _params_changed(self, _old: Any, new: Any, changed: frozenset[str]) -> None:
+    def _params_changed(
+        self, _old: AnalysisParams, new: AnalysisParams, changed: frozenset[str]
+    ) -> None:
         """The widgets show the new options (bindings); what depends on them follows here."""
         if "clustering" not in changed:
             return
@@ -369,7 +378,7 @@ class ClusteringPage(WizardPage):
         worker.done.connect(lambda: self.evaluate_button.setEnabled(True))
         worker.aborted.connect(lambda: self.suggestion.setText("Evaluation cancelled."))
 
-    def show_sweep(self, sweep: Any, params: Any) -> None:
+    def show_sweep(self, sweep: KSweep | None, params: AnalysisParams) -> None:
         """The K scores of a finished run: the charts keep them after "Change settings"."""
         if sweep is None or (self.sweep is sweep):
             return
@@ -378,7 +387,7 @@ class ClusteringPage(WizardPage):
         self.streamed = list(sweep.scores)
         self._sweep_done(sweep, params.clustering, pipeline.sweep_inputs(params))
 
-    def sweep_for(self, params: Any) -> Any:
+    def sweep_for(self, params: AnalysisParams) -> KSweep | None:
         """The last sweep when it was made for the same inputs as ``params`` (reused by Run), else None."""
         if self.sweep is not None and self._sweep_inputs == pipeline.sweep_inputs(params):
             return self.sweep
@@ -390,7 +399,11 @@ class ClusteringPage(WizardPage):
         self.charts.add_score(score)
 
     def _sweep_done(
-        self, sweep: Any, options: ClusteringOptions, inputs: Any, warnings: list[str] | None = None
+        self,
+        sweep: KSweep,
+        options: ClusteringOptions,
+        inputs: Any,
+        warnings: list[str] | None = None,
     ) -> None:
         """``warnings``: the clustering warnings of an evaluation (None: keep what is shown)."""
         self.sweep = sweep

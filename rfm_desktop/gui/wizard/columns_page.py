@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.fields import FIELDS
+from rfm_desktop.core.io import Transactions
 from rfm_desktop.core.mapping import check_mapping, currency_column
 from rfm_desktop.gui.binding import bind
 from rfm_desktop.gui.frame_model import FrameModel
@@ -177,7 +178,7 @@ class ColumnsPage(WizardPage):
         state = self.state
         params, mapping, order = state.params, dict(state.mapping), state.date_order
 
-        def done(transactions: Any) -> None:
+        def done(transactions: Transactions) -> None:
             state.set_transactions(transactions, requested=mapping, date_order=order)
             self._show_date_note()
             proceed()

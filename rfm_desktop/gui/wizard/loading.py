@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -28,7 +27,7 @@ class LoadOutcome:
     header_row: int | None = None  # as asked: None = found automatically
     date_order: str | None = None  # as asked: None = detected
     skipped: dict[str, str] = field(default_factory=dict)  # sheet -> why it is not read by default
-    transactions: Any = None  # core.io.Transactions, None when the mapping needs the analyst
+    transactions: io.Transactions | None = None  # None when the mapping needs the analyst
     error: RFMError | None = None  # why the transactions could not be read with the mapping
     problems: list[str] = field(default_factory=list)
     #: the sheet choice as asked (a name, a 0-based index, names, or None for the default sheets)
@@ -99,7 +98,7 @@ def load_file(
     return outcome
 
 
-def read_all(params: AnalysisParams, task: Task, start: float = 0.0) -> Any:
+def read_all(params: AnalysisParams, task: Task, start: float = 0.0) -> io.Transactions:
     """All rows as ``params`` say (file, sheets, mapping, header row, date order); progress from ``start`` to 1."""
 
     def progress(fraction: float, step: str) -> None:

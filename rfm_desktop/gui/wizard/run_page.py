@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 from rfm_desktop.core import cleaning, pipeline
 from rfm_desktop.core.choices import OUTLIER_MODES
 from rfm_desktop.core.params import AnalysisParams
-from rfm_desktop.core.result import KScore, KSweep
+from rfm_desktop.core.result import AnalysisResult, KScore, KSweep
 from rfm_desktop.gui.busy import BusyBar
 from rfm_desktop.gui.stall import StallMeter
 from rfm_desktop.gui.texts import tip
@@ -173,7 +173,7 @@ class RunPage(WizardPage):
         if self.stall.running:
             self.last_stall_ms = self.stall.stop()
 
-    def _finished(self, result: Any) -> None:
+    def _finished(self, result: AnalysisResult) -> None:
         self._stop_meter()  # before the views draw: the figure is about the run itself
         self.message.setText(
             f"Done in {result.seconds:.1f} s: {result.customer_count:,} customers in {result.segments_text} "
