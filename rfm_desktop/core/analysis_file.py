@@ -30,6 +30,25 @@ _NETWORK = re.compile(r"^(?:[\\/]{2}(?![?.][\\/][a-z]:)|file:[\\/]{2}(?![\\/]))"
 
 
 def save_analysis(params: AnalysisParams, path: str | Path) -> Path:
+    """Write ``params`` as a saved analysis (.rfm.json), as a unit of one.
+
+    Parameters
+    ----------
+    params
+        The run to save; ``params.input_path`` is recorded, not copied.
+    path
+        The file to write.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    ExportError
+        ``path`` is the input file, or the write fails (see :func:`export.atomic_write_bytes`).
+    """
     from rfm_desktop.core import export
 
     data = {"format": FORMAT, "version": VERSION, "params": params.to_dict()}

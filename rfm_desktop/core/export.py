@@ -89,6 +89,20 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_not_input(path: Path, input_path: str | os.PathLike[str] | None) -> None:
+    """Refuse to write over the file being analysed (same path, or the same file by inode).
+
+    Parameters
+    ----------
+    path
+        Where an export is about to be written.
+    input_path
+        The analysis input; None: nothing to check.
+
+    Raises
+    ------
+    ExportError
+        ``path`` is the input file.
+    """
     if input_path is None:
         return
     source = Path(input_path)
@@ -146,6 +160,10 @@ def atomic_write_bytes(
 
 # ---------------------------------------------------------------- tables
 def neutralise(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; other values pass.
+
+    The starting characters are OWASP's list for CSV injection (=, +, -, @, tab, carriage return).
+    """
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -570,6 +588,7 @@ def _num(value: float) -> float | None:
 
 
 def package_versions() -> dict[str, str]:
+    """Python's and the main libraries' versions for run.json ("unknown" when not installed)."""
     versions = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:

@@ -49,6 +49,7 @@ def run_export(result: AnalysisResult, request: ExportRequest) -> list[Path]:
 
 
 def describe_written(paths: list[Path]) -> str:
+    """One status line for the files an export wrote: their folder and up to four names."""
     if not paths:
         return "Nothing was written."
     if len(paths) == 1:

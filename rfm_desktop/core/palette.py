@@ -66,5 +66,6 @@ def segment_color(name: str) -> str:
 
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
+    """``"#1f77b4"`` (or without ``#``) to its red, green and blue, each 0..255."""
     color = color.lstrip("#")
     return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)

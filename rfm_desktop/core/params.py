@@ -56,10 +56,12 @@ CancelledFn = Callable[[], bool]
 
 
 def no_progress(fraction: float, step: str) -> None:
+    """The progress callback that reports nowhere (the default of every run stage)."""
     return None
 
 
 def never_cancelled() -> bool:
+    """The cancel check of a run nobody can cancel: always False."""
     return False
 
 

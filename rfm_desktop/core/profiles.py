@@ -25,6 +25,7 @@ def cluster_label(cluster_id: int, descriptor: str | None = None) -> str:
 
 
 def outlier_label(cluster_id: int) -> str:
+    """The label of the Outliers segment when it is cluster ``cluster_id`` (0-based): 'C5 · Outliers'."""
     return cluster_label(cluster_id, OUTLIER_NAME)
 
 

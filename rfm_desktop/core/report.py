@@ -259,5 +259,26 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
 
 
 def write_report(result: AnalysisResult, path: str | Path, images: Mapping[str, bytes]) -> Path:
+    """Write the self-contained HTML report of ``result`` (charts embedded), as a unit of one.
+
+    Parameters
+    ----------
+    result
+        The analysis.
+    path
+        The .html file to write.
+    images
+        PNG bytes by caption, embedded in their order.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    ExportError
+        ``path`` is the input file, or the write fails (see :func:`export.atomic_write_bytes`).
+    """
     data = build_report_html(result, images).encode("utf-8")
     return export.atomic_write_bytes(path, data, input_path=result.params.input_path)

@@ -16,21 +16,11 @@ from conftest import ROOT
 CORE = ROOT / "rfm_desktop" / "core"
 
 NO_DOCSTRING_YET = {
-    "analysis_file.save_analysis",
-    "export.check_not_input",
-    "export.neutralise",
     "export.summary_dict",
-    "export.package_versions",
     "export.run_dict",
-    "export_request.describe_written",
-    "palette.hex_to_rgb",
-    "params.no_progress",
-    "params.never_cancelled",
-    "profiles.outlier_label",
     "report.segment_matrix",
     "report.cleaning_table",
     "report.k_table",
-    "report.write_report",
 }
 NO_RAISES_SECTION_YET = {
     "cache.load",
