@@ -18,7 +18,16 @@ REAL_DATA = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 pytest.importorskip("PySide6")  # the Qt-free job (tests/block_qt.py) skips these
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
+
 from rfm_desktop.gui import dialogs, settings, worker  # noqa: E402
+
+# As the app does (gui/app.create_app) before pytest-qt makes the QApplication: GL contexts share
+# their objects, so a 3D view made after another one was closed still finds pyqtgraph's shader
+# programs, which pyqtgraph compiles once per process (else: GLError "invalid value" in
+# glUseProgram when a second window shows the 3D view).
+if QCoreApplication.instance() is None:
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
 @pytest.fixture(autouse=True)
