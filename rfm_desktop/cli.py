@@ -247,6 +247,12 @@ def build_parser() -> _Parser:
         "increasing values; a value equal to a break takes the lower band",
     )
     seg.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help="also write the HTML report (the GUI's, without its pictures); a run.json goes "
+        "next to it when it is outside --out",
+    )
+    seg.add_argument(
         "--quiet",
         action="store_true",
         help="nothing on stderr but errors: no progress, cleaning lines or warnings",
@@ -452,7 +458,7 @@ class _ProgressBar:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from rfm_desktop.core import compare, export, pipeline, writing
+    from rfm_desktop.core import compare, export, pipeline, report, writing
 
     params = params_from_args(args)
     if not Path(params.input_path).exists():
@@ -460,11 +466,21 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
         raise InputFileError(f"File not found: {params.input_path}")
     out = export.check_output_dir(args.out, params.input_path)
+    # checked before the run, so a bad name costs no analysis
+    report_file = report.report_path(args.report, params.input_path) if args.report else None
     bar = _ProgressBar(not args.quiet)
     started = time.perf_counter()
     try:
-        # held for the whole run: a second run on the same folder stops at once (exit 2)
-        with writing.folder_lock(out) as lock:
+        # held for the whole run: a second run on the same folder stops at once (exit 2), and
+        # a report folder that cannot be made stops it before the analysis
+        with contextlib.ExitStack() as held:
+            lock = held.enter_context(writing.folder_lock(out))
+            inside = report_file is not None and report_file.parent.resolve() == out.resolve()
+            report_lock = (
+                held.enter_context(writing.folder_lock(report_file.parent))
+                if report_file is not None and not inside
+                else None
+            )
             previous = compare.load_previous(args.compare) if args.compare else None
             transactions = pipeline.load(params, lambda f, step: bar(0.3 * f, step))
             result = pipeline.run(params, bar, transactions=transactions)
@@ -476,7 +492,17 @@ def cmd_segment(args: argparse.Namespace) -> int:
             if previous is not None:
                 result = compare.match_to(result, previous)
                 tables = compare.migration_tables(previous, result)
-            written = export.export_all(result, out, xlsx=args.xlsx, lock=lock, tables=tables)
+            # a report inside --out is part of the result there
+            extra = (
+                {report_file.name: report.report_bytes(result)}
+                if report_file is not None and inside
+                else None
+            )
+            written = export.export_all(
+                result, out, xlsx=args.xlsx, lock=lock, tables=tables, extra=extra
+            )
+            if report_file is not None and report_lock is not None:
+                report.write_report(result, report_file, lock=report_lock)
     except BaseException:
         bar.close(keep=False)
         raise
@@ -491,6 +517,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
             f"{result.customer_count:,} customers in {result.segments_text} (silhouette {result.silhouette:.3f}); "
             f"{len(written)} files in {out} ({time.perf_counter() - started:.1f} s):\n"
             + "".join(f"  {path.relative_to(out).as_posix()}\n" for path in written)
+            + (f"report: {report_file}\n" if report_file is not None and not inside else "")
         )
         if result.value is not None:
             customers = result.customers

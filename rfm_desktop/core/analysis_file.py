@@ -1,4 +1,10 @@
-"""File ▸ Save analysis / Open analysis and ``segment --params``: the AnalysisParams as a small JSON file.
+"""File ▸ Save analysis / Open analysis and ``segment --params``: the one saved-analysis format.
+
+A saved analysis and the ``run.json`` of every export are the same thing, a run record
+(:func:`rfm_desktop.core.export.run_record`, format version 2, ``RECORD_VERSION`` there): the AnalysisParams plus what is
+known about the run. Files of format version 1 (``{"format", "version": 1, "params"}``, written
+by File ▸ Save analysis before the two were one) and the run.json of older exports (no
+``format`` key) are still read: only their params are used, as from a version 2 record.
 
 A saved analysis is input like any other: it is checked against the params' own types and limits
 before anything uses it, and the data file it names is only a suggestion (the GUI shows it and
@@ -18,9 +24,8 @@ if (
     TYPE_CHECKING
 ):  # the params and the writer bring pandas: the start page checks paths without them
     from rfm_desktop.core.params import AnalysisParams
+    from rfm_desktop.core.result import AnalysisResult
 
-FORMAT = "rfm-desktop-analysis"
-VERSION = 1
 SUFFIX = ".rfm.json"
 #: A saved analysis is a few kB; anything far larger is not one (and is not read into memory).
 MAX_BYTES = 1 << 20
@@ -29,35 +34,40 @@ _HINT = "Open a file saved with File ▸ Save analysis (or a run.json written by
 _NETWORK = re.compile(r"^(?:[\\/]{2}(?![?.][\\/][a-z]:)|file:[\\/]{2}(?![\\/]))", re.IGNORECASE)
 
 
-def save_analysis(params: AnalysisParams, path: str | Path) -> Path:
-    """Write ``params`` as a saved analysis (.rfm.json), as a unit of one.
+def save_analysis(
+    params: AnalysisParams, path: str | Path, result: AnalysisResult | None = None
+) -> Path:
+    """Write ``params`` as a run record (the format of every export's ``run.json``).
 
     Parameters
     ----------
     params
-        The run to save; ``params.input_path`` is recorded, not copied.
+        The settings to save.
     path
-        The file to write.
+        The file to write (``.rfm.json`` by convention); written whole or not at all.
+    result
+        The result of these settings, when there is one: its input hash, counts and warnings go
+        into the record too.
 
     Returns
     -------
     Path
-        The written file.
+        ``path``.
 
     Raises
     ------
     ExportError
-        ``path`` is the input file, or the write fails (see :func:`export.atomic_write_bytes`).
+        ``path`` is the analysed input file or cannot be written.
     """
     from rfm_desktop.core import export
 
-    data = {"format": FORMAT, "version": VERSION, "params": params.to_dict()}
+    data = export.run_record(params, result)
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
     return export.atomic_write_bytes(path, text.encode("utf-8"), input_path=params.input_path)
 
 
 def load_analysis(path: str | Path) -> AnalysisParams:
-    """The params of a saved analysis (also accepts the run.json written by a CLI export).
+    """The params of a saved analysis or of the ``run.json`` of an export (any format version).
 
     Only ``path`` itself is read; the data file it names is not touched.
 
@@ -93,6 +103,9 @@ def load_analysis(path: str | Path) -> AnalysisParams:
         raise ParamsError(
             f"'{path.name}' is not a saved analysis (it is not valid JSON).", hint=_HINT
         ) from exc
+    from rfm_desktop.core.export import RECORD_FORMAT as FORMAT
+    from rfm_desktop.core.export import RECORD_VERSION as VERSION
+
     if not isinstance(data, dict) or data.get("format", FORMAT) != FORMAT:
         raise ParamsError(f"'{path.name}' is not a saved analysis.", hint=_HINT)
     version = data.get("version", VERSION)

@@ -78,3 +78,20 @@ class ModelError(RFMError):
     """A statistical model (customer lifetime value) cannot be fitted to the data."""
 
     hint = "Use a longer purchase history, or run without customer lifetime value."
+
+
+class SegmentNameError(RFMError, ValueError):
+    """A new segment name cannot be used (empty, taken, or the name of a named RFM segment).
+
+    Also a ``ValueError``: it is a bad value, and callers that checked names with ``ValueError``
+    keep working.
+    """
+
+    hint = "Choose another name for the segment."
+
+
+class ImageError(ExportError, ValueError):
+    """A view's picture cannot be saved as asked (format, nothing drawn yet, no OpenGL, too many
+    points for SVG). Also a ``ValueError``, like :class:`SegmentNameError`."""
+
+    hint = "Save the picture as PNG, or run the analysis first."

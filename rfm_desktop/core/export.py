@@ -1,5 +1,8 @@
 """Campaign exports: customer lists (CSV/XLSX), per-segment files, summary.json and run.json.
 
+Every export, CLI or GUI, reaches the disk through :func:`write_export`, which adds the run
+record ``run.json`` (:func:`run_record`) to the files it writes.
+
 A result is rendered in memory by one function (:func:`result_files`: relative path -> bytes)
 and written as one unit by :mod:`rfm_desktop.core.writing`, so a crash, Ctrl-C or full disk
 leaves the previous result or the new one, never a mix; writing over the analysed input file
@@ -15,7 +18,7 @@ import math
 import os
 import platform
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -29,6 +32,7 @@ import pyarrow.csv as pa_csv
 from rfm_desktop.core import writing
 from rfm_desktop.core.errors import ExportError
 from rfm_desktop.core.filenames import unique_file_names
+from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.result import AnalysisResult, ClusterProfile
 from rfm_desktop.core.scoring import thresholds_frame
 
@@ -77,6 +81,11 @@ CAMPAIGN_COLUMNS = (
 TECHNICAL_COLUMNS = ("pc1", "pc2", "pc3")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
+#: the run record every export writes next to its files (:func:`write_export`)
+RUN_RECORD = "run.json"
+#: the run record's format (also a saved analysis, read by core.analysis_file); version 2 is the
+#: run record, 1 was ``{"format", "version", "params"}`` (saved analyses before the two were one)
+RECORD_FORMAT, RECORD_VERSION = "rfm-desktop-analysis", 2
 _PACKAGES = ("rfm-desktop", "pandas", "numpy", "scikit-learn", "pyarrow", "fastexcel", "openpyxl")
 
 
@@ -365,7 +374,8 @@ def export_customers(
     segments: Iterable[str] | None = None,
 ) -> Path:
     """One file of customers (all, some clusters, some named segments, or a selection); CSV or
-    XLSX by extension."""
+    XLSX by extension. ``run.json`` goes next to it (:func:`write_export`); other files in its
+    folder are not touched."""
     path = Path(path)
     check_not_input(path, result.params.input_path)
     suffix = path.suffix.lower().lstrip(".")
@@ -374,9 +384,9 @@ def export_customers(
     table = customer_table(
         result, cluster_ids=cluster_ids, customer_ids=customer_ids, segments=segments
     )
-    return atomic_write_bytes(
-        path, _table_bytes(table, suffix), input_path=result.params.input_path
-    )
+    return write_export(
+        path.parent, {path.name: _table_bytes(table, suffix)}, result, replace=False
+    )[0]
 
 
 def _table_bytes(table: pd.DataFrame, fmt: str) -> bytes:
@@ -393,7 +403,8 @@ def export_segments(
     """One file per cluster, named after the cluster; the folder's result is replaced as a unit.
 
     Files of an earlier segment export into the same folder that this one does not write are
-    removed (only those, see :mod:`rfm_desktop.core.writing`).
+    removed (only those, see :mod:`rfm_desktop.core.writing`). The folder gets the run record
+    ``run.json`` too; the files of ``cluster_ids`` are returned.
     """
     wanted = set(cluster_ids) if cluster_ids is not None else None
     names = segment_file_names(result, f".{fmt}")
@@ -402,7 +413,9 @@ def export_segments(
         for c in result.clusters
         if wanted is None or c.id in wanted
     }
-    return _write_result(check_output_dir(folder, result.params.input_path), files, result)
+    return write_export(
+        check_output_dir(folder, result.params.input_path), files, result, replace=True
+    )
 
 
 def export_rfm_segments(
@@ -421,7 +434,9 @@ def export_rfm_segments(
         for name, file_name in zip(names, unique_file_names(names, f".{fmt}"), strict=True)
         if wanted is None or name in wanted
     }
-    return _write_result(check_output_dir(folder, result.params.input_path), files, result)
+    return write_export(
+        check_output_dir(folder, result.params.input_path), files, result, replace=True
+    )
 
 
 def segment_records(result: AnalysisResult) -> list[dict[str, Any]]:
@@ -598,34 +613,82 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def run_dict(result: AnalysisResult) -> dict[str, Any]:
-    source = Path(result.params.input_path)
-    return {
-        "params": result.params.to_dict(),
-        "input": {
-            "path": str(source.resolve()),
-            # of the bytes that were read and analysed, not of whatever is on disk by now
+def run_record(
+    params: AnalysisParams,
+    result: AnalysisResult | None = None,
+    files: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The run record: what ``run.json`` of every export and a saved analysis hold.
+
+    One format for both (:data:`RECORD_FORMAT`, :data:`RECORD_VERSION`; read by
+    :mod:`rfm_desktop.core.analysis_file`),
+    so any of them opens with File ▸ Open analysis and runs with ``segment --params``.
+
+    Parameters
+    ----------
+    params
+        The settings to record (with a result: the ones that made it, or the same run settings
+        with the analyst's later segment names).
+    result
+        The result the export writes; None for a saved analysis made before any run. With it the
+        record also holds the input's sha256 and size in bytes (of the bytes that were read and
+        analysed, not of whatever is on disk by now), the row counts per cleaning step, the
+        warnings, the rows without a customer id compared with the rest, the number of
+        customers, K and the run time in seconds.
+    files
+        The export's files, relative to the folder of ``run.json``; None for a saved analysis.
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``format``, ``version``, ``params``, ``input`` (path, sha256, size),
+        [``rows``, ``warnings``, ``missing_ids``, ``customers``, ``k``, ``seconds``],
+        [``files``],
+        ``finished_at`` (UTC, when the record was made), ``versions`` (Python and packages),
+        ``platform``.
+    """
+    record: dict[str, Any] = {
+        "format": RECORD_FORMAT,
+        "version": RECORD_VERSION,
+        "params": params.to_dict(),
+    }
+    if result is None:  # nothing was read: the path as given, never resolved (a network path)
+        record["input"] = {"path": params.input_path, "sha256": None, "size": None}
+    else:
+        record["input"] = {
+            "path": str(Path(params.input_path).resolve()),
             "sha256": result.input_sha256 or None,
             "size": result.input_size if result.input_sha256 else None,
-        },
-        "rows": {
-            "read": result.rows_read,
-            "clean": result.cleaning.rows_clean,
-            "steps": {
-                s.step: {"removed": s.removed, "remaining": s.after, "example": s.example}
-                for s in result.cleaning.steps
+        }
+        record.update(
+            rows={
+                "read": result.rows_read,
+                "clean": result.cleaning.rows_clean,
+                "steps": {
+                    s.step: {"removed": s.removed, "remaining": s.after, "example": s.example}
+                    for s in result.cleaning.steps
+                },
             },
-        },
-        "warnings": [w.to_dict() for w in result.warnings],
-        "missing_ids": _missing_ids(result),
-        "stability": _stability(result),
-        "customers": result.customer_count,
-        "k": result.k,
-        "seconds": round(result.seconds, 3),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": package_versions(),
-        "platform": platform.platform(),
-    }
+            warnings=[w.to_dict() for w in result.warnings],
+            missing_ids=_missing_ids(result),
+            stability=_stability(result),
+            customers=result.customer_count,
+            k=result.k,
+            seconds=round(result.seconds, 3),
+        )
+    if files is not None:
+        record["files"] = list(files)
+    record.update(
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        versions=package_versions(),
+        platform=platform.platform(),
+    )
+    return record
+
+
+def run_dict(result: AnalysisResult) -> dict[str, Any]:
+    """:func:`run_record` of ``result`` and its own params, without a file list."""
+    return run_record(result.params, result)
 
 
 def _json_bytes(data: dict[str, Any]) -> bytes:
@@ -637,14 +700,14 @@ csv_bytes, json_bytes = _csv_bytes, _json_bytes
 
 
 def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, bytes]:
-    """Every file of a result, rendered in memory: relative path -> bytes.
+    """Every file of a result but its run record, rendered in memory: relative path -> bytes.
 
     ``customers.csv``, ``segments/<cluster>.csv`` (names from :func:`segment_file_names`),
     ``rfm_segments/<segment>.csv``, ``stability.csv`` (when checked), ``sensitivity.csv``
-    (when asked for), ``summary.json``, ``run.json``, ``clv.json`` when the run has customer
-    lifetime value (core.value.to_dict) and, with ``xlsx``,
-    ``segments.xlsx`` (a sheet per cluster and per named segment). A bad value fails here,
-    before anything is written.
+    (when asked for), ``summary.json``, ``clv.json`` when the run has customer lifetime value
+    (core.value.to_dict) and, with ``xlsx``, ``segments.xlsx`` (a sheet per cluster and per
+    named segment); :func:`write_export` adds ``run.json``. A bad value fails here, before
+    anything is written.
     """
     files = {"customers.csv": _csv_bytes(customer_table(result))}
     names = segment_file_names(result, ".csv")
@@ -660,7 +723,6 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
         files["sensitivity.csv"] = _csv_bytes(result.sensitivity)
     summary = summary_dict(result)
     files["summary.json"] = _json_bytes(summary)
-    files["run.json"] = _json_bytes(run_dict(result))
     if result.value is not None:
         from rfm_desktop.core import value
 
@@ -691,25 +753,64 @@ def export_all(
     xlsx: bool = False,
     lock: writing.FolderLock | None = None,
     tables: dict[str, pd.DataFrame] | None = None,
+    extra: Mapping[str, bytes] | None = None,
 ) -> list[Path]:
-    """Write :func:`result_files` into ``out_dir`` as one unit, replacing the previous result.
+    """Write :func:`result_files` (plus ``extra``, e.g. the HTML report) and ``run.json`` into
+    ``out_dir`` as one unit, replacing the previous result.
 
     ``lock``: the folder's lock when the caller holds it for the whole run (the CLI does).
     ``tables``: more tables written with the result as ``<name>.csv`` (e.g. the migration
-    tables of ``--compare``). Returns the files written.
+    tables of ``--compare``). Returns the files written, ``run.json`` last.
     """
     out = check_output_dir(out_dir, result.params.input_path)
-    files = result_files(result, xlsx=xlsx)
+    files = {**result_files(result, xlsx=xlsx), **(extra or {})}
     files.update((f"{name}.csv", _csv_bytes(table)) for name, table in (tables or {}).items())
-    return _write_result(out, files, result, lock)
+    return [*write_export(out, files, result, replace=True, lock=lock), out / RUN_RECORD]
 
 
-def _write_result(
-    out: Path,
-    files: dict[str, bytes],
+def write_export(
+    folder: str | os.PathLike[str],
+    files: Mapping[str, bytes],
     result: AnalysisResult,
+    *,
+    replace: bool,
     lock: writing.FolderLock | None = None,
 ) -> list[Path]:
-    for rel in files:
+    """The one way every export reaches the disk: ``files`` and their run record, as one unit.
+
+    ``run.json`` (:func:`run_record` of ``result``, listing ``files``) is written next to them
+    by the staged writer, so a folder never holds an export without its record or the reverse.
+
+    Parameters
+    ----------
+    folder
+        Where the files go (created if missing).
+    files
+        Relative POSIX path -> content; must not hold ``run.json``.
+    result
+        The result exported; its input file is never written over.
+    replace
+        See :func:`rfm_desktop.core.writing.write_files`: True when ``files`` is the folder's
+        whole result (a folder export), False to add or replace files one for one (a file
+        chosen in a save dialog).
+    lock
+        The folder's lock when the caller holds it.
+
+    Returns
+    -------
+    list of Path
+        The paths of ``files``, in their order (``run.json`` is not among them).
+
+    Raises
+    ------
+    ExportError
+        A path is the input file, is blocked, or cannot be written; the folder is as before.
+    """
+    out = Path(folder)
+    if RUN_RECORD in files:
+        raise ValueError(f"{RUN_RECORD} is the export's own record, not one of its files")
+    record = _json_bytes(run_record(result.params, result, files=list(files)))
+    unit = {**files, RUN_RECORD: record}
+    for rel in unit:
         check_not_input(out / rel, result.params.input_path)
-    return writing.write_files(out, files, replace=True, lock=lock)
+    return writing.write_files(out, unit, replace=replace, lock=lock)[: len(files)]

@@ -1,8 +1,10 @@
 """One self-contained HTML report: segment matrix, cleaning, K charts and scatter images.
 
-Pictures come in as PNG bytes (taken from the views by the caller) and are embedded as
-base64 data URIs, so the file can be mailed on its own. Written with the engine's
-atomic writer, which refuses to overwrite the input file.
+Pictures come in as PNG bytes (the GUI draws them from the result with its views) and are
+embedded as base64 data URIs, so the file can be mailed on its own. Without pictures (the CLI's
+``segment --report``, which never loads Qt) the report holds the same tables: segments, named
+segments, the R × F score grid, cleaning and the K scores. Written through the engine's export
+writer with its ``run.json``; the input file is never written over.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from rfm_desktop import __version__
-from rfm_desktop.core import export
+from rfm_desktop.core import export, writing
+from rfm_desktop.core.errors import ExportError
 from rfm_desktop.core.result import AnalysisResult
 
 CSS = """
@@ -258,27 +261,61 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
     return "\n".join(p for p in parts if p)
 
 
-def write_report(result: AnalysisResult, path: str | Path, images: Mapping[str, bytes]) -> Path:
-    """Write the self-contained HTML report of ``result`` (charts embedded), as a unit of one.
+def report_bytes(result: AnalysisResult, images: Mapping[str, bytes] | None = None) -> bytes:
+    """The report as UTF-8 bytes, for a writer that writes it with other files."""
+    return build_report_html(result, images or {}).encode("utf-8")
 
-    Parameters
-    ----------
-    result
-        The analysis.
-    path
-        The .html file to write.
-    images
-        PNG bytes by caption, embedded in their order.
 
-    Returns
-    -------
-    Path
-        The written file.
+def report_path(path: str | Path, input_path: str | Path | None = None) -> Path:
+    """``path`` checked as a report file name: ``.html``/``.htm``, not a folder, not the input.
 
     Raises
     ------
     ExportError
-        ``path`` is the input file, or the write fails (see :func:`export.atomic_write_bytes`).
+        It is not such a file name.
     """
-    data = build_report_html(result, images).encode("utf-8")
-    return export.atomic_write_bytes(path, data, input_path=result.params.input_path)
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ExportError(
+            f"Cannot write the report to '{path.name}': use a .html file name.",
+            hint="Give the report a name ending in .html, e.g. report.html.",
+        )
+    if path.is_dir():
+        raise ExportError(f"The report '{path}' is a folder, not a file.")
+    export.check_not_input(path, input_path)
+    return path
+
+
+def write_report(
+    result: AnalysisResult,
+    path: str | Path,
+    images: Mapping[str, bytes] | None = None,
+    *,
+    lock: writing.FolderLock | None = None,
+) -> Path:
+    """Write the report (:func:`build_report_html`) and its ``run.json`` into ``path``'s folder.
+
+    Parameters
+    ----------
+    result
+        What the report describes.
+    path
+        The ``.html`` file; other files in its folder are not touched.
+    images
+        Caption -> PNG bytes, in order; none for a report without pictures.
+    lock
+        The lock of ``path``'s folder when the caller holds it (the CLI, for the whole run).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ExportError
+        ``path`` is not a .html file name, is the input file, or cannot be written.
+    """
+    path = report_path(path, result.params.input_path)
+    files = {path.name: report_bytes(result, images)}
+    return export.write_export(path.parent, files, result, replace=False, lock=lock)[0]

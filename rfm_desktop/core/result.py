@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rfm_desktop.core.coverage import Coverage, rule_coverage
+from rfm_desktop.core.errors import SegmentNameError
 from rfm_desktop.core.matching import Matching
 from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.rules import OTHERS, RFM_02, RuleSet
@@ -341,14 +342,20 @@ class AnalysisResult:
         raise KeyError(cluster_id)
 
     def rename_cluster(self, cluster_id: int, name: str) -> AnalysisResult:
-        """A new result with one cluster renamed, in the profiles and the customer table."""
+        """A new result with one cluster renamed, in the profiles and the customer table.
+
+        Raises
+        ------
+        SegmentNameError
+            ``name`` is empty, another cluster has it, or it is the name of a named RFM segment.
+        """
         name = name.strip()
         if not name:
-            raise ValueError("A segment name cannot be empty.")
+            raise SegmentNameError("A segment name cannot be empty.")
         if any(c.name == name and c.id != cluster_id for c in self.clusters):
-            raise ValueError(f"Another segment is already called '{name}'.")
+            raise SegmentNameError(f"Another segment is already called '{name}'.")
         if name.casefold() in {s.casefold() for s in (*self.segment_names, OTHERS)}:
-            raise ValueError(
+            raise SegmentNameError(
                 f"'{name}' is the name of a named RFM segment; give the cluster a different name "
                 "so the two are never confused."
             )

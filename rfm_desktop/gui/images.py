@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from rfm_desktop.core.errors import ImageError
 from rfm_desktop.core.report import K_CHARTS
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.views.base import ResultView
@@ -45,6 +46,15 @@ def view_png(view: ResultView) -> bytes | None:
     None if it has none."""
     if view.result is None:
         return None
+    try:
+        return _view_png(view)
+    except OSError as exc:  # the temporary folder: said as a failed picture, not a bug
+        raise ImageError(
+            f"Could not draw the {view.title} picture: {exc.strerror or exc}."
+        ) from exc
+
+
+def _view_png(view: ResultView) -> bytes | None:
     with tempfile.TemporaryDirectory(prefix="rfm-img-") as tmp:
         path = Path(tmp) / f"{view.view_name}.png"
         if isinstance(view, View3D):

@@ -598,8 +598,8 @@ class MainWindow(QMainWindow):
             path = path.with_suffix(".svg" if "svg" in chosen[1].lower() else ".png")
         try:
             view.save_image(path)
-        except (OSError, ValueError) as exc:
-            dialogs.show_error(self, ExportError(str(exc)))
+        except ExportError as exc:  # ImageError; anything else is a bug, not a failed export
+            dialogs.show_error(self, exc)
             return
         from rfm_desktop.core.export_request import describe_written
 
@@ -631,8 +631,8 @@ class MainWindow(QMainWindow):
             images = report_images(
                 self.results.views, result
             )  # drawn in the GUI thread, from the result
-        except (OSError, ValueError) as exc:
-            dialogs.show_error(self, ExportError(str(exc)))
+        except ExportError as exc:
+            dialogs.show_error(self, exc)
             return
         self._export_worker = worker.start_worker(
             lambda _task: [write_report(result, path, images)],
@@ -655,8 +655,11 @@ class MainWindow(QMainWindow):
         if not chosen:
             return False
         path = chosen[0] if chosen[0].lower().endswith(".json") else chosen[0] + SUFFIX
+        params, result = state.params, self.result
+        if result is not None and result.params.run_settings() != params.run_settings():
+            result = None  # the settings changed since the run: the record holds no counts
         try:
-            written = save_analysis(state.params, path)
+            written = save_analysis(params, path, result)
         except ExportError as exc:
             dialogs.show_error(self, exc)
             return False

@@ -10,7 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from rfm_desktop.core.errors import RFMError
+from rfm_desktop.core.errors import SegmentNameError
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
 from rfm_desktop.gui.current_result import CurrentResult
@@ -171,10 +171,8 @@ class ResultsPanel(QWidget):
             self.result.rename_cluster(
                 cluster_id, name
             )  # checks the name before it becomes an edit
-        except (ValueError, KeyError) as exc:
-            dialogs.show_error(
-                self.window(), RFMError(str(exc), hint="Choose another name for the segment.")
-            )
+        except SegmentNameError as exc:
+            dialogs.show_error(self.window(), exc)
             self.set_result(self.result, edited=True)  # put the old name back in the editor
             return
         if name.strip() != old:

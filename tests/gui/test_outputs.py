@@ -133,7 +133,7 @@ def test_segment_names_that_clash_as_files_get_distinct_files_and_a_second_expor
     written = export_with(window, qtbot, monkeypatch, choose(ids))
     assert [p.name for p in written] == expected
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
-        [*expected, "mine.txt"]
+        [*expected, "mine.txt", "run.json"]  # issue 11: every export folder holds its run record
     )
     for cluster_id, path in zip(ids, written, strict=True):
         assert len(read_table(path)) == window.result.cluster(cluster_id).size
@@ -144,6 +144,7 @@ def test_segment_names_that_clash_as_files_get_distinct_files_and_a_second_expor
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
         "A_B (2).csv",
         "mine.txt",
+        "run.json",
     ]
 
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
+from rfm_desktop.core.errors import ImageError
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
 
@@ -145,41 +146,54 @@ class ResultView(QWidget):
         raise NotImplementedError
 
     def save_image(self, path: str | Path) -> None:
-        """Write the view's picture to ``path``: PNG or SVG by extension."""
+        """Write the view's picture to ``path``: PNG or SVG by extension.
+
+        Raises
+        ------
+        ImageError
+            The format is not one the view has, there is nothing drawn yet, or the file cannot
+            be written.
+        """
         path = Path(path)
         ext = path.suffix.lower().lstrip(".")
         if ext not in ("png", "svg"):
-            raise ValueError(f"Save the picture as .png or .svg, not '{path.suffix or path.name}'.")
+            raise ImageError(f"Save the picture as .png or .svg, not '{path.suffix or path.name}'.")
         if ext not in self.image_formats:
-            raise ValueError(
+            raise ImageError(
                 f"The {self.title} view can be saved as PNG only, not as {ext.upper()}."
             )
         if self._result is None:
-            raise ValueError(
+            raise ImageError(
                 f"There is nothing to save yet: run an analysis to fill the {self.title} view."
             )
         target = self._plot_for_export()
         if target is None:
             if ext != "png":
-                raise ValueError(
+                raise ImageError(
                     f"The {self.title} view has no chart to save as {ext.upper()}: save it as PNG."
                 )
             self._save_widget_png(self._widget_for_png(), path)
             return
-        if ext == "svg":
-            from rfm_desktop.gui.views.svg import export_svg
+        try:
+            if ext == "svg":
+                from rfm_desktop.gui.views.svg import export_svg
 
-            export_svg(target, path)
-        else:
-            from pyqtgraph import exporters
+                export_svg(target, path)
+            else:
+                from pyqtgraph import exporters
 
-            exporter = exporters.ImageExporter(target)
-            params = exporter.parameters()
-            if int(params["width"]) < 1200:  # a crisper picture for reports than the on-screen size
-                params["width"] = 1200
-            exporter.export(str(path))
-        if not path.exists() or path.stat().st_size == 0:
-            raise OSError(f"Could not write the picture to {path}.")
+                exporter = exporters.ImageExporter(target)
+                params = exporter.parameters()
+                if int(params["width"]) < 1200:  # crisper for reports than the on-screen size
+                    params["width"] = 1200
+                exporter.export(str(path))
+            written = path.exists() and path.stat().st_size > 0
+        except OSError as exc:  # the disk's answer, said as the analyst's failed save
+            raise ImageError(
+                f"Could not write the picture to {path}: {exc.strerror or exc}."
+            ) from exc
+        if not written:
+            raise ImageError(f"Could not write the picture to {path}.")
 
     def grab_png(self, path: str | Path) -> None:
         """A screenshot of the whole tab (controls included) as PNG."""
@@ -187,7 +201,7 @@ class ResultView(QWidget):
 
     def _save_widget_png(self, widget: QWidget, path: Path) -> None:
         if not widget.grab().save(str(path), "PNG"):
-            raise OSError(f"Could not write the picture to {path}.")
+            raise ImageError(f"Could not write the picture to {path}.")
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfm_desktop.core.errors import ImageError
 from rfm_desktop.core.palette import hex_to_rgb
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
@@ -1076,12 +1077,12 @@ class Scatter2DView(ResultView):
     def save_image(self, path) -> None:
         if str(path).lower().endswith(".svg"):
             if self._mode == "density":
-                raise ValueError(
+                raise ImageError(
                     "Too many customers are in view to draw each one in an SVG file (the plot shows them "
                     "as a density image). Save it as PNG, or zoom in or hide some segments first."
                 )
             if self.drawn_point_count() > SVG_POINT_LIMIT:
-                raise ValueError(
+                raise ImageError(
                     f"This plot draws {self.drawn_point_count():,} points, too many for an SVG file "
                     f"(the limit is {SVG_POINT_LIMIT:,}). Save it as PNG, or hide some segments first."
                 )

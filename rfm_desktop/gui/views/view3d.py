@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.decimate import sample_rows
+from rfm_desktop.core.errors import ImageError
 from rfm_desktop.core.palette import hex_to_rgb
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.hints import make_hint
@@ -385,7 +386,7 @@ class View3D(ResultView):
         """PNG of the 3D view and its legend (SVG is not possible for a GL picture)."""
         path = Path(path)
         if path.suffix.lower() == ".png" and self._result is not None and not self.is_gl_active():
-            raise ValueError(
+            raise ImageError(
                 "The 3D view is not available here (no OpenGL), so there is no picture to save."
             )
         super().save_image(path)
