@@ -17,7 +17,6 @@ CORE = ROOT / "rfm_desktop" / "core"
 
 NO_DOCSTRING_YET = {
     "export.summary_dict",
-    "export.run_dict",
     "report.segment_matrix",
     "report.cleaning_table",
     "report.k_table",
