@@ -27,7 +27,7 @@ from rfm_desktop.core.params import (
 from rfm_desktop.core.result import FeatureSpace, KScore, KStability, KSweep
 
 #: Measures one K's stability from its labels (core.stability.check_k with the run's settings).
-StabilityFn = Callable[[np.ndarray, np.ndarray, int], KStability]
+StabilityFn = Callable[[np.ndarray, np.ndarray, int], KStability | None]
 
 #: Silhouette is exact up to this many customers, and on a fixed-seed sample of this size above.
 SILHOUETTE_EXACT_LIMIT = 10_000

@@ -385,7 +385,9 @@ def evaluate_k(
     stability_of = None
     if options.stability_resamples:
 
-        def stability_of(x: np.ndarray, labels: np.ndarray, k: int) -> KStability:
+        def stability_of(x: np.ndarray, labels: np.ndarray, k: int) -> KStability | None:
+            if not stability.measurable(len(x), k):
+                return None
             return stability.check_k(
                 x, labels, k, options.seed, options.stability_resamples, cancelled=cancelled
             )
@@ -494,7 +496,7 @@ def _run(
     )
     _check(cancelled)
     checked = None
-    if options.stability_resamples:
+    if options.stability_resamples and stability.measurable(len(x), k):
         checked = stability.check_k(
             x,
             labels,

@@ -38,6 +38,21 @@ DISSOLVES = 0.6
 STABLE_JACCARD = 0.75
 
 
+def sample_size(n: int) -> int:
+    """Customers in each subsample of a fit on ``n`` customers (half, at most SAMPLE_LIMIT)."""
+    return min(max(2, round(SUBSAMPLE_SHARE * n)), SAMPLE_LIMIT, n)
+
+
+def measurable(n: int, k: int) -> bool:
+    """Whether K clusters can be refitted on subsamples of ``n`` customers.
+
+    A subsample needs more customers than clusters: with as many or fewer, k-means cannot fit
+    or puts each customer in its own cluster, which says nothing about stability. Small files
+    (a few customers at a high K) get no stability figure rather than an error.
+    """
+    return sample_size(n) > k
+
+
 def subsamples(n: int, resamples: int, seed: int) -> list[np.ndarray]:
     """The customers (row numbers, sorted) of each subsample; the same for the same n and seed.
 
@@ -47,7 +62,7 @@ def subsamples(n: int, resamples: int, seed: int) -> list[np.ndarray]:
     resamples : number of subsamples.
     seed : the run's seed (the subsamples come from their own stream of it).
     """
-    size = min(max(2, round(SUBSAMPLE_SHARE * n)), SAMPLE_LIMIT, n)
+    size = sample_size(n)
     rng = np.random.default_rng([seed, 2007])
     return [np.sort(rng.choice(n, size, replace=False)) for _ in range(resamples)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -151,6 +152,40 @@ def test_a_run_streams_stability_per_k_and_writes_it(tmp_path):
     assert off.stability is None and "stable in" not in off.sweep.reason
     assert all(s.stability is None for s in off.sweep.scores)
     assert "stability.csv" not in export.result_files(off)
+
+
+def test_a_small_file_gets_no_stability_where_a_subsample_cannot_hold_k_clusters(tmp_path):
+    """10 customers: half-size subsamples hold 5, so K=2..4 are measured and K=5, 6 are not
+    (k-means on 5 customers with 5+ clusters fails or says nothing) -- and the run goes on."""
+    rows = [
+        {
+            "InvoiceNo": f"{c}-{o}",
+            "InvoiceDate": pd.Timestamp("2011-01-01") + pd.Timedelta(days=7 * c + 30 * o),
+            "CustomerID": f"c{c}",
+            "Quantity": 1 + c,
+            "UnitPrice": 3.0 + 2 * c,
+        }
+        for c in range(10)
+        for o in range(1 + c % 4)
+    ]
+    path = tmp_path / "few.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    assert stability.sample_size(10) == 5
+    params = AnalysisParams(
+        input_path=str(path),
+        clustering=ClusteringOptions(k_min=2, k_max=6, stability_resamples=3),
+    )
+    result = pipeline.run(params)
+    measured = {s.k: s.stability is not None for s in result.sweep.scores}
+    assert measured == {2: True, 3: True, 4: True, 5: False, 6: False}
+    fixed = pipeline.run(
+        params.replace(clustering=dataclasses.replace(params.clustering, k=5, sweep=False))
+    )
+    assert fixed.k == 5 and fixed.stability is None
+    assert all(c.stability is None for c in fixed.clusters)
+    export.export_all(result, tmp_path / "out")
+    written = pd.read_csv(tmp_path / "out" / "stability.csv")
+    assert sorted(written["k"]) == [2, 3, 4]
 
 
 @pytest.mark.realdata
