@@ -234,6 +234,7 @@ def test_all_views_listed_in_tab_order_with_unique_slugs() -> None:
         "RFM scores",
         "RFM segments",
         "RFM distributions",
+        "Value",
         "Customers",
         "Silhouette",
         "Cleaning report",

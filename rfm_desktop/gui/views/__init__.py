@@ -16,6 +16,7 @@ from rfm_desktop.gui.views.rfmsegments import RFMSegmentsView
 from rfm_desktop.gui.views.scatter2d import Scatter2DView
 from rfm_desktop.gui.views.segments import SegmentsView
 from rfm_desktop.gui.views.silhouette import SilhouetteView
+from rfm_desktop.gui.views.value import ValueView
 from rfm_desktop.gui.views.view3d import View3D
 
 ALL_VIEWS: list[type[ResultView]] = [
@@ -26,6 +27,7 @@ ALL_VIEWS: list[type[ResultView]] = [
     RFMView,
     RFMSegmentsView,
     DistributionsView,
+    ValueView,
     CustomersView,
     SilhouetteView,
     CleaningView,
@@ -53,6 +55,7 @@ __all__ = [
     "Scatter2DView",
     "SegmentsView",
     "SilhouetteView",
+    "ValueView",
     "View3D",
     "gl_available",
     "view_name",
