@@ -67,7 +67,25 @@ def cache_key(content_sha256: str, *parts: object) -> str:
 
 
 def load(key: str | None) -> pa.Table | None:
-    """The cached table for ``key``, or None (not cached, cache off, or not verified)."""
+    """The cached table for ``key``, or None (not cached, cache off, or not verified).
+
+    Parameters
+    ----------
+    key
+        The entry's key (:func:`cache_key`: the file's content hash and read options); None:
+        no caching.
+
+    Returns
+    -------
+    pyarrow.Table or None
+        The table as stored, checked against its digest; a damaged entry is deleted.
+
+    Raises
+    ------
+    ValueError
+        Never to the caller: raised and caught inside when the digest does not match, so a
+        damaged entry counts as "not cached" and the file itself is read.
+    """
     folder = cache_dir()
     if key is None or folder is None:
         return None
@@ -93,7 +111,21 @@ def load(key: str | None) -> pa.Table | None:
 
 
 def store(key: str | None, table: pa.Table) -> None:
-    """Write ``table`` under ``key``; silently does nothing if that fails."""
+    """Write ``table`` under ``key``; silently does nothing if that fails.
+
+    Parameters
+    ----------
+    key
+        The entry's key; None: no caching, nothing is written.
+    table
+        The parsed input to keep (written as LZ4 parquet behind a digest).
+
+    Raises
+    ------
+    KeyboardInterrupt, SystemExit
+        Only these pass through (after the temporary file is removed); a failed write is
+        swallowed, since the cache only saves time.
+    """
     folder = cache_dir()
     if key is None or folder is None:
         return

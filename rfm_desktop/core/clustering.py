@@ -294,7 +294,34 @@ def sweep_k(
     stability_of: StabilityFn | None = None,
 ) -> list[KScore]:
     """Fit each K and score it; ``on_score`` hears about each K as soon as it is done, with its
-    stability when ``stability_of(x, labels, k)`` is given."""
+    stability when ``stability_of(x, labels, k)`` is given.
+
+    Parameters
+    ----------
+    x
+        Feature matrix, shape (customers, features), already scaled.
+    k_values
+        The K to try, e.g. ``range(2, 11)``.
+    seed
+        Random seed of k-means.
+    basis
+        Computes per-customer silhouettes (on all customers or a sample of them).
+    on_score, progress, cancelled, stability_of
+        Callbacks: each finished K, progress in 0..1 with a text, a cancel check, and the
+        stability of one K's labels.
+
+    Returns
+    -------
+    list of KScore
+        One per K that produced at least two clusters, in the order of ``k_values``.
+        Silhouette (-1..1, higher better), Davies–Bouldin (lower better) and Calinski–Harabasz
+        (higher better) as in scikit-learn.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` became true before a K.
+    """
     scores: list[KScore] = []
     for i, k in enumerate(k_values):
         if cancelled():
@@ -325,6 +352,21 @@ def suggest_k(scores: list[KScore]) -> tuple[int, str]:
     Ties go to the higher silhouette. Inertia always falls with K, so it informs the elbow chart
     but not the vote. K=2 only splits customers into a better and a worse half, which is rarely
     a usable campaign plan, so it is suggested only when no K of 3 or more was evaluated.
+
+    Parameters
+    ----------
+    scores
+        The K sweep (:func:`sweep_k`).
+
+    Returns
+    -------
+    tuple of (int, str)
+        The suggested K and the sentence that explains it to the analyst.
+
+    Raises
+    ------
+    ParamsError
+        ``scores`` is empty: no K could be evaluated (too few distinct customers).
     """
     if not scores:
         raise ParamsError("No K could be evaluated: there are too few distinct customers.")

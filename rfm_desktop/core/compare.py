@@ -46,7 +46,26 @@ class Previous:
 
 
 def previous_from_result(result: AnalysisResult, source: str) -> Previous:
-    """The :class:`Previous` of a result in memory (a saved analysis run again, or the GUI's)."""
+    """The :class:`Previous` of a result in memory (a saved analysis run again, or the GUI's).
+
+    Parameters
+    ----------
+    result
+        The earlier analysis.
+    source
+        How the analyst knows it (a file name, "previous run"), used in messages.
+
+    Returns
+    -------
+    Previous
+        Its customers' segments and clusters, cluster names, k-means centroids in its own
+        feature space, and the id of its outlier segment (None without one).
+
+    Raises
+    ------
+    ParamsError
+        ``result`` records no feature space (results from the pipeline always do).
+    """
     if result.feature_space is None:  # pragma: no cover - every pipeline run records it
         raise ParamsError(f"The previous result ({source}) does not record its feature space.")
     customers = result.customers

@@ -125,7 +125,25 @@ def check_not_input(path: Path, input_path: str | os.PathLike[str] | None) -> No
 def check_output_dir(
     out_dir: str | os.PathLike[str], input_path: str | os.PathLike[str] | None
 ) -> Path:
-    """Fail before any work when the output folder cannot be one (it is the input, or a file)."""
+    """Fail before any work when the output folder cannot be one (it is the input, or a file).
+
+    Parameters
+    ----------
+    out_dir
+        The folder an export is to be written to (need not exist yet).
+    input_path
+        The analysis input; None: not checked against it.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir`` as a path.
+
+    Raises
+    ------
+    ExportError
+        ``out_dir`` is the input file, or an existing file rather than a folder.
+    """
     out = Path(out_dir)
     check_not_input(out, input_path)
     if out.exists() and not out.is_dir():
@@ -375,7 +393,28 @@ def export_customers(
 ) -> Path:
     """One file of customers (all, some clusters, some named segments, or a selection); CSV or
     XLSX by extension. ``run.json`` goes next to it (:func:`write_export`); other files in its
-    folder are not touched."""
+    folder are not touched.
+
+    Parameters
+    ----------
+    result
+        The analysis to export.
+    path
+        The file to write; ``.csv`` or ``.xlsx``.
+    cluster_ids, customer_ids, segments
+        Keep only these clusters, customers or named RFM segments; None: no filter.
+        Recency is in days, frequency in orders, monetary in the file's currency.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ExportError
+        ``path`` is the input file, has another extension, or cannot be written.
+    """
     path = Path(path)
     check_not_input(path, result.params.input_path)
     suffix = path.suffix.lower().lstrip(".")
@@ -457,6 +496,19 @@ def segment_records(result: AnalysisResult) -> list[dict[str, Any]]:
 
 
 def summary_dict(result: AnalysisResult) -> dict[str, Any]:
+    """The content of ``summary.json``: counts, K sweep, cleaning, clusters, rules and warnings.
+
+    Parameters
+    ----------
+    result
+        The analysis to summarise.
+
+    Returns
+    -------
+    dict
+        JSON-ready values (NaN and infinity become None). Cluster means are recency in days,
+        frequency in orders and monetary in the file's currency; shares are fractions 0..1.
+    """
     sweep = result.sweep
     return {
         "rows_read": result.rows_read,

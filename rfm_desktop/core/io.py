@@ -293,6 +293,33 @@ def read_preview(
     from 1, forces it). Text and parquet files are read only as far as needed. Workbooks
     cannot be read partly any faster than whole, so the whole sheet is read and cached: the
     real read that follows the mapping page is then instant.
+
+    Parameters
+    ----------
+    path
+        The input file (CSV/TSV/TXT, possibly gzipped, Excel/ODS workbook or parquet).
+    sheet
+        Workbook sheet by name or 0-based position; None: the first sheet.
+    nrows
+        How many data rows to return.
+    header_row
+        1-based row of the header; None: found.
+    mapping
+        Canonical field -> file column, which helps find the header row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Up to ``nrows`` rows, the file's own column names, values as text/numbers as read.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, a folder, unreadable or of an unknown type.
+    SheetError
+        ``sheet`` is not in the workbook, or it has no sheets.
+    RFMError
+        Any other project error from reading passes through unchanged.
     """
     p = _checked_path(path)
     kind = _kind(p)

@@ -75,6 +75,19 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
 
 
 def segment_matrix(result: AnalysisResult) -> str:
+    """The report's table of segments: size, shares, means and suggested strategy.
+
+    Parameters
+    ----------
+    result
+        The analysis reported.
+
+    Returns
+    -------
+    str
+        An HTML ``<table>``, one row per cluster; recency in days, frequency in orders,
+        monetary and average order value in the file's currency (2 decimals).
+    """
     rows = [
         [
             f"<span class='swatch' style='background:{_e(c.color)}'></span>{_e(c.name)}",
@@ -106,6 +119,20 @@ def segment_matrix(result: AnalysisResult) -> str:
 
 
 def cleaning_table(result: AnalysisResult) -> str:
+    """The report's cleaning table (rows removed per step) and a sentence on outliers.
+
+    Parameters
+    ----------
+    result
+        The analysis reported.
+
+    Returns
+    -------
+    str
+        HTML: a ``<table>`` of steps (rows removed, rows left, first row removed) and a
+        paragraph with the outlier count under the IQR rule (Tukey's fences, the multiplier
+        from the params) and what was done with them.
+    """
     report = result.cleaning
     rows = [["Rows in the file", "", f"{report.rows_read:,}", ""]]
     for s in report.steps:
@@ -194,6 +221,19 @@ def heatmap_table(result: AnalysisResult) -> str:
 
 
 def k_table(result: AnalysisResult) -> str:
+    """The report's K sweep: the reason for the suggested K and one row of scores per K.
+
+    Parameters
+    ----------
+    result
+        The analysis reported.
+
+    Returns
+    -------
+    str
+        HTML: the suggestion's sentence and a ``<table>`` (chosen K in bold), or a note when
+        no sweep was run.
+    """
     if result.sweep is None:
         return "<p class='muted'>No K sweep was run.</p>"
     rows = [

@@ -168,6 +168,26 @@ def generate_transactions(
     ``int64``, InvoiceDate ``datetime64[us]``, UnitPrice ``float64`` (2 decimals) and
     CustomerID ``float64`` with NaN for guest checkouts. Rows are in invoice order.
     The same ``rows``, ``seed`` and ``customers`` always give an identical frame.
+
+    Parameters
+    ----------
+    rows
+        Number of transaction lines, at least 1.
+    seed
+        Random seed.
+    customers
+        Number of customers with an id, at least 1; None: about ``rows / 12``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The lines, columns :data:`COLUMNS`; UnitPrice in pounds sterling like the original.
+
+    Raises
+    ------
+    ValueError
+        ``rows`` or ``customers`` is below 1 (a programming error: the CLI checks its own
+        arguments first).
     """
     rows = int(rows)
     if rows < 1:

@@ -412,6 +412,12 @@ def to_dates(values: pa.Array | pa.ChunkedArray | pd.Series, order: str | None =
     Parsed
         ``label`` names the reading used; ``note`` says what the analyst should know.
 
+    Raises
+    ------
+    ValueError
+        ``order`` is not None and not a key of :data:`DATE_ORDERS` (a programming error:
+        callers pass the params' validated value).
+
     Text is tried as ISO, YYYYMMDD, year/month/day, month/day/year and day/month/year;
     the reading under which the most rows parse wins. Rows that only another reading
     understands are filled from it, except that month-first and day-first are never mixed.
