@@ -68,6 +68,7 @@ class Backtest:
         return self.as_of + pd.Timedelta(days=self.horizon_days)
 
     def to_dict(self) -> dict[str, object]:
+        """The backtest as JSON-ready values (its window and warnings), for the backtest's record."""
         return {
             "as_of": self.as_of.date().isoformat(),
             "horizon_days": self.horizon_days,

@@ -54,11 +54,14 @@ class FittedScaler(Protocol):
     """A scikit-learn scaler (see :data:`rfm_desktop.core.choices.SCALERS`): fitted on the
     clustered customers, it maps their (transformed) values to the scaled space and back."""
 
-    def fit_transform(self, values: np.ndarray) -> np.ndarray: ...
+    def fit_transform(self, values: np.ndarray) -> np.ndarray:
+        """Fit on ``values`` (customers × features) and return them scaled, same shape."""
 
-    def transform(self, values: np.ndarray) -> np.ndarray: ...
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """Scale ``values`` (customers × features) with the fitted centre and scale."""
 
-    def inverse_transform(self, values: np.ndarray) -> np.ndarray: ...
+    def inverse_transform(self, values: np.ndarray) -> np.ndarray:
+        """Undo :meth:`transform`: scaled points back to (log-)transformed values."""
 
 
 def make_scaler(name: str) -> FittedScaler | None:
@@ -116,6 +119,9 @@ class Features:
         )
 
     def to_original_units(self, points: np.ndarray) -> np.ndarray:
+        """Points of the scaled space (n × features) back in the analyst's units: recency in
+        days, frequency in orders, monetary in the file's currency (the scaler and any log1p undone).
+        """
         values = self.scaler.inverse_transform(points) if self.scaler is not None else points.copy()
         return np.expm1(values) if self.transform == "log1p" else values
 
@@ -267,6 +273,10 @@ class SilhouetteBasis:
 
     @classmethod
     def build(cls, x: np.ndarray, seed: int) -> SilhouetteBasis:
+        """The distances silhouettes are computed on: all of ``x`` (customers × features), or a
+        seeded sample of :data:`SILHOUETTE_EXACT_LIMIT` customers when there are more (then
+        ``sampled`` is True), so each K of the sweep reuses one distance matrix.
+        """
         n = len(x)
         if n > SILHOUETTE_EXACT_LIMIT:
             index = np.sort(
@@ -277,6 +287,9 @@ class SilhouetteBasis:
         return cls(index, euclidean_matrix(x[index]), n > SILHOUETTE_EXACT_LIMIT)
 
     def samples(self, labels: np.ndarray) -> np.ndarray:
+        """Per-customer silhouette (-1..1) of ``labels`` (one per customer of ``x``) on the
+        basis' customers, as float64.
+        """
         sub_labels = labels[self.index]
         _, sub_labels = np.unique(sub_labels, return_inverse=True)
         return silhouette_from_distances(self.distances, sub_labels).astype(np.float64)

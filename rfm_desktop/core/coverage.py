@@ -53,9 +53,11 @@ class Coverage:
 
     @property
     def shadowed(self) -> tuple[str, ...]:
+        """Rules whose every cell an earlier rule takes (listed in table order)."""
         return tuple(s.name for s in self.rule_stats if s.status == "shadowed")
 
     def segment_at(self, r: int, f: int, m: int) -> str:
+        """The segment of the score cell (``r``, ``f``, ``m``), each score 1..bins."""
         n = self.bins
         return str(self.cells["segment"].iat[((r - 1) * n + (f - 1)) * n + (m - 1)])
 
@@ -106,6 +108,7 @@ class Coverage:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The coverage as JSON-ready values (rule statistics and uncovered cells), for summary.json."""
         return {
             "bins": self.bins,
             "rules": [

@@ -19,6 +19,7 @@ class RFMError(Exception):
 
     @property
     def message(self) -> str:
+        """The analyst-readable message (the first argument), without the hint."""
         return str(self.args[0]) if self.args else ""
 
 

@@ -58,6 +58,7 @@ class Explanation:
 
     @property
     def scores(self) -> tuple[int, int, int]:
+        """The customer's (R, F, M) scores, each 1..bins."""
         return tuple(m.score for m in self.measures)  # type: ignore[return-value]
 
 

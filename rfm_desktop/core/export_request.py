@@ -25,6 +25,7 @@ class ExportRequest:
     customer_ids: tuple[str, ...] = field(default=(), repr=False)
 
     def target_file(self) -> Path:
+        """``target`` with the format's extension (``.csv`` or ``.xlsx``), added or replaced."""
         path = Path(self.target)
         return path if path.suffix.lower() == f".{self.fmt}" else path.with_suffix(f".{self.fmt}")
 

@@ -161,14 +161,17 @@ class Transactions:
 
     @property
     def has_invoice_id(self) -> bool:
+        """True when the file has an invoice column (else each row counts as one order)."""
         return "invoice_id" in self.mapping
 
     @property
     def has_country(self) -> bool:
+        """True when the file has a country column."""
         return "country" in self.mapping
 
     @property
     def has_stock_code(self) -> bool:
+        """True when the file has a stock-code column."""
         return "stock_code" in self.mapping
 
     @property

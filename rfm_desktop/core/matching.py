@@ -26,6 +26,7 @@ class ClusterMatch:
     drift: float | None  # centroid distance in the old run's scaled feature space; None unmatched
 
     def to_dict(self) -> dict[str, object]:
+        """This match as JSON-ready values, for summary.json and run.json."""
         return {
             "cluster": self.id,
             "name": self.name,
@@ -49,6 +50,7 @@ class Matching:
         return tuple(m for m in self.matches if m.old_id is None)
 
     def to_dict(self) -> dict[str, object]:
+        """The matching to the previous run as JSON-ready values, for summary.json and run.json."""
         return {
             "compared_with": self.source,
             "method": "optimal assignment of centroids in the previous run's feature space",

@@ -183,6 +183,7 @@ class ScoringOptions:
 
     @property
     def break_map(self) -> dict[str, tuple[float, ...]]:
+        """Measure -> its fixed score breaks, as a dict (the field is a tuple of pairs to stay hashable)."""
         return dict(self.breaks)
 
     @property
@@ -191,6 +192,7 @@ class ScoringOptions:
         return self.rules.rescaled(self.bins)
 
     def to_dict(self) -> dict[str, Any]:
+        """These options as JSON-ready values; :meth:`AnalysisParams.from_dict` reads them back."""
         return {
             "bins": self.bins,
             "breaks": {m: list(p) for m, p in self.breaks},
@@ -314,9 +316,15 @@ class AnalysisParams:
 
     @property
     def mapping(self) -> dict[str, str]:
+        """Canonical field -> the file's column, as a dict (the field is a tuple of pairs to stay
+        hashable).
+        """
         return dict(self.column_map)
 
     def to_dict(self) -> dict[str, Any]:
+        """The params as JSON-ready values (run.json, saved analyses); :meth:`from_dict` reads
+        them back to an equal value.
+        """
         data = dataclasses.asdict(self)
         data["column_map"] = dict(self.column_map)
         data["scoring"] = self.scoring.to_dict()
@@ -345,6 +353,7 @@ class AnalysisParams:
         return self.replace(cluster_names=())
 
     def replace(self, **changes: Any) -> AnalysisParams:
+        """A copy with ``changes`` (field name -> new value) applied; the params stay frozen."""
         return dataclasses.replace(self, **changes)
 
 

@@ -36,6 +36,7 @@ class RunWarning:
         return self.text
 
     def to_dict(self) -> dict[str, str]:
+        """The warning as JSON-ready values (stage and text), for summary.json and run.json."""
         return {"stage": self.stage, "text": self.text}
 
 
@@ -75,6 +76,7 @@ class RowGroup:
     countries: tuple[tuple[str, float], ...] = ()  # top countries and their share of the rows
 
     def to_dict(self) -> dict[str, Any]:
+        """The group as JSON-ready values."""
         out = dataclasses.asdict(self)
         out["countries"] = [{"country": c, "share": share} for c, share in self.countries]
         return out
@@ -95,6 +97,7 @@ class MissingIdCheck:
     verdict: str  # one or two plain sentences for the analyst
 
     def to_dict(self) -> dict[str, Any]:
+        """The check as JSON-ready values, for summary.json."""
         return {
             "sales_rows": self.sales_rows,
             "with_id": self.with_id.to_dict(),
@@ -123,6 +126,7 @@ class CleaningReport:
 
     @property
     def rows_clean(self) -> int:
+        """Rows left after the last cleaning step (the rows read when no step ran)."""
         return self.steps[-1].after if self.steps else self.rows_read
 
 
@@ -141,6 +145,7 @@ class KStability:
     cluster_jaccard: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The stability as JSON-ready values, for summary.json."""
         return dataclasses.asdict(self) | {"cluster_jaccard": list[Any](self.cluster_jaccard)}
 
 
@@ -191,6 +196,7 @@ class FeatureSpace:
         return (values - np.asarray(self.center)) / np.asarray(self.scale)
 
     def to_dict(self) -> dict[str, object]:
+        """The space as JSON-ready values; :meth:`from_dict` reads it back."""
         return {
             "features": list[Any](self.features),
             "transform": self.transform,
@@ -200,7 +206,14 @@ class FeatureSpace:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureSpace:
-        """The space of :meth:`to_dict`'s output; KeyError/TypeError/ValueError when it is not one."""
+        """The space of :meth:`to_dict`'s output.
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            ``data`` is not such a space (missing field, wrong type, mismatched lengths, a zero
+            or infinite scale); callers that read a saved file turn these into ``ParamsError``.
+        """
         space = cls(
             tuple(str(f) for f in data["features"]),
             str(data["transform"]),
@@ -299,7 +312,13 @@ class AnalysisResult:
         return self.scales[0].bins if self.scales else self.rules.scale
 
     def scale(self, measure: str) -> MeasureScale:
-        """The scale of "recency", "frequency" or "monetary"."""
+        """The scale of "recency", "frequency" or "monetary".
+
+        Raises
+        ------
+        KeyError
+            ``measure`` is none of the three (a programming error).
+        """
         for s in self.scales:
             if s.measure == measure:
                 return s
@@ -322,10 +341,12 @@ class AnalysisResult:
 
     @property
     def suggested_k(self) -> int | None:
+        """The K the sweep suggests, or None when no sweep was run."""
         return self.sweep.suggested_k if self.sweep else None
 
     @property
     def customer_count(self) -> int:
+        """The number of customers analysed (rows of ``customers``)."""
         return len(self.customers)
 
     @property
@@ -336,6 +357,13 @@ class AnalysisResult:
         return f"{len(self.clusters)} segments (K = {self.k}{outliers})"
 
     def cluster(self, cluster_id: int) -> ClusterProfile:
+        """The cluster with id ``cluster_id``.
+
+        Raises
+        ------
+        KeyError
+            No cluster has that id (a programming error: ids come from ``clusters``).
+        """
         for c in self.clusters:
             if c.id == cluster_id:
                 return c

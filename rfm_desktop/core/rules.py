@@ -42,13 +42,18 @@ class SegmentRule:
 
     @property
     def boxes(self) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+        """The rule's (low, high) score bounds for recency, frequency and monetary, in that order."""
         return self.recency, self.frequency, self.monetary
 
     @property
     def is_empty(self) -> bool:
+        """True when a bound has low above high, so the rule can never match."""
         return any(low > high for low, high in self.boxes)
 
     def matches(self, r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Which customers the rule takes: boolean array, one per customer, from their R, F
+        and M scores (same-length integer arrays).
+        """
         return (
             (r >= self.recency[0])
             & (r <= self.recency[1])
@@ -113,6 +118,9 @@ class RuleSet:
         return names.index(segment) if segment in names else len(names)
 
     def strategy(self, segment: str) -> str:
+        """The suggested strategy text of ``segment``: the rule's own, else the default for that
+        name, else the one for "Others".
+        """
         for rule in self.rules:
             if rule.name == segment:
                 return rule.strategy or STRATEGIES.get(segment, STRATEGIES[OTHERS])
@@ -127,6 +135,11 @@ class RuleSet:
         with 10 scores, 1–2 read as 1, 3–4 as 2 … 9–10 as 5. A rule bound [lo, hi] becomes the
         scores s whose t lies in it; a bound no score reaches leaves the rule empty (it can never
         match, and the coverage map says so).
+
+        Raises
+        ------
+        ParamsError
+            ``bins`` is outside 2..10.
         """
         if bins == self.scale:
             return self
@@ -164,6 +177,7 @@ class RuleSet:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The table as JSON-ready values (run.json, saved analyses); :meth:`from_dict` reads it back."""
         return {
             "name": self.name,
             "scale": self.scale,
@@ -174,6 +188,13 @@ class RuleSet:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuleSet:
+        """The table of :meth:`to_dict`'s output (or a saved analysis' rule table).
+
+        Raises
+        ------
+        ParamsError
+            ``data`` is not a valid rule table (missing key, bad bound); the message names the row.
+        """
         try:
             rules = tuple(_rule_from_row(dict(row), i + 2) for i, row in enumerate(data["table"]))
             return cls(

@@ -47,6 +47,7 @@ class ScoreBand:
         return self.above is None or self.up_to is None or self.above < self.up_to
 
     def to_dict(self) -> dict[str, float | int | None]:
+        """The band as JSON-ready values, for summary.json and the score-thresholds table."""
         return {
             "score": self.score,
             "lower": _plain(self.lower),
@@ -78,6 +79,7 @@ class MeasureScale:
 
     @property
     def letter(self) -> str:
+        """``R``, ``F`` or ``M``."""
         return LETTERS[self.measure]
 
     def scores(self, values: np.ndarray | pd.Series) -> np.ndarray:
@@ -91,10 +93,12 @@ class MeasureScale:
         return scores.astype(np.int8)
 
     def band(self, score: int) -> ScoreBand:
+        """The band of ``score`` (1..bins)."""
         return self.bands[score - 1]
 
     @property
     def used_scores(self) -> tuple[int, ...]:
+        """The scores at least one customer got, ascending."""
         return tuple(b.score for b in self.bands if b.customers)
 
     def reachable(self, score: int) -> bool:
@@ -117,6 +121,7 @@ class MeasureScale:
         return f"{self.letter} {score} = {fmt_value(band.lower, self.measure)}–{with_unit(band.upper, self.measure)}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The scale as JSON-ready values, for summary.json (score_thresholds)."""
         return {
             "bins": self.bins,
             "method": self.method,

@@ -26,6 +26,7 @@ class InputBytes:
 
     @property
     def size(self) -> int:
+        """The input's size in bytes."""
         return len(self.data)
 
 

@@ -203,6 +203,7 @@ class Parsed:
 
     @property
     def parsed(self) -> int:
+        """Values read successfully: present minus bad."""
         return self.present - self.bad
 
 
