@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -60,6 +59,8 @@ from rfm_desktop.gui.views.scatter_items import (
     ToggleLegend,
     to_qimage,
 )
+from rfm_desktop.gui.views.svg import faint_brushes
+from rfm_desktop.gui.views.tsne_job import TsneJob, sample_note
 
 #: most customers drawn as points; with more in the drawn region a density image is drawn
 POINT_LIMIT = 50_000
@@ -159,7 +160,6 @@ class Scatter2DView(ResultView):
         )  # the size of a screen pixel (plotted units) when it was drawn
         self._mode = "points"  # "points" or "density": what the drawn region shows
         self._tsne = None  # core.tsne.TsneMap of the current result
-        self._tsne_worker = None  # gui.worker.Worker computing it
         self._tsne_note = ""
         self._sorted_codes = np.zeros(0, dtype=np.int16)  # group per sorted point, -1 hidden
         self._detail_job = None  # gui.worker.Worker drawing the density image of the region
@@ -225,25 +225,15 @@ class Scatter2DView(ResultView):
         # a long description must not widen the window (small screens): it is cut at the edge
         self.hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-        # t-SNE progress: a bar, what it does, Cancel (shown while the map is computed)
-        self.tsne_bar = QProgressBar()
-        self.tsne_bar.setRange(0, 1000)
-        self.tsne_bar.setTextVisible(False)
-        self.tsne_bar.setMaximumWidth(220)
-        self.tsne_label = QLabel()
-        self.tsne_label.setWordWrap(True)
-        self.tsne_cancel = QPushButton("Cancel")
-        self.tsne_cancel.setToolTip(
-            "Stop computing the t-SNE map and go back to the previous axes."
-        )
-        self.tsne_cancel.clicked.connect(self.cancel_tsne)
-        self.tsne_panel = QWidget()
-        tsne_row = QHBoxLayout(self.tsne_panel)
-        tsne_row.setContentsMargins(0, 0, 0, 0)
-        tsne_row.addWidget(self.tsne_bar)
-        tsne_row.addWidget(self.tsne_label, 1)
-        tsne_row.addWidget(self.tsne_cancel)
-        self.tsne_panel.hide()
+        # t-SNE: computed in the background, its progress panel shown meanwhile
+        self._tsne_job = TsneJob(self)
+        self._tsne_job.finished.connect(self._tsne_finished)
+        self._tsne_job.failed.connect(self._tsne_failed)
+        self._tsne_job.cancelled.connect(self._tsne_cancelled)
+        self.tsne_bar = self._tsne_job.bar
+        self.tsne_label = self._tsne_job.label
+        self.tsne_cancel = self._tsne_job.cancel_button
+        self.tsne_panel = self._tsne_job.panel
 
         # -- plot ----------------------------------------------------------------------
         self.graphics = pg.GraphicsLayoutWidget()
@@ -406,12 +396,16 @@ class Scatter2DView(ResultView):
         return self._tsne
 
     def is_computing_tsne(self) -> bool:
-        return self._tsne_worker is not None and self._tsne_worker.is_running
+        return self._tsne_job.is_running()
 
     def cancel_tsne(self) -> None:
         """Stop computing the t-SNE map (the map goes back to the R, F, M axes)."""
-        if self._tsne_worker is not None:
-            self._tsne_worker.cancel()
+        self._tsne_job.cancel()
+
+    @property
+    def _tsne_worker(self):
+        """The gui.worker.Worker computing the t-SNE map (None before the first)."""
+        return self._tsne_job.worker
 
     def set_color_by(self, mode: str) -> None:
         """ "cluster" or "segment" (the named RFM segment)."""
@@ -894,51 +888,15 @@ class Scatter2DView(ResultView):
             self._arrays[key] = values
 
     def _start_tsne(self) -> None:
-        from rfm_desktop.core import tsne
-        from rfm_desktop.gui import worker
-
-        result = self._result
-        if result is None or self.is_computing_tsne():
+        if self._result is None or self.is_computing_tsne():
             return
-        seed = int(result.params.clustering.seed)
-        n = len(result.customers)
-        limit = tsne.SAMPLE_LIMIT
-        mapped = min(n, limit)
-        what = (
-            f"a random sample of {mapped:,} of the {n:,} customers (seed {seed})"
-            if mapped < n
-            else f"all {n:,} customers"
-        )
-        self.tsne_label.setText(f"Computing the t-SNE map of {what}…")
-        self.tsne_bar.setValue(0)
-        self.tsne_panel.show()
-        customers = result.customers
-        self._tsne_worker = worker.start_worker(
-            lambda task: tsne.tsne_map(customers, seed, task.progress, task.cancelled, limit=limit),
-            name="t-SNE",
-            on_progress=self._tsne_progress,
-            on_finished=lambda tsne_map, r=result: self._tsne_finished(r, tsne_map),
-            on_errored=self._tsne_failed,
-            on_aborted=self._tsne_cancelled,
-        )
-
-    def _tsne_progress(self, fraction: float, step: str) -> None:
-        self.tsne_bar.setValue(int(fraction * 1000))
-        self.tsne_bar.setToolTip(step)
+        self._tsne_job.start(self._result)
 
     def _tsne_finished(self, result: AnalysisResult, tsne_map) -> None:
-        self.tsne_panel.hide()
         if result is not self._result:
             return  # a map of an older result
         self._tsne = tsne_map
-        self._tsne_note = (
-            f"t-SNE map of a fixed-seed random sample of {len(tsne_map.rows):,} of the {tsne_map.total:,} customers "
-            f"(seed {tsne_map.seed}, the same map each time); customers outside the sample are not drawn and "
-            "cannot be selected here."
-            if tsne_map.sampled
-            else f"t-SNE map of all {tsne_map.total:,} customers (seed {tsne_map.seed}, the same map each time); "
-            "distances between groups mean little, neighbours mean a lot."
-        )
+        self._tsne_note = sample_note(tsne_map)
         self._put_tsne_arrays()
         if self.projection() == "tsne":
             self._compute_xy()
@@ -946,14 +904,12 @@ class Scatter2DView(ResultView):
         self.tsneEnded.emit("done")
 
     def _tsne_failed(self, exc: BaseException) -> None:
-        self.tsne_panel.hide()
         self._back_to_axes()
         self.sample_label.setText(f"The t-SNE map could not be computed: {exc}")
         self.sample_label.show()
         self.tsneEnded.emit("failed")
 
     def _tsne_cancelled(self) -> None:
-        self.tsne_panel.hide()
         self._back_to_axes()
         self.tsneEnded.emit("cancelled")
 
@@ -1088,14 +1044,6 @@ class Scatter2DView(ResultView):
                 )
         self._show_hover(None)
         dim_in_svg = str(path).lower().endswith(".svg") and self._selected.any()
-        if dim_in_svg:  # the SVG exporter ignores item opacity: dim the brushes instead
-            for g in self._groups:
-                faint = QColor(g.color)
-                faint.setAlpha(50)
-                g.item.setBrush(pg.mkBrush(faint))
-        try:
+        items = [(g.item, g.color) for g in self._groups] if dim_in_svg else []
+        with faint_brushes(items, self._brush):
             super().save_image(path)
-        finally:
-            if dim_in_svg:
-                for g in self._groups:
-                    g.item.setBrush(self._brush(QColor(g.color)))

@@ -1,4 +1,4 @@
-"""SVG export through pyqtgraph, tolerant of closed paths.
+"""SVG export through pyqtgraph, tolerant of closed paths; and the 2D view's faint brushes.
 
 pyqtgraph 0.14.0's SVG exporter parses each ``<path d="...">`` as space-separated
 ``x,y`` pairs and fails on the ``Z`` (close path) that Qt 6 writes for closed shapes
@@ -10,7 +10,7 @@ of the sub-path, which draws the same shape; the original function is restored a
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,3 +65,24 @@ def export_svg(target: Any, path: str | Path) -> None:
 
     with _tolerate_closed_paths():
         exporters.SVGExporter(target).export(str(path))
+
+
+@contextmanager
+def faint_brushes(
+    items: Sequence[tuple[Any, str]], restore: Callable[[Any], Any]
+) -> Iterator[None]:
+    """While exporting, draw each (scatter item, colour) with a faint brush, then put back
+    ``restore(QColor(colour))``: the SVG exporter ignores item opacity, so a selection's
+    dimming of the other points would be lost otherwise. No items: nothing changes."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QColor
+
+    for item, color in items:
+        faint = QColor(color)
+        faint.setAlpha(50)
+        item.setBrush(pg.mkBrush(faint))
+    try:
+        yield
+    finally:
+        for item, color in items:
+            item.setBrush(restore(QColor(color)))
