@@ -4,6 +4,7 @@ rename, sorting, streaming K charts, images, and the 3D fallback/rendering."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -666,6 +667,97 @@ def test_scatter_keeps_the_selection_across_a_rename(qtbot, result) -> None:
     assert view.selected_count() == n
     view.set_axes("pc1", "pc2")  # the same customers stay selected on other axes
     assert view.selected_count() == n
+
+
+def test_scatter_state_round_trip_and_checks(qtbot, result) -> None:
+    from rfm_desktop.gui.views.scatter_state import Scatter2DState
+
+    view = _make(qtbot, scatter2d.Scatter2DView)
+    assert view.state() == Scatter2DState()  # the default: recency x monetary (log), clusters
+    assert view.axes() == ("recency", "monetary", False, True)
+    view.set_result(result)
+    ids = result.customers["customer_id"].astype(str)
+    chosen = frozenset(ids.iloc[[3, 10, 42]])
+    wanted = Scatter2DState(
+        x="frequency",
+        y="recency",
+        x_log=True,
+        y_log=False,
+        color_by="segment",
+        hidden_clusters=frozenset({2}),
+        selected=chosen,
+    )
+    with qtbot.waitSignal(view.selectionChanged, timeout=1000) as blocker:
+        view.set_state(wanted)
+    assert view.state() == wanted
+    assert set(blocker.args[0]) == set(chosen) and view.selected_count() == 3
+    assert view.axes() == ("frequency", "recency", True, False)
+    # the widgets follow the state, and an edit of a widget is a state change
+    assert view.x_combo.currentData() == "frequency" and view.x_log.isChecked()
+    assert view.color_combo.currentData() == "segment"
+    view.y_log.setChecked(True)
+    assert view.state() == replace(wanted, y_log=True)
+    # each colouring keeps its hidden groups; customers of a hidden group are not selected
+    view.update_state(color_by="cluster")
+    assert not view.is_group_visible(2) and not view.group_items()[2].isVisible()
+    in_two = frozenset(ids[result.customers["cluster"].to_numpy() == 2].iloc[:2])
+    view.update_state(selected=chosen | in_two | {"no such customer"})
+    kept = view.state().selected
+    assert not kept & in_two and "no such customer" not in kept
+    assert len(kept) == view.selected_count()
+    for bad in ({"x": "tsne1"}, {"projection": "umap"}, {"color_by": "rfm"}):
+        with pytest.raises(ValueError):
+            view.update_state(**bad)
+        with pytest.raises(ValueError):
+            Scatter2DState(**bad)
+
+
+def test_scatter_set_state_draws_the_same_as_the_setters(qtbot, result) -> None:
+    by_setters = _make(qtbot, scatter2d.Scatter2DView)
+    by_setters.set_result(result)
+    by_setters.set_axes("frequency", "monetary", x_log=True, y_log=True)
+    by_setters.toggle_group(1)
+    by_setters.select_rect(0, 0, 1, 5)
+    by_state = _make(qtbot, scatter2d.Scatter2DView)
+    by_state.set_result(result)
+    by_state.set_state(by_setters.state())
+    assert by_state.state() == by_setters.state() and by_state.selected_count() > 0
+
+    def drawn(view) -> dict:
+        return {
+            g.key: (
+                sorted(zip(g.item.data["x"], g.item.data["y"], strict=True)),
+                sorted(zip(g.overlay.data["x"], g.overlay.data["y"], strict=True)),
+                g.item.isVisible(),
+                g.item.opacity(),
+            )
+            for g in view._groups
+        }
+
+    assert drawn(by_state) == drawn(by_setters)
+    for side in ("bottom", "left"):
+        axis, other = by_state.plot.getAxis(side), by_setters.plot.getAxis(side)
+        assert (axis.logMode, axis.labelText) == (other.logMode, other.labelText)
+    assert by_state.selected_customer_ids() == by_setters.selected_customer_ids()
+    assert by_state.count_label.text() == by_setters.count_label.text()
+
+
+def test_scatter_report_view_draws_from_the_default_state(qtbot, result) -> None:
+    from rfm_desktop.gui.images import fresh_view
+    from rfm_desktop.gui.views.scatter_state import Scatter2DState
+
+    view = _make(qtbot, scatter2d.Scatter2DView)
+    view.set_result(result)
+    view.set_axes("pc1", "pc2")
+    view.toggle_group(0)
+    assert view.select_rect(-1e9, -1e9, 1e9, 1e9) > 0
+    fresh = fresh_view(view, result)
+    try:
+        assert fresh.state() == Scatter2DState() and fresh.selected_count() == 0
+        assert all(item.isVisible() for item in fresh.group_items().values())
+    finally:
+        fresh.close()
+        fresh.deleteLater()
 
 
 def test_scatter_million_customers_density_when_many_points_when_zoomed_in(qtbot) -> None:

@@ -12,7 +12,7 @@ and counts always test every customer.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,13 @@ from rfm_desktop.gui.views.scatter_items import (
     ToggleLegend,
     to_qimage,
 )
+from rfm_desktop.gui.views.scatter_state import (
+    ALL_AXES,
+    AXES,
+    COLOR_BY,
+    PROJECTIONS,
+    Scatter2DState,
+)
 from rfm_desktop.gui.views.svg import faint_brushes
 from rfm_desktop.gui.views.tsne_job import TsneJob, sample_note
 
@@ -74,35 +81,6 @@ OVERVIEW_CELLS = (300, 400)
 SVG_POINT_LIMIT = 150_000
 
 
-@dataclass(frozen=True)
-class AxisSpec:
-    key: str
-    column: str
-    label: str
-    short: str
-    unit: str = ""
-    loggable: bool = True
-
-
-AXES: dict[str, AxisSpec] = {
-    "recency": AxisSpec(
-        "recency", "recency", "Recency (days since last purchase)", "Recency", "days"
-    ),
-    "frequency": AxisSpec("frequency", "frequency", "Frequency (orders)", "Frequency", "orders"),
-    "monetary": AxisSpec("monetary", "monetary", "Monetary (total spend)", "Monetary"),
-    "pc1": AxisSpec("pc1", "pc1", "PCA 1 (of the scaled R, F, M)", "PCA 1", loggable=False),
-    "pc2": AxisSpec("pc2", "pc2", "PCA 2 (of the scaled R, F, M)", "PCA 2", loggable=False),
-}
-#: the t-SNE map's axes (not offered in the X / Y lists: they only make sense together)
-MAP_AXES: dict[str, AxisSpec] = {
-    "tsne1": AxisSpec(
-        "tsne1", "tsne1", "t-SNE 1 (no unit: only neighbourhoods matter)", "t-SNE 1", loggable=False
-    ),
-    "tsne2": AxisSpec("tsne2", "tsne2", "t-SNE 2", "t-SNE 2", loggable=False),
-}
-ALL_AXES = {**AXES, **MAP_AXES}
-PROJECTIONS = {"axes": "R, F, M axes", "pca": "PCA", "tsne": "t-SNE"}
-COLOR_BY = {"cluster": "Cluster", "segment": "RFM segment"}
 SELECT_MODES = {"pan": "Pan / zoom", "rect": "Rectangle", "lasso": "Lasso"}
 
 
@@ -145,7 +123,8 @@ class Scatter2DView(ResultView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._groups: list[_Group] = []
-        self._hidden: dict[str, set[object]] = {"cluster": set(), "segment": set()}
+        #: what the view shows; changed only through set_state (the widgets follow it)
+        self._state = Scatter2DState()
         self._x = np.zeros(0)
         self._y = np.zeros(0)
         self._selected = np.zeros(0, dtype=bool)
@@ -190,9 +169,6 @@ class Scatter2DView(ResultView):
         self.color_combo = QComboBox()
         for key, text in COLOR_BY.items():
             self.color_combo.addItem(text, key)
-        self.x_combo.setCurrentIndex(self.x_combo.findData("recency"))
-        self.y_combo.setCurrentIndex(self.y_combo.findData("monetary"))
-        self.y_log.setChecked(True)
 
         self.mode_buttons = QButtonGroup(self)
         mode_box = QHBoxLayout()
@@ -319,12 +295,19 @@ class Scatter2DView(ResultView):
         layout.addWidget(self.sample_label)
         self.set_content(content)
 
+        self._show_state_in_widgets()
+        # a widget edit is a state change like any other (the widgets echo nothing back: set_state
+        # blocks their signals while it fills them)
         for combo in (self.x_combo, self.y_combo):
-            combo.currentIndexChanged.connect(self._axes_changed)
+            combo.currentIndexChanged.connect(self._axis_widgets_edited)
         for box in (self.x_log, self.y_log):
-            box.toggled.connect(self._axes_changed)
-        self.projection_combo.currentIndexChanged.connect(self._projection_changed)
-        self.color_combo.currentIndexChanged.connect(self._groups_changed)
+            box.toggled.connect(self._axis_widgets_edited)
+        self.projection_combo.currentIndexChanged.connect(
+            lambda: self.update_state(projection=str(self.projection_combo.currentData()))
+        )
+        self.color_combo.currentIndexChanged.connect(
+            lambda: self.update_state(color_by=str(self.color_combo.currentData()))
+        )
         self.mode_buttons.buttonClicked.connect(lambda b: self.set_select_mode(b.property("mode")))
         self.clear_button.clicked.connect(self.clear_selection)
         self.reset_button.clicked.connect(self.reset_view)
@@ -349,6 +332,7 @@ class Scatter2DView(ResultView):
         }
         if not keep:
             self._selected = np.zeros(len(frame), dtype=bool)
+            self._state = replace(self._state, selected=frozenset())
             self._drop_tsne()
         self._put_tsne_arrays()
         self._size, self._alpha = _point_style(len(frame))
@@ -361,22 +345,115 @@ class Scatter2DView(ResultView):
         if self.projection() == "tsne" and self._tsne is None:
             self._start_tsne()
 
+    def state(self) -> Scatter2DState:
+        """What the view shows now (axes, log scales, colouring, hidden groups, selection)."""
+        return self._state
+
+    def update_state(self, **changes: object) -> None:
+        """Change some fields of the state (see :class:`Scatter2DState`) and redraw.
+
+        Raises
+        ------
+        ValueError
+            For an unknown projection, axis or colouring.
+        """
+        self.set_state(replace(self._state, **changes))  # type: ignore[arg-type]
+
+    def set_state(self, state: Scatter2DState) -> None:
+        """Show ``state``: the one way the view's choices change; redraws what differs.
+
+        Selected customers that are not in the result or are in a hidden group are dropped from
+        the selection (hidden customers cannot be selected)."""
+        self._show(state)
+
+    def _show(self, state: Scatter2DState, mask: np.ndarray | None = None) -> bool:
+        """:meth:`set_state`; ``mask`` is the selection as rows when the caller has it already.
+        Returns True when the selection changed (and :attr:`selectionChanged` was emitted)."""
+        old, self._state = self._state, state
+        self._show_state_in_widgets()
+        if self._result is None:
+            return False
+        if state.projection == "tsne" and self._tsne is None:
+            self._start_tsne()
+        axes = ("projection", "x", "y", "x_log", "y_log")
+        axes_changed = any(getattr(state, f) != getattr(old, f) for f in axes)
+        groups_changed = state.color_by != old.color_by
+        hidden_changed = state.hidden != old.hidden
+        if groups_changed:
+            self._build_groups()
+            self._groups_shown_changed()
+        elif hidden_changed:
+            for (
+                g
+            ) in self._groups:  # the legend's toggles land here too (see _group_visibility_changed)
+                g.item.setVisible(g.key not in state.hidden)
+                g.overlay.setVisible(g.key not in state.hidden)
+            if self._sorted is not None:
+                self._groups_shown_changed()
+                self._refresh_detail()
+        if axes_changed:
+            self._compute_xy()
+            self._redraw()
+        elif groups_changed:
+            self._redraw(autorange=False)
+        if mask is None:
+            mask = (
+                self._rows_of(state.selected)
+                if state.selected != old.selected
+                else self._selected.copy()
+            )
+        mask &= np.append(self._shown_groups(), False)[self._codes]  # hidden: not selectable
+        if len(state.selected) != int(mask.sum()):  # ids not in the result, or hidden customers
+            self._state = replace(self._state, selected=self._ids_of(mask))
+        if np.array_equal(mask, self._selected):
+            return False
+        self._selected = mask
+        self._selection_changed()
+        return True
+
+    def _show_state_in_widgets(self) -> None:
+        state = self._state
+        pairs = (
+            (self.projection_combo, state.projection),
+            (self.x_combo, state.x),
+            (self.y_combo, state.y),
+            (self.color_combo, state.color_by),
+        )
+        boxes = ((self.x_log, state.x_log), (self.y_log, state.y_log))
+        for widget, _ in (*pairs, *boxes):
+            widget.blockSignals(True)
+        for combo, key in pairs:
+            combo.setCurrentIndex(combo.findData(key))
+        for box, on in boxes:
+            box.setChecked(on)
+        for widget, _ in (*pairs, *boxes):
+            widget.blockSignals(False)
+
+    def _axis_widgets_edited(self) -> None:
+        self.update_state(
+            x=str(self.x_combo.currentData()),
+            y=str(self.y_combo.currentData()),
+            x_log=self.x_log.isChecked(),
+            y_log=self.y_log.isChecked(),
+        )
+
+    def _rows_of(self, ids: frozenset[str]) -> np.ndarray:
+        """The selection mask of customers ``ids`` (ids not in the result are ignored)."""
+        mask = np.zeros(len(self._selected), dtype=bool)
+        if self._result is not None and ids:
+            index = pd.Index(self._result.customers["customer_id"].astype(str))
+            rows = index.get_indexer(list(ids))
+            mask[rows[rows >= 0]] = True
+        return mask
+
+    def _ids_of(self, mask: np.ndarray) -> frozenset[str]:
+        if self._result is None or not mask.any():
+            return frozenset()
+        return frozenset(str(v) for v in self._result.customers["customer_id"].to_numpy()[mask])
+
     def set_axes(self, x: str, y: str, *, x_log: bool = False, y_log: bool = False) -> None:
         """Choose the axes by key: recency, frequency, monetary, pc1, pc2 (the R, F, M axes map)."""
-        for key in (x, y):
-            if key not in AXES:
-                raise ValueError(f"Unknown axis '{key}': use one of {', '.join(AXES)}.")
-        widgets = (self.x_combo, self.y_combo, self.x_log, self.y_log, self.projection_combo)
-        for w in widgets:
-            w.blockSignals(True)
-        self.projection_combo.setCurrentIndex(self.projection_combo.findData("axes"))
-        self.x_combo.setCurrentIndex(self.x_combo.findData(x))
-        self.y_combo.setCurrentIndex(self.y_combo.findData(y))
-        self.x_log.setChecked(x_log)
-        self.y_log.setChecked(y_log)
-        for w in widgets:
-            w.blockSignals(False)
-        self._projection_changed()
+        self.update_state(projection="axes", x=x, y=y, x_log=x_log, y_log=y_log)
 
     def axes(self) -> tuple[str, str, bool, bool]:
         return (self._axis_key("x"), self._axis_key("y"), self._log_on("x"), self._log_on("y"))
@@ -384,12 +461,10 @@ class Scatter2DView(ResultView):
     def set_projection(self, key: str) -> None:
         """ "axes" (the X and Y chosen), "pca" (PCA 1 x PCA 2) or "tsne" (computed in the
         background the first time; :attr:`tsneEnded` tells when it is drawn)."""
-        if key not in PROJECTIONS:
-            raise ValueError(f"Unknown map '{key}': use {', '.join(PROJECTIONS)}.")
-        self.projection_combo.setCurrentIndex(self.projection_combo.findData(key))
+        self.update_state(projection=key)
 
     def projection(self) -> str:
-        return str(self.projection_combo.currentData())
+        return self._state.projection
 
     def tsne_map(self):
         """The t-SNE map of the current result, once computed."""
@@ -409,12 +484,10 @@ class Scatter2DView(ResultView):
 
     def set_color_by(self, mode: str) -> None:
         """ "cluster" or "segment" (the named RFM segment)."""
-        if mode not in COLOR_BY:
-            raise ValueError(f"Colour by 'cluster' or 'segment', not '{mode}'.")
-        self.color_combo.setCurrentIndex(self.color_combo.findData(mode))
+        self.update_state(color_by=mode)
 
     def color_by(self) -> str:
-        return str(self.color_combo.currentData())
+        return self._state.color_by
 
     def set_select_mode(self, mode: str) -> None:
         """ "pan", "rect" or "lasso": what a left-drag does."""
@@ -439,9 +512,7 @@ class Scatter2DView(ResultView):
         return self._apply_selection(lambda x, y: points_in_polygon(x, y, poly), add)
 
     def clear_selection(self) -> None:
-        if self._selected.any():
-            self._selected[:] = False
-            self._selection_changed()
+        self.update_state(selected=frozenset())
 
     def selected_rows(self) -> np.ndarray:
         """Positions (0-based) of the selected customers in ``result.customers``."""
@@ -458,12 +529,13 @@ class Scatter2DView(ResultView):
         return {g.key: g.item for g in self._groups if g.item is not None}
 
     def set_group_visible(self, key: object, visible: bool) -> None:
-        for g in self._groups:
-            if g.key == key and g.item is not None:
-                g.item.setVisible(visible)
+        if key not in {g.key for g in self._groups}:
+            return
+        hidden = self._state.hidden
+        self.set_state(self._state.with_hidden(hidden - {key} if visible else hidden | {key}))
 
     def is_group_visible(self, key: object) -> bool:
-        return key not in self._hidden[self.color_by()]
+        return key not in self._state.hidden
 
     def toggle_group(self, key: object) -> None:
         """What clicking a legend entry does."""
@@ -508,16 +580,10 @@ class Scatter2DView(ResultView):
 
     # -- building ---------------------------------------------------------------------------------
     def _axis_key(self, axis: str) -> str:
-        projection = self.projection()
-        if projection == "pca":
-            return "pc1" if axis == "x" else "pc2"
-        if projection == "tsne":
-            return "tsne1" if axis == "x" else "tsne2"
-        return str((self.x_combo if axis == "x" else self.y_combo).currentData())
+        return self._state.axis_key(axis)
 
     def _log_on(self, axis: str) -> bool:
-        box = self.x_log if axis == "x" else self.y_log
-        return box.isChecked() and ALL_AXES[self._axis_key(axis)].loggable
+        return self._state.log_on(axis)
 
     def _axis_label(self, key: str) -> str:
         label = ALL_AXES[key].label
@@ -562,7 +628,7 @@ class Scatter2DView(ResultView):
             if isinstance(item, pg.ScatterPlotItem) and item is not self.hover.ring:
                 self.plot.removeItem(item)
         self.legend.clear()
-        hidden = self._hidden[self.color_by()]
+        hidden = self._state.hidden
         bg = background(self)
         many = len(self._selected) > 20_000
         for g in self._groups:
@@ -915,53 +981,24 @@ class Scatter2DView(ResultView):
 
     def _back_to_axes(self) -> None:
         if self.projection() == "tsne":
-            self.projection_combo.setCurrentIndex(self.projection_combo.findData("axes"))
+            self.update_state(projection="axes")
 
     # -- reactions -------------------------------------------------------------------------
-    def _projection_changed(self) -> None:
-        if self._result is None:
-            return
-        if self.projection() == "tsne" and self._tsne is None:
-            self._start_tsne()
-        self._axes_changed()
-
-    def _axes_changed(self) -> None:
-        if self._result is None:
-            return
-        self._compute_xy()
-        self._redraw()
-
-    def _groups_changed(self) -> None:
-        if self._result is None:
-            return
-        self._build_groups()
-        self._groups_shown_changed()
-        self._redraw(autorange=False)
-
     def _group_visibility_changed(self, g: _Group) -> None:
-        visible = g.item.isVisible()
-        hidden = self._hidden[self.color_by()]
-        if visible:
-            hidden.discard(g.key)
-        else:
-            hidden.add(g.key)
-        g.overlay.setVisible(visible)
-        if self._sorted is not None:
-            self._groups_shown_changed()
-            self._refresh_detail()
-        if not visible and self._selected[g.rows].any():  # hidden customers are not selected
-            self._selected[g.rows] = False
-            self._selection_changed()
+        """A legend click toggled the item: make it a state change (set_state's own toggles
+        find the state already saying so)."""
+        if g.item.isVisible() != self.is_group_visible(g.key):
+            self.set_group_visible(g.key, g.item.isVisible())
 
     def _apply_selection(self, test, add: bool) -> int:
         if self._result is None:
             return 0
         candidates = self._visible_rows()
         inside = test(self._x[candidates], self._y[candidates])
-        if not add:
-            self._selected[:] = False
-        self._selected[candidates[inside]] = True
-        self._selection_changed()
+        mask = self._selected.copy() if add else np.zeros_like(self._selected)
+        mask[candidates[inside]] = True
+        if not self._show(replace(self._state, selected=self._ids_of(mask)), mask):
+            self._selection_changed()  # every drag is answered, even when it selects the same
         return self.selected_count()
 
     def _selection_changed(self) -> None:
