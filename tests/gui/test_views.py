@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
@@ -1094,6 +1094,64 @@ def test_3d_draws_the_outliers_inside_centred_axes_with_ticks_and_calm_rotation(
         )
         gl.mouseMoveEvent(event)
     assert gl.opts["azimuth"] == pytest.approx(before - 100 * view3d.ROTATE_DEGREES_PER_PX)
+
+
+@pytest.mark.skipif(
+    not _real_display(),
+    reason="needs a display with OpenGL (run under xvfb-run with QT_QPA_PLATFORM=xcb)",
+)
+def test_3d_axis_titles_stay_inside_a_small_view(qtbot) -> None:
+    """At 150 %/200 % scaling the 3D tab has few logical pixels (683×427, 800×500 windows);
+    a title beside the projected axis then fell off the widget ("onetary (scaled)")."""
+    import dataclasses
+
+    from PySide6.QtGui import QVector3D
+
+    result = dataclasses.replace(
+        fabricate_result(2000, 3, outliers=40), pca_variance=(0.612, 0.254, 0.134)
+    )
+    view = _make(qtbot, view3d.View3D)
+    view.set_result(result)
+    gl = view.gl_widget()
+
+    def titles() -> list[tuple[str, QRectF]]:
+        qtbot.wait(50)
+        return [(text, rect) for text, rect, is_title in gl.labels.placed() if is_title]
+
+    for space in ("scaled", "pca"):
+        view.set_space(space)
+        scene = np.concatenate([item.pos for item in view.cluster_items().values()])
+        for width, height in ((1100, 720), (683, 380), (560, 480), (480, 300)):
+            view.resize(width, height)  # the 3D tab of a 683×427 window is about 683×380
+            placed = titles()
+            assert len(placed) == 3
+            transform = gl.labels._transform(gl)
+            points = [transform.map(QVector3D(*map(float, p))).toPointF() for p in scene]
+            for (text, rect), title in zip(placed, view.axis_labels(), strict=True):
+                assert text == title  # room enough for the whole title
+                inside = QRectF(gl.rect()).contains(rect)
+                assert inside, f"{title!r} at {rect} outside {gl.rect()} ({space}, {width})"
+                assert not any(rect.contains(p) for p in points), (
+                    f"{title!r} covers a point ({space}, {width})"
+                )
+                assert gl.labels.title_tip(rect.center()) == ""  # nothing hidden, no tooltip
+            assert not any(
+                a.intersects(b) for i, (_, a) in enumerate(placed) for _, b in placed[:i]
+            )
+
+    # narrower than a title: elided, inside, and the full title is the tooltip over it
+    gl.setFixedSize(150, 600)
+    placed = titles()
+    for (text, rect), title in zip(placed, view.axis_labels(), strict=True):
+        assert QRectF(gl.rect()).contains(rect)
+        assert text.endswith("…") and title.startswith(text[:-1])
+    alone = [
+        (rect, title)
+        for (_, rect), title in zip(placed, view.axis_labels(), strict=True)
+        if sum(rect.intersects(other) for _, other in placed) == 1  # only itself
+    ]
+    assert alone
+    assert all(gl.labels.title_tip(rect.center()) == title for rect, title in alone)
 
 
 def test_scatter_mouse_drag_draws_rectangle_and_lasso(qtbot, result) -> None:

@@ -8,9 +8,12 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMatrix4x4, QPainter, QVector3D
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
+
+TITLE_MARGIN = 4.0  # px every axis text keeps from the widget's edge
+MIN_FIT = 0.6  # the picture shrinks at most to this share to make room for the axis texts
 
 
 class AxisLabels(QWidget):
@@ -51,7 +54,42 @@ class AxisLabels(QWidget):
         view = self.parentWidget()
         if view is None or not self._axes:
             return []
-        transform = self._transform(view)
+        layout = self._layout(self._transform(view), self._inner(view))
+        return [(text, rect, is_title) for text, rect, is_title, _ in layout]
+
+    def fit(self, view: Any, projection: QMatrix4x4) -> float:
+        """The factor (MIN_FIT..1) to shrink the picture by about the widget's centre so that
+        every text laid out beside the axes under ``projection`` lies inside the widget.
+
+        Shrinking about the centre moves each text's anchor towards it while the text keeps its
+        pixel offset from the anchor, so each edge gives a bound in closed form.
+        """
+        if not self._axes:
+            return 1.0
+        inner = self._inner(view)
+        c = inner.center()
+        k = 1.0
+        for _, rect, _, (ax, ay) in self._layout(self._transform(view, projection), None):
+            dx, dy = ax - c.x(), ay - c.y()
+            if dx < 0 and rect.left() < inner.left():
+                k = min(k, 1 + (rect.left() - inner.left()) / -dx)
+            if dx > 0 and rect.right() > inner.right():
+                k = min(k, 1 + (inner.right() - rect.right()) / dx)
+            if dy < 0 and rect.top() < inner.top():
+                k = min(k, 1 + (rect.top() - inner.top()) / -dy)
+            if dy > 0 and rect.bottom() > inner.bottom():
+                k = min(k, 1 + (inner.bottom() - rect.bottom()) / dy)
+        return max(k, MIN_FIT)
+
+    def _inner(self, view: Any) -> QRectF:
+        m = TITLE_MARGIN
+        return QRectF(view.rect()).adjusted(m, m, -m, -m)
+
+    def _layout(
+        self, transform: QMatrix4x4, inner: QRectF | None
+    ) -> list[tuple[str, QRectF, bool, tuple[float, float]]]:
+        """(text, rectangle, is a title, anchor) under ``transform``; with ``inner``, titles
+        are elided to its width and moved into it (the last resort when fit() hits MIN_FIT)."""
 
         def screen(p: np.ndarray) -> np.ndarray:
             q = transform.map(QVector3D(*map(float, p))).toPointF()
@@ -82,27 +120,54 @@ class AxisLabels(QWidget):
         for axis, pos, text in self._ticks:
             n = normals[axis]
             size = tick_metrics.size(0, text)
-            rect = box(screen(pos), n, 4.0, size)
+            anchor = screen(pos)
+            rect = box(anchor, n, 4.0, size)
             reach[axis] = max(
                 reach[axis], 4.0 + abs(n[0]) * size.width() + abs(n[1]) * size.height()
             )
-            ticks.append((text, rect, False))
+            ticks.append((text, rect, False, (anchor[0], anchor[1])))
         out = []
         for (start, end, title), n, r in zip(self._axes, normals, reach, strict=True):
             mid = (screen(start) + screen(end)) / 2
-            out.append((title, box(mid, n, r + 10.0, title_metrics.size(0, title)), True))
+            shown = title
+            if inner is not None:
+                shown = title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, inner.width())
+            rect = box(mid, n, r + 10.0, title_metrics.size(0, shown))
+            if inner is not None:
+                rect.moveLeft(min(max(rect.left(), inner.left()), inner.right() - rect.width()))
+                rect.moveTop(min(max(rect.top(), inner.top()), inner.bottom() - rect.height()))
+            if inner is not None:  # overlapping an earlier title: move the two apart
+                for _, other, _, _ in out:
+                    if not rect.intersects(other):
+                        continue
+                    left, right = sorted((rect, other), key=lambda r: r.center().x())
+                    push = left.intersected(right).width() + 2
+                    right.translate(min(push, max(inner.right() - right.right(), 0.0)), 0)
+                    if left.intersects(right):
+                        left.translate(-(left.intersected(right).width() + 2), 0)
+                        left.moveLeft(max(left.left(), inner.left()))
+            out.append((shown, rect, True, (mid[0], mid[1])))
         for tick in ticks:
             if not any(tick[1].intersects(other[1]) for other in out):
                 out.append(tick)
         return out
 
-    def _transform(self, view: Any) -> QMatrix4x4:
-        region = view.getViewport()
-        transform = view.projectionMatrix(region, region) * view.viewMatrix()
+    def title_tip(self, pos: QPointF) -> str:
+        """The full axis title under ``pos`` (widget pixels) when it is drawn elided, else ""."""
+        titles = [(shown, rect) for shown, rect, is_title in self.placed() if is_title]
+        for (shown, rect), title in zip(titles, self.texts(), strict=True):
+            if rect.contains(pos) and shown != title:
+                return title
+        return ""
+
+    def _transform(self, view: Any, projection: QMatrix4x4 | None = None) -> QMatrix4x4:
+        if projection is None:
+            region = view.getViewport()
+            projection = view.projectionMatrix(region, region)
         rect = QRectF(view.rect())
         to_widget = QMatrix4x4()
         to_widget.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
-        return to_widget * transform
+        return to_widget * projection * view.viewMatrix()
 
     def _title_font(self) -> QFont:
         font = QFont(self.font())
@@ -150,11 +215,19 @@ def make_gl_view(rotate_degrees_per_px: float) -> Any:
 
         def projectionMatrix(self, region, viewport) -> QMatrix4x4:
             """pyqtgraph's frustum, but the field of view spans the shorter side, so the
-            whole cloud stays in view in a wide tab as well as in a tall one."""
+            whole cloud stays in view in a wide tab as well as in a tall one, widened just
+            enough that the axis titles and numbers stay inside the widget (a small window,
+            150 %/200 % scaling)."""
+            full = self._frustum(viewport, viewport, 1.0)
+            labels = getattr(self, "labels", None)
+            zoom = 1.0 if labels is None else labels.fit(self, full)
+            return self._frustum(region, viewport, zoom)
+
+        def _frustum(self, region, viewport, zoom: float) -> QMatrix4x4:
             x0, y0, w, h = viewport
             w, h = max(w, 1), max(h, 1)
             near = self.opts["distance"] * 0.001
-            half = near * math.tan(0.5 * math.radians(self.opts["fov"]))
+            half = near * math.tan(0.5 * math.radians(self.opts["fov"])) / zoom
             r, t = (half * w / h, half) if w >= h else (half, half * h / w)
             matrix = QMatrix4x4()
             matrix.frustum(
@@ -186,6 +259,17 @@ def make_gl_view(rotate_degrees_per_px: float) -> Any:
         def paintGL(self, *args, **kwargs) -> None:
             super().paintGL(*args, **kwargs)
             self.labels.update()  # follow the camera
+
+        def event(self, ev) -> bool:
+            """Show the full axis title over an elided one (the overlay takes no mouse events)."""
+            if ev.type() == QEvent.Type.ToolTip:
+                tip = self.labels.title_tip(QPointF(ev.pos()))
+                if tip:
+                    QToolTip.showText(ev.globalPos(), tip, self)
+                else:
+                    QToolTip.hideText()
+                return True
+            return super().event(ev)
 
         def resizeEvent(self, event) -> None:
             super().resizeEvent(event)
