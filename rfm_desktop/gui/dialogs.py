@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 from rfm_desktop.core.errors import Cancelled, RFMError
 
@@ -137,7 +137,7 @@ def ask_directory(parent: QWidget | None, caption: str, directory: str) -> str |
     return path or None
 
 
-def run_dialog(dialog: QWidget) -> bool:
+def run_dialog(dialog: QDialog) -> bool:
     """Run a custom modal dialog (e.g. the export dialog); True when accepted."""
     return bool(dialog.exec())
 

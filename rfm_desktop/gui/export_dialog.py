@@ -34,6 +34,10 @@ FORMATS = (("csv", "CSV (.csv) – opens anywhere"), ("xlsx", "Excel workbook (.
 
 
 class ExportDialog(QDialog):
+    # The analysis the dialog works on. It hides QDialog.result() (the accept/reject code, unused
+    # here) on purpose: callers and tests read the attribute.
+    result: AnalysisResult  # type: ignore[assignment]
+
     def __init__(
         self,
         result: AnalysisResult,
@@ -140,7 +144,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(620, self.sizeHint().height())
 
-        self.kind_group.idToggled.connect(lambda _id, on: on and self._kind_changed())
+        self.kind_group.idToggled.connect(lambda _id, on: self._kind_changed() if on else None)
         # A scatter selection, or some (not all) segments ticked: the analyst meant those.
         partial = bool(chosen) and len(chosen) < len(result.clusters)
         default = self.selection_radio if n else self.segments_radio if partial else self.all_radio

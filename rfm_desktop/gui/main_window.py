@@ -34,7 +34,7 @@ from rfm_desktop.resources import sample_data_path
 # scikit-learn, pyarrow, pyqtgraph) is imported on first use, and in the background while the
 # analyst looks at the start page (MainWindow.preload), so the window appears at once.
 if TYPE_CHECKING:
-    from rfm_desktop.core.params import SheetChoice
+    from rfm_desktop.core.params import DateOrder, SheetChoice
     from rfm_desktop.core.result import AnalysisResult
     from rfm_desktop.gui.results import ResultsPanel
     from rfm_desktop.gui.wizard.wizard import AnalysisWizard
@@ -105,11 +105,13 @@ class MainWindow(QMainWindow):
     @property
     def wizard(self) -> AnalysisWizard:
         self.ensure_pages()
+        assert self._wizard is not None  # made by ensure_pages
         return self._wizard
 
     @property
     def results(self) -> ResultsPanel:
         self.ensure_pages()
+        assert self._results is not None  # made by ensure_pages
         return self._results
 
     @property
@@ -135,10 +137,10 @@ class MainWindow(QMainWindow):
         from rfm_desktop.gui.wizard.wizard import AnalysisWizard
 
         self._wizard = AnalysisWizard()
-        self._results = ResultsPanel(self.current)
+        self._results = results = ResultsPanel(self.current)
         self.stack.addWidget(self._wizard)
         self.stack.addWidget(self._results)
-        self._build_undo_actions()
+        self._build_undo_actions(results)
         self._connect_pages()
         self._restore_splitters()
         self._update_actions()
@@ -162,7 +164,11 @@ class MainWindow(QMainWindow):
 
     # -- actions and menus -------------------------------------------------------------------
     def _action(
-        self, text: str, slot: Any, shortcut: QKeySequence | str | None = None, tip: str = ""
+        self,
+        text: str,
+        slot: Any,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        tip: str = "",
     ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -245,9 +251,9 @@ class MainWindow(QMainWindow):
             self.help_action.setShortcut(QKeySequence("F1"))
         self.about_action = self._action("&About RFM Desktop", self.show_about)
 
-    def _build_undo_actions(self) -> None:
+    def _build_undo_actions(self, results: ResultsPanel) -> None:
         """Undo/redo of the results' edits (made with the results, see ensure_pages)."""
-        stack = self._results.undo_stack
+        stack = results.undo_stack
         self._undo_action = stack.createUndoAction(self, "&Undo")
         self._undo_action.setShortcut(QKeySequence("Ctrl+Z"))
         self._redo_action = stack.createRedoAction(self, "&Redo")
@@ -373,7 +379,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(
                 timeout_ms,
                 self.status_label,
-                lambda t=text: self.status_label.text() == t and self.status_label.clear(),
+                lambda t=text: self.status_label.clear() if self.status_label.text() == t else None,
             )
 
     # -- opening files -------------------------------------------------------------------------
@@ -404,7 +410,7 @@ class MainWindow(QMainWindow):
         sheet: SheetChoice = None,
         mapping: dict[str, str] | None = None,
         header_row: int | None = None,
-        date_order: str | None = None,
+        date_order: DateOrder | None = None,
         run: bool = False,
     ) -> None:
         """Open a data file (or a saved analysis) in the wizard; loading runs in the background
@@ -558,8 +564,12 @@ class MainWindow(QMainWindow):
             lambda _task: run_export(result, request),
             name="export",
             on_finished=self._exported,
-            on_errored=lambda exc: (self.status(""), dialogs.show_error(self, exc)),
+            on_errored=self._export_failed,
         )
+
+    def _export_failed(self, exc: BaseException) -> None:
+        self.status("")
+        dialogs.show_error(self, exc)
 
     def _exported(self, paths: list[Path]) -> None:
         from rfm_desktop.core.export_request import describe_written
@@ -638,7 +648,7 @@ class MainWindow(QMainWindow):
             lambda _task: [write_report(result, path, images)],
             name="report",
             on_finished=self._exported,
-            on_errored=lambda exc: (self.status(""), dialogs.show_error(self, exc)),
+            on_errored=self._export_failed,
         )
 
     # -- saved analyses ------------------------------------------------------------------------

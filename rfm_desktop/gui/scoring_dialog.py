@@ -40,6 +40,7 @@ from rfm_desktop.gui import dialogs, settings
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.colors import segment_color
 from rfm_desktop.gui.views.coverage_map import CoverageMap
+from rfm_desktop.gui.views.tables import cell_item
 
 COL_NAME, COL_STRATEGY, COL_COVERAGE = 0, 7, 8
 BOUND_COLUMNS = {
@@ -81,6 +82,10 @@ def parse_breaks(text: str, measure: str) -> tuple[float, ...]:
 
 class ScoringDialog(QDialog):
     """Edits a copy of the scoring options; :meth:`scoring` is the result once accepted."""
+
+    # The analysis the dialog works on. It hides QDialog.result() (the accept/reject code, unused
+    # here) on purpose: callers and tests read the attribute.
+    result: AnalysisResult | None  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -309,7 +314,7 @@ class ScoringDialog(QDialog):
 
     def _row_rule(self, row: int) -> SegmentRule:
         def bound(col: int) -> int:
-            value = self.rules_table.item(row, col).data(Qt.ItemDataRole.EditRole)
+            value = cell_item(self.rules_table, row, col).data(Qt.ItemDataRole.EditRole)
             try:
                 return int(value)
             except (TypeError, ValueError):
@@ -317,8 +322,8 @@ class ScoringDialog(QDialog):
                     f"Rule {row + 1}: {HEADERS[col]} '{value}' is not a whole score."
                 ) from None
 
-        name = self.rules_table.item(row, COL_NAME).text().strip()
-        strategy = self.rules_table.item(row, COL_STRATEGY).text().strip()
+        name = cell_item(self.rules_table, row, COL_NAME).text().strip()
+        strategy = cell_item(self.rules_table, row, COL_STRATEGY).text().strip()
         return SegmentRule(
             name, (bound(1), bound(2)), (bound(3), bound(4)), (bound(5), bound(6)), strategy
         )
@@ -355,7 +360,7 @@ class ScoringDialog(QDialog):
     # -- edits --------------------------------------------------------------------------------------
     def add_rule(self) -> None:
         n = self.rules_table.rowCount() + 1
-        names = {self.rules_table.item(r, COL_NAME).text() for r in range(n - 1)}
+        names = {cell_item(self.rules_table, r, COL_NAME).text() for r in range(n - 1)}
         name = next(
             f"New segment {i}" for i in range(n, n + 100) if f"New segment {i}" not in names
         )
@@ -498,12 +503,12 @@ class ScoringDialog(QDialog):
         self._filling = True
         try:
             names = [
-                self.rules_table.item(r, COL_NAME).text()
+                cell_item(self.rules_table, r, COL_NAME).text()
                 for r in range(self.rules_table.rowCount())
             ]
             colors = [segment_color(n) for n in names]
             for row, color in enumerate(colors):
-                self.rules_table.item(row, COL_NAME).setData(
+                cell_item(self.rules_table, row, COL_NAME).setData(
                     Qt.ItemDataRole.DecorationRole, QColor(color)
                 )
             if coverage is None:
@@ -515,7 +520,7 @@ class ScoringDialog(QDialog):
             self.map.set_coverage(coverage, colors, counts)
             warn = QBrush(QColor("#FFE0B2"))
             for row, stat in enumerate(coverage.rule_stats):
-                item = self.rules_table.item(row, COL_COVERAGE)
+                item = cell_item(self.rules_table, row, COL_COVERAGE)
                 taken = f"{stat.cells} cell{'s' if stat.cells != 1 else ''}"
                 if counts is not None:
                     customers = int(counts[(coverage.cells["rule"] == row).to_numpy()].sum())
@@ -543,7 +548,10 @@ class ScoringDialog(QDialog):
                     )
                 )
             )
-            flags = coverage.warnings(self.result.customers if counts is not None else None)
+            # counts exist only with a result (_customer_counts)
+            flags = coverage.warnings(
+                self.result.customers if counts is not None and self.result is not None else None
+            )
             self.flags.setText(
                 "<br>".join(f"⚠ {html.escape(f, quote=False)}" for f in flags)
                 if flags
@@ -557,11 +565,11 @@ class ScoringDialog(QDialog):
         self.map.set_highlight(row)
         self.strategy_edit.setEnabled(row is not None)
         self.strategy_edit.setText(
-            "" if row is None else self.rules_table.item(row, COL_STRATEGY).text()
+            "" if row is None else cell_item(self.rules_table, row, COL_STRATEGY).text()
         )
         self.strategy_edit.setCursorPosition(0)
 
     def _strategy_edited(self, text: str) -> None:
         row = self.selected_row()
         if row is not None:
-            self.rules_table.item(row, COL_STRATEGY).setText(text)
+            cell_item(self.rules_table, row, COL_STRATEGY).setText(text)

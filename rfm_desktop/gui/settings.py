@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
@@ -42,7 +42,8 @@ def _string_list(value: object) -> list[str]:
         return []
     if isinstance(value, str):
         return [value] if value else []
-    return [str(v) for v in value]  # type: ignore[union-attr]
+    # QSettings hands back a list here (a single entry comes back as a str, handled above)
+    return [str(v) for v in cast("list[object]", value)]
 
 
 def recent_files() -> list[str]:

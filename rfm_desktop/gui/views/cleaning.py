@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
@@ -62,7 +63,7 @@ def missing_id_rows(check: MissingIdCheck) -> list[tuple[str, str, str]]:
     """The comparison as (figure, with id, without id) texts, for the panel's table."""
     a, b = check.with_id, check.without_id
     country = a.countries[0][0] if a.countries else None
-    figures = [
+    figures: list[tuple[str, float | None, float | None, Callable[[float], str]]] = [
         ("Share of the sales rows", a.row_share, b.row_share, fmt_pct),
         ("Share of the sales revenue", a.revenue_share, b.revenue_share, fmt_pct),
         ("Invoices", a.invoices, b.invoices, fmt_int),

@@ -109,7 +109,7 @@ class CustomerModel(ColumnTableModel):
             else np.full(len(frame), None, dtype=object)
             for c in COLUMNS
         ]
-        self._keys: dict[int, np.ndarray] = {}  # sort keys per column, made on the first sort
+        self._keys = {}  # sort keys per column, made on the first sort
         self._order = np.arange(len(frame), dtype=np.int64)
         self._keep = self._mask()
         self._rows = self._order[self._keep[self._order]]

@@ -126,7 +126,7 @@ class AxisLabels(QWidget):
                 reach[axis], 4.0 + abs(n[0]) * size.width() + abs(n[1]) * size.height()
             )
             ticks.append((text, rect, False, (anchor[0], anchor[1])))
-        out = []
+        out: list[tuple[str, QRectF, bool, tuple[float, float]]] = []
         for (start, end, title), n, r in zip(self._axes, normals, reach, strict=True):
             mid = (screen(start) + screen(end)) / 2
             shown = title

@@ -180,8 +180,8 @@ class KChartsWidget(QWidget):
     def _refresh_stability(self, ticks: list) -> None:
         """Mean adjusted Rand per K with its spread as error bars; the plot shows only when a
         score carries stability."""
-        checked = [self._scores[k].stability for k in sorted(self._scores)]
-        checked = [s for s in checked if s is not None]
+        stabilities = [self._scores[k].stability for k in sorted(self._scores)]
+        checked = [s for s in stabilities if s is not None]
         self.stability_plot.setVisible(bool(checked))
         if not checked:
             self.stability_curve.setData([], [])

@@ -28,7 +28,7 @@ from rfm_desktop.core.scoring import MeasureScale, thresholds_frame
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.base import ResultView, text_color_on
 from rfm_desktop.gui.views.colors import heat_color
-from rfm_desktop.gui.views.tables import fmt_int, fmt_num, fmt_pct
+from rfm_desktop.gui.views.tables import cell_item, fmt_int, fmt_num, fmt_pct
 
 THRESHOLD_HEADERS = (
     ("Score", "The score and its measure (R recency, F frequency, M monetary)."),
@@ -180,7 +180,7 @@ class RFMView(ResultView):
 
     def cell(self, r_score: int, f_score: int) -> QTableWidgetItem:
         """The grid cell of an R score and an F score (1..bins each)."""
-        return self.grid.item(self._bins - r_score, f_score - 1)
+        return cell_item(self.grid, self._bins - r_score, f_score - 1)
 
     def cell_values(self, r_score: int, f_score: int) -> dict[str, Any]:
         return dict(self.cell(r_score, f_score).data(Qt.ItemDataRole.UserRole))
@@ -323,6 +323,9 @@ class RFMView(ResultView):
     def threshold_rows(self) -> list[tuple[str, ...]]:
         """The thresholds table as text, row by row (for tests and the selftest)."""
         return [
-            tuple(self.thresholds.item(r, c).text() for c in range(self.thresholds.columnCount()))
+            tuple(
+                cell_item(self.thresholds, r, c).text()
+                for c in range(self.thresholds.columnCount())
+            )
             for r in range(self.thresholds.rowCount())
         ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,9 @@ from rfm_desktop.gui.views.scatter_state import (
 from rfm_desktop.gui.views.svg import faint_brushes
 from rfm_desktop.gui.views.tsne_job import TsneJob, sample_note
 
+if TYPE_CHECKING:
+    from rfm_desktop.gui.worker import Worker
+
 #: most customers drawn as points; with more in the drawn region a density image is drawn
 POINT_LIMIT = 50_000
 #: the drawn region is the view grown by this factor, so most pans need no redraw
@@ -92,6 +96,12 @@ class _Group:
     rows: np.ndarray  # positions in result.customers
     item: pg.ScatterPlotItem | None = None
     overlay: pg.ScatterPlotItem | None = None  # the selected points, drawn on top
+
+    def made(self) -> tuple[pg.ScatterPlotItem, pg.ScatterPlotItem]:
+        """The item and the overlay, once drawn (ScatterView._make_items makes them right after
+        building the groups)."""
+        assert self.item is not None and self.overlay is not None, "the group is not drawn yet"
+        return self.item, self.overlay
 
 
 def _point_style(total: int) -> tuple[float, int]:
@@ -141,7 +151,7 @@ class Scatter2DView(ResultView):
         self._tsne = None  # core.tsne.TsneMap of the current result
         self._tsne_note = ""
         self._sorted_codes = np.zeros(0, dtype=np.int16)  # group per sorted point, -1 hidden
-        self._detail_job = None  # gui.worker.Worker drawing the density image of the region
+        self._detail_job: Worker | None = None  # drawing the density image of the region
         self._detail_generation = 0  # only the newest job's image is shown
 
         # -- controls ---------------------------------------------------------------
@@ -254,7 +264,7 @@ class Scatter2DView(ResultView):
             self.plot,
             self.hover_label,
             find=self._nearest,
-            describe=lambda row: describe_customer(self._result, row),
+            describe=self._describe,
             position=lambda row: (float(self._x[row]), float(self._y[row])),
         )
         self.hover.enabled = lambda: self._result is not None
@@ -383,11 +393,10 @@ class Scatter2DView(ResultView):
             self._build_groups()
             self._groups_shown_changed()
         elif hidden_changed:
-            for (
-                g
-            ) in self._groups:  # the legend's toggles land here too (see _group_visibility_changed)
-                g.item.setVisible(g.key not in state.hidden)
-                g.overlay.setVisible(g.key not in state.hidden)
+            # the legend's toggles land here too (see _group_visibility_changed)
+            for g in self._groups:
+                for item in g.made():
+                    item.setVisible(g.key not in state.hidden)
             if self._sorted is not None:
                 self._groups_shown_changed()
                 self._refresh_detail()
@@ -560,7 +569,12 @@ class Scatter2DView(ResultView):
         """Describe the drawn customer nearest to plotted position (x, y), within a few pixels."""
         hit = self._nearest(x, y)
         self._show_hover(hit)
-        return None if hit is None else describe_customer(self._result, hit)
+        return None if hit is None else self._describe(hit)
+
+    def _describe(self, row: int) -> str:
+        """The hover card's text of the customer at ``row``."""
+        assert self._result is not None  # no hover without a result (hover.enabled)
+        return describe_customer(self._result, row)
 
     def level_of_detail(self) -> str:
         """What the plot shows now: "points" (every customer in view as a marker) or
@@ -604,7 +618,7 @@ class Scatter2DView(ResultView):
             specs = [(c.id, c.name, c.color) for c in result.clusters]
             values = frame["cluster"].to_numpy()
         else:
-            from rfm_desktop.core.rfm import SEGMENT_ORDER
+            from rfm_desktop.core.rules import SEGMENT_ORDER
 
             present = pd.unique(frame["rfm_segment"].astype(str).to_numpy())
             names = [s for s in SEGMENT_ORDER if s in set(present)] + sorted(
@@ -696,7 +710,7 @@ class Scatter2DView(ResultView):
                 image.hide()
             for g in self._groups:
                 rows = self._drawn_rows(g)
-                g.item.setData(x=self._x[rows], y=self._y[rows])
+                g.made()[0].setData(x=self._x[rows], y=self._y[rows])
         x_key, y_key = self._axis_key("x"), self._axis_key("y")
         self.plot.getAxis("bottom").setLogMode(self._log_on("x"))
         self.plot.getAxis("left").setLogMode(self._log_on("y"))
@@ -730,10 +744,11 @@ class Scatter2DView(ResultView):
     def _draw_selection(self) -> None:
         any_selected = bool(self._selected.any())
         for g in self._groups:
-            g.item.setOpacity(0.25 if any_selected else 1.0)  # dims without restyling every point
+            item, overlay = g.made()
+            item.setOpacity(0.25 if any_selected else 1.0)  # dims without restyling every point
             rows = self._drawn_rows(g)
             chosen = rows[self._selected[rows]] if any_selected else rows[:0]
-            g.overlay.setData(x=self._x[chosen], y=self._y[chosen])
+            overlay.setData(x=self._x[chosen], y=self._y[chosen])
         self._density.setOpacity(0.25 if any_selected else 1.0)
         self._overview.setOpacity(0.25 if any_selected else 1.0)
         if self._mode == "density" and self._region is not None:
@@ -821,12 +836,12 @@ class Scatter2DView(ResultView):
             codes = self._codes[rows]
             for i, g in enumerate(self._groups):
                 mine = rows[codes == i]
-                g.item.setData(x=self._x[mine], y=self._y[mine])
+                g.made()[0].setData(x=self._x[mine], y=self._y[mine])
         else:
             self._mode = "density"
             for g in self._groups:
-                g.item.setData(x=[], y=[])
-                g.overlay.setData(x=[], y=[])
+                for item in g.made():
+                    item.setData(x=[], y=[])
             self._overview.show()
             self._density.hide()  # until the region is drawn; the overview covers everything
         self._draw_selection()
@@ -846,6 +861,7 @@ class Scatter2DView(ResultView):
         self._cancel_detail()
         self._detail_generation += 1
         generation = self._detail_generation
+        assert self._sorted is not None  # the density image is drawn only with level of detail
         args = (
             self._sorted,
             self._codes,
@@ -987,8 +1003,9 @@ class Scatter2DView(ResultView):
     def _group_visibility_changed(self, g: _Group) -> None:
         """A legend click toggled the item: make it a state change (set_state's own toggles
         find the state already saying so)."""
-        if g.item.isVisible() != self.is_group_visible(g.key):
-            self.set_group_visible(g.key, g.item.isVisible())
+        visible = g.made()[0].isVisible()
+        if visible != self.is_group_visible(g.key):
+            self.set_group_visible(g.key, visible)
 
     def _apply_selection(self, test, add: bool) -> int:
         if self._result is None:

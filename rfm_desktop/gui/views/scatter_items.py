@@ -3,6 +3,8 @@ whose left-drag draws a rectangle or a lasso, and a scatter item for one-style g
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
@@ -43,8 +45,10 @@ class SelectViewBox(pg.ViewBox):
     def __init__(self) -> None:
         super().__init__()
         self.mode = "rect"
-        self.on_rect = None  # callable(QRectF, additive)
-        self.on_lasso = None  # callable(np.ndarray (n, 2), additive)
+        self.on_rect: Callable[[QRectF, bool], object] | None = None  # (rectangle, additive)
+        self.on_lasso: Callable[[np.ndarray, bool], object] | None = (
+            None  # ((n, 2) points, additive)
+        )
         self._rect_item = QGraphicsRectItem()
         self._path_item = QGraphicsPathItem()
         for shape in (self._rect_item, self._path_item):

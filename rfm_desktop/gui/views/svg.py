@@ -39,7 +39,7 @@ def close_paths_as_lines(d: str) -> str:
 def _tolerate_closed_paths() -> Iterator[None]:
     import pyqtgraph.exporters  # noqa: F401 - makes sure the module is loaded
 
-    module = sys.modules["pyqtgraph.exporters.SVGExporter"]
+    module: Any = sys.modules["pyqtgraph.exporters.SVGExporter"]  # pyqtgraph ships no types
     original = getattr(module, "correctCoordinates", None)
     if original is None:  # a pyqtgraph without the helper: nothing to work around
         yield

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
     QWidget,
 )
 
@@ -36,6 +38,14 @@ def is_missing(value: Any) -> bool:
         return value is None or (isinstance(value, float) and math.isnan(value))
     except TypeError:
         return False
+
+
+def cell_item(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item of a cell that the code filled itself (Qt types ``item()`` as optional: an empty
+    cell has none)."""
+    item = table.item(row, column)
+    assert item is not None, f"cell ({row}, {column}) of {table.objectName()!r} has no item"
+    return item
 
 
 def fmt_int(value: Any) -> str:
@@ -100,7 +110,7 @@ class ColumnTableModel(QAbstractTableModel):
 
     def __init__(self, columns: Sequence[ColumnSpec], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._columns = list(columns)
+        self._columns: Sequence[ColumnSpec] = list(columns)
 
     def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt API
         return 0 if parent.isValid() else len(self._columns)

@@ -4,6 +4,7 @@ with Cancel, and the note that says which customers the map shows (a fixed-seed 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -90,7 +91,7 @@ class TsneJob(QObject):
             lambda task: tsne.tsne_map(customers, seed, task.progress, task.cancelled, limit=limit),
             name="t-SNE",
             on_progress=self._progress,
-            on_finished=lambda tsne_map, r=result: self._ended(self.finished, r, tsne_map),
+            on_finished=partial(self._ended, self.finished, result),
             on_errored=lambda exc: self._ended(self.failed, exc),
             on_aborted=lambda: self._ended(self.cancelled),
         )

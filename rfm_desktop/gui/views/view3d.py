@@ -186,7 +186,7 @@ class View3D(ResultView):
 
     def set_result(self, result: AnalysisResult) -> None:
         self._result = result
-        self._build_legend()
+        self._build_legend(result)
         self._ensure_gl()
         self._redraw()
         self.show_content()
@@ -359,8 +359,7 @@ class View3D(ResultView):
         self.reset_view()
 
     # -- legend -------------------------------------------------------------------------------
-    def _build_legend(self) -> None:
-        result = self._result
+    def _build_legend(self, result: AnalysisResult) -> None:
         previous = {cid: box.isChecked() for cid, box in self._checks.items()}
         for box in self._checks.values():
             self.legend_layout.removeWidget(box)

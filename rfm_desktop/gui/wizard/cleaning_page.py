@@ -130,8 +130,8 @@ class CleaningPage(WizardPage):
         self.snapshot_default = QCheckBox("The day after the last purchase")
         self.snapshot_default.setToolTip(tip("snapshot_default"))
         self.snapshot_default.setChecked(True)
-        self.snapshot_default.toggled.connect(lambda on: self.snapshot_edit.setEnabled(not on))
         self.snapshot_edit = QDateEdit()
+        self.snapshot_default.toggled.connect(lambda on: self.snapshot_edit.setEnabled(not on))
         self.snapshot_edit.setCalendarPopup(True)
         self.snapshot_edit.setDisplayFormat("yyyy-MM-dd")
         self.snapshot_edit.setToolTip(tip("snapshot"))
@@ -390,7 +390,7 @@ class CleaningPage(WizardPage):
             job,
             "Counting the rows each step removes…",
             on_partial=self._show_steps,
-            on_finished=lambda done: self._show(*done, key),
+            on_finished=lambda done: self._show(done[0], done[1], key),
             on_errored=self._show_error,
             name="cleaning",
         )

@@ -190,18 +190,22 @@ class ClusteringPage(WizardPage):
         self._describe_choice()
         self.state.paramsChanged.connect(self._params_changed)
 
+    def _bind_feature(self, box: QWidget, name: str) -> None:
+        """The box of feature ``name`` is ticked when the features hold it, and edits them."""
+        bind(
+            box,
+            self.state,
+            "clustering.features",
+            to_widget=lambda features: name in features,
+            # none ticked: keep the last choice (the page is not done, see is_complete)
+            from_widget=lambda _on: self._ticked_features() or self.state.clustering.features,
+        )
+
     def _bind(self) -> None:
         """Each widget shows a part of ``params.clustering`` and edits it."""
         state = self.state
         for name, box in self.feature_boxes.items():
-            bind(
-                box,
-                state,
-                "clustering.features",
-                to_widget=lambda features, n=name: n in features,
-                # none ticked: keep the last choice (the page is not done, see is_complete)
-                from_widget=lambda _on: self._ticked_features() or state.clustering.features,
-            )
+            self._bind_feature(box, name)
         bind(self.transform_combo, state, "clustering.transform")
         bind(self.scaler_combo, state, "clustering.scaler")
         bind(self.seed_spin, state, "clustering.seed", from_widget=int)
@@ -278,7 +282,9 @@ class ClusteringPage(WizardPage):
         self.scoring_button.clicked.connect(self.scoringRequested)
         self.state.paramsChanged.connect(
             lambda _old, new, changed: (
-                "scoring" in changed and self.scoring_label.setText(describe_scoring(new.scoring))
+                self.scoring_label.setText(describe_scoring(new.scoring))
+                if "scoring" in changed
+                else None
             )
         )
         box = QGroupBox("Named RFM segments")

@@ -69,13 +69,7 @@ class ColumnsPage(WizardPage):
             combo = QComboBox()
             combo.setToolTip(f"{field.description}\n\n{tip('mapping')}")
             combo.setMinimumContentsLength(14)
-            bind(
-                combo,
-                self.state,
-                "column_map",
-                to_widget=lambda columns, name=field.name: dict(columns).get(name, ""),
-                from_widget=lambda _column, name=field.name: self._mapping_edited(name),
-            )
+            self._bind_combo(combo, field.name)
             label = QLabel(f"{field.label}{' *' if field.required else ''}:")
             label.setToolTip(field.description)
             form.addRow(label, combo)
@@ -86,8 +80,8 @@ class ColumnsPage(WizardPage):
         form.addRow("", money)
         self.date_order_combo = QComboBox()
         self.date_order_combo.setToolTip(tip("date_order"))
-        for label, order in DATE_ORDERS:
-            self.date_order_combo.addItem(label, order)
+        for text, order in DATE_ORDERS:
+            self.date_order_combo.addItem(text, order)
         bind(self.date_order_combo, self.state, "date_order")
         form.addRow("Date order:", self.date_order_combo)
         self.date_note = QLabel()
@@ -144,7 +138,9 @@ class ColumnsPage(WizardPage):
         self._headers: list[str] = []
         self.state.transactionsChanged.connect(self._show_read_warnings)
         self.state.paramsChanged.connect(
-            lambda _old, _new, changed: changed & {"column_map", "date_order"} and self._check()
+            lambda _old, _new, changed: (
+                self._check() if changed & {"column_map", "date_order"} else None
+            )
         )
 
     # -- page API ----------------------------------------------------------------------------
@@ -171,7 +167,7 @@ class ColumnsPage(WizardPage):
             for col in range(self.model.columnCount()):
                 self.table.setColumnWidth(col, min(self.table.columnWidth(col), 200))
 
-    def before_next(self, proceed: Callable[[], None]) -> None:
+    def before_next(self, proceed: Callable[[], object]) -> None:
         if not self.state.needs_reload:
             proceed()
             return
@@ -237,6 +233,16 @@ class ColumnsPage(WizardPage):
             "every date too. Choose it above if that is wrong."
             if ambiguous
             else f"Read as {html.escape(t.date_format)}."
+        )
+
+    def _bind_combo(self, combo: QComboBox, name: str) -> None:
+        """The combo of field ``name`` shows its column in the column map, and edits the map."""
+        bind(
+            combo,
+            self.state,
+            "column_map",
+            to_widget=lambda columns: dict(columns).get(name, ""),
+            from_widget=lambda _column: self._mapping_edited(name),
         )
 
     def _mapping_edited(self, name: str) -> tuple[tuple[str, str], ...]:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.errors import MappingError
-from rfm_desktop.core.params import SheetChoice
+from rfm_desktop.core.params import DateOrder, SheetChoice
 from rfm_desktop.gui.busy import BusyBar
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.texts import tip, warnings_html
@@ -31,7 +31,7 @@ _MAX_SHEET_ROWS = 5  # the sheet list grows to this many rows, then scrolls
 
 def _fmt_size(path: str) -> str:
     try:
-        size = Path(path).stat().st_size
+        size: float = Path(path).stat().st_size
     except OSError:
         return ""
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -111,7 +111,7 @@ class FilePage(WizardPage):
         mapping: dict[str, str] | None = None,
         *,
         header_row: int | None = None,
-        date_order: str | None = None,
+        date_order: DateOrder | None = None,
     ) -> None:
         """Read ``path`` (sheets, 200-row preview, all rows) in the background."""
         self.cancel_jobs()
@@ -244,8 +244,8 @@ class FilePage(WizardPage):
         with state.sync():
             self.header_spin.setValue(state.header_row or 0)
         t = state.transactions
-        found = t is not None and state.header_row is None and t.header_row > 1
-        self.header_note.setText(f"found on row {t.header_row}" if found else "")
+        found = t.header_row if t is not None and state.header_row is None else 0
+        self.header_note.setText(f"found on row {found}" if found > 1 else "")
 
     def _refresh(self) -> None:
         state = self.state

@@ -9,7 +9,7 @@ import pandas as pd
 from rfm_desktop.core import io, pipeline
 from rfm_desktop.core.errors import MappingError, RFMError
 from rfm_desktop.core.mapping import auto_map, check_mapping
-from rfm_desktop.core.params import ALL_SHEETS, AnalysisParams, SheetChoice
+from rfm_desktop.core.params import ALL_SHEETS, AnalysisParams, DateOrder, SheetChoice
 from rfm_desktop.gui.wizard.state import column_map
 from rfm_desktop.gui.worker import Task
 
@@ -25,7 +25,7 @@ class LoadOutcome:
     preview: pd.DataFrame
     auto_mapping: dict[str, str]
     header_row: int | None = None  # as asked: None = found automatically
-    date_order: str | None = None  # as asked: None = detected
+    date_order: DateOrder | None = None  # as asked: None = detected
     skipped: dict[str, str] = field(default_factory=dict)  # sheet -> why it is not read by default
     transactions: io.Transactions | None = None  # None when the mapping needs the analyst
     error: RFMError | None = None  # why the transactions could not be read with the mapping
@@ -46,7 +46,7 @@ def load_file(
     task: Task,
     *,
     header_row: int | None = None,
-    date_order: str | None = None,
+    date_order: DateOrder | None = None,
 ) -> LoadOutcome:
     task.progress(0.0, "Looking at the file")
     explicit = {f: c for f, c in (mapping or {}).items() if c} or None

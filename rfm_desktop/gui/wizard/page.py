@@ -40,16 +40,16 @@ class WizardPage(QWidget):
         inner = QWidget()
         self.body = QVBoxLayout(inner)
         self.body.setContentsMargins(0, 0, 0, 0)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("pageScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setWidget(inner)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("pageScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidget(inner)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(sub)
         layout.addSpacing(6)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
 
     # -- navigation hooks ------------------------------------------------------------------
     def is_complete(self) -> bool:
@@ -58,7 +58,7 @@ class WizardPage(QWidget):
     def enter(self) -> None:
         """The page becomes visible: refresh from the state."""
 
-    def before_next(self, proceed: Callable[[], None]) -> None:
+    def before_next(self, proceed: Callable[[], object]) -> None:
         """Called on Next; call ``proceed`` (now or after a background job) to move on."""
         proceed()
 
@@ -70,7 +70,7 @@ class WizardPage(QWidget):
         *,
         on_finished: Callable[[Any], None],
         on_errored: Callable[[BaseException], None] | None = None,
-        on_partial: Callable[[object], None] | None = None,
+        on_partial: Callable[[Any], None] | None = None,
         on_aborted: Callable[[], None] | None = None,
         show_busy: bool = True,
         name: str = "job",

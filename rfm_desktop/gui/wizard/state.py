@@ -21,6 +21,7 @@ from rfm_desktop.core.params import (
     AnalysisParams,
     CleaningOptions,
     ClusteringOptions,
+    DateOrder,
     ScoringOptions,
     SheetChoice,
 )
@@ -90,7 +91,9 @@ class WizardState(QObject):
         self.default_sheets: tuple[str, ...] = ()  # read when none is chosen (pre-ticked)
         self.chosen_sheets: tuple[str, ...] = ()  # the sheets read (ticked)
         self.skipped_sheets: dict[str, str] = {}  # sheet -> why it is not read by default
-        self.loaded_date_order: str | None = None  # the date order the transactions were read with
+        self.loaded_date_order: DateOrder | None = (
+            None  # the date order the transactions were read with
+        )
         self.preview: pd.DataFrame | None = None
         self.transactions: Transactions | None = None
         self.loaded_mapping: dict[str, str] = {}  # the mapping the transactions were read with
@@ -125,7 +128,7 @@ class WizardState(QObject):
     snapshot_date: str | None = _option("snapshot_date")  # type: ignore[assignment]
     preset: str | None = _option("preset")  # type: ignore[assignment]
     header_row: int | None = _option("header_row")  # type: ignore[assignment]
-    date_order: str | None = _option("date_order")  # type: ignore[assignment]
+    date_order: DateOrder | None = _option("date_order")  # type: ignore[assignment]
     cluster_names: tuple[tuple[int, str], ...] = _option("cluster_names")  # type: ignore[assignment]
 
     @property
@@ -228,7 +231,7 @@ class WizardState(QObject):
         default: tuple[str, ...] = (),
         skipped: dict[str, str] | None = None,
         header_row: int | None = None,
-        date_order: str | None = None,
+        date_order: DateOrder | None = None,
         mapping: dict[str, str] | None = None,
     ) -> None:
         """A file was read: ``chosen`` are the sheets read, ``sheet`` the choice as asked.
@@ -265,7 +268,7 @@ class WizardState(QObject):
         self,
         transactions: Transactions,
         requested: dict[str, str] | None = None,
-        date_order: str | None = None,
+        date_order: DateOrder | None = None,
     ) -> None:
         """``requested``: the mapping the rows were read with (default: what the engine reports)."""
         self.transactions = transactions

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from rfm_desktop.core.errors import RFMError
-from rfm_desktop.core.params import AnalysisParams, SheetChoice
+from rfm_desktop.core.params import AnalysisParams, DateOrder, SheetChoice
 from rfm_desktop.gui import dialogs
 from rfm_desktop.gui.busy import BusyBar
 from rfm_desktop.gui.texts import FILE_FILTERS
@@ -181,7 +181,7 @@ class AnalysisWizard(QWidget):
         mapping: dict[str, str] | None = None,
         *,
         header_row: int | None = None,
-        date_order: str | None = None,
+        date_order: DateOrder | None = None,
         apply: AnalysisParams | None = None,
         run: bool = False,
     ) -> None:
