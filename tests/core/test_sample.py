@@ -15,6 +15,7 @@ from rfm_desktop.core.sample import (
     SAMPLE_ROWS,
     SAMPLE_SEED,
     generate_transactions,
+    iter_transactions,
     write_sample,
 )
 
@@ -299,3 +300,81 @@ def test_one_million_rows_quickly() -> None:
     elapsed = time.perf_counter() - start
     assert len(frame) == 1_000_000
     assert elapsed < 15, f"took {elapsed:.1f} s"
+
+
+# ----------------------------------------------------------------------------- large samples, in chunks
+
+
+@pytest.fixture(scope="module")
+def chunks() -> list[pd.DataFrame]:
+    return list(iter_transactions(rows=30_001, seed=4, customers=1_500, chunk_rows=10_000))
+
+
+def test_chunks_hold_the_rows_asked_for(chunks: list[pd.DataFrame]) -> None:
+    assert [len(c) for c in chunks] == [7_501, 7_500, 7_500, 7_500]  # 4 chunks of <= 10,000
+    whole = pd.concat(chunks, ignore_index=True)
+    assert list(whole.columns) == list(COLUMNS)
+    assert whole["CustomerID"].nunique() == 1_500
+    assert 0.22 <= whole["CustomerID"].isna().mean() <= 0.28
+
+
+def test_invoice_numbers_go_on_across_chunks(chunks: list[pd.DataFrame]) -> None:
+    numbers = [c["InvoiceNo"].str.removeprefix("C").astype(int) for c in chunks]
+    for before, after in zip(numbers, numbers[1:], strict=False):
+        assert after.min() == before.max() + 1
+    whole = pd.concat(chunks, ignore_index=True)
+    per_invoice = whole.groupby("InvoiceNo")["CustomerID"].nunique(dropna=False)
+    assert per_invoice.max() == 1  # an invoice never spans two chunks or two customers
+
+
+def test_a_customers_orders_are_spread_over_chunks(chunks: list[pd.DataFrame]) -> None:
+    """Whoever reads the file must aggregate across chunks: a customer with several orders has
+    them in several chunks, round-robin, so no chunk holds most of one customer's orders."""
+    orders = pd.concat(
+        [
+            c.loc[c["CustomerID"].notna() & ~c["InvoiceNo"].str.startswith("C")]
+            .groupby("CustomerID")["InvoiceNo"]
+            .nunique()
+            .rename(i)
+            for i, c in enumerate(chunks)
+        ],
+        axis=1,
+    ).fillna(0)
+    total = orders.sum(axis=1)
+    chunks_with_orders = (orders > 0).sum(axis=1)
+    assert (chunks_with_orders == np.minimum(total, 4)).all()
+    assert (orders.max(axis=1) - orders.min(axis=1)).max() <= 1
+
+
+def test_chunked_sample_is_reproducible(chunks: list[pd.DataFrame]) -> None:
+    again = list(iter_transactions(rows=30_001, seed=4, customers=1_500, chunk_rows=10_000))
+    for a, b in zip(chunks, again, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    other = next(iter_transactions(rows=30_001, seed=5, customers=1_500, chunk_rows=10_000))
+    assert not other["CustomerID"].equals(chunks[0]["CustomerID"])
+
+
+def test_one_chunk_is_the_plain_generator() -> None:
+    (only,) = iter_transactions(rows=5_000, seed=11, chunk_rows=5_000)
+    pd.testing.assert_frame_equal(only, generate_transactions(rows=5_000, seed=11))
+
+
+@pytest.mark.parametrize("name", ["big.parquet", "big.csv", "big.csv.gz"])
+def test_write_sample_in_chunks(tmp_path, chunks: list[pd.DataFrame], name: str) -> None:
+    path = write_sample(tmp_path / name, rows=30_001, seed=4, customers=1_500, chunk_rows=10_000)
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [
+            len(c) for c in chunks
+        ]
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path, dtype=CSV_DTYPES, parse_dates=["InvoiceDate"])
+    expected = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+    again = write_sample(
+        tmp_path / "again" / name, rows=30_001, seed=4, customers=1_500, chunk_rows=10_000
+    )
+    assert again.read_bytes() == path.read_bytes()
