@@ -24,7 +24,7 @@ from rfm_desktop.core.errors import InputFileError, ParamsError
 from rfm_desktop.core.matching import ClusterMatch, Matching, centroids, match_centroids
 from rfm_desktop.core.palette import cluster_color
 from rfm_desktop.core.profiles import cluster_label
-from rfm_desktop.core.result import AnalysisResult, FeatureSpace
+from rfm_desktop.core.result import AnalysisResult, FeatureSpace, KStability
 from rfm_desktop.core.rules import OTHERS
 
 NEW, GONE = "(new)", "(gone)"
@@ -219,7 +219,29 @@ def match_to(result: AnalysisResult, previous: Previous) -> AnalysisResult:
         ),
         tuple((old_ids[i], previous.names[old_ids[i]]) for i in old_only),
     )
-    return dataclasses.replace(result, customers=out, clusters=clusters, matching=matching)
+    return dataclasses.replace(
+        result,
+        customers=out,
+        clusters=clusters,
+        matching=matching,
+        stability=_renumbered_stability(result, ids),
+    )
+
+
+def _renumbered_stability(result: AnalysisResult, ids: dict[int, int]) -> KStability | None:
+    """``result.stability`` with its per-cluster Jaccard in the order of the renumbered clusters.
+
+    ``cluster_jaccard`` lists the fitted clusters (not Outliers) in id order; once ``ids`` (fitted
+    id -> new id) renumbers them, that order changes, and the figures must follow their clusters.
+    """
+    checked = result.stability
+    if checked is None or not checked.cluster_jaccard:
+        return checked
+    fitted = range(len(checked.cluster_jaccard))  # the fit's ids 0..k-1
+    order = sorted(fitted, key=lambda i: ids.get(i, i))
+    return dataclasses.replace(
+        checked, cluster_jaccard=tuple(checked.cluster_jaccard[i] for i in order)
+    )
 
 
 def _renumbered(name: str, fitted_id: int, new_id: int) -> str:

@@ -141,7 +141,8 @@ class KStability:
     ari_sd: float
     ari_min: float
     stable_resamples: int  # resamples with an ARI of at least core.stability.STABLE_ARI
-    #: final K only: mean Jaccard of each cluster (id order) with its best match per resample
+    #: final K only: mean Jaccard of each fitted cluster (not Outliers; in id order, also after
+    #: core.compare renumbers them) with its best match per resample
     cluster_jaccard: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

@@ -150,3 +150,21 @@ def test_a_folder_without_centroids_is_refused_with_a_hint(runs, tmp_path):
         compare.load_previous(tmp_path / "A")
     with pytest.raises(ParamsError, match="is not a result folder"):
         compare.load_previous(tmp_path)
+
+
+def test_per_cluster_stability_follows_the_renumbered_clusters(runs, tmp_path):
+    _, new, previous = runs
+    matched = compare.match_to(new, previous)
+    # the fit's clusters 1 (A, D, E, F), 2 (B), 0 (G, H) became 0 "Whales", 1, 2
+    fitted_order = [new.cluster(1).stability, new.cluster(2).stability, new.cluster(0).stability]
+    assert fitted_order != list(new.stability.cluster_jaccard)  # a real reordering
+    assert list(matched.stability.cluster_jaccard) == fitted_order
+    assert [c.stability for c in matched.clusters] == fitted_order
+    assert matched.stability.ari_mean == new.stability.ari_mean
+    # what --compare writes: summary.json's per-cluster figures in the clusters' order
+    export.export_all(matched, tmp_path / "B")
+    summary = json.loads((tmp_path / "B" / "summary.json").read_text())
+    by_id = {c["id"]: c for c in summary["clusters"]}
+    assert summary["stability"]["cluster_jaccard"] == [
+        pytest.approx(by_id[i]["stability"]) for i in (0, 1, 2)
+    ]

@@ -114,3 +114,31 @@ def test_table_against_independent_counts(tmp_path):
     assert by_setting.loc["score_bins", "customers_changing_cluster"] == 0
     assert by_setting.loc["score_bins", "customers_changing_segment"] > 0
     assert by_setting.loc["outliers", "customers"].tolist()[0] < main.customer_count  # drop
+
+
+def test_variants_fit_no_customer_lifetime_value(tmp_path, monkeypatch):
+    from rfm_desktop.core.params import ValueOptions
+
+    path = _orders_csv(tmp_path)
+    params = AnalysisParams(
+        input_path=path,
+        clustering=ClusteringOptions(k=3, sweep=False, stability_resamples=0),
+        clv=ValueOptions(enabled=True),
+    )
+    fitted = []  # the runs that reached the CLV stage (its models do not fit these few rows)
+    monkeypatch.setattr(
+        pipeline, "with_value", lambda result, rows: fitted.append(len(rows)) or result
+    )
+    transactions = pipeline.load(params)
+    main = pipeline.run(params, transactions=transactions)
+    assert len(fitted) == 1  # the main run asked for its CLV
+    ran = []
+    run = pipeline.run
+    monkeypatch.setattr(pipeline, "run", lambda p, *a, **kw: ran.append(p) or run(p, *a, **kw))
+    table = sensitivity.compare(main, transactions)
+    assert len(fitted) == 1  # no variant fitted the CLV models
+    assert len(ran) == len(table) - 1 == 5
+    assert not any(p.clv.enabled for p in ran)
+    # the same figures as the variants of the run without CLV
+    plain = pipeline.run(params.replace(clv=ValueOptions()), transactions=transactions)
+    pd.testing.assert_frame_equal(table, sensitivity.compare(plain, transactions))
