@@ -196,3 +196,44 @@ def test_months_are_named_yyyy_mm_across_a_year_and_skip_unreadable_dates():
         ("2010-12", 1.0, 1.0),
         ("2011-01", pytest.approx(1 / 3), pytest.approx(30 / 100)),
     )
+
+
+def test_no_sales_row_with_an_id_gives_none_not_a_division_by_zero(tmp_path):
+    from rfm_desktop.core import pipeline
+    from rfm_desktop.core.errors import DataError
+    from rfm_desktop.core.params import AnalysisParams
+
+    frame = _frame(share_no_id=1.0)
+    assert frame["customer_id"].isna().all()
+    assert missing_ids.compare(frame, CleaningOptions()) is None
+    path = tmp_path / "guests.csv"
+    frame.rename(columns={"invoice_id": "InvoiceNo", "invoice_date": "InvoiceDate"}).assign(
+        CustomerID="", Quantity=frame["quantity"], UnitPrice=frame["unit_price"]
+    )[["InvoiceNo", "InvoiceDate", "CustomerID", "Quantity", "UnitPrice"]].to_csv(path, index=False)
+    params = AnalysisParams(
+        input_path=str(path), cleaning=CleaningOptions(drop_missing_customer=False)
+    )
+    with pytest.raises(DataError):
+        pipeline.run(params)
+
+
+def test_figures_on_columns_match_a_groupby_with_missing_invoice_ids_and_quantities():
+    """Rows without an invoice id count as rows but in no invoice (as a groupby leaves them
+    out); a file without quantities gives no units per invoice."""
+    frame = _frame(seed=7)
+    frame.loc[frame.index[::17], "invoice_id"] = pd.NA
+    check = missing_ids.compare(frame, CleaningOptions())
+    sales = frame[(frame["quantity"] > 0) & (frame["unit_price"] > 0)]
+    sales = sales[~sales["invoice_id"].fillna("").str.startswith("C")]
+    for group, part in (
+        (check.with_id, sales[sales["customer_id"].notna()]),
+        (check.without_id, sales[sales["customer_id"].isna()]),
+    ):
+        per_invoice = part.groupby("invoice_id")
+        assert group.rows == len(part)
+        assert group.invoices == per_invoice.ngroups
+        assert group.lines_per_invoice == pytest.approx(len(part) / per_invoice.ngroups)
+        assert group.invoice_value_mean == pytest.approx(per_invoice["amount"].sum().mean())
+    no_quantity = frame.assign(quantity=np.nan)
+    check = missing_ids.compare(no_quantity, CleaningOptions())
+    assert check.with_id.units_per_invoice is None and check.without_id.units_per_invoice is None
