@@ -650,6 +650,9 @@ def _assemble(
         )
     else:
         notes = ()
+    sampled = clustering.sampled_fit_note(len(features.scaled))
+    if sampled is not None:
+        notes += as_warnings([sampled], "clustering")
     result = AnalysisResult(
         params=params.replace(cluster_names=()),
         rows_read=transactions.rows_read,
