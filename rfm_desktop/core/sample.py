@@ -50,8 +50,9 @@ DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 FIRST_INVOICE_NO = 536365
 MAX_LINES = 30  # lines per invoice: 1..30
 EXCEL_MAX_ROWS = 1_048_575  # one row of the sheet is the header
-#: Larger samples are made and written in chunks of this many rows (about 0.5 GB of memory
-#: each, measured: 2,000,000 rows peak at 0.5 GB RSS in 2 s), so 100 M rows fit a laptop.
+#: Larger samples are made and written in chunks of this many rows (one chunk: 0.5 GB RSS, 2 s).
+#: Measured peak RSS of ``rfm-desktop sample`` to parquet: 10 M rows / 1 M customers 0.9 GB in
+#: 20 s; 100 M rows / 5 M customers 1.4 GB in 5.4 min (the customer table grows, rows do not).
 CHUNK_ROWS = 2_000_000
 
 _START = np.datetime64("2010-12-01T00:00", "m")
