@@ -228,3 +228,24 @@ def test_workbook_sheets_are_ready_for_a_campaign(result, tmp_path):
     path = export.export_customers(result, tmp_path / "one.xlsx", cluster_ids=[first.id])
     one = load_workbook(path).active
     assert [c.value for c in one[1]] == header and one.freeze_panes == "A2"
+
+
+def test_cluster_and_segment_files_are_the_rows_of_one_table(result):
+    """result_files sorts and neutralises the customers once and takes each cluster's and
+    segment's rows from that table: the bytes are those of a table made per file, also when only
+    one cluster holds formula-like ids."""
+    customers = result.customers.copy()
+    first = customers.index[customers["cluster"] == result.clusters[0].id][:2]
+    customers.loc[first, "customer_id"] = ["=1+1", "@SUM(A1)"]
+    evil = result.__class__(**{**result.__dict__, "customers": customers})
+    files = export.result_files(evil)
+    per_cluster = export.segment_file_names(evil, ".csv")
+    for profile in evil.clusters:
+        expected = export.csv_bytes(export.customer_table(evil, cluster_ids=[profile.id]))
+        assert files[f"segments/{per_cluster[profile.id]}"] == expected
+    names = evil.segments["segment"].astype(str).tolist()
+    for name, file_name in zip(names, unique_file_names(names, ".csv"), strict=True):
+        expected = export.csv_bytes(export.customer_table(evil, segments=[name]))
+        assert files[f"rfm_segments/{file_name}"] == expected
+    assert files["customers.csv"] == export.csv_bytes(export.customer_table(evil))
+    assert b"'=1+1" in files[f"segments/{per_cluster[evil.clusters[0].id]}"]
