@@ -132,7 +132,7 @@ CLEANING_FLAGS = (
 def build_parser() -> _Parser:
     from rfm_desktop.core.choices import OUTLIER_MODES, SCALERS
     from rfm_desktop.core.file_types import extensions_text
-    from rfm_desktop.core.params import K_LIMIT, SEED_MAX, STABILITY_RESAMPLES_MAX
+    from rfm_desktop.core.params import ENGINES, K_LIMIT, SEED_MAX, STABILITY_RESAMPLES_MAX
 
     parser = _Parser(prog="rfm-desktop", description="RFM customer segmentation.")
     parser.add_argument("--version", action="version", version=f"rfm-desktop {__version__}")
@@ -251,6 +251,13 @@ def build_parser() -> _Parser:
         metavar="FILE.html",
         help="also write the HTML report (the GUI's, without its pictures); a run.json goes "
         "next to it when it is outside --out",
+    )
+    seg.add_argument(
+        "--engine",
+        choices=list(ENGINES),
+        help="who reduces the rows to customers: memory (pandas, the file read whole), duckdb "
+        "(streamed, out-of-core; also reads a folder or glob of CSV/Parquet files), spark (a "
+        "cluster); auto (the default) takes duckdb for folders and large CSV/Parquet inputs",
     )
     seg.add_argument(
         "--quiet",
@@ -376,6 +383,8 @@ def params_from_args(args: argparse.Namespace):
         changes["header_row"] = args.header_row
     if args.date_order is not None:
         changes["date_order"] = args.date_order
+    if getattr(args, "engine", None) is not None:  # segment only
+        changes["engine"] = args.engine
     clustering: dict = {}
     if args.transform:
         clustering["transform"] = "log1p" if args.transform == "log" else "none"
@@ -489,12 +498,12 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 else None
             )
             previous = compare.load_previous(args.compare) if args.compare else None
-            transactions = pipeline.load(params, lambda f, step: bar(0.3 * f, step))
-            result = pipeline.run(params, bar, transactions=transactions)
+            reduced = pipeline.reduce(params, lambda f, step: bar(0.4 * f, step))
+            result = pipeline.run(params, bar, reduced=reduced)
             if params.sensitivity:
                 from rfm_desktop.core import sensitivity
 
-                result.sensitivity = sensitivity.compare(result, transactions, bar)
+                result.sensitivity = sensitivity.compare(result, reduced, bar)
             tables = None
             if previous is not None:
                 result = compare.match_to(result, previous)

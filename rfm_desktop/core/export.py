@@ -711,7 +711,8 @@ def run_record(
     -------
     dict
         JSON-ready: ``format``, ``version``, ``params``, ``input`` (path, sha256, size),
-        [``rows``, ``warnings``, ``missing_ids``, ``customers``, ``k``, ``seconds``],
+        [``rows``, ``warnings``, ``missing_ids``, ``customers``, ``k``, ``seconds``,
+        ``engine`` (the one that reduced the rows: memory, duckdb or spark)],
         [``files``],
         ``finished_at`` (UTC, when the record was made), ``versions`` (Python and packages),
         ``platform``.
@@ -744,6 +745,7 @@ def run_record(
             customers=result.customer_count,
             k=result.k,
             seconds=round(result.seconds, 3),
+            engine=result.engine,
         )
     if files is not None:
         record["files"] = list(files)

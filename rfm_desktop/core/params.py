@@ -257,6 +257,11 @@ def _check_features(features: tuple[str, ...], what: str) -> None:
 SheetChoice = str | int | tuple[str, ...] | None
 DateOrder = Literal["dmy", "mdy", "ymd"]
 ALL_SHEETS = "all"
+#: Who reduces the transactions to customers (core.engines): "auto" picks by the input's kind
+#: and size (engines.choose), "memory" reads the file whole with pandas, "duckdb" streams it
+#: out-of-core, "spark" runs on a cluster.
+Engine = Literal["auto", "memory", "duckdb", "spark"]
+ENGINES: tuple[str, ...] = typing.get_args(Engine)
 
 
 @dataclass(frozen=True)
@@ -281,6 +286,9 @@ class AnalysisParams:
     #: also run the variants of core.sensitivity (outliers, transform, scaler, score bins) and
     #: tabulate what moves (sensitivity.csv)
     sensitivity: bool = False
+    #: the engine that reduces the rows to customers (see Engine); run.json also records the
+    #: one that ran
+    engine: Engine = "auto"
 
     def __post_init__(self) -> None:
         names = (
@@ -299,6 +307,8 @@ class AnalysisParams:
             raise ParamsError(
                 f"The header row must be a row number from 1, not {self.header_row!r}."
             )
+        if self.engine not in ENGINES:
+            raise ParamsError(f"Unknown engine '{self.engine}': use {one_of(ENGINES)}.")
         if self.date_order is not None and self.date_order not in ("dmy", "mdy", "ymd"):
             raise ParamsError(f"Unknown date order '{self.date_order}': use dmy, mdy or ymd.")
         if not self.input_path.strip():

@@ -7,7 +7,6 @@ Every stage takes ``progress(fraction, step)`` and ``cancelled()``; cancelling r
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,29 +18,33 @@ from rfm_desktop.core import (
     checks,
     cleaning,
     clustering,
+    engines,
     io,
     libwarnings,
-    missing_ids,
     profiles,
     rfm,
     scoring,
     stability,
 )
 from rfm_desktop.core.coverage import rule_coverage
+from rfm_desktop.core.engines import memory
+from rfm_desktop.core.engines.memory import before_as_of as before_as_of
+from rfm_desktop.core.engines.memory import snapshot_for as snapshot_for
+from rfm_desktop.core.engines.snapshot import (
+    SNAPSHOT_MAX_YEARS_AFTER as SNAPSHOT_MAX_YEARS_AFTER,
+)
+from rfm_desktop.core.engines.snapshot import latest_snapshot as latest_snapshot
 from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
 from rfm_desktop.core.params import (
-    SNAPSHOT_LATEST,
     AnalysisParams,
     CancelledFn,
     ProgressFn,
     never_cancelled,
     no_progress,
-    parse_snapshot,
 )
 from rfm_desktop.core.result import (
     AnalysisResult,
     CleaningReport,
-    CleaningStep,
     KScore,
     KStability,
     KSweep,
@@ -49,9 +52,6 @@ from rfm_desktop.core.result import (
     as_warnings,
 )
 from rfm_desktop.core.values import plural
-
-#: A snapshot this many years after the last purchase is a typing error, not an analysis.
-SNAPSHOT_MAX_YEARS_AFTER = 50
 
 
 @dataclass
@@ -132,85 +132,6 @@ def load(
     return transactions
 
 
-def latest_snapshot(last: pd.Timestamp) -> dt.date:
-    """The latest snapshot date for data whose last purchase is ``last``: SNAPSHOT_MAX_YEARS_AFTER
-    years on, at most SNAPSHOT_LATEST (plain dates: pandas cannot go past 2262)."""
-    day = last.date()
-    try:
-        later = day.replace(year=day.year + SNAPSHOT_MAX_YEARS_AFTER)
-    except ValueError:  # 29 February
-        later = day.replace(year=day.year + SNAPSHOT_MAX_YEARS_AFTER, day=28)
-    return min(later, SNAPSHOT_LATEST)
-
-
-def snapshot_for(frame: pd.DataFrame, params: AnalysisParams) -> pd.Timestamp:
-    """The date recency is counted to: the chosen one, or the day after the last purchase.
-
-    Raises
-    ------
-    ParamsError
-        The chosen date is before the last purchase or more than SNAPSHOT_MAX_YEARS_AFTER years after it.
-    """
-    if params.as_of:  # only rows before it are left (before_as_of), so it is after the last one
-        return pd.Timestamp(parse_snapshot(params.as_of, "as-of date"))
-    if params.snapshot_date:
-        snapshot = pd.Timestamp(parse_snapshot(params.snapshot_date))
-        last = frame["invoice_date"].max()
-        if pd.notna(last) and snapshot < last.normalize():
-            raise ParamsError(
-                f"The snapshot date {snapshot.date()} is before the last purchase in the data ({last.date()}).",
-                hint="Use a snapshot date on or after the last purchase, or leave it empty for the default.",
-            )
-        if pd.notna(last) and snapshot.date() > latest_snapshot(last):
-            raise ParamsError(
-                f"The snapshot date {snapshot.date()} is more than {SNAPSHOT_MAX_YEARS_AFTER} years after the "
-                f"last purchase in the data ({last.date()}).",
-                hint="Use a snapshot date close to the data, or leave it empty for the default.",
-            )
-        return snapshot
-    return frame["invoice_date"].max() + pd.Timedelta(days=1)
-
-
-def before_as_of(
-    frame: pd.DataFrame, report: CleaningReport, params: AnalysisParams
-) -> tuple[pd.DataFrame, CleaningReport]:
-    """The clean rows dated before ``params.as_of`` (all of them without an as-of date), and the
-    report with the step "as_of" that counts the later rows it removed.
-
-    Raises
-    ------
-    DataError
-        No clean row is dated before the as-of date.
-    """
-    if params.as_of is None:
-        return frame, report
-    day = pd.Timestamp(parse_snapshot(params.as_of, "as-of date"))
-    later = (frame["invoice_date"] >= day).to_numpy(dtype=bool, na_value=False)
-    kept = int((~later).sum())
-    if kept == 0:
-        first = frame["invoice_date"].min()
-        raise DataError(
-            f"No transactions are dated before the as-of date {day.date()}"
-            + (f" (the first is on {first.date()})." if pd.notna(first) else "."),
-            hint="Choose a later as-of date.",
-        )
-    example = None
-    if later.any():
-        row = frame.loc[later].iloc[0]
-        example = f"invoice {row['invoice_id']} on {pd.Timestamp(row['invoice_date']).date()}"
-    step = CleaningStep(
-        step="as_of",
-        label=f"Rows on or after the as-of date {day.date()}",
-        before=len(frame),
-        removed=len(frame) - kept,
-        after=kept,
-        would_remove=len(frame) - kept,
-        example=example,
-    )
-    rows = frame.loc[~later].reset_index(drop=True) if later.any() else frame
-    return rows, dataclasses.replace(report, steps=(*report.steps, step))
-
-
 def clean_rows(
     transactions: io.Transactions,
     params: AnalysisParams,
@@ -239,6 +160,9 @@ def prepare(
     masks: cleaning.StepMasks | None = None,
 ) -> Prepared:
     """Clean the rows, compute RFM values and scores, and build the k-means features.
+
+    The in-memory engine's :func:`~rfm_desktop.core.engines.memory.reduce`, then
+    :func:`prepare_from`.
 
     Parameters
     ----------
@@ -274,39 +198,42 @@ def prepare(
     ParamsError
         The options do not fit the data (e.g. the as-of date or snapshot).
     """
-    progress(0.0, "Cleaning rows")
-    if masks is None or masks.frame is not transactions.frame:
-        # the steps' row tests made once for cleaning and the missing-id comparison (which
-        # reads the switched-off steps too): placeholder ids alone cost 1.2 s at 10 M rows
-        masks = cleaning.StepMasks(transactions.frame)
-    if cleaned is None:
-        cleaned = cleaning.clean(
-            transactions.frame, params.cleaning, count_disabled=False, masks=masks
-        )
-    clean_frame, report = cleaned
-    clean_frame, report = before_as_of(clean_frame, report, params)
-    cleaning.check_one_currency(clean_frame, params.cleaning, transactions.currency_source)
-    _check(cancelled)
-    warnings = [
-        *as_warnings(transactions.warnings, "read"),
-        *as_warnings(report.warnings, "cleaning"),
-    ]
-    if not params.cleaning.drop_missing_customer and clean_frame["customer_id"].isna().any():
-        warnings.append(
-            RunWarning(
-                "cleaning",
-                f"{int(clean_frame['customer_id'].isna().sum()):,} rows without customer id were kept "
-                "but cannot be part of any customer's RFM values.",
-            )
-        )
-    missing = missing_ids.compare(transactions.frame, params.cleaning, masks)
-    report = dataclasses.replace(report, missing_ids=missing)
-    if missing is not None and missing.differs:
-        warnings.append(RunWarning("cleaning", missing.verdict))
-    warnings += as_warnings(checks.far_dates(clean_frame), "customers")
-    progress(0.3, "Computing recency, frequency, monetary")
-    snapshot = snapshot_for(clean_frame, params)
-    customers = rfm.compute_rfm(clean_frame, snapshot)
+    reduced = memory.reduce(transactions, params, progress, cancelled, cleaned=cleaned, masks=masks)
+    return prepare_from(reduced, params, progress, cancelled)
+
+
+def prepare_from(
+    reduced: engines.Reduced,
+    params: AnalysisParams,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+) -> Prepared:
+    """Scores, outliers and the k-means features of the customers an engine reduced.
+
+    Parameters
+    ----------
+    reduced
+        What an engine gave (``engines.memory.reduce`` or ``engines.reduce``).
+    params
+        The run (outlier, scoring and clustering options).
+    progress, cancelled
+        As in :func:`load` (0.6 and 1.0 of :func:`prepare` are reported here).
+
+    Returns
+    -------
+    Prepared
+        As :func:`prepare`.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` returned True.
+    DataError
+        Fewer than 3 customers are left to segment.
+    """
+    customers = reduced.customers.copy()
+    report = reduced.report
+    warnings = list(reduced.warnings)
     warnings += as_warnings(checks.dominant_customer(customers), "cleaning")  # before outliers go
     _check(cancelled)
 
@@ -340,12 +267,51 @@ def prepare(
     progress(1.0, "Features ready")
     warnings += as_warnings(checks.too_few_to_cluster(int(fit_mask.sum())), "clustering")
     warnings += as_warnings(features.warnings, "clustering")
-    value_rows = (
-        clean_frame[["customer_id", "invoice_date", "amount"]] if params.clv.enabled else None
-    )
     return Prepared(
-        report, customers, fit_mask, features, snapshot, tuple(warnings), scales, value_rows
+        report,
+        customers,
+        fit_mask,
+        features,
+        reduced.snapshot,
+        tuple(warnings),
+        scales,
+        reduced.value_rows,
     )
+
+
+def reduce(
+    params: AnalysisParams,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+) -> engines.Reduced:
+    """Read ``params.input_path`` and reduce it to customers with the engine
+    :func:`engines.choose` picks (reading and reduction: the part that grows with the rows).
+
+    Parameters
+    ----------
+    params
+        The run; ``params.engine`` picks the engine ("auto": by the input's kind and size).
+    progress, cancelled
+        As in :func:`load`.
+
+    Returns
+    -------
+    engines.Reduced
+        The customers, the cleaning report, the snapshot and the warnings so far.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` returned True.
+    InputFileError, SheetError, MappingError, DataError, ParamsError
+        As :func:`load` and :func:`prepare` raise them, whichever engine runs.
+    """
+    engine = engines.choose(params)
+    if engine != "memory":
+        _check(cancelled)
+        return engines.reduce(engine, params, progress, cancelled)
+    transactions = load(params, _scaled(progress, 0.0, 0.8), cancelled)
+    return memory.reduce(transactions, params, _scaled(progress, 0.8, 1.0), cancelled)
 
 
 def score(
@@ -418,6 +384,7 @@ def run(
     transactions: io.Transactions | None = None,
     on_k_score: Callable[[KScore], None] | None = None,
     sweep: KSweep | None = None,
+    reduced: engines.Reduced | None = None,
 ) -> AnalysisResult:
     """The whole analysis: read, clean, score, cluster, name.
 
@@ -432,12 +399,16 @@ def run(
     cancelled
         Polled between stages; True ends the run.
     transactions
-        Rows already read for ``params`` (the wizard's preview); None: read ``params.input_path``.
+        Rows already read for ``params`` (the wizard's preview); None: read ``params.input_path``
+        (with the engine :func:`engines.choose` picks, see :func:`reduce`).
     on_k_score
         Called with each K's scores while K is swept (for a live chart).
     sweep
         A K sweep already made for params with the same :func:`sweep_inputs` (e.g. by "Evaluate
         K"); used instead of sweeping again.
+    reduced
+        The customers an engine already reduced for params with the same input and cleaning
+        (e.g. the main run's, for the sensitivity variants); used instead of ``transactions``.
 
     Returns
     -------
@@ -454,7 +425,7 @@ def run(
         :func:`prepare`); ModelError when customer lifetime value was asked and cannot be fitted.
     """
     with libwarnings.captured() as caught:
-        result = _run(params, progress, cancelled, transactions, on_k_score, sweep)
+        result = _run(params, progress, cancelled, transactions, on_k_score, sweep, reduced)
     result.warnings = tuple(result.warnings) + as_warnings(
         libwarnings.for_analyst(caught), "clustering"
     )
@@ -468,11 +439,18 @@ def _run(
     transactions: io.Transactions | None,
     on_k_score: Callable[[KScore], None] | None,
     sweep: KSweep | None,
+    reduced: engines.Reduced | None,
 ) -> AnalysisResult:
     started = time.perf_counter()
-    if transactions is None:
-        transactions = load(params, _scaled(progress, 0.0, 0.3), cancelled)
-    prepared = prepare(transactions, params, _scaled(progress, 0.3, 0.45), cancelled)
+    step = _scaled(progress, 0.4, 0.45)
+    if reduced is None and transactions is None and engines.choose(params) != "memory":
+        reduced = reduce(params, _scaled(progress, 0.0, 0.4), cancelled)
+    if reduced is None:
+        step = _scaled(progress, 0.3, 0.45)
+        if transactions is None:
+            transactions = load(params, _scaled(progress, 0.0, 0.3), cancelled)
+        reduced = memory.reduce(transactions, params, step, cancelled)
+    prepared = prepare_from(reduced, params, step, cancelled)
     options = params.clustering
     x = prepared.features.scaled
 
@@ -515,7 +493,7 @@ def _run(
         )
 
     progress(0.9, "Describing clusters")
-    result = _assemble(params, transactions, prepared, sweep, k, labels, centres, checked)
+    result = _assemble(params, reduced, prepared, sweep, k, labels, centres, checked)
     if prepared.value_rows is not None:
         _check(cancelled)
         progress(0.93, "Fitting customer lifetime value")
@@ -550,7 +528,7 @@ def with_value(result: AnalysisResult, rows: pd.DataFrame) -> AnalysisResult:
 
 def _assemble(
     params: AnalysisParams,
-    transactions: io.Transactions,
+    reduced: engines.Reduced,
     prepared: Prepared,
     sweep: KSweep | None,
     k: int,
@@ -655,8 +633,8 @@ def _assemble(
         notes += as_warnings([sampled], "clustering")
     result = AnalysisResult(
         params=params.replace(cluster_names=()),
-        rows_read=transactions.rows_read,
-        date_format=transactions.date_format,
+        rows_read=reduced.rows_read,
+        date_format=reduced.date_format,
         cleaning=prepared.report,
         customers=out,
         k=k,
@@ -666,8 +644,9 @@ def _assemble(
         segments=rfm.segment_summary(out, rules),
         heatmap=rfm.score_heatmap(out, params.scoring.bins),
         snapshot_date=prepared.snapshot,
-        input_sha256=transactions.source_sha256,
-        input_size=transactions.source_size,
+        input_sha256=reduced.input_sha256,
+        input_size=reduced.input_size,
+        engine=reduced.engine,
         warnings=prepared.warnings
         + as_warnings(sweep.warnings if sweep is not None else (), "clustering")
         + notes,

@@ -306,6 +306,9 @@ class AnalysisResult:
     value: ValueAnalysis | None = None
     #: the variants of core.sensitivity side by side (its COLUMNS); None when not asked for
     sensitivity: pd.DataFrame | None = None
+    #: the engine that reduced the rows to customers: "memory", "duckdb" or "spark"
+    #: (core.engines; params.engine may say "auto")
+    engine: str = "memory"
 
     @property
     def bins(self) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rfm_desktop.core import io, matching, pipeline
+from rfm_desktop.core import engines, io, matching, pipeline
 from rfm_desktop.core.choices import OUTLIER_MODES, SCALERS
 from rfm_desktop.core.params import (
     AnalysisParams,
@@ -155,7 +155,7 @@ def _row(
 
 def compare(
     main: AnalysisResult,
-    transactions: io.Transactions,
+    source: io.Transactions | engines.Reduced,
     progress: ProgressFn = no_progress,
     cancelled: CancelledFn = never_cancelled,
 ) -> pd.DataFrame:
@@ -164,7 +164,8 @@ def compare(
     Parameters
     ----------
     main : the main run's result.
-    transactions : the rows it read (read once, shared by the variants).
+    source : the rows it read, or the customers its engine reduced them to (read once, shared
+        by the variants: none of them changes the reading or the cleaning of rows).
 
     Returns
     -------
@@ -190,7 +191,10 @@ def compare(
         def step(fraction: float, text: str, i: int = i, label: str = label) -> None:
             progress((i + fraction) / len(todo), f"Sensitivity, {label}: {text}")
 
-        result = pipeline.run(changed, step, cancelled, transactions=transactions)
+        if isinstance(source, engines.Reduced):
+            result = pipeline.run(changed, step, cancelled, reduced=source)
+        else:
+            result = pipeline.run(changed, step, cancelled, transactions=source)
         rows.append(_row(label, setting, value, main, result))
     progress(1.0, "Sensitivity done")
     return pd.DataFrame(rows, columns=list(COLUMNS))
