@@ -10,6 +10,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from rfm_desktop.core.engines.snapshot import (
     SNAPSHOT_MAX_YEARS_AFTER as SNAPSHOT_MAX_YEARS_AFTER,
 )
 from rfm_desktop.core.engines.snapshot import latest_snapshot as latest_snapshot
-from rfm_desktop.core.errors import Cancelled, DataError, ParamsError
+from rfm_desktop.core.errors import Cancelled, DataError, ModelError, ParamsError
 from rfm_desktop.core.params import (
     AnalysisParams,
     CancelledFn,
@@ -385,6 +386,7 @@ def run(
     on_k_score: Callable[[KScore], None] | None = None,
     sweep: KSweep | None = None,
     reduced: engines.Reduced | None = None,
+    value_failure: Literal["raise", "warn"] = "raise",
 ) -> AnalysisResult:
     """The whole analysis: read, clean, score, cluster, name.
 
@@ -409,6 +411,10 @@ def run(
     reduced
         The customers an engine already reduced for params with the same input and cleaning
         (e.g. the main run's, for the sensitivity variants); used instead of ``transactions``.
+    value_failure
+        What a customer lifetime value model that cannot be fitted does: "raise" its ModelError
+        (the CLI, where ``--clv`` was asked for), or "warn": the result without ``value`` and a
+        warning of stage "value" that gives the reason (the app, where CLV is on by default).
 
     Returns
     -------
@@ -422,10 +428,13 @@ def run(
         ``cancelled()`` returned True.
     InputFileError, SheetError, MappingError, DataError, ParamsError, ModelError
         The file, its values or the options cannot give an analysis (see :func:`load`,
-        :func:`prepare`); ModelError when customer lifetime value was asked and cannot be fitted.
+        :func:`prepare`); ModelError when customer lifetime value was asked and cannot be fitted
+        (``value_failure="raise"``).
     """
     with libwarnings.captured() as caught:
-        result = _run(params, progress, cancelled, transactions, on_k_score, sweep, reduced)
+        result = _run(
+            params, progress, cancelled, transactions, on_k_score, sweep, reduced, value_failure
+        )
     result.warnings = tuple(result.warnings) + as_warnings(
         libwarnings.for_analyst(caught), "clustering"
     )
@@ -440,6 +449,7 @@ def _run(
     on_k_score: Callable[[KScore], None] | None,
     sweep: KSweep | None,
     reduced: engines.Reduced | None,
+    value_failure: Literal["raise", "warn"] = "raise",
 ) -> AnalysisResult:
     started = time.perf_counter()
     step = _scaled(progress, 0.4, 0.45)
@@ -497,10 +507,21 @@ def _run(
     if prepared.value_rows is not None:
         _check(cancelled)
         progress(0.93, "Fitting customer lifetime value")
-        result = with_value(result, prepared.value_rows)
+        try:
+            result = with_value(result, prepared.value_rows)
+        except ModelError as exc:
+            if value_failure == "raise":
+                raise
+            result.warnings = tuple(result.warnings) + (RunWarning("value", value_failed(exc)),)
     result.seconds = time.perf_counter() - started
     progress(1.0, "Done")
     return result
+
+
+def value_failed(exc: ModelError) -> str:
+    """The warning of a run whose customer lifetime value could not be fitted: the reason and
+    what to do (the error's hint)."""
+    return f"Customer lifetime value was not computed: {exc.message} {exc.hint}"
 
 
 def with_value(result: AnalysisResult, rows: pd.DataFrame) -> AnalysisResult:
@@ -517,10 +538,26 @@ def with_value(result: AnalysisResult, rows: pd.DataFrame) -> AnalysisResult:
     segments = result.segments.merge(
         groups.rename(columns={"rfm_segment": "segment"}), on="segment", how="left"
     )
+    per_cluster = value.group_table(customers, "cluster").set_index("cluster")
+    clusters = tuple(
+        dataclasses.replace(
+            profile,
+            predicted_clv_sum=float(per_cluster.at[profile.id, "predicted_clv_sum"]),
+            predicted_clv_mean=float(per_cluster.at[profile.id, "predicted_clv_mean"]),
+            customers_p_alive_below_half=int(
+                per_cluster.at[profile.id, "customers_p_alive_below_half"]
+            ),
+            revenue_at_risk=float(per_cluster.at[profile.id, "revenue_at_risk"]),
+        )
+        if profile.id in per_cluster.index
+        else profile
+        for profile in result.clusters
+    )
     return dataclasses.replace(
         result,
         customers=customers,
         segments=segments,
+        clusters=clusters,
         value=analysis,
         warnings=tuple(result.warnings) + as_warnings(analysis.warnings, "value"),
     )

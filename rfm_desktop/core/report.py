@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from rfm_desktop import __version__
 from rfm_desktop.core import export, writing
@@ -184,6 +185,109 @@ def named_segments_table(result: AnalysisResult) -> str:
     return _table(headers, rows, set(range(1, 8)))
 
 
+def value_section(result: AnalysisResult) -> str:
+    """Customer lifetime value (core.value), when the run computed it: totals, revenue at risk
+    per named segment and per cluster (ranked, highest first), the fitted model parameters with
+    their convergence and time unit, and the validation's holdout totals.
+
+    Parameters
+    ----------
+    result
+        The analysis reported.
+
+    Returns
+    -------
+    str
+        HTML; "" when CLV was not asked for, a note with the reason when it could not be fitted.
+        Money in the file's currency over the CLV horizon (days), α in the model's time unit.
+    """
+    from rfm_desktop.core import value
+
+    analysis = result.value
+    if analysis is None:
+        failed = [w.text for w in result.warnings_for("value")]
+        return f"<p class='muted'>{_e(failed[0])}</p>" if failed else ""
+    options, customers = analysis.options, result.customers
+    intro = (
+        f"<p>Over the next {options.horizon_days} days after {analysis.end:%Y-%m-%d} "
+        f"(discount {options.discount_rate:.1%} a month): predicted CLV "
+        f"<b>{_num(customers['predicted_clv'].sum(), 0)}</b>, revenue at risk "
+        f"<b>{_num(customers['revenue_at_risk'].sum(), 0)}</b>, "
+        f"{int((customers['p_alive'] < 0.5).sum()):,} customers with P(alive) &lt; 0.5. "
+        f"Revenue at risk = Σ (1 − P(alive)) × the value over the horizon if still active, over "
+        f"{_e(value.ACTIVE_BUYER)}.</p>"
+    )
+    headers = [
+        "Segment",
+        "Customers",
+        "Revenue at risk",
+        "P(alive) < 0.5",
+        "Predicted CLV (sum)",
+        "Predicted CLV (mean)",
+    ]
+
+    def ranked(by: str) -> str:
+        table = value.group_table(customers, by)
+        rows = [
+            [
+                _e(row[by]),
+                f"{int(row['customers']):,}",
+                _num(row["revenue_at_risk"], 0),
+                f"{int(row['customers_p_alive_below_half']):,}",
+                _num(row["predicted_clv_sum"], 0),
+                _num(row["predicted_clv_mean"], 2),
+            ]
+            for row in table.to_dict("records")
+        ]
+        return _table(headers, rows, {1, 2, 3, 4, 5})
+
+    bg, gg = analysis.bgnbd, analysis.gamma_gamma
+    models = _table(
+        ["Model", "Parameters", "Log-likelihood", "Converged", "Customers"],
+        [
+            [
+                "BG/NBD (purchases)",
+                f"r = {bg.r:.4g}, α = {bg.alpha:.4g}, a = {bg.a:.4g}, b = {bg.b:.4g} "
+                f"(time unit: {_e(bg.time_unit)})",
+                _num(bg.log_likelihood, 2),
+                "yes" if bg.converged else "no",
+                f"{bg.n_customers:,}",
+            ],
+            [
+                "Gamma-Gamma (spend per purchase)",
+                f"p = {gg.p:.4g}, q = {gg.q:.4g}, v = {gg.v:.4g}",
+                _num(gg.log_likelihood, 2),
+                "yes" if gg.converged else "no",
+                f"{gg.n_customers:,}",
+            ],
+        ],
+        {2, 4},
+    )
+    check = analysis.validation
+    if check and "holdout_actual" in check:
+        numbers = {k: cast(float, check[k]) for k in ("holdout_predicted", "holdout_actual")}
+        validation = (
+            f"<p>Validation: fitted on the purchases before {_e(check['calibration_end'])}, the "
+            f"models expect {_num(numbers['holdout_predicted'], 0)} repeat purchase days in the "
+            f"{check['holdout_days']} days after it; the customers made "
+            f"{_num(numbers['holdout_actual'], 0)}.</p>"
+        )
+    elif check:
+        validation = f"<p class='muted'>No validation: {_e(check.get('error', ''))}</p>"
+    else:
+        validation = ""
+    return (
+        intro
+        + "<h3>Revenue at risk per named segment</h3>"
+        + ranked("rfm_segment")
+        + "<h3>Revenue at risk per cluster</h3>"
+        + ranked("cluster_name")
+        + "<h3>Models</h3>"
+        + models
+        + validation
+    )
+
+
 def heatmap_table(result: AnalysisResult) -> str:
     """The R score × F score grid: customers per cell, shaded by the cell's mean spend."""
     grid = result.heatmap
@@ -285,6 +389,8 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
         segment_matrix(result),
         "<h2>Named RFM segments</h2>",
         named_segments_table(result),
+        "<h2>Customer value</h2>" if result.params.clv.enabled else "",
+        value_section(result),
         "<h2>RFM score grid</h2>",
         heatmap_table(result),
         "<h2>Cleaning</h2>",

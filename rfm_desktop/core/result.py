@@ -251,6 +251,12 @@ class ClusterProfile:
     stability: float | None = None
     #: "stable", "doubtful" or "dissolves" (core.stability.flag, Hennig 2007); "" when not checked
     stability_flag: str = ""
+    #: customer lifetime value of the cluster (core.value.group_table, the file's currency over
+    #: the CLV horizon); None when CLV was not computed
+    predicted_clv_sum: float | None = None
+    predicted_clv_mean: float | None = None
+    customers_p_alive_below_half: int | None = None
+    revenue_at_risk: float | None = None
 
     @property
     def dissolves(self) -> bool:

@@ -122,6 +122,7 @@ class Selftest:
                 raise SelftestError(f"the {view.title} view did not receive the result")
             self.shot(f"view-{name}")
             shown.append(name)
+        value = self.value_view(result, views)
         self.scoring_editor(result)
         tsne = self.tsne_view(views)
         self.small_screen(views)
@@ -137,6 +138,7 @@ class Selftest:
             "run_seconds": round(float(result.seconds), 3),
             "views": shown,
             "tsne": tsne,
+            "value": value,
             "skipped": self.skipped,
             "k_scores_streamed": [s.k for s in page.streamed],
             "suggested_k": page.sweep.suggested_k,
@@ -146,6 +148,33 @@ class Selftest:
             "platform": _platform_name(),
             "python": platform.python_version(),
             "seconds": round(time.perf_counter() - started, 1),
+        }
+
+    def value_view(self, result: AnalysisResult, views: list[ResultView]) -> dict[str, Any]:
+        """The Value tab with the run's customer lifetime value (on by default in the app), per
+        named segment and per cluster."""
+        from rfm_desktop.gui.autopilot import settle
+        from rfm_desktop.gui.views.value import ValueView
+
+        view = next((v for v in views if isinstance(v, ValueView)), None)
+        if view is None or result.value is None:
+            reasons = [w.text for w in result.warnings_for("value")] or ["no Value tab"]
+            raise SelftestError(f"no customer lifetime value to show: {reasons[0]}")
+        self.window.results.show_view(view)
+        view.set_grouping("cluster")
+        settle(150)
+        if view.model.rowCount() != len(result.clusters):
+            raise SelftestError(
+                f"the Value tab lists {view.model.rowCount()} clusters of {len(result.clusters)}"
+            )
+        self.shot("view-value-clusters")
+        view.set_grouping("rfm_segment")
+        customers = result.customers
+        return {
+            "predicted_clv": round(float(customers["predicted_clv"].sum()), 2),
+            "revenue_at_risk": round(float(customers["revenue_at_risk"].sum()), 2),
+            "segments_listed": len(result.segments),
+            "seconds": round(result.value.seconds, 3),
         }
 
     def scoring_editor(self, result: AnalysisResult) -> None:

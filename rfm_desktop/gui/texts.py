@@ -90,6 +90,22 @@ TIPS: dict[str, str] = {
             *(choice.help for choice in SCALERS.values() if choice.help),
         ]
     ),
+    "clv": (
+        "Fit the BG/NBD purchase model and the Gamma-Gamma spend model on the cleaned "
+        "purchases: each customer's chance of still buying (P(alive)), expected purchases, "
+        "predicted value over the horizon and expected next order; per segment and cluster the "
+        "predicted value and the revenue at risk (the Value tab). Takes a fraction of a second "
+        "on 4,000 customers."
+    ),
+    "clv_horizon": "How far ahead value and purchases are predicted, in days after the data ends.",
+    "clv_discount": (
+        "Monthly discount rate of future revenue: 1 % a month counts revenue a year away at "
+        "about 89 % of its value."
+    ),
+    "clv_calibration": (
+        "Also fit the models on the purchases before this date and compare what they predict "
+        "with the purchases from it on (the Value tab's two validation charts)."
+    ),
     "k_fixed": "Use exactly this many segments (K).",
     "k_range": "Try every K in this range and use the one the scores suggest.",
     "k_sweep": (

@@ -187,3 +187,110 @@ def test_a_failed_validation_fit_is_a_warning_not_a_lost_run(rows, monkeypatch):
     }
     assert any(w.startswith("No validation: the models could not be fitted") for w in got.warnings)
     assert len(got.customers) == rows["customer_id"].nunique()
+
+
+def _one_day_customers(path):
+    """12 customers who each bought on one day only: no repeat purchases, no BG/NBD fit."""
+    import made_transactions
+
+    rows = [
+        (f"C{i}", f"I{i}{j}", f"2011-0{1 + i % 9}-1{i % 9} 1{j}:00", 5.0 * (i + 1) + j)
+        for i in range(12)
+        for j in range(1 + i % 3)
+    ]
+    return made_transactions.write_rows(path / "once.csv", rows)
+
+
+def test_a_model_that_cannot_be_fitted_stops_the_cli_run_or_warns_in_the_app(tmp_path):
+    from rfm_desktop.core import pipeline
+    from rfm_desktop.core.errors import ModelError
+    from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
+
+    params = AnalysisParams(
+        input_path=str(_one_day_customers(tmp_path)),
+        clustering=ClusteringOptions(k=3, sweep=False, stability_resamples=0),
+        clv=ValueOptions(enabled=True),
+    )
+    with pytest.raises(ModelError, match="bought again"):
+        pipeline.run(params)
+    result = pipeline.run(params, value_failure="warn")
+    assert result.value is None and result.customer_count == 12
+    assert "predicted_clv" not in result.customers.columns
+    (warning,) = result.warnings_for("value")
+    assert warning.text.startswith("Customer lifetime value was not computed: ")
+    assert "bought again" in warning.text and ModelError.hint in warning.text
+
+
+@pytest.fixture(scope="module")
+def sample_result(sample_path):
+    from rfm_desktop.core import pipeline
+    from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
+
+    return pipeline.run(
+        AnalysisParams(
+            input_path=str(sample_path),
+            clustering=ClusteringOptions(k=3, sweep=False, stability_resamples=0),
+            clv=ValueOptions(enabled=True),
+        )
+    )
+
+
+def test_each_cluster_carries_its_customers_value(sample_result):
+    result = sample_result
+    customers = result.customers
+    for profile in result.clusters:
+        own = customers.loc[customers["cluster"] == profile.id]
+        assert profile.predicted_clv_sum == pytest.approx(own["predicted_clv"].sum())
+        assert profile.predicted_clv_mean == pytest.approx(own["predicted_clv"].mean())
+        assert profile.revenue_at_risk == pytest.approx(own["revenue_at_risk"].sum())
+        assert profile.customers_p_alive_below_half == int((own["p_alive"] < 0.5).sum())
+    assert sum(p.revenue_at_risk for p in result.clusters) == pytest.approx(
+        customers["revenue_at_risk"].sum()
+    )
+    assert customers["revenue_at_risk"].sum() > 0
+    renamed = result.rename_cluster(result.clusters[0].id, "Renamed")
+    assert renamed.clusters[0].revenue_at_risk == result.clusters[0].revenue_at_risk
+
+
+def test_the_report_ranks_revenue_at_risk_and_states_the_models(sample_result):
+    import re
+
+    from rfm_desktop.core import report
+
+    page = report.build_report_html(sample_result, {})
+    section = page[page.index("<h2>Customer value</h2>") : page.index("<h2>RFM score grid</h2>")]
+    customers = sample_result.customers
+    assert f"revenue at risk <b>{customers['revenue_at_risk'].sum():,.0f}</b>" in section
+    segments = section[section.index("per named segment") : section.index("per cluster")]
+    names = re.findall(r"<tr><td>([^<]+)</td>", segments)
+    assert names == value.group_table(customers, "rfm_segment")["rfm_segment"].tolist()
+    top = value.group_table(customers, "rfm_segment").iloc[0]
+    assert f"<td class='num'>{top['revenue_at_risk']:,.0f}</td>" in segments
+    clusters = section[section.index("per cluster") : section.index("<h3>Models")]
+    assert re.findall(r"<tr><td>([^<]+)</td>", clusters) == [
+        p.name for p in sorted(sample_result.clusters, key=lambda p: -p.revenue_at_risk)
+    ]
+    bg, gg = sample_result.value.bgnbd, sample_result.value.gamma_gamma
+    assert f"r = {bg.r:.4g}, α = {bg.alpha:.4g}, a = {bg.a:.4g}, b = {bg.b:.4g}" in section
+    assert "(time unit: days)" in section and f"p = {gg.p:.4g}, q = {gg.q:.4g}" in section
+    assert section.count("<td>yes</td>") == 2  # both fits converged
+
+
+def test_a_report_without_value_has_no_value_section_or_says_why(tmp_path, sample_path):
+    from rfm_desktop.core import pipeline, report
+    from rfm_desktop.core.params import AnalysisParams, ClusteringOptions
+
+    options = ClusteringOptions(k=3, sweep=False, stability_resamples=0)
+    plain = pipeline.run(AnalysisParams(input_path=str(sample_path), clustering=options))
+    assert "Customer value" not in report.build_report_html(plain, {})
+    failed = pipeline.run(
+        AnalysisParams(
+            input_path=str(_one_day_customers(tmp_path)),
+            clustering=options,
+            clv=ValueOptions(enabled=True),
+        ),
+        value_failure="warn",
+    )
+    page = report.build_report_html(failed, {})
+    section = page[page.index("<h2>Customer value</h2>") : page.index("<h2>RFM score grid</h2>")]
+    assert "Customer lifetime value was not computed" in section and "bought again" in section

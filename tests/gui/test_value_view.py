@@ -3,12 +3,14 @@ validation charts and the P(alive) matrix."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import Qt
 
-from rfm_desktop.core import io, pipeline
+from rfm_desktop.core import io, pipeline, value
 from rfm_desktop.core.params import AnalysisParams, ClusteringOptions, ValueOptions
-from rfm_desktop.gui.views.value import NOT_COMPUTED, ValueView
+from rfm_desktop.gui.views.value import NO_VALIDATION, NOT_COMPUTED, ValueView
 
 
 def _run(path, calibration_end=None):
@@ -83,3 +85,106 @@ def test_value_tab_shows_why_there_is_no_validation(qtbot, sample_path):
     ]
     assert texts and "cannot predict" in texts[0].toPlainText()
     assert view.model.rowCount() > 0
+
+
+@pytest.fixture(scope="module")
+def sample_value_result(sample_path):
+    return _run(sample_path)
+
+
+@pytest.fixture(scope="module")
+def sample_plain_result(sample_path):
+    params = AnalysisParams(
+        input_path=str(sample_path), clustering=ClusteringOptions(k=3, sweep=False)
+    )
+    return pipeline.run(params)
+
+
+def _cell(model, row: int, column: int) -> str:
+    return model.index(row, column).data()
+
+
+def test_the_customer_table_shows_each_customers_value(
+    qtbot, sample_value_result, sample_plain_result
+):
+    from rfm_desktop.gui.views.customers import COLUMNS, CustomersView
+
+    view = CustomersView()
+    qtbot.addWidget(view)
+    view.set_result(sample_value_result)
+    at = {c.column: i for i, c in enumerate(COLUMNS)}
+    customers = sample_value_result.customers.set_index("customer_id")
+    model = view.model
+    for row in (0, 7, model.rowCount() - 1):
+        got = customers.loc[model.customer_id(row)]
+        assert _cell(model, row, at["p_alive"]) == f"{got['p_alive']:.3f}"
+        assert _cell(model, row, at["expected_purchases"]) == f"{got['expected_purchases']:,.2f}"
+        assert _cell(model, row, at["expected_avg_spend"]) == f"{got['expected_avg_spend']:,.2f}"
+        assert _cell(model, row, at["predicted_clv"]) == f"{got['predicted_clv']:,.2f}"
+        assert _cell(model, row, at["revenue_at_risk"]) == f"{got['revenue_at_risk']:,.2f}"
+        nxt = got["expected_next_order"]
+        assert _cell(model, row, at["expected_next_order"]) == (
+            "–" if nxt is pd.NaT else f"{nxt:%Y-%m-%d}"
+        )
+    assert not any(view.table.isColumnHidden(at[c]) for c in value.CUSTOMER_COLUMNS)
+    model.sort(at["predicted_clv"], Qt.SortOrder.DescendingOrder)
+    assert model.customer_id(0) == customers["predicted_clv"].idxmax()
+    view.set_result(sample_plain_result)
+    assert all(view.table.isColumnHidden(at[c]) for c in value.CUSTOMER_COLUMNS)
+    assert not view.table.isColumnHidden(at["monetary"])
+
+
+def test_the_segment_tables_show_value_per_cluster_and_named_segment(
+    qtbot, sample_value_result, sample_plain_result
+):
+    from rfm_desktop.gui.views import rfmsegments, segments
+
+    result = sample_value_result
+    customers = result.customers
+    clusters = segments.SegmentsView()
+    qtbot.addWidget(clusters)
+    clusters.set_result(result)
+    per_cluster = value.group_table(customers, "cluster").set_index("cluster")
+    for row in range(clusters.model.rowCount()):
+        profile = clusters.model.profile(row)
+        expected = per_cluster.loc[profile.id]
+        cells = [_cell(clusters.model, row, c) for c in segments.VALUE_COLS]
+        assert cells == [
+            f"{expected['predicted_clv_sum']:,.0f}",
+            f"{expected['predicted_clv_mean']:,.0f}",
+            f"{int(expected['customers_p_alive_below_half']):,}",
+            f"{expected['revenue_at_risk']:,.0f}",
+        ]
+    named = rfmsegments.RFMSegmentsView()
+    qtbot.addWidget(named)
+    named.set_result(result)
+    per_segment = value.group_table(customers, "rfm_segment").set_index("rfm_segment")
+    at_risk = rfmsegments.VALUE_COLUMNS[-1]
+    for row in range(named.model.rowCount()):
+        name = named.model.row_object(row)["segment"]
+        expected = per_segment.loc[name, "revenue_at_risk"]
+        assert _cell(named.model, row, at_risk) == f"{expected:,.0f}"
+    assert not any(clusters.table.isColumnHidden(c) for c in segments.VALUE_COLS)
+    clusters.set_result(sample_plain_result)
+    named.set_result(sample_plain_result)
+    assert all(clusters.table.isColumnHidden(c) for c in segments.VALUE_COLS)
+    assert all(named.table.isColumnHidden(c) for c in rfmsegments.VALUE_COLUMNS)
+
+
+def test_the_value_tab_ranks_clusters_too(qtbot, sample_value_result):
+    view = _view(qtbot, sample_value_result, size=(1024, 640))
+    view.set_grouping("cluster")
+    expected = value.group_table(sample_value_result.customers, "cluster_name")
+    shown = view.table.model()
+    assert [shown.index(i, 0).data() for i in range(shown.rowCount())] == expected[
+        "cluster_name"
+    ].tolist()
+    assert [shown.index(i, 2).data() for i in range(shown.rowCount())] == [
+        f"{v:,.0f}" for v in expected["revenue_at_risk"]
+    ]
+    view.set_grouping("rfm_segment")
+    assert view.model.rowCount() == len(sample_value_result.segments)
+    # no calibration end: the charts say where to set one instead of drawing empty axes
+    plot = view.plots["cumulative"].getPlotItem()
+    texts = [i.toPlainText() for i in plot.items if isinstance(i, pg.TextItem)]
+    assert texts == [NO_VALIDATION] and not plot.getAxis("left").isVisible()

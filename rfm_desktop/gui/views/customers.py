@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rfm_desktop.core import value
 from rfm_desktop.core.explain import Explanation, explain_customer
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.core.scoring import with_unit
@@ -79,7 +80,49 @@ COLUMNS = (
         numeric=False,
     ),
     CustomerColumn("cluster_name", "Cluster", str, "The k-means cluster.", numeric=False),
+    # customer lifetime value (core.value.CUSTOMER_COLUMNS): shown when the run computed it
+    CustomerColumn(
+        "p_alive",
+        "P(alive)",
+        lambda v: fmt_num(v, 3),
+        "Chance that the customer still buys (BG/NBD); below 0.5 more likely gone.",
+    ),
+    CustomerColumn(
+        "expected_purchases",
+        "Expected\npurchases",
+        lambda v: fmt_num(v, 2),
+        "Purchase days expected over the CLV horizon.",
+    ),
+    CustomerColumn(
+        "expected_avg_spend",
+        "Expected\nspend/order",
+        lambda v: fmt_num(v, 2),
+        "Expected spend per purchase (Gamma-Gamma).",
+    ),
+    CustomerColumn(
+        "predicted_clv",
+        "Predicted\nCLV",
+        lambda v: fmt_num(v, 2),
+        "Discounted expected revenue over the CLV horizon.",
+    ),
+    CustomerColumn(
+        "revenue_at_risk",
+        "Revenue\nat risk",
+        lambda v: fmt_num(v, 2),
+        "(1 − P(alive)) × the value over the horizon if still active; active buyers only "
+        "(repeat buyers who bought within the horizon).",
+    ),
+    CustomerColumn(
+        "expected_next_order",
+        "Expected\nnext order",
+        lambda v: str(v)[:10],
+        "When the next purchase is expected; empty when less than one purchase is expected "
+        "within the horizon.",
+        numeric=False,
+    ),
 )
+#: the columns a run without customer lifetime value does not have (hidden then)
+VALUE_COLUMNS = frozenset(value.CUSTOMER_COLUMNS)
 
 
 class CustomerModel(ColumnTableModel):
@@ -328,6 +371,9 @@ class CustomersView(ResultView):
         self.segment_combo.setCurrentIndex(max(self.segment_combo.findText(current), 0))
         self.segment_combo.blockSignals(False)
         self.model.set_frame(result.customers)
+        for column, shown in enumerate(COLUMNS):
+            if shown.column in VALUE_COLUMNS:
+                self.table.setColumnHidden(column, shown.column not in result.customers)
         header = self.table.horizontalHeader()
         self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self.apply_filter()

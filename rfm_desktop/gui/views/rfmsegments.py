@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontMetrics, QResizeEvent
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.views.axes import ReadableAxis
@@ -38,6 +38,35 @@ def _num(decimals: int) -> Callable[[object], str]:
     return lambda v: fmt_num(v, decimals)
 
 
+#: customer lifetime value per segment (core.value.GROUP_COLUMNS): hidden when not computed
+CLV_COLUMNS = (
+    Column(
+        "CLV\n(sum)",
+        lambda r: r.get("predicted_clv_sum"),
+        _num(0),
+        "Predicted customer lifetime value: the discounted expected revenue of the segment's "
+        "customers over the CLV horizon.",
+    ),
+    Column(
+        "CLV\n(mean)",
+        lambda r: r.get("predicted_clv_mean"),
+        _num(0),
+        "Predicted customer lifetime value per customer.",
+    ),
+    Column(
+        "P(alive)\n< 0.5",
+        lambda r: r.get("customers_p_alive_below_half"),
+        fmt_int,
+        "Customers more likely gone than still buying (BG/NBD).",
+    ),
+    Column(
+        "Revenue\nat risk",
+        lambda r: r.get("revenue_at_risk"),
+        _num(0),
+        "Σ (1 − P(alive)) × the value over the horizon if still active, over the segment's "
+        "active buyers (repeat buyers who bought within the horizon).",
+    ),
+)
 TABLE_COLUMNS = (
     Column(
         "Segment",
@@ -79,6 +108,7 @@ TABLE_COLUMNS = (
         "What to do with this segment (the rule table's text).",
         numeric=False,
     ),
+    *CLV_COLUMNS,
 )
 
 
@@ -101,6 +131,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("frequency_mean", "Mean frequency (orders)", _num(1)),
     Metric("monetary_mean", "Mean monetary", _num(2)),
 )
+#: the table's customer lifetime value columns (shown when the run computed it)
+VALUE_COLUMNS = tuple(TABLE_COLUMNS.index(c) for c in CLV_COLUMNS)
+STRATEGY_COLUMN = next(i for i, c in enumerate(TABLE_COLUMNS) if c.header == "Suggested strategy")
 #: the two bars of "revenue share vs customer share" (Tableau blue and orange: apart for colour-blind eyes)
 SHARE_BARS = (("share", "Customer share", "#4C78A8"), ("revenue_share", "Revenue share", "#F58518"))
 
@@ -211,7 +244,17 @@ class RFMSegmentsView(ResultView):
             for row in result.segments.to_dict("records")
         ]
         self.model.set_rows(rows)
+        for column in VALUE_COLUMNS:
+            self.table.setColumnHidden(column, result.value is None)
         self.table.resizeColumnsToContents()
+        # the value columns come after the strategy, which is then elided (its tooltip and the
+        # rule table hold the whole text); else it sizes to its text like the others
+        header = self.table.horizontalHeader()
+        if result.value is not None:
+            header.setSectionResizeMode(STRATEGY_COLUMN, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(STRATEGY_COLUMN, self.fontMetrics().horizontalAdvance("x") * 26)
+        else:
+            header.setSectionResizeMode(STRATEGY_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         others = next((r for r in rows if r["segment"] == "Others"), None)
         extra = (
             f" {others['customers']:,} customers ({fmt_pct(others['share'])}) match no rule and are “Others”."

@@ -44,7 +44,13 @@ COL_MONETARY = 6
 COL_AOV = 7
 COL_SILHOUETTE = 8
 COL_STABILITY = 9
-COL_STRATEGY = 10
+COL_CLV_SUM = 10
+COL_CLV_MEAN = 11
+COL_P_ALIVE_BELOW_HALF = 12
+COL_REVENUE_AT_RISK = 13
+COL_STRATEGY = 14
+#: customer lifetime value columns: hidden when the run did not compute it
+VALUE_COLS = (COL_CLV_SUM, COL_CLV_MEAN, COL_P_ALIVE_BELOW_HALF, COL_REVENUE_AT_RISK)
 
 COLUMNS: tuple[Column, ...] = (  # in the order of the COL_ numbers above
     Column(
@@ -93,6 +99,32 @@ COLUMNS: tuple[Column, ...] = (  # in the order of the COL_ numbers above
         lambda v: fmt_num(v, 2),
         "Mean Jaccard similarity with its best match when k-means is refitted on half the "
         "customers, 0..1 (Hennig 2007): 0.75 or more stable, below 0.6 the segment dissolves.",
+    ),
+    Column(
+        "CLV\n(sum)",
+        lambda p: p.predicted_clv_sum,
+        lambda v: fmt_num(v, 0),
+        "Predicted customer lifetime value: the discounted expected revenue of the segment's "
+        "customers over the CLV horizon.",
+    ),
+    Column(
+        "CLV\n(mean)",
+        lambda p: p.predicted_clv_mean,
+        lambda v: fmt_num(v, 0),
+        "Predicted customer lifetime value per customer.",
+    ),
+    Column(
+        "P(alive)\n< 0.5",
+        lambda p: p.customers_p_alive_below_half,
+        fmt_int,
+        "Customers more likely gone than still buying (BG/NBD).",
+    ),
+    Column(
+        "Revenue\nat risk",
+        lambda p: p.revenue_at_risk,
+        lambda v: fmt_num(v, 0),
+        "Σ (1 − P(alive)) × the value over the horizon if still active, over the segment's "
+        "active buyers (repeat buyers who bought within the horizon).",
     ),
     Column(
         "Suggested strategy",
@@ -329,6 +361,8 @@ class SegmentsView(ResultView):
             and previous.input_sha256 == result.input_sha256
         )
         self.model.set_profiles(result.clusters, keep_ticks=same)
+        for column in VALUE_COLS:
+            self.table.setColumnHidden(column, result.value is None)
         sil = "–" if result.silhouette != result.silhouette else f"{result.silhouette:.3f}"
         self.summary.setText(
             f"<b>{len(result.clusters)} segments</b> from {result.customer_count:,} customers "
@@ -356,7 +390,11 @@ class SegmentsView(ResultView):
         """The strategy column fills the table's width but keeps room for a readable phrase;
         below that the table scrolls sideways."""
         header = self.table.horizontalHeader()
-        others = sum(header.sectionSize(c) for c in range(header.count()) if c != COL_STRATEGY)
+        others = sum(
+            header.sectionSize(c)
+            for c in range(header.count())
+            if c != COL_STRATEGY and not header.isSectionHidden(c)
+        )
         space = self.table.viewport().width() - others
         header.resizeSection(COL_STRATEGY, max(self.strategy_min_width, space))
 

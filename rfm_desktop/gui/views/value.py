@@ -6,51 +6,45 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui.views.base import ResultView, foreground, style_graphics_view, style_plot
+from rfm_desktop.gui.views.rfmsegments import CLV_COLUMNS
 from rfm_desktop.gui.views.tables import (
     Column,
     NumericSortProxy,
     RowTableModel,
     fmt_int,
-    fmt_num,
     make_table_view,
 )
 
+_CLV_SUM, _CLV_MEAN, _BELOW_HALF, _AT_RISK = CLV_COLUMNS
 TABLE_COLUMNS = (
-    Column("Segment", lambda r: r["segment"], str, "Named RFM segment.", numeric=False),
+    Column(
+        "Segment",
+        lambda r: r["segment"],
+        str,
+        "Named RFM segment, or k-means cluster.",
+        numeric=False,
+    ),
     Column("Customers", lambda r: r["customers"], fmt_int, "Customers in the segment."),
-    Column(
-        "Revenue\nat risk",
-        lambda r: r["revenue_at_risk"],
-        lambda v: fmt_num(v, 0),
-        "Σ (1 − P(alive)) × the value over the horizon if still active, over the segment's "
-        "active buyers (repeat buyers who bought within the horizon).",
-    ),
-    Column(
-        "P(alive)\n< 0.5",
-        lambda r: r["customers_p_alive_below_half"],
-        fmt_int,
-        "Customers more likely gone than still buying.",
-    ),
-    Column(
-        "Predicted CLV\n(sum)",
-        lambda r: r["predicted_clv_sum"],
-        lambda v: fmt_num(v, 0),
-        "Discounted expected revenue over the horizon.",
-    ),
-    Column(
-        "Predicted CLV\n(mean)",
-        lambda r: r["predicted_clv_mean"],
-        lambda v: fmt_num(v, 0),
-        "Per customer.",
-    ),
+    _AT_RISK,
+    _BELOW_HALF,
+    _CLV_SUM,
+    _CLV_MEAN,
 )
+#: what the table lists: (key, combo text)
+GROUPINGS = (("rfm_segment", "Named RFM segments"), ("cluster", "Clusters (Segments tab)"))
 NOT_COMPUTED = (
-    "Customer lifetime value was not computed for this run. Turn it on with "
-    "`rfm-desktop segment … --clv` or in a saved analysis (clv.enabled)."
+    "Customer lifetime value was not computed for this run. Turn it on with “Predicted value and "
+    "churn risk” on the wizard's Run page (or `rfm-desktop segment … --clv`) and run again."
+)
+
+
+NO_VALIDATION = (
+    "No validation: tick “Check the model” under Customer value on the wizard's Run page "
+    "(or `--calibration-end DATE`) to compare the models with later purchases."
 )
 
 
@@ -66,6 +60,18 @@ class ValueView(ResultView):
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.note)
+        self.group_combo = QComboBox()
+        for key, text in GROUPINGS:
+            self.group_combo.addItem(text, key)
+        self.group_combo.setToolTip("Revenue at risk per named RFM segment or per k-means cluster.")
+        self.group_combo.currentIndexChanged.connect(lambda _i: self._fill_table())
+        self.group_bar = QWidget()
+        bar = QHBoxLayout(self.group_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(QLabel("Ranked by revenue at risk, per:"))
+        bar.addWidget(self.group_combo)
+        bar.addStretch(1)
+        layout.addWidget(self.group_bar)
         self.model = RowTableModel(TABLE_COLUMNS, self)
         proxy = NumericSortProxy(self)
         proxy.setSourceModel(self.model)
@@ -90,10 +96,11 @@ class ValueView(ResultView):
         self.show_content()
         analysis = result.value
         shown = analysis is not None
-        self.table.setVisible(shown)
-        self.charts.setVisible(shown)
-        if analysis is None:
-            self.note.setText(NOT_COMPUTED)
+        for widget in (self.group_bar, self.table, self.charts):
+            widget.setVisible(shown)
+        if analysis is None:  # not asked for, or the models could not be fitted (the warning)
+            failed = [w.text for w in result.warnings_for("value")]
+            self.note.setText("\n".join(f"⚠ {t}" for t in failed) if failed else NOT_COMPUTED)
             self.model.set_rows([])
             return
         bg, customers = analysis.bgnbd, result.customers
@@ -108,11 +115,39 @@ class ValueView(ResultView):
             f"v={analysis.gamma_gamma.v:.3g}."
             + "".join(f"\n⚠ {w.text}" for w in result.warnings_for("value"))
         )
-        rows = result.segments.sort_values("revenue_at_risk", ascending=False)
-        self.model.set_rows(rows.to_dict("records"))
-        self.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)  # revenue at risk, highest first
+        self._fill_table()
         self._draw_validation(analysis.validation)
         self._draw_matrix(analysis.matrices)
+
+    def grouping(self) -> str:
+        """ "rfm_segment" or "cluster": what the table lists."""
+        return str(self.group_combo.currentData())
+
+    def set_grouping(self, key: str) -> None:
+        self.group_combo.setCurrentIndex(max(self.group_combo.findData(key), 0))
+
+    def _fill_table(self) -> None:
+        """The named segments or the clusters, ranked by revenue at risk, highest first."""
+        result = self._result
+        if result is None or result.value is None:
+            return
+        if self.grouping() == "cluster":
+            rows = [
+                {
+                    "segment": p.name,
+                    "customers": p.size,
+                    "revenue_at_risk": p.revenue_at_risk,
+                    "customers_p_alive_below_half": p.customers_p_alive_below_half,
+                    "predicted_clv_sum": p.predicted_clv_sum,
+                    "predicted_clv_mean": p.predicted_clv_mean,
+                }
+                for p in result.clusters
+            ]
+        else:
+            rows = result.segments.to_dict("records")
+        rows.sort(key=lambda r: -float(r["revenue_at_risk"] or 0.0))
+        self.model.set_rows(rows)
+        self.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)  # revenue at risk, highest first
 
     def _draw_validation(self, validation: dict | None) -> None:
         fg = foreground(self)
@@ -125,11 +160,17 @@ class ValueView(ResultView):
         for widget, title in zip((frequency, cumulative), titles, strict=True):
             style_plot(widget.getPlotItem(), self, title=title)
             widget.getPlotItem().addLegend(offset=(10, 10), labelTextColor=fg)
-        if not validation or "by_frequency" not in validation:
-            text = (validation or {}).get("error") or "Set a calibration end to validate."
+        checked = bool(validation and "by_frequency" in validation)
+        for widget in (frequency, cumulative):  # no axes around a sentence
+            for side in ("left", "bottom"):
+                widget.getPlotItem().showAxis(side, checked)
+        if validation is None or not checked:
+            text = (validation or {}).get("error") or NO_VALIDATION
             for widget in (frequency, cumulative):
-                item = pg.TextItem(str(text)[:80], color=fg, anchor=(0.5, 0.5))
+                item = pg.TextItem(str(text), color=fg, anchor=(0.5, 0.5))
+                item.textItem.setTextWidth(260)
                 widget.addItem(item)
+                widget.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)
             return
         buckets = validation["by_frequency"]
         xs = np.arange(len(buckets))

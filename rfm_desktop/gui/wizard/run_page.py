@@ -19,6 +19,7 @@ from rfm_desktop.gui.busy import BusyBar
 from rfm_desktop.gui.stall import StallMeter
 from rfm_desktop.gui.texts import tip
 from rfm_desktop.gui.wizard.page import WizardPage
+from rfm_desktop.gui.wizard.value_box import ValueOptionsBox, describe_value
 from rfm_desktop.gui.worker import Worker
 
 TRANSFORM_WORDS = {"log1p": "log (log1p)", "none": "none"}
@@ -63,6 +64,7 @@ def describe(params: AnalysisParams) -> str:
         ("Features", ", ".join(f.capitalize() for f in k.features)),
         ("Transform / scaler", f"{TRANSFORM_WORDS[k.transform]} / {k.scaler}"),
         ("Segments", k_text + f" (seed {k.seed})"),
+        ("Customer value", describe_value(params.clv)),
     ]
     if params.preset:
         rows.append(("Preset", PRESET_WORDS.get(params.preset, html.escape(params.preset))))
@@ -93,10 +95,14 @@ class RunPage(WizardPage):
         self.progress = BusyBar(cancel_tip=tip("cancel_run"))
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.value_box = ValueOptionsBox(self.state)
+        self.state.paramsChanged.connect(lambda _old, _new, changed: self._clv_changed(changed))
         row = QHBoxLayout()
         row.addWidget(self.run_button)
         row.addStretch(1)
         self.body.addWidget(self.summary)
+        self.body.addSpacing(6)
+        self.body.addWidget(self.value_box)
         self.body.addSpacing(12)
         self.body.addLayout(row)
         self.body.addWidget(self.progress)
@@ -115,6 +121,10 @@ class RunPage(WizardPage):
     def enter(self) -> None:
         if self.state.path is not None:
             self.summary.setText(describe(self.state.params))
+
+    def _clv_changed(self, changed: frozenset[str]) -> None:
+        if "clv" in changed and self.state.path is not None:
+            self.enter()
 
     def is_running(self) -> bool:
         return self.worker is not None and self.worker.is_running
@@ -141,6 +151,7 @@ class RunPage(WizardPage):
                 transactions=transactions,
                 on_k_score=task.partial,
                 sweep=sweep,
+                value_failure="warn",  # a model that cannot be fitted costs the value, not the run
             ),
             "Starting…",
             on_finished=self._finished,

@@ -24,6 +24,7 @@ from rfm_desktop.core.params import (
     DateOrder,
     ScoringOptions,
     SheetChoice,
+    ValueOptions,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ CLUSTER_INPUTS = frozenset({"cleaning", "snapshot_date", "as_of", "clustering"})
 #: A change of one of these by hand leaves the preset (applying a preset names it in the change).
 PRESET_FIELDS = CLUSTER_INPUTS | {"scoring"}
 #: What the option widgets show before a file is chosen: the defaults (never run, never saved).
-_DEFAULTS = AnalysisParams(input_path="(no file)")
+#: Customer lifetime value is on in the app (0.14 s of a 1.5 s run on the 4,338 customers of the
+#: real data); the CLI computes it only when asked (--clv).
+_DEFAULTS = AnalysisParams(input_path="(no file)", clv=ValueOptions(enabled=True))
 
 
 def column_map(mapping: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -130,6 +133,7 @@ class WizardState(QObject):
     header_row: int | None = _option("header_row")  # type: ignore[assignment]
     date_order: DateOrder | None = _option("date_order")  # type: ignore[assignment]
     cluster_names: tuple[tuple[int, str], ...] = _option("cluster_names")  # type: ignore[assignment]
+    clv: ValueOptions = _option("clv")  # type: ignore[assignment]
 
     @property
     def mapping(self) -> dict[str, str]:
