@@ -67,10 +67,10 @@ def compare(
     total_revenue = float(amount[sales].sum())
     # group of each row: 0 with an id, 1 without, 2 not a sales row
     group = np.where(sales, missing.view(np.int8), np.int8(2))
-    invoice = _per_invoice(frame, group)
+    invoices, has_invoice = _invoices(frame, group)
     countries = _codes(frame["country"]) if "country" in frame.columns else None
     with_id, without_id = (
-        _group(frame, rows, g, invoice, countries, sales_rows, total_revenue)
+        _group(frame, rows, invoices[g], has_invoice, countries, sales_rows, total_revenue)
         for g, rows in enumerate((present, missing))
     )
     reasons = _differences(with_id, without_id)
@@ -92,62 +92,52 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
-def _per_invoice(frame: pd.DataFrame, group: np.ndarray) -> dict[str, np.ndarray]:
-    """Per (invoice, group) pair: lines, summed amount and summed quantity, as arrays of
-    2 x invoices (pair 2i + g); rows without an invoice id or outside the sales rows count in
-    no pair (a groupby by invoice leaves missing keys out too)."""
+def _invoices(frame: pd.DataFrame, group: np.ndarray) -> tuple[tuple[int, int], np.ndarray]:
+    """Distinct invoice ids among the rows of group 0 and of group 1 (see :func:`compare`), and
+    the rows that have an invoice id (a groupby by invoice leaves the others out)."""
     codes, uniques = _codes(frame["invoice_id"])
-    pairs = 2 * len(uniques)
-    key = codes * 2 + group
-    key[(codes < 0) | (group > 1)] = pairs  # one bin for everything that is no pair
-    quantity = frame["quantity"].to_numpy(dtype=np.float64)
-    return {
-        "lines": np.bincount(key, minlength=pairs + 1)[:pairs],
-        "amount": np.bincount(
-            key, weights=frame["amount"].to_numpy(np.float64), minlength=pairs + 1
-        )[:pairs],
-        # NaN quantities add nothing, as in a pandas sum
-        "units": np.bincount(key, weights=np.nan_to_num(quantity), minlength=pairs + 1)[:pairs],
-    }
+    has_invoice = codes >= 0
+    key = codes * 2 + group  # pair (invoice, group)
+    key[~has_invoice | (group > 1)] = 2 * len(uniques)  # one bin for the rows in no pair
+    seen = np.bincount(key, minlength=2 * len(uniques) + 1)[:-1] > 0
+    return (int(seen[0::2].sum()), int(seen[1::2].sum())), has_invoice
 
 
 def _group(
     frame: pd.DataFrame,
     rows: np.ndarray,
-    g: int,
-    invoice: dict[str, np.ndarray],
+    invoices: int,
+    has_invoice: np.ndarray,
     countries: tuple[np.ndarray, pd.Index] | None,
     sales_rows: int,
     total_revenue: float,
 ) -> RowGroup:
-    """The figures of one group: ``rows`` its rows (mask over ``frame``), ``g`` its number in
-    the per-invoice pairs."""
+    """The figures of one group, ``rows`` its rows (mask over ``frame``) with ``invoices``
+    distinct invoice ids. A per-invoice mean is the sum over the rows with an invoice id divided
+    by the invoices (the mean of the invoices' sums, without summing per invoice)."""
     count = int(rows.sum())
-    lines = invoice["lines"][g::2]
-    seen = lines > 0
-    invoices = int(seen.sum())
-    quantity = frame["quantity"].to_numpy(dtype=np.float64)[rows]
+    amount = frame["amount"].to_numpy(dtype=np.float64)
+    quantity = frame["quantity"].to_numpy(dtype=np.float64)
     price = frame["unit_price"].to_numpy(dtype=np.float64)[rows]
     price = price[~np.isnan(price)]
-    revenue = float(frame["amount"].to_numpy(dtype=np.float64)[rows].sum())
+    revenue = float(amount[rows].sum())
+    in_invoice = rows & has_invoice
+    invoiced = float(amount[in_invoice].sum())
+    has_units = bool((~np.isnan(quantity[rows])).any())
+    units = float(np.nansum(quantity[in_invoice])) if has_units else 0.0
     return RowGroup(
         rows=count,
         row_share=count / sales_rows,
         revenue=revenue,
         revenue_share=revenue / total_revenue if total_revenue else float("nan"),
         invoices=invoices,
-        invoice_value_mean=_mean(invoice["amount"][g::2][seen]),
+        invoice_value_mean=invoiced / invoices if invoices else float("nan"),
         lines_per_invoice=count / invoices if invoices else float("nan"),
-        units_per_invoice=_mean(invoice["units"][g::2][seen])
-        if (~np.isnan(quantity)).any()
-        else None,
+        # NaN quantities add nothing, as in a pandas sum
+        units_per_invoice=(units / invoices if invoices else float("nan")) if has_units else None,
         unit_price_median=float(np.median(price)) if len(price) else None,
         countries=_top_countries(countries, rows),
     )
-
-
-def _mean(values: np.ndarray) -> float:
-    return float(values.mean()) if len(values) else float("nan")
 
 
 def _top_countries(
