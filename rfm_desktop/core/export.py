@@ -3,9 +3,10 @@
 Every export, CLI or GUI, reaches the disk through :func:`write_export`, which adds the run
 record ``run.json`` (:func:`run_record`) to the files it writes.
 
-A result is rendered in memory by one function (:func:`result_files`: relative path -> bytes)
-and written as one unit by :mod:`rfm_desktop.core.writing`, so a crash, Ctrl-C or full disk
-leaves the previous result or the new one, never a mix; writing over the analysed input file
+A result is rendered by one function (:func:`result_files`: relative path -> bytes, each
+customer file rendered only as it is written, so memory holds one at a time) and written as
+one unit by :mod:`rfm_desktop.core.writing`, so a crash, Ctrl-C or full disk leaves the
+previous result or the new one, never a mix; writing over the analysed input file
 is refused. Text cells that a spreadsheet would run as a formula are neutralised with a
 leading apostrophe.
 """
@@ -18,8 +19,9 @@ import math
 import os
 import platform
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, overload
@@ -197,7 +199,7 @@ def neutralise(value: object) -> object:
 
 
 def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: replaced columns do not reach ``frame``
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
             values = out[column].astype("string")
@@ -371,22 +373,6 @@ def segment_file_names(result: AnalysisResult, suffix: str) -> dict[int, str]:
     segment gets the same name in the CLI's ``segments/``, a GUI export and the dialog)."""
     names = unique_file_names([c.name for c in result.clusters], suffix)
     return {c.id: name for c, name in zip(result.clusters, names, strict=True)}
-
-
-def rfm_segment_files(
-    result: AnalysisResult, table: pd.DataFrame | None = None
-) -> Iterator[tuple[str, pd.DataFrame]]:
-    """(relative path, customers) of ``rfm_segments/<segment>.csv``: one per named segment present,
-    best first. ``table``: :func:`customer_table` of all customers when the caller has it (each
-    segment's rows are then taken from it, not sorted again)."""
-    names = result.segments["segment"].astype(str).tolist()
-    for name, file_name in zip(names, unique_file_names(names, ".csv"), strict=True):
-        yield (
-            f"rfm_segments/{file_name}",
-            customer_table(result, segments=[name])
-            if table is None
-            else _rows(table, table["rfm_segment"].isin([name]).to_numpy(bool, na_value=False)),
-        )
 
 
 def rfm_segment_sheets(result: AnalysisResult) -> list[tuple[str, pd.DataFrame]]:
@@ -770,40 +756,69 @@ def _json_bytes(data: dict[str, Any]) -> bytes:
 csv_bytes, json_bytes = _csv_bytes, _json_bytes
 
 
-def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, bytes]:
-    """Every file of a result but its run record, rendered in memory: relative path -> bytes.
+class RenderedFiles(Mapping[str, bytes]):
+    """Relative path -> content, each file rendered when it is read and not kept.
+
+    The staged writer reads each file once, so an export of millions of customers holds one
+    file's bytes at a time instead of every file's (at 5,000,000 customers customers.csv, the
+    per-cluster and the per-segment files are each some hundred megabytes).
+    """
+
+    def __init__(self) -> None:
+        self._makers: dict[str, Callable[[], bytes]] = {}
+
+    def add(self, relative: str, content: bytes | Callable[[], bytes]) -> None:
+        """Add a file: its bytes, or a function that renders them when they are read."""
+        self._makers[relative] = content if callable(content) else (lambda: content)
+
+    def __getitem__(self, relative: str) -> bytes:
+        return self._makers[relative]()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
+def result_files(result: AnalysisResult, *, xlsx: bool = False) -> RenderedFiles:
+    """Every file of a result but its run record: relative path -> bytes, each rendered when read.
 
     ``customers.csv``, ``segments/<cluster>.csv`` (names from :func:`segment_file_names`),
     ``rfm_segments/<segment>.csv``, ``stability.csv`` (when checked), ``sensitivity.csv``
     (when asked for), ``summary.json``, ``clv.json`` when the run has customer lifetime value
     (core.value.to_dict) and, with ``xlsx``, ``segments.xlsx`` (a sheet per cluster and per
-    named segment); :func:`write_export` adds ``run.json``. A bad value fails here, before
-    anything is written.
+    named segment); :func:`write_export` adds ``run.json``. The customer tables are rendered one
+    at a time as they are written (a failure then leaves the folder as it was); the summary and
+    the small tables here, so a bad value fails before anything is written.
     """
-    # one table, sorted and neutralised once; each cluster's and segment's file takes its rows
-    # from it (per file, sorting and neutralising again cost seconds at 1 M customers)
-    every = _neutralise_frame(customer_table(result))
-    files = {"customers.csv": _csv_bytes(every, neutralised=True)}
+    files = RenderedFiles()
+
+    @cache
+    def every() -> pd.DataFrame:
+        # one table, sorted and neutralised once (when the first customer file is written);
+        # each cluster's and segment's file takes its rows from it (per file, sorting and
+        # neutralising again cost seconds at 1 M customers)
+        return _neutralise_frame(customer_table(result))
+
+    files.add("customers.csv", lambda: _csv_bytes(every(), neutralised=True))
     names = segment_file_names(result, ".csv")
     for profile in result.clusters:
-        files[f"segments/{names[profile.id]}"] = _csv_bytes(
-            _rows(every, every["cluster"].isin([profile.id]).to_numpy()), neutralised=True
-        )
-    files.update(
-        (relative, _csv_bytes(frame, neutralised=True))
-        for relative, frame in rfm_segment_files(result, every)
-    )
+        files.add(f"segments/{names[profile.id]}", partial(_part_csv, every, "cluster", profile.id))
+    segments = result.segments["segment"].astype(str).tolist()
+    for name, file_name in zip(segments, unique_file_names(segments, ".csv"), strict=True):
+        files.add(f"rfm_segments/{file_name}", partial(_part_csv, every, "rfm_segment", name))
     stability = stability_table(result)
     if stability is not None:
-        files["stability.csv"] = _csv_bytes(stability)
+        files.add("stability.csv", _csv_bytes(stability))
     if result.sensitivity is not None:
-        files["sensitivity.csv"] = _csv_bytes(result.sensitivity)
+        files.add("sensitivity.csv", _csv_bytes(result.sensitivity))
     summary = summary_dict(result)
-    files["summary.json"] = _json_bytes(summary)
+    files.add("summary.json", _json_bytes(summary))
     if result.value is not None:
         from rfm_desktop.core import value
 
-        files["clv.json"] = _json_bytes(value.to_dict(result.value, result.customers))
+        files.add("clv.json", _json_bytes(value.to_dict(result.value, result.customers)))
     if xlsx:
         clusters = pd.DataFrame(
             [
@@ -819,8 +834,16 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> dict[str, byt
         technical = customer_table(result)[
             ["customer_id", *[c for c in TECHNICAL_COLUMNS if c in result.customers.columns]]
         ]
-        files["segments.xlsx"] = _xlsx_bytes([*sheets, ("Technical", technical)])
+        files.add("segments.xlsx", _xlsx_bytes([*sheets, ("Technical", technical)]))
     return files
+
+
+def _part_csv(every: Callable[[], pd.DataFrame], column: str, value: object) -> bytes:
+    """The CSV of the rows of the shared customer table whose ``column`` is ``value``."""
+    table = every()
+    return _csv_bytes(
+        _rows(table, table[column].isin([value]).to_numpy(bool, na_value=False)), neutralised=True
+    )
 
 
 def export_all(
@@ -840,8 +863,11 @@ def export_all(
     tables of ``--compare``). Returns the files written, ``run.json`` last.
     """
     out = check_output_dir(out_dir, result.params.input_path)
-    files = {**result_files(result, xlsx=xlsx), **(extra or {})}
-    files.update((f"{name}.csv", _csv_bytes(table)) for name, table in (tables or {}).items())
+    files = result_files(result, xlsx=xlsx)
+    for relative, content in (extra or {}).items():
+        files.add(relative, content)
+    for name, table in (tables or {}).items():
+        files.add(f"{name}.csv", _csv_bytes(table))
     return [*write_export(out, files, result, replace=True, lock=lock), out / RUN_RECORD]
 
 
@@ -887,7 +913,10 @@ def write_export(
     if RUN_RECORD in files:
         raise ValueError(f"{RUN_RECORD} is the export's own record, not one of its files")
     record = _json_bytes(run_record(result.params, result, files=list(files)))
-    unit = {**files, RUN_RECORD: record}
+    unit = RenderedFiles()  # each file read only when it is written; the run record last
+    for relative in files:
+        unit.add(relative, partial(files.__getitem__, relative))
+    unit.add(RUN_RECORD, record)
     for rel in unit:
         check_not_input(out / rel, result.params.input_path)
     return writing.write_files(out, unit, replace=replace, lock=lock)[: len(files)]

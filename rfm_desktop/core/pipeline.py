@@ -577,7 +577,8 @@ def _assemble(
     customers = prepared.customers
     fit_mask = prepared.fit_mask
     features = prepared.features
-    fit_customers = customers.loc[fit_mask]
+    # a boolean mask copies every column: at 5 M customers that is a gigabyte for nothing
+    fit_customers = customers if fit_mask.all() else customers.loc[fit_mask]
     labels, centres = clustering.order_by_monetary(
         labels, fit_customers["monetary"].to_numpy(), centres
     )
@@ -604,7 +605,7 @@ def _assemble(
         pcs[~fit_mask] = rest_coords
         scaled[~fit_mask] = rest
 
-    out = customers.copy()
+    out = customers.copy(deep=False)  # copy-on-write: the new columns do not reach customers
     out["cluster"] = cluster
     out["silhouette"] = silhouette
     for i in range(3):
@@ -624,10 +625,10 @@ def _assemble(
             values.setdefault(name, float("nan"))
         centroids.append(values)
     for c, values in enumerate(centroids):
-        members = fit_customers[labels == c]
-        for name in ("recency", "frequency", "monetary"):
-            if np.isnan(values[name]):
-                values[name] = float(members[name].median())
+        missing = [name for name in ("recency", "frequency", "monetary") if np.isnan(values[name])]
+        if missing:
+            medians = fit_customers.loc[labels == c, missing].median()
+            values.update((name, float(medians[name])) for name in missing)
     rules = params.scoring.effective_rules
     picked = profiles.closest_rules(centroids, customers, rules)
     names = dict(enumerate(profiles.cluster_names(picked)))

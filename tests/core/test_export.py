@@ -249,3 +249,51 @@ def test_cluster_and_segment_files_are_the_rows_of_one_table(result):
         assert files[f"rfm_segments/{file_name}"] == expected
     assert files["customers.csv"] == export.csv_bytes(export.customer_table(evil))
     assert b"'=1+1" in files[f"segments/{per_cluster[evil.clusters[0].id]}"]
+
+
+def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
+    result, tmp_path, monkeypatch
+):
+    """At millions of customers each customer file is some hundred megabytes: the export renders
+    one when the writer reads it and keeps none, so memory holds one file, not all of them."""
+    tables, rendered = [], []
+    real_table, real_csv = export.customer_table, export._csv_bytes
+
+    def counted_table(res, **which):
+        tables.append(which)
+        return real_table(res, **which)
+
+    def counted_csv(frame, **options):
+        rendered.append(len(frame))
+        return real_csv(frame, **options)
+
+    monkeypatch.setattr(export, "customer_table", counted_table)
+    monkeypatch.setattr(export, "_csv_bytes", counted_csv)
+    files = export.result_files(result)
+    assert tables == []  # listing the files renders no customer table
+    small = len(rendered)  # stability.csv is small and rendered at once
+    customer_files = [
+        rel
+        for rel in files
+        if rel == "customers.csv" or rel.startswith(("segments/", "rfm_segments/"))
+    ]
+    assert len(customer_files) == 1 + len(result.clusters) + len(result.segments)
+    written_after = []
+    real_write = writing._write_new
+
+    def write_new(path, data):
+        written_after.append(len(rendered))
+        real_write(path, data)
+
+    monkeypatch.setattr(writing, "_write_new", write_new)
+    export.export_all(result, tmp_path / "out")
+    # export_all lists the files again (the small ones rendered again); then the customers are
+    # sorted once and each customer file is rendered once, just before it is written
+    base = 2 * small
+    assert tables == [{}]
+    assert rendered[base] == result.customer_count
+    assert written_after[: len(customer_files)] == list(
+        range(base + 1, base + len(customer_files) + 1)
+    )
+    expected = real_csv(real_table(result))
+    assert (tmp_path / "out" / "customers.csv").read_bytes() == expected
