@@ -597,9 +597,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     try:
         with writing.folder_lock(out) as lock:
             result, test = backtest.run_backtest(params, args.horizon_days, bar)
-            written = writing.write_files(
-                out, backtest.backtest_files(result, test), replace=True, lock=lock
-            )
+            written = backtest.write_backtest(out, result, test, lock=lock)
     except BaseException:
         bar.close(keep=False)
         raise

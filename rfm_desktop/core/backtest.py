@@ -10,12 +10,14 @@ the horizon are not part of any group (no segment could have been given to them)
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from rfm_desktop.core import cleaning, pipeline
+from rfm_desktop.core import cleaning, pipeline, writing
 from rfm_desktop.core.errors import DataError, ParamsError
 from rfm_desktop.core.params import (
     AnalysisParams,
@@ -237,6 +239,41 @@ def backtest_files(result: AnalysisResult, backtest: Backtest) -> dict[str, byte
         ),
         "run.json": export.json_bytes(run),
     }
+
+
+def write_backtest(
+    folder: str | os.PathLike[str],
+    result: AnalysisResult,
+    backtest: Backtest,
+    *,
+    lock: writing.FolderLock | None = None,
+) -> list[Path]:
+    """Write :func:`backtest_files` into ``folder`` as one unit (the CLI and the GUI: same bytes).
+
+    Parameters
+    ----------
+    folder
+        The output folder (created if missing); the files of a previous backtest there are
+        replaced.
+    result, backtest
+        What :func:`run_backtest` returned.
+    lock
+        The folder's lock when the caller holds it for the whole run (the CLI does).
+
+    Returns
+    -------
+    list of Path
+        The files written, ``run.json`` last.
+
+    Raises
+    ------
+    ExportError
+        ``folder`` is the input file or a file, or cannot be written; the folder is as before.
+    """
+    from rfm_desktop.core import export
+
+    out = export.check_output_dir(folder, result.params.input_path)
+    return writing.write_files(out, backtest_files(result, backtest), replace=True, lock=lock)
 
 
 def table_text(table: pd.DataFrame) -> str:

@@ -262,6 +262,18 @@ def migration(
     """From × to customer counts of ``column`` ("rfm_segment" or "cluster_name"): one row per
     previous value and ``(new)``, one column per current value and ``(gone)``; the first column
     ``from`` names the row."""
+    pairs = _pairs(previous, result, column)
+    table = pd.crosstab(pairs["from"], pairs["to"])
+    rows = [*order_from, *[v for v in table.index if v not in order_from and v != NEW], NEW]
+    cols = [*order_to, *[v for v in table.columns if v not in order_to and v != GONE], GONE]
+    table = table.reindex(index=rows, columns=cols, fill_value=0).astype(np.int64)
+    table.index.name, table.columns.name = "from", None
+    return table.reset_index()
+
+
+def _pairs(previous: Previous, result: AnalysisResult, column: str) -> pd.DataFrame:
+    """Every customer of either run: ``customer_id``, ``from`` (``(new)`` when absent before) and
+    ``to`` (``(gone)`` when absent now) of ``column``."""
     both = previous.customers[["customer_id", column]].merge(
         result.customers[["customer_id", column]],
         on="customer_id",
@@ -270,12 +282,61 @@ def migration(
     )
     source = both[f"{column}_from"].astype("object").where(both[f"{column}_from"].notna(), NEW)
     target = both[f"{column}_to"].astype("object").where(both[f"{column}_to"].notna(), GONE)
-    table = pd.crosstab(source, target)
-    rows = [*order_from, *[v for v in table.index if v not in order_from and v != NEW], NEW]
-    cols = [*order_to, *[v for v in table.columns if v not in order_to and v != GONE], GONE]
-    table = table.reindex(index=rows, columns=cols, fill_value=0).astype(np.int64)
-    table.index.name, table.columns.name = "from", None
-    return table.reset_index()
+    return pd.DataFrame(
+        {"customer_id": both["customer_id"].astype("object"), "from": source, "to": target}
+    )
+
+
+def cell_customers(
+    previous: Previous, result: AnalysisResult, column: str, source: object, target: object
+) -> list[str]:
+    """The customers counted in one cell of :func:`migration` (e.g. "Champions" → "At Risk"),
+    sorted: the campaign list of that move.
+
+    Parameters
+    ----------
+    previous, result
+        The previous result and the (matched) current one.
+    column
+        "rfm_segment" or "cluster_name".
+    source, target
+        The row (a previous value or ``(new)``) and the column (a current value or ``(gone)``).
+
+    Returns
+    -------
+    list of str
+        Customer ids as text; customers of the ``(gone)`` column are not in ``result``.
+    """
+    pairs = _pairs(previous, result, column)
+    chosen = pairs.loc[((pairs["from"] == source) & (pairs["to"] == target)).to_numpy(dtype=bool)]
+    return sorted(str(c) for c in chosen["customer_id"])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A result compared with a previous one: the matched result and its migration tables."""
+
+    previous: Previous
+    result: AnalysisResult  # after :func:`match_to`: the previous run's cluster ids and names
+    tables: dict[str, pd.DataFrame]  # :func:`migration_tables`
+
+
+def compare_with(result: AnalysisResult, previous: Previous) -> Comparison:
+    """``result`` matched to ``previous`` (:func:`match_to`) and its :func:`migration_tables`.
+
+    Parameters
+    ----------
+    result
+        The current analysis, as the pipeline made it.
+    previous
+        The earlier one (:func:`load_previous` or :func:`previous_from_result`).
+
+    Returns
+    -------
+    Comparison
+    """
+    matched = match_to(result, previous)
+    return Comparison(previous, matched, migration_tables(previous, matched))
 
 
 def migration_tables(previous: Previous, result: AnalysisResult) -> dict[str, pd.DataFrame]:

@@ -145,3 +145,27 @@ def run_dialog(dialog: QDialog) -> bool:
 def open_folder(path: str | Path) -> bool:
     """Show a folder in the system file manager (patched in tests)."""
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+def ask_previous_result(parent: QWidget | None, directory: str, filters: str) -> str | None:
+    """A previous analysis to compare with: a result folder or a saved analysis (asked which
+    first, as one file dialog cannot offer both); None when cancelled."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Compare with a previous analysis")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setText("Which previous analysis should this one be compared with?")
+    box.setInformativeText(
+        "A result folder (written by Export or `rfm-desktop segment --out`) is read as it is; "
+        "a saved analysis (.rfm.json or run.json) is run again on its data file."
+    )
+    folder = box.addButton("Result folder…", QMessageBox.ButtonRole.AcceptRole)
+    saved = box.addButton("Saved analysis…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(folder)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is folder:
+        return ask_directory(parent, "Previous result folder", directory)
+    if clicked is saved:
+        return ask_open_file(parent, "Previous saved analysis", directory, filters)
+    return None

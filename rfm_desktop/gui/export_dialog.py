@@ -61,9 +61,9 @@ class ExportDialog(QDialog):
         self.rfm_radio = QRadioButton("Named RFM segments, one file each")
         n = len(self.selected_customers)
         self.selection_radio = QRadioButton(
-            f"The current scatter selection ({n:,} customers)"
+            f"The selected customers ({n:,}, from the 2D scatter or a Migration cell)"
             if n
-            else "The current scatter selection (select customers in the 2D scatter first)"
+            else "The selected customers (select them in the 2D scatter or the Migration tab first)"
         )
         self.selection_radio.setEnabled(n > 0)
         self.kind_group = QButtonGroup(self)

@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.current = CurrentResult(self)  # the result on screen, held once
         self.last_export_folder: Path | None = None
         self._export_worker: worker.Worker | None = None
+        self._compare_worker: worker.Worker | None = None
         self._remember = True  # add the file being opened to the recent files
         self._help_dialog: QDialog | None = None
 
@@ -206,6 +207,12 @@ class MainWindow(QMainWindow):
             QKeySequence.StandardKey.Save,
             "Save the current settings as a small JSON file.",
         )
+        self.compare_action = self._action(
+            "&Compare with a previous analysis…",
+            self.compare_dialog,
+            None,
+            "Match the clusters to a previous result's and show who moved where (Migration tab).",
+        )
         self.export_action = self._action(
             "&Export segments…",
             self.export_dialog,
@@ -276,6 +283,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.open_analysis_action)
         file_menu.addAction(self.save_analysis_action)
+        file_menu.addAction(self.compare_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.image_action)
@@ -320,6 +328,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         if self._wizard is None:  # only the start page so far
             for action in (
+                self.compare_action,
                 self.export_action,
                 self.image_action,
                 self.report_action,
@@ -334,6 +343,7 @@ class MainWindow(QMainWindow):
         running = self.wizard.run_page.is_running()
         has_file = self.wizard.state.has_file
         for action in (
+            self.compare_action,
             self.export_action,
             self.image_action,
             self.report_action,
@@ -488,8 +498,9 @@ class MainWindow(QMainWindow):
             self.status("The analysis cannot run yet: finish the highlighted step.", 4000)
 
     def cancel(self) -> None:
-        if self._export_worker is not None and self._export_worker.is_running:
-            self._export_worker.cancel()
+        for job in (self._export_worker, self._compare_worker):
+            if job is not None and job.is_running:
+                job.cancel()
         self.wizard.cancel_jobs()
 
     def show_result(self, result: AnalysisResult) -> None:
@@ -649,6 +660,37 @@ class MainWindow(QMainWindow):
             name="report",
             on_finished=self._exported,
             on_errored=self._export_failed,
+        )
+
+    # -- comparison with a previous analysis (issue 12) ---------------------------------------
+    def compare_dialog(self) -> None:
+        if self.result is None:
+            self.status("Run an analysis first: there is nothing to compare yet.", 4000)
+            return
+        path = dialogs.ask_previous_result(self, settings.last_folder("export"), ANALYSIS_FILTER)
+        if path:
+            self.compare_with(path)
+
+    def compare_with(self, path: str) -> None:
+        """Compare the result on screen with the previous analysis at ``path``, on the worker."""
+        from rfm_desktop.gui.views.migration import start_comparison
+
+        result = self.result
+        if result is None:
+            return
+        self.status(f"Comparing with {Path(path).name}…")
+
+        def compared(comparison: Any) -> None:
+            if self.result is not result:  # another run came meanwhile: it was not compared
+                self.status("The comparison was dropped: the result changed meanwhile.", 6000)
+                return
+            self.results.show_comparison(comparison)
+            self.stack.setCurrentWidget(self.results)
+            self.status(f"Compared with {Path(path).name}: see the Migration tab.")
+            self.resultShown.emit(comparison.result)
+
+        self._compare_worker = start_comparison(
+            result, path, on_finished=compared, on_errored=self._export_failed
         )
 
     # -- saved analyses ------------------------------------------------------------------------

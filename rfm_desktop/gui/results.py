@@ -10,6 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
+from rfm_desktop.core.compare import Comparison
 from rfm_desktop.core.errors import SegmentNameError
 from rfm_desktop.core.result import AnalysisResult
 from rfm_desktop.gui import dialogs
@@ -17,6 +18,7 @@ from rfm_desktop.gui.current_result import CurrentResult
 from rfm_desktop.gui.views import (
     ALL_VIEWS,
     KEvaluationView,
+    MigrationView,
     ResultView,
     RFMView,
     Scatter2DView,
@@ -97,6 +99,12 @@ class ResultsPanel(QWidget):
                 view.kPicked.connect(self.kPicked)
             if isinstance(view, RFMView):
                 view.scoringRequested.connect(self.scoringRequested)
+            if isinstance(view, MigrationView):
+                view.customersChosen.connect(self.select_customers)
+                view.exportRequested.connect(self.exportRequested)
+        scatter, migration = self.view_of(Scatter2DView), self.view_of(MigrationView)
+        if scatter is not None and migration is not None:
+            scatter.selectionChanged.connect(migration.selection_changed)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)
@@ -129,6 +137,29 @@ class ResultsPanel(QWidget):
     def selected_customer_ids(self) -> list[str]:
         view = self.view_of(Scatter2DView)
         return list(view.selected_customer_ids()) if view is not None else []
+
+    def select_customers(self, ids: list[str], what: str) -> None:
+        """Make ``ids`` the app's selection (the 2D scatter's, which export offers), every group
+        shown so none of them is left out; ``what`` says where they come from."""
+        scatter = self.view_of(Scatter2DView)
+        if scatter is None:
+            return
+        scatter.update_state(
+            selected=frozenset(ids), hidden_clusters=frozenset(), hidden_segments=frozenset()
+        )
+        migration = self.view_of(MigrationView)
+        if migration is not None:
+            migration.show_selected(len(self.selected_customer_ids()), what)
+
+    def show_comparison(self, comparison: Comparison) -> None:
+        """Show the result compared with a previous one (its clusters carry the previous ids and
+        names now) and the Migration tab."""
+        migration = self.view_of(MigrationView)
+        if migration is not None:
+            migration.set_comparison(comparison)
+        self.set_result(comparison.result)
+        if migration is not None:
+            self.show_view(migration)
 
     # -- result ------------------------------------------------------------------------------
     @property

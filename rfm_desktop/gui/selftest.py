@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -125,6 +126,7 @@ class Selftest:
         value = self.value_view(result, views)
         self.scoring_editor(result)
         tsne = self.tsne_view(views)
+        migration = self.migration_view(result)
         self.small_screen(views)
 
         return {
@@ -139,6 +141,7 @@ class Selftest:
             "views": shown,
             "tsne": tsne,
             "value": value,
+            "migration": migration,
             "skipped": self.skipped,
             "k_scores_streamed": [s.k for s in page.streamed],
             "suggested_k": page.sweep.suggested_k,
@@ -215,6 +218,54 @@ class Selftest:
             "customers": int(len(tsne_map.rows)),
             "sampled": bool(tsne_map.sampled),
             "seconds": round(time.perf_counter() - started, 1),
+        }
+
+    def migration_view(self, result: AnalysisResult) -> dict[str, Any]:
+        """File ▸ Compare with a previous analysis: the sample as of 180 days before its snapshot,
+        written as a result folder on the worker, compared through the window's own path."""
+        import datetime as dt
+
+        from rfm_desktop.core import export, pipeline
+        from rfm_desktop.gui import worker
+        from rfm_desktop.gui.autopilot import settle, wait_until
+        from rfm_desktop.gui.views.migration import MigrationView
+
+        window = self.window
+        view = window.results.view_of(MigrationView)
+        if view is None:
+            raise SelftestError("there is no Migration tab")
+        as_of = (result.snapshot_date - dt.timedelta(days=180)).strftime("%Y-%m-%d")
+        folder = Path(tempfile.mkdtemp(prefix="rfm-selftest-previous-")) / "result"
+        job = worker.start_worker(
+            lambda _t: export.export_all(pipeline.run(result.params.replace(as_of=as_of)), folder),
+            name="selftest-previous",
+        )
+        wait_until(lambda: not job.is_running, RUN_TIMEOUT, "the previous analysis")
+        if job.state != "finished":
+            raise SelftestError(f"the as-of {as_of} analysis did not finish ({job.state})")
+        window.compare_with(str(folder))
+        wait_until(lambda: view.comparison is not None or bool(self.errors_seen), RUN_TIMEOUT,
+                   "the comparison")  # fmt: skip
+        if view.comparison is None:
+            raise SelftestError(f"the comparison failed: {self.dialogs}")
+        settle(150)
+        self.shot("view-migration-compared")
+        table = view.table()
+        moved = [(s, t) for s in table.index for t in table.columns
+                 if s != t and t != "(gone)" and table.at[s, t]]  # fmt: skip
+        if moved:
+            ids = view.choose(*moved[0])
+            if sorted(window.results.selected_customer_ids()) != ids:
+                raise SelftestError("a Migration cell did not select its customers")
+        view.set_grouping("clusters")
+        settle(150)
+        self.shot("view-migration-clusters")
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        return {
+            "as_of": as_of,
+            "previous_customers": len(view.comparison.previous.customers),
+            "new": int(table.loc["(new)"].sum()),
+            "movers": len(view.comparison.tables["movers"]),
         }
 
     def small_screen(self, views: list[ResultView]) -> None:

@@ -168,3 +168,32 @@ def test_per_cluster_stability_follows_the_renumbered_clusters(runs, tmp_path):
     assert summary["stability"]["cluster_jaccard"] == [
         pytest.approx(by_id[i]["stability"]) for i in (0, 1, 2)
     ]
+
+
+def test_a_cells_customers_are_the_ones_it_counts(runs):
+    old, new, previous = runs
+    comparison = compare.compare_with(new, previous)
+    matched = comparison.result
+    assert [c.name for c in matched.clusters] == [
+        c.name for c in compare.match_to(new, previous).clusters
+    ]
+    assert compare.cell_customers(previous, matched, "cluster_name", "Small fry", "Whales") == ["A"]
+    assert compare.cell_customers(previous, matched, "cluster_name", "Small fry", "(gone)") == ["C"]
+    new_name = matched.cluster(2).name
+    assert compare.cell_customers(previous, matched, "cluster_name", "(new)", new_name) == [
+        "G",
+        "H",
+    ]
+    before = old.customers.set_index("customer_id")["rfm_segment"]
+    after = matched.customers.set_index("customer_id")["rfm_segment"]
+    rfm = comparison.tables["migration_rfm"].set_index("from")
+    for source in rfm.index:
+        for target in rfm.columns:
+            ids = compare.cell_customers(previous, matched, "rfm_segment", source, target)
+            assert len(ids) == rfm.at[source, target]
+            expected = sorted(
+                c
+                for c in set(before.index) | set(after.index)
+                if before.get(c, "(new)") == source and after.get(c, "(gone)") == target
+            )
+            assert ids == expected

@@ -11,6 +11,7 @@ from rfm_desktop.gui.views.customers import CustomersView
 from rfm_desktop.gui.views.distributions import DistributionsView
 from rfm_desktop.gui.views.gl_probe import gl_available
 from rfm_desktop.gui.views.kcharts import KChartsWidget, KEvaluationView
+from rfm_desktop.gui.views.migration import MigrationView
 from rfm_desktop.gui.views.rfmgrid import RFMView
 from rfm_desktop.gui.views.rfmsegments import RFMSegmentsView
 from rfm_desktop.gui.views.scatter2d import Scatter2DView
@@ -28,6 +29,7 @@ ALL_VIEWS: list[type[ResultView]] = [
     RFMSegmentsView,
     DistributionsView,
     ValueView,
+    MigrationView,
     CustomersView,
     SilhouetteView,
     CleaningView,
@@ -49,6 +51,7 @@ __all__ = [
     "DistributionsView",
     "KChartsWidget",
     "KEvaluationView",
+    "MigrationView",
     "RFMSegmentsView",
     "RFMView",
     "ResultView",
