@@ -140,8 +140,6 @@ class FlowChart(QWidget):
         self._colors: dict[object, str] = {}
         self._chosen: tuple[object, object] | None = None
         self._titles = ("Previous analysis", "This analysis")
-        #: (path, from, to, count), drawn in this order
-        self.bands: list[tuple[QPainterPath, object, object, int]] = []
 
     def set_flows(
         self,
@@ -157,7 +155,24 @@ class FlowChart(QWidget):
         self._chosen = chosen
         self.update()
 
-    def _layout(self) -> tuple[dict[object, QRectF], dict[object, QRectF], float, float]:
+    @property
+    def bands(self) -> list[tuple[QPainterPath, object, object, int]]:
+        """(outline, from, to, customers) of every band at the widget's size, in drawing order."""
+        return self._layout()[4] if self._drawable() else []
+
+    def _drawable(self) -> bool:
+        return not self._table.empty and bool(self._table.to_numpy().sum())
+
+    def _layout(
+        self,
+    ) -> tuple[
+        dict[object, QRectF],
+        dict[object, QRectF],
+        float,
+        float,
+        list[tuple[QPainterPath, object, object, int]],
+    ]:
+        """The node bars of both sides, the label widths and the bands between them."""
         table = self._table
         fm = self.fontMetrics()
         rows = table.sum(axis=1)
@@ -180,18 +195,40 @@ class FlowChart(QWidget):
                 y += h + self.GAP
             return out
 
-        return stack(left, rows, lx), stack(right, cols, rx), lw, rw
+        nodes_l, nodes_r = stack(left, rows, lx), stack(right, cols, rx)
+        bands = []
+        used_l = dict.fromkeys(nodes_l, 0.0)
+        used_r = dict.fromkeys(nodes_r, 0.0)
+        for source, a in nodes_l.items():
+            for target, b in nodes_r.items():
+                n = int(table.at[source, target])
+                if not n:
+                    continue
+                hl = n * a.height() / float(rows[source])
+                hr = n * b.height() / float(cols[target])
+                y0, y1 = a.top() + used_l[source], b.top() + used_r[target]
+                used_l[source] += hl
+                used_r[target] += hr
+                x0, x1 = a.right(), b.left()
+                mid = (x0 + x1) / 2
+                path = QPainterPath(QPointF(x0, y0))
+                path.cubicTo(QPointF(mid, y0), QPointF(mid, y1), QPointF(x1, y1))
+                path.lineTo(QPointF(x1, y1 + hr))
+                path.cubicTo(QPointF(mid, y1 + hr), QPointF(mid, y0 + hl), QPointF(x0, y0 + hl))
+                path.closeSubpath()
+                bands.append((path, source, target, n))
+        return nodes_l, nodes_r, lw, rw, bands
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), background(self))
         fg = foreground(self)
-        table = self._table
-        self.bands = []
-        if table.empty or not table.to_numpy().sum():
+        if not self._drawable():
+            painter.end()
             return
-        left, right, lw, rw = self._layout()
+        table = self._table
+        left, right, lw, rw, bands = self._layout()
         bold = QFont(self.font())
         bold.setBold(True)
         painter.setFont(bold)
@@ -203,29 +240,7 @@ class FlowChart(QWidget):
                          self._titles[1])  # fmt: skip
         painter.setFont(self.font())
         rows, cols = table.sum(axis=1), table.sum(axis=0)
-        scale_l = {k: r.height() / float(rows[k]) for k, r in left.items()}
-        scale_r = {k: r.height() / float(cols[k]) for k, r in right.items()}
-        used_l = dict.fromkeys(left, 0.0)
-        used_r = dict.fromkeys(right, 0.0)
-        for source in left:
-            for target in right:
-                n = int(table.at[source, target])
-                if not n:
-                    continue
-                a, b = left[source], right[target]
-                hl, hr = n * scale_l[source], n * scale_r[target]
-                y0, y1 = a.top() + used_l[source], b.top() + used_r[target]
-                used_l[source] += hl
-                used_r[target] += hr
-                x0, x1 = a.right(), b.left()
-                mid = (x0 + x1) / 2
-                path = QPainterPath(QPointF(x0, y0))
-                path.cubicTo(QPointF(mid, y0), QPointF(mid, y1), QPointF(x1, y1))
-                path.lineTo(QPointF(x1, y1 + hr))
-                path.cubicTo(QPointF(mid, y1 + hr), QPointF(mid, y0 + hl), QPointF(x0, y0 + hl))
-                path.closeSubpath()
-                self.bands.append((path, source, target, n))
-        for path, source, target, _n in self.bands:
+        for path, source, target, _n in bands:
             color = QColor(self._colors.get(source, OTHERS_COLOR))
             chosen = self._chosen == (source, target)
             color.setAlpha(230 if chosen else 120)
