@@ -228,7 +228,8 @@ def test_a_rename_after_the_comparison_is_in_the_table_and_a_new_run_is_not_comp
     assert "Big spenders (drift" in migration.note.text()
     window.show_result(new)  # a new run: not compared with anything
     assert migration.comparison is None and migration.table().empty
-    assert "File ▸ Compare with a previous analysis" in migration._placeholder.text()
+    assert "File ▸ Compare with a previous analysis" in migration.note.text()
+    assert not migration.body.isVisibleTo(migration)
 
 
 def test_a_folder_that_is_no_result_is_an_error_dialog(

@@ -236,6 +236,7 @@ def test_all_views_listed_in_tab_order_with_unique_slugs() -> None:
         "RFM segments",
         "RFM distributions",
         "Value",
+        "Migration",
         "Customers",
         "Silhouette",
         "Cleaning report",

@@ -301,7 +301,6 @@ class FlowChart(QWidget):
 class MigrationView(ResultView):
     title = "Migration"
     view_name = "migration"
-    placeholder = NOT_COMPARED
 
     #: (customer ids, "Champions → At Risk"): select these customers for export
     customersChosen = Signal(object, str)
@@ -319,6 +318,11 @@ class MigrationView(ResultView):
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.note)
+        # the switch, the two charts and the selection line: hidden until a comparison
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.body, 1)
         switch = QHBoxLayout()
         switch.addWidget(QLabel("Compare:"))
         self.rfm_radio = QRadioButton("Named RFM segments")
@@ -334,7 +338,7 @@ class MigrationView(ResultView):
             self.switch.addButton(radio)
             switch.addWidget(radio)
         switch.addStretch(1)
-        layout.addLayout(switch)
+        body.addLayout(switch)
 
         self.heatmap = QTableWidget()
         self.heatmap.setObjectName("migrationHeatmap")
@@ -356,7 +360,7 @@ class MigrationView(ResultView):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        layout.addWidget(self.splitter, 1)
+        body.addWidget(self.splitter, 1)
 
         bottom = QHBoxLayout()
         self.selection_label = QLabel("Click a cell or a band to select its customers for export.")
@@ -369,7 +373,8 @@ class MigrationView(ResultView):
         self.export_button.clicked.connect(self.exportRequested)
         bottom.addWidget(self.selection_label, 1)
         bottom.addWidget(self.export_button)
-        layout.addLayout(bottom)
+        body.addLayout(bottom)
+        layout.addStretch(0)
         self.set_content(content)
 
         self.switch.buttonClicked.connect(lambda _b: self._draw())
@@ -409,11 +414,14 @@ class MigrationView(ResultView):
         ):
             # another run: its clusters were not matched to the previous analysis
             self.comparison, self._tables = None, {}
-            self.show_message(NOT_COMPARED)
+            self.show_content()
+            self.note.setText(NOT_COMPARED)
+            self.body.setVisible(False)
             return
         if result is not comparison.result:  # a rename: the cluster table shows the new names
             self._tables = compare.migration_tables(comparison.previous, result)
         self.show_content()
+        self.body.setVisible(True)
         self._write_note()
         self._draw()
 
