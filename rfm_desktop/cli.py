@@ -260,6 +260,12 @@ def build_parser() -> _Parser:
         "cluster); auto (the default) takes duckdb for folders and large CSV/Parquet inputs",
     )
     seg.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="the DuckDB engine's memory (e.g. 1GB); beyond it rows spill to disk in the user "
+        "cache (default: half of the machine's memory)",
+    )
+    seg.add_argument(
         "--quiet",
         action="store_true",
         help="nothing on stderr but errors: no progress, cleaning lines or warnings",
@@ -385,6 +391,8 @@ def params_from_args(args: argparse.Namespace):
         changes["date_order"] = args.date_order
     if getattr(args, "engine", None) is not None:  # segment only
         changes["engine"] = args.engine
+    if getattr(args, "memory_limit", None) is not None:
+        changes["memory_limit"] = args.memory_limit
     clustering: dict = {}
     if args.transform:
         clustering["transform"] = "log1p" if args.transform == "log" else "none"
@@ -475,9 +483,11 @@ class _ProgressBar:
 
 def cmd_segment(args: argparse.Namespace) -> int:
     from rfm_desktop.core import compare, export, pipeline, report, writing
+    from rfm_desktop.core.engines import is_many_files
 
     params = params_from_args(args)
-    if not Path(params.input_path).exists():
+    # a folder or a glob pattern of CSV/Parquet files is the DuckDB engine's (core.engines)
+    if not Path(params.input_path).exists() and not is_many_files(params.input_path):
         from rfm_desktop.core.errors import InputFileError
 
         raise InputFileError(f"File not found: {params.input_path}")

@@ -52,6 +52,21 @@ def cache_dir() -> Path | None:
         return None
 
 
+def spill_dir() -> Path:
+    """Where the DuckDB engine spills rows beyond its memory limit: ``spill`` in the user cache
+    (next to ``tables``; inside the configured cache folder when RFM_DESKTOP_CACHE_DIR is set,
+    the system's temporary folder when caching is switched off)."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None and configured.strip():
+        return Path(configured).expanduser() / "spill"
+    folder = cache_dir()
+    if folder is None:
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "rfm-desktop-spill"
+    return folder.parent / "spill"
+
+
 def cache_key(content_sha256: str, *parts: object) -> str:
     """The key of a raw table: the content hash of the file plus whatever else shapes the table.
 

@@ -8,7 +8,7 @@ columns that were not mapped), the others on the cleaned rows or the customers i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -158,6 +158,25 @@ def far_dates(frame: pd.DataFrame) -> list[str]:
     if dates.empty:
         return []
     days, counts = np.unique(dates.to_numpy().astype("datetime64[D]"), return_counts=True)
+
+    def first_invoice(day: np.datetime64) -> str:
+        on_day = frame["invoice_date"].to_numpy().astype("datetime64[D]") == day
+        return str(frame["invoice_id"].to_numpy()[np.argmax(on_day)])
+
+    return far_dates_in(days, counts, first_invoice)
+
+
+def far_dates_in(
+    days: np.ndarray, counts: np.ndarray, first_invoice: Callable[[np.datetime64], str]
+) -> list[str]:
+    """:func:`far_dates` from the clean rows per day (any engine's).
+
+    Parameters
+    ----------
+    days : the distinct days of the clean rows, increasing (datetime64[D]).
+    counts : rows per day.
+    first_invoice : the invoice id of the first clean row on a day (for the example).
+    """
     if len(days) < 3:
         return []
     limit = max(1, int(FAR_DATE_SHARE * counts.sum()))
@@ -169,22 +188,31 @@ def far_dates(frame: pd.DataFrame) -> list[str]:
         i = max(top, key=lambda j: gaps[j])
         if gaps[i] >= FAR_DATE_DAYS:
             notes.append(
-                _far_text(frame, days[i + 1], int(above[i + 1]), gaps[i], days[i], late=True)
+                _far_text(
+                    first_invoice, days[i + 1], int(above[i + 1]), gaps[i], days[i], late=True
+                )
             )
     below = np.cumsum(counts)  # rows on days[i] and earlier
     bottom = [i for i in range(len(gaps)) if below[i] <= limit]
     if bottom:
         i = max(bottom, key=lambda j: gaps[j])
         if gaps[i] >= FAR_DATE_DAYS:
-            notes.append(_far_text(frame, days[i], int(below[i]), gaps[i], days[i + 1], late=False))
+            notes.append(
+                _far_text(first_invoice, days[i], int(below[i]), gaps[i], days[i + 1], late=False)
+            )
     return notes
 
 
 def _far_text(
-    frame: pd.DataFrame, day: np.datetime64, rows: int, gap: int, edge: np.datetime64, *, late: bool
+    first_invoice: Callable[[np.datetime64], str],
+    day: np.datetime64,
+    rows: int,
+    gap: int,
+    edge: np.datetime64,
+    *,
+    late: bool,
 ) -> str:
-    on_day = frame["invoice_date"].to_numpy().astype("datetime64[D]") == day
-    invoice = frame["invoice_id"].to_numpy()[np.argmax(on_day)]
+    invoice = first_invoice(day)
     years = gap / 365.25
     span = f"{years:.1f} years" if years >= 1.5 else f"{gap:,} days"
     if late:

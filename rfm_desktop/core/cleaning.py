@@ -558,12 +558,7 @@ def clean(
             )
         )
     if remaining == 0:
-        worst = max((s for s in steps if s.enabled), key=lambda s: s.removed)
-        raise DataError(
-            f"No rows are left after cleaning: the step '{worst.label}' removed {worst.removed:,} "
-            f"of {rows_read:,} rows (e.g. {worst.example}).",
-            hint="Switch that cleaning step off or check the column mapping.",
-        )
+        raise nothing_left(steps, rows_read)
     report = CleaningReport(
         rows_read=rows_read,
         steps=tuple(steps),
@@ -574,6 +569,22 @@ def clean(
         counted(report)
     current = frame if remaining == rows_read else frame.loc[keep]
     return current.reset_index(drop=True), report
+
+
+def nothing_left(steps: list[CleaningStep], rows_read: int) -> DataError:
+    """The error of a cleaning that left no row: it names the step that removed the most."""
+    worst = max((s for s in steps if s.enabled), key=lambda s: s.removed)
+    return DataError(
+        f"No rows are left after cleaning: the step '{worst.label}' removed {worst.removed:,} "
+        f"of {rows_read:,} rows (e.g. {worst.example}).",
+        hint="Switch that cleaning step off or check the column mapping.",
+    )
+
+
+def cancellation_notes(steps: list[CleaningStep], rows_read: int) -> list[str]:
+    """The warning of a cancellation step that removes a large share of the rows (any engine's
+    step counts)."""
+    return _cancellation_notes(steps, rows_read)
 
 
 def _cancellation_notes(steps: list[CleaningStep], rows_read: int) -> list[str]:
@@ -597,16 +608,12 @@ def _frame_notes(frame: pd.DataFrame) -> list[str]:
     kept = _starts_with_c(frame)
     if kept.any():
         some = invoices[kept]
-        kept[kept] = _matches(some, r"^C(\d|[A-Z]{0,3}[-_/ .]?\d)") & ~_matches(
+        kept[kept] = _matches(some, C_PREFIX_ID) & ~_matches(
             some, " @ "
         )  # " @ ": no invoice column
         kept &= ~_cancellation(frame, CleaningOptions())
     if kept.any():
-        notes.append(
-            f"{plural(int(kept.sum()), 'row')} have invoice ids that start with 'C' but do not "
-            f"mark a cancellation (e.g. '{invoices.iloc[int(np.argmax(kept))]}'); they are not removed "
-            "as cancellations. A cancellation is 'C' followed by digits, with a negative quantity."
-        )
+        notes.append(kept_c_ids_note(int(kept.sum()), str(invoices.iloc[int(np.argmax(kept))])))
     if _text_column(frame, "status").notna().any():
         status = _order_level(frame, "status")
         words = _status_words(status)
@@ -618,6 +625,20 @@ def _frame_notes(frame: pd.DataFrame) -> list[str]:
             )
             notes.append(f"Status values that say neither sale nor not-a-sale were kept: {listed}.")
     return notes
+
+
+#: Invoice ids a 'C'-means-cancelled rule would have dropped: a 'C' prefix (CA-2016-152156,
+#: CN-108) or 'C' + digits (RE2 syntax; tested on ids that start with 'C', without " @ ").
+C_PREFIX_ID = r"^C(\d|[A-Z]{0,3}[-_/ .]?\d)"
+
+
+def kept_c_ids_note(rows: int, example: str) -> str:
+    """The warning about ``rows`` kept rows whose invoice ids start with 'C' (first: ``example``)."""
+    return (
+        f"{plural(rows, 'row')} have invoice ids that start with 'C' but do not "
+        f"mark a cancellation (e.g. '{example}'); they are not removed "
+        "as cancellations. A cancellation is 'C' followed by digits, with a negative quantity."
+    )
 
 
 def currency_counts(frame: pd.DataFrame) -> pd.Series:
@@ -647,7 +668,21 @@ def check_one_currency(frame: pd.DataFrame, options: CleaningOptions, column: st
                 hint="Map the currency column, or do not choose a currency.",
             )
         return
-    counts = currency_counts(frame)
+    check_currency_counts(currency_counts(frame), column)
+
+
+def check_currency_counts(counts: pd.Series, column: str) -> None:
+    """:func:`check_one_currency` from the clean rows per currency code (any engine's).
+
+    Parameters
+    ----------
+    counts : rows per upper-case code, most first (as ``currency_counts``).
+    column : the file's currency column.
+
+    Raises
+    ------
+    DataError : more than one currency is left.
+    """
     if len(counts) > 1:
         listed = ", ".join(f"{code} ({plural(int(n), 'row')})" for code, n in counts.items())
         raise DataError(

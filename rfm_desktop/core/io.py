@@ -404,6 +404,109 @@ def read_transactions(
     return result
 
 
+# --------------------------------------------------------------------------- layouts for other engines
+
+
+@dataclass(frozen=True)
+class FileLayout:
+    """How the reader would lay out one CSV/text or Parquet file, decided from its head alone
+    (for engines that read the rows themselves, core.engines): the same sniffing, header-row
+    search and header tidying as :func:`read_transactions`.
+
+    ``header_row``: 0-based line of the headers (text files). ``columns``: the file's own
+    column names, as the reader names them (``headers`` is what it shows: stripped, blanks named,
+    repeats numbered). ``notes``: what the reader would say about the layout (a header row found
+    below a title).
+    """
+
+    kind: FileKind
+    headers: tuple[str, ...]
+    columns: tuple[str, ...]
+    source_format: str
+    encoding: str = "utf8"
+    delimiter: str = ","
+    header_row: int = 0
+    decimal_comma: bool = False
+    notes: tuple[str, ...] = ()
+
+
+def file_layout(
+    path: str | Path,
+    mapping: Mapping[str, str | None] | None = None,
+    header_row: int | None = None,
+) -> FileLayout:
+    """The layout :func:`read_transactions` would read ``path`` with (text or Parquet files).
+
+    Parameters
+    ----------
+    path
+        One CSV/TSV/TXT (optionally .gz) or Parquet file.
+    mapping
+        Explicit field -> column entries, which help find the header row.
+    header_row
+        Row of the column headers counted from 1; None finds it as the reader does.
+
+    Returns
+    -------
+    FileLayout
+        Headers, delimiter, encoding, header row and decimal-comma choice.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, empty, binary, a workbook or not a valid Parquet file.
+    """
+    p = _checked_path(path)
+    kind = _kind(p)
+    if kind == "excel":
+        raise InputFileError(f"'{p.name}' is a workbook: it is read in memory.")
+    try:
+        if kind == "parquet":
+            try:
+                names = [str(n) for n in pq.read_schema(p).names]
+            except Exception as exc:
+                raise InputFileError(f"'{p.name}' is not a valid Parquet file.") from exc
+            names = [n for n in names if n != "__index_level_0__"]
+            if not names:
+                raise InputFileError(f"'{p.name}' has no columns.")
+            headers = _tidy_headers(names, [f"Column {i + 1}" for i in range(len(names))])
+            return FileLayout(kind, tuple(headers), tuple(names), "Parquet")
+        row = header_row - 1 if header_row else _text_header_row(p, mapping)
+        sniffed = _sniff(p, _head_bytes(p), row)
+    except RFMError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from exc
+    found = header_row is None and row > 0
+    raw = _Raw(pa.table({}), None, "", header_row=row, header_found=found)
+    return FileLayout(
+        kind,
+        tuple(sniffed.headers),
+        tuple(sniffed.headers),
+        _describe_text(sniffed),
+        sniffed.encoding,
+        sniffed.delimiter,
+        row,
+        _uses_decimal_comma(sniffed),
+        tuple(_header_notes([raw])),
+    )
+
+
+def mapping_for(headers: list[str], mapping: Mapping[str, str | None] | None) -> dict[str, str]:
+    """The columns the fields are read from, as :func:`read_transactions` chooses them.
+
+    Raises
+    ------
+    MappingError
+        Required fields stay unmapped or the explicit mapping is not valid (with the reader's
+        hint when the headers look like a title line).
+    """
+    try:
+        return resolve_mapping(headers, mapping)
+    except MappingError as exc:
+        raise _with_header_hint(exc, headers) from None
+
+
 # --------------------------------------------------------------------------- paths and kinds
 
 
@@ -412,7 +515,11 @@ def _checked_path(path: str | Path) -> Path:
     if not p.exists():
         raise InputFileError(f"File not found: '{p}'.")
     if p.is_dir():
-        raise InputFileError(f"'{p.name}' is a folder, not a data file.")
+        raise InputFileError(
+            f"'{p.name}' is a folder: a folder of CSV or Parquet files is read by the DuckDB "
+            "engine, not in memory.",
+            hint="Run with --engine duckdb (or auto), or choose one file of the folder.",
+        )
     _kind(p)
     try:
         size = p.stat().st_size

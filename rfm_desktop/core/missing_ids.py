@@ -245,3 +245,34 @@ def _verdict(with_id: RowGroup, without_id: RowGroup, reasons: list[str], materi
         f"The customers analysed differ from the whole business. {share}; {listed}. Segment sizes "
         "and revenue shares describe the customers with an id only."
     )
+
+
+def check_of(
+    sales_rows: int,
+    with_id: RowGroup,
+    without_id: RowGroup,
+    months: tuple[tuple[str, float, float], ...],
+) -> MissingIdCheck:
+    """The comparison from figures another engine computed (same definitions as :func:`compare`).
+
+    Parameters
+    ----------
+    sales_rows : all sales rows.
+    with_id, without_id : the figures of the two groups (see :class:`RowGroup`).
+    months : per month ("2011-01"), the share of rows and of revenue without an id.
+
+    Returns
+    -------
+    MissingIdCheck with the reasons and verdict of the thresholds above.
+    """
+    reasons = _differences(with_id, without_id)
+    material = max(without_id.row_share, without_id.revenue_share) >= MATERIAL_SHARE
+    return MissingIdCheck(
+        sales_rows=sales_rows,
+        with_id=with_id,
+        without_id=without_id,
+        months=months,
+        differs=material and bool(reasons),
+        reasons=tuple(reasons),
+        verdict=_verdict(with_id, without_id, reasons, material),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -289,6 +290,9 @@ class AnalysisParams:
     #: the engine that reduces the rows to customers (see Engine); run.json also records the
     #: one that ran
     engine: Engine = "auto"
+    #: the DuckDB engine's memory limit ("1GB", "512MB"); beyond it the rows spill to disk in
+    #: the user cache. None: half of the machine's memory
+    memory_limit: str | None = None
 
     def __post_init__(self) -> None:
         names = (
@@ -307,6 +311,13 @@ class AnalysisParams:
             raise ParamsError(
                 f"The header row must be a row number from 1, not {self.header_row!r}."
             )
+        if self.memory_limit is not None:
+            text = self.memory_limit.strip().upper().replace(" ", "")
+            if not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", text):
+                raise ParamsError(
+                    f"The memory limit '{self.memory_limit}' is not a size: use e.g. 1GB or 512MB."
+                )
+            object.__setattr__(self, "memory_limit", text)
         if self.engine not in ENGINES:
             raise ParamsError(f"Unknown engine '{self.engine}': use {one_of(ENGINES)}.")
         if self.date_order is not None and self.date_order not in ("dmy", "mdy", "ymd"):

@@ -70,20 +70,56 @@ def compute_rfm(frame: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
     invoice_codes, invoices = pd.factorize(rows["invoice_id"])
     pair_keys = pd.unique(codes.astype(np.int64) * (len(invoices) + 1) + invoice_codes)
     frequency = np.bincount(pair_keys // (len(invoices) + 1), minlength=n)
+    country = None
+    if "country" in rows.columns and rows["country"].notna().any():
+        country = _most_frequent(codes, rows["country"], n)
+    return customer_table(ids, last, first, monetary, frequency, snapshot, country)
 
+
+def customer_table(
+    ids: np.ndarray,
+    last: np.ndarray,
+    first: np.ndarray,
+    monetary: np.ndarray,
+    frequency: np.ndarray,
+    snapshot: pd.Timestamp,
+    country: pd.Series | None = None,
+) -> pd.DataFrame:
+    """The customer table of :func:`compute_rfm` from per-customer sums (any engine's).
+
+    Parameters
+    ----------
+    ids
+        Customer ids as text, sorted.
+    last, first
+        Each customer's last and first purchase (datetime64[ns]).
+    monetary
+        Summed amounts (the file's currency), rounded here to 2 decimals.
+    frequency
+        Distinct orders.
+    snapshot
+        The day recency is counted to.
+    country
+        Each customer's most frequent country (string dtype), or None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`compute_rfm` returns it.
+    """
     customers = pd.DataFrame(
         {
             "customer_id": pd.array(ids, dtype="string"),
             "recency": (snapshot - pd.DatetimeIndex(last)).days.to_numpy(dtype=np.int64),
-            "frequency": frequency.astype(np.int64),
-            "monetary": monetary.round(2),
+            "frequency": np.asarray(frequency).astype(np.int64),
+            "monetary": np.asarray(monetary, dtype=np.float64).round(2),
             "first_purchase": first,
             "last_purchase": last,
         }
     )
     customers["tenure_days"] = (snapshot - pd.DatetimeIndex(first)).days.to_numpy()
-    if "country" in rows.columns and rows["country"].notna().any():
-        customers["country"] = _most_frequent(codes, rows["country"], n)
+    if country is not None:
+        customers["country"] = country
     return customers
 
 

@@ -1,0 +1,1098 @@
+"""The DuckDB engine: reading, cleaning and the RFM reduction as SQL, out-of-core.
+
+The input (one CSV/text or Parquet file, a folder of them, or a glob pattern) is laid out as
+core.io would read it (the same sniffing, header row and column mapping: ``io.file_layout``,
+``io.mapping_for``), then scanned once into a table of canonical rows (customer_id, invoice_id,
+invoice_date, amounts, ... as core.values reads them) with each cleaning step's row test beside
+them; every count, example and figure after that is a query over that table. DuckDB keeps it
+within ``memory_limit`` and spills the rest to ``cache.spill_dir()``.
+
+Values only the Python reader understands (dates other than ISO text or date cells, numbers with
+currency marks or thousands separators, order-level cells left blank on an order's later lines,
+a report's total lines, ...) are found in the same scan; the file then goes to the in-memory
+engine with a warning saying why (a folder or pattern cannot: it stops with the reason).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rfm_desktop.core import cache, checks, cleaning, io, missing_ids, rfm
+from rfm_desktop.core.engines import Reduced, memory
+from rfm_desktop.core.engines.snapshot import as_of_day, as_of_label, nothing_before, snapshot_after
+from rfm_desktop.core.errors import Cancelled, DataError, InputFileError, RFMError
+from rfm_desktop.core.file_types import kind_of
+from rfm_desktop.core.params import AnalysisParams, CancelledFn, ProgressFn
+from rfm_desktop.core.result import CleaningReport, CleaningStep, RowGroup, RunWarning, as_warnings
+from rfm_desktop.core.values import DATE_CELLS, ISO
+
+#: Characters trimmed around text (Unicode white space, as Arrow's utf8_trim_whitespace).
+_SPACE = " \t\n\r\x0b\x0c\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+_SPACE += "\u2028\u2029\u202f\u205f\u3000"
+#: Plain numbers as the reader's fast path takes them; anything else goes to the Python reader.
+_PLAIN_NUMBER = r"-?\d+(\.\d+)?"
+_PLAIN_ISO = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
+_DATE_MIN, _DATE_MAX = "1900-01-01", "2200-01-01"
+#: the bits of the ``handoff`` column: what the Python reader would do differently
+_HANDOFF = {
+    1: "values in the date column other than ISO dates (YYYY-MM-DD) or date cells",
+    2: "numbers written other than plainly (currency marks, thousands separators, a decimal "
+    "comma, text in a number column)",
+    4: "customer or invoice ids stored as fractional numbers",
+    8: "empty lines or a report's total lines",
+    16: "dates outside 1900-2199 or numbers above 10^12",
+    32: "text padded with tabs or non-breaking spaces",
+}
+_NULL_TOKENS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "nat", "<na>")
+_MACHINE_NULLS = ("", "nan", "nat", "<na>")
+_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+_TEXT_FIELDS = ("stock_code", "description", "country", "status", "currency")
+_ALL: tuple[str, ...] = ("customer_id", "invoice_id", "invoice_date", "quantity", "unit_price")
+_ALL += ("amount", *_TEXT_FIELDS)
+
+
+class _Handoff(Exception):
+    """The input needs the Python reader; the message says why."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """The files of one input: a file, the CSV/Parquet files of a folder, or a pattern's."""
+
+    files: tuple[Path, ...]
+    kind: str  # "text" or "parquet"
+    name: str  # for messages
+
+    @property
+    def single(self) -> bool:
+        """One file named directly (the in-memory engine can take it over)."""
+        return len(self.files) == 1 and self.name == self.files[0].name
+
+
+def sources(path: str) -> Source:
+    """The files ``path`` names, in the order they are read (sorted by name).
+
+    Raises
+    ------
+    InputFileError
+        Nothing to read, or CSV and Parquet files mixed.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        found = [f for f in p.iterdir() if f.is_file()]
+        name, where = p.name, f"the folder '{p.name}'"
+    elif glob.has_magic(path):
+        found = [Path(f) for f in glob.glob(str(p), recursive=True) if Path(f).is_file()]
+        name, where = path, f"'{path}'"
+    else:
+        layout_kind = kind_of(p.name)
+        if p.exists() and layout_kind in ("text", "parquet"):
+            return Source((p,), layout_kind, p.name)
+        io.file_layout(p)  # the reader's message: not found, empty, not a supported type
+        raise _Handoff("workbooks are read in memory")
+    files = sorted((f for f in found if kind_of(f.name) in ("text", "parquet")), key=str)
+    if not files:
+        raise InputFileError(
+            f"No CSV or Parquet files in {where}.",
+            hint="Point at a folder or pattern of .csv/.parquet files.",
+        )
+    kinds = {kind_of(f.name) for f in files}
+    if len(kinds) > 1:
+        raise InputFileError(
+            f"{where[0].upper() + where[1:]} holds both CSV and Parquet files: they are read as "
+            "one table, so they must be of one kind.",
+            hint="Use a pattern such as DIR/*.parquet to pick one kind.",
+        )
+    return Source(tuple(files), str(kinds.pop()), name)
+
+
+def reduce(params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn) -> Reduced:
+    """Read, clean and reduce ``params.input_path`` to customers with DuckDB.
+
+    Parameters
+    ----------
+    params
+        The run: ``input_path`` (a CSV/Parquet file, a folder of them or a glob pattern),
+        the mapping, header row, cleaning options, as-of and snapshot dates, CLV switch and
+        ``memory_limit``.
+    progress
+        Called with (fraction 0..1, label) while the queries run.
+    cancelled
+        Polled every 0.1 s; True interrupts the running query.
+
+    Returns
+    -------
+    Reduced
+        The same customers, cleaning report, snapshot and warnings as the in-memory engine
+        (engine "duckdb"), or, for a file that needs the Python reader, the in-memory engine's
+        with a warning saying why.
+
+    Raises
+    ------
+    Cancelled
+        ``cancelled()`` returned True.
+    InputFileError, MappingError, DataError, ParamsError
+        As the in-memory engine raises them.
+    """
+    try:
+        source = sources(params.input_path)
+        return _Run(params, source, progress, cancelled).reduce()
+    except _Handoff as why:
+        single = Path(params.input_path).expanduser()
+        if single.is_dir() or glob.has_magic(params.input_path):
+            raise InputFileError(
+                f"'{Path(params.input_path).name}' cannot be read by the DuckDB engine: it has "
+                f"{why}.",
+                hint="Convert the files to plain CSV or Parquet, or read them one at a time.",
+            ) from None
+        return _in_memory(params, progress, cancelled, str(why))
+
+
+def _in_memory(
+    params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn, why: str
+) -> Reduced:
+    if cancelled():
+        raise Cancelled()
+    transactions = io.read_transactions(
+        params.input_path,
+        params.sheet,
+        params.mapping or None,
+        progress=lambda f, s: progress(0.8 * f, s),
+        header_row=params.header_row,
+        date_order=params.date_order,
+    )
+    if cancelled():
+        raise Cancelled()
+    reduced = memory.reduce(
+        transactions, params, lambda f, s: progress(0.8 + 0.2 * f, s), cancelled
+    )
+    note = RunWarning("read", f"Read in memory, not by the DuckDB engine: the file has {why}.")
+    return dataclasses.replace(reduced, warnings=(note, *reduced.warnings))
+
+
+def memory_limit(params: AnalysisParams) -> str | None:
+    """DuckDB's memory limit: ``params.memory_limit``, else half of the machine's memory (None
+    when it cannot be told: DuckDB's own default, 80 %)."""
+    if params.memory_limit:
+        return params.memory_limit
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # Windows: no sysconf
+        return None
+    return f"{max(total // 2 // 2**20, 256)}MB"
+
+
+@contextlib.contextmanager
+def connection(params: AnalysisParams) -> Iterator[Any]:
+    """A DuckDB connection with the run's memory limit, every core and a spill folder of its
+    own under ``cache.spill_dir()`` (removed afterwards)."""
+    import duckdb
+
+    base = cache.spill_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    spill = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    config: dict[str, Any] = {
+        "threads": os.cpu_count() or 1,
+        "temp_directory": str(spill),
+        "preserve_insertion_order": True,
+    }
+    limit = memory_limit(params)
+    if limit is not None:
+        config["memory_limit"] = limit
+    con = duckdb.connect(config=config)
+    try:
+        con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+class _Watch:
+    """Polls ``cancelled`` and DuckDB's progress every 0.1 s while queries run; a cancel
+    interrupts the running query."""
+
+    def __init__(self, con: Any, progress: ProgressFn, cancelled: CancelledFn):
+        self.con, self.progress, self.cancelled = con, progress, cancelled
+        self.stage = (0.0, 0.0, "Reading file")
+        self.stopped = threading.Event()
+        self.interrupted = False
+        self.thread = threading.Thread(target=self._poll, name="duckdb-watch", daemon=True)
+
+    def _poll(self) -> None:
+        while not self.stopped.wait(0.1):
+            if self.cancelled():
+                self.interrupted = True
+                self.con.interrupt()
+                continue
+            start, end, label = self.stage
+            try:
+                done = float(self.con.query_progress())
+            except Exception:  # no query running
+                continue
+            if done >= 0:
+                self.progress(start + (end - start) * min(done / 100.0, 1.0), label)
+
+
+class _Run:
+    """One reduction: the queries over one connection, in order."""
+
+    def __init__(
+        self, params: AnalysisParams, source: Source, progress: ProgressFn, cancelled: CancelledFn
+    ):
+        self.params, self.source = params, source
+        self.progress, self.cancelled = progress, cancelled
+        self.options = params.cleaning
+
+    # ------------------------------------------------------------------ driving
+    def reduce(self) -> Reduced:
+        import duckdb
+
+        layout = self._layout()
+        digest = _Digest(self.source.files)
+        with connection(self.params) as con:
+            self.con = con
+            watch = _Watch(con, self.progress, self.cancelled)
+            watch.thread.start()
+            self.watch = watch
+            try:
+                reduced = self._reduce(layout)
+            except duckdb.InterruptException:
+                raise Cancelled() from None
+            except duckdb.Error as exc:
+                if watch.interrupted:
+                    raise Cancelled() from None
+                raise self._failed(exc) from exc
+            finally:
+                watch.stopped.set()
+                watch.thread.join()
+        sha256, size = digest.result()
+        return dataclasses.replace(reduced, input_sha256=sha256, input_size=size)
+
+    def _failed(self, exc: Exception) -> RFMError:
+        """A DuckDB error while reading: a CSV whose rows do not split like its headers goes
+        to the Python reader (it skips such rows and says so); else the reader's message."""
+        text = str(exc)
+        if self.source.kind == "text" and ("CSV" in text or "csv" in text):
+            raise _Handoff("rows that do not split into the columns of the header")
+        first = self.source.files[0]
+        noun = "Parquet file" if self.source.kind == "parquet" else "text (CSV) file"
+        return InputFileError(f"'{first.name}' could not be read: it is damaged or not a {noun}.")
+
+    def _stage(self, start: float, end: float, label: str) -> None:
+        if self.cancelled():
+            raise Cancelled()
+        self.watch.stage = (start, end, label)
+        self.progress(start, label)
+
+    def sql(self, query: str, params: list[Any] | None = None) -> Any:
+        return self.con.execute(query, params or [])
+
+    def _layout(self) -> io.FileLayout:
+        """The first file's layout; every other file must have the same headers."""
+        files = self.source.files
+        first = io.file_layout(files[0], self.params.mapping or None, self.params.header_row)
+        for other in files[1:]:
+            layout = io.file_layout(other, self.params.mapping or None, self.params.header_row)
+            if layout.headers != first.headers or layout.delimiter != first.delimiter:
+                raise InputFileError(
+                    f"'{other.name}' is not laid out like '{files[0].name}': their columns "
+                    "differ, so the two cannot be read as one table.",
+                    hint="Put files with the same columns in the folder.",
+                )
+        if first.headers != first.columns:
+            raise _Handoff("blank or repeated column names")
+        if first.kind == "text" and first.encoding != "utf8":
+            raise _Handoff(f"text that is not UTF-8 ({first.source_format})")
+        return first
+
+    def _reduce(self, layout: io.FileLayout) -> Reduced:
+        chosen = io.mapping_for(list(layout.headers), self.params.mapping or None)
+        self.chosen = chosen
+        self._stage(0.0, 0.6, "Reading file")
+        types = self._scan(layout)
+        date_format = self._load(layout, types)
+        self._stage(0.6, 0.7, "Cleaning rows")
+        facts = self._facts()
+        rows_read = int(facts["rows"])
+        if rows_read == 0:
+            raise InputFileError(
+                f"'{self.source.files[0].name}' has column headers but no data rows."
+            )
+        if facts["handoff"]:
+            bits = int(facts["handoff"])
+            raise _Handoff("; ".join(t for b, t in _HANDOFF.items() if bits & b))
+        self._check_order_level(facts)
+        self.has_qty = bool(facts["has_qty"])
+        self.has_price = bool(facts["has_price"])
+        self.has_status = bool(facts["has_status"])
+        if self.has_status and facts["status_unknown"]:
+            raise _Handoff("status words that say neither sale nor not-a-sale")
+        report = self._clean(rows_read)
+        self._stage(0.7, 0.8, "Cleaning rows")
+        report = self._as_of(report)
+        # the clean rows once, for the queries that follow (each would join the steps again)
+        self.sql(
+            "CREATE TEMP TABLE clean_t AS SELECT rownum, customer_id, invoice_id, invoice_date, "
+            "amount, country, currency FROM clean"
+        )
+        self.sql("CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM clean_t")
+        self._check_currency()
+        transactions = io.Transactions(
+            frame=pd.DataFrame(),
+            rows_read=rows_read,
+            mapping=chosen,
+            date_format=date_format,
+            bad_dates=0,
+            bad_numbers=0,
+            source_path=str(self.source.files[0].resolve()),
+            sheet=None,
+            columns=list(layout.headers),
+            notes=layout.notes,
+        )
+        warnings = [
+            *as_warnings(transactions.warnings, "read"),
+            *as_warnings(report.warnings, "cleaning"),
+        ]
+        kept = self.sql("SELECT count(*) FROM clean WHERE customer_id IS NULL").fetchall()[0][0]
+        if not self.options.drop_missing_customer and kept:
+            warnings.append(memory.kept_without_id(int(kept)))
+        self._stage(0.8, 0.9, "Comparing rows with and without customer id")
+        missing = self._missing_ids()
+        report = dataclasses.replace(report, missing_ids=missing)
+        if missing is not None and missing.differs:
+            warnings.append(RunWarning("cleaning", missing.verdict))
+        warnings += as_warnings(self._far_dates(), "customers")
+        self._stage(0.9, 1.0, "Computing recency, frequency, monetary")
+        last = self.sql("SELECT max(invoice_date) FROM clean").fetchall()[0][0]
+        snapshot = snapshot_after(pd.Timestamp(last) if last is not None else pd.NaT, self.params)
+        customers = self._customers(snapshot)
+        if len(customers) >= checks.MIN_ORDERS and customers["frequency"].max() <= 1:
+            raise _Handoff("one order per customer (the reader looks for another customer column)")
+        value_rows = None
+        if self.params.clv.enabled:
+            value_rows = self.sql(
+                "SELECT customer_id, invoice_date, amount FROM clean ORDER BY rownum"
+            ).df()
+            value_rows["customer_id"] = value_rows["customer_id"].astype("string")
+            value_rows["invoice_date"] = value_rows["invoice_date"].astype("datetime64[ns]")
+        self.progress(1.0, "Computing recency, frequency, monetary")
+        return Reduced(
+            customers=customers,
+            report=report,
+            snapshot=snapshot,
+            warnings=tuple(warnings),
+            value_rows=value_rows,
+            engine="duckdb",
+            rows_read=rows_read,
+            date_format=date_format,
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _scan_sql(self, layout: io.FileLayout) -> str:
+        files = "[" + ", ".join(_quote_text(str(f)) for f in self.source.files) + "]"
+        if self.source.kind == "parquet":
+            return f"read_parquet({files}, binary_as_string = true)"
+        columns = ", ".join(f"{_quote_text(h)}: 'VARCHAR'" for h in layout.headers)
+        return (
+            f"read_csv({files}, delim = {_quote_text(layout.delimiter)}, quote = '\"', "
+            f"escape = '\"', header = false, skip = {layout.header_row + 1}, "
+            f"columns = {{{columns}}}, auto_detect = false, compression = 'auto', "
+            "null_padding = false, strict_mode = true)"
+        )
+
+    def _scan(self, layout: io.FileLayout) -> dict[str, str]:
+        """The DuckDB type of every column of the input."""
+        self.scan = self._scan_sql(layout)
+        described = self.sql(f"DESCRIBE SELECT * FROM {self.scan}").fetchall()
+        return {str(row[0]): str(row[1]) for row in described}
+
+    def _load(self, layout: io.FileLayout, types: dict[str, str]) -> str:
+        """Scan the input once into the table ``rows``: canonical values, the cleaning steps'
+        row tests and the hand-off bits. Returns the date format label."""
+        chosen = self.chosen
+        fields: dict[str, str] = {}
+        handoff: list[str] = []
+
+        def column(field: str) -> tuple[str, str]:
+            name = chosen[field]
+            return _ident(name), types[name]
+
+        ident, kind = column("customer_id")
+        fields["customer_id"], bits = _customer_sql(ident, kind)
+        handoff += bits
+        if "invoice_id" in chosen:
+            ident, kind = column("invoice_id")
+            fields["invoice_id"], bits = _id_sql(ident, kind)
+            handoff += bits
+        ident, kind = column("invoice_date")
+        fields["invoice_date"], bits, label = _date_sql(ident, kind)
+        handoff += bits
+        for field in ("quantity", "unit_price", "amount"):
+            if field in chosen:
+                ident, kind = column(field)
+                fields[field], bits = _number_sql(ident, kind)
+                handoff += bits
+            else:
+                fields[field] = "CAST(NULL AS DOUBLE)"
+        if "amount" not in chosen:
+            fields["amount"] = f"({fields['quantity']}) * ({fields['unit_price']})"
+        for field in _TEXT_FIELDS:
+            if field in chosen:
+                ident, kind = column(field)
+                fields[field], bits = (
+                    _id_sql(ident, kind) if field == "stock_code" else _text_sql(ident, kind)
+                )
+                handoff += bits
+            else:
+                fields[field] = "CAST(NULL AS VARCHAR)"
+        handoff += _non_sales_sql(chosen, types, layout.headers[0])
+        raw = ", ".join(f"{fields[f]} AS {f}" for f in _ALL)
+        handoff_sql = " | ".join(handoff) if handoff else "0"
+        blank_dates = (
+            f"({_blank_sql(_ident(chosen['invoice_date']), types[chosen['invoice_date']])})"
+        )
+        blank_amount = (
+            f"({_blank_sql(_ident(chosen['amount']), types[chosen['amount']])})"
+            if "amount" in chosen
+            else "false"
+        )
+        self.sql(
+            f"""CREATE TEMP TABLE canon AS
+            SELECT row_number() OVER () AS rownum, {raw}, {handoff_sql} AS handoff,
+                   {blank_dates} AS blank_date, {blank_amount} AS blank_amount
+            FROM {self.scan}"""
+        )
+        if "invoice_id" not in chosen:  # one purchase per customer and timestamp
+            self.sql(
+                "UPDATE canon SET invoice_id = customer_id || ' @ ' || "
+                "strftime(CAST(invoice_date AS TIMESTAMP), '%Y-%m-%d %H:%M:%S')"
+            )
+        return label
+
+    def _facts(self) -> dict[str, Any]:
+        row = self.sql(
+            f"""SELECT count(*) AS rows, bit_or(handoff) AS handoff,
+                bool_or(quantity IS NOT NULL) AS has_qty,
+                bool_or(unit_price IS NOT NULL) AS has_price,
+                bool_or(status IS NOT NULL) AS has_status,
+                bool_or(status IS NOT NULL AND NOT ({_status_sql("status")} IN
+                    {_listed(cleaning.SALE_STATUSES | cleaning.NOT_SALE_STATUSES)})) AS status_unknown,
+                count(*) FILTER (customer_id IS NULL AND invoice_id IS NOT NULL) AS no_customer,
+                count(*) FILTER (blank_date AND invoice_id IS NOT NULL) AS no_date,
+                count(*) FILTER (blank_amount) AS no_amount,
+                bool_or(status IS NULL) AND bool_or(status IS NOT NULL) AS status_gaps,
+                bool_or(currency IS NULL) AND bool_or(currency IS NOT NULL) AS currency_gaps
+            FROM canon"""
+        ).fetchall()[0]
+        names = [d[0] for d in self.con.description]
+        return dict(zip(names, row, strict=True))
+
+    def _check_order_level(self, facts: dict[str, Any]) -> None:
+        """Order-level cells blank on an order's later lines are filled from the order by the
+        Python reader (Shopify); hand those files over."""
+        if facts["no_amount"]:
+            raise _Handoff("blank amounts (an order total on the order's first line only)")
+        for field, count in (("customer_id", facts["no_customer"]), ("date", facts["no_date"])):
+            if not count:
+                continue
+            value = "customer_id" if field == "customer_id" else "invoice_date"
+            blank = "customer_id IS NULL" if field == "customer_id" else "blank_date"
+            fillable = self.sql(
+                f"""SELECT count(*) FROM (
+                    SELECT invoice_id FROM canon WHERE {value} IS NOT NULL
+                      AND invoice_id IN (SELECT invoice_id FROM canon WHERE {blank})
+                    GROUP BY invoice_id HAVING count(DISTINCT {value}) = 1)"""
+            ).fetchall()[0][0]
+            if fillable:
+                raise _Handoff(
+                    f"a blank {field.replace('_', ' ')} on lines of an order that has one"
+                )
+        if (facts["status_gaps"] and self._order_gaps("status")) or (
+            facts["currency_gaps"] and self._order_gaps("currency")
+        ):
+            raise _Handoff("status or currency given on an order's first line only")
+
+    def _order_gaps(self, field: str) -> bool:
+        return bool(
+            self.sql(
+                f"""SELECT count(*) FROM canon WHERE {field} IS NULL AND invoice_id IN
+                (SELECT invoice_id FROM canon WHERE {field} IS NOT NULL)"""
+            ).fetchall()[0][0]
+        )
+
+    # ------------------------------------------------------------------ cleaning
+    def _tests(self) -> dict[str, str]:
+        """Each cleaning step's row test as SQL over ``canon`` (NULL counts as False)."""
+        options = self.options
+        money = "quantity" if self.has_qty else "amount"
+        invalid = ["invoice_date IS NULL", "amount IS NULL"]
+        invalid += ["quantity IS NULL"] if self.has_qty else []
+        invalid += ["unit_price IS NULL"] if self.has_price else []
+        placeholder_text = "lower(customer_id)"  # canonical ids are trimmed already
+        status = (
+            f"coalesce({_status_sql('status')} IN {_listed(cleaning.NOT_SALE_STATUSES)}, false)"
+            if self.has_status
+            else "false"
+        )
+        currency = (
+            f"coalesce(upper(currency) <> {_quote_text(options.currency)}, false)"
+            if options.currency is not None
+            else "false"
+        )
+        nonpositive = (
+            "coalesce(quantity <= 0 OR unit_price <= 0, false)"
+            if self.has_qty and self.has_price
+            else "coalesce(amount <= 0, false)"
+        )
+        return {
+            "invalid": " OR ".join(invalid),
+            "placeholder_ids": (
+                f"coalesce({placeholder_text} IN {_listed(cleaning.PLACEHOLDER_IDS)} OR "
+                f"(ord({placeholder_text}) IN ({_first_codes()}) AND "
+                f"regexp_full_match({placeholder_text}, {_quote_text(cleaning._PLACEHOLDER_PATTERN)})), false)"
+            ),
+            "missing_customer": "customer_id IS NULL",
+            "non_sale_status": status,
+            "cancellations": (
+                f"coalesce(starts_with(invoice_id, 'C') AND {money} < 0 AND "
+                "regexp_full_match(invoice_id, 'C\\d+'), false)"
+            ),
+            "other_currency": currency,
+            "nonpositive": nonpositive,
+            "non_product": (
+                "coalesce(upper(stock_code) IN "
+                f"{_listed({c.upper() for c in cleaning.NON_PRODUCT_CODES})}, false)"
+            ),
+        }
+
+    def _clean(self, rows_read: int) -> CleaningReport:
+        """The step each row is removed by (views ``steps`` and ``clean``) and the report."""
+        tests = self._tests()
+        self.tests = tests
+        enabled = [
+            s for s in cleaning.STEPS if s.option is None or bool(getattr(self.options, s.option))
+        ]
+        # every step's test once per row, as bits (step i: bit 2**i), whether it is on or not:
+        # the missing-id comparison reads the switched-off ones too
+        bits = " | ".join(
+            f"CASE WHEN {tests[s.name]} THEN {1 << i} ELSE 0 END"
+            for i, s in enumerate(cleaning.STEPS)
+            if s.name in tests
+        )
+        cases = " ".join(
+            f"WHEN hits & {1 << i} <> 0 THEN {i}"
+            for i, s in enumerate(cleaning.STEPS)
+            if s in enabled and s.name in tests
+        )
+        # (a positional join of tables made from canon is not aligned in every DuckDB version:
+        # rows are matched by number)
+        self.sql(
+            f"CREATE TEMP TABLE hits AS SELECT rownum, CAST({bits} AS INTEGER) AS hits FROM canon"
+        )
+        self.sql(
+            f"CREATE TEMP TABLE steps AS SELECT rownum, CAST(CASE {cases} END AS TINYINT) AS step, "
+            "hits FROM hits"
+        )
+        dup = next(i for i, s in enumerate(cleaning.STEPS) if s.name == "duplicates")
+        if self.options.drop_duplicates:
+            columns = ", ".join(_ALL)
+            self.sql(
+                f"""CREATE TEMP TABLE twins AS SELECT rownum FROM (
+                        SELECT c.rownum, row_number() OVER (PARTITION BY {columns}
+                            ORDER BY c.rownum) AS nth
+                        FROM canon c JOIN steps s USING (rownum) WHERE s.step IS NULL)
+                    WHERE nth > 1"""
+            )
+            self.sql(
+                f"""CREATE OR REPLACE TEMP TABLE steps AS
+                SELECT s.rownum, CASE WHEN t.rownum IS NOT NULL THEN {dup} ELSE s.step END AS step,
+                       s.hits
+                FROM steps s LEFT JOIN twins t USING (rownum)"""
+            )
+        self.sql(
+            "CREATE TEMP VIEW clean_rows AS SELECT c.* FROM canon c JOIN steps s USING (rownum) "
+            "WHERE s.step IS NULL"
+        )
+        self.sql("CREATE TEMP VIEW clean AS SELECT * FROM clean_rows")
+        counted = dict(
+            (int(step), (int(n), int(first)))
+            for step, n, first in self.sql(
+                "SELECT step, count(*), min(rownum) FROM steps WHERE step IS NOT NULL GROUP BY step"
+            ).fetchall()
+        )
+        examples = self._rows_at([first for _, first in counted.values()])
+        steps: list[CleaningStep] = []
+        remaining = rows_read
+        for i, step in enumerate(cleaning.STEPS):
+            if step not in enabled:
+                steps.append(CleaningStep(step.name, step.label, remaining, 0, remaining, False))
+                continue
+            count, first = counted.get(i, (0, 0))
+            before = remaining
+            remaining -= count
+            steps.append(
+                CleaningStep(
+                    step=step.name,
+                    label=step.label,
+                    before=before,
+                    removed=count,
+                    after=remaining,
+                    enabled=True,
+                    would_remove=count,
+                    example=step.example(examples[first]) if count else None,
+                )
+            )
+        if remaining == 0:
+            raise cleaning.nothing_left(steps, rows_read)
+        notes = cleaning.cancellation_notes(steps, rows_read) + self._c_ids_note()
+        return CleaningReport(
+            rows_read=rows_read,
+            steps=tuple(steps),
+            outlier_mode=self.options.outliers,
+            warnings=tuple(notes),
+        )
+
+    def _rows_at(self, rownums: list[int]) -> dict[int, pd.Series]:
+        """Rows of ``canon`` by number, as the in-memory frame holds them (for examples)."""
+        if not rownums:
+            return {}
+        found = self.sql(
+            f"SELECT rownum, {', '.join(_ALL)} FROM canon WHERE rownum IN "
+            "(SELECT unnest(?::BIGINT[]))",
+            [rownums],
+        ).df()
+        return {int(r["rownum"]): r for _, r in found.iterrows()}
+
+    def _c_ids_note(self) -> list[str]:
+        """Invoice ids starting with 'C' that are no cancellation mark (cleaning._frame_notes)."""
+        money = "quantity" if self.has_qty else "amount"
+        count, first = self.sql(
+            f"""SELECT count(*), arg_min(invoice_id, rownum) FROM canon
+            WHERE starts_with(invoice_id, 'C')
+              AND regexp_matches(invoice_id, {_quote_text(cleaning.C_PREFIX_ID)})
+              AND NOT contains(invoice_id, ' @ ')
+              AND NOT coalesce({money} < 0 AND regexp_full_match(invoice_id, 'C\\d+'), false)"""
+        ).fetchall()[0]
+        return [cleaning.kept_c_ids_note(int(count), str(first))] if count else []
+
+    def _as_of(self, report: CleaningReport) -> CleaningReport:
+        day = as_of_day(self.params)
+        if day is None:
+            return report
+        stamp = day.to_pydatetime()
+        later, kept, first_later, first = self.sql(
+            """SELECT count(*) FILTER (invoice_date >= ?), count(*) FILTER (NOT coalesce(invoice_date >= ?, false)),
+                      min(rownum) FILTER (invoice_date >= ?), min(invoice_date)
+               FROM clean_rows""",
+            [stamp, stamp, stamp],
+        ).fetchall()[0]
+        if kept == 0:
+            raise nothing_before(day, pd.Timestamp(first) if first is not None else pd.NaT)
+        example = None
+        if later:
+            row = self._rows_at([int(first_later)])[int(first_later)]
+            example = f"invoice {row['invoice_id']} on {pd.Timestamp(row['invoice_date']).date()}"
+        before = report.rows_clean
+        step = CleaningStep(
+            "as_of", as_of_label(day), before, int(later), int(kept), True, int(later), example
+        )
+        self.sql(
+            "CREATE OR REPLACE TEMP VIEW clean AS SELECT * FROM clean_rows "
+            "WHERE NOT coalesce(invoice_date >= ?, false)".replace("?", _quote_ts(stamp))
+        )
+        return dataclasses.replace(report, steps=(*report.steps, step))
+
+    def _check_currency(self) -> None:
+        column = self.chosen.get("currency")
+        if column is None:
+            cleaning.check_one_currency(pd.DataFrame(), self.options, None)
+            return
+        counts = self.sql(
+            """SELECT upper(currency) AS code, count(*) AS n,
+                min(rownum) AS first FROM clean WHERE currency IS NOT NULL
+                GROUP BY code ORDER BY n DESC, first"""
+        ).df()
+        cleaning.check_currency_counts(
+            pd.Series(counts["n"].to_numpy(), index=counts["code"].to_numpy()), column
+        )
+
+    # ------------------------------------------------------------------ figures
+    def _missing_ids(self) -> Any:
+        """core.missing_ids.compare's figures as queries (same definitions)."""
+        index = {s.name: 1 << i for i, s in enumerate(cleaning.STEPS)}
+        not_sales = sum(index[name] for name in missing_ids.NOT_SALES)
+        no_id = index["missing_customer"]
+        if self.options.drop_placeholder_ids:
+            no_id |= index["placeholder_ids"]
+        self.sql(
+            f"""CREATE TEMP TABLE sales AS
+            SELECT rownum, invoice_id, invoice_date, amount, quantity, unit_price, country,
+                   CAST(s.hits & {no_id} <> 0 AS INTEGER) AS g
+            FROM canon c JOIN steps s USING (rownum) WHERE s.hits & {not_sales} = 0"""
+        )
+        sales_rows, total, missing, present = self.sql(
+            "SELECT count(*), fsum(amount), count(*) FILTER (g = 1), count(*) FILTER (g = 0) FROM sales"
+        ).fetchall()[0]
+        if not missing or not present:
+            return None
+        total = float(total)
+        per_group = (
+            self.sql(
+                """SELECT g, count(*) AS rows, fsum(amount) AS revenue,
+                      bool_or(quantity IS NOT NULL) AS has_qty,
+                      median(unit_price) AS price
+               FROM sales GROUP BY g"""
+            )
+            .df()
+            .set_index("g")
+        )
+        invoices = (
+            self.sql(
+                """SELECT g, count(*) AS invoices, avg(value) AS value, avg(units) AS units FROM (
+                 SELECT g, invoice_id, fsum(amount) AS value, sum(coalesce(quantity, 0)) AS units
+                 FROM sales WHERE invoice_id IS NOT NULL GROUP BY g, invoice_id)
+               GROUP BY g"""
+            )
+            .df()
+            .set_index("g")
+        )
+        countries = self.sql(
+            """SELECT g, country, count(*) AS n, min(rownum) AS first FROM sales
+               WHERE country IS NOT NULL GROUP BY g, country ORDER BY g, n DESC, first"""
+        ).df()
+
+        def group(g: int) -> RowGroup:
+            rows = int(per_group.loc[g, "rows"])
+            revenue = float(per_group.loc[g, "revenue"])
+            count = int(invoices.loc[g, "invoices"]) if g in invoices.index else 0
+            mine = countries[countries["g"] == g]
+            named = int(mine["n"].sum())
+            price = per_group.loc[g, "price"]
+            return RowGroup(
+                rows=rows,
+                row_share=rows / sales_rows,
+                revenue=revenue,
+                revenue_share=revenue / total if total else float("nan"),
+                invoices=count,
+                invoice_value_mean=float(invoices.loc[g, "value"]) if count else float("nan"),
+                lines_per_invoice=rows / count if count else float("nan"),
+                units_per_invoice=(float(invoices.loc[g, "units"]) if count else float("nan"))
+                if bool(per_group.loc[g, "has_qty"])
+                else None,
+                unit_price_median=None if pd.isna(price) else float(price),
+                countries=tuple(
+                    (str(c), float(n / named))
+                    for c, n in zip(
+                        mine["country"].head(missing_ids.TOP_COUNTRIES),
+                        mine["n"].head(missing_ids.TOP_COUNTRIES),
+                        strict=True,
+                    )
+                ),
+            )
+
+        months = self.sql(
+            """SELECT strftime(date_trunc('month', invoice_date), '%Y-%m') AS month,
+                      count(*) AS rows, count(*) FILTER (g = 1) AS without,
+                      fsum(amount) AS amount, coalesce(fsum(amount) FILTER (g = 1), 0) AS amount_without
+               FROM sales WHERE invoice_date IS NOT NULL GROUP BY month ORDER BY month"""
+        ).fetchall()
+        shares = tuple(
+            (
+                str(month),
+                float(without / rows),
+                float(amount_without / amount) if amount else float("nan"),
+            )
+            for month, rows, without, amount, amount_without in months
+            if rows
+        )
+        return missing_ids.check_of(int(sales_rows), group(0), group(1), shares)
+
+    def _far_dates(self) -> list[str]:
+        per_day = self.sql(
+            """SELECT CAST(invoice_date AS DATE) AS day, count(*) FROM clean
+               WHERE invoice_date IS NOT NULL GROUP BY day ORDER BY day"""
+        ).fetchall()
+        if not per_day:
+            return []
+        days = np.array([d for d, _ in per_day], dtype="datetime64[D]")
+        counts = np.array([n for _, n in per_day], dtype=np.int64)
+
+        def first_invoice(day: np.datetime64) -> str:
+            found = self.sql(
+                "SELECT arg_min(invoice_id, rownum) FROM clean WHERE CAST(invoice_date AS DATE) = ?",
+                [pd.Timestamp(day).date()],
+            ).fetchall()[0][0]
+            return str(found) if found is not None else "<NA>"
+
+        return checks.far_dates_in(days, counts, first_invoice)
+
+    def _customers(self, snapshot: pd.Timestamp) -> pd.DataFrame:
+        """rfm.compute_rfm of the clean rows, summed by DuckDB (Kahan sums, as pandas)."""
+        table = self.con.sql(
+            """SELECT customer_id, max(invoice_date) AS last, min(invoice_date) AS first,
+                      fsum(amount) AS monetary,
+                      count(DISTINCT invoice_id) + max(CAST(invoice_id IS NULL AS INTEGER)) AS frequency
+               FROM clean WHERE customer_id IS NOT NULL
+               GROUP BY customer_id ORDER BY customer_id"""
+        ).to_arrow_table()
+        if table.num_rows == 0:
+            raise DataError(
+                "No rows with a customer id are left, so there are no customers to segment."
+            )
+        country = None
+        named = self.sql(
+            "SELECT bool_or(country IS NOT NULL) FROM clean WHERE customer_id IS NOT NULL"
+        ).fetchall()[0][0]
+        if named:
+            top = self.con.sql(
+                """SELECT customer_id, first(c ORDER BY n DESC, c) AS country FROM (
+                     SELECT customer_id, coalesce(country, '') AS c, count(*) AS n FROM clean
+                     WHERE customer_id IS NOT NULL GROUP BY customer_id, c)
+                   GROUP BY customer_id ORDER BY customer_id"""
+            ).to_arrow_table()
+            values = pd.Series(pd.array(top.column("country").to_pylist(), dtype="string"))
+            country = values.mask(values == "")
+        return rfm.customer_table(
+            np.asarray(table.column("customer_id").to_pylist(), dtype=object),
+            _ns(table.column("last")),
+            _ns(table.column("first")),
+            table.column("monetary").to_numpy(),
+            table.column("frequency").to_numpy(),
+            snapshot,
+            country,
+        )
+
+
+# ---------------------------------------------------------------------- SQL of the readers
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_text(text: str | None) -> str:
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
+def _quote_ts(stamp: Any) -> str:
+    return f"TIMESTAMP_NS '{pd.Timestamp(stamp).isoformat(sep=' ')}'"
+
+
+def _text_kind(kind: str) -> bool:
+    return kind.upper() in ("VARCHAR", "STRING", "TEXT")
+
+
+def _number_kind(kind: str) -> bool:
+    upper = kind.upper()
+    return (
+        upper in ("DOUBLE", "FLOAT", "REAL") or upper.startswith("DECIMAL") or _integer_kind(kind)
+    )
+
+
+def _integer_kind(kind: str) -> bool:
+    return kind.upper() in (
+        "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+        "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+    )  # fmt: skip
+
+
+def _trim(ident: str) -> str:
+    """Spaces trimmed (trimming every Unicode space is ten times slower in DuckDB; values padded
+    with other spaces are handed over, see :func:`_padded`)."""
+    return f"trim({ident})"
+
+
+def _padded(ident: str) -> str:
+    """Hand-off bit 32: text that starts or ends with white space other than a space."""
+    codes = ", ".join(str(ord(c)) for c in _SPACE if c != " ")
+    return f"CASE WHEN ord({ident}) IN ({codes}) OR ord(right({ident}, 1)) IN ({codes}) THEN 32 ELSE 0 END"
+
+
+def _blank_sql(ident: str, kind: str) -> str:
+    if _text_kind(kind):
+        return f"({ident} IS NULL OR {_trim(ident)} = '')"
+    return f"({ident} IS NULL)"
+
+
+def _float_id(ident: str) -> tuple[str, list[str]]:
+    """values._float_ids: whole finite numbers as integers; fractional ones go to the reader."""
+    finite = f"isfinite({ident})"
+    whole = f"({finite} AND {ident} = floor({ident}) AND abs({ident}) < 9007199254740992)"
+    sql = f"CASE WHEN {whole} THEN CAST(CAST({ident} AS BIGINT) AS VARCHAR) END"
+    return sql, [f"CASE WHEN {finite} AND NOT {whole} THEN 4 ELSE 0 END"]
+
+
+def _id_sql(ident: str, kind: str) -> tuple[str, list[str]]:
+    """values.to_ids."""
+    if _text_kind(kind):
+        text = _whole(_trim(ident))
+        return (
+            f"CASE WHEN lower({text}) IN ({', '.join(map(_quote_text, _NULL_TOKENS))}) "
+            f"THEN NULL ELSE {text} END",
+            [_padded(ident)],
+        )
+    if kind.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return _float_id(ident)
+    if _integer_kind(kind):
+        return f"CAST({ident} AS VARCHAR)", []
+    return "CAST(NULL AS VARCHAR)", [f"CASE WHEN {ident} IS NOT NULL THEN 4 ELSE 0 END"]
+
+
+def _customer_sql(ident: str, kind: str) -> tuple[str, list[str]]:
+    """values.to_customer_ids: machine nulls only, e-mail addresses lower-cased."""
+    if not _text_kind(kind):
+        return _id_sql(ident, kind)
+    text = _whole(_trim(ident))
+    return (
+        f"CASE WHEN lower({text}) IN ({', '.join(map(_quote_text, _MACHINE_NULLS))}) THEN NULL "
+        f"WHEN contains({text}, '@') AND regexp_full_match({text}, {_quote_text(_EMAIL)}) "
+        f"THEN lower({text}) ELSE {text} END",
+        [_padded(ident)],
+    )
+
+
+def _whole(text: str) -> str:
+    """'17850.0' -> '17850' (an id column saved as floats), the regex only where a '.' is."""
+    return (
+        f"CASE WHEN contains({text}, '.') THEN "
+        f"regexp_replace({text}, '^([+-]?\\d+)\\.0+$', '\\1') ELSE {text} END"
+    )
+
+
+def _text_sql(ident: str, kind: str) -> tuple[str, list[str]]:
+    """values.to_text: trimmed, blanks missing; numbers as ids."""
+    if _text_kind(kind):
+        return f"nullif({_trim(ident)}, '')", [_padded(ident)]
+    return _id_sql(ident, kind)
+
+
+def _number_sql(ident: str, kind: str) -> tuple[str, list[str]]:
+    """values.to_numbers for plain numbers; the rest goes to the reader."""
+    if _number_kind(kind):
+        value = f"CAST({ident} AS DOUBLE)"
+        usable = f"(isfinite({value}) AND abs({value}) <= 1e12)"
+        return (
+            f"CASE WHEN {usable} THEN {value} END",
+            [f"CASE WHEN {ident} IS NOT NULL AND NOT {usable} THEN 16 ELSE 0 END"],
+        )
+    if _text_kind(kind):
+        present = f"({ident} IS NOT NULL AND {_trim(ident)} <> '')"
+        plain = f"regexp_full_match({ident}, {_quote_text(_PLAIN_NUMBER)})"
+        value = f"TRY_CAST({ident} AS DOUBLE)"
+        return (
+            f"CASE WHEN {plain} AND abs({value}) <= 1e12 THEN {value} END",
+            [
+                f"CASE WHEN {present} AND NOT {plain} THEN 2 ELSE 0 END",
+                f"CASE WHEN {plain} AND abs({value}) > 1e12 THEN 16 ELSE 0 END",
+            ],
+        )
+    return "CAST(NULL AS DOUBLE)", [f"CASE WHEN {ident} IS NOT NULL THEN 2 ELSE 0 END"]
+
+
+def _date_sql(ident: str, kind: str) -> tuple[str, list[str], str]:
+    """values.to_dates for date cells and ISO text; the rest goes to the reader."""
+    upper = kind.upper()
+    in_range = f"BETWEEN TIMESTAMP_NS '{_DATE_MIN}' AND TIMESTAMP_NS '{_DATE_MAX}' - INTERVAL 1 MICROSECOND"
+    if upper.startswith("TIMESTAMP") and "TIME ZONE" not in upper or upper == "DATE":
+        value = f"CAST({ident} AS TIMESTAMP_NS)"
+        return (
+            f"CASE WHEN {value} {in_range} THEN {value} END",
+            [f"CASE WHEN {ident} IS NOT NULL AND NOT ({value} {in_range}) THEN 16 ELSE 0 END"],
+            DATE_CELLS,
+        )
+    if _text_kind(kind):
+        text = _trim(ident)
+        plain = f"regexp_full_match({text}, {_quote_text(_PLAIN_ISO)})"
+        value = f"TRY_CAST({text} AS TIMESTAMP_NS)"
+        return (
+            f"CASE WHEN {plain} AND {value} {in_range} THEN {value} END",
+            [
+                f"CASE WHEN {ident} IS NOT NULL AND {text} <> '' AND NOT coalesce({plain} AND "
+                f"{value} {in_range}, false) THEN 1 ELSE 0 END"
+            ],
+            ISO,
+        )
+    return "CAST(NULL AS TIMESTAMP_NS)", [f"CASE WHEN {ident} IS NOT NULL THEN 1 ELSE 0 END"], ""
+
+
+def _non_sales_sql(chosen: dict[str, str], types: dict[str, str], first: str) -> list[str]:
+    """io._drop_non_sales: a row with nothing in it, or 'total' in an id or date cell or the
+    first column (the reader leaves those out and says so): handed over."""
+    labels = dict.fromkeys(
+        [*(chosen[f] for f in ("customer_id", "invoice_id", "invoice_date") if f in chosen), first]
+    )
+    bits = [
+        f"CASE WHEN contains(lower({_ident(c)}), 'total') THEN 8 ELSE 0 END"
+        for c in labels
+        if _text_kind(types[c])
+    ]
+    every = " AND ".join(_blank_sql(_ident(c), k) for c, k in types.items())
+    date = chosen["invoice_date"]
+    bits.append(f"CASE WHEN {_blank_sql(_ident(date), types[date])} AND {every} THEN 8 ELSE 0 END")
+    return bits
+
+
+def _status_sql(ident: str) -> str:
+    """cleaning._status_words: lower case, single spaces, no ``wc-`` prefix or qualifier."""
+    words = f"regexp_replace(lower(trim({ident})), '[\\s_-]+', ' ', 'g')"
+    words = f"regexp_replace({words}, '^wc ', '')"
+    return f"regexp_replace({words}, '\\s*\\(.*\\)$| by .*$', '')"
+
+
+def _ns(column: Any) -> np.ndarray:
+    """A DuckDB timestamp column as datetime64[ns]."""
+    return np.asarray(column.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
+
+
+class _Digest:
+    """The sha256 and size of the input's bytes (the files in order), hashed in a thread while
+    DuckDB reads (hashlib lets go of the GIL on large blocks)."""
+
+    def __init__(self, files: tuple[Path, ...]):
+        self.files = files
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, name="input-digest", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for path in self.files:
+                with open(path, "rb") as fh:
+                    while block := fh.read(1 << 22):
+                        self.sha256.update(block)
+                        self.size += len(block)
+        except OSError as exc:
+            self.error = exc
+
+    def result(self) -> tuple[str, int]:
+        self.thread.join()
+        if self.error is not None:
+            raise InputFileError(f"'{self.files[0].name}' cannot be read: {self.error.strerror}.")
+        return self.sha256.hexdigest(), self.size
+
+
+def _first_codes() -> str:
+    """First characters of a placeholder id matched by cleaning's pattern (a cheap guard)."""
+    return ", ".join(str(ord(c)) for c in "-–—_.?*0x" + _SPACE)
+
+
+def _listed(values: Any) -> str:
+    """A SQL list of text literals: ``('a', 'b')``."""
+    return "(" + ", ".join(_quote_text(v) for v in sorted(values)) + ")"

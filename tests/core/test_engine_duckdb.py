@@ -1,0 +1,359 @@
+"""The DuckDB engine against the in-memory engine (issue 15, point 1): the same customers,
+cleaning report and warnings on generated files covering every cleaning case; folders and glob
+patterns; the memory limit and spill folder; cancel; hand-over of what only the Python reader
+reads; and the real data through the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from rfm_desktop.cli import main
+from rfm_desktop.core import cache, engines, pipeline
+from rfm_desktop.core.engines import duckdb_engine
+from rfm_desktop.core.errors import Cancelled, DataError, InputFileError, MappingError
+from rfm_desktop.core.params import AnalysisParams, CleaningOptions
+
+REAL = ROOT.parent / "shared" / "data" / "online_retail.parquet"
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+
+
+def every_case(n_customers: int = 60, seed: int = 3) -> pd.DataFrame:
+    """An export with every cleaning case: blank dates and quantities, placeholder ids, missing
+    ids, e-mail ids in mixed case, ids saved as floats, refunded and failed statuses, 'C'
+    cancellations and 'C'-prefixed order ids, another currency, zero quantities and negative
+    prices, postage lines, exact duplicate rows."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_customers * 6):
+        customer = f"{10000 + rng.integers(n_customers)}"
+        day = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(700)))
+        rows.append(
+            {
+                "Invoice": f"{500000 + i // 3}",
+                "StockCode": "85123A",
+                "Description": "white mug",
+                "Quantity": str(int(rng.integers(1, 12))),
+                "InvoiceDate": f"{day:%Y-%m-%d} {int(rng.integers(8, 18)):02d}:{i % 60:02d}:00",
+                "UnitPrice": f"{rng.integers(50, 2000) / 100:.2f}",
+                "CustomerID": customer,
+                "Country": ["United Kingdom", "France", "Germany", ""][i % 4 if i % 7 else 3],
+                "Status": ["paid", "Completed", "wc-completed"][i % 3],
+                "Currency": "EUR",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    cases = [
+        {"InvoiceDate": ""},  # invalid: no date
+        {"Quantity": ""},  # invalid: no quantity
+        {"CustomerID": "guest"},
+        {"CustomerID": "0"},
+        {"CustomerID": "N/A"},
+        {"CustomerID": "---"},
+        {"CustomerID": ""},
+        {"CustomerID": ""},
+        {"CustomerID": " Ava.K@Example.com "},
+        {"CustomerID": "ava.k@example.com"},
+        {"CustomerID": "10001.0"},
+        {"Status": "Refunded"},
+        {"Status": "Cancelled by customer"},
+        {"Status": "payment_failed"},
+        {"Invoice": "C600001", "Quantity": "-2"},
+        {"Invoice": "C600002", "Quantity": "-1"},
+        {"Invoice": "CA-2016-152156"},
+        {"Invoice": "C600003"},  # 'C' + digits but a positive quantity: kept, named
+        {"Currency": "USD"},
+        {"Currency": "usd"},
+        {"Quantity": "0"},
+        {"UnitPrice": "-1.50"},
+        {"StockCode": "POST"},
+        {"StockCode": "m"},
+    ]
+    for j, change in enumerate(cases):
+        for column, value in change.items():
+            frame.loc[7 + 11 * j, column] = value
+    twins = frame.iloc[[20, 21, 40, 40]].copy()  # exact duplicates, one of them twice
+    return pd.concat([frame, twins], ignore_index=True)
+
+
+def in_euro(seed: int = 3) -> pd.DataFrame:
+    """:func:`every_case` in one currency (a run without ``--currency`` may add it up)."""
+    return every_case(seed=seed).assign(Currency="EUR")
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def both(path: Path, **changes) -> tuple[engines.Reduced, engines.Reduced]:
+    params = AnalysisParams(input_path=str(path), **changes)
+    memory = pipeline.reduce(params.replace(engine="memory"))
+    duck = pipeline.reduce(params.replace(engine="duckdb"))
+    return memory, duck
+
+
+def assert_same(memory: engines.Reduced, duck: engines.Reduced, engine: str = "duckdb") -> None:
+    assert duck.engine == engine, [w.text for w in duck.warnings][:1]
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)
+    assert duck.report.steps == memory.report.steps
+    assert duck.report.warnings == memory.report.warnings
+    assert (duck.rows_read, duck.date_format, duck.snapshot) == (
+        memory.rows_read,
+        memory.date_format,
+        memory.snapshot,
+    )
+    assert [w.text for w in duck.warnings] == [w.text for w in memory.warnings]
+    a, b = memory.report.missing_ids, duck.report.missing_ids
+    assert (a is None) == (b is None)
+    if a is not None and b is not None:
+        assert (b.sales_rows, b.differs, b.reasons, b.verdict) == (
+            a.sales_rows,
+            a.differs,
+            a.reasons,
+            a.verdict,
+        )
+        for group in ("with_id", "without_id"):
+            ours, theirs = (
+                dataclasses.asdict(getattr(b, group)),
+                dataclasses.asdict(getattr(a, group)),
+            )
+            assert ours.keys() == theirs.keys()
+            for key, value in theirs.items():  # sums in another order: equal to 1e-12
+                if isinstance(value, float):
+                    assert ours[key] == pytest.approx(value, rel=1e-12, nan_ok=True), key
+                else:
+                    assert ours[key] == value, key
+        assert [m[0] for m in b.months] == [m[0] for m in a.months]
+        assert np.allclose([m[1:] for m in b.months], [m[1:] for m in a.months], rtol=1e-12)
+
+
+OPTION_SETS = [  # EUR: the file has two currencies (without a choice the run stops, see below)
+    {"currency": "EUR"},
+    {"drop_duplicates": True, "drop_non_product": True, "currency": "EUR"},
+    {
+        "currency": "eur",
+        "drop_placeholder_ids": False,
+        "drop_missing_customer": False,
+        "drop_non_sale_status": False,
+        "drop_cancellations": False,
+        "drop_nonpositive": False,
+    },
+]
+
+
+@pytest.mark.parametrize("options", OPTION_SETS, ids=["defaults", "all-on", "most-off"])
+def test_every_cleaning_case_gives_the_same_customers_and_report(tmp_path, options):
+    path = write_csv(tmp_path / "cases.csv", every_case())
+    memory, duck = both(path, cleaning=CleaningOptions(**options))
+    assert_same(memory, duck)
+    steps = {s.step: s for s in duck.report.steps}
+    if options.get("drop_duplicates"):
+        # rows 20 and 21 once more; row 40 twice more, but its id "0" is a placeholder
+        assert steps["duplicates"].removed == 2 and steps["non_product"].removed == 2
+        assert steps["other_currency"].removed == 2
+    if len(options) == 1:
+        assert steps["placeholder_ids"].removed == 6  # 4 + two twins of row 40 ("0")
+        assert steps["missing_customer"].removed == 2
+        assert steps["non_sale_status"].removed == 3
+        assert steps["cancellations"].removed == 2 and steps["invalid"].removed == 2
+        assert steps["cancellations"].example == "invoice C600001"
+        assert "ava.k@example.com" in set(duck.customers["customer_id"])
+        assert any("start with 'C'" in w for w in duck.report.warnings)
+
+
+def test_parquet_with_typed_columns_and_an_as_of_date(tmp_path):
+    frame = every_case(seed=5).drop(columns=["Status", "Currency"])
+    frame = frame[frame["InvoiceDate"] != ""].copy()
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    frame["Quantity"] = pd.to_numeric(frame["Quantity"], errors="coerce")
+    frame["UnitPrice"] = frame["UnitPrice"].astype(float)
+    path = tmp_path / "cases.parquet"
+    frame.to_parquet(path)
+    memory, duck = both(path, as_of="2024-06-01")
+    assert_same(memory, duck)
+    assert duck.date_format == "date cells"
+    assert duck.report.steps[-1].step == "as_of" and duck.report.steps[-1].removed > 0
+    assert duck.input_sha256 == memory.input_sha256 and duck.input_size == path.stat().st_size
+
+
+def test_a_folder_and_a_glob_read_as_one_table(tmp_path):
+    whole = in_euro()
+    write_csv(tmp_path / "whole.csv", whole)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(whole)), 3)):
+        write_csv(folder / f"part-{i}.csv", whole.iloc[part])
+    (folder / "notes.md").write_text("not data")
+    memory = pipeline.reduce(
+        AnalysisParams(input_path=str(tmp_path / "whole.csv"), engine="memory")
+    )
+    for path in (str(folder), str(folder / "part-*.csv")):
+        params = AnalysisParams(input_path=path)
+        assert engines.choose(params) == "duckdb"
+        duck = pipeline.reduce(params)
+        pd.testing.assert_frame_equal(memory.customers, duck.customers)
+        assert duck.report.steps == memory.report.steps
+        assert duck.rows_read == len(whole)
+        assert duck.input_size == sum(p.stat().st_size for p in folder.glob("*.csv"))
+
+
+def test_segment_reads_a_folder(tmp_path, capsys):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    whole = in_euro()
+    for i, part in enumerate(np.array_split(np.arange(len(whole)), 2)):
+        write_csv(folder / f"part-{i}.csv", whole.iloc[part])
+    code = main(["segment", f"{folder}/", "--out", str(tmp_path / "out"), "--k", "2", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["engine"] == "duckdb" and record["params"]["engine"] == "auto"
+
+
+def test_folder_errors_say_what_is_wrong(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputFileError, match="No CSV or Parquet files in the folder 'empty'"):
+        pipeline.reduce(AnalysisParams(input_path=str(empty)))
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    write_csv(mixed / "a.csv", every_case())
+    every_case().to_parquet(mixed / "b.parquet")
+    with pytest.raises(InputFileError, match="both CSV and Parquet"):
+        pipeline.reduce(AnalysisParams(input_path=str(mixed)))
+    with pytest.raises(InputFileError, match="a folder of CSV or Parquet files is read by"):
+        pipeline.reduce(AnalysisParams(input_path=str(mixed), engine="memory"))
+
+
+def test_errors_are_the_in_memory_engines(tmp_path):
+    path = write_csv(tmp_path / "nocustomer.csv", every_case().drop(columns=["CustomerID"]))
+    messages = []
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(MappingError) as caught:
+            pipeline.reduce(AnalysisParams(input_path=str(path), engine=engine))
+        messages.append(caught.value.message)
+    assert messages[0] == messages[1]
+    two = in_euro()
+    two.loc[3, "Currency"] = "USD"
+    path = write_csv(tmp_path / "two.csv", two)
+    messages = []
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(DataError) as caught:
+            pipeline.reduce(AnalysisParams(input_path=str(path), engine=engine))
+        messages.append(caught.value.message)
+    assert messages[0] == messages[1] and "2 currencies" in messages[0]
+    with pytest.raises(InputFileError, match="File not found"):
+        pipeline.reduce(AnalysisParams(input_path=str(tmp_path / "gone.csv"), engine="duckdb"))
+
+
+def test_what_only_the_python_reader_reads_goes_to_it_with_a_warning(tmp_path):
+    frame = in_euro()
+    frame["UnitPrice"] = "£" + frame["UnitPrice"]  # currency marks inside the numbers
+    path = write_csv(tmp_path / "marks.csv", frame)
+    memory, duck = both(path)
+    assert duck.engine == "memory"
+    assert duck.warnings[0].text.startswith("Read in memory, not by the DuckDB engine")
+    assert "numbers written other than plainly" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write_csv(folder / "a.csv", frame)
+    with pytest.raises(InputFileError, match="cannot be read by the DuckDB engine"):
+        pipeline.reduce(AnalysisParams(input_path=str(folder)))
+
+
+def test_a_small_memory_limit_spills_and_still_gives_the_same_customers(tmp_path):
+    from rfm_desktop.core.sample import write_sample
+
+    path = tmp_path / "big.parquet"
+    write_sample(path, rows=300_000, seed=11)
+    params = AnalysisParams(input_path=str(path), engine="duckdb", memory_limit="40MB")
+    with duckdb_engine.connection(params) as con:
+        limit, folder = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()[0]
+        assert Path(folder).parent == cache.spill_dir() and Path(folder).is_dir()
+    assert "38.1 MiB" in limit or "40.0 MB" in limit or "MiB" in limit
+    assert not Path(folder).exists()  # removed after the run
+    memory = pipeline.reduce(params.replace(engine="memory"))
+    duck = pipeline.reduce(params)
+    assert duck.engine == "duckdb"
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)
+
+
+def test_cancel_interrupts_a_running_query(tmp_path):
+    from rfm_desktop.core.sample import write_sample
+
+    path = tmp_path / "big.parquet"
+    write_sample(path, rows=400_000, seed=12)
+    heard = []
+
+    def cancelled() -> bool:
+        # the engine's watch thread asks while a query runs; the first answer there is "yes"
+        inside = threading.current_thread().name == "duckdb-watch"
+        heard.append(inside)
+        return inside
+
+    with pytest.raises(Cancelled):
+        duckdb_engine.reduce(
+            AnalysisParams(input_path=str(path), engine="duckdb"), lambda f, s: None, cancelled
+        )
+    assert True in heard
+
+
+def test_auto_takes_duckdb_above_the_threshold(tmp_path, monkeypatch):
+    path = tmp_path / "cases.parquet"
+    every_case().to_parquet(path)
+    params = AnalysisParams(input_path=str(path))
+    assert engines.choose(params) == "memory"
+    monkeypatch.setattr(engines, "AUTO_PARQUET_ROWS", 100)
+    assert engines.choose(params) == "duckdb"
+    assert engines.choose(params.replace(input_path="book.xlsx")) == "memory"
+
+
+def test_memory_limit_is_a_checked_run_setting():
+    params = AnalysisParams(input_path="x.csv", memory_limit="1 gb")
+    assert params.memory_limit == "1GB"
+    assert AnalysisParams.from_dict(params.to_dict()) == params
+    with pytest.raises(Exception, match="not a size"):
+        AnalysisParams(input_path="x.csv", memory_limit="lots")
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_data_customers_csv_identical_through_both_engines(tmp_path, capsys):
+    if not REAL.exists():
+        pytest.skip("../shared/data/online_retail.parquet is absent")
+    outs = {}
+    for engine in ("memory", "duckdb"):
+        out = tmp_path / engine
+        code = main(
+            ["segment", str(REAL), "--out", str(out), "--k", "4", "--quiet", "--engine", engine]
+        )
+        assert code == 0, capsys.readouterr().err
+        outs[engine] = out
+    a, b = (outs[e] / "customers.csv" for e in ("memory", "duckdb"))
+    assert a.read_bytes() == b.read_bytes()
+    summaries = [json.loads((outs[e] / "summary.json").read_text()) for e in outs]
+    for key, value in summaries[0].items():
+        if key == "params":
+            assert {**value, "engine": "duckdb"} == summaries[1][key]
+        elif key != "missing_ids":  # sums in another order: equal to 1e-12 (test above)
+            assert summaries[1][key] == value, key
+    record = json.loads((outs["duckdb"] / "run.json").read_text())
+    assert (
+        record["engine"] == "duckdb"
+        and record["rows"] == json.loads((outs["memory"] / "run.json").read_text())["rows"]
+    )
+    assert record["customers"] == 4338
