@@ -24,5 +24,12 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def cpu_timed(fn: Callable[[], object]) -> float:
+    """CPU seconds of the process (all its threads) while ``fn`` runs."""
+    started = time.process_time()
+    fn()
+    return time.process_time() - started
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)

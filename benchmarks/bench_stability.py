@@ -27,10 +27,13 @@ def sweep_and_final(x: np.ndarray, options: ClusteringOptions) -> tuple[float, f
     wall, cpu = time.perf_counter(), time.process_time()
     basis = clustering.SilhouetteBasis.build(x, options.seed)
     stability_of = None
+    refits: dict = {}  # as the pipeline does: the final K reuses the sweep's refits of that K
     if options.stability_resamples:
 
         def stability_of(x, labels, k):
-            return stability.check_k(x, labels, k, options.seed, options.stability_resamples)
+            return stability.check_k(
+                x, labels, k, options.seed, options.stability_resamples, refits=refits
+            )
 
     sweep = clustering.evaluate(x, options, basis, stability_of=stability_of)
     labels, _, _ = clustering.fit_kmeans(x, sweep.suggested_k, options.seed)
@@ -42,6 +45,7 @@ def sweep_and_final(x: np.ndarray, options: ClusteringOptions) -> tuple[float, f
             options.seed,
             options.stability_resamples,
             per_cluster=True,
+            refits=refits,
         )
     return time.perf_counter() - wall, time.process_time() - cpu
 

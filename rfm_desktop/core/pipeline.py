@@ -70,6 +70,9 @@ class Prepared:
     value_rows: pd.DataFrame | None = None
     _basis: clustering.SilhouetteBasis | None = None
     _basis_seed: int | None = None
+    _refits: dict[tuple[int, int], dict[int, list[np.ndarray]]] = dataclasses.field(
+        default_factory=dict
+    )
 
     def silhouette_basis(self, seed: int) -> clustering.SilhouetteBasis:
         """The one distance matrix for every K of this run (built once per seed)."""
@@ -77,6 +80,11 @@ class Prepared:
             self._basis = clustering.SilhouetteBasis.build(self.features.scaled, seed)
             self._basis_seed = seed
         return self._basis
+
+    def stability_refits(self, seed: int, resamples: int) -> dict[int, list[np.ndarray]]:
+        """The stability check's refits per K for this run's features, seed and resamples (see
+        ``stability.check_k``): the final K's check reuses the sweep's refits of that K."""
+        return self._refits.setdefault((seed, resamples), {})
 
 
 def _check(cancelled: CancelledFn) -> None:
@@ -362,7 +370,13 @@ def evaluate_k(
             if not stability.measurable(len(x), k):
                 return None
             return stability.check_k(
-                x, labels, k, options.seed, options.stability_resamples, cancelled=cancelled
+                x,
+                labels,
+                k,
+                options.seed,
+                options.stability_resamples,
+                cancelled=cancelled,
+                refits=prepared.stability_refits(options.seed, options.stability_resamples),
             )
 
     return clustering.evaluate(
@@ -500,6 +514,7 @@ def _run(
             per_cluster=True,
             progress=_scaled(progress, 0.87, 0.9),
             cancelled=cancelled,
+            refits=prepared.stability_refits(options.seed, options.stability_resamples),
         )
 
     progress(0.9, "Describing clusters")

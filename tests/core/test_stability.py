@@ -24,20 +24,24 @@ def _clear_and_fuzzy() -> np.ndarray:
 
 
 def test_pinned_figures_for_one_clear_and_one_fuzzy_cluster():
+    """Pinned for refits with one k-means++ start each (stability.REFIT_N_INIT) and 20 resamples:
+    with 10, one draw in eight puts a fuzzy half at 0.75 or above (over seeds 0..29 the halves
+    average 0.64 and 0.69, as with the earlier three starts per refit)."""
     x = _clear_and_fuzzy()
     labels, _, _ = clustering.fit_kmeans(x, 3, 7)
     clear = int(labels[0])
     assert (labels[:60] == clear).all() and (labels[60:] != clear).all()
-    checked = stability.check_k(x, labels, 3, 7, 10, per_cluster=True)
+    checked = stability.check_k(x, labels, 3, 7, 20, per_cluster=True)
     assert checked.sample_size == 100  # half of 200 customers
-    assert checked.ari_mean == pytest.approx(0.695, abs=1e-3)
-    assert checked.ari_sd == pytest.approx(0.194, abs=1e-3)
-    assert checked.stable_resamples == 5
+    assert checked.ari_mean == pytest.approx(0.700, abs=1e-3)
+    assert checked.ari_sd == pytest.approx(0.183, abs=1e-3)
+    assert checked.stable_resamples == 8
     assert checked.cluster_jaccard[clear] == 1.0  # found whole in every resample
     halves = sorted(j for c, j in enumerate(checked.cluster_jaccard) if c != clear)
-    assert halves == pytest.approx([0.659, 0.723], abs=1e-3)
+    assert halves == pytest.approx([0.658, 0.726], abs=1e-3)
+    assert all(j < 0.85 for j in halves) and max(halves) < checked.cluster_jaccard[clear]
     assert [stability.flag(j) for j in checked.cluster_jaccard].count("doubtful") == 2
-    again = stability.check_k(x, labels, 3, 7, 10, per_cluster=True)
+    again = stability.check_k(x, labels, 3, 7, 20, per_cluster=True)
     assert again == checked  # same input and seed, same numbers
 
 
@@ -209,3 +213,45 @@ def test_seed_preset_outlier_cluster_dissolves_and_log1p_is_stable(real_data_pat
         c.stability for c in seed.clusters if c.size <= 204
     )
     assert log_k4.stability.ari_mean > stability.STABLE_ARI
+
+
+def test_adjusted_rand_is_scikit_learns():
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(3)
+    cases = [
+        (rng.integers(0, 4, 500), rng.integers(0, 6, 500)),  # near chance
+        (np.repeat([0, 1, 2], 50), np.repeat([2, 0, 1], 50)),  # same partition, other names
+        (np.zeros(20, int), np.zeros(20, int)),  # one cluster on both sides
+        (np.arange(30), np.arange(30)),  # every customer alone on both
+        (np.zeros(30, int), np.arange(30)),  # one side all together, the other all apart
+    ]
+    a = rng.integers(0, 3, 400)
+    cases.append((a, np.where(rng.random(400) < 0.2, rng.integers(0, 3, 400), a)))
+    for left, right in cases:
+        assert stability.adjusted_rand(left, right) == pytest.approx(
+            adjusted_rand_score(left, right), abs=1e-12
+        )
+
+
+def test_the_final_k_reuses_the_sweeps_refits(tmp_path, monkeypatch):
+    """A refit does not depend on the full fit, so the final K's check takes the sweep's refits of
+    that K: one set of refits per K measured, none more for the final K."""
+    made = []
+    refit = stability._refits
+    monkeypatch.setattr(
+        stability, "_refits", lambda x, k, *rest: made.append(k) or refit(x, k, *rest)
+    )
+    params = AnalysisParams(
+        input_path=_orders_csv(tmp_path),
+        clustering=ClusteringOptions(k_min=2, k_max=4, stability_resamples=3),
+    )
+    result = pipeline.run(params)
+    assert made == [2, 3, 4]
+    assert result.stability is not None and result.stability.k == result.k
+    swept = next(s.stability for s in result.sweep.scores if s.k == result.k)
+    assert result.stability.resamples == swept.resamples == 3
+    fixed = pipeline.run(
+        params.replace(clustering=dataclasses.replace(params.clustering, k=3, sweep=False))
+    )
+    assert made[3:] == [3] and fixed.stability is not None  # no sweep: refitted for the final K
