@@ -357,3 +357,20 @@ def test_real_data_customers_csv_identical_through_both_engines(tmp_path, capsys
         and record["rows"] == json.loads((outs["memory"] / "run.json").read_text())["rows"]
     )
     assert record["customers"] == 4338
+
+
+def test_without_an_invoice_column_each_customer_and_timestamp_is_an_order(tmp_path):
+    frame = in_euro().drop(columns=["Invoice", "Status"])
+    path = write_csv(tmp_path / "noinvoice.csv", frame)
+    memory, duck = both(path)
+    assert_same(memory, duck)
+    assert any("No invoice column" in w.text for w in duck.warnings)
+
+
+def test_a_workbook_named_for_duckdb_is_read_in_memory(tmp_path):
+    path = tmp_path / "book.xlsx"
+    in_euro().head(80).to_excel(path, index=False)
+    memory, duck = both(path)
+    assert duck.engine == "memory"
+    assert "a sheet holds at most 1,048,576 rows" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)

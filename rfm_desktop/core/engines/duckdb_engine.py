@@ -102,8 +102,10 @@ def sources(path: str) -> Source:
         layout_kind = kind_of(p.name)
         if p.exists() and layout_kind in ("text", "parquet"):
             return Source((p,), layout_kind, p.name)
+        if p.exists() and layout_kind == "excel":
+            raise _Handoff("the form of a workbook (a sheet holds at most 1,048,576 rows)")
         io.file_layout(p)  # the reader's message: not found, empty, not a supported type
-        raise _Handoff("workbooks are read in memory")
+        raise _Handoff("a form only the Python reader reads")
     files = sorted((f for f in found if kind_of(f.name) in ("text", "parquet")), key=str)
     if not files:
         raise InputFileError(
@@ -439,6 +441,8 @@ class _Run:
             ident, kind = column("invoice_id")
             fields["invoice_id"], bits = _id_sql(ident, kind)
             handoff += bits
+        else:  # made from customer and timestamp below
+            fields["invoice_id"] = "CAST(NULL AS VARCHAR)"
         ident, kind = column("invoice_date")
         fields["invoice_date"], bits, label = _date_sql(ident, kind)
         handoff += bits
@@ -676,6 +680,8 @@ class _Run:
             "(SELECT unnest(?::BIGINT[]))",
             [rownums],
         ).df()
+        for column in ("customer_id", "invoice_id", *_TEXT_FIELDS):  # <NA>, as io's frame has it
+            found[column] = found[column].astype("string")
         return {int(r["rownum"]): r for _, r in found.iterrows()}
 
     def _c_ids_note(self) -> list[str]:
