@@ -266,6 +266,12 @@ def build_parser() -> _Parser:
         "cache (default: half of the machine's memory)",
     )
     seg.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="where --engine spark runs: local[*] (the default: this machine's cores), "
+        "local[2], spark://host:7077, yarn, k8s://https://host:6443",
+    )
+    seg.add_argument(
         "--quiet",
         action="store_true",
         help="nothing on stderr but errors: no progress, cleaning lines or warnings",
@@ -393,6 +399,8 @@ def params_from_args(args: argparse.Namespace):
         changes["engine"] = args.engine
     if getattr(args, "memory_limit", None) is not None:
         changes["memory_limit"] = args.memory_limit
+    if getattr(args, "spark_master", None) is not None:  # segment only
+        changes["spark_master"] = args.spark_master
     clustering: dict = {}
     if args.transform:
         clustering["transform"] = "log1p" if args.transform == "log" else "none"
@@ -486,8 +494,10 @@ def cmd_segment(args: argparse.Namespace) -> int:
     from rfm_desktop.core.engines import is_many_files
 
     params = params_from_args(args)
-    # a folder or a glob pattern of CSV/Parquet files is the DuckDB engine's (core.engines)
-    if not Path(params.input_path).exists() and not is_many_files(params.input_path):
+    # a folder or a glob pattern of CSV/Parquet files is the DuckDB engine's (core.engines); a
+    # path on a cluster (s3a://, hdfs://) the Spark engine's: those are checked there
+    remote = "://" in params.input_path
+    if not (remote or Path(params.input_path).exists() or is_many_files(params.input_path)):
         from rfm_desktop.core.errors import InputFileError
 
         raise InputFileError(f"File not found: {params.input_path}")

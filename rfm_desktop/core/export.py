@@ -712,7 +712,10 @@ def run_record(
         record["input"] = {"path": params.input_path, "sha256": None, "size": None}
     else:
         record["input"] = {
-            "path": str(Path(params.input_path).resolve()),
+            # a cluster's path (s3a://, hdfs://) as given: it is no local path to resolve
+            "path": params.input_path
+            if "://" in params.input_path
+            else str(Path(params.input_path).resolve()),
             "sha256": result.input_sha256 or None,
             "size": result.input_size if result.input_sha256 else None,
         }

@@ -293,6 +293,9 @@ class AnalysisParams:
     #: the DuckDB engine's memory limit ("1GB", "512MB"); beyond it the rows spill to disk in
     #: the user cache. None: half of the machine's memory
     memory_limit: str | None = None
+    #: the Spark master the spark engine runs on: local[*] (this machine's cores),
+    #: spark://host:7077, yarn, k8s://...
+    spark_master: str = "local[*]"
 
     def __post_init__(self) -> None:
         names = (

@@ -208,7 +208,9 @@ class Parsed:
 
 
 def to_numbers(
-    values: pa.Array | pa.ChunkedArray | pd.Series, decimal_comma: bool = False
+    values: pa.Array | pa.ChunkedArray | pd.Series,
+    decimal_comma: bool = False,
+    rows: np.ndarray | None = None,
 ) -> Parsed:
     """Numbers as float64; text that is no number, inf and magnitudes above 1e12 are bad (NaN).
 
@@ -217,7 +219,8 @@ def to_numbers(
     Amounts as accountants write them are numbers too (see :func:`_accounting_text`):
     currency signs and codes around the number (``£1,234.50``, ``1.234,50 €``,
     ``CHF 12.00``), ``(45.00)`` and a trailing minus ``45.00-`` for negatives, and a lone
-    dash (``£ -``) for zero.
+    dash (``£ -``) for zero. ``rows``: how many file rows each value stands for, when ``values``
+    are a column's distinct values (the Spark engine reads them so); None: one each.
     """
     raw = _plain(as_arrow(values))
     label = ""
@@ -229,7 +232,7 @@ def to_numbers(
         numbers = raw.cast(pa.float64()).to_numpy()
         present = ~np.isnan(numbers) | _nan_but_present(raw)
     elif pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        numbers, label = _text_numbers(raw, decimal_comma)
+        numbers, label = _text_numbers(raw, decimal_comma, rows)
         present = _text_present(raw)
     elif pa.types.is_null(raw.type):
         numbers = np.full(len(raw), np.nan)
@@ -262,7 +265,9 @@ def _bools(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _text_numbers(raw: pa.ChunkedArray, decimal_comma: bool) -> tuple[np.ndarray, str]:
+def _text_numbers(
+    raw: pa.ChunkedArray, decimal_comma: bool, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, str]:
     """The numbers, and ``DECIMAL_COMMA`` when they were read with a decimal comma."""
     try:  # fast path: plain numbers with a decimal point
         return raw.cast(pa.float64()).to_numpy(), ""
@@ -273,7 +278,7 @@ def _text_numbers(raw: pa.ChunkedArray, decimal_comma: bool) -> tuple[np.ndarray
     clean, sign = _accounting_text(text)
     dot = _read_decimal(clean, decimal=".", thousands=",")
     comma = _read_decimal(clean, decimal=",", thousands=".")
-    weights = np.bincount(codes[codes >= 0], minlength=len(text))
+    weights = _weights(codes, len(text), rows)
     dot_rows = int(weights[dot.notna().to_numpy()].sum())
     comma_rows = int(weights[comma.notna().to_numpy()].sum())
     use_comma = comma_rows > dot_rows or (comma_rows == dot_rows and decimal_comma)
@@ -396,7 +401,11 @@ _SERIAL_1970 = 25_569
 _DAY_ZERO = np.datetime64("1999-12-31", "ns")  # day numbers: day 1 = 2000-01-01
 
 
-def to_dates(values: pa.Array | pa.ChunkedArray | pd.Series, order: str | None = None) -> Parsed:
+def to_dates(
+    values: pa.Array | pa.ChunkedArray | pd.Series,
+    order: str | None = None,
+    rows: np.ndarray | None = None,
+) -> Parsed:
     """Dates as datetime64[ns]; values that are no date (or outside 1900-2199) are bad (NaT).
 
     Parameters
@@ -407,6 +416,11 @@ def to_dates(values: pa.Array | pa.ChunkedArray | pd.Series, order: str | None =
         ``None`` to detect the order of day, month and year, or a key of
         :data:`DATE_ORDERS` (``"dmy"``, ``"mdy"``, ``"ymd"``) to force it for text such as
         ``05/06/2024``; unambiguous year-first forms (ISO, YYYYMMDD) are read either way.
+    rows
+        How many file rows each value stands for, when ``values`` are a column's distinct
+        values in the order of their first row (the Spark engine); None: one row each. The
+        readings are weighed by rows either way; "runs forward in file order" then looks at
+        first occurrences.
 
     Returns
     -------
@@ -442,7 +456,7 @@ def to_dates(values: pa.Array | pa.ChunkedArray | pd.Series, order: str | None =
         dates, label, note = _number_dates(numbers, _examples(raw))
         present = ~np.isnan(numbers)
     elif pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        dates, label, note = _text_dates(raw, order)
+        dates, label, note = _text_dates(raw, order, rows)
         present = _text_present(raw)
     else:
         dates, label = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"), ""
@@ -518,7 +532,9 @@ def _number_dates(numbers: np.ndarray, examples: list[str]) -> tuple[np.ndarray,
     )
 
 
-def _text_dates(raw: pa.ChunkedArray, order: str | None) -> tuple[np.ndarray, str, str]:
+def _text_dates(
+    raw: pa.ChunkedArray, order: str | None, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, str, str]:
     codes, uniques = _encode(pc.utf8_trim_whitespace(raw))
     text = pd.Series(uniques.to_pylist(), dtype=object).astype("string")
     nat = np.datetime64("NaT")
@@ -526,7 +542,7 @@ def _text_dates(raw: pa.ChunkedArray, order: str | None) -> tuple[np.ndarray, st
         # only numbers as text: a CSV of Excel serials ('40515.65486'), YYYYMMDD or day numbers
         dates, label, note = _number_dates(_floats(text), [str(text.iloc[codes[codes >= 0][0]])])
         return _spread(dates, codes, nat), label, note
-    weights = np.bincount(codes[codes >= 0], minlength=len(text))
+    weights = _weights(codes, len(text), rows)
     iso = _iso_reading(text)
     if not np.isnat(iso).any():  # every distinct text is an ISO date: nothing else can tie
         return _spread(iso, codes, nat), ISO, ""
@@ -561,6 +577,14 @@ def _text_dates(raw: pa.ChunkedArray, order: str | None) -> tuple[np.ndarray, st
         if other_label not in (label, rival):
             result = np.where(np.isnat(result), other, result)
     return _spread(result, codes, nat), label, note
+
+
+def _weights(codes: np.ndarray, n: int, rows: np.ndarray | None) -> np.ndarray:
+    """Rows per distinct value (``codes`` of the values, -1 for null; ``rows`` per value given)."""
+    known = codes >= 0
+    if rows is None:
+        return np.bincount(codes[known], minlength=n)
+    return np.bincount(codes[known], weights=np.asarray(rows)[known], minlength=n).astype(np.int64)
 
 
 def _same_dates(a: np.ndarray, b: np.ndarray) -> bool:

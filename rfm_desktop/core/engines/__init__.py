@@ -35,7 +35,7 @@ AUTO_PARQUET_ROWS = 10_000_000
 #: Engines that are built in, by name -> module under ``rfm_desktop.core.engines`` whose
 #: ``reduce(params, progress, cancelled) -> Reduced`` reads ``params.input_path`` itself.
 #: The in-memory engine is not here: it reduces rows core.io has read (:mod:`.memory`).
-READERS: dict[str, str] = {"duckdb": "duckdb_engine"}
+READERS: dict[str, str] = {"duckdb": "duckdb_engine", "spark": "spark_engine"}
 
 
 @dataclass(frozen=True)
