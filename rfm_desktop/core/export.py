@@ -431,6 +431,43 @@ def export_customers(
     )[0]
 
 
+def export_sensitivity(result: AnalysisResult, path: str | os.PathLike[str]) -> Path:
+    """The sensitivity table (core.sensitivity) as one CSV file: the bytes ``segment
+    --sensitivity`` writes as ``sensitivity.csv``, with ``run.json`` next to it
+    (:func:`write_export`); other files in its folder are not touched.
+
+    Parameters
+    ----------
+    result
+        The analysis, with ``result.sensitivity`` filled (the GUI's Sensitivity tab, or the CLI).
+    path
+        The ``.csv`` file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ExportError
+        There is no sensitivity table yet, ``path`` is not a ``.csv`` file or is the input file,
+        or it cannot be written.
+    """
+    path = Path(path)
+    if result.sensitivity is None:
+        raise ExportError(
+            "There is no sensitivity table to export yet.",
+            hint="Run it on the Sensitivity tab first (or use `rfm-desktop segment --sensitivity`).",
+        )
+    if path.suffix.lower() != ".csv":
+        raise ExportError(f"Cannot export the sensitivity table to '{path.name}': use a .csv name.")
+    check_not_input(path, result.params.input_path)
+    return write_export(
+        path.parent, {path.name: _csv_bytes(result.sensitivity)}, result, replace=False
+    )[0]
+
+
 def _table_bytes(table: pd.DataFrame, fmt: str) -> bytes:
     return _csv_bytes(table) if fmt == "csv" else _xlsx_bytes([("Customers", table)])
 

@@ -12,14 +12,14 @@ from typing import Literal
 from rfm_desktop.core import export
 from rfm_desktop.core.result import AnalysisResult
 
-Kind = Literal["all", "segments", "selection", "rfm_segments"]
+Kind = Literal["all", "segments", "selection", "rfm_segments", "sensitivity"]
 
 
 @dataclass(frozen=True)
 class ExportRequest:
     kind: Kind
     fmt: Literal["csv", "xlsx"]
-    target: str  # a file for "all" and "selection", a folder for "segments" and "rfm_segments"
+    target: str  # a file for "all", "selection" and "sensitivity", a folder for the others
     cluster_ids: tuple[int, ...] = ()
     segments: tuple[str, ...] = ()  # named RFM segments, for "rfm_segments"
     customer_ids: tuple[str, ...] = field(default=(), repr=False)
@@ -40,6 +40,8 @@ def run_export(result: AnalysisResult, request: ExportRequest) -> list[Path]:
         return export.export_rfm_segments(
             result, Path(request.target), segments=list(request.segments), fmt=request.fmt
         )
+    if request.kind == "sensitivity":  # the table of core.sensitivity, CSV only
+        return [export.export_sensitivity(result, Path(request.target).with_suffix(".csv"))]
     if request.kind == "selection":
         return [
             export.export_customers(

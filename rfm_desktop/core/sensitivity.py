@@ -14,6 +14,7 @@ not their main cluster (or it has none, when K differs).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ import pandas as pd
 
 from rfm_desktop.core import engines, io, matching, pipeline
 from rfm_desktop.core.choices import OUTLIER_MODES, SCALERS
+from rfm_desktop.core.errors import InputFileError
 from rfm_desktop.core.params import (
     AnalysisParams,
     CancelledFn,
@@ -35,6 +37,9 @@ from rfm_desktop.core.result import AnalysisResult
 SENSITIVITY_SCALERS = ("standard", "robust")
 #: The number of scores tried instead of the main run's (or 5 when the main run has 3).
 OTHER_BINS = 3
+
+#: Share of :func:`compare_again`'s progress for reading the file again (the variants take the rest).
+READ_SHARE = 0.05
 
 #: The columns of ``sensitivity.csv``, in order.
 COLUMNS = (
@@ -198,3 +203,45 @@ def compare(
         rows.append(_row(label, setting, value, main, result))
     progress(1.0, "Sensitivity done")
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def compare_again(
+    main: AnalysisResult,
+    progress: ProgressFn = no_progress,
+    cancelled: CancelledFn = never_cancelled,
+) -> pd.DataFrame:
+    """:func:`compare` for a finished run whose rows are no longer at hand (the GUI's result):
+    its file is read again with its own settings (the raw-table cache of core.io makes a second
+    read of the same file quick) and must be the file that run analysed.
+
+    Parameters
+    ----------
+    main : the main run's result.
+    progress : called with (fraction 0..1, label); reading is the first READ_SHARE.
+    cancelled : polled while reading and between (and inside) the variants.
+
+    Returns
+    -------
+    The table of :func:`compare`: the same values ``segment --sensitivity`` writes for these
+    settings and file.
+
+    Raises
+    ------
+    InputFileError : the file is gone, or its content changed since the run (its sha256).
+    Cancelled : ``cancelled()`` turned true.
+    """
+    transactions = pipeline.load(
+        main.params, lambda f, step: progress(READ_SHARE * f, step), cancelled
+    )
+    if main.input_sha256 and transactions.source_sha256 != main.input_sha256:
+        raise InputFileError(
+            f"{Path(main.params.input_path).name} changed since the analysis ran: the variants "
+            "would not be comparable with it.",
+            hint="Run the analysis again, then the sensitivity.",
+        )
+    return compare(
+        main,
+        transactions,
+        lambda f, step: progress(READ_SHARE + (1.0 - READ_SHARE) * f, step),
+        cancelled,
+    )

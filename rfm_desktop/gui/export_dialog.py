@@ -1,5 +1,5 @@
-"""The "Export segments" dialog: what to write (all, chosen clusters, named RFM segments, selection),
-format, where."""
+"""The "Export segments" dialog: what to write (all, chosen clusters, named RFM segments, selection,
+the sensitivity table), format, where."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QButtonGroup,
     QComboBox,
     QDialog,
@@ -31,6 +32,8 @@ from rfm_desktop.gui import dialogs
 from rfm_desktop.gui.views.colors import segment_color, swatch_icon
 
 FORMATS = (("csv", "CSV (.csv) – opens anywhere"), ("xlsx", "Excel workbook (.xlsx)"))
+#: the kinds of export, by the id of their radio button
+KINDS = ("all", "segments", "selection", "rfm_segments", "sensitivity")
 
 
 class ExportDialog(QDialog):
@@ -46,6 +49,7 @@ class ExportDialog(QDialog):
         chosen_clusters: list[int] | None = None,
         selected_customers: list[str] | None = None,
         fmt: str = "csv",
+        kind: str | None = None,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
@@ -66,9 +70,22 @@ class ExportDialog(QDialog):
             else "The selected customers (select them in the 2D scatter or the Migration tab first)"
         )
         self.selection_radio.setEnabled(n > 0)
+        has_table = result.sensitivity is not None
+        self.sensitivity_radio = QRadioButton(
+            "The sensitivity table (sensitivity.csv, CSV only)"
+            if has_table
+            else "The sensitivity table (run it on the Sensitivity tab first)"
+        )
+        self.sensitivity_radio.setEnabled(has_table)
         self.kind_group = QButtonGroup(self)
         for i, radio in enumerate(
-            (self.all_radio, self.segments_radio, self.selection_radio, self.rfm_radio)
+            (
+                self.all_radio,
+                self.segments_radio,
+                self.selection_radio,
+                self.rfm_radio,
+                self.sensitivity_radio,
+            )
         ):
             self.kind_group.addButton(radio, i)
 
@@ -138,6 +155,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.rfm_radio)
         layout.addWidget(self.rfm_list)
         layout.addWidget(self.selection_radio)
+        layout.addWidget(self.sensitivity_radio)
         layout.addSpacing(8)
         layout.addLayout(form)
         layout.addWidget(self.note)
@@ -147,16 +165,21 @@ class ExportDialog(QDialog):
         self.kind_group.idToggled.connect(lambda _id, on: self._kind_changed() if on else None)
         # A scatter selection, or some (not all) segments ticked: the analyst meant those.
         partial = bool(chosen) and len(chosen) < len(result.clusters)
-        default = self.selection_radio if n else self.segments_radio if partial else self.all_radio
+        default: QAbstractButton = (
+            self.selection_radio if n else self.segments_radio if partial else self.all_radio
+        )
+        asked = self.kind_group.button(KINDS.index(kind)) if kind in KINDS else None
+        if asked is not None and asked.isEnabled():  # e.g. "Export sensitivity.csv…" on its tab
+            default = asked
         default.setChecked(True)
         self._kind_changed()
 
     # -- state ---------------------------------------------------------------------------------
     def kind(self) -> str:
-        return ("all", "segments", "selection", "rfm_segments")[max(self.kind_group.checkedId(), 0)]
+        return KINDS[max(self.kind_group.checkedId(), 0)]
 
     def fmt(self) -> str:
-        return self.format_combo.currentData()
+        return "csv" if self.kind() == "sensitivity" else self.format_combo.currentData()
 
     def checked_clusters(self) -> list[int]:
         items = (self.cluster_list.item(i) for i in range(self.cluster_list.count()))
@@ -208,12 +231,13 @@ class ExportDialog(QDialog):
                 Path(self.folder)
                 / f"{self._stem}-{'rfm-segments' if kind == 'rfm_segments' else 'segments'}"
             )
-        suffix = "selection" if kind == "selection" else "customers"
+        suffix = {"selection": "selection", "sensitivity": "sensitivity"}.get(kind, "customers")
         return str(Path(self.folder) / f"{self._stem}-{suffix}.{self.fmt()}")
 
     def _kind_changed(self) -> None:
         self.cluster_list.setEnabled(self.kind() == "segments")
         self.rfm_list.setEnabled(self.kind() == "rfm_segments")
+        self.format_combo.setEnabled(self.kind() != "sensitivity")
         self.target_label.setText("Folder:" if self._to_folder() else "File:")
         self.target_edit.setText(self._default_target())
         self._validate()
@@ -233,7 +257,10 @@ class ExportDialog(QDialog):
                 self.target_edit.setText(folder)
             return
         filters = "CSV (*.csv)" if self.fmt() == "csv" else "Excel workbook (*.xlsx)"
-        chosen = dialogs.ask_save_file(self, "Export customers", self.target_edit.text(), filters)
+        title = (
+            "Export the sensitivity table" if self.kind() == "sensitivity" else "Export customers"
+        )
+        chosen = dialogs.ask_save_file(self, title, self.target_edit.text(), filters)
         if chosen:
             self.target_edit.setText(chosen[0])
 
@@ -248,6 +275,8 @@ class ExportDialog(QDialog):
             problem = "Tick at least one named segment."
         elif kind == "selection" and not self.selected_customers:
             problem = "Select customers in the 2D scatter first."
+        elif kind == "sensitivity" and self.result.sensitivity is None:
+            problem = "Run the sensitivity on its tab first."
         if kind == "segments" and not problem:
             names = segment_file_names(self.result, f".{self.fmt()}")
             chosen = set(self.checked_clusters())

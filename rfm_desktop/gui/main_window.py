@@ -323,6 +323,7 @@ class MainWindow(QMainWindow):
         self.results.resultChanged.connect(self._result_renamed)
         self.results.kPicked.connect(self._k_picked)
         self.results.scoringRequested.connect(lambda: self.edit_scoring(rerun=True))
+        self.results.sensitivityExportRequested.connect(lambda: self.export_dialog("sensitivity"))
         self.wizard.scoringRequested.connect(lambda: self.edit_scoring(rerun=False))
 
     def _update_actions(self) -> None:
@@ -550,7 +551,8 @@ class MainWindow(QMainWindow):
         self.resultShown.emit(result)
 
     # -- export --------------------------------------------------------------------------------
-    def export_dialog(self) -> None:
+    def export_dialog(self, kind: str | None = None) -> None:
+        """The export dialog on the result; ``kind`` picks what it exports first."""
         result = self.result
         if result is None:
             self.status("Run an analysis first: there is nothing to export yet.", 4000)
@@ -564,12 +566,14 @@ class MainWindow(QMainWindow):
             chosen_clusters=self.results.selected_cluster_ids(),
             selected_customers=self.results.selected_customer_ids(),
             fmt=settings.export_format(),
+            kind=kind,
             parent=self,
         )
         if not dialogs.run_dialog(dialog):
             return
         request = dialog.request()
-        settings.set_export_format(request.fmt)
+        if request.kind != "sensitivity":  # CSV only: not the analyst's choice of format
+            settings.set_export_format(request.fmt)
         self.status("Exporting…")
         self._export_worker = worker.start_worker(
             lambda _task: run_export(result, request),

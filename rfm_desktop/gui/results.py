@@ -23,6 +23,7 @@ from rfm_desktop.gui.views import (
     RFMView,
     Scatter2DView,
     SegmentsView,
+    SensitivityView,
 )
 
 V = TypeVar("V", bound=ResultView)
@@ -50,6 +51,7 @@ class ResultsPanel(QWidget):
     resultChanged = Signal(object)  # after a rename
     kPicked = Signal(int)  # a K clicked on the K evaluation tab
     scoringRequested = Signal()  # "Scores and segment rules…" on the RFM scores tab
+    sensitivityExportRequested = Signal()  # "Export sensitivity.csv…" on the Sensitivity tab
 
     def __init__(self, current: CurrentResult | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -102,6 +104,8 @@ class ResultsPanel(QWidget):
             if isinstance(view, MigrationView):
                 view.customersChosen.connect(self.select_customers)
                 view.exportRequested.connect(self.exportRequested)
+            if isinstance(view, SensitivityView):
+                view.exportRequested.connect(self.sensitivityExportRequested)
         scatter, migration = self.view_of(Scatter2DView), self.view_of(MigrationView)
         if scatter is not None and migration is not None:
             scatter.selectionChanged.connect(migration.selection_changed)

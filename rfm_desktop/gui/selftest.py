@@ -127,6 +127,7 @@ class Selftest:
         self.scoring_editor(result)
         tsne = self.tsne_view(views)
         migration = self.migration_view(result)
+        variants = self.sensitivity_view(views)
         self.small_screen(views)
 
         return {
@@ -142,6 +143,7 @@ class Selftest:
             "tsne": tsne,
             "value": value,
             "migration": migration,
+            "sensitivity": variants,
             "skipped": self.skipped,
             "k_scores_streamed": [s.k for s in page.streamed],
             "suggested_k": page.sweep.suggested_k,
@@ -266,6 +268,30 @@ class Selftest:
             "previous_customers": len(view.comparison.previous.customers),
             "new": int(table.loc["(new)"].sum()),
             "movers": len(view.comparison.tables["movers"]),
+        }
+
+    def sensitivity_view(self, views: list[ResultView]) -> dict[str, Any]:
+        """The Sensitivity tab's variants, computed through the worker as its button does."""
+        from rfm_desktop.gui.autopilot import settle, wait_until
+        from rfm_desktop.gui.views.sensitivity import SensitivityView
+
+        view = next((v for v in views if isinstance(v, SensitivityView)), None)
+        if view is None:
+            raise SelftestError("no view offers the sensitivity variants")
+        self.window.results.show_view(view)
+        started = time.perf_counter()
+        view.run_button.click()
+        if not view.is_running():
+            raise SelftestError(f"the sensitivity did not start: {view.status.text()}")
+        wait_until(lambda: not view.is_running(), RUN_TIMEOUT, "the sensitivity variants")
+        table = view.table_frame()
+        if table is None or view.model.rowCount() != len(table):
+            raise SelftestError(f"the sensitivity table was not drawn: {view.status.text()}")
+        settle(150)
+        self.shot("view-sensitivity-run")
+        return {
+            "variants": len(table) - 1,
+            "seconds": round(time.perf_counter() - started, 1),
         }
 
     def small_screen(self, views: list[ResultView]) -> None:

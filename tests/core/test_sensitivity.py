@@ -142,3 +142,29 @@ def test_variants_fit_no_customer_lifetime_value(tmp_path, monkeypatch):
     # the same figures as the variants of the run without CLV
     plain = pipeline.run(params.replace(clv=ValueOptions()), transactions=transactions)
     pd.testing.assert_frame_equal(table, sensitivity.compare(plain, transactions))
+
+
+def test_compare_again_reads_the_file_and_the_table_exports_as_the_cli_writes_it(tmp_path):
+    import json
+
+    from rfm_desktop.core import export
+    from rfm_desktop.core.errors import ExportError
+
+    params = AnalysisParams(
+        input_path=_orders_csv(tmp_path),
+        clustering=ClusteringOptions(k=3, sweep=False, stability_resamples=0),
+    )
+    main = pipeline.run(params)
+    with pytest.raises(ExportError, match="no sensitivity table"):
+        export.export_sensitivity(main, tmp_path / "s.csv")
+    heard = []
+    table = sensitivity.compare_again(main, lambda f, s: heard.append(f))
+    pd.testing.assert_frame_equal(table, sensitivity.compare(main, pipeline.load(params)))
+    assert heard == sorted(heard) and heard[-1] == 1.0
+    main.sensitivity = table
+    with pytest.raises(ExportError, match=r"\.csv"):
+        export.export_sensitivity(main, tmp_path / "s.xlsx")
+    written = export.export_sensitivity(main, tmp_path / "out" / "s.csv")
+    assert written.read_bytes() == export.result_files(main)["sensitivity.csv"]
+    record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["files"] == ["s.csv"]

@@ -52,6 +52,12 @@ def test_kcharts_stream_stability_with_its_spread(qtbot, run_result) -> None:
         xs, ys = charts.stability_curve.getData()
         assert len(xs) == n and ys[-1] == pytest.approx(score.stability.ari_mean)
     assert charts.stability_plot.isVisible()
+    # 0, 0.5 and 1 are labelled at any height (a short axis showed "0.5" alone)
+    axis = charts.stability_plot.getAxis("left")
+    assert [[(v, t) for v, t in level] for level in axis._tickLevels] == [
+        [(0.0, "0"), (0.5, "0.5"), (1.0, "1")],
+        [],
+    ]
     spread = charts.stability_spread.opts["height"]
     assert spread == pytest.approx([2 * s.stability.ari_sd for s in run_result.sweep.scores])
     charts.clear()

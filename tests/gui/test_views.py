@@ -239,6 +239,7 @@ def test_all_views_listed_in_tab_order_with_unique_slugs() -> None:
         "Migration",
         "Customers",
         "Silhouette",
+        "Sensitivity",
         "Cleaning report",
     ]
     slugs = [view_name(cls) for cls in ALL_VIEWS]

@@ -16,6 +16,7 @@ from rfm_desktop.gui.views.rfmgrid import RFMView
 from rfm_desktop.gui.views.rfmsegments import RFMSegmentsView
 from rfm_desktop.gui.views.scatter2d import Scatter2DView
 from rfm_desktop.gui.views.segments import SegmentsView
+from rfm_desktop.gui.views.sensitivity import SensitivityView
 from rfm_desktop.gui.views.silhouette import SilhouetteView
 from rfm_desktop.gui.views.value import ValueView
 from rfm_desktop.gui.views.view3d import View3D
@@ -32,6 +33,7 @@ ALL_VIEWS: list[type[ResultView]] = [
     MigrationView,
     CustomersView,
     SilhouetteView,
+    SensitivityView,
     CleaningView,
 ]
 
@@ -57,6 +59,7 @@ __all__ = [
     "ResultView",
     "Scatter2DView",
     "SegmentsView",
+    "SensitivityView",
     "SilhouetteView",
     "ValueView",
     "View3D",

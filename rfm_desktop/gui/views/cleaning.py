@@ -50,8 +50,8 @@ STEP_COLUMNS = (
 
 MISSING_ID_COLUMNS = (
     Column("Sales rows", lambda r: r[0], str, "What is compared.", numeric=False),
-    Column("With customer id", lambda r: r[1], str, "The rows RFM sees.", numeric=False),
-    Column("Without customer id", lambda r: r[2], str, "The rows RFM cannot see.", numeric=False),
+    Column("With customer id", lambda r: r[1], str, "The rows RFM sees."),
+    Column("Without customer id", lambda r: r[2], str, "The rows RFM cannot see."),
 )
 
 
@@ -162,6 +162,9 @@ class CleaningView(ResultView):
         self.missing_table = make_table_view()
         self.missing_table.setSortingEnabled(False)
         self.missing_table.setModel(self.missing_model)
+        # two columns of figures side by side, right-aligned under their headers, not one
+        # stretched across a wide window
+        self.missing_table.horizontalHeader().setStretchLastSection(False)
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addLayout(form)

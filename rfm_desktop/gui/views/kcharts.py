@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.palette import cluster_color
 from rfm_desktop.core.result import AnalysisResult, KScore
+from rfm_desktop.core.stability import STABLE_ARI
 from rfm_desktop.gui.hints import make_hint
 from rfm_desktop.gui.views.axes import ReadableAxis
 from rfm_desktop.gui.views.base import (
@@ -103,6 +104,15 @@ class KChartsWidget(QWidget):
         self.stability_curve = self.stability_plot.plot([], [], symbol="o", symbolSize=8)
         self.stability_spread = pg.ErrorBarItem(x=np.array([]), y=np.array([]), beam=0.15)
         self.stability_plot.addItem(self.stability_spread)
+        # where a resample counts as keeping the clustering (the "stable in n of B" of the reason)
+        self.stable_line = pg.InfiniteLine(
+            pos=STABLE_ARI,
+            angle=0,
+            movable=False,
+            label=f"stable from {STABLE_ARI:g}",
+            labelOpts={"position": 0.02, "anchors": [(0, 0), (0, 0)]},  # below the line
+        )
+        self.stability_plot.addItem(self.stable_line, ignoreBounds=True)
         self.stability_plot.hide()
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
         # four readable charts at least; a smaller page scrolls (the Clustering page does)
@@ -195,8 +205,11 @@ class KChartsWidget(QWidget):
         self.stability_plot.getAxis("bottom").setTicks(ticks)
         ks = sorted(self._scores)
         self.stability_plot.setXRange(ks[0] - 0.5, ks[-1] + 0.5, padding=0)
-        self.stability_plot.setYRange(
-            min(0.0, float((mean - spread).min())) - 0.05, 1.08, padding=0
+        low = min(0.0, float((mean - spread).min())) - 0.05
+        self.stability_plot.setYRange(low, 1.08, padding=0)
+        # fixed labels every 0.5, 0 and 1 included (pyqtgraph chose 0.5 alone on a short axis)
+        self.stability_plot.getAxis("left").setTicks(
+            [[(v, f"{v:g}") for v in np.arange(math.ceil(low * 2) / 2, 1.01, 0.5)], []]
         )
         resamples = checked[0].resamples
         self.stability_plot.setTitle(
@@ -256,6 +269,11 @@ class KChartsWidget(QWidget):
         muted.setAlpha(170)
         chosen = QColor(CHOSEN_COLOR)
         style_plot(self.stability_plot, self, title=STABILITY.title)
+        # no horizontal grid: with it pyqtgraph hides the labels of 0 and 1 near the ends of a
+        # short axis (a small window); the line at STABLE_ARI is the level that matters
+        self.stability_plot.showGrid(x=True, y=False, alpha=0.18)
+        self.stable_line.setPen(pg.mkPen(muted, width=1.2, style=Qt.PenStyle.DashLine))
+        self.stable_line.label.setColor(muted)
         self.stability_plot.setLabel("bottom", "K (number of segments)")
         self.stability_plot.setLabel("left", STABILITY.label)
         self.stability_curve.setPen(pg.mkPen(LINE_COLOR, width=2))
