@@ -57,6 +57,23 @@ _HANDOFF = {
     16: "dates outside 1900-2199 or numbers above 10^12",
     32: "text padded with tabs or non-breaking spaces",
 }
+#: The bits of ``raw_hits``: each cleaning step's row test, in both forms where the in-memory
+#: test picks one by the columns that hold values (cleaning._invalid, _cancellation, _nonpositive);
+#: the steps' own bits (2**i for step i of cleaning.STEPS) where the test has one form.
+_RAW = {
+    "invalid": 1,
+    "placeholder_ids": 2,
+    "missing_customer": 4,
+    "non_sale_status": 8,
+    "cancel_quantity": 16,
+    "other_currency": 32,
+    "nonpositive_line": 64,
+    "non_product": 128,
+    "no_quantity": 512,
+    "no_price": 1024,
+    "cancel_amount": 2048,
+    "nonpositive_amount": 4096,
+}
 _NULL_TOKENS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "nat", "<na>")
 _MACHINE_NULLS = ("", "nan", "nat", "<na>")
 _EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
@@ -275,6 +292,12 @@ class _Run:
                 reduced = self._reduce(layout)
             except duckdb.InterruptException:
                 raise Cancelled() from None
+            except duckdb.OutOfMemoryException as exc:
+                raise DataError(
+                    f"The DuckDB engine needs more memory than its limit "
+                    f"({memory_limit(self.params) or 'its default'}) for this input.",
+                    hint="Raise the limit with --memory-limit (e.g. 4GB); the rest spills to disk.",
+                ) from exc
             except duckdb.Error as exc:
                 if watch.interrupted:
                     raise Cancelled() from None
@@ -475,11 +498,15 @@ class _Run:
             if "amount" in chosen
             else "false"
         )
+        # the cleaning steps' row tests in the same pass (bits: see _RAW), on the values made
+        # just before, so no later query joins rows to their tests
         self.sql(
             f"""CREATE TEMP TABLE canon AS
-            SELECT row_number() OVER () AS rownum, {raw}, {handoff_sql} AS handoff,
-                   {blank_dates} AS blank_date, {blank_amount} AS blank_amount
-            FROM {self.scan}"""
+            SELECT row_number() OVER () AS rownum, *,
+                   CAST({self._raw_hits()} AS INTEGER) AS raw_hits FROM (
+                SELECT {raw}, {handoff_sql} AS handoff,
+                       {blank_dates} AS blank_date, {blank_amount} AS blank_amount
+                FROM {self.scan})"""
         )
         if "invoice_id" not in chosen:  # one purchase per customer and timestamp
             self.sql(
@@ -540,97 +567,99 @@ class _Run:
         )
 
     # ------------------------------------------------------------------ cleaning
-    def _tests(self) -> dict[str, str]:
-        """Each cleaning step's row test as SQL over ``canon`` (NULL counts as False)."""
+    def _raw_hits(self) -> str:
+        """Each cleaning step's row test as a bit (:data:`_RAW`), on the canonical values; the
+        tests that depend on which columns hold values come in both forms."""
         options = self.options
-        money = "quantity" if self.has_qty else "amount"
-        invalid = ["invoice_date IS NULL", "amount IS NULL"]
-        invalid += ["quantity IS NULL"] if self.has_qty else []
-        invalid += ["unit_price IS NULL"] if self.has_price else []
-        placeholder_text = "lower(customer_id)"  # canonical ids are trimmed already
-        status = (
-            f"coalesce({_status_sql('status')} IN {_listed(cleaning.NOT_SALE_STATUSES)}, false)"
-            if self.has_status
-            else "false"
-        )
-        currency = (
-            f"coalesce(upper(currency) <> {_quote_text(options.currency)}, false)"
-            if options.currency is not None
-            else "false"
-        )
-        nonpositive = (
-            "coalesce(quantity <= 0 OR unit_price <= 0, false)"
-            if self.has_qty and self.has_price
-            else "coalesce(amount <= 0, false)"
-        )
-        return {
-            "invalid": " OR ".join(invalid),
+        placeholder = "lower(customer_id)"  # canonical ids are trimmed already
+        tests = {
+            "invalid": "invoice_date IS NULL OR amount IS NULL",
             "placeholder_ids": (
-                f"coalesce({placeholder_text} IN {_listed(cleaning.PLACEHOLDER_IDS)} OR "
-                f"(ord({placeholder_text}) IN ({_first_codes()}) AND "
-                f"regexp_full_match({placeholder_text}, {_quote_text(cleaning._PLACEHOLDER_PATTERN)})), false)"
+                f"{placeholder} IN {_listed(cleaning.PLACEHOLDER_IDS)} OR "
+                f"(ord({placeholder}) IN ({_first_codes()}) AND "
+                f"regexp_full_match({placeholder}, {_quote_text(cleaning._PLACEHOLDER_PATTERN)}))"
             ),
             "missing_customer": "customer_id IS NULL",
-            "non_sale_status": status,
-            "cancellations": (
-                f"coalesce(starts_with(invoice_id, 'C') AND {money} < 0 AND "
-                "regexp_full_match(invoice_id, 'C\\d+'), false)"
+            "non_sale_status": f"{_status_sql('status')} IN {_listed(cleaning.NOT_SALE_STATUSES)}",
+            "cancel_quantity": "starts_with(invoice_id, 'C') AND quantity < 0 AND "
+            "regexp_full_match(invoice_id, 'C\\d+')",
+            "other_currency": (
+                f"upper(currency) <> {_quote_text(options.currency)}"
+                if options.currency is not None
+                else "false"
             ),
-            "other_currency": currency,
-            "nonpositive": nonpositive,
-            "non_product": (
-                "coalesce(upper(stock_code) IN "
-                f"{_listed({c.upper() for c in cleaning.NON_PRODUCT_CODES})}, false)"
-            ),
+            "nonpositive_line": "quantity <= 0 OR unit_price <= 0",
+            "non_product": "upper(stock_code) IN "
+            f"{_listed({c.upper() for c in cleaning.NON_PRODUCT_CODES})}",
+            "no_quantity": "quantity IS NULL",
+            "no_price": "unit_price IS NULL",
+            "cancel_amount": "starts_with(invoice_id, 'C') AND amount < 0 AND "
+            "regexp_full_match(invoice_id, 'C\\d+')",
+            "nonpositive_amount": "amount <= 0",
         }
+        return " | ".join(
+            f"CASE WHEN coalesce({tests[name]}, false) THEN {bit} ELSE 0 END"
+            for name, bit in _RAW.items()
+        )
+
+    def _hits(self) -> str:
+        """The steps' bits (step i of cleaning.STEPS: 2**i) from ``raw_hits``, with the forms
+        this file's columns call for (as the in-memory tests choose them)."""
+        invalid = _RAW["invalid"]
+        invalid |= _RAW["no_quantity"] if self.has_qty else 0
+        invalid |= _RAW["no_price"] if self.has_price else 0
+        cancel = _RAW["cancel_quantity"] if self.has_qty else _RAW["cancel_amount"]
+        both = self.has_qty and self.has_price
+        nonpositive = _RAW["nonpositive_line"] if both else _RAW["nonpositive_amount"]
+        step = {s.name: 1 << i for i, s in enumerate(cleaning.STEPS)}
+        same = sum(_RAW[name] for name in ("placeholder_ids", "missing_customer", "other_currency"))
+        same += _RAW["non_sale_status"] + _RAW["non_product"]  # the same bit in both layouts
+        return (
+            f"((raw_hits & {same}) "
+            f"| CASE WHEN raw_hits & {invalid} <> 0 THEN {step['invalid']} ELSE 0 END "
+            f"| CASE WHEN raw_hits & {cancel} <> 0 THEN {step['cancellations']} ELSE 0 END "
+            f"| CASE WHEN raw_hits & {nonpositive} <> 0 THEN {step['nonpositive']} ELSE 0 END)"
+        )
 
     def _clean(self, rows_read: int) -> CleaningReport:
         """The step each row is removed by (views ``steps`` and ``clean``) and the report."""
-        tests = self._tests()
-        self.tests = tests
         enabled = [
             s for s in cleaning.STEPS if s.option is None or bool(getattr(self.options, s.option))
         ]
-        # every step's test once per row, as bits (step i: bit 2**i), whether it is on or not:
-        # the missing-id comparison reads the switched-off ones too
-        bits = " | ".join(
-            f"CASE WHEN {tests[s.name]} THEN {1 << i} ELSE 0 END"
-            for i, s in enumerate(cleaning.STEPS)
-            if s.name in tests
-        )
+        hits = self._hits()
         cases = " ".join(
             f"WHEN hits & {1 << i} <> 0 THEN {i}"
             for i, s in enumerate(cleaning.STEPS)
-            if s in enabled and s.name in tests
-        )
-        # (a positional join of tables made from canon is not aligned in every DuckDB version:
-        # rows are matched by number)
-        self.sql(
-            f"CREATE TEMP TABLE hits AS SELECT rownum, CAST({bits} AS INTEGER) AS hits FROM canon"
+            if s in enabled and s.name != "duplicates"
         )
         self.sql(
-            f"CREATE TEMP TABLE steps AS SELECT rownum, CAST(CASE {cases} END AS TINYINT) AS step, "
-            "hits FROM hits"
+            f"""CREATE TEMP VIEW steps AS SELECT rownum, CAST(CASE {cases} END AS TINYINT) AS step,
+                hits FROM (SELECT rownum, {hits} AS hits FROM canon)"""
         )
         dup = next(i for i, s in enumerate(cleaning.STEPS) if s.name == "duplicates")
+        not_twin = ""
         if self.options.drop_duplicates:
             columns = ", ".join(_ALL)
             self.sql(
                 f"""CREATE TEMP TABLE twins AS SELECT rownum FROM (
-                        SELECT c.rownum, row_number() OVER (PARTITION BY {columns}
-                            ORDER BY c.rownum) AS nth
-                        FROM canon c JOIN steps s USING (rownum) WHERE s.step IS NULL)
+                        SELECT rownum, row_number() OVER (PARTITION BY {columns}
+                            ORDER BY rownum) AS nth
+                        FROM (SELECT *, {hits} AS hits FROM canon)
+                        WHERE CASE {cases} END IS NULL)
                     WHERE nth > 1"""
             )
             self.sql(
-                f"""CREATE OR REPLACE TEMP TABLE steps AS
+                f"""CREATE OR REPLACE TEMP VIEW steps AS
                 SELECT s.rownum, CASE WHEN t.rownum IS NOT NULL THEN {dup} ELSE s.step END AS step,
                        s.hits
-                FROM steps s LEFT JOIN twins t USING (rownum)"""
+                FROM (SELECT rownum, CAST(CASE {cases} END AS TINYINT) AS step, hits
+                      FROM (SELECT rownum, {hits} AS hits FROM canon)) s
+                LEFT JOIN twins t USING (rownum)"""
             )
+            not_twin = " AND rownum NOT IN (SELECT rownum FROM twins)"
         self.sql(
-            "CREATE TEMP VIEW clean_rows AS SELECT c.* FROM canon c JOIN steps s USING (rownum) "
-            "WHERE s.step IS NULL"
+            f"""CREATE TEMP VIEW clean_rows AS SELECT * EXCLUDE (hits)
+            FROM (SELECT *, {hits} AS hits FROM canon) WHERE CASE {cases} END IS NULL{not_twin}"""
         )
         self.sql("CREATE TEMP VIEW clean AS SELECT * FROM clean_rows")
         counted = dict(
@@ -748,8 +777,8 @@ class _Run:
         self.sql(
             f"""CREATE TEMP TABLE sales AS
             SELECT rownum, invoice_id, invoice_date, amount, quantity, unit_price, country,
-                   CAST(s.hits & {no_id} <> 0 AS INTEGER) AS g
-            FROM canon c JOIN steps s USING (rownum) WHERE s.hits & {not_sales} = 0"""
+                   CAST(hits & {no_id} <> 0 AS INTEGER) AS g
+            FROM (SELECT *, {self._hits()} AS hits FROM canon) WHERE hits & {not_sales} = 0"""
         )
         sales_rows, total, missing, present = self.sql(
             "SELECT count(*), fsum(amount), count(*) FILTER (g = 1), count(*) FILTER (g = 0) FROM sales"
