@@ -128,6 +128,7 @@ class Selftest:
         tsne = self.tsne_view(views)
         migration = self.migration_view(result)
         variants = self.sensitivity_view(views)
+        backtest = self.backtest_view()
         self.small_screen(views)
 
         return {
@@ -144,6 +145,7 @@ class Selftest:
             "value": value,
             "migration": migration,
             "sensitivity": variants,
+            "backtest": backtest,
             "skipped": self.skipped,
             "k_scores_streamed": [s.k for s in page.streamed],
             "suggested_k": page.sweep.suggested_k,
@@ -292,6 +294,30 @@ class Selftest:
         return {
             "variants": len(table) - 1,
             "seconds": round(time.perf_counter() - started, 1),
+        }
+
+    def backtest_view(self) -> dict[str, Any]:
+        """The Backtest tab run through its own button (the worker) at its default date: the
+        quarter before the snapshot, measured over the 90 days after it."""
+        from rfm_desktop.gui.autopilot import settle, wait_until
+        from rfm_desktop.gui.views.backtest import BacktestView
+
+        view = self.window.results.view_of(BacktestView)
+        if view is None:
+            raise SelftestError("there is no Backtest tab")
+        self.window.results.show_view(view)
+        view.run_button.click()
+        wait_until(lambda: not view.is_running(), RUN_TIMEOUT, "the backtest")
+        if view.backtest is None:
+            raise SelftestError(f"the backtest did not finish: {self.dialogs}")
+        settle(150)
+        self.shot("view-backtest-run")
+        everyone = view.backtest.table.iloc[0]
+        return {
+            "as_of": view.as_of(),
+            "horizon_days": view.backtest.horizon_days,
+            "customers": int(everyone["customers"]),
+            "bought_again_share": round(float(everyone["bought_again_share"]), 6),
         }
 
     def small_screen(self, views: list[ResultView]) -> None:

@@ -237,6 +237,7 @@ def test_all_views_listed_in_tab_order_with_unique_slugs() -> None:
         "RFM distributions",
         "Value",
         "Migration",
+        "Backtest",
         "Customers",
         "Silhouette",
         "Sensitivity",

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from rfm_desktop.gui.views.backtest import BacktestView
 from rfm_desktop.gui.views.base import ResultView
 from rfm_desktop.gui.views.cleaning import CleaningView
 from rfm_desktop.gui.views.customers import CustomersView
@@ -31,6 +32,7 @@ ALL_VIEWS: list[type[ResultView]] = [
     DistributionsView,
     ValueView,
     MigrationView,
+    BacktestView,
     CustomersView,
     SilhouetteView,
     SensitivityView,
@@ -48,6 +50,7 @@ VIEWS_BY_NAME: dict[str, type[ResultView]] = {cls.view_name: cls for cls in ALL_
 __all__ = [
     "ALL_VIEWS",
     "VIEWS_BY_NAME",
+    "BacktestView",
     "CleaningView",
     "CustomersView",
     "DistributionsView",
