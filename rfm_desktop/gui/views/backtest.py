@@ -264,15 +264,16 @@ class BacktestView(ResultView):
         self._job = worker.start_worker(
             lambda task: run_backtest(params, days, task.progress, task.cancelled),
             name="backtest",
-            on_progress=lambda f, step: (
-                self.progress.setValue(int(100 * f)),
-                self.progress.setFormat(f"{step} %p%"),
-            ),  # fmt: skip
+            on_progress=self._progress,
             on_finished=self._finished,
             on_errored=self._failed,
             on_done=lambda: self._running(False),
             owner=self,
         )
+
+    def _progress(self, fraction: float, step: str) -> None:
+        self.progress.setValue(int(100 * fraction))
+        self.progress.setFormat(f"{step} %p%")
 
     def cancel(self) -> None:
         if self._job is not None:
