@@ -105,12 +105,12 @@ def _measure(args: argparse.Namespace) -> int:
         stalls: list[float] = []
         for i in range(args.runs):
             settle(500)  # let the previous result's views finish drawing first
-            window.result = None
+            before = window.result  # read-only now (gui/current_result.py): a new run replaces it
             if not wizard.run():
                 print("the run did not start", file=sys.stderr)
                 return 1
             wait_until(lambda: not wizard.run_page.is_running(), 600, "the run")
-            if errors or window.result is None:
+            if errors or window.result is None or window.result is before:
                 print(f"run failed: {errors[0] if errors else 'no result'}", file=sys.stderr)
                 return 1
             stall = float(wizard.run_page.last_stall_ms or 0.0)
