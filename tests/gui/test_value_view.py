@@ -128,9 +128,20 @@ def test_the_customer_table_shows_each_customers_value(
         )
     assert not any(view.table.isColumnHidden(at[c]) for c in value.CUSTOMER_COLUMNS)
     model.sort(at["predicted_clv"], Qt.SortOrder.DescendingOrder)
-    assert model.customer_id(0) == customers["predicted_clv"].idxmax()
+    best = customers["predicted_clv"].idxmax()
+    assert model.customer_id(0) == best
+    assert view.select_customer(best)
+    why = view.why.toPlainText()
+    top = customers.loc[best]
+    assert (
+        f"Value over the next 365 days: {top['predicted_clv']:,.2f} (P(alive) "
+        f"{top['p_alive']:.3f}, {top['expected_purchases']:,.2f} purchases of "
+        f"{top['expected_avg_spend']:,.2f} expected; next order expected by "
+        f"{top['expected_next_order']:%Y-%m-%d}); revenue at risk {top['revenue_at_risk']:,.2f}."
+    ) in why
     view.set_result(sample_plain_result)
     assert all(view.table.isColumnHidden(at[c]) for c in value.CUSTOMER_COLUMNS)
+    assert "Value over the next" not in view.why.toPlainText()
     assert not view.table.isColumnHidden(at["monetary"])
 
 

@@ -292,7 +292,29 @@ def explanation_html(explanation: Explanation, result: AnalysisResult) -> str:
         f"<p><b>Customer {e(explanation.customer_id)} → {e(explanation.segment)}</b>: {matched}.</p>"
         "<table cellspacing='0' cellpadding='3'><tr><th align='left'>Measure</th><th align='right'>Value</th>"
         f"<th>Score</th><th align='left'>Values of the score</th></tr>{rows}</table>"
-        f"{better}<p style='color:gray'>{e(explanation.text)}</p>"
+        f"{better}{value_html(explanation.customer_id, result)}"
+        f"<p style='color:gray'>{e(explanation.text)}</p>"
+    )
+
+
+def value_html(customer_id: str, result: AnalysisResult) -> str:
+    """The customer's lifetime value in one sentence ("" when the run did not compute it)."""
+    if result.value is None:
+        return ""
+    customers = result.customers
+    row = customers.loc[customers["customer_id"].astype("string") == customer_id].iloc[0]
+    horizon = result.value.options.horizon_days
+    nxt = row["expected_next_order"]
+    when = (
+        f"next order expected by {nxt:%Y-%m-%d}"
+        if not pd.isna(nxt)
+        else f"less than one order expected in {horizon} days"
+    )
+    return (
+        f"<p><b>Value over the next {horizon} days:</b> {fmt_num(row['predicted_clv'], 2)} "
+        f"(P(alive) {fmt_num(row['p_alive'], 3)}, {fmt_num(row['expected_purchases'], 2)} "
+        f"purchases of {fmt_num(row['expected_avg_spend'], 2)} expected; {when}); revenue at "
+        f"risk {fmt_num(row['revenue_at_risk'], 2)}.</p>"
     )
 
 

@@ -76,6 +76,7 @@ class ValueOptionsBox(QGroupBox):
         self.options = QWidget()
         form = QFormLayout(self.options)
         form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("Horizon:", self.horizon_spin)
         form.addRow("Discount rate:", self.rate_spin)
         form.addRow("Validation:", calibration_row)
