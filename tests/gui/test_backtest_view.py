@@ -72,7 +72,9 @@ def test_the_tab_shows_core_backtests_numbers_as_table_and_bars(
     view = _view(qtbot, result)
     assert f"{result.snapshot_date:%Y-%m-%d}" == "2024-04-16"  # the day after the data
     assert view.as_of() == "2024-01-17"  # 90 days before it (2024 is a leap year)
+    assert not view.splitter.isVisibleTo(view)  # no table or bars before a backtest
     _run(qtbot, view, "2024-03-01", 30)
+    assert view.splitter.isVisibleTo(view)
     assert errors == []
     params = result.params.replace(as_of="2024-03-01")
     expected_result, expected = backtest.run_backtest(params, 30)

@@ -163,7 +163,8 @@ class BacktestView(ResultView):
         layout.addWidget(self.note)
 
         switch = QHBoxLayout()
-        switch.addWidget(QLabel("Groups:"))
+        self.groups_label = QLabel("Groups:")
+        switch.addWidget(self.groups_label)
         self.rfm_radio = QRadioButton("Named RFM segments")
         self.cluster_radio = QRadioButton("Clusters")
         self.rfm_radio.setChecked(True)
@@ -192,6 +193,7 @@ class BacktestView(ResultView):
         # and the plot's is tall: the charts take the room left, so the tab does not scroll
         self.splitter.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         layout.addWidget(self.splitter, 1)
+        layout.addStretch(0)  # takes the room while the charts are hidden
         self.set_content(content)
 
         self.run_button.clicked.connect(self.run)
@@ -235,6 +237,8 @@ class BacktestView(ResultView):
             self._date_for = path
             start = result.snapshot_date - dt.timedelta(days=DEFAULT_HORIZON_DAYS)
             self.as_of_edit.setDate(QDate(start.year, start.month, start.day))
+        if self.backtest is None:
+            self._draw()
         if self.backtest is not None and self._settings != result.params.run_settings():
             self._forget()  # made with other settings (or another file): not this analysis's
 
@@ -322,6 +326,9 @@ class BacktestView(ResultView):
         return [clusters.get(n, OTHERS_COLOR) for n in names]
 
     def _draw(self) -> None:
+        shown = self.backtest is not None  # the table and the bars only once there is a backtest
+        for widget in (self.splitter, self.rfm_radio, self.cluster_radio, self.groups_label):
+            widget.setVisible(shown)
         rows = self.shown_rows()
         self.model.set_rows(rows.to_dict("records"))
         self.table.resizeColumnsToContents()
