@@ -148,6 +148,11 @@ def test_cancel_leaves_the_window_usable(
     window.results.show_view(view)
     _run(qtbot, view)
     assert len(view.table_frame()) == 6 and not errors
+    # the table stays while the analyst looks at other tabs
+    for other in window.results.views:
+        window.results.show_view(other)
+    window.results.show_view(view)
+    assert view.model.rowCount() == 6 and window.result.sensitivity is view.table_frame()
 
 
 def test_a_new_analysis_stops_the_variants_of_the_old_one(
