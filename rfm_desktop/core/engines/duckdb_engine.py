@@ -305,6 +305,8 @@ class _Run:
             finally:
                 watch.stopped.set()
                 watch.thread.join()
+        if watch.interrupted:  # asked to stop after the last query ran
+            raise Cancelled()
         sha256, size = digest.result()
         return dataclasses.replace(reduced, input_sha256=sha256, input_size=size)
 
@@ -319,7 +321,7 @@ class _Run:
         return InputFileError(f"'{first.name}' could not be read: it is damaged or not a {noun}.")
 
     def _stage(self, start: float, end: float, label: str) -> None:
-        if self.cancelled():
+        if self.watch.interrupted or self.cancelled():  # a cancel seen between two queries
             raise Cancelled()
         self.watch.stage = (start, end, label)
         self.progress(start, label)
