@@ -161,7 +161,9 @@ class MainWindow(QMainWindow):
                 except ImportError:  # e.g. trimmed from a bundle: the page says so when used
                     pass
 
-        self._preloader = worker.start_worker(load, name="preload", on_done=self.ensure_pages)
+        self._preloader = worker.start_worker(
+            load, name="preload", on_done=self.ensure_pages, background=True
+        )
 
     # -- actions and menus -------------------------------------------------------------------
     def _action(
@@ -499,10 +501,11 @@ class MainWindow(QMainWindow):
             self.status("The analysis cannot run yet: finish the highlighted step.", 4000)
 
     def cancel(self) -> None:
-        for job in (self._export_worker, self._compare_worker):
-            if job is not None and job.is_running:
-                job.cancel()
-        self.wizard.cancel_jobs()
+        """Stop whatever the analyst started: the run, an export, a comparison, the sensitivity
+        variants, a backtest, the t-SNE map (every job on the worker but the app's own)."""
+        if self._wizard is not None:
+            self.wizard.cancel_jobs()  # first: the pages reset their own controls
+        worker.cancel_jobs()
 
     def show_result(self, result: AnalysisResult) -> None:
         self.current.set(result)  # the results panel draws it

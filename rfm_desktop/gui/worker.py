@@ -12,6 +12,9 @@ public signal of :class:`Worker` is emitted in the GUI thread whatever the recei
 callback; the GUI hears ``aborted`` at once and whatever the job still reports is
 dropped. A job started for an ``owner`` (a wizard page) is cancelled when the owner is
 destroyed, and then signals nothing at all: its receivers are gone with the owner.
+The app's one Cancel (Esc, Analysis > Cancel) stops every job the analyst waits for
+(:func:`cancel_jobs`); a ``background`` job (the preload, a chart's off-screen drawing) is
+the app's own business and is not stopped by it.
 Library warnings raised by a job are caught on its thread, never printed (the pipeline
 turns those that matter into the result's warnings). Nothing else in the application
 creates threads.
@@ -102,9 +105,12 @@ class Worker(QObject):
         name: str = "job",
         parent: QObject | None = None,
         owner: QObject | None = None,
+        background: bool = False,
     ):
         super().__init__(parent)
         self.name = name
+        #: the app's own work (not stopped by the app's Cancel, see cancel_jobs)
+        self.background = background
         self._fn = fn
         self._event = threading.Event()
         self._relay = _Relay()
@@ -228,9 +234,11 @@ def start_worker(
     on_aborted: Callable[[], None] | None = None,
     on_done: Callable[[], None] | None = None,
     owner: QObject | None = None,
+    background: bool = False,
 ) -> Worker:
-    """Create a worker, connect the given callbacks and start it (see Worker for ``owner``)."""
-    worker = Worker(fn, name, owner=owner)
+    """Create a worker, connect the given callbacks and start it (see Worker for ``owner`` and
+    ``background``)."""
+    worker = Worker(fn, name, owner=owner, background=background)
     for signal, slot in (
         (worker.started, on_started),
         (worker.progress, on_progress),
@@ -247,6 +255,18 @@ def start_worker(
 
 def active_workers() -> list[Worker]:
     return list(_ALIVE)
+
+
+def cancel_jobs() -> list[str]:
+    """Cancel every running job that is not ``background`` (the app's Cancel action: whatever
+    the analyst started, wherever its own Cancel button is). Returns the names of those cancelled.
+    """
+    cancelled = []
+    for worker in list(_ALIVE):
+        if worker.is_running and not worker.background:
+            worker.cancel()
+            cancelled.append(worker.name)
+    return cancelled
 
 
 def shutdown(timeout_ms: int = 3000) -> bool:

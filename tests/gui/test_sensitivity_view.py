@@ -155,6 +155,40 @@ def test_cancel_leaves_the_window_usable(
     assert view.model.rowCount() == 6 and window.result.sensitivity is view.table_frame()
 
 
+@pytest.mark.parametrize("how", ["esc", "menu"])
+def test_the_apps_cancel_stops_the_variants(
+    window: Any, qtbot: Any, params: AnalysisParams, errors: list, how: str
+) -> None:
+    """Esc and Analysis > Cancel stop the variants as the tab's own Cancel does; the app's own
+    background work (the preload) is not cancelled by them."""
+    from PySide6.QtTest import QTest
+
+    from rfm_desktop.gui import worker
+
+    result = pipeline.run(params)
+    window.ensure_pages()
+    window.show_result(result)
+    view = window.results.view_of(SensitivityView)
+    window.results.show_view(view)
+    background = worker.start_worker(lambda task: task.cancelled(), background=True)
+    background.cancel = lambda: pytest.fail("the app's Cancel stopped a background job")
+    with qtbot.waitSignal(view.ended, timeout=60_000) as ended:
+        view.run_button.click()
+        assert view.is_running()
+        if how == "esc":
+            window.activateWindow()
+            qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+            QTest.keyClick(view.table, Qt.Key.Key_Escape)
+        else:
+            menu = next(a.menu() for a in window.menuBar().actions() if "Analysis" in a.text())
+            assert window.cancel_action in menu.actions()
+            window.cancel_action.trigger()
+    assert ended.args == ["cancelled"] and not view.is_running()
+    assert view.table_frame() is None and view.status.text().startswith("Cancelled")
+    assert view.run_button.isEnabled() and not view.cancel_button.isVisible()
+    assert background.wait(30) and not errors
+
+
 def test_a_new_analysis_stops_the_variants_of_the_old_one(
     qtbot: Any, params: AnalysisParams
 ) -> None:

@@ -879,6 +879,7 @@ class Scatter2DView(ResultView):
         self._detail_job = worker.start_worker(
             draw,
             name="scatter detail",
+            background=True,  # the chart's own drawing, not a job of the analyst's
             on_finished=lambda images: self._detail_ready(generation, region, images),
         )
 
