@@ -273,7 +273,7 @@ def test_what_only_the_python_reader_reads_goes_to_it_with_a_warning(tmp_path):
         pipeline.reduce(AnalysisParams(input_path=str(folder)))
 
 
-def test_a_small_memory_limit_spills_and_still_gives_the_same_customers(tmp_path):
+def test_a_small_memory_limit_spills_and_still_gives_the_same_customers(tmp_path, monkeypatch):
     from rfm_desktop.core.sample import write_sample
 
     path = tmp_path / "big.parquet"
@@ -284,10 +284,19 @@ def test_a_small_memory_limit_spills_and_still_gives_the_same_customers(tmp_path
             "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
         ).fetchall()[0]
         assert Path(folder).parent == cache.spill_dir() and Path(folder).is_dir()
-    assert "38.1 MiB" in limit or "40.0 MB" in limit or "MiB" in limit
+    assert limit == "38.1 MiB"  # 40,000,000 bytes
     assert not Path(folder).exists()  # removed after the run
+    spilled = []
+    far_dates = duckdb_engine._Run._far_dates
+
+    def counting(run):  # the spill files while the clean rows are held
+        spilled.append(run.sql("SELECT count(*) FROM duckdb_temporary_files()").fetchall()[0][0])
+        return far_dates(run)
+
+    monkeypatch.setattr(duckdb_engine._Run, "_far_dates", counting)
     memory = pipeline.reduce(params.replace(engine="memory"))
     duck = pipeline.reduce(params)
+    assert spilled and spilled[0] > 0
     assert duck.engine == "duckdb"
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
 
