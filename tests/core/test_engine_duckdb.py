@@ -383,3 +383,20 @@ def test_a_workbook_named_for_duckdb_is_read_in_memory(tmp_path):
     assert duck.engine == "memory"
     assert "a sheet holds at most 1,048,576 rows" in duck.warnings[0].text
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
+
+
+def test_decimal_commas_are_read_as_the_reader_reads_them(tmp_path):
+    frame = in_euro()
+    frame["UnitPrice"] = frame["UnitPrice"].str.replace(".", ",", regex=False)
+    path = tmp_path / "semicolons.csv"
+    frame.to_csv(path, index=False, sep=";")
+    memory, duck = both(path)
+    assert_same(memory, duck)
+    assert duck.customers["monetary"].sum() == pytest.approx(memory.customers["monetary"].sum())
+    # "1,234" alone in a comma-separated file: the reader takes the comma for thousands
+    grouped = in_euro()
+    grouped["UnitPrice"] = "1,234"
+    path = write_csv(tmp_path / "thousands.csv", grouped)
+    memory, duck = both(path)
+    assert duck.engine == "memory" and "commas that group thousands" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)

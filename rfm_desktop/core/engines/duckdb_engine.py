@@ -45,13 +45,15 @@ _SPACE = " \t\n\r\x0b\x0c\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B
 _SPACE += "\u2028\u2029\u202f\u205f\u3000"
 #: Plain numbers as the reader's fast path takes them; anything else goes to the Python reader.
 _PLAIN_NUMBER = r"-?\d+(\.\d+)?"
+_COMMA_NUMBER = r"-?\d+,\d+"
+_NUMBER_FIELDS = ("quantity", "unit_price", "amount")
 _PLAIN_ISO = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
 _DATE_MIN, _DATE_MAX = "1900-01-01", "2200-01-01"
 #: the bits of the ``handoff`` column: what the Python reader would do differently
 _HANDOFF = {
     1: "values in the date column other than ISO dates (YYYY-MM-DD) or date cells",
-    2: "numbers written other than plainly (currency marks, thousands separators, a decimal "
-    "comma, text in a number column)",
+    2: "numbers written other than plainly (currency marks, thousands separators, text in a "
+    "number column)",
     4: "customer or invoice ids stored as fractional numbers",
     8: "empty lines or a report's total lines",
     16: "dates outside 1900-2199 or numbers above 10^12",
@@ -363,6 +365,7 @@ class _Run:
         if facts["handoff"]:
             bits = int(facts["handoff"])
             raise _Handoff("; ".join(t for b, t in _HANDOFF.items() if bits & b))
+        self._check_commas()
         self._check_order_level(facts)
         self.has_qty = bool(facts["has_qty"])
         self.has_price = bool(facts["has_price"])
@@ -492,6 +495,15 @@ class _Run:
         handoff += _non_sales_sql(chosen, types, layout.headers[0])
         raw = ", ".join(f"{fields[f]} AS {f}" for f in _ALL)
         handoff_sql = " | ".join(handoff) if handoff else "0"
+        forms = (
+            " | ".join(
+                _number_forms(_ident(chosen[f]), types[chosen[f]], k)
+                for k, f in enumerate(_NUMBER_FIELDS)
+                if f in chosen
+            )
+            or "0"
+        )
+        self.decimal_comma = layout.decimal_comma
         blank_dates = (
             f"({_blank_sql(_ident(chosen['invoice_date']), types[chosen['invoice_date']])})"
         )
@@ -506,7 +518,7 @@ class _Run:
             f"""CREATE TEMP TABLE canon AS
             SELECT row_number() OVER () AS rownum, *,
                    CAST({self._raw_hits()} AS INTEGER) AS raw_hits FROM (
-                SELECT {raw}, {handoff_sql} AS handoff,
+                SELECT {raw}, {handoff_sql} AS handoff, {forms} AS forms,
                        {blank_dates} AS blank_date, {blank_amount} AS blank_amount
                 FROM {self.scan})"""
         )
@@ -534,6 +546,28 @@ class _Run:
         ).fetchall()[0]
         names = [d[0] for d in self.con.description]
         return dict(zip(names, row, strict=True))
+
+    def _check_commas(self) -> None:
+        """values._text_numbers' choice for a column with decimal commas: the comma when it
+        reads more rows than the point (or as many, in a semicolon-separated file); read with
+        the comma in the scan, so any other outcome is handed over."""
+        counts = ", ".join(
+            f"count(*) FILTER (forms & {b << 4 * k} <> 0)"
+            for k in range(len(_NUMBER_FIELDS))
+            for b in (1, 2, 4)
+        )
+        row = self.sql(f"SELECT {counts} FROM canon").fetchall()[0]
+        for k in range(len(_NUMBER_FIELDS)):
+            comma, point, grouped = row[3 * k : 3 * k + 3]
+            if not comma:
+                continue  # every value has a point or none: the reader's fast path
+            if point:
+                raise _Handoff(
+                    "numbers with a decimal point and with a decimal comma in one column"
+                )
+            # point reading: whole numbers and thousands groups; comma reading: every row
+            if not (comma > grouped or self.decimal_comma):
+                raise _Handoff("commas that group thousands")
 
     def _check_order_level(self, facts: dict[str, Any]) -> None:
         """Order-level cells blank on an order's later lines are filled from the order by the
@@ -1019,7 +1053,9 @@ def _text_sql(ident: str, kind: str) -> tuple[str, list[str]]:
 
 
 def _number_sql(ident: str, kind: str) -> tuple[str, list[str]]:
-    """values.to_numbers for plain numbers; the rest goes to the reader."""
+    """values.to_numbers for plain numbers, with a decimal point or a decimal comma ("2,55":
+    read with the comma here; :meth:`_Run._check_commas` hands the column over where the reader
+    would not take the comma, see :func:`_number_forms`); the rest goes to the reader."""
     if _number_kind(kind):
         value = f"CAST({ident} AS DOUBLE)"
         usable = f"(isfinite({value}) AND abs({value}) <= 1e12)"
@@ -1029,16 +1065,34 @@ def _number_sql(ident: str, kind: str) -> tuple[str, list[str]]:
         )
     if _text_kind(kind):
         present = f"({ident} IS NOT NULL AND {_trim(ident)} <> '')"
-        plain = f"regexp_full_match({ident}, {_quote_text(_PLAIN_NUMBER)})"
-        value = f"TRY_CAST({ident} AS DOUBLE)"
+        dot = f"regexp_full_match({ident}, {_quote_text(_PLAIN_NUMBER)})"
+        comma = f"regexp_full_match({ident}, {_quote_text(_COMMA_NUMBER)})"
+        value = (
+            f"CASE WHEN {dot} THEN TRY_CAST({ident} AS DOUBLE) "
+            f"WHEN {comma} THEN TRY_CAST(replace({ident}, ',', '.') AS DOUBLE) END"
+        )
         return (
-            f"CASE WHEN {plain} AND abs({value}) <= 1e12 THEN {value} END",
+            f"CASE WHEN abs({value}) <= 1e12 THEN {value} END",
             [
-                f"CASE WHEN {present} AND NOT {plain} THEN 2 ELSE 0 END",
-                f"CASE WHEN {plain} AND abs({value}) > 1e12 THEN 16 ELSE 0 END",
+                f"CASE WHEN {present} AND NOT ({dot} OR {comma}) THEN 2 ELSE 0 END",
+                f"CASE WHEN abs({value}) > 1e12 THEN 16 ELSE 0 END",
             ],
         )
     return "CAST(NULL AS DOUBLE)", [f"CASE WHEN {ident} IS NOT NULL THEN 2 ELSE 0 END"]
+
+
+def _number_forms(ident: str, kind: str, field: int) -> str:
+    """Bits of how a text number is written (field k: bits 4k..4k+2): a decimal comma ("2,55"),
+    a decimal point ("2.55"), and a comma that could group thousands ("1,234")."""
+    if not _text_kind(kind):
+        return "0"
+    comma = f"regexp_full_match({ident}, {_quote_text(_COMMA_NUMBER)})"
+    grouped = f"regexp_full_match({ident}, '-?\\d{{1,3}}(,\\d{{3}})+')"
+    return (
+        f"(CASE WHEN {comma} THEN {1 << 4 * field} ELSE 0 END"
+        f" | CASE WHEN contains({ident}, '.') THEN {2 << 4 * field} ELSE 0 END"
+        f" | CASE WHEN {comma} AND {grouped} THEN {4 << 4 * field} ELSE 0 END)"
+    )
 
 
 def _date_sql(ident: str, kind: str) -> tuple[str, list[str], str]:
