@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from rfm_desktop import __version__
 from rfm_desktop.core import export, writing
@@ -39,6 +39,16 @@ figcaption { color: var(--muted); font-size: .9rem; }
 pre { font-size: .8rem; overflow-x: auto; }
 """
 
+
+#: How to read the table, in two sentences (README's, without the real data's figures): printed
+#: under the sensitivity table (core.sensitivity).
+SENSITIVITY_READING = (
+    "Read each row against the first: a choice the segmentation does not depend on moves few "
+    "customers to another cluster, while one it does depend on moves many (a higher silhouette "
+    "with a few tiny clusters is bought with a handful of outliers). The last column is about "
+    "the named RFM segments, which only the scoring (and dropping customers, which re-ranks the "
+    "rest) can move."
+)
 
 #: captions starting with this go under "Choosing K"; the others under "Pictures"
 K_CHARTS = "K charts"
@@ -358,6 +368,64 @@ def k_table(result: AnalysisResult) -> str:
     return f"<p>{_e(result.sweep.reason)}</p>{table}"
 
 
+def sensitivity_section(result: AnalysisResult) -> str:
+    """The sensitivity table (core.sensitivity, ``result.sensitivity``) with how to read it.
+
+    Parameters
+    ----------
+    result
+        The analysis reported; its table is filled by ``segment --sensitivity`` or the GUI's
+        Sensitivity tab.
+
+    Returns
+    -------
+    str
+        HTML: one row per variant as in ``sensitivity.csv`` (the main run first and in bold;
+        shares of the customers in both runs), then the two sentences on how to read it; ""
+        when the run has no sensitivity table.
+    """
+    table = result.sensitivity
+    if table is None:
+        return ""
+
+    def changing(row: dict[str, Any], key: str) -> str:
+        share = row[f"share_changing_{key}"]
+        return f"{int(row[f'customers_changing_{key}']):,}" + (
+            f" ({_pct(share)})" if math.isfinite(float(share)) else ""
+        )
+
+    rows = []
+    for i, row in enumerate(table.to_dict("records")):
+        cells = [
+            _e(row["variant"]),
+            str(int(row["k"])),
+            _num(row["silhouette"], 3),
+            _num(row["stability_ari"], 2),
+            str(int(row["clusters_dissolving"])),
+            _e(row["cluster_sizes"]),
+            f"{int(row['customers']):,}",
+            changing(row, "cluster"),
+            changing(row, "segment"),
+        ]
+        rows.append([f"<b>{c}</b>" for c in cells] if i == 0 else cells)
+    headers = [
+        "Variant",
+        "K",
+        "Silhouette",
+        "Stability (ARI)",
+        "Dissolving clusters",
+        "Cluster sizes",
+        "Customers",
+        "Changing cluster",
+        "Changing named segment",
+    ]
+    intro = (
+        "<p class='muted'>The analysis again with one choice changed at a time; clusters are "
+        "paired with the main run's by their centroids.</p>"
+    )
+    return f"{intro}{_table(headers, rows, {1, 2, 3, 4, 6, 7, 8})}<p>{_e(SENSITIVITY_READING)}</p>"
+
+
 def _figure(title: str, png: bytes) -> str:
     data = base64.b64encode(png).decode("ascii")
     return (
@@ -398,6 +466,8 @@ def build_report_html(result: AnalysisResult, images: Mapping[str, bytes]) -> st
         "<h2>Choosing K</h2>",
         k_table(result),
         *(_figure(t, b) for t, b in k_images.items()),
+        "<h2>Sensitivity</h2>" if result.sensitivity is not None else "",
+        sensitivity_section(result),
         "<h2>Pictures</h2>" if other_images else "",  # scatter plots and other views
         *(_figure(t, b) for t, b in other_images.items()),
         "<h2>Settings</h2><p class='muted'>Open these with File ▸ Open analysis to repeat the run.</p>",

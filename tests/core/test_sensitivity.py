@@ -168,3 +168,50 @@ def test_compare_again_reads_the_file_and_the_table_exports_as_the_cli_writes_it
     assert written.read_bytes() == export.result_files(main)["sensitivity.csv"]
     record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     assert record["files"] == ["s.csv"]
+
+
+def test_the_report_shows_the_table_and_how_to_read_it(tmp_path):
+    import html
+    import re
+
+    from rfm_desktop.core import report
+
+    params = AnalysisParams(
+        input_path=_orders_csv(tmp_path),
+        clustering=ClusteringOptions(k=3, sweep=False, stability_resamples=3),
+    )
+    result = pipeline.run(params)
+    assert "<h2>Sensitivity</h2>" not in report.build_report_html(result, {})
+    result.sensitivity = sensitivity.compare(result, pipeline.load(params))
+
+    page = report.build_report_html(result, {})
+    section = page.split("<h2>Sensitivity</h2>", 1)[1].split("<h2>", 1)[0]
+    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    shown = [
+        [
+            html.unescape(re.sub("<[^>]+>", "", cell))
+            for cell in re.findall("<td[^>]*>(.*?)</td>", tr)
+        ]
+        for tr in re.findall("<tr>(.*?)</tr>", body)
+    ]
+    expected = [
+        [
+            row["variant"],
+            str(row["k"]),
+            f"{row['silhouette']:.3f}",
+            f"{row['stability_ari']:.2f}",
+            str(row["clusters_dissolving"]),
+            row["cluster_sizes"],
+            f"{row['customers']:,}",
+            f"{row['customers_changing_cluster']:,} ({100 * row['share_changing_cluster']:.1f}%)",
+            f"{row['customers_changing_segment']:,} ({100 * row['share_changing_segment']:.1f}%)",
+        ]
+        for row in result.sensitivity.to_dict("records")
+    ]
+    assert shown == expected and len(shown) == 6 and shown[0][0] == "main run"
+    assert "<td><b>main run</b></td>" in body  # the main run stands out
+    # the two sentences on how to read it, under the table
+    after = html.unescape(section.split("</table>", 1)[1])
+    assert report.SENSITIVITY_READING in after
+    assert after.startswith("<p>Read each row against the first")
+    assert len(re.findall(r"\.(?:\s|$)", report.SENSITIVITY_READING)) == 2  # two sentences
