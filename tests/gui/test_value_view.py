@@ -199,3 +199,40 @@ def test_the_value_tab_ranks_clusters_too(qtbot, sample_value_result):
     plot = view.plots["cumulative"].getPlotItem()
     texts = [i.toPlainText() for i in plot.items if isinstance(i, pg.TextItem)]
     assert texts == [NO_VALIDATION] and not plot.getAxis("left").isVisible()
+
+
+def _title_shown(widget) -> tuple[str, float, float]:
+    """The title's text and where its drawn text starts and ends in the plot widget (pixels)."""
+    from PySide6.QtGui import QTextDocument
+
+    label = widget.getPlotItem().titleLabel
+    rect = widget.mapFromScene(label.item.mapRectToScene(label.item.boundingRect())).boundingRect()
+    document = QTextDocument()
+    document.setHtml(label.text)
+    return document.toPlainText(), rect.left(), rect.right()
+
+
+def test_chart_titles_fit_at_1024_by_640_with_the_whole_title_as_tooltip(
+    qtbot, sample_value_result
+):
+    view = _view(qtbot, sample_value_result, size=(1010, 560))  # the tab at 1024×640
+    qtbot.waitUntil(lambda: view.plots["p_alive"].width() < 340)
+    elided = 0
+    for widget in view.plots.values():
+        qtbot.waitUntil(lambda w=widget: _title_shown(w)[2] <= w.width())
+        text, left, right = _title_shown(widget)
+        assert left >= 0 and right <= widget.width(), text
+        full = widget.full_title()
+        tip = widget.getPlotItem().titleLabel.toolTip()
+        if text != full:
+            elided += 1
+            assert text.endswith("…") and full.startswith(text[:-1]) and tip == full
+        else:
+            assert tip == ""
+    assert elided >= 1  # the P(alive) matrix's title does not fit a third of 1024 pixels
+    assert view.plots["p_alive"].full_title() == "P(alive) by repeat purchases × days silent"
+    # wide enough, the whole title again
+    view.resize(1600, 900)
+    widget = view.plots["p_alive"]
+    qtbot.waitUntil(lambda: _title_shown(widget)[0] == widget.full_title())
+    assert widget.getPlotItem().titleLabel.toolTip() == ""

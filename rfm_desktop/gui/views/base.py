@@ -6,11 +6,12 @@ it; it computes nothing beyond presentation (formatting, sorting, picking colour
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from rfm_desktop.core.errors import ImageError
@@ -61,6 +62,60 @@ def style_plot(plot: pg.PlotItem, widget: QWidget, *, title: str | None = None) 
     if title is not None:
         plot.setTitle(title, color=fg.name(), size="11pt")
     plot.hideButtons()  # the small "A" auto-range button looks like a glitch to analysts
+
+
+class TitledPlotWidget(pg.PlotWidget):
+    """A plot whose title is elided to the width above its view ("P(alive) by repeat…"), the
+    whole title in the title's tooltip: pyqtgraph centres a title over the view box, between
+    the axes, and draws a longer one cut at both ends."""
+
+    #: the title's size, as style_plot's
+    TITLE_SIZE = 11.0
+    #: the title item's document margins and the plot's layout margins, in pixels
+    TITLE_MARGIN = 16
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._title = ""
+        self._title_color = ""
+        # an axis that widens (longer tick labels) narrows the room above the view box
+        self.getPlotItem().getViewBox().sigResized.connect(self._fit_title)
+
+    def set_title(self, title: str, color: QColor) -> None:
+        """Show ``title`` (plain text) in ``color``, elided to the room the plot has now and
+        again whenever it or its axes change size."""
+        self._title, self._title_color = title, color.name()
+        self._fit_title(force=True)
+
+    def full_title(self) -> str:
+        return self._title
+
+    def title_room(self) -> int:
+        """Pixels for the title: the plot's width less the axes beside the view box."""
+        plot = self.getPlotItem()
+        axes = sum(
+            plot.getAxis(side).width()
+            for side in ("left", "right")
+            if plot.getAxis(side).isVisible()
+        )
+        return max(int(self.width() - axes) - self.TITLE_MARGIN, 0)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        self._fit_title()
+
+    def _fit_title(self, *_args: object, force: bool = False) -> None:
+        if not getattr(self, "_title", ""):  # pyqtgraph resizes the plot while it is made
+            return
+        font = QFont(self.font())
+        font.setPointSizeF(self.TITLE_SIZE)
+        text = QFontMetrics(font).elidedText(
+            self._title, Qt.TextElideMode.ElideRight, self.title_room()
+        )
+        plot = self.getPlotItem()
+        if force or plot.titleLabel.text != html.escape(text):
+            plot.setTitle(html.escape(text), color=self._title_color, size=f"{self.TITLE_SIZE:g}pt")
+        plot.titleLabel.setToolTip(self._title if text != self._title else "")
 
 
 def style_graphics_view(view: pg.GraphicsView, widget: QWidget) -> None:

@@ -9,7 +9,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.result import AnalysisResult
-from rfm_desktop.gui.views.base import ResultView, foreground, style_graphics_view, style_plot
+from rfm_desktop.gui.views.base import (
+    ResultView,
+    TitledPlotWidget,
+    foreground,
+    style_graphics_view,
+    style_plot,
+)
 from rfm_desktop.gui.views.rfmsegments import CLV_COLUMNS
 from rfm_desktop.gui.views.tables import (
     Column,
@@ -82,9 +88,9 @@ class ValueView(ResultView):
         self.charts = QWidget()
         grid = QGridLayout(self.charts)
         grid.setContentsMargins(0, 0, 0, 0)
-        self.plots: dict[str, pg.PlotWidget] = {}
+        self.plots: dict[str, TitledPlotWidget] = {}
         for column, name in enumerate(("by_frequency", "cumulative", "p_alive")):
-            widget = pg.PlotWidget()
+            widget = TitledPlotWidget()  # three side by side: long titles are elided
             widget.setMinimumSize(300, 240)
             self.plots[name] = widget
             grid.addWidget(widget, 0, column)
@@ -158,7 +164,8 @@ class ValueView(ResultView):
         frequency, cumulative = self.plots["by_frequency"], self.plots["cumulative"]
         titles = ("Holdout purchases per customer", "Cumulative repeat purchases")
         for widget, title in zip((frequency, cumulative), titles, strict=True):
-            style_plot(widget.getPlotItem(), self, title=title)
+            style_plot(widget.getPlotItem(), self)
+            widget.set_title(title, fg)
             widget.getPlotItem().addLegend(offset=(10, 10), labelTextColor=fg)
         checked = bool(validation and "by_frequency" in validation)
         for widget in (frequency, cumulative):  # no axes around a sentence
@@ -202,7 +209,8 @@ class ValueView(ResultView):
         style_graphics_view(widget, self)
         plot = widget.getPlotItem()
         plot.clear()
-        style_plot(plot, self, title="P(alive) by repeat purchases × days silent")
+        style_plot(plot, self)
+        widget.set_title("P(alive) by repeat purchases × days silent", foreground(self))
         alive = np.asarray(matrices["p_alive"], dtype=float)  # rows: repeat purchases
         since = matrices["days_since_last_purchase"]
         image = pg.ImageItem(alive.T)  # x: days since last purchase, y: repeat purchases
