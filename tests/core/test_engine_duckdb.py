@@ -400,3 +400,10 @@ def test_decimal_commas_are_read_as_the_reader_reads_them(tmp_path):
     memory, duck = both(path)
     assert duck.engine == "memory" and "commas that group thousands" in duck.warnings[0].text
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
+
+
+def test_the_null_words_fit_the_engines_length_guard():
+    """The SQL lower-cases only ids of up to 4 characters to compare them with the null words."""
+    from rfm_desktop.core import values
+
+    assert max(len(w) for w in values._NULL_TOKENS + values._MACHINE_NULLS) <= 4

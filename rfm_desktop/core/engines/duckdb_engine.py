@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rfm_desktop.core import cache, checks, cleaning, io, missing_ids, rfm
+from rfm_desktop.core import cache, checks, cleaning, io, missing_ids, rfm, values
 from rfm_desktop.core.engines import Reduced, memory
 from rfm_desktop.core.engines.snapshot import as_of_day, as_of_label, nothing_before, snapshot_after
 from rfm_desktop.core.errors import Cancelled, DataError, InputFileError, RFMError
@@ -76,9 +76,9 @@ _RAW = {
     "cancel_amount": 2048,
     "nonpositive_amount": 4096,
 }
-_NULL_TOKENS = ("", "nan", "none", "null", "na", "n/a", "#n/a", "nat", "<na>")
-_MACHINE_NULLS = ("", "nan", "nat", "<na>")
-_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+_NULL_TOKENS = values._NULL_TOKENS  # to_ids' null words, none longer than 4 characters
+_MACHINE_NULLS = values._MACHINE_NULLS  # to_customer_ids' (machine nulls only)
+_EMAIL = values._EMAIL.pattern
 _TEXT_FIELDS = ("stock_code", "description", "country", "status", "currency")
 _ALL: tuple[str, ...] = ("customer_id", "invoice_id", "invoice_date", "quantity", "unit_price")
 _ALL += ("amount", *_TEXT_FIELDS)
@@ -483,8 +483,13 @@ class _Run:
                 fields[field] = "CAST(NULL AS DOUBLE)"
         if "amount" not in chosen:
             fields["amount"] = f"({fields['quantity']}) * ({fields['unit_price']})"
+        # stock codes and descriptions matter only to the steps that read them (the other
+        # queries never do): left out otherwise, the table is smaller and the scan faster
+        needed = {"country", "status", "currency"}
+        needed |= {"stock_code"} if self.options.drop_non_product else set()
+        needed |= {"stock_code", "description"} if self.options.drop_duplicates else set()
         for field in _TEXT_FIELDS:
-            if field in chosen:
+            if field in chosen and field in needed:
                 ident, kind = column(field)
                 fields[field], bits = (
                     _id_sql(ident, kind) if field == "stock_code" else _text_sql(ident, kind)
@@ -1012,9 +1017,9 @@ def _id_sql(ident: str, kind: str) -> tuple[str, list[str]]:
     """values.to_ids."""
     if _text_kind(kind):
         text = _whole(_trim(ident))
-        return (
-            f"CASE WHEN lower({text}) IN ({', '.join(map(_quote_text, _NULL_TOKENS))}) "
-            f"THEN NULL ELSE {text} END",
+        return (  # every null token is at most 4 characters: lower() only for those
+            f"CASE WHEN length({text}) <= 4 AND lower({text}) IN "
+            f"({', '.join(map(_quote_text, _NULL_TOKENS))}) THEN NULL ELSE {text} END",
             [_padded(ident)],
         )
     if kind.upper() in ("DOUBLE", "FLOAT", "REAL"):
@@ -1030,7 +1035,8 @@ def _customer_sql(ident: str, kind: str) -> tuple[str, list[str]]:
         return _id_sql(ident, kind)
     text = _whole(_trim(ident))
     return (
-        f"CASE WHEN lower({text}) IN ({', '.join(map(_quote_text, _MACHINE_NULLS))}) THEN NULL "
+        f"CASE WHEN length({text}) <= 4 AND lower({text}) IN "
+        f"({', '.join(map(_quote_text, _MACHINE_NULLS))}) THEN NULL "
         f"WHEN contains({text}, '@') AND regexp_full_match({text}, {_quote_text(_EMAIL)}) "
         f"THEN lower({text}) ELSE {text} END",
         [_padded(ident)],
