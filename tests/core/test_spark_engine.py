@@ -196,6 +196,45 @@ def test_parquet_file_and_folder_without_invoice_column(spark_engine, tmp_path):
     pd.testing.assert_frame_equal(parts.customers, expected.customers)
 
 
+def test_order_lines_without_customer_are_handed_to_the_memory_engine(spark_engine, tmp_path):
+    # Shopify writes the customer on an order's first line only: the Python reader fills the
+    # other lines from it; the Spark engine hands such a file over, with a warning saying why
+    lines = []
+    for order in range(12):
+        for line in range(3):
+            lines.append(
+                {
+                    "Name": f"#{1000 + order}",
+                    "Email": f"c{order % 4}@shop.example" if line == 0 else "",
+                    "Created at": f"2024-0{1 + order % 6}-1{line} 10:00",
+                    "Lineitem quantity": 1 + line,
+                    "Lineitem price": 5.0,
+                }
+            )
+    path = tmp_path / "orders.csv"
+    pd.DataFrame(lines).to_csv(path, index=False)
+    mapping = {
+        "customer_id": "Email",
+        "invoice_id": "Name",
+        "invoice_date": "Created at",
+        "quantity": "Lineitem quantity",
+        "unit_price": "Lineitem price",
+    }
+    params = AnalysisParams(
+        input_path=str(path), column_map=tuple(sorted(mapping.items())), spark_master=MASTER
+    )
+    expected = memory.reduce(pipeline.load(params), params)
+    got = spark_engine.reduce(params, lambda *_: None, lambda: False)
+    pd.testing.assert_frame_equal(got.customers, expected.customers)
+    assert got.customers["frequency"].sum() == 12
+    assert got.engine == "memory"
+    assert got.warnings[0].text == (
+        "Read in memory, not by the Spark engine: the file has order lines without customer id "
+        "or date next to lines with them."
+    )
+    assert got.warnings[1:] == expected.warnings
+
+
 def test_multiple_currencies_stop_as_in_memory(spark_engine, tmp_path):
     path = every_kind(tmp_path / "kinds.csv")
     params = AnalysisParams(input_path=str(path))

@@ -180,29 +180,7 @@ def reduce(params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn)
                 f"{why}.",
                 hint="Convert the files to plain CSV or Parquet, or read them one at a time.",
             ) from None
-        return _in_memory(params, progress, cancelled, str(why))
-
-
-def _in_memory(
-    params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn, why: str
-) -> Reduced:
-    if cancelled():
-        raise Cancelled()
-    transactions = io.read_transactions(
-        params.input_path,
-        params.sheet,
-        params.mapping or None,
-        progress=lambda f, s: progress(0.8 * f, s),
-        header_row=params.header_row,
-        date_order=params.date_order,
-    )
-    if cancelled():
-        raise Cancelled()
-    reduced = memory.reduce(
-        transactions, params, lambda f, s: progress(0.8 + 0.2 * f, s), cancelled
-    )
-    note = RunWarning("read", f"Read in memory, not by the DuckDB engine: the file has {why}.")
-    return dataclasses.replace(reduced, warnings=(note, *reduced.warnings))
+        return memory.read_and_reduce(params, progress, cancelled, "DuckDB", str(why))
 
 
 def memory_limit(params: AnalysisParams) -> str | None:

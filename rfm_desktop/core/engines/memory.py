@@ -165,3 +165,49 @@ def reduce(
 def _check(cancelled: CancelledFn) -> None:
     if cancelled():
         raise Cancelled()
+
+
+def read_and_reduce(
+    params: AnalysisParams,
+    progress: ProgressFn,
+    cancelled: CancelledFn,
+    engine: str,
+    why: str,
+) -> Reduced:
+    """Read ``params.input_path`` with core.io and reduce it here, for a file another engine
+    hands over because it needs what only the Python reader does.
+
+    Parameters
+    ----------
+    params, progress, cancelled
+        As in ``pipeline.run``.
+    engine
+        The engine that handed it over ("DuckDB", "Spark"), named in the warning.
+    why
+        What the file has, as the end of "the file has ...".
+
+    Returns
+    -------
+    Reduced
+        The in-memory engine's, with a first "read" warning saying so and why.
+
+    Raises
+    ------
+    Cancelled, InputFileError, SheetError, MappingError, DataError, ParamsError
+        As :func:`io.read_transactions` and :func:`reduce` raise them.
+    """
+    if cancelled():
+        raise Cancelled()
+    transactions = io.read_transactions(
+        params.input_path,
+        params.sheet,
+        params.mapping or None,
+        progress=lambda f, s: progress(0.8 * f, s),
+        header_row=params.header_row,
+        date_order=params.date_order,
+    )
+    if cancelled():
+        raise Cancelled()
+    reduced = reduce(transactions, params, lambda f, s: progress(0.8 + 0.2 * f, s), cancelled)
+    note = RunWarning("read", f"Read in memory, not by the {engine} engine: the file has {why}.")
+    return dataclasses.replace(reduced, warnings=(note, *reduced.warnings))

@@ -19,6 +19,7 @@ of day and month, when every date reads both ways, weighs the first occurrence o
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import threading
 import warnings as pywarnings
@@ -33,8 +34,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rfm_desktop.core import cleaning, io, missing_ids, values
-from rfm_desktop.core.engines import Reduced
+from rfm_desktop.core import checks, cleaning, io, missing_ids, values
+from rfm_desktop.core.engines import Reduced, memory
 from rfm_desktop.core.engines.memory import kept_without_id
 from rfm_desktop.core.engines.snapshot import as_of_day, as_of_label, nothing_before, snapshot_after
 from rfm_desktop.core.errors import (
@@ -64,6 +65,10 @@ _STAMP = "yyyy-MM-dd HH:mm:ss"  # a synthetic invoice's timestamp, as io._synthe
 _session_lock = threading.Lock()
 _session: Any = None  # pyspark.sql.SparkSession, one per process (Spark allows one context)
 _session_master: str | None = None
+
+
+class _Handoff(Exception):
+    """The input needs what only the Python reader does (the reason, as "the file has ...")."""
 
 
 # --------------------------------------------------------------------------- session
@@ -131,6 +136,9 @@ def session(master: str = DEFAULT_MASTER) -> Any:
         )
         if master.startswith("local"):
             builder = builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
+            if "spark.driver.memory" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+                # locally the driver JVM does the work: Spark's 1 GB default fails at 10 M rows
+                builder = builder.config("spark.driver.memory", _local_driver_memory())
         try:
             spark = builder.getOrCreate()
         except Exception as exc:
@@ -144,9 +152,16 @@ def session(master: str = DEFAULT_MASTER) -> Any:
         return spark
 
 
-def _java_home() -> bool:
-    import os
+def _local_driver_memory() -> str:
+    """Half of this machine's memory (as DuckDB's default limit), at least 1 GB: "12g"."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on every system (Windows)
+        return "4g"
+    return f"{max(1, total // 2 // 2**30)}g"
 
+
+def _java_home() -> bool:
     home = os.environ.get("JAVA_HOME")
     return home is not None and (Path(home) / "bin" / "java").exists()
 
@@ -171,7 +186,7 @@ def _cancel_watch(spark: Any, cancelled: CancelledFn) -> Iterator[None]:
     watcher.start()
     try:
         yield
-    except RFMError:
+    except (RFMError, _Handoff):
         raise
     except Exception as exc:
         if cancelled():
@@ -243,11 +258,7 @@ def _read(spark: Any, params: AnalysisParams, kind: str) -> tuple[Any, bool]:
         where = files[0]
         sample = io._head_bytes(where)
         if params.header_row not in (None, 1) or io._text_header_row(where, params.mapping or None):
-            raise InputFileError(
-                f"'{where.name}' has its column headers below the first line: the Spark engine "
-                "reads CSV files with the headers on the first line.",
-                hint="Run with --engine memory, or remove the lines above the headers.",
-            )
+            raise _Handoff("its column headers below the first line")
     sniffed = io._sniff(where, sample, 0)
     encoding = {"utf8": "UTF-8", "cp1252": "windows-1252", "latin-1": "ISO-8859-1"}.get(
         sniffed.encoding, sniffed.encoding
@@ -435,6 +446,47 @@ class _Run:
             eager=True
         )
         self.rows_read = self.rows.count()
+        self._python_only(headers)
+
+    def _python_only(self, headers: list[str]) -> None:
+        """Hand over what io._to_transactions does beyond reading values: blank customer ids,
+        dates or amounts within an order (taken from, or counted once for, the order), and a
+        customer column whose ids never repeat while another column might be the customer
+        (checks.raw_table_notes)."""
+        F = self.F
+        if "invoice_id" in self.chosen:
+            mixed = (
+                self.rows.where(F.col("invoice_id").isNotNull())
+                .groupBy("invoice_id")
+                .agg(
+                    *(
+                        (
+                            F.max(F.col(c).isNull().cast("int"))
+                            * F.max(F.col(c).isNotNull().cast("int"))
+                        ).alias(c)
+                        for c in ("customer_id", "invoice_date", "amount")
+                    )
+                )
+                .agg(*(F.max(c).alias(c) for c in ("customer_id", "invoice_date", "amount")))
+                .first()
+            )
+            if mixed["customer_id"] or mixed["invoice_date"]:
+                raise _Handoff("order lines without customer id or date next to lines with them")
+            if mixed["amount"] and "amount" in self.chosen:
+                raise _Handoff("blank amounts (an order total on the order's first line only)")
+        used = set(self.chosen.values())
+        if any(h not in used and checks._looks_like_customer_key(h) for h in headers):
+            most = (
+                self.rows.where(F.col("customer_id").isNotNull() & F.col("invoice_id").isNotNull())
+                .groupBy("customer_id")
+                .agg(F.countDistinct("invoice_id").alias("n"))
+                .agg(F.max("n"))
+                .first()[0]
+            )
+            if most is not None and most <= 1:
+                raise _Handoff(
+                    "one order per customer (the reader looks for another customer column)"
+                )
 
     def _currency_marks(self, frame: Any, inner: dict[str, str]) -> Any:
         """io._currency_from_marks: without a currency column, the marks in the money cells
@@ -1226,7 +1278,6 @@ def _customers(run: _Run, clean: Any, snapshot: pd.Timestamp | None) -> tuple[pd
 
 def _far_dates(run: _Run, clean: Any) -> list[str]:
     """checks.far_dates on the clean rows (rows per day counted in Spark)."""
-    from rfm_desktop.core import checks
 
     F = run.F
     day = F.expr("invoice_date div 86400000000000")  # whole days since 1970 (after 1970 only)
@@ -1272,6 +1323,19 @@ def reduce(params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn)
     Cancelled
         ``cancelled()`` returned True.
     """
+    try:
+        return _reduce(params, progress, cancelled)
+    except _Handoff as why:
+        path = params.input_path
+        if _is_remote(path) or len(_local_files(path)) != 1 or Path(path).expanduser().is_dir():
+            raise InputFileError(
+                f"'{path}' cannot be read by the Spark engine: it has {why}.",
+                hint="Convert the files to plain CSV or Parquet, or read them one at a time.",
+            ) from None
+        return memory.read_and_reduce(params, progress, cancelled, "Spark", str(why))
+
+
+def _reduce(params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn) -> Reduced:
     progress(0.0, "Starting Spark")
     spark = session(getattr(params, "spark_master", DEFAULT_MASTER) or DEFAULT_MASTER)
     run = _Run(spark, params, progress)
