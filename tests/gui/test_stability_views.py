@@ -64,6 +64,32 @@ def test_kcharts_stream_stability_with_its_spread(qtbot, run_result) -> None:
     assert not charts.stability_plot.isVisible()
 
 
+def test_the_stability_axes_are_labelled_in_their_first_paint(qtbot, run_result, monkeypatch):
+    """Filled while hidden (a results tab not shown, a window resized meanwhile), the stability
+    chart's first paint has its axes' room and labels: pyqtgraph gave the hidden axes no room
+    and a grab before its second paint showed a bare left axis."""
+    charts = KChartsWidget()
+    qtbot.addWidget(charts)
+    charts.resize(1000, 700)
+    charts.set_scores(run_result.sweep.scores)
+    charts.resize(1400, 900)
+    painted: dict[str, list[list[str]]] = {"left": [], "bottom": []}
+    for side, texts in painted.items():
+        axis = charts.stability_plot.getAxis(side)
+
+        def spy(painter, axis=axis, texts=texts, original=axis.generateDrawSpecs):
+            specs = original(painter)
+            texts.append(sorted(text for _rect, _flags, text in specs[2]))
+            return specs
+
+        monkeypatch.setattr(axis, "generateDrawSpecs", spy)
+    charts.show()
+    qtbot.waitUntil(lambda: all(painted.values()))
+    assert painted["left"][0] == ["0", "0.5", "1"]
+    assert painted["bottom"][0] == sorted(str(s.k) for s in run_result.sweep.scores)
+    assert charts.stability_plot.getAxis("left").geometry().width() == 62
+
+
 def test_segment_table_shows_each_clusters_stability_and_flag(qtbot, run_result) -> None:
     view = seg.SegmentsView()
     qtbot.addWidget(view)

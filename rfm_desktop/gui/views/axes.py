@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 
 def plain_number(value: float) -> str:
@@ -34,6 +35,19 @@ class ReadableAxis(pg.AxisItem):
     def __init__(self, orientation: str, **kwargs) -> None:
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)
+
+    def itemChange(self, change, value):
+        result = super().itemChange(change, value)
+        # pyqtgraph sizes an axis that is hidden (or inside a hidden plot) 0 pixels wide and
+        # corrects it only in its first paint: that paint finds no room and draws no labels,
+        # and a grab before the next layout pass shows a bare axis (a plot hidden while its
+        # labels were set, then shown). An axis that becomes visible takes its size at once.
+        if change == QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged and self.isVisible():
+            if self.orientation in ("left", "right"):
+                self._updateWidth()
+            else:
+                self._updateHeight()
+        return result
 
     def tickStrings(self, values, scale, spacing):
         if self.logMode:

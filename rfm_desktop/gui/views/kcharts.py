@@ -96,7 +96,11 @@ class KChartsWidget(QWidget):
             self._chosen_marks[metric.field] = mark
         # stability per K, filled as the sweep streams scores that carry it; hidden without
         self.stability_plot = self.graphics.addPlot(
-            row=2, col=0, colspan=2, axisItems={"left": ReadableAxis("left")}
+            row=2,
+            col=0,
+            colspan=2,
+            # both ReadableAxis: sized when the hidden plot shows (see ReadableAxis.itemChange)
+            axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")},
         )
         self.stability_plot.setMenuEnabled(False)
         self.stability_plot.setMouseEnabled(x=False, y=False)
