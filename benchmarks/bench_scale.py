@@ -55,6 +55,7 @@ class Figure:
     runs: int
     seconds: float | None = None  # median wall time
     peak_gb: float | None = None  # median peak RSS
+    cpu_seconds: float | None = None  # median user + system time (less hurt by a busy machine)
     note: str = ""
 
 
@@ -123,8 +124,11 @@ def engine_flag(engine: str) -> list[str]:
     raise SystemExit(f"this checkout's CLI has no --engine flag: cannot run engine {engine!r}")
 
 
-def run_once(path: Path, engine: str, extra: list[str], max_gb: float) -> tuple[float, float]:
-    """One `segment` run: (wall seconds, peak RSS in GB). Ends the run above ``max_gb``."""
+def run_once(
+    path: Path, engine: str, extra: list[str], max_gb: float
+) -> tuple[float, float, float]:
+    """One `segment` run: (wall seconds, peak RSS in GB, CPU seconds). Ends the run above
+    ``max_gb``."""
     with tempfile.TemporaryDirectory() as out:
         cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "rfm_desktop", "segment", str(path)]
         cmd += ["--out", out, "--quiet", *engine_flag(engine), *extra]
@@ -159,7 +163,8 @@ def run_once(path: Path, engine: str, extra: list[str], max_gb: float) -> tuple[
     if proc.returncode != 0:
         raise RuntimeError(f"segment failed ({proc.returncode}): {err[-1500:]}")
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
-    return wall, rss_kb / 1024 / 1024
+    cpu = sum(float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
+    return wall, rss_kb / 1024 / 1024, cpu
 
 
 def estimate_gb(done: list[Figure], rows: int) -> float | None:
@@ -189,36 +194,42 @@ def measure(
         print(f"{engine} {rows:,} rows: {figure.note}", flush=True)
         return figure
     path = data_file(rows, customers)
-    walls, peaks = [], []
+    walls, peaks, cpus = [], [], []
     for i in range(runs):
         try:
-            wall, peak = run_once(path, engine, extra, max_gb)
+            wall, peak, cpu = run_once(path, engine, extra, max_gb)
         except (MemoryError, RuntimeError) as error:
             figure.note = f"run {i + 1} did not complete: {error}"
             print(f"{engine} {rows:,} rows: {figure.note}", flush=True)
             break
         walls.append(wall)
         peaks.append(peak)
+        cpus.append(cpu)
         print(
-            f"{engine} {rows:,} rows run {i + 1}: {wall:.1f} s, peak RSS {peak:.2f} GB", flush=True
+            f"{engine} {rows:,} rows run {i + 1}: {wall:.1f} s, CPU {cpu:.1f} s, peak RSS "
+            f"{peak:.2f} GB, load average {os.getloadavg()[0]:.1f}",
+            flush=True,
         )
     if walls:
         figure.runs = len(walls)
         figure.seconds = median(walls)
         figure.peak_gb = median(peaks)
+        figure.cpu_seconds = median(cpus)
     return figure
 
 
 def table(figures: list[Figure]) -> str:
     lines = [
-        "| engine | rows | customers | median wall | median peak RSS | runs | note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| engine | rows | customers | median wall | median CPU | median peak RSS | runs | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for f in figures:
         wall = f"{f.seconds:.1f} s" if f.seconds is not None else "–"
         peak = f"{f.peak_gb:.2f} GB" if f.peak_gb is not None else "–"
+        cpu = f"{f.cpu_seconds:.1f} s" if f.cpu_seconds is not None else "–"
         lines.append(
-            f"| {f.engine} | {f.rows:,} | {f.customers:,} | {wall} | {peak} | {f.runs} | {f.note} |"
+            f"| {f.engine} | {f.rows:,} | {f.customers:,} | {wall} | {cpu} | {peak} | {f.runs} "
+            f"| {f.note} |"
         )
     return "\n".join(lines)
 
