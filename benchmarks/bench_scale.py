@@ -161,7 +161,12 @@ def run_once(
     if killed:
         raise MemoryError(f"ended at {killed[0]:.1f} GB resident (limit {max_gb:.1f} GB)")
     if proc.returncode != 0:
-        raise RuntimeError(f"segment failed ({proc.returncode}): {err[-1500:]}")
+        said = [line for line in err.splitlines() if line.startswith(("error:", "Traceback"))]
+        cpu = sum(float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
+        raise RuntimeError(
+            f"segment exited {proc.returncode} after {wall:.0f} s ({cpu:.0f} s CPU): "
+            + (said[0] if said else err.strip().splitlines()[-1])
+        )
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
     cpu = sum(float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
     return wall, rss_kb / 1024 / 1024, cpu
