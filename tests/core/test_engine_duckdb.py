@@ -407,3 +407,42 @@ def test_the_null_words_fit_the_engines_length_guard():
     from rfm_desktop.core import values
 
     assert max(len(w) for w in values._NULL_TOKENS + values._MACHINE_NULLS) <= 4
+
+
+def test_a_damaged_parquet_file_is_named_with_duckdbs_reason(tmp_path):
+    good = tmp_path / "good.parquet"
+    every_case().to_parquet(good)
+    broken = tmp_path / "broken.parquet"
+    data = good.read_bytes()
+    footer = int.from_bytes(data[-8:-4], "little") + 8
+    # header and footer kept (so the layout reads), the column chunks overwritten
+    broken.write_bytes(data[:4] + b"Z" * (len(data) - footer - 4) + data[-footer:])
+    with pytest.raises(InputFileError) as caught:
+        pipeline.reduce(AnalysisParams(input_path=str(broken), engine="duckdb"))
+    message = str(caught.value)
+    assert message.startswith("'broken.parquet' could not be read: it is damaged")
+    assert "(DuckDB: " in message
+
+
+def test_an_engine_failure_not_caused_by_the_file_is_not_called_a_damaged_file(
+    tmp_path, monkeypatch
+):
+    import duckdb
+
+    path = tmp_path / "cases.parquet"
+    every_case().to_parquet(path)
+
+    def disk_full(self, layout):
+        raise duckdb.IOException(
+            'IO Error: Could not write file "/cache/spill/run-1/duckdb_temp_block-4.block": '
+            "No space left on device"
+        )
+
+    monkeypatch.setattr(duckdb_engine._Run, "_reduce", disk_full)
+    with pytest.raises(DataError) as caught:
+        pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+    message = str(caught.value)
+    assert "damaged" not in message
+    assert message.startswith("The DuckDB engine stopped: IO Error: Could not write file")
+    assert "No space left on device" in message
+    assert str(cache.spill_dir()) in caught.value.hint

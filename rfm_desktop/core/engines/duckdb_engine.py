@@ -247,6 +247,10 @@ class _Watch:
                 self.progress(start + (end - start) * min(done / 100.0, 1.0), label)
 
 
+#: Words of DuckDB errors about its own writing (spill, temp files, disk space), not the input.
+_NOT_THE_FILE = ("could not write", "no space left", "temp_directory", "temporary file", "disk")
+
+
 class _Run:
     """One reduction: the queries over one connection, in order."""
 
@@ -291,14 +295,36 @@ class _Run:
         return dataclasses.replace(reduced, input_sha256=sha256, input_size=size)
 
     def _failed(self, exc: Exception) -> RFMError:
-        """A DuckDB error while reading: a CSV whose rows do not split like its headers goes
-        to the Python reader (it skips such rows and says so); else the reader's message."""
+        """A DuckDB error other than running out of memory or a cancel.
+
+        A CSV whose rows do not split like its headers goes to the Python reader (it skips such
+        rows and says so). An error about writing (the spill folder's disk full, temp files) is
+        not the file's fault: saying "damaged" there would send the analyst to re-export a good
+        file. Anything else is read as a damaged file. Both messages carry DuckDB's own first
+        line, so a wrong guess still shows the cause.
+        """
         text = str(exc)
         if self.source.kind == "text" and ("CSV" in text or "csv" in text):
             raise _Handoff("rows that do not split into the columns of the header")
-        first = self.source.files[0]
-        noun = "Parquet file" if self.source.kind == "parquet" else "text (CSV) file"
-        return InputFileError(f"'{first.name}' could not be read: it is damaged or not a {noun}.")
+        said = next(
+            (line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__
+        )
+        said = said if len(said) <= 300 else said[:297] + "..."
+        lowered = text.lower()
+        if not any(word in lowered for word in _NOT_THE_FILE):
+            files = self.source.files
+            named = next((f for f in files if str(f) in text or f.name in text), files[0])
+            noun = "Parquet file" if self.source.kind == "parquet" else "text (CSV) file"
+            return InputFileError(
+                f"'{named.name}' could not be read: it is damaged or not a {noun} (DuckDB: {said})."
+            )
+        return DataError(
+            f"The DuckDB engine stopped: {said}",
+            hint=(
+                f"Check the free disk space of the spill folder ({cache.spill_dir()}), raise "
+                "--memory-limit, or run with --engine memory if the data fit in memory."
+            ),
+        )
 
     def _stage(self, start: float, end: float, label: str) -> None:
         if self.watch.interrupted or self.cancelled():  # a cancel seen between two queries
