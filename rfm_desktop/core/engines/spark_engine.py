@@ -136,7 +136,8 @@ def session(master: str = DEFAULT_MASTER) -> Any:
         )
         if master.startswith("local"):
             builder = builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
-            if "spark.driver.memory" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+            submit = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+            if "spark.driver.memory" not in submit and "--driver-memory" not in submit:
                 # locally the driver JVM does the work: Spark's 1 GB default fails at 10 M rows
                 builder = builder.config("spark.driver.memory", _local_driver_memory())
         try:
@@ -153,12 +154,17 @@ def session(master: str = DEFAULT_MASTER) -> Any:
 
 
 def _local_driver_memory() -> str:
-    """Half of this machine's memory (as DuckDB's default limit), at least 1 GB: "12g"."""
+    """The local driver's heap: 4 GB, or half of this machine's memory when that is less.
+
+    Measured at 10 M rows / 1 M customers (local[2]): 1 GB (Spark's default) fails; 4 GB
+    completes with 6.1 GB peak RSS for Python and the JVM together; half of 24 GB (12 GB)
+    is as fast but the JVM grows to 13.7 GB before it collects.
+    """
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # not on every system (Windows)
         return "4g"
-    return f"{max(1, total // 2 // 2**30)}g"
+    return f"{max(1, min(4, total // 2 // 2**30))}g"
 
 
 def _java_home() -> bool:
