@@ -32,8 +32,11 @@ DIST = ROOT / "dist"
 APP_NAME = "rfm-desktop"
 BUNDLE = DIST / APP_NAME
 ICONS = ROOT / "resources" / "icons"
-# The goal is 350 MB; the bundle is ~346 MB (see README.md, "Size (Linux)").
-MAX_MB_LINUX = 350
+# The goal was 350 MB for the desktop app alone (~346 MB). DuckDB, the stack's out-of-core engine
+# (issue 15: `segment --engine duckdb`, and `auto` above 10 M parquet rows / 1 GB of CSV), adds its
+# one 65.6 MB library: the bundle's headless `segment` is how monthly re-runs of big exports run,
+# so it ships, and the limit is 420 MB (412.1 MB measured; see README.md, "Size (Linux)").
+MAX_MB_LINUX = 420
 
 
 def executable(bundle: Path = BUNDLE) -> Path:
