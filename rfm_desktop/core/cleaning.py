@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -534,7 +534,7 @@ def clean(
     keep = np.ones(rows_read, dtype=bool)
     remaining = rows_read
     for step in STEPS:
-        enabled = step.option is None or bool(getattr(options, step.option))
+        enabled = is_on(step, options)
         if not enabled and not count_disabled:
             steps.append(CleaningStep(step.name, step.label, remaining, 0, remaining, False, None))
             continue
@@ -569,6 +569,47 @@ def clean(
         counted(report)
     current = frame if remaining == rows_read else frame.loc[keep]
     return current.reset_index(drop=True), report
+
+
+def is_on(step: _Step, options: CleaningOptions) -> bool:
+    """Whether ``step`` runs with these options (a step without a switch always runs)."""
+    return step.option is None or bool(getattr(options, step.option))
+
+
+def counted_steps(
+    rows_read: int, options: CleaningOptions, removed: Mapping[str, tuple[int, pd.Series | None]]
+) -> list[CleaningStep]:
+    """The report's steps from counts an engine made elsewhere (DuckDB, Spark): per switched-on
+    step, ``removed[name]`` = (rows it removes that earlier steps kept, the first such row as the
+    in-memory frame holds it); switched-off steps are listed off and uncounted.
+
+    Raises
+    ------
+    DataError : no rows are left (:func:`nothing_left`).
+    """
+    steps: list[CleaningStep] = []
+    remaining = rows_read
+    for step in STEPS:
+        if not is_on(step, options):
+            steps.append(CleaningStep(step.name, step.label, remaining, 0, remaining, False, None))
+            continue
+        count, first = removed.get(step.name, (0, None))
+        before, remaining = remaining, remaining - count
+        steps.append(
+            CleaningStep(
+                step=step.name,
+                label=step.label,
+                before=before,
+                removed=count,
+                after=remaining,
+                enabled=True,
+                would_remove=count,
+                example=step.example(first) if count and first is not None else None,
+            )
+        )
+    if remaining == 0:
+        raise nothing_left(steps, rows_read)
+    return steps
 
 
 def nothing_left(steps: list[CleaningStep], rows_read: int) -> DataError:

@@ -668,9 +668,7 @@ class _Run:
 
     def _clean(self, rows_read: int) -> CleaningReport:
         """The step each row is removed by (views ``steps`` and ``clean``) and the report."""
-        enabled = [
-            s for s in cleaning.STEPS if s.option is None or bool(getattr(self.options, s.option))
-        ]
+        enabled = [s for s in cleaning.STEPS if cleaning.is_on(s, self.options)]
         hits = self._hits()
         cases = " ".join(
             f"WHEN hits & {1 << i} <> 0 THEN {i}"
@@ -714,29 +712,11 @@ class _Run:
             ).fetchall()
         )
         examples = self._rows_at([first for _, first in counted.values()])
-        steps: list[CleaningStep] = []
-        remaining = rows_read
-        for i, step in enumerate(cleaning.STEPS):
-            if step not in enabled:
-                steps.append(CleaningStep(step.name, step.label, remaining, 0, remaining, False))
-                continue
-            count, first = counted.get(i, (0, 0))
-            before = remaining
-            remaining -= count
-            steps.append(
-                CleaningStep(
-                    step=step.name,
-                    label=step.label,
-                    before=before,
-                    removed=count,
-                    after=remaining,
-                    enabled=True,
-                    would_remove=count,
-                    example=step.example(examples[first]) if count else None,
-                )
-            )
-        if remaining == 0:
-            raise cleaning.nothing_left(steps, rows_read)
+        steps = cleaning.counted_steps(
+            rows_read,
+            self.options,
+            {cleaning.STEPS[i].name: (n, examples[first]) for i, (n, first) in counted.items()},
+        )
         notes = cleaning.cancellation_notes(steps, rows_read) + self._c_ids_note()
         return CleaningReport(
             rows_read=rows_read,

@@ -831,7 +831,7 @@ class _Run:
         rows = rows.withColumn("f_non_product", F.col("_flag_stock_code"))
         keep = F.lit(True)
         for step in cleaning.STEPS[:-1]:
-            if _enabled(step, options):
+            if cleaning.is_on(step, options):
                 keep = keep & ~F.col(f"f_{step.name}")
         if options.drop_duplicates:
             from pyspark.sql import Window
@@ -852,7 +852,7 @@ class _Run:
         keep = F.lit(True)
         sums = []
         for step in cleaning.STEPS:
-            if not _enabled(step, options):
+            if not cleaning.is_on(step, options):
                 continue
             hit = keep & F.col(f"f_{step.name}")
             sums += [
@@ -865,50 +865,31 @@ class _Run:
         examples = {
             int(counts[f"e_{s.name}"])
             for s in cleaning.STEPS
-            if counts is not None and _enabled(s, options) and counts[f"e_{s.name}"] is not None
+            if counts is not None
+            and cleaning.is_on(s, options)
+            and counts[f"e_{s.name}"] is not None
         }
         rows = self.examples(examples)
-        steps: list[CleaningStep] = []
-        remaining = self.rows_read
-        for step in cleaning.STEPS:
-            if not _enabled(step, options):
-                steps.append(
-                    CleaningStep(step.name, step.label, remaining, 0, remaining, False, None)
-                )
-                continue
-            assert counts is not None
-            count = int(counts[f"n_{step.name}"] or 0)
-            before = remaining
-            remaining -= count
-            first = counts[f"e_{step.name}"]
-            steps.append(
-                CleaningStep(
-                    step=step.name,
-                    label=step.label,
-                    before=before,
-                    removed=count,
-                    after=remaining,
-                    enabled=True,
-                    would_remove=count,
-                    example=step.example(rows[int(first)]) if count else None,
-                )
+        removed = {
+            step.name: (
+                int(counts[f"n_{step.name}"] or 0),
+                rows.get(int(counts[f"e_{step.name}"]))
+                if counts[f"e_{step.name}"] is not None
+                else None,
             )
-        if remaining == 0:
-            worst = max((s for s in steps if s.enabled), key=lambda s: s.removed)
-            raise DataError(
-                f"No rows are left after cleaning: the step '{worst.label}' removed {worst.removed:,} "
-                f"of {self.rows_read:,} rows (e.g. {worst.example}).",
-                hint="Switch that cleaning step off or check the column mapping.",
-            )
+            for step in cleaning.STEPS
+            if counts is not None and cleaning.is_on(step, options)
+        }
+        steps = cleaning.counted_steps(self.rows_read, options, removed)
         self.report = CleaningReport(
             rows_read=self.rows_read,
             steps=tuple(steps),
             outlier_mode=options.outliers,
             warnings=tuple(
-                cleaning._cancellation_notes(steps, self.rows_read) + self._frame_notes()
+                cleaning.cancellation_notes(steps, self.rows_read) + self._frame_notes()
             ),
         )
-        self.remaining = remaining
+        self.remaining = steps[-1].after
 
     def examples(self, wanted: set[int]) -> dict[int, pd.Series]:
         """The rows ``wanted`` (by ``_ROW``) as the in-memory frame holds them."""
@@ -1074,10 +1055,6 @@ _VALUE_TESTS: dict[str, Callable[[pd.Series, Any], np.ndarray]] = {
     "currency": _other_currency,
     "stock_code": _non_product,
 }
-
-
-def _enabled(step: Any, options: Any) -> bool:
-    return step.option is None or bool(getattr(options, step.option))
 
 
 def _timestamp(ns: int | None) -> pd.Timestamp:
