@@ -37,6 +37,7 @@ from rfm_desktop.core.filenames import unique_file_names
 from rfm_desktop.core.params import AnalysisParams
 from rfm_desktop.core.result import AnalysisResult, ClusterProfile
 from rfm_desktop.core.scoring import thresholds_frame
+from rfm_desktop.core.writing import Content
 
 CUSTOMER_COLUMNS = (
     "customer_id",
@@ -227,11 +228,12 @@ def customer_table(
     if customer_ids is not None:
         mask &= customers["customer_id"].isin(list(customer_ids)).to_numpy()
     columns = list(CUSTOMER_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in customers.columns]
-    table = (
-        customers.loc[mask, columns]
-        .sort_values("customer_id", kind="stable")
-        .reset_index(drop=True)
-    )
+    # every customer: the columns without a copy (copy-on-write); the engines give the
+    # customers sorted by id already, and sorting a sorted table would copy every column again
+    table = customers[columns] if mask.all() else customers.loc[mask, columns]
+    if not table["customer_id"].is_monotonic_increasing:
+        table = table.sort_values("customer_id", kind="stable")
+    table = table.reset_index(drop=True)
     for column in ("silhouette", "pc1", "pc2", "pc3", "p_alive", "expected_purchases"):
         if column in table.columns:
             table[column] = table[column].round(6)
@@ -243,21 +245,27 @@ def customer_table(
     return table
 
 
-def _rows(table: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
-    """The rows of ``table`` in ``mask``, numbered from 0 (as :func:`customer_table` gives them:
-    its rows are sorted by customer id, which is unique, so a part keeps that order)."""
-    return table.loc[mask].reset_index(drop=True)
-
-
 def _csv_bytes(frame: pd.DataFrame, *, neutralised: bool = False) -> bytes:
     """UTF-8 CSV via Arrow's writer (1 M customers: 0.3 s against 2+ s for DataFrame.to_csv).
     ``neutralised``: formula-like text was already neutralised (see :func:`_neutralise_frame`)."""
-    table = pa.Table.from_pandas(
-        frame if neutralised else _neutralise_frame(frame), preserve_index=False
-    )
-    buffer = pa.BufferOutputStream()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(quoting_style="needed"))
-    return buffer.getvalue().to_pybytes()
+    return bytes(_csv_data(frame if neutralised else _neutralise_frame(frame)))
+
+
+#: rows formatted at a time: the CSV grows in one buffer and Arrow's copy of the rows stays small
+_FORMAT_ROWS = 500_000
+
+
+def _csv_data(frame: pd.DataFrame) -> bytearray:
+    """The CSV of an already neutralised ``frame``, formatted :data:`_FORMAT_ROWS` rows at a
+    time into one growing buffer (at 5,000,000 customers a 600 MB file, held once)."""
+    data = bytearray()
+    for start in range(0, max(len(frame), 1), _FORMAT_ROWS):
+        table = pa.Table.from_pandas(frame.iloc[start : start + _FORMAT_ROWS], preserve_index=False)
+        sink = pa.BufferOutputStream()
+        options = pa_csv.WriteOptions(quoting_style="needed", include_header=start == 0)
+        pa_csv.write_csv(table, sink, options)
+        data += sink.getvalue()
+    return data
 
 
 def campaign_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -684,7 +692,8 @@ def centroid_values(result: AnalysisResult, cluster: ClusterProfile) -> list[flo
     a later ``--compare`` matches its clusters against; None for the Outliers segment."""
     if result.feature_space is None or cluster.is_outlier_segment or not cluster.size:
         return None
-    members = result.customers[result.customers["cluster"] == cluster.id]
+    customers = result.customers
+    members = customers.loc[customers["cluster"] == cluster.id, list(result.feature_space.features)]
     # finite: the mean of a non-empty cluster's scaled features (what _num rounds, minus its None)
     return [round(float(v), 6) for v in result.feature_space.apply(members).mean(axis=0)]
 
@@ -796,7 +805,7 @@ def _json_bytes(data: dict[str, Any]) -> bytes:
 csv_bytes, json_bytes = _csv_bytes, _json_bytes
 
 
-class RenderedFiles(Mapping[str, bytes]):
+class RenderedFiles(Mapping[str, Content]):
     """Relative path -> content, each file rendered when it is read and not kept.
 
     The staged writer reads each file once, so an export of millions of customers holds one
@@ -805,13 +814,13 @@ class RenderedFiles(Mapping[str, bytes]):
     """
 
     def __init__(self) -> None:
-        self._makers: dict[str, Callable[[], bytes]] = {}
+        self._makers: dict[str, Callable[[], Content]] = {}
 
-    def add(self, relative: str, content: bytes | Callable[[], bytes]) -> None:
+    def add(self, relative: str, content: Content | Callable[[], Content]) -> None:
         """Add a file: its bytes, or a function that renders them when they are read."""
         self._makers[relative] = content if callable(content) else (lambda: content)
 
-    def __getitem__(self, relative: str) -> bytes:
+    def __getitem__(self, relative: str) -> Content:
         return self._makers[relative]()
 
     def __iter__(self) -> Iterator[str]:
@@ -835,13 +844,12 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> RenderedFiles
     files = RenderedFiles()
 
     @cache
-    def every() -> pd.DataFrame:
-        # one table, sorted and neutralised once (when the first customer file is written);
-        # each cluster's and segment's file takes its rows from it (per file, sorting and
-        # neutralising again cost seconds at 1 M customers)
-        return _neutralise_frame(customer_table(result))
+    def every() -> CustomerLines:
+        # one table, sorted, neutralised and formatted once (when the first customer file is
+        # written); each cluster's and segment's file takes its lines from it
+        return CustomerLines(_neutralise_frame(customer_table(result)))
 
-    files.add("customers.csv", lambda: _csv_bytes(every(), neutralised=True))
+    files.add("customers.csv", lambda: every().data)
     names = segment_file_names(result, ".csv")
     for profile in result.clusters:
         files.add(f"segments/{names[profile.id]}", partial(_part_csv, every, "cluster", profile.id))
@@ -878,11 +886,68 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> RenderedFiles
     return files
 
 
-def _part_csv(every: Callable[[], pd.DataFrame], column: str, value: object) -> bytes:
-    """The CSV of the rows of the shared customer table whose ``column`` is ``value``."""
-    table = every()
-    return _csv_bytes(
-        _rows(table, table[column].isin([value]).to_numpy(bool, na_value=False)), neutralised=True
+def _part_csv(every: Callable[[], CustomerLines], column: str, value: object) -> Content:
+    """The CSV of the rows of the shared customer lines whose ``column`` is ``value``."""
+    return every().part(column, value)
+
+
+class CustomerLines:
+    """A customer table formatted as CSV once, and the CSV of any part of its rows cut from it.
+
+    Arrow's writer formats each value on its own (a number, a quoted text), so a part's file is
+    the header and the lines of its rows, in the table's order: at 1,000,000 customers the
+    eleven cluster and segment files cost 0.2 s that way against 1.5 s formatted one by one. A
+    text value with a line break (quoted, on two lines) would spread a row over two lines;
+    then each part is formatted from its rows as before.
+
+    Parameters
+    ----------
+    table
+        The customer table, already neutralised (:func:`_neutralise_frame`).
+    """
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        #: the whole table's CSV (UTF-8, header first)
+        self.data = _csv_data(table)
+        self._lines = _split_lines(self.data, len(table))
+        # what a part needs; the whole table only when its rows cannot be cut from the lines
+        self._table = table if self._lines is None else table[["cluster", "rfm_segment"]]
+
+    def part(self, column: str, value: object) -> Content:
+        """The CSV of the rows whose ``column`` is ``value``: what :func:`_csv_bytes` gives
+        for those rows alone (the same bytes)."""
+        mask = self._table[column].isin([value]).to_numpy(bool, na_value=False)
+        if self._lines is None:
+            return _csv_bytes(self._table.loc[mask].reset_index(drop=True), neutralised=True)
+        mask = np.concatenate(([True], mask))  # the header is line 0
+        data = bytearray()
+        for start in range(0, len(mask), _FORMAT_ROWS):  # a block of lines at a time
+            chosen = self._lines[start : start + _FORMAT_ROWS].filter(
+                pa.array(mask[start : start + _FORMAT_ROWS])
+            )
+            if len(chosen):
+                offsets = np.frombuffer(chosen.buffers()[1], np.int64)
+                first, last = offsets[[chosen.offset, chosen.offset + len(chosen)]]
+                data += memoryview(chosen.buffers()[2])[first:last]
+        return data
+
+
+def _split_lines(data: Content, rows: int) -> pa.Array | None:
+    """The lines of a CSV of ``rows`` rows (the header first) as one Arrow array over ``data``,
+    without a copy; None when a value holds a line break (more line ends than rows + 1)."""
+    if data.count(b"\n") != rows + 1:
+        return None
+    codes = np.frombuffer(data, np.uint8)
+    # line ends found a block at a time, so the comparison's temporary stays small
+    ends = np.concatenate(
+        [
+            np.flatnonzero(codes[start : start + _FORMAT_ROWS * 128] == ord("\n")) + start + 1
+            for start in range(0, len(codes), _FORMAT_ROWS * 128)
+        ]
+    )
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    return pa.Array.from_buffers(
+        pa.large_binary(), rows + 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
 
 
@@ -893,7 +958,7 @@ def export_all(
     xlsx: bool = False,
     lock: writing.FolderLock | None = None,
     tables: dict[str, pd.DataFrame] | None = None,
-    extra: Mapping[str, bytes] | None = None,
+    extra: Mapping[str, Content] | None = None,
 ) -> list[Path]:
     """Write :func:`result_files` (plus ``extra``, e.g. the HTML report) and ``run.json`` into
     ``out_dir`` as one unit, replacing the previous result.
@@ -913,7 +978,7 @@ def export_all(
 
 def write_export(
     folder: str | os.PathLike[str],
-    files: Mapping[str, bytes],
+    files: Mapping[str, Content],
     result: AnalysisResult,
     *,
     replace: bool,

@@ -240,7 +240,7 @@ def prepare_from(
     DataError
         Fewer than 3 customers are left to segment.
     """
-    customers = reduced.customers.copy()
+    customers = reduced.customers.copy(deep=False)  # copy-on-write: new columns stay here
     report = reduced.report
     warnings = list(reduced.warnings)
     warnings += as_warnings(checks.dominant_customer(customers), "cleaning")  # before outliers go
@@ -272,7 +272,9 @@ def prepare_from(
             hint="Check the cleaning options (outliers, cancellations) and the customer id column.",
         )
     progress(0.6, "Scaling features")
-    features = clustering.prepare_features(customers.loc[fit_mask], params.clustering)
+    # a boolean mask copies every column, also when it keeps every customer
+    fit_customers = customers if fit_mask.all() else customers.loc[fit_mask]
+    features = clustering.prepare_features(fit_customers, params.clustering)
     progress(1.0, "Features ready")
     warnings += as_warnings(checks.too_few_to_cluster(int(fit_mask.sum())), "clustering")
     warnings += as_warnings(features.warnings, "clustering")
@@ -601,6 +603,10 @@ def _assemble(
     basis = prepared.silhouette_basis(options.seed)
     per_point = np.full(len(fit_customers), np.nan)
     per_point[basis.index] = basis.samples(labels)
+    # the run's last use of the distances (400 MB at 10,000 customers): freed before the
+    # customer columns below are made, rather than held to the end of the run
+    prepared._basis = None
+    del basis
     # The Outliers segment is not clustered, but it is placed in the same scaled and PCA space
     # so the 2D and 3D views can draw it.
     rest = features.scale_more(customers.loc[~fit_mask]) if not fit_mask.all() else None
@@ -608,16 +614,19 @@ def _assemble(
 
     n = len(customers)
     outlier_id = k if not fit_mask.all() else None
-    cluster = np.full(n, k, dtype=np.int32)
-    cluster[fit_mask] = labels
-    silhouette = np.full(n, np.nan)
-    silhouette[fit_mask] = per_point
-    pcs = np.full((n, 3), np.nan)
-    pcs[fit_mask] = coords
-    scaled = np.full((n, len(features.names)), np.nan)
-    scaled[fit_mask] = features.scaled
+    # every customer clustered: the fit's own arrays (at 5 M customers each full copy is
+    # 40-120 MB); otherwise the Outliers segment fills the rows k-means did not see
+    cluster, silhouette, pcs, scaled = labels, per_point, coords, features.scaled
     if rest is not None:
+        cluster = np.full(n, k, dtype=np.int32)
+        cluster[fit_mask] = labels
+        silhouette = np.full(n, np.nan)
+        silhouette[fit_mask] = per_point
+        pcs = np.full((n, 3), np.nan)
+        pcs[fit_mask] = coords
         pcs[~fit_mask] = rest_coords
+        scaled = np.full((n, len(features.names)), np.nan)
+        scaled[fit_mask] = features.scaled
         scaled[~fit_mask] = rest
 
     out = customers.copy(deep=False)  # copy-on-write: the new columns do not reach customers

@@ -13,7 +13,7 @@ import pandas as pd
 
 from rfm_desktop.core.palette import cluster_color
 from rfm_desktop.core.result import ClusterProfile
-from rfm_desktop.core.rfm import score_value
+from rfm_desktop.core.rfm import continuous_scores
 from rfm_desktop.core.rules import RFM_02, STRATEGIES, RuleSet, SegmentRule
 
 OUTLIER_NAME = "Outliers"
@@ -30,13 +30,20 @@ def outlier_label(cluster_id: int) -> str:
 
 
 def centroid_scores(
-    centroid: dict[str, float], population: pd.DataFrame, bins: int = 5
-) -> tuple[float, float, float]:
-    """R/F/M scores (continuous, 1..bins) a centroid in original units would get among all customers."""
-    r = score_value(population["recency"].to_numpy(), centroid["recency"], reverse=True, bins=bins)
-    f = score_value(population["frequency"].to_numpy(), centroid["frequency"], bins=bins)
-    m = score_value(population["monetary"].to_numpy(), centroid["monetary"], bins=bins)
-    return r, f, m
+    centroids: list[dict[str, float]], population: pd.DataFrame, bins: int = 5
+) -> list[tuple[float, float, float]]:
+    """R/F/M scores (continuous, 1..bins) each centroid in original units would get among all
+    customers (:func:`~rfm_desktop.core.rfm.score_value`; each measure sorted once for all)."""
+    r, f, m = (
+        continuous_scores(
+            population[measure].to_numpy(),
+            [c[measure] for c in centroids],
+            reverse=measure == "recency",
+            bins=bins,
+        ).tolist()
+        for measure in ("recency", "frequency", "monetary")
+    )
+    return list(zip(r, f, m, strict=True))
 
 
 def closest_rules(
@@ -50,8 +57,9 @@ def closest_rules(
     picked: list[SegmentRule | None] = [None] * len(centroids)
     taken: set[str] = set()
     order = sorted(range(len(centroids)), key=lambda i: -centroids[i]["monetary"])
+    every = centroid_scores(centroids, population, rules.scale)
     for i in order:
-        scores = centroid_scores(centroids[i], population, rules.scale)
+        scores = every[i]
         free = [
             (rule.distance(*scores), pos)
             for pos, rule in enumerate(rules.rules)
@@ -89,8 +97,10 @@ def build_profiles(
     total = len(customers)
     revenue_total = float(customers["monetary"].sum()) or 1.0
     profiles = []
+    # only the columns a profile reads: a boolean mask copies every column it is given
+    measured = customers[["cluster", "recency", "frequency", "monetary", "silhouette"]]
     for cluster_id in sorted(names):
-        members = customers[customers["cluster"] == cluster_id]
+        members = measured[measured["cluster"] == cluster_id]
         is_outlier = cluster_id == outlier_id
         name = names[cluster_id]
         orders = float(members["frequency"].sum())

@@ -175,7 +175,7 @@ def score_customers(
         whose score box holds the customer, else "Others").
     """
     scales = tuple(scales) if scales is not None else build_scales(customers)
-    out = customers.copy()
+    out = customers.copy(deep=False)  # copy-on-write: the new columns do not reach customers
     for scale in scales:
         out[f"{scale.letter.lower()}_score"] = scale.scores(out[scale.measure].to_numpy())
     # R, F, M as digits (R package rfm); with 10 scores each takes two digits so 10 stays readable
@@ -200,15 +200,43 @@ def score_value(
     interpolated linearly between the population's distinct values, so a centroid of 1.01 orders
     sits next to "1 order" and not above every one-order customer.
     """
+    return float(continuous_scores(population, [value], reverse=reverse, bins=bins)[0])
+
+
+def continuous_scores(
+    population: np.ndarray,
+    values: Sequence[float] | np.ndarray,
+    *,
+    reverse: bool = False,
+    bins: int = 5,
+) -> np.ndarray:
+    """:func:`score_value` of each of ``values`` (e.g. every cluster's centroid), with one pass
+    over the population (its distinct values are sorted once, not once per value).
+
+    Parameters
+    ----------
+    population
+        The customers' values of one measure (days, orders or the file's currency).
+    values
+        Values in the same unit.
+    reverse, bins
+        As in :func:`score_value`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per value, float64 in 1..bins.
+    """
     population = np.asarray(population, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
     if not len(population):
-        return (1 + bins) / 2
+        return np.full(len(values), (1 + bins) / 2)
     distinct, counts = np.unique(population, return_counts=True)
     at_or_below = np.cumsum(counts)
     mid_share = (at_or_below - counts / 2) / len(population)
-    share = float(np.interp(value, distinct, mid_share))
-    score = float(np.clip(0.5 + bins * share, 1.0, bins))
-    return bins + 1.0 - score if reverse else score
+    share = np.interp(values, distinct, mid_share)
+    scores = np.clip(0.5 + bins * share, 1.0, bins)
+    return bins + 1.0 - scores if reverse else scores
 
 
 #: columns of :func:`segment_summary`, the per-segment statistics of the R package's

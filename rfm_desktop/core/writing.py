@@ -54,6 +54,9 @@ STAGING_PREFIX = ".rfm-staging-"
 _PREVIOUS = ".previous"
 #: Temporary files of the writer before this module (``tempfile.mkstemp`` next to the target).
 _LEGACY_TMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+#: A file's content. A bytearray is a large file built up in place (a customer list of
+#: millions of rows), which an immutable bytes would have to copy once more.
+Content = bytes | bytearray
 
 
 # ---------------------------------------------------------------- the lock
@@ -201,7 +204,7 @@ def _holder(fd: int) -> str:
 # ---------------------------------------------------------------- writing a set
 def write_files(
     folder: str | os.PathLike[str],
-    files: Mapping[str, bytes],
+    files: Mapping[str, Content],
     *,
     replace: bool,
     lock: FolderLock | None = None,
@@ -306,7 +309,7 @@ def _is_relative(rel: object) -> bool:
     )
 
 
-def _check_blocked(folder: Path, files: Mapping[str, bytes]) -> None:
+def _check_blocked(folder: Path, files: Mapping[str, Content]) -> None:
     """Fail before any change when a file stands where the result needs a folder, or the reverse."""
     for rel in files:
         parts = PurePosixPath(rel).parts
@@ -325,7 +328,7 @@ def _check_blocked(folder: Path, files: Mapping[str, bytes]) -> None:
             )
 
 
-def _stage(staging: Path, files: Mapping[str, bytes], replace: bool) -> None:
+def _stage(staging: Path, files: Mapping[str, Content], replace: bool) -> None:
     os.mkdir(staging, 0o700)
     entries = {}
     for rel, data in files.items():
@@ -344,7 +347,7 @@ def _stage(staging: Path, files: Mapping[str, bytes], replace: bool) -> None:
     )
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def _write_new(path: Path, data: Content) -> None:
     """A new file, mode 0666 minus the umask, flushed to disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

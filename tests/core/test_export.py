@@ -255,20 +255,31 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
     result, tmp_path, monkeypatch
 ):
     """At millions of customers each customer file is some hundred megabytes: the export renders
-    one when the writer reads it and keeps none, so memory holds one file, not all of them."""
+    one when the writer reads it and keeps none but the customers' CSV, so memory holds that
+    and one file, not all of them. The customers are sorted and formatted once; each cluster's
+    and segment's file is cut from those lines just before it is written."""
     tables, rendered = [], []
-    real_table, real_csv = export.customer_table, export._csv_bytes
+    real_table, real_data, real_part = (
+        export.customer_table,
+        export._csv_data,
+        export.CustomerLines.part,
+    )
 
     def counted_table(res, **which):
         tables.append(which)
         return real_table(res, **which)
 
-    def counted_csv(frame, **options):
-        rendered.append(len(frame))
-        return real_csv(frame, **options)
+    def counted_data(frame):
+        rendered.append(("table", len(frame)))
+        return real_data(frame)
+
+    def counted_part(lines, column, value):
+        rendered.append((column, value))
+        return real_part(lines, column, value)
 
     monkeypatch.setattr(export, "customer_table", counted_table)
-    monkeypatch.setattr(export, "_csv_bytes", counted_csv)
+    monkeypatch.setattr(export, "_csv_data", counted_data)
+    monkeypatch.setattr(export.CustomerLines, "part", counted_part)
     files = export.result_files(result)
     assert tables == []  # listing the files renders no customer table
     small = len(rendered)  # stability.csv is small and rendered at once
@@ -288,12 +299,83 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
     monkeypatch.setattr(writing, "_write_new", write_new)
     export.export_all(result, tmp_path / "out")
     # export_all lists the files again (the small ones rendered again); then the customers are
-    # sorted once and each customer file is rendered once, just before it is written
+    # sorted and formatted once and each customer file is rendered once, just before it is written
     base = 2 * small
     assert tables == [{}]
-    assert rendered[base] == result.customer_count
+    assert rendered[base] == ("table", result.customer_count)
     assert written_after[: len(customer_files)] == list(
         range(base + 1, base + len(customer_files) + 1)
     )
-    expected = real_csv(real_table(result))
+    parts = rendered[base + 1 : base + len(customer_files)]
+    assert parts == [("cluster", c.id) for c in result.clusters] + [
+        ("rfm_segment", name) for name in result.segments["segment"]
+    ]
+    expected = export.csv_bytes(real_table(result))
     assert (tmp_path / "out" / "customers.csv").read_bytes() == expected
+
+
+def _csv_rows(data) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(bytes(data).decode("utf-8"), newline="")))
+
+
+@pytest.mark.parametrize(
+    "odd", ['Côte d\'Ivoire, "Abidjan"', "two\nlines", "carriage\r\nreturn"], ids=repr
+)
+def test_cluster_and_segment_files_are_the_rows_of_customers_csv(result, monkeypatch, odd):
+    """Each cluster's and segment's file is cut from the lines of customers.csv; a country with a
+    quoted comma and quotes stays one line, one with a line break spreads its row over two
+    lines and the parts are then formatted from their rows. Either way each part holds exactly
+    the rows of customers.csv with its cluster or segment, and the bytes a file of its own gives.
+    A block of 7 rows (instead of 500,000) puts block edges inside every part."""
+    monkeypatch.setattr(export, "_FORMAT_ROWS", 7)
+    customers = result.customers.copy()
+    customers["country"] = customers["country"].astype("string")
+    customers.loc[customers.index[::3], "country"] = odd
+    odd_result = result.__class__(**{**result.__dict__, "customers": customers})
+    files = export.result_files(odd_result)
+    every = _csv_rows(files["customers.csv"])
+    header, rows = every[0], every[1:]
+    assert len(rows) == odd_result.customer_count
+    assert sum(row[header.index("country")] == odd for row in rows) == len(customers.index[::3])
+    names = export.segment_file_names(odd_result, ".csv")
+    for profile in odd_result.clusters:
+        part = files[f"segments/{names[profile.id]}"]
+        expected = [row for row in rows if row[header.index("cluster")] == str(profile.id)]
+        assert _csv_rows(part) == [header, *expected] and len(expected) == profile.size
+        assert part == export.csv_bytes(export.customer_table(odd_result, cluster_ids=[profile.id]))
+    segments = odd_result.segments["segment"].tolist()
+    for name, file_name in zip(segments, unique_file_names(segments, ".csv"), strict=True):
+        part = files[f"rfm_segments/{file_name}"]
+        expected = [row for row in rows if row[header.index("rfm_segment")] == name]
+        assert _csv_rows(part) == [header, *expected] and expected
+        assert part == export.csv_bytes(export.customer_table(odd_result, segments=[name]))
+
+
+def test_customers_csv_formatted_in_blocks_is_one_table_formatted_whole(result, monkeypatch):
+    """Blocks of rows (one header, the rest without) give the bytes of the whole table at once."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    table = export.customer_table(result)
+    whole = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        pa.Table.from_pandas(table, preserve_index=False),
+        whole,
+        pa_csv.WriteOptions(quoting_style="needed"),
+    )
+    monkeypatch.setattr(export, "_FORMAT_ROWS", 10)
+    assert export.csv_bytes(table) == whole.getvalue().to_pybytes()
+    assert export.csv_bytes(table.iloc[:0]) == whole.getvalue().to_pybytes().split(b"\n")[0] + b"\n"
+
+
+def test_customer_table_is_sorted_by_id_whatever_the_order_of_the_customers(result):
+    """The engines give customers sorted by id and the table then keeps their order without
+    sorting again; customers in another order are sorted as before."""
+    shuffled = result.customers.sample(frac=1, random_state=3)
+    other = result.__class__(**{**result.__dict__, "customers": shuffled})
+    table = export.customer_table(other)
+    assert table["customer_id"].tolist() == sorted(result.customers["customer_id"])
+    pd.testing.assert_frame_equal(table, export.customer_table(result))

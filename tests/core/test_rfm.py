@@ -112,6 +112,37 @@ def test_score_value_uses_mid_ranks_for_ties():
     assert rfm.score_value(population, 1, reverse=True) == pytest.approx(4.5)
 
 
+def test_centroids_are_scored_in_one_pass_as_one_by_one():
+    """profiles.centroid_scores sorts each measure once for all centroids: the scores are
+    exactly (not approximately) those score_value gives each centroid alone."""
+    from rfm_desktop.core import profiles
+
+    rng = np.random.default_rng(5)
+    population = pd.DataFrame(
+        {
+            "recency": rng.integers(0, 400, 2_000),
+            "frequency": rng.geometric(0.4, 2_000),
+            "monetary": rng.lognormal(4, 1, 2_000).round(2),
+        }
+    )
+    centroids = [
+        {"recency": 12.5, "frequency": 4.2, "monetary": 310.0},
+        {"recency": 380.0, "frequency": 1.0, "monetary": 25.5},
+        {"recency": -3.0, "frequency": 99.0, "monetary": 1e9},  # outside the population
+    ]
+    for bins in (5, 7):
+        one_by_one = [
+            tuple(
+                rfm.score_value(population[m].to_numpy(), c[m], reverse=m == "recency", bins=bins)
+                for m in ("recency", "frequency", "monetary")
+            )
+            for c in centroids
+        ]
+        assert profiles.centroid_scores(centroids, population, bins) == one_by_one
+    assert one_by_one[2] == (7.0, 7.0, 7.0)  # the top score of 7 on every measure
+    assert rfm.continuous_scores(np.array([]), [1.0, 2.0], bins=5).tolist() == [3.0, 3.0]
+
+
 def test_score_value_interpolates_between_distinct_values():
     population = np.array([1] * 50 + [2] * 50, dtype=float)
     assert rfm.score_value(population, 1.0000001) == pytest.approx(rfm.score_value(population, 1.0))
