@@ -192,10 +192,7 @@ class Transactions:
                 f"{total}, first in {b.where}: '{b.value}'."
             )
         if self.rows_skipped:
-            notes.append(
-                f"{plural(self.rows_skipped, 'row')} skipped because the number of values "
-                f"does not match the headers, first: '{self.first_skipped}'."
-            )
+            notes.append(skipped_rows_note(self.rows_skipped, self.first_skipped))
         if not self.has_invoice_id:
             notes.append(
                 "No invoice column: each customer and timestamp counts as one purchase, "
@@ -956,13 +953,7 @@ def _read_text(p: Path, nrows: int | None = None, header_row: int = 0) -> _Raw:
             continue
     if table is None:
         raise InputFileError(f"'{p.name}' has characters that are not text in any known encoding.")
-    if table.num_rows == 0 and skipped.count == 0:
-        raise InputFileError(f"'{p.name}' has column headers but no data rows.")
-    if table.num_rows == 0 or (nrows is None and skipped.count > table.num_rows):
-        raise InputFileError(
-            f"'{p.name}' could not be split into columns: most rows have more or "
-            f"fewer values than the {len(sniffed.headers)} headers."
-        )
+    check_split(p.name, table.num_rows, skipped.count, len(sniffed.headers), whole=nrows is None)
     return _Raw(
         table,
         None,
@@ -972,6 +963,57 @@ def _read_text(p: Path, nrows: int | None = None, header_row: int = 0) -> _Raw:
         skipped.first,
         header_row=header_row,
     )
+
+
+#: How much of the first skipped row the warning quotes (characters).
+SKIPPED_TEXT_CHARS = 80
+
+
+def skipped_rows_note(count: int, first: str | None) -> str:
+    """The warning on text rows skipped because their number of values does not match the
+    headers (said by every engine that reads text files).
+
+    Parameters
+    ----------
+    count
+        Rows skipped.
+    first
+        The first skipped row as the file has it, up to :data:`SKIPPED_TEXT_CHARS` characters.
+    """
+    return (
+        f"{plural(count, 'row')} skipped because the number of values "
+        f"does not match the headers, first: '{first}'."
+    )
+
+
+def check_split(name: str, kept: int, skipped: int, headers: int, *, whole: bool = True) -> None:
+    """Stop on a text file without data rows, or one whose rows mostly do not fit the headers.
+
+    Parameters
+    ----------
+    name
+        The file's name, as the analyst knows it.
+    kept, skipped
+        Rows read, and rows skipped because their number of values does not match the headers.
+    headers
+        Number of column headers.
+    whole
+        False when only the file's first rows were read (a preview): then a majority of
+        skipped rows is not a reason to stop.
+
+    Raises
+    ------
+    InputFileError
+        No data rows; no row with as many values as headers; or (``whole``) more rows skipped
+        than read.
+    """
+    if kept == 0 and skipped == 0:
+        raise InputFileError(f"'{name}' has column headers but no data rows.")
+    if kept == 0 or (whole and skipped > kept):
+        raise InputFileError(
+            f"'{name}' could not be split into columns: most rows have more or "
+            f"fewer values than the {headers} headers."
+        )
 
 
 class _SkippedRows:
@@ -984,7 +1026,7 @@ class _SkippedRows:
     def __call__(self, row: pacsv.InvalidRow) -> str:
         self.count += 1
         if self.first is None:
-            self.first = row.text[:80]
+            self.first = row.text[:SKIPPED_TEXT_CHARS]
         return "skip"
 
 

@@ -162,6 +162,66 @@ def test_default_options_and_switched_off_steps(spark_engine, tmp_path):
         assert_same(*both(spark_engine, AnalysisParams(input_path=str(path), cleaning=options)))
 
 
+def with_lines(path: Path, after: dict[int, list[str]]) -> Path:
+    """The file with raw ``after[n]`` lines written after its line n (1: the headers)."""
+    lines = path.read_text().splitlines()
+    out = []
+    for number, line in enumerate(lines, start=1):
+        out += [line, *after.get(number, [])]
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def test_rows_with_more_or_fewer_values_are_skipped_as_in_memory(spark_engine, tmp_path):
+    # 10 headers; a short row (7 values), a long one (11, a quoted comma among them) and a line
+    # of spaces (one value) are skipped and counted by the in-memory reader; Spark used to
+    # fill the short row's missing values with nulls and drop the long row's extra value
+    path = with_lines(
+        every_kind(tmp_path / "kinds.csv"),
+        {
+            3: ["59100,85123A,item,5,2011-02-01 10:00,2.55,C1"],
+            9: ['59101,85123A,"item, large",5,2011-02-02 10:00,2.55,C2,France,Paid,GBP,extra'],
+            20: ["   "],
+        },
+    )
+    params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(currency="GBP"))
+    expected, got = both(spark_engine, params)
+    assert [w.text for w in got.warnings if "skipped" in w.text] == [
+        "3 rows skipped because the number of values does not match the headers, "
+        "first: '59100,85123A,item,5,2011-02-01 10:00,2.55,C1'."
+    ]
+    assert got.report.rows_read == 44  # the 44 rows of every_kind, none of the three
+    assert_same(expected, got)
+
+
+def test_most_rows_unsplit_stop_as_in_memory(spark_engine, tmp_path):
+    path = tmp_path / "wrong.csv"
+    path.write_text("InvoiceNo,CustomerID,InvoiceDate,Amount\n1,a,2011-01-01,5\n2,b\n3,c\n")
+    params = AnalysisParams(input_path=str(path))
+    with pytest.raises(InputFileError) as memory_error:
+        pipeline.load(params)
+    with pytest.raises(InputFileError) as spark_error:
+        spark_engine.reduce(params.replace(spark_master=MASTER), lambda *_: None, lambda: False)
+    assert spark_error.value.message == memory_error.value.message
+    assert "could not be split into columns" in spark_error.value.message
+
+
+def test_line_breaks_in_quoted_values_read_as_in_memory(spark_engine, tmp_path):
+    # a description over two lines (and one over three, with a quote and a comma) is one value;
+    # Spark used to read each line as a row of its own
+    path = every_kind(tmp_path / "kinds.csv")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[2, "Description"] = "gift set\nof two"
+    frame.loc[7, "Description"] = 'box "large",\nred\n(boxed)'
+    frame.to_csv(path, index=False)
+    assert path.read_text().count("\n") == len(frame) + 1 + 3
+    params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(currency="GBP"))
+    expected, got = both(spark_engine, params)
+    assert got.report.rows_read == 44
+    assert not [w for w in got.warnings if "skipped" in w.text]
+    assert_same(expected, got)
+
+
 def test_parquet_file_and_folder_without_invoice_column(spark_engine, tmp_path):
     # no invoice column: each customer and timestamp is one purchase (synthetic invoice ids)
     frame = pd.DataFrame(

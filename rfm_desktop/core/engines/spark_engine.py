@@ -10,10 +10,14 @@ with the rows (filtering, the cleaning steps' counts, duplicates, the per-custom
 runs in Spark. Sums of money are taken in DECIMAL(38, 18) and converted once, so the result does
 not depend on how the rows are split among tasks.
 
+CSV files are read as the in-memory reader reads them: rows with more or fewer values than
+headers are counted and skipped with its warning (Spark sets them aside as corrupt records), and
+a quoted value may hold line breaks (``multiLine``).
+
 Limits (said in README.md): CSV files are read with their header on the first line (a title
-block above the headers needs ``--engine memory``); rows with more or fewer values than headers
-are not skipped but filled; a value within a quoted field may not hold a line break; the order
-of day and month, when every date reads both ways, weighs the first occurrence of each date.
+block above the headers needs ``--engine memory``); a CR LF line break within a quoted value is
+read as LF; the order of day and month, when every date reads both ways, weighs the first
+occurrence of each date.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ LOCAL_SHUFFLE_PARTITIONS = 8
 _MONEY = "decimal(38,18)"
 _ROW = "_row"
 _STAMP = "yyyy-MM-dd HH:mm:ss"  # a synthetic invoice's timestamp, as io._synthetic_invoices  # the row's place in the input (file name order, then row order within a file)
+#: The column Spark puts a CSV row's text in when its number of values does not match the
+#: headers (its corrupt-record column); such rows are skipped as the in-memory reader skips them.
+_UNSPLIT = "_rfm_unsplit_row"
 
 _session_lock = threading.Lock()
 _session: Any = None  # pyspark.sql.SparkSession, one per process (Spark allows one context)
@@ -133,6 +140,9 @@ def session(master: str = DEFAULT_MASTER) -> Any:
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.ansi.enabled", "false")
             .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
+            # parse every CSV column: with pruning, a row with too few or too many values is
+            # not set aside as corrupt when a query reads only some columns
+            .config("spark.sql.csv.parser.columnPruning.enabled", "false")
         )
         if master.startswith("local"):
             builder = builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
@@ -243,7 +253,10 @@ def _local_files(path: str) -> list[Path]:
 
 
 def _read(spark: Any, params: AnalysisParams, kind: str) -> tuple[Any, bool]:
-    """The raw rows with the file's tidied headers, and whether numbers use a decimal comma."""
+    """The raw rows with the file's tidied headers, and whether numbers use a decimal comma.
+
+    CSV rows carry :data:`_UNSPLIT`: the row's text when its number of values does not match
+    the headers, else null."""
     path = params.input_path
     if not _is_remote(path):
         files = _local_files(path)
@@ -270,7 +283,7 @@ def _read(spark: Any, params: AnalysisParams, kind: str) -> tuple[Any, bool]:
         sniffed.encoding, sniffed.encoding
     )
     sql, _ = _spark_modules()
-    schema = ", ".join(f"`{n.replace('`', '``')}` STRING" for n in sniffed.headers)
+    schema = ", ".join(f"`{n.replace('`', '``')}` STRING" for n in [*sniffed.headers, _UNSPLIT])
     frame = spark.read.csv(
         path,
         schema=schema,
@@ -280,6 +293,10 @@ def _read(spark: Any, params: AnalysisParams, kind: str) -> tuple[Any, bool]:
         quote='"',
         escape='"',
         mode="PERMISSIVE",
+        columnNameOfCorruptRecord=_UNSPLIT,
+        # a quoted value may hold line breaks, as the in-memory reader allows; Spark then reads
+        # each file in one task (measured in README.md)
+        multiLine=True,
         enforceSchema=True,
     )
     return frame, io._uses_decimal_comma(sniffed)
@@ -415,6 +432,7 @@ class _Run:
         self.progress = progress
         self.notes: list[str] = []
         self.filled: dict[str, int] = {}  # canonical field -> rows with a value
+        self.skipped: tuple[int, str] | None = None  # CSV rows skipped, the first one's text
         self.F = _spark_modules()[1]
 
     # ---- reading into canonical columns
@@ -423,18 +441,18 @@ class _Run:
         F = self.F
         kind = _input_kind(self.params.input_path)
         raw, comma = _read(self.spark, self.params, kind)
-        headers = list(raw.columns)
+        headers = [c for c in raw.columns if c != _UNSPLIT]
+        # internal names: a header may be a canonical name already ("country")
+        self.internal = {h: f"_c{i}" for i, h in enumerate(headers)}
+        raw = raw.toDF(*self.internal.values(), *raw.columns[len(headers) :])
+        # in file order: a file is split in byte order and its parts numbered in that order
+        raw = self._skip_unsplit(raw.withColumn(_ROW, F.monotonically_increasing_id()))
         try:
             chosen = resolve_mapping(headers, self.params.mapping or None)
         except MappingError as exc:
             raise io._with_header_hint(exc, headers) from None
         self.chosen = chosen
-        # internal names: a header may be a canonical name already ("country")
-        self.internal = {h: f"_c{i}" for i, h in enumerate(headers)}
-        raw = raw.toDF(*self.internal.values())
         inner = {f: self.internal[c] for f, c in chosen.items()}
-        # in file order: a file is split in byte order and its parts numbered in that order
-        raw = raw.withColumn(_ROW, F.monotonically_increasing_id())
         self.raw = raw
         raw = self._drop_non_sales(raw, inner, headers)
         self.progress(0.15, "Reading values")
@@ -453,6 +471,28 @@ class _Run:
         )
         self.rows_read = self.rows.count()
         self._python_only(headers)
+
+    def _skip_unsplit(self, raw: Any) -> Any:
+        """io._SkippedRows in Spark: the CSV rows whose number of values does not match the
+        headers are counted and left out, and the file stops as in io.check_split."""
+        if _UNSPLIT not in raw.columns:
+            return raw
+        F = self.F
+        unsplit = F.col(_UNSPLIT).isNotNull()
+        found = raw.agg(
+            F.sum(unsplit.cast("long")).alias("skipped"),
+            F.count(F.lit(1)).alias("rows"),
+            F.min_by(F.col(_UNSPLIT), F.when(unsplit, F.col(_ROW))).alias("first"),
+            # not used: Spark refuses a query that reads the corrupt-record column alone
+            F.count(raw.columns[0]),
+        ).first()
+        skipped = int(found["skipped"] or 0)
+        name = Path(self.params.input_path.rstrip("/")).name
+        io.check_split(name, int(found["rows"]) - skipped, skipped, len(raw.columns) - 2)
+        if not skipped:
+            return raw.drop(_UNSPLIT)
+        self.skipped = (skipped, str(found["first"])[: io.SKIPPED_TEXT_CHARS])
+        return raw.where(~unsplit).drop(_UNSPLIT)
 
     def _python_only(self, headers: list[str]) -> None:
         """Hand over what io._to_transactions does beyond reading values: blank customer ids,
@@ -582,7 +622,11 @@ class _Run:
 
     def line(self, row: int) -> int:
         """The line number the analyst sees for the row ``row`` (the headers are line 1)."""
-        return 2 + int(self.raw.where(self.F.col(_ROW) < row).count())
+        F = self.F
+        before = self.raw.where(F.col(_ROW) < row)
+        # the count names a column of the file: Spark refuses a query that reads the
+        # corrupt-record column alone (which the filter of skipped rows reads)
+        return 2 + int(before.agg(F.count(F.lit(1)), F.count(self.raw.columns[0])).first()[0])
 
     def _dates(self, frame: Any, column: str) -> tuple[Any, _Column]:
         order = self.params.date_order
@@ -734,6 +778,8 @@ class _Run:
                 f"Column '{bad.column}' has {plural(bad.count, 'value')} that are not numbers"
                 f"{total}, first in {bad.where}: '{bad.value}'."
             )
+        if self.skipped is not None:
+            notes.append(io.skipped_rows_note(*self.skipped))
         if "invoice_id" not in self.chosen:
             notes.append(
                 "No invoice column: each customer and timestamp counts as one purchase, "
