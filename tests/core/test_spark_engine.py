@@ -222,6 +222,20 @@ def test_line_breaks_in_quoted_values_read_as_in_memory(spark_engine, tmp_path):
     assert_same(expected, got)
 
 
+def test_windows_1252_file_read_as_in_memory(spark_engine, tmp_path):
+    # Spark 4 reads only UTF and ISO 8859-1 unless told otherwise; '€' exists in Windows-1252
+    # only, 'é' in both
+    path = every_kind(tmp_path / "kinds.csv")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[frame["CustomerID"] == "C3", "Country"] = "Côte d'Ivoire"
+    frame["Description"] = "tin €5"
+    frame.to_csv(path, index=False, encoding="cp1252")
+    params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(currency="GBP"))
+    expected, got = both(spark_engine, params)
+    assert got.customers.set_index("customer_id")["country"]["C3"] == "Côte d'Ivoire"
+    assert_same(expected, got)
+
+
 def test_parquet_file_and_folder_without_invoice_column(spark_engine, tmp_path):
     # no invoice column: each customer and timestamp is one purchase (synthetic invoice ids)
     frame = pd.DataFrame(

@@ -143,6 +143,9 @@ def session(master: str = DEFAULT_MASTER) -> Any:
             # parse every CSV column: with pruning, a row with too few or too many values is
             # not set aside as corrupt when a query reads only some columns
             .config("spark.sql.csv.parser.columnPruning.enabled", "false")
+            # read CSV files in every encoding Java knows (Spark 4 accepts only UTF and ISO
+            # 8859-1 by default; the reader finds Windows-1252 in many exports)
+            .config("spark.sql.legacy.javaCharsets", "true")
         )
         if master.startswith("local"):
             builder = builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
