@@ -298,18 +298,36 @@ def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> np.n
     return np.nan_to_num(s, nan=0.0)
 
 
+#: rows of the distance matrix computed at a time: a block (256 x 10,000 float32, 10 MB) stays
+#: in the processor's cache through its five steps, where the whole matrix (400 MB) went
+#: through memory five times (0.8 s against 0.2 s for 10,000 customers)
+DISTANCE_BLOCK = 256
+
+
 def euclidean_matrix(x: np.ndarray) -> np.ndarray:
-    """All pairwise distances as float32, via |a|^2 + |b|^2 - 2ab (features are centred and scaled)."""
+    """All pairwise distances as float32, via |a|^2 + |b|^2 - 2ab (features are centred and scaled).
+
+    Computed DISTANCE_BLOCK rows at a time; each value is the one the whole product gives (the
+    same float32 steps on the same numbers). A block of one row would be a matrix-vector
+    product, whose sums BLAS rounds differently: a last row left alone joins the block before.
+    """
     x = (x - x.mean(axis=0)).astype(np.float32)
     squared = np.einsum("ij,ij->i", x, x)
+    distances = np.empty((len(x), len(x)), dtype=np.float32)
+    starts = list(range(0, len(x), max(DISTANCE_BLOCK, 2)))
+    if len(starts) > 1 and len(x) - starts[-1] == 1:
+        starts.pop()
     with threadpool_limits(limits=1):
-        d2 = x @ x.T
-    d2 *= -2
-    d2 += squared[:, None]
-    d2 += squared[None, :]
-    np.maximum(d2, 0, out=d2)
-    np.fill_diagonal(d2, 0)
-    return np.sqrt(d2, out=d2)
+        for start, stop in zip(starts, [*starts[1:], len(x)], strict=True):
+            block = distances[start:stop]
+            np.matmul(x[start:stop], x.T, out=block)
+            block *= -2
+            block += squared[start:stop, None]
+            block += squared[None, :]
+            np.maximum(block, 0, out=block)
+            np.sqrt(block, out=block)
+    np.fill_diagonal(distances, 0)
+    return distances
 
 
 @dataclass

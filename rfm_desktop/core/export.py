@@ -910,14 +910,21 @@ class CustomerLines:
         #: the whole table's CSV (UTF-8, header first)
         self.data = _csv_data(table)
         self._lines = _split_lines(self.data, len(table))
-        # what a part needs; the whole table only when its rows cannot be cut from the lines
-        self._table = table if self._lines is None else table[["cluster", "rfm_segment"]]
+        # the whole table only when its rows cannot be cut from the lines
+        self._table = table if self._lines is None else None
+        # each row's cluster and segment as a small number, so each part is one comparison away
+        self._codes = {}
+        for column in ("cluster", "rfm_segment"):
+            codes, values = pd.factorize(table[column])
+            self._codes[column] = (codes.astype(np.min_scalar_type(-len(values))), values)
 
     def part(self, column: str, value: object) -> Content:
         """The CSV of the rows whose ``column`` is ``value``: what :func:`_csv_bytes` gives
         for those rows alone (the same bytes)."""
-        mask = self._table[column].isin([value]).to_numpy(bool, na_value=False)
+        codes, values = self._codes[column]
+        mask = codes == (values.get_loc(value) if value in values else -2)
         if self._lines is None:
+            assert self._table is not None  # kept for this case
             return _csv_bytes(self._table.loc[mask].reset_index(drop=True), neutralised=True)
         mask = np.concatenate(([True], mask))  # the header is line 0
         data = bytearray()

@@ -138,3 +138,21 @@ def test_cluster_names_follow_the_centroid_and_are_unique():
     assert names[0] == "C1 · Champions-like" and len(set(names)) == 4
     # the descriptors stay unique too: each cluster takes a different rule
     assert len({name.split(" · ")[1] for name in names}) == 4
+
+
+@pytest.mark.parametrize("block", [2, 7, 256])
+def test_distances_in_blocks_of_rows_are_those_of_the_whole_product(monkeypatch, block):
+    """The silhouette distances are computed a block of rows at a time: every value (float32)
+    is exactly the one of the whole matrix at once, so silhouettes and the suggested K stay
+    the same figures; the diagonal is 0. 531 rows in blocks of 2 leave
+    one row, which joins the block before it (a product of one row is rounded differently)."""
+    x, _ = make_blobs(n_samples=531, centers=4, n_features=3, random_state=2)
+    x = x * [1.0, 30.0, 0.01]
+    monkeypatch.setattr(clustering, "DISTANCE_BLOCK", len(x))
+    whole = clustering.euclidean_matrix(x)
+    monkeypatch.setattr(clustering, "DISTANCE_BLOCK", block)
+    blocked = clustering.euclidean_matrix(x)
+    assert blocked.dtype == np.float32 and np.array_equal(blocked, whole)
+    assert not np.diag(blocked).any()
+    exact = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(blocked, exact, atol=1e-4 * exact.max())  # float32 round-off
