@@ -309,6 +309,38 @@ def test_order_lines_without_customer_are_handed_to_the_memory_engine(spark_engi
     assert got.warnings[1:] == expected.warnings
 
 
+def test_order_total_without_invoice_column_is_handed_to_the_memory_engine(spark_engine, tmp_path):
+    # a Shopify export whose order name is not mapped: the order total is on an order's first
+    # line only, the lines of an order share customer and timestamp; the in-memory reader
+    # counts each total once and says so, which the Spark engine used to leave unsaid
+    lines = []
+    for order in range(12):
+        for line in range(1 + order % 3):
+            lines.append(
+                {
+                    "Email": f"c{order % 4}@shop.example",
+                    "Created at": f"2024-0{1 + order % 6}-1{order % 9} 10:00",
+                    "Total": f"{10 + order}.50" if line == 0 else "",
+                }
+            )
+    path = tmp_path / "orders.csv"
+    pd.DataFrame(lines).to_csv(path, index=False)
+    mapping = {"customer_id": "Email", "invoice_date": "Created at", "amount": "Total"}
+    params = AnalysisParams(
+        input_path=str(path), column_map=tuple(sorted(mapping.items())), spark_master=MASTER
+    )
+    expected = memory.reduce(pipeline.load(params), params)
+    got = spark_engine.reduce(params, lambda *_: None, lambda: False)
+    pd.testing.assert_frame_equal(got.customers, expected.customers)
+    assert got.engine == "memory"
+    assert got.warnings[0].text == (
+        "Read in memory, not by the Spark engine: the file has blank amounts (an order total "
+        "on the order's first line only)."
+    )
+    assert got.warnings[1:] == expected.warnings
+    assert expected.warnings[0].text.startswith("Column 'Total' is an order total")
+
+
 def test_multiple_currencies_stop_as_in_memory(spark_engine, tmp_path):
     path = every_kind(tmp_path / "kinds.csv")
     params = AnalysisParams(input_path=str(path))

@@ -501,9 +501,11 @@ class _Run:
         """Hand over what io._to_transactions does beyond reading values: blank customer ids,
         dates or amounts within an order (taken from, or counted once for, the order), and a
         customer column whose ids never repeat while another column might be the customer
-        (checks.raw_table_notes)."""
+        (checks.raw_table_notes). Without an invoice column, an order is a customer's
+        timestamp (io._synthetic_invoices): an order total may still be blank on its later
+        lines."""
         F = self.F
-        if "invoice_id" in self.chosen:
+        if "invoice_id" in self.chosen or "amount" in self.chosen:
             mixed = (
                 self.rows.where(F.col("invoice_id").isNotNull())
                 .groupBy("invoice_id")
