@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from rfm_desktop.core.errors import ParamsError
 from rfm_desktop.core.writing import write_files
@@ -457,30 +458,25 @@ def assign_segments(
     r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: RuleSet | Sequence[SegmentRule] = RFM_02
 ) -> pd.Series:
     """The segment name of each customer: the first rule whose box holds (r, f, m), else "Others"."""
-    return pd.Series(pd.array(_first_match(r, f, m, rules, names=True), dtype="string"))
+    table = rules.rules if isinstance(rules, RuleSet) else tuple(rules)
+    index = first_rule(r, f, m, table)
+    # each name taken by its rule's number in Arrow: a Python string per customer, converted
+    # to the string column afterwards, cost 2 s at 5,000,000 customers
+    names = pa.array([rule.name for rule in table] + [OTHERS], pa.large_string())
+    taken = names.take(pa.array(np.where(index < 0, len(table), index)))
+    return pd.Series(pd.array(taken, dtype="string"))
 
 
 def first_rule(
     r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: RuleSet | Sequence[SegmentRule]
 ) -> np.ndarray:
     """The index of the rule each (r, f, m) takes; -1 for "Others"."""
-    return _first_match(r, f, m, rules, names=False)
-
-
-def _first_match(
-    r: np.ndarray,
-    f: np.ndarray,
-    m: np.ndarray,
-    rules: RuleSet | Sequence[SegmentRule],
-    *,
-    names: bool,
-) -> np.ndarray:
     table = rules.rules if isinstance(rules, RuleSet) else tuple(rules)
     r, f, m = (np.asarray(a) for a in (r, f, m))
-    out = np.full(len(r), OTHERS, dtype=object) if names else np.full(len(r), -1, dtype=np.int64)
+    out = np.full(len(r), -1, dtype=np.int64)
     unassigned = np.ones(len(r), dtype=bool)
     for i, rule in enumerate(table):  # first matching rule wins
         hit = unassigned & rule.matches(r, f, m)
-        out[hit] = rule.name if names else i
+        out[hit] = i
         unassigned &= ~hit
     return out

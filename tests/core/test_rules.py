@@ -210,3 +210,23 @@ def test_segment_statistics_and_distributions():
     assert set(three["r_score"]) == {1, 2, 3} and three["rfm_score"].iloc[0] == 311
     grid = rfm.score_heatmap(three, 3)
     assert len(grid) == 9 and grid["customers"].sum() == 10
+
+
+@pytest.mark.parametrize(
+    "table", [rules.RFM_02, rules.RFM_02.rules[:3], ()], ids=["set", "three", "none"]
+)
+def test_segments_of_many_customers_are_the_first_rule_of_each(table):
+    """assign_segments takes each customer's name by its rule's number (Arrow): the names are
+    those of a loop over the customers, a string column without missing values."""
+    rng = np.random.default_rng(11)
+    r, f, m = (rng.integers(1, 6, 3_000) for _ in range(3))
+    listed = table.rules if isinstance(table, rules.RuleSet) else tuple(table)
+    expected = [
+        next((rule.name for rule in listed if rule.matches(*map(np.array, cell))), rules.OTHERS)
+        for cell in zip(r, f, m, strict=True)
+    ]
+    got = rules.assign_segments(r, f, m, table)
+    assert got.tolist() == expected and got.dtype == pd.StringDtype() and not got.isna().any()
+    assert got.index.tolist() == list(range(3_000))
+    if not listed:
+        assert set(got) == {rules.OTHERS}
