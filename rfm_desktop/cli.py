@@ -263,7 +263,7 @@ def build_parser() -> _Parser:
         "--memory-limit",
         metavar="SIZE",
         help="the DuckDB engine's memory (e.g. 1GB); beyond it rows spill to disk in the user "
-        "cache (default: half of the machine's memory)",
+        "cache (default: half of the machine's memory, at most 2GB)",
     )
     seg.add_argument(
         "--spark-master",

@@ -291,7 +291,7 @@ class AnalysisParams:
     #: one that ran
     engine: Engine = "auto"
     #: the DuckDB engine's memory limit ("1GB", "512MB"); beyond it the rows spill to disk in
-    #: the user cache. None: half of the machine's memory
+    #: the user cache. None: half of the machine's memory, at most 2 GB
     memory_limit: str | None = None
     #: the Spark master the spark engine runs on: local[*] (this machine's cores),
     #: spark://host:7077, yarn, k8s://...

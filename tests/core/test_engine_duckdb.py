@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -335,6 +336,18 @@ def test_auto_takes_duckdb_above_the_threshold(tmp_path, monkeypatch):
     monkeypatch.setattr(engines, "AUTO_PARQUET_ROWS", 100)
     assert engines.choose(params) == "duckdb"
     assert engines.choose(params.replace(input_path="book.xlsx")) == "memory"
+
+
+def test_the_default_memory_limit_is_half_the_machine_up_to_2gb(monkeypatch):
+    params = AnalysisParams(input_path="x.parquet", engine="duckdb")
+    assert duckdb_engine.memory_limit(params.replace(memory_limit="3GB")) == "3GB"
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 24 * 2**30 // 4096}  # 24 GB
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert duckdb_engine.memory_limit(params) == "2048MB"
+    pages["SC_PHYS_PAGES"] = 2 * 2**30 // 4096  # 2 GB: half of it
+    assert duckdb_engine.memory_limit(params) == "1024MB"
+    with duckdb_engine.connection(params) as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "976.5 MiB"
 
 
 def test_memory_limit_is_a_checked_run_setting():
