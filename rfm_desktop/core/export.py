@@ -815,13 +815,29 @@ class RenderedFiles(Mapping[str, Content]):
 
     def __init__(self) -> None:
         self._makers: dict[str, Callable[[], Content]] = {}
+        self._pieces: dict[str, Callable[[], Iterable[bytes | bytearray | memoryview]]] = {}
 
-    def add(self, relative: str, content: Content | Callable[[], Content]) -> None:
-        """Add a file: its bytes, or a function that renders them when they are read."""
+    def add(
+        self,
+        relative: str,
+        content: Content | Callable[[], Content],
+        pieces: Callable[[], Iterable[bytes | bytearray | memoryview]] | None = None,
+    ) -> None:
+        """Add a file: its bytes, or a function that renders them when they are read;
+        ``pieces``: a function that gives the same bytes in pieces, which the writer takes
+        instead (see :meth:`stream`)."""
         self._makers[relative] = content if callable(content) else (lambda: content)
+        if pieces is not None:
+            self._pieces[relative] = pieces
 
     def __getitem__(self, relative: str) -> Content:
         return self._makers[relative]()
+
+    def stream(self, relative: str) -> Content:
+        """The file as the writer takes it: in pieces (``writing.Pieces``) when it was added
+        with them, so it is never held whole; else its content."""
+        pieces = self._pieces.get(relative)
+        return writing.Pieces(pieces) if pieces is not None else self[relative]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._makers)
@@ -852,10 +868,18 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> RenderedFiles
     files.add("customers.csv", lambda: every().data)
     names = segment_file_names(result, ".csv")
     for profile in result.clusters:
-        files.add(f"segments/{names[profile.id]}", partial(_part_csv, every, "cluster", profile.id))
+        files.add(
+            f"segments/{names[profile.id]}",
+            partial(_part_csv, every, "cluster", profile.id),
+            partial(_part_pieces, every, "cluster", profile.id),
+        )
     segments = result.segments["segment"].astype(str).tolist()
     for name, file_name in zip(segments, unique_file_names(segments, ".csv"), strict=True):
-        files.add(f"rfm_segments/{file_name}", partial(_part_csv, every, "rfm_segment", name))
+        files.add(
+            f"rfm_segments/{file_name}",
+            partial(_part_csv, every, "rfm_segment", name),
+            partial(_part_pieces, every, "rfm_segment", name),
+        )
     stability = stability_table(result)
     if stability is not None:
         files.add("stability.csv", _csv_bytes(stability))
@@ -891,6 +915,13 @@ def _part_csv(every: Callable[[], CustomerLines], column: str, value: object) ->
     return every().part(column, value)
 
 
+def _part_pieces(
+    every: Callable[[], CustomerLines], column: str, value: object
+) -> Iterator[bytes | memoryview]:
+    """:func:`_part_csv` in pieces, for the writer."""
+    return every().pieces(column, value)
+
+
 class CustomerLines:
     """A customer table formatted as CSV once, and the CSV of any part of its rows cut from it.
 
@@ -918,16 +949,24 @@ class CustomerLines:
             codes, values = pd.factorize(table[column])
             self._codes[column] = (codes.astype(np.min_scalar_type(-len(values))), values)
 
-    def part(self, column: str, value: object) -> Content:
+    def part(self, column: str, value: object) -> bytearray:
         """The CSV of the rows whose ``column`` is ``value``: what :func:`_csv_bytes` gives
         for those rows alone (the same bytes)."""
+        data = bytearray()
+        for piece in self.pieces(column, value):
+            data += piece
+        return data
+
+    def pieces(self, column: str, value: object) -> Iterator[bytes | memoryview]:
+        """:meth:`part` in pieces, one per block of :data:`_FORMAT_ROWS` lines (the header in
+        the first), made as they are read."""
         codes, values = self._codes[column]
         mask = codes == (values.get_loc(value) if value in values else -2)
         if self._lines is None:
             assert self._table is not None  # kept for this case
-            return _csv_bytes(self._table.loc[mask].reset_index(drop=True), neutralised=True)
+            yield _csv_bytes(self._table.loc[mask].reset_index(drop=True), neutralised=True)
+            return
         mask = np.concatenate(([True], mask))  # the header is line 0
-        data = bytearray()
         for start in range(0, len(mask), _FORMAT_ROWS):  # a block of lines at a time
             chosen = self._lines[start : start + _FORMAT_ROWS].filter(
                 pa.array(mask[start : start + _FORMAT_ROWS])
@@ -935,11 +974,10 @@ class CustomerLines:
             if len(chosen):
                 offsets = np.frombuffer(chosen.buffers()[1], np.int64)
                 first, last = offsets[[chosen.offset, chosen.offset + len(chosen)]]
-                data += memoryview(chosen.buffers()[2])[first:last]
-        return data
+                yield memoryview(chosen.buffers()[2])[first:last]
 
 
-def _split_lines(data: Content, rows: int) -> pa.Array | None:
+def _split_lines(data: bytes | bytearray, rows: int) -> pa.Array | None:
     """The lines of a CSV of ``rows`` rows (the header first) as one Arrow array over ``data``,
     without a copy; None when a value holds a line break (more line ends than rows + 1)."""
     if data.count(b"\n") != rows + 1:
@@ -1027,7 +1065,8 @@ def write_export(
     record = _json_bytes(run_record(result.params, result, files=list(files)))
     unit = RenderedFiles()  # each file read only when it is written; the run record last
     for relative in files:
-        unit.add(relative, partial(files.__getitem__, relative))
+        read = files.stream if isinstance(files, RenderedFiles) else files.__getitem__
+        unit.add(relative, partial(read, relative))
     unit.add(RUN_RECORD, record)
     for rel in unit:
         check_not_input(out / rel, result.params.input_path)

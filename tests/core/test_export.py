@@ -256,13 +256,13 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
 ):
     """At millions of customers each customer file is some hundred megabytes: the export renders
     one when the writer reads it and keeps none but the customers' CSV, so memory holds that
-    and one file, not all of them. The customers are sorted and formatted once; each cluster's
-    and segment's file is cut from those lines just before it is written."""
+    and a block of one file, not all of them. The customers are sorted and formatted once; each
+    cluster's and segment's file is cut from those lines as it is written, in pieces."""
     tables, rendered = [], []
-    real_table, real_data, real_part = (
+    real_table, real_data, real_pieces = (
         export.customer_table,
         export._csv_data,
-        export.CustomerLines.part,
+        export.CustomerLines.pieces,
     )
 
     def counted_table(res, **which):
@@ -273,13 +273,13 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
         rendered.append(("table", len(frame)))
         return real_data(frame)
 
-    def counted_part(lines, column, value):
+    def counted_pieces(lines, column, value):
         rendered.append((column, value))
-        return real_part(lines, column, value)
+        return real_pieces(lines, column, value)
 
     monkeypatch.setattr(export, "customer_table", counted_table)
     monkeypatch.setattr(export, "_csv_data", counted_data)
-    monkeypatch.setattr(export.CustomerLines, "part", counted_part)
+    monkeypatch.setattr(export.CustomerLines, "pieces", counted_pieces)
     files = export.result_files(result)
     assert tables == []  # listing the files renders no customer table
     small = len(rendered)  # stability.csv is small and rendered at once
@@ -293,8 +293,8 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
     real_write = writing._write_new
 
     def write_new(path, data):
+        real_write(path, data)  # a part is rendered while it is written
         written_after.append(len(rendered))
-        real_write(path, data)
 
     monkeypatch.setattr(writing, "_write_new", write_new)
     export.export_all(result, tmp_path / "out")

@@ -313,3 +313,31 @@ def test_check_result_names_what_is_missing_or_changed(tmp_path: Path) -> None:
         "segments/Lost.csv: missing",
         "summary.json: changed since it was written",
     ]
+
+
+def test_a_file_in_pieces_is_written_whole_with_its_size_and_checksum(tmp_path: Path) -> None:
+    """writing.Pieces: a large file written piece by piece, never joined; the manifest holds
+    the size and sha256 of all its bytes, as for a file given whole, and the pieces are made
+    once, when the file is written."""
+    import hashlib
+
+    made = []
+
+    def pieces():
+        made.append(1)
+        yield b"customer_id,segment\n"
+        yield memoryview(b"x1,Champions\nx2,Lost\n")[:13]
+        yield bytearray(b"x3,Lost\n")
+
+    expected = b"customer_id,segment\nx1,Champions\nx3,Lost\n"
+    out = tmp_path / "out"
+    writing.write_files(out, {"a.csv": writing.Pieces(pieces), "b.csv": b"whole"}, replace=True)
+    assert made == [1]
+    assert (out / "a.csv").read_bytes() == expected
+    listed = writing.read_manifest(out)
+    assert listed["a.csv"] == {
+        "size": len(expected),
+        "sha256": hashlib.sha256(expected).hexdigest(),
+    }
+    assert listed["b.csv"]["sha256"] == hashlib.sha256(b"whole").hexdigest()
+    assert writing.check_result(out) == []
