@@ -222,6 +222,17 @@ def test_line_breaks_in_quoted_values_read_as_in_memory(spark_engine, tmp_path):
     assert_same(expected, got)
 
 
+def test_utf16_file_read_as_in_memory(spark_engine, tmp_path):
+    # Spark splits lines at the byte 0x0A unless it reads the whole file (multiLine): in UTF-16
+    # that cuts a character in two, and the last value of each line came out as 'GBP\ufffd'
+    path = every_kind(tmp_path / "kinds.csv")
+    pd.read_csv(path, dtype=str, keep_default_na=False).to_csv(path, index=False, encoding="utf-16")
+    params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(currency="GBP"))
+    expected, got = both(spark_engine, params)
+    assert got.report.rows_read == 44
+    assert_same(expected, got)
+
+
 def test_windows_1252_file_read_as_in_memory(spark_engine, tmp_path):
     # Spark 4 reads only UTF and ISO 8859-1 unless told otherwise; '€' exists in Windows-1252
     # only, 'é' in both
