@@ -588,8 +588,12 @@ def pca_coordinates(
             else coords
         )
 
-    more = pad(model.transform(also)) if also is not None and len(also) else None
+    # the projection is one small product per customer: BLAS threads started for it wait on
+    # k-means' OpenMP threads of the fits before (1 M customers: 0.6 s of CPU against 0.1 s)
+    with threadpool_limits(limits=1):
+        more = pad(model.transform(also)) if also is not None and len(also) else None
+        coords = pad(model.transform(x))
     explained = tuple(float(v) for v in model.explained_variance_ratio_) + (0.0,) * (
         3 - n_components
     )
-    return pad(model.transform(x)), more, explained
+    return coords, more, explained
