@@ -490,7 +490,9 @@ class _ProgressBar:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    from rfm_desktop.core import compare, export, pipeline, report, writing
+    import threading
+
+    from rfm_desktop.core import clustering, compare, export, pipeline, report, writing
     from rfm_desktop.core.engines import is_many_files
 
     params = params_from_args(args)
@@ -518,6 +520,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
                 else None
             )
             previous = compare.load_previous(args.compare) if args.compare else None
+            # scikit-learn (about 1 s to import) is first needed after the reduction: imported
+            # meanwhile, while DuckDB or the file reader works outside Python's lock
+            threading.Thread(target=clustering.import_models, daemon=True).start()
             reduced = pipeline.reduce(params, lambda f, step: bar(0.4 * f, step))
             result = pipeline.run(params, bar, reduced=reduced)
             if params.sensitivity:

@@ -6,13 +6,10 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import ThreadpoolController
 
 from rfm_desktop.core.choices import SCALERS
@@ -25,6 +22,9 @@ from rfm_desktop.core.params import (
     no_progress,
 )
 from rfm_desktop.core.result import FeatureSpace, KScore, KStability, KSweep
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
 
 #: Measures one K's stability from its labels (core.stability.check_k with the run's settings).
 StabilityFn = Callable[[np.ndarray, np.ndarray, int], KStability | None]
@@ -48,6 +48,22 @@ SAMPLED_LIMIT = 500_000
 ASSIGN_CHUNK = 1_000_000
 
 SINGLE_THREAD_LIMIT = 50_000
+#: scikit-learn's modules a run uses, imported when first needed (about 1 s: scipy comes with
+#: them), so the CLI can import them in a thread while the rows are reduced (:func:`import_models`)
+MODEL_MODULES = (
+    "sklearn.cluster",
+    "sklearn.decomposition",
+    "sklearn.metrics",
+    "sklearn.preprocessing",
+)
+
+
+def import_models() -> None:
+    """Import :data:`MODEL_MODULES` (what the first fit would otherwise wait for)."""
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+
+
 _threadpools: ThreadpoolController | None = None
 
 
@@ -213,6 +229,8 @@ def fit_kmeans(
     Below SINGLE_THREAD_LIMIT customers one thread is faster: OpenMP start-up and contention cost
     more than the work (measured 0.2 s vs 0.5-1.8 s for the real data's sweep on a busy 2-core machine).
     """
+    from sklearn.cluster import KMeans
+
     n = len(x)
     if n <= LARGE_LIMIT:
         threads = 1 if n <= SINGLE_THREAD_LIMIT else None
@@ -402,6 +420,8 @@ def sweep_k(
     Cancelled
         ``cancelled()`` became true before a K.
     """
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
     scores: list[KScore] = []
     for i, k in enumerate(k_values):
         if cancelled():
@@ -578,6 +598,8 @@ def pca_coordinates(
     (coordinates of ``x``, coordinates of ``also`` or None, the share of the variance each
     component explains, 0..1, three values; 0 for a padded component)
     """
+    from sklearn.decomposition import PCA
+
     n_components = min(3, x.shape[1], len(x))
     model = PCA(n_components=n_components, random_state=seed).fit(x)
 

@@ -156,3 +156,23 @@ def test_distances_in_blocks_of_rows_are_those_of_the_whole_product(monkeypatch,
     assert not np.diag(blocked).any()
     exact = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
     np.testing.assert_allclose(blocked, exact, atol=1e-4 * exact.max())  # float32 round-off
+
+
+def test_scikit_learn_is_imported_when_a_run_first_needs_it() -> None:
+    """Importing the engine's run and export modules does not import scikit-learn (about 1 s
+    with scipy): the CLI imports it in a thread while the rows are reduced
+    (clustering.import_models)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from rfm_desktop.core import clustering, compare, export, pipeline, report, stability\n"
+        "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))\n"
+        "clustering.import_models()\n"
+        "print(all(m in sys.modules for m in clustering.MODEL_MODULES))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]
