@@ -465,3 +465,28 @@ def test_an_engine_failure_not_caused_by_the_file_is_not_called_a_damaged_file(
     assert message.startswith("The DuckDB engine stopped: IO Error: Could not write file")
     assert "No space left on device" in message
     assert str(cache.spill_dir()) in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("column", "said"),
+    [
+        ("CustomerID", "a blank customer id on lines of an order that has one"),
+        ("InvoiceDate", "a blank date on lines of an order that has one"),
+        ("Status", "status or currency given on an order's first line only"),
+    ],
+)
+def test_order_level_cells_on_the_first_line_only_go_to_the_python_reader(
+    tmp_path, column, said
+):
+    frame = in_euro()
+    lines = frame.index[frame["Invoice"] == "500100"]  # an order of three lines
+    assert len(lines) == 3
+    frame.loc[lines, "CustomerID"] = "10001"
+    frame.loc[lines[1:], column] = ""  # given on the order's first line only (Shopify)
+    memory, duck = both(write_csv(tmp_path / "first_line.csv", frame))
+    assert duck.engine == "memory"
+    assert said in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)
+    if column == "CustomerID":  # two customers on the order's other lines: nothing to fill
+        frame.loc[lines[1], "CustomerID"] = "10002"
+        assert_same(*both(write_csv(tmp_path / "two.csv", frame)))

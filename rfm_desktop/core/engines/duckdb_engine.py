@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from rfm_desktop.core import cache, checks, cleaning, io, missing_ids, rfm, values
 from rfm_desktop.core.engines import Reduced, memory
@@ -303,7 +304,12 @@ class _Run:
         if watch.interrupted:  # asked to stop after the last query ran
             raise Cancelled()
         sha256, size = digest.result()
-        return dataclasses.replace(reduced, input_sha256=sha256, input_size=size)
+        # the customer frame made once DuckDB has let go of its memory (at 5 M customers the
+        # two together passed 3 GB)
+        customers = _customer_frame(*self.customer_tables, reduced.snapshot)
+        return dataclasses.replace(
+            reduced, customers=customers, input_sha256=sha256, input_size=size
+        )
 
     def _failed(self, exc: Exception) -> RFMError:
         """A DuckDB error other than running out of memory or a cancel.
@@ -421,15 +427,16 @@ class _Run:
         self._stage(0.9, 1.0, "Computing recency, frequency, monetary")
         last = self.sql("SELECT max(invoice_date) FROM clean").fetchall()[0][0]
         snapshot = snapshot_after(pd.Timestamp(last) if last is not None else pd.NaT, self.params)
-        customers = self._customers(snapshot)
-        if len(customers) >= checks.MIN_ORDERS and customers["frequency"].max() <= 1:
+        self.customer_tables = self._customers()
+        frequency = self.customer_tables[0].column("frequency")
+        if len(frequency) >= checks.MIN_ORDERS and pc.max(frequency).as_py() <= 1:
             raise _Handoff("one order per customer (the reader looks for another customer column)")
         value_rows = None
         if self.params.clv.enabled:
             value_rows = self._value_rows()
         self.progress(1.0, "Computing recency, frequency, monetary")
         return Reduced(
-            customers=customers,
+            customers=pd.DataFrame(),  # made by reduce() once the connection is closed
             report=report,
             snapshot=snapshot,
             warnings=tuple(warnings),
@@ -661,11 +668,13 @@ class _Run:
             blank = (
                 "customer_id IS NULL" if field == "customer_id" else f"flags & {_BLANK_DATE} <> 0"
             )
+            # invoices with a blank line and one value on the others (min = max: one distinct
+            # value); one aggregation, which spills, where a semi-join and count(DISTINCT) held
+            # the invoices outside the memory limit (2.3 GB over it at 100 M rows)
             fillable = self.sql(
                 f"""SELECT count(*) FROM (
-                    SELECT invoice_id FROM orders WHERE {value} IS NOT NULL
-                      AND invoice_id IN (SELECT invoice_id FROM orders WHERE {blank})
-                    GROUP BY invoice_id HAVING count(DISTINCT {value}) = 1)"""
+                    SELECT invoice_id FROM orders WHERE invoice_id IS NOT NULL
+                    GROUP BY invoice_id HAVING bool_or({blank}) AND min({value}) = max({value}))"""
             ).fetchall()[0][0]
             if fillable:
                 raise _Handoff(
@@ -679,8 +688,9 @@ class _Run:
     def _order_gaps(self, field: str) -> bool:
         return bool(
             self.sql(
-                f"""SELECT count(*) FROM orders WHERE {field} IS NULL AND invoice_id IN
-                (SELECT invoice_id FROM orders WHERE {field} IS NOT NULL)"""
+                f"""SELECT count(*) FROM (
+                    SELECT invoice_id FROM orders WHERE invoice_id IS NOT NULL GROUP BY invoice_id
+                    HAVING bool_or({field} IS NULL) AND bool_or({field} IS NOT NULL))"""
             ).fetchall()[0][0]
         )
 
@@ -983,41 +993,36 @@ class _Run:
 
         return checks.far_dates_in(days, counts, first_invoice)
 
-    def _customers(self, snapshot: pd.Timestamp) -> pd.DataFrame:
-        """rfm.compute_rfm of the clean rows, summed by DuckDB (Kahan sums, as pandas)."""
+    def _customers(self) -> tuple[Any, Any]:
+        """rfm.compute_rfm's sums of the clean rows by DuckDB (Kahan sums, as pandas), as Arrow
+        tables sorted by customer id: recency's dates, monetary and frequency, and each
+        customer's most frequent country (None when the file names none)."""
+        # orders per invoice first, then per customer: two aggregations that spill, where
+        # count(DISTINCT invoice_id) held every customer's invoices outside the memory limit
         table = self.con.sql(
-            """SELECT customer_id, max(invoice_date) AS last, min(invoice_date) AS first,
-                      fsum(amount) AS monetary,
-                      count(DISTINCT invoice_id) + max(CAST(invoice_id IS NULL AS INTEGER)) AS frequency
-               FROM clean WHERE customer_id IS NOT NULL
+            """SELECT customer_id, max(last) AS last, min(first) AS first,
+                      fsum(monetary) AS monetary, count(*) AS frequency
+               FROM (SELECT customer_id, invoice_id, max(invoice_date) AS last,
+                            min(invoice_date) AS first, fsum(amount) AS monetary
+                     FROM clean WHERE customer_id IS NOT NULL GROUP BY customer_id, invoice_id)
                GROUP BY customer_id ORDER BY customer_id"""
         ).to_arrow_table()
         if table.num_rows == 0:
             raise DataError(
                 "No rows with a customer id are left, so there are no customers to segment."
             )
-        country = None
         named = self.sql(
             "SELECT bool_or(country IS NOT NULL) FROM clean WHERE customer_id IS NOT NULL"
         ).fetchall()[0][0]
-        if named:
-            top = self.con.sql(
-                """SELECT customer_id, first(c ORDER BY n DESC, c) AS country FROM (
-                     SELECT customer_id, coalesce(country, '') AS c, sum(n) AS n FROM clean
-                     WHERE customer_id IS NOT NULL GROUP BY customer_id, c)
-                   GROUP BY customer_id ORDER BY customer_id"""
-            ).to_arrow_table()
-            values = pd.Series(top.column("country").to_pandas(), dtype="string")
-            country = values.mask(values == "")
-        return rfm.customer_table(
-            table.column("customer_id").to_numpy(zero_copy_only=False),
-            _ns(table.column("last")),
-            _ns(table.column("first")),
-            table.column("monetary").to_numpy(),
-            table.column("frequency").to_numpy(),
-            snapshot,
-            country,
-        )
+        if not named:
+            return table, None
+        top = self.con.sql(  # the most rows; a tie to the first name in order
+            """SELECT customer_id, arg_min(c, (-n, c)) AS country FROM (
+                 SELECT customer_id, coalesce(country, '') AS c, sum(n) AS n FROM clean
+                 WHERE customer_id IS NOT NULL GROUP BY customer_id, c)
+               GROUP BY customer_id ORDER BY customer_id"""
+        ).to_arrow_table()
+        return table, top
 
 
 # ---------------------------------------------------------------------- SQL of the readers
@@ -1232,6 +1237,23 @@ def _weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
     low = values[np.searchsorted(ends, (total - 1) // 2 + 1)]
     high = values[np.searchsorted(ends, total // 2 + 1)]
     return float(np.mean([low, high]))
+
+
+def _customer_frame(table: Any, top: Any, snapshot: pd.Timestamp) -> pd.DataFrame:
+    """rfm.customer_table of :meth:`_Run._customers`' Arrow tables."""
+    country = None
+    if top is not None:
+        values = pd.Series(top.column("country").to_pandas(), dtype="string")
+        country = values.mask(values == "")
+    return rfm.customer_table(
+        table.column("customer_id").to_numpy(zero_copy_only=False),
+        _ns(table.column("last")),
+        _ns(table.column("first")),
+        table.column("monetary").to_numpy(),
+        table.column("frequency").to_numpy(),
+        snapshot,
+        country,
+    )
 
 
 def _ns(column: Any) -> np.ndarray:
