@@ -475,9 +475,7 @@ def test_an_engine_failure_not_caused_by_the_file_is_not_called_a_damaged_file(
         ("Status", "status or currency given on an order's first line only"),
     ],
 )
-def test_order_level_cells_on_the_first_line_only_go_to_the_python_reader(
-    tmp_path, column, said
-):
+def test_order_level_cells_on_the_first_line_only_go_to_the_python_reader(tmp_path, column, said):
     frame = in_euro()
     lines = frame.index[frame["Invoice"] == "500100"]  # an order of three lines
     assert len(lines) == 3
@@ -490,3 +488,28 @@ def test_order_level_cells_on_the_first_line_only_go_to_the_python_reader(
     if column == "CustomerID":  # two customers on the order's other lines: nothing to fill
         frame.loc[lines[1], "CustomerID"] = "10002"
         assert_same(*both(write_csv(tmp_path / "two.csv", frame)))
+
+
+def test_whole_file_checks_return_one_row_not_one_per_order(tmp_path, monkeypatch):
+    # a check over the orders without GROUP BY must aggregate: at 100 M rows a constant
+    # SELECT over the orders fetched 35 M rows into Python (2.3 GB)
+    from rfm_desktop.core.sample import write_sample
+
+    path = tmp_path / "sales.parquet"  # numbers as numbers: no text number column to count
+    write_sample(path, rows=20_000, seed=5)
+    fetched = []
+    sql = duckdb_engine._Run.sql
+
+    def counting(run, query, params=None):
+        result = sql(run, query, params)
+        flat = " ".join(query.split())
+        if flat.startswith("SELECT") and "FROM orders" in flat and "GROUP BY" not in flat:
+            rows = result.fetchall()
+            fetched.append((len(rows), flat[:60]))
+            return run.con.execute(query, params or [])
+        return result
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", counting)
+    reduced = pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+    assert reduced.engine == "duckdb"
+    assert fetched and all(n == 1 for n, _ in fetched), fetched

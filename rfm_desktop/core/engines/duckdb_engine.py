@@ -636,6 +636,8 @@ class _Run:
         """values._text_numbers' choice for a column with decimal commas: the comma when it
         reads more rows than the point (or as many, in a semicolon-separated file); read with
         the comma in the scan, so any other outcome is handed over."""
+        if not self.form_counts:  # no number column is text (Parquet numbers): nothing to count
+            return
         counts = ", ".join(
             f"coalesce(sum(form_{b << 4 * k}), 0)"
             if f"form_{b << 4 * k}" in self.form_counts
