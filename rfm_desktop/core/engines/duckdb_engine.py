@@ -306,7 +306,8 @@ class _Run:
         sha256, size = digest.result()
         # the customer frame made once DuckDB has let go of its memory (at 5 M customers the
         # two together passed 3 GB)
-        customers = _customer_frame(*self.customer_tables, reduced.snapshot)
+        table, top = self.customer_tables
+        customers = _customer_frame(table, top, reduced.snapshot)
         return dataclasses.replace(
             reduced, customers=customers, input_sha256=sha256, input_size=size
         )
