@@ -51,6 +51,7 @@ from rfm_desktop.core.result import (
     KSweep,
     RunWarning,
     as_warnings,
+    cluster_name_column,
 )
 from rfm_desktop.core.values import plural
 
@@ -659,7 +660,7 @@ def _assemble(
     strategies = {i: rules.strategy(rule.name) for i, rule in enumerate(picked) if rule}
     if outlier_id is not None:
         names[outlier_id] = profiles.outlier_label(outlier_id)
-    out["cluster_name"] = out["cluster"].map(names).astype("string")
+    out["cluster_name"] = cluster_name_column(out["cluster"], names)
     cluster_profiles = profiles.build_profiles(out, names, outlier_id, strategies)
     if checked is not None:  # the Outliers segment (id k) is not fitted: no stability
         cluster_profiles = tuple(

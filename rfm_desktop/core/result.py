@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from rfm_desktop.core.coverage import Coverage, rule_coverage
 from rfm_desktop.core.errors import SegmentNameError
@@ -23,6 +24,31 @@ if TYPE_CHECKING:
 #: Where a warning belongs: the wizard shows it next to that step (read: the File page;
 #: cleaning and customers: the Cleaning page; clustering: the Clustering page) and in the results.
 STAGES = ("read", "cleaning", "customers", "clustering", "value")
+
+
+def cluster_name_column(cluster: pd.Series, names: Mapping[int, str]) -> pd.Series:
+    """Each customer's cluster name from its cluster id (a string column, missing for an id
+    without a name), as ``cluster.map(names).astype("string")`` gives it.
+
+    The names are taken by id through Arrow: a Python string per customer, converted to the
+    string column afterwards, cost about a second at 5,000,000 customers.
+
+    Parameters
+    ----------
+    cluster
+        Cluster ids (0, 1, ...), one per customer.
+    names
+        Cluster id -> name.
+
+    Returns
+    -------
+    pandas.Series
+        The names, on ``cluster``'s index.
+    """
+    ids = cluster.to_numpy()
+    size = max([*names, int(ids.max()) if len(ids) else -1]) + 1
+    lookup = pa.array([names.get(i) for i in range(size)], pa.large_string())
+    return pd.Series(pd.array(lookup.take(pa.array(ids)), dtype="string"), index=cluster.index)
 
 
 @dataclass(frozen=True)
@@ -400,9 +426,9 @@ class AnalysisResult:
         clusters = tuple(
             dataclasses.replace(c, name=name) if c.id == cluster_id else c for c in self.clusters
         )
-        customers = self.customers.copy()
+        customers = self.customers.copy(deep=False)  # copy-on-write: only the names change
         names = {c.id: c.name for c in clusters}
-        customers["cluster_name"] = customers["cluster"].map(names).astype("string")
+        customers["cluster_name"] = cluster_name_column(customers["cluster"], names)
         # the name goes into the params too, so a saved analysis or run.json brings it back
         chosen = dict(self.params.cluster_names)
         chosen[cluster_id] = name

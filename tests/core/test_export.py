@@ -379,3 +379,26 @@ def test_customer_table_is_sorted_by_id_whatever_the_order_of_the_customers(resu
     table = export.customer_table(other)
     assert table["customer_id"].tolist() == sorted(result.customers["customer_id"])
     pd.testing.assert_frame_equal(table, export.customer_table(result))
+
+
+def test_cluster_names_by_id_are_those_of_a_map(result):
+    """result.cluster_name_column takes each customer's name by cluster id through Arrow: the
+    column of ``map(names).astype("string")``, also for ids without a name and after a gap."""
+    from rfm_desktop.core.result import cluster_name_column
+
+    ids = pd.Series([3, 0, 0, 5, 1, 3], index=[10, 11, 12, 13, 14, 15], name="cluster")
+    names = {0: "C1 · Champions-like", 1: "C2", 3: 'Ölkunden, "A"', 7: "unused"}
+    expected = ids.map(names).astype("string")
+    got = cluster_name_column(ids, names)
+    pd.testing.assert_series_equal(got, expected, check_names=False)
+    assert got.isna().tolist() == [False, False, False, True, False, False]
+    assert cluster_name_column(ids.iloc[:0], {}).tolist() == []
+    # a renamed cluster: only its customers' names change, the result it came from keeps its own
+    renamed = result.rename_cluster(result.clusters[0].id, "Best buyers")
+    members = result.customers["cluster"] == result.clusters[0].id
+    assert set(renamed.customers.loc[members, "cluster_name"]) == {"Best buyers"}
+    assert set(result.customers.loc[members, "cluster_name"]) == {result.clusters[0].name}
+    pd.testing.assert_series_equal(
+        renamed.customers.loc[~members, "cluster_name"],
+        result.customers.loc[~members, "cluster_name"],
+    )
