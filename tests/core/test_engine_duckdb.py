@@ -513,3 +513,26 @@ def test_whole_file_checks_return_one_row_not_one_per_order(tmp_path, monkeypatc
     reduced = pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
     assert reduced.engine == "duckdb"
     assert fetched and all(n == 1 for n, _ in fetched), fetched
+
+
+def test_the_examples_rows_are_found_by_the_parquet_reader(tmp_path, monkeypatch):
+    # the cleaning report's example rows are read again by number: the filter must reach the
+    # Parquet reader (3.5 s at 100 M rows when it did not, 0.03 s when it does)
+    from rfm_desktop.core.sample import write_sample
+
+    path = tmp_path / "sales.parquet"
+    write_sample(path, rows=20_000, seed=5)
+    plans = []
+    sql = duckdb_engine._Run.sql
+
+    def explaining(run, query, params=None):
+        if "FROM rows WHERE rownum IN" in query:
+            plans.append(run.con.execute("EXPLAIN " + query).fetchall()[0][1])
+        return sql(run, query, params)
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", explaining)
+    reduced = pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+    assert reduced.engine == "duckdb" and any(s.example for s in reduced.report.steps)
+    assert plans
+    scan = plans[0][plans[0].index("READ_PARQUET") :]
+    assert "Filters" in scan and "file_row_number IN" in scan

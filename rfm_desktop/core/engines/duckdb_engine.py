@@ -470,13 +470,16 @@ class _Run:
         return {str(row[0]): str(row[1]) for row in described}
 
     def _rownum(self, layout: io.FileLayout) -> tuple[str, str]:
-        """The row number (in file order, from 1) and the scan it reads from. Parquet readers
-        number their rows in parallel (file index << 40 | row in file); a CSV's rows are
-        numbered by a streaming ``row_number()``, in the order the reader keeps."""
+        """The row number (in file order) and the scan it reads from. Parquet readers number
+        their rows in parallel (the row in the file; with several files, file index << 40 |
+        row in file); a CSV's rows are numbered by a streaming ``row_number()``, in the order
+        the reader keeps. One file's numbers are the reader's own column, unchanged, so that
+        a filter on them reaches the scan (the examples' rows: 0.03 s instead of 3.5 s at
+        100 M rows)."""
         if self.source.kind != "parquet":
             return "row_number() OVER ()", self.scan
         files = "[" + ", ".join(_quote_text(str(f)) for f in self.source.files) + "]"
-        number = "file_row_number + 1"
+        number = "file_row_number"
         if len(self.source.files) > 1:
             number = f"(CAST(list_position({files}, filename) AS BIGINT) << 40) + {number}"
         return number, self._scan_sql(layout, numbered=True)
