@@ -536,3 +536,38 @@ def test_the_examples_rows_are_found_by_the_parquet_reader(tmp_path, monkeypatch
     assert plans
     scan = plans[0][plans[0].index("READ_PARQUET") :]
     assert "Filters" in scan and "file_row_number IN" in scan
+
+
+def _orders_of_three(n: int = 12) -> pd.DataFrame:
+    """Three customers' one-line orders, a few days apart (no invoice column)."""
+    return pd.DataFrame(
+        {
+            "CustomerID": [str(10001 + i % 3) for i in range(n)],
+            "InvoiceDate": [f"2023-0{1 + i // 4}-{10 + i:02d} 10:00:00" for i in range(n)],
+            "Quantity": "2",
+            "UnitPrice": "3.50",
+            "Country": "France",
+        }
+    )
+
+
+def test_the_as_of_example_is_the_first_later_row_even_without_an_invoice_id(tmp_path):
+    # no invoice column: the made-up id of a row without customer id is missing; the example
+    # must still be that row's (arg_min skipped the missing id and took a later row's)
+    frame = _orders_of_three()
+    frame.loc[8, "CustomerID"] = ""  # the first row on or after the as-of date
+    kept = CleaningOptions(drop_missing_customer=False)
+    memory, duck = both(write_csv(tmp_path / "later.csv", frame), as_of="2023-03-01", cleaning=kept)
+    assert_same(memory, duck)
+    assert duck.report.steps[-1].example == "invoice <NA> on 2023-03-18"
+
+
+def test_the_far_date_example_is_the_first_row_of_that_day_even_without_an_invoice_id(tmp_path):
+    frame = _orders_of_three(200)
+    frame["InvoiceDate"] = [f"2023-01-{1 + i % 28:02d} 10:{i % 60:02d}:00" for i in range(200)]
+    frame.loc[198:, "InvoiceDate"] = ["2031-01-01 10:00:00", "2031-01-01 11:00:00"]
+    frame.loc[198, "CustomerID"] = ""  # the far day's first row: made-up invoice id missing
+    kept = CleaningOptions(drop_missing_customer=False)
+    memory, duck = both(write_csv(tmp_path / "far.csv", frame), cleaning=kept)
+    assert_same(memory, duck)
+    assert any("2031-01-01 (2 rows, e.g. invoice <NA>)" in w.text for w in duck.warnings)

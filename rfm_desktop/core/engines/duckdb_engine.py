@@ -846,10 +846,11 @@ class _Run:
         if day is None:
             return report
         stamp = day.to_pydatetime()
+        # arg_min_null: the first later row's id even when missing (arg_min skips missing ids)
         later, kept, invoice, date, first = self.sql(
             """SELECT coalesce(sum(n) FILTER (invoice_date >= ?), 0),
                       coalesce(sum(n) FILTER (NOT coalesce(invoice_date >= ?, false)), 0),
-                      arg_min(invoice_id, first) FILTER (invoice_date >= ?),
+                      arg_min_null(invoice_id, first) FILTER (invoice_date >= ?),
                       arg_min(invoice_date, first) FILTER (invoice_date >= ?), min(invoice_date)
                FROM clean_rows""",
             [stamp, stamp, stamp, stamp],
@@ -996,7 +997,9 @@ class _Run:
 
         def first_invoice(day: np.datetime64) -> str:
             found = self.sql(
-                "SELECT arg_min(invoice_id, first) FROM clean WHERE CAST(invoice_date AS DATE) = ?",
+                # the first row's id even when missing (arg_min would skip to a later row's)
+                "SELECT arg_min_null(invoice_id, first) FROM clean "
+                "WHERE CAST(invoice_date AS DATE) = ?",
                 [pd.Timestamp(day).date()],
             ).fetchall()[0][0]
             return str(found) if found is not None else "<NA>"
