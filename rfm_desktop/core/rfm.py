@@ -68,7 +68,9 @@ def compute_rfm(frame: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
     first = grouped["d"].min().to_numpy()
     monetary = grouped["a"].sum().to_numpy(dtype=np.float64)
     invoice_codes, invoices = pd.factorize(rows["invoice_id"])
-    pair_keys = pd.unique(codes.astype(np.int64) * (len(invoices) + 1) + invoice_codes)
+    # + 1: a missing invoice id (code -1) is one order of its customer (as SQL's GROUP BY),
+    # not a key of the previous customer
+    pair_keys = pd.unique(codes.astype(np.int64) * (len(invoices) + 1) + (invoice_codes + 1))
     frequency = np.bincount(pair_keys // (len(invoices) + 1), minlength=n)
     country = None
     if "country" in rows.columns and rows["country"].notna().any():

@@ -571,3 +571,14 @@ def test_the_far_date_example_is_the_first_row_of_that_day_even_without_an_invoi
     memory, duck = both(write_csv(tmp_path / "far.csv", frame), cleaning=kept)
     assert_same(memory, duck)
     assert any("2031-01-01 (2 rows, e.g. invoice <NA>)" in w.text for w in duck.warnings)
+
+
+def test_rows_with_a_blank_invoice_id_are_one_order_of_their_customer(tmp_path):
+    # the in-memory frequency took a missing invoice id (code -1) for the previous customer's
+    # key (and failed on the first customer's); SQL groups the missing ids as one order
+    frame = _orders_of_three().assign(Invoice=[f"{500 + i}" for i in range(12)])
+    frame.loc[[0, 3, 5], "Invoice"] = ""  # 10001's rows 0 and 3, 10003's row 5
+    memory, duck = both(write_csv(tmp_path / "blank.csv", frame))
+    assert_same(memory, duck)
+    assert duck.customers["frequency"].tolist() == [3, 4, 4]
+    assert duck.customers["monetary"].tolist() == [28.0, 28.0, 28.0]
