@@ -582,3 +582,25 @@ def test_rows_with_a_blank_invoice_id_are_one_order_of_their_customer(tmp_path):
     assert_same(memory, duck)
     assert duck.customers["frequency"].tolist() == [3, 4, 4]
     assert duck.customers["monetary"].tolist() == [28.0, 28.0, 28.0]
+
+
+@pytest.mark.parametrize(
+    ("column", "said"),
+    [
+        ("InvoiceDate", "Column 'InvoiceDate' is empty: it has no dates."),
+        ("Quantity", "Column 'Quantity' is empty: it has no numbers."),
+        ("UnitPrice", "Column 'UnitPrice' is empty: it has no numbers."),
+    ],
+)
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_an_empty_date_or_number_column_stops_with_the_readers_message(
+    tmp_path, column, said, kind
+):
+    # not "No rows are left after cleaning" (every row unreadable) as the cleaning would say
+    frame = _orders_of_three().assign(**{column: ""})
+    path = tmp_path / f"empty.{kind}"
+    frame.to_csv(path, index=False) if kind == "csv" else frame.to_parquet(path)
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(DataError) as caught:
+            pipeline.reduce(AnalysisParams(input_path=str(path), engine=engine))
+        assert caught.value.message == said, engine

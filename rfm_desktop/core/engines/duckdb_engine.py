@@ -387,6 +387,7 @@ class _Run:
         if facts["handoff"]:
             bits = int(facts["handoff"])
             raise _Handoff("; ".join(t for b, t in _HANDOFF.items() if bits & b))
+        self._check_empty(facts)
         self._check_commas()
         self._check_order_level(facts)
         self.has_qty = bool(facts["has_qty"])
@@ -621,6 +622,7 @@ class _Run:
     def _facts(self) -> dict[str, Any]:
         row = self.sql(
             f"""SELECT coalesce(sum(n), 0) AS rows, bit_or(flags) & 63 AS handoff,
+                bool_or(invoice_date IS NOT NULL) AS has_date,
                 bool_or(flags & {_HAS_QUANTITY} <> 0) AS has_qty,
                 bool_or(flags & {_HAS_PRICE} <> 0) AS has_price,
                 bool_or(status IS NOT NULL) AS has_status,
@@ -635,6 +637,17 @@ class _Run:
         ).fetchall()[0]
         names = [d[0] for d in self.con.description]
         return dict(zip(names, row, strict=True))
+
+    def _check_empty(self, facts: dict[str, Any]) -> None:
+        """The reader's error for a date column or a needed number column without any value
+        (unreadable values are handed over before this: only blank cells are left)."""
+        if not facts["has_date"]:
+            io._no_values(self.chosen["invoice_date"], None, "dates")
+        # without an amount column the amount needs both (blank amounts are handed over)
+        if "amount" not in self.chosen:
+            for field, held in (("quantity", "has_qty"), ("unit_price", "has_price")):
+                if not facts[held]:
+                    io._no_values(self.chosen[field], None, "numbers")
 
     def _check_commas(self) -> None:
         """values._text_numbers' choice for a column with decimal commas: the comma when it
