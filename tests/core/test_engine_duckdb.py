@@ -604,3 +604,19 @@ def test_an_empty_date_or_number_column_stops_with_the_readers_message(
         with pytest.raises(DataError) as caught:
             pipeline.reduce(AnalysisParams(input_path=str(path), engine=engine))
         assert caught.value.message == said, engine
+
+
+@pytest.mark.parametrize("column", ["CustomerID", "Currency"])
+def test_ids_padded_with_a_separator_character_go_to_the_python_reader(tmp_path, column):
+    # Python's str.strip trims the separators \x1c-\x1f from ids and currency codes, DuckDB's
+    # trim does not: "10001\x1f" was a customer of its own in DuckDB (5 customers, not 3)
+    frame = _orders_of_three().assign(Currency="EUR")
+    frame.loc[0, column] += "\x1f"
+    frame.loc[1, column] = "\x1c" + frame.loc[1, column]
+    memory, duck = both(
+        write_csv(tmp_path / "separators.csv", frame), cleaning=CleaningOptions(currency="EUR")
+    )
+    assert duck.engine == "memory"
+    assert "text padded with tabs or non-breaking spaces" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)
+    assert duck.customers["frequency"].tolist() == [4, 4, 4]

@@ -49,6 +49,7 @@ from rfm_desktop.core.values import DATE_CELLS, ISO
 #: Characters trimmed around text (Unicode white space, as Arrow's utf8_trim_whitespace).
 _SPACE = " \t\n\r\x0b\x0c\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
 _SPACE += "\u2028\u2029\u202f\u205f\u3000"
+_SPACE += "\x1c\x1d\x1e\x1f"  # the separators Python's str.strip trims too (ids, currency)
 #: Plain numbers as the reader's fast path takes them; anything else goes to the Python reader.
 _PLAIN_NUMBER = r"-?\d+(\.\d+)?"
 _COMMA_NUMBER = r"-?\d+,\d+"
