@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
 
@@ -20,7 +22,7 @@ from rfm_desktop.cli import main
 from rfm_desktop.core import cache, engines, pipeline
 from rfm_desktop.core.engines import duckdb_engine
 from rfm_desktop.core.errors import Cancelled, DataError, InputFileError, MappingError
-from rfm_desktop.core.params import AnalysisParams, CleaningOptions
+from rfm_desktop.core.params import AnalysisParams, CleaningOptions, ValueOptions
 
 REAL = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 
@@ -620,3 +622,99 @@ def test_ids_padded_with_a_separator_character_go_to_the_python_reader(tmp_path,
     assert "text padded with tabs or non-breaking spaces" in duck.warnings[0].text
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
     assert duck.customers["frequency"].tolist() == [4, 4, 4]
+
+
+def test_two_parquet_files_give_the_examples_and_value_rows_of_the_whole(tmp_path):
+    # the steps' first rows lie in the second file (row groups of 7 and 5 rows): examples and
+    # CLV's rows in file order must be those of the two files read as one
+    whole = in_euro()
+    placeholders = whole["CustomerID"].isin(["guest", "0", "N/A", "---"])
+    whole = whole[~whole["Invoice"].str.startswith("C") & ~placeholders]
+    whole = whole.reset_index(drop=True)
+    cut = len(whole) // 2
+    whole.loc[cut + 5, ["Invoice", "Quantity"]] = ["C700001", "-2"]
+    whole.loc[cut, "CustomerID"] = "guest"
+    whole.to_parquet(tmp_path / "whole.parquet", index=False)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for name, part, size in (("a", whole.iloc[:cut], 7), ("b", whole.iloc[cut:], 5)):
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=size)
+    params = AnalysisParams(
+        input_path=str(tmp_path / "whole.parquet"),
+        cleaning=CleaningOptions(drop_duplicates=True),
+        clv=ValueOptions(enabled=True),
+    )
+    memory = pipeline.reduce(params.replace(engine="memory"))
+    duck = pipeline.reduce(params.replace(input_path=str(folder), engine="duckdb"))
+    assert_same(memory, duck)
+    steps = {s.step: s.example for s in duck.report.steps}
+    assert steps["cancellations"] == "invoice C700001"
+    assert steps["placeholder_ids"] == f"customer id 'guest' (invoice {whole.loc[cut, 'Invoice']})"
+    assert memory.value_rows is not None and duck.value_rows is not None
+    pd.testing.assert_frame_equal(memory.value_rows, duck.value_rows, check_exact=True)
+
+
+def random_orders(seed: int) -> pd.DataFrame:
+    """Orders of 1-3 lines whose lines may differ in country, status, date and currency; whole
+    orders without customer id, an order of two customers with a line without id (it shares
+    the invoice), blank invoice ids, fractional quantities and exact twins."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for order in range(40):
+        customer = "" if rng.random() < 0.15 else str(10000 + rng.integers(8))
+        day = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(400)))
+        country = ["UK", "France", "Germany", ""][int(rng.integers(4))]
+        for line in range(int(rng.integers(1, 4))):
+            odd = rng.random(6) < [0.1, 0.1, 0.1, 0.05, 0.1, 0.2]
+            rows.append(
+                {
+                    "Invoice": ("C" if odd[0] else "") + str(500000 + order),
+                    "StockCode": "POST" if odd[1] else "A1",
+                    "Quantity": str(int(rng.integers(-1, 8))) if not odd[2] else "0.25",
+                    "InvoiceDate": f"{day:%Y-%m-%d} {10 + line * odd[3]:02d}:00:00",
+                    "UnitPrice": f"{rng.integers(-10, 500) / 100:.2f}",
+                    "CustomerID": customer,
+                    "Country": "Spain" if odd[4] else country,
+                    "Status": "refunded" if odd[5] else "paid",
+                    "Currency": "USD" if rng.random() < 0.04 else "EUR",
+                }
+            )
+    frame = pd.DataFrame(rows)
+    shared = [dict(rows[0], Invoice="777777", CustomerID=c) for c in ("10001", "10002", "")]
+    frame.loc[rng.integers(len(frame), size=2), "Invoice"] = ""
+    return pd.concat([frame, pd.DataFrame(shared), frame.iloc[[3, 3, 8]]], ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"cleaning": CleaningOptions(currency="EUR"), "clv": ValueOptions(enabled=True)},
+        {
+            "cleaning": CleaningOptions(
+                currency="EUR", drop_duplicates=True, drop_non_product=True
+            ),
+            "as_of": "2023-09-01",
+            "clv": ValueOptions(enabled=True),
+        },
+        {
+            "cleaning": CleaningOptions(
+                currency="EUR",
+                drop_missing_customer=False,
+                drop_non_sale_status=False,
+                drop_cancellations=False,
+                drop_duplicates=True,
+            ),
+            "as_of": "2023-06-01",
+        },
+    ],
+    ids=["defaults", "all-on-as-of", "most-off-as-of"],
+)
+def test_random_orders_give_the_same_customers_report_and_value_rows(tmp_path, seed, changes):
+    memory, duck = both(write_csv(tmp_path / "orders.csv", random_orders(seed)), **changes)
+    assert_same(memory, duck)
+    pd.testing.assert_frame_equal(memory.customers, duck.customers, check_exact=True)
+    assert (memory.value_rows is None) == (duck.value_rows is None)
+    if memory.value_rows is not None and duck.value_rows is not None:
+        pd.testing.assert_frame_equal(memory.value_rows, duck.value_rows, check_exact=True)
