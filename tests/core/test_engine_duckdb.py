@@ -718,3 +718,13 @@ def test_random_orders_give_the_same_customers_report_and_value_rows(tmp_path, s
     assert (memory.value_rows is None) == (duck.value_rows is None)
     if memory.value_rows is not None and duck.value_rows is not None:
         pd.testing.assert_frame_equal(memory.value_rows, duck.value_rows, check_exact=True)
+
+
+def test_a_true_false_status_column_is_handed_over_for_its_type(tmp_path):
+    # the reason said "customer or invoice ids stored as fractional numbers"
+    path = tmp_path / "flags.parquet"
+    _orders_of_three().assign(Status=True).to_parquet(path)
+    memory, duck = both(path)
+    assert duck.engine == "memory"
+    assert "id or text columns of another type than text or numbers" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)

@@ -61,7 +61,9 @@ _HANDOFF = {
     1: "values in the date column other than ISO dates (YYYY-MM-DD) or date cells",
     2: "numbers written other than plainly (currency marks, thousands separators, text in a "
     "number column)",
-    4: "customer or invoice ids stored as fractional numbers",
+    # (_id_sql: ids with a fraction; id or text columns of another type, such as true/false)
+    4: "ids stored as fractional numbers, or id or text columns of another type than text or "
+    "numbers",
     8: "empty lines or a report's total lines",
     16: "dates outside 1900-2199 or numbers above 10^12",
     32: "text padded with tabs or non-breaking spaces",
