@@ -167,7 +167,7 @@ def far_dates(frame: pd.DataFrame) -> list[str]:
 
 
 def far_dates_in(
-    days: np.ndarray, counts: np.ndarray, first_invoice: Callable[[np.datetime64], str]
+    days: np.ndarray, counts: np.ndarray, first_invoice: Callable[[np.datetime64], str | None]
 ) -> list[str]:
     """:func:`far_dates` from the clean rows per day (any engine's).
 
@@ -175,7 +175,8 @@ def far_dates_in(
     ----------
     days : the distinct days of the clean rows, increasing (datetime64[D]).
     counts : rows per day.
-    first_invoice : the invoice id of the first clean row on a day (for the example).
+    first_invoice : the invoice id of the first clean row on a day (for the example); None
+        when that row has none (shown as <NA>, as the in-memory frame prints it).
     """
     if len(days) < 3:
         return []
@@ -204,7 +205,7 @@ def far_dates_in(
 
 
 def _far_text(
-    first_invoice: Callable[[np.datetime64], str],
+    first_invoice: Callable[[np.datetime64], str | None],
     day: np.datetime64,
     rows: int,
     gap: int,
@@ -213,6 +214,7 @@ def _far_text(
     late: bool,
 ) -> str:
     invoice = first_invoice(day)
+    invoice = "<NA>" if invoice is None else invoice
     years = gap / 365.25
     span = f"{years:.1f} years" if years >= 1.5 else f"{gap:,} days"
     if late:

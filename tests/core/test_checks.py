@@ -39,6 +39,19 @@ def test_one_date_years_before_the_others_is_named():
     )
 
 
+def test_a_far_date_whose_first_row_has_no_invoice_id_shows_na_as_in_memory():
+    frame = rows(days("2011-01-01", 200) + ["2031-05-03"])
+    frame.loc[200, "invoice_id"] = pd.NA
+    [memory] = checks.far_dates(frame)
+    assert "e.g. invoice <NA>)" in memory
+    # an engine's lookup gives None for a missing id (Spark's printed "None")
+    counts = frame["invoice_date"].dt.floor("D").value_counts().sort_index()
+    [engine] = checks.far_dates_in(
+        counts.index.to_numpy().astype("datetime64[D]"), counts.to_numpy(), lambda day: None
+    )
+    assert engine == memory
+
+
 def test_dates_in_two_blocks_or_a_steady_run_are_not_suspicious():
     assert checks.far_dates(rows(days("2011-01-01", 300))) == []
     assert checks.far_dates(rows(days("2015-01-01", 50) + days("2018-01-01", 50))) == []

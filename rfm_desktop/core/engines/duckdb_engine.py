@@ -1011,14 +1011,14 @@ class _Run:
         days = np.array([d for d, _ in per_day], dtype="datetime64[D]")
         counts = np.array([n for _, n in per_day], dtype=np.int64)
 
-        def first_invoice(day: np.datetime64) -> str:
+        def first_invoice(day: np.datetime64) -> str | None:
             found = self.sql(
                 # the first row's id even when missing (arg_min would skip to a later row's)
                 "SELECT arg_min_null(invoice_id, first) FROM clean "
                 "WHERE CAST(invoice_date AS DATE) = ?",
                 [pd.Timestamp(day).date()],
             ).fetchall()[0][0]
-            return str(found) if found is not None else "<NA>"
+            return None if found is None else str(found)
 
         return checks.far_dates_in(days, counts, first_invoice)
 

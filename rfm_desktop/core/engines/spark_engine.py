@@ -1327,7 +1327,12 @@ def _far_dates(run: _Run, clean: Any) -> list[str]:
         return []
     days = table["day"].to_numpy().astype("datetime64[D]")
     invoices = dict(zip(days, table["invoice"], strict=True))
-    return checks.far_dates_in(days, table["n"].to_numpy(), lambda d: str(invoices[d]))
+    # a first row without an invoice id: None, shown as <NA> (str() would print "None")
+    return checks.far_dates_in(
+        days,
+        table["n"].to_numpy(),
+        lambda d: None if pd.isna(invoices[d]) else str(invoices[d]),
+    )
 
 
 def reduce(params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn) -> Reduced:
