@@ -586,12 +586,14 @@ class _Run:
         text = [f for f in ("country", "status", "currency") if f in chosen and f in needed]
         key = ["customer_id", "invoice_id", "invoice_date", *text, "raw_hits"]
         key += ["twin"] if self.options.drop_duplicates else []
-        counts = [  # how the text number columns write their numbers (_check_commas)
-            f"count(*) FILTER (forms & {b << 4 * k} <> 0) AS form_{b << 4 * k}"
+        # how the text number columns write their numbers (_check_commas): a count per form bit
+        self.form_bits = [
+            b << 4 * k
             for k, f in enumerate(_NUMBER_FIELDS)
             if f in chosen and _text_kind(types[chosen[f]])
             for b in (1, 2, 4)
         ]
+        counts = [f"count(*) FILTER (forms & {bit} <> 0) AS form_{bit}" for bit in self.form_bits]
         self.sql(
             f"""CREATE TABLE grouped AS
             SELECT {", ".join(key)}, unit_price,
@@ -604,10 +606,9 @@ class _Run:
             FROM (SELECT *, {twin} AS twin FROM rows)
             GROUP BY GROUPING SETS (({", ".join(key)}), (raw_hits, unit_price))"""
         )
-        absent = [f"CAST(NULL AS VARCHAR) AS {f}" for f in ("country", "status", "currency")]
         absent = [
-            a
-            for a, f in zip(absent, ("country", "status", "currency"), strict=True)
+            f"CAST(NULL AS VARCHAR) AS {f}"
+            for f in ("country", "status", "currency")
             if f not in text
         ]
         absent += [] if self.options.drop_duplicates else ["false AS twin"]
@@ -619,12 +620,11 @@ class _Run:
             "CREATE TEMP VIEW prices AS SELECT raw_hits, unit_price, n FROM grouped "
             "WHERE price_set AND unit_price IS NOT NULL"
         )
-        self.form_counts = [c.rsplit(" AS ", 1)[1] for c in counts]
         return label
 
     def _facts(self) -> dict[str, Any]:
         row = self.sql(
-            f"""SELECT coalesce(sum(n), 0) AS rows, bit_or(flags) & 63 AS handoff,
+            f"""SELECT coalesce(sum(n), 0) AS rows, bit_or(flags) & {sum(_HANDOFF)} AS handoff,
                 bool_or(invoice_date IS NOT NULL) AS has_date,
                 bool_or(flags & {_HAS_QUANTITY} <> 0) AS has_qty,
                 bool_or(flags & {_HAS_PRICE} <> 0) AS has_price,
@@ -656,12 +656,10 @@ class _Run:
         """values._text_numbers' choice for a column with decimal commas: the comma when it
         reads more rows than the point (or as many, in a semicolon-separated file); read with
         the comma in the scan, so any other outcome is handed over."""
-        if not self.form_counts:  # no number column is text (Parquet numbers): nothing to count
+        if not self.form_bits:  # no number column is text (Parquet numbers): nothing to count
             return
         counts = ", ".join(
-            f"coalesce(sum(form_{b << 4 * k}), 0)"
-            if f"form_{b << 4 * k}" in self.form_counts
-            else "0"
+            f"coalesce(sum(form_{b << 4 * k}), 0)" if b << 4 * k in self.form_bits else "0"
             for k in range(len(_NUMBER_FIELDS))
             for b in (1, 2, 4)
         )
@@ -909,12 +907,12 @@ class _Run:
         no_id = index["missing_customer"]
         if self.options.drop_placeholder_ids:
             no_id |= index["placeholder_ids"]
-        hits = self._hits()
-        self.sql(
-            f"""CREATE TEMP VIEW sales AS
-            SELECT *, CAST(hits & {no_id} <> 0 AS INTEGER) AS g
-            FROM (SELECT *, {hits} AS hits FROM orders) WHERE hits & {not_sales} = 0"""
-        )
+
+        def sales(table: str) -> str:  # a table's sales rows, g = 1 those without a customer id
+            return f"""SELECT *, CAST(hits & {no_id} <> 0 AS INTEGER) AS g
+                FROM (SELECT *, {self._hits()} AS hits FROM {table}) WHERE hits & {not_sales} = 0"""
+
+        self.sql(f"CREATE TEMP VIEW sales AS {sales('orders')}")
         sales_rows, total, missing, present = self.sql(
             "SELECT coalesce(sum(n), 0), fsum(amount), coalesce(sum(n) FILTER (g = 1), 0), "
             "coalesce(sum(n) FILTER (g = 0), 0) FROM sales"
@@ -931,9 +929,7 @@ class _Run:
             .set_index("g")
         )
         prices = self.sql(
-            f"""SELECT g, unit_price, sum(n) AS n FROM (
-                  SELECT *, CAST(hits & {no_id} <> 0 AS INTEGER) AS g
-                  FROM (SELECT *, {hits} AS hits FROM prices) WHERE hits & {not_sales} = 0)
+            f"""SELECT g, unit_price, sum(n) AS n FROM ({sales("prices")})
                GROUP BY g, unit_price ORDER BY g, unit_price"""
         ).df()
         per_group["price"] = [
