@@ -76,7 +76,7 @@ class Prepared:
     )
 
     def silhouette_basis(self, seed: int) -> clustering.SilhouetteBasis:
-        """The one distance matrix for every K of this run (built once per seed)."""
+        """The customers silhouettes are measured on, for every K of this run (one per seed)."""
         if self._basis is None or self._basis_seed != seed:
             self._basis = clustering.SilhouetteBasis.build(self.features.scaled, seed)
             self._basis_seed = seed
@@ -360,10 +360,10 @@ def evaluate_k(
     cancelled: CancelledFn = never_cancelled,
     on_score: Callable[[KScore], None] | None = None,
 ) -> KSweep:
-    """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K as it
-    finishes, with its stability over ``clustering.stability_resamples`` subsamples (when > 0)."""
+    """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K once all are
+    fitted and their silhouettes computed together (see ``clustering.sweep_k``), with its
+    stability over ``clustering.stability_resamples`` subsamples (when > 0)."""
     options = params.clustering
-    progress(0.0, "Preparing silhouette")
     basis = prepared.silhouette_basis(options.seed)
     _check(cancelled)
     stability_of = None
@@ -604,10 +604,6 @@ def _assemble(
     basis = prepared.silhouette_basis(options.seed)
     per_point = np.full(len(fit_customers), np.nan)
     per_point[basis.index] = basis.samples(labels)
-    # the run's last use of the distances (400 MB at 10,000 customers): freed before the
-    # customer columns below are made, rather than held to the end of the run
-    prepared._basis = None
-    del basis
     # The Outliers segment is not clustered, but it is placed in the same scaled and PCA space
     # so the 2D and 3D views can draw it.
     rest = features.scale_more(customers.loc[~fit_mask]) if not fit_mask.all() else None

@@ -32,7 +32,7 @@ def test_silhouette_is_sampled_above_limit(monkeypatch, blobs):
     x, _ = blobs
     monkeypatch.setattr(clustering, "SILHOUETTE_EXACT_LIMIT", 200)
     basis = clustering.SilhouetteBasis.build(x, seed=5)
-    assert basis.sampled and len(basis.index) == 200 and basis.distances.shape == (200, 200)
+    assert basis.sampled and len(basis.index) == 200 and basis.points.shape == (200, 3)
     again = clustering.SilhouetteBasis.build(x, seed=5)
     np.testing.assert_array_equal(basis.index, again.index)
 
@@ -148,14 +148,66 @@ def test_distances_in_blocks_of_rows_are_those_of_the_whole_product(monkeypatch,
     one row, which joins the block before it (a product of one row is rounded differently)."""
     x, _ = make_blobs(n_samples=531, centers=4, n_features=3, random_state=2)
     x = x * [1.0, 30.0, 0.01]
+    points = clustering.SilhouetteBasis.build(x, seed=0).points
     monkeypatch.setattr(clustering, "DISTANCE_BLOCK", len(x))
-    whole = clustering.euclidean_matrix(x)
+    whole = clustering.euclidean_matrix(points)
     monkeypatch.setattr(clustering, "DISTANCE_BLOCK", block)
-    blocked = clustering.euclidean_matrix(x)
+    blocked = clustering.euclidean_matrix(points)
     assert blocked.dtype == np.float32 and np.array_equal(blocked, whole)
     assert not np.diag(blocked).any()
     exact = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
     np.testing.assert_allclose(blocked, exact, atol=1e-4 * exact.max())  # float32 round-off
+
+
+@pytest.mark.parametrize(("n", "threads"), [(2_049, 1), (2_050, 2), (2_304, 3)])
+def test_fused_distance_sums_are_those_of_the_whole_matrix(monkeypatch, n, threads):
+    """From FUSED_MIN customers on, the silhouette's distances are made a block of rows at a
+    time, in threads, and multiplied by the one-hot columns of every K at once: each sum
+    (float32) is exactly the one of the whole matrix times that K's columns (how silhouettes
+    were computed before), so silhouettes and the suggested K stay the same figures. 2,049
+    rows leave a last row alone (it joins the block before), 2,050 a short block of two (its
+    product takes the block before too), 2,304 nine full blocks."""
+    assert n >= clustering.FUSED_MIN
+    monkeypatch.setattr(clustering, "DISTANCE_THREADS", threads)
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 3)) * [1.0, 30.0, 0.01]
+    labelings = [rng.integers(0, k, n) for k in (2, 3, 5, 10)]
+    points = clustering.SilhouetteBasis.build(x, seed=0).points
+    together = clustering.cluster_sums(points, labelings)
+    distances = clustering.euclidean_matrix(points)
+    for labels, sums in zip(labelings, together, strict=True):
+        onehot = np.zeros((n, int(labels.max()) + 1), dtype=np.float32)
+        onehot[np.arange(n), labels] = 1
+        with clustering.threadpool_limits(limits=1):
+            whole = distances @ onehot
+        assert sums.dtype == np.float32 and np.array_equal(sums, whole)
+        (alone,) = clustering.cluster_sums(points, [labels])
+        assert np.array_equal(alone, whole)
+    exact = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(together[0], exact @ onehot_of(labelings[0]), rtol=1e-4)
+
+
+def onehot_of(labels: np.ndarray) -> np.ndarray:
+    return np.eye(int(labels.max()) + 1)[labels]
+
+
+@pytest.mark.parametrize("n", [700, 2_100])
+def test_silhouettes_of_many_k_in_one_pass_equal_sklearn(n):
+    """``samples_of`` scores several labelings at once (from FUSED_MIN customers on in one
+    pass): each equals scikit-learn's silhouette_samples, and exactly what ``samples`` gives
+    for that labeling alone (a cluster of one gets 0, label numbers with gaps are renumbered)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(n, 3)) * [1.0, 5.0, 0.2]
+    labelings = [rng.integers(0, k, len(x)) for k in (2, 4, 7, 10)]
+    labelings.append(np.where(np.arange(len(x)) == 0, 9, rng.integers(0, 3, len(x))))
+    basis = clustering.SilhouetteBasis.build(x, seed=0)
+    together = basis.samples_of([basis.own(labels) for labels in labelings])
+    for labels, ours in zip(labelings, together, strict=True):
+        assert ours.dtype == np.float64
+        np.testing.assert_allclose(ours, silhouette_samples(x, labels), atol=1e-4)
+        assert np.array_equal(ours, basis.samples(labels))
+    assert together[-1][0] == 0.0  # the only customer of cluster 9
+    assert basis.samples_of([]) == []
 
 
 def test_scikit_learn_is_imported_when_a_run_first_needs_it() -> None:
