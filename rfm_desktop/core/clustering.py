@@ -278,9 +278,32 @@ def assign(model: KMeans, x: np.ndarray) -> tuple[np.ndarray, float]:
     inertia = 0.0
     for start in range(0, len(x), ASSIGN_CHUNK):
         part = x[start : start + ASSIGN_CHUNK]
-        labels[start : start + len(part)] = model.predict(part)
-        inertia -= float(model.score(part))  # score is minus the chunk's inertia
+        labels[start : start + len(part)], part_inertia = nearest_centres(model, part)
+        inertia += part_inertia
     return labels, inertia
+
+
+#: scikit-learn's private function behind KMeans.predict and KMeans.score (see nearest_centres)
+NEAREST_HELPER = "_labels_inertia_threadpool_limit"
+
+
+def nearest_centres(model: KMeans, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """``model.predict(x)`` and the inertia ``-model.score(x)`` from one nearest-centre search.
+
+    Both public calls run scikit-learn's helper ``_labels_inertia_threadpool_limit`` on the same
+    input (labels, then labels and inertia); one call of it with the inertia gives both figures
+    and halves the work (0.1 s of the sweep at a million customers). It is private: a version
+    of scikit-learn without it (or without the model's ``_n_threads``) gets the two calls.
+    """
+    from sklearn.cluster import _kmeans
+
+    both = getattr(_kmeans, NEAREST_HELPER, None)
+    threads = getattr(model, "_n_threads", None)
+    if both is None or threads is None:
+        return model.predict(x), -float(model.score(x))
+    x = np.ascontiguousarray(x, dtype=np.float64)  # as predict's and score's input check gives it
+    labels, inertia = both(x, np.ones(len(x), dtype=x.dtype), model.cluster_centers_, threads)
+    return labels, float(inertia)
 
 
 def sampled_fit_note(n: int) -> str | None:

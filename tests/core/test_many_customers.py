@@ -75,6 +75,18 @@ def test_sweep_scores_on_the_fit_sample(small_limits, x) -> None:
     )
 
 
+@pytest.mark.parametrize("helper", [True, False])
+def test_nearest_centres_are_predict_and_score(monkeypatch, x, helper) -> None:
+    """One nearest-centre search gives exactly predict's labels and score's inertia, with
+    scikit-learn's private helper and (when a version lacks it) with the two public calls."""
+    model = KMeans(n_clusters=4, n_init=1, random_state=0).fit(x[:500])
+    if not helper:
+        monkeypatch.setattr(clustering, "NEAREST_HELPER", "_not_in_this_version")
+    labels, inertia = clustering.nearest_centres(model, x)
+    np.testing.assert_array_equal(labels, model.predict(x))
+    assert inertia == -model.score(x)
+
+
 def test_note_only_above_the_limit() -> None:
     n = clustering.SAMPLED_LIMIT
     assert clustering.sampled_fit_note(n) is None
