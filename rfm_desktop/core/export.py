@@ -977,19 +977,28 @@ class CustomerLines:
                 yield memoryview(chosen.buffers()[2])[first:last]
 
 
+#: bytes of the CSV searched for line ends at a time: the comparison's 4 MB of booleans stay in
+#: the processor's cache and their memory is reused (blocks of 64 MB took 0.17 s at 1,000,000
+#: customers against 0.03 s, most of it the page faults of each new temporary)
+_SCAN_BYTES = 1 << 22
+
+
 def _split_lines(data: bytes | bytearray, rows: int) -> pa.Array | None:
     """The lines of a CSV of ``rows`` rows (the header first) as one Arrow array over ``data``,
     without a copy; None when a value holds a line break (more line ends than rows + 1)."""
-    if data.count(b"\n") != rows + 1:
-        return None
     codes = np.frombuffer(data, np.uint8)
     # line ends found a block at a time, so the comparison's temporary stays small
     ends = np.concatenate(
         [
-            np.flatnonzero(codes[start : start + _FORMAT_ROWS * 128] == ord("\n")) + start + 1
-            for start in range(0, len(codes), _FORMAT_ROWS * 128)
+            np.zeros(0, np.intp),
+            *(
+                np.flatnonzero(codes[start : start + _SCAN_BYTES] == ord("\n")) + start + 1
+                for start in range(0, len(codes), _SCAN_BYTES)
+            ),
         ]
     )
+    if len(ends) != rows + 1:
+        return None
     offsets = np.concatenate(([0], ends)).astype(np.int64)
     return pa.Array.from_buffers(
         pa.large_binary(), rows + 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
