@@ -18,6 +18,7 @@ from threadpoolctl import ThreadpoolController
 from rfm_desktop.core.choices import SCALERS
 from rfm_desktop.core.errors import Cancelled, ParamsError
 from rfm_desktop.core.params import (
+    K_LIMIT,
     CancelledFn,
     ClusteringOptions,
     ProgressFn,
@@ -51,6 +52,8 @@ SAMPLED_LIMIT = 500_000
 ASSIGN_CHUNK = 1_000_000
 
 SINGLE_THREAD_LIMIT = 50_000
+#: customers whose profiles are counted first (see Features.distinct)
+DISTINCT_PREFIX = 10_000
 #: scikit-learn's modules a run uses, imported when first needed (about 1 s: scipy comes with
 #: them), so the CLI can import them in a thread while the rows are reduced (:func:`import_models`)
 MODEL_MODULES = (
@@ -126,8 +129,12 @@ class Features:
 
     @cached_property
     def distinct(self) -> int:
-        """How many distinct customer profiles (rows of ``scaled``) there are: the most clusters k-means can find."""
-        return distinct_rows(self.scaled)
+        """How many distinct customer profiles (rows of ``scaled``) there are: the most clusters
+        k-means can find. Only a count up to K_LIMIT is ever used (to cut a K range or refuse a
+        K): when the first DISTINCT_PREFIX customers alone hold more profiles, their count is
+        given, a lower bound above any K, without hashing every customer (0.1 s at 1 M)."""
+        head = distinct_rows(self.scaled[:DISTINCT_PREFIX])
+        return head if head > K_LIMIT else distinct_rows(self.scaled)
 
     def space(self) -> FeatureSpace:
         """The transform and the fitted scaler as plain numbers: ``(value - center) / scale``."""

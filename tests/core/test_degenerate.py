@@ -71,6 +71,27 @@ def test_distinct_rows_counts_profiles() -> None:
     assert clustering.distinct_rows(np.empty((0, 3))) == 0
 
 
+def test_distinct_profiles_are_counted_exactly_up_to_the_largest_k() -> None:
+    """Features.distinct counts every customer's profile when the first DISTINCT_PREFIX hold
+    few (new profiles further on count), and stops at those when they hold more than any K."""
+    import numpy as np
+
+    def features(x: np.ndarray) -> clustering.Features:
+        return clustering.Features(("recency", "frequency"), x, x, "none", None)
+
+    n = clustering.DISTINCT_PREFIX + 500
+    few = np.zeros((n, 2))
+    few[-3:, 0] = [1.0, 2.0, 2.0]  # two more profiles after the prefix
+    assert features(few).distinct == 3
+    many = np.column_stack([np.arange(n) % 1_000, np.zeros(n)]).astype(float)
+    assert features(many).distinct == 1_000 > clustering.K_LIMIT
+    for in_prefix, counted in ((50, 51), (51, 51)):  # K_LIMIT profiles first: all are counted
+        edge = np.column_stack([np.arange(n) % in_prefix, np.zeros(n)]).astype(float)
+        edge[-1] = [99.0, 0.0]
+        assert features(edge).distinct == counted
+        assert clustering.distinct_rows(edge) == in_prefix + 1
+
+
 def test_library_warnings_become_one_analyst_warning(
     sample_path: Path,
     monkeypatch: pytest.MonkeyPatch,
