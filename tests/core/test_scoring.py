@@ -100,6 +100,24 @@ def test_recency_is_reversed():
     assert scale.band(1).above == 8.2 and scale.band(1).up_to is None
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scores_are_those_of_a_sorted_search_of_the_breaks(reverse):
+    """MeasureScale.scores counts the breaks below each value by comparisons: the scores of
+    np.searchsorted(breaks, values, side="left"), also for values on a break, repeated breaks,
+    infinities, NaN values and the NaN breaks of values with a NaN."""
+    measure = "recency" if reverse else "monetary"
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [rng.normal(size=500).round(1), [np.nan, np.inf, -np.inf, 0.5, 1.0, -0.0]]
+    )
+    for breaks in ((-0.5, 0.0, 0.5, 1.0), (0.0, 0.0, 1.0, 1.0), (0.5,), (np.nan,) * 4):
+        scale = scoring.MeasureScale(measure, len(breaks) + 1, breaks, "custom")
+        below = np.searchsorted(np.asarray(breaks), values, side="left")
+        expected = (scale.bins - below if reverse else below + 1).astype(np.int8)
+        scores = scale.scores(pd.Series(values))
+        assert scores.dtype == np.int8 and np.array_equal(scores, expected)
+
+
 def test_three_bins_give_scores_one_to_three():
     assert scoring.build_scale(np.arange(1, 10), "monetary", bins=3).scores(
         np.arange(1, 10)
