@@ -728,3 +728,102 @@ def test_a_true_false_status_column_is_handed_over_for_its_type(tmp_path):
     assert duck.engine == "memory"
     assert "id or text columns of another type than text or numbers" in duck.warnings[0].text
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
+
+
+def spelled_apart(seed: int = 7) -> pd.DataFrame:
+    """Orders whose order-level cells are spelled differently from line to line: invoice ids
+    as '536365', '536365.0', ' 536365 '; statuses 'Refunded', ' refunded ', 'REFUNDED'; a
+    country with and without padding; a 'C' invoice with a negative and a positive line (and
+    its id spelled apart too); customers 0, -1 and ids starting with digits or letters."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    spellings = ["{}", "{}.0", " {} ", "{}.00"]
+    statuses = ["paid", "Refunded", " refunded ", "REFUNDED", "Completed"]
+    customers = ["10001", "10002", "0", "-1", "1abc", "x9", "20003", "10001.0"]
+    for order in range(60):
+        customer = customers[int(rng.integers(len(customers)))]
+        day = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(300)))
+        cancelled = order % 9 == 4
+        for line in range(int(rng.integers(1, 5))):
+            invoice = ("C" if cancelled else "") + str(536000 + order)
+            rows.append(
+                {
+                    "Invoice": spellings[line % len(spellings)].format(invoice),
+                    "Quantity": str(int(rng.integers(1, 6)) * (-1 if cancelled and line else 1)),
+                    "InvoiceDate": f"{day:%Y-%m-%d} 10:00:00",
+                    "UnitPrice": f"{rng.integers(10, 900) / 100:.2f}",
+                    "CustomerID": customer,
+                    "Country": ["France", " France", "UK"][line % 3],
+                    "Status": statuses[(order + line) % len(statuses)],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"drop_duplicates": True}, {"drop_non_sale_status": False, "drop_cancellations": False}],
+    ids=["defaults", "duplicates", "kept"],
+)
+def test_one_order_spelled_apart_gives_the_same_customers_and_report(tmp_path, options):
+    # the first aggregation groups the raw invoice id, status and country: spellings of one
+    # value are separate groups there, and every later query must add them up as one order
+    frame = spelled_apart()
+    memory, duck = both(
+        write_csv(tmp_path / "orders.csv", frame), cleaning=CleaningOptions(**options)
+    )
+    assert_same(memory, duck)
+    pd.testing.assert_frame_equal(memory.customers, duck.customers, check_exact=True)
+    assert memory.customers["frequency"].max() > 1  # orders of several spelled-apart lines
+
+
+def test_typed_parquet_ids_with_placeholders_give_the_same_customers(tmp_path):
+    # float customer ids 0 and -1 are placeholders (the digit guard skips only 1-9 leads),
+    # integer invoice ids are grouped raw and made text once per group
+    frame = spelled_apart()
+    frame = frame[~frame["CustomerID"].isin(["1abc", "x9"])].copy()
+    frame["CustomerID"] = frame["CustomerID"].astype(float)
+    frame["Invoice"] = frame["Invoice"].str.strip().str.removesuffix(".00").str.removesuffix(".0")
+    frame = frame[~frame["Invoice"].str.startswith("C")]
+    frame["Invoice"] = frame["Invoice"].astype("int64")
+    for column in ("Quantity", "UnitPrice"):
+        frame[column] = frame[column].astype(float)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    memory, duck = both(path)
+    assert_same(memory, duck)
+    removed = {s.step: s.removed for s in duck.report.steps}
+    assert removed["placeholder_ids"] == int(frame["CustomerID"].isin([0, -1]).sum()) > 0
+
+
+def test_canonical_order_values_are_made_after_the_first_grouping(tmp_path, monkeypatch):
+    # turning text into canonical values costs more than reading it: the aggregation over the
+    # rows groups the raw invoice id (its canonical form is made once per group, above it)
+    frame = spelled_apart()
+    plans = []
+    sql = duckdb_engine._Run.sql
+
+    def explaining(run, query, params=None):
+        if "CREATE TEMP TABLE grouped" in query:
+            select = query[query.index("SELECT") :]
+            plan = run.con.execute("EXPLAIN (FORMAT json) " + select).fetchall()[0][1]
+            plans.append(json.loads(plan)[0])
+        return sql(run, query, params)
+
+    def grouped_inputs(node: dict) -> list[list[str]]:  # what each hash aggregation groups
+        found = []
+        if node["name"] == "HASH_GROUP_BY":
+            found.append(node["children"][0]["extra_info"]["Projections"])
+        for child in node["children"]:
+            found += grouped_inputs(child)
+        return found
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", explaining)
+    path = write_csv(tmp_path / "orders.csv", frame)
+    reduced = pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+    assert reduced.engine == "duckdb" and plans
+    inputs = grouped_inputs(plans[0])
+    assert inputs and all("invoice_id" not in columns for columns in inputs)
+    assert "raw_invoice_id" in inputs[0]
+    assert "invoice_id" in plans[0]["extra_info"]["Projections"]
