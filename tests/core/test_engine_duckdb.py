@@ -827,3 +827,40 @@ def test_canonical_order_values_are_made_after_the_first_grouping(tmp_path, monk
     assert inputs and all("invoice_id" not in columns for columns in inputs)
     assert "raw_invoice_id" in inputs[0]
     assert "invoice_id" in plans[0]["extra_info"]["Projections"]
+
+
+def test_each_customers_country_is_the_most_frequent_even_if_two_names_share_a_hash(
+    tmp_path, monkeypatch
+):
+    # a customer's countries travel as the least and greatest hash of their names; should two
+    # names ever share a hash, every customer's country is counted in full instead
+    frame = every_case()  # most customers in one country, by the last digit of their id
+    one = frame["CustomerID"].str[-1:].isin(list("01234"))
+    frame["Country"] = np.where(one, "United Kingdom", "France")
+    frame.loc[frame.index % 13 == 0, "Country"] = "Germany"  # and a few in several
+    path = write_csv(tmp_path / "orders.csv", frame)
+    params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(currency="EUR"))
+    memory = pipeline.reduce(params)
+    sql = duckdb_engine._Run.sql
+
+    class Colliding:
+        def __init__(self, rows):
+            self.rows = rows
+
+        def fetchall(self):
+            return self.rows
+
+    def colliding(run, query, params=None):
+        result = sql(run, query, params)
+        if "SELECT DISTINCT hash(c)" in query:
+            rows = result.fetchall()
+            uk = next(h for h, name in rows if name == "United Kingdom")
+            return Colliding([*rows, (uk, "Atlantis")])
+        return result
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", colliding)
+    duck = pipeline.reduce(params.replace(engine="duckdb"))
+    assert duck.engine == "duckdb"
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)
+    assert "Atlantis" not in set(duck.customers["country"].dropna())
+    assert duck.customers["country"].nunique() == 3

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from rfm_desktop.core import cache, checks, cleaning, io, missing_ids, rfm, values
@@ -1091,12 +1092,17 @@ class _Run:
         tables sorted by customer id: recency's dates, monetary and frequency, and each
         customer's most frequent country (None when the file names none)."""
         # orders per invoice first, then per customer: two aggregations that spill, where
-        # count(DISTINCT invoice_id) held every customer's invoices outside the memory limit
+        # count(DISTINCT invoice_id) held every customer's invoices outside the memory limit.
+        # The countries go along as the least and greatest hash of their names (text min/max
+        # would keep copies outside the limit): equal, the customer has one country.
         table = self.con.sql(
             """SELECT customer_id, max(last) AS last, min(first) AS first,
-                      fsum(monetary) AS monetary, count(*) AS frequency
+                      fsum(monetary) AS monetary, count(*) AS frequency,
+                      min(low) AS low, max(high) AS high
                FROM (SELECT customer_id, invoice_id, max(invoice_date) AS last,
-                            min(invoice_date) AS first, fsum(amount) AS monetary
+                            min(invoice_date) AS first, fsum(amount) AS monetary,
+                            min(hash(coalesce(country, ''))) AS low,
+                            max(hash(coalesce(country, ''))) AS high
                      FROM clean WHERE customer_id IS NOT NULL GROUP BY customer_id, invoice_id)
                GROUP BY customer_id ORDER BY customer_id"""
         ).to_arrow_table()
@@ -1104,18 +1110,32 @@ class _Run:
             raise DataError(
                 "No rows with a customer id are left, so there are no customers to segment."
             )
-        named = self.sql(
-            "SELECT bool_or(country IS NOT NULL) FROM clean WHERE customer_id IS NOT NULL"
-        ).fetchall()[0][0]
-        if not named:
+        hashed = self.sql(
+            """SELECT DISTINCT hash(c), c FROM (SELECT coalesce(country, '') AS c
+               FROM clean WHERE customer_id IS NOT NULL)"""
+        ).fetchall()
+        names = dict(hashed)
+        low, high = (table.column(c).to_numpy() for c in ("low", "high"))
+        table = table.drop_columns(["low", "high"])
+        if not any(names.values()):
             return table, None
-        top = self.con.sql(  # the most rows; a tie to the first name in order
-            """SELECT customer_id, arg_min(c, (-n, c)) AS country FROM (
-                 SELECT customer_id, coalesce(country, '') AS c, sum(n) AS n FROM clean
-                 WHERE customer_id IS NOT NULL GROUP BY customer_id, c)
-               GROUP BY customer_id ORDER BY customer_id"""
-        ).to_arrow_table()
-        return table, top
+        country = pd.Series(low).map(names)
+        several = np.flatnonzero(low != high)
+        if len(names) < len(hashed):  # two names of one hash: every customer counted
+            several = np.arange(len(low))
+        if len(several):  # the most rows; a tie to the first name in order
+            ids = table.column("customer_id").take(pa.array(several))
+            self.con.register("several", pa.table({"customer_id": ids}))
+            top = self.sql(
+                """SELECT arg_min(c, (-n, c)) AS country FROM (
+                     SELECT customer_id, coalesce(country, '') AS c, sum(n) AS n FROM clean
+                     WHERE customer_id IN (SELECT customer_id FROM several)
+                     GROUP BY customer_id, c)
+                   GROUP BY customer_id ORDER BY customer_id"""
+            ).fetchall()
+            self.con.unregister("several")
+            country.iloc[several] = [c for (c,) in top]
+        return table, pa.table({"country": pa.array(country.to_numpy(), type=pa.string())})
 
 
 # ---------------------------------------------------------------------- SQL of the readers
