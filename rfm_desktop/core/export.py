@@ -19,7 +19,9 @@ import math
 import os
 import platform
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, version
@@ -253,18 +255,37 @@ def _csv_bytes(frame: pd.DataFrame, *, neutralised: bool = False) -> bytes:
 
 #: rows formatted at a time: the CSV grows in one buffer and Arrow's copy of the rows stays small
 _FORMAT_ROWS = 500_000
+#: blocks formatted at once: Arrow's writer leaves Python's lock, so on two cores two blocks
+#: take the time of one (1,000,000 customers: 0.3 s against 0.7 s); each waits its turn to be
+#: added, so at most this many blocks are held beside the buffer
+_FORMAT_THREADS = 2
 
 
 def _csv_data(frame: pd.DataFrame) -> bytearray:
     """The CSV of an already neutralised ``frame``, formatted :data:`_FORMAT_ROWS` rows at a
-    time into one growing buffer (at 5,000,000 customers a 600 MB file, held once)."""
-    data = bytearray()
-    for start in range(0, max(len(frame), 1), _FORMAT_ROWS):
+    time (:data:`_FORMAT_THREADS` blocks at once) into one growing buffer, in the frame's order
+    (at 5,000,000 customers a 600 MB file, held once)."""
+
+    def block(start: int) -> pa.Buffer:
         table = pa.Table.from_pandas(frame.iloc[start : start + _FORMAT_ROWS], preserve_index=False)
         sink = pa.BufferOutputStream()
         options = pa_csv.WriteOptions(quoting_style="needed", include_header=start == 0)
         pa_csv.write_csv(table, sink, options)
-        data += sink.getvalue()
+        return sink.getvalue()
+
+    data = bytearray()
+    starts = range(0, max(len(frame), 1), _FORMAT_ROWS)
+    if len(starts) == 1:
+        data += block(0)
+        return data
+    with ThreadPoolExecutor(_FORMAT_THREADS) as pool:
+        waiting: deque[Future[pa.Buffer]] = deque()
+        for start in starts:
+            waiting.append(pool.submit(block, start))
+            if len(waiting) == _FORMAT_THREADS:
+                data += waiting.popleft().result()
+        while waiting:
+            data += waiting.popleft().result()
     return data
 
 

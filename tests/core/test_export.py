@@ -371,6 +371,30 @@ def test_customers_csv_formatted_in_blocks_is_one_table_formatted_whole(result, 
     assert export.csv_bytes(table.iloc[:0]) == whole.getvalue().to_pybytes().split(b"\n")[0] + b"\n"
 
 
+def test_blocks_are_formatted_two_at_a_time_and_joined_in_order(result, monkeypatch):
+    """Arrow's writer leaves Python's lock: blocks are formatted in two threads at once, and
+    the file still holds them in the table's order (a slow first block cannot come second)."""
+    import threading
+    import time
+
+    import pyarrow.csv as pa_csv
+
+    table = export.customer_table(result)
+    expected = export.csv_bytes(table)
+    monkeypatch.setattr(export, "_FORMAT_ROWS", 10)
+    threads, write = set(), pa_csv.write_csv
+
+    def slow_first(data, sink, options):
+        threads.add(threading.current_thread().name)
+        if options.include_header:  # the first block: finished after the second
+            time.sleep(0.2)
+        write(data, sink, options)
+
+    monkeypatch.setattr(pa_csv, "write_csv", slow_first)
+    assert export.csv_bytes(table) == expected
+    assert len(threads) == 2
+
+
 def test_customer_table_is_sorted_by_id_whatever_the_order_of_the_customers(result):
     """The engines give customers sorted by id and the table then keeps their order without
     sorting again; customers in another order are sorted as before."""
