@@ -525,9 +525,10 @@ def sweep_k(
     cancelled: CancelledFn = never_cancelled,
     stability_of: StabilityFn | None = None,
 ) -> list[KScore]:
-    """Fit each K and score it; ``on_score`` hears about each K, in order, once the silhouettes
-    of all K are computed (in one pass), with its stability when ``stability_of(x, labels, k)``
-    is given.
+    """Fit each K and score it; ``on_score`` hears about each K as soon as it is scored (its
+    silhouette taken at once; without ``on_score`` the silhouettes of all K are computed in one
+    pass once all are fitted, the same figures), with its stability when
+    ``stability_of(x, labels, k)`` is given.
 
     Parameters
     ----------
@@ -557,9 +558,11 @@ def sweep_k(
     """
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
-    # the fits first, then the silhouettes of every K in one pass over the distances (the
-    # pass costs what the silhouette of one K did), so each K is heard once all are scored
+    # Heard as they come (``on_score``: the window draws each K as it is fitted), each K's
+    # silhouette is taken at once; else the fits come first, then the silhouettes of every K
+    # in one pass over the distances (the pass costs what the silhouette of one K did).
     fitted: list[tuple[np.ndarray, KScore]] = []  # each K's labels on the basis, its scores
+    heard: list[KScore] = []
     steps = len(k_values) + 1
     for i, k in enumerate(k_values):
         if cancelled():
@@ -579,7 +582,15 @@ def sweep_k(
             calinski_harabasz=float(calinski_harabasz_score(x[scored], labels[scored])),
             stability=stability_of(x, labels, k) if stability_of is not None else None,
         )
-        fitted.append((basis.own(labels), score))
+        if on_score is None:
+            fitted.append((basis.own(labels), score))
+            continue
+        (silhouette,) = basis.samples_of([basis.own(labels)])
+        heard.append(dataclasses.replace(score, silhouette=float(silhouette.mean())))
+        on_score(heard[-1])
+    if on_score is not None:
+        progress(1.0, "K sweep done")
+        return heard
     if cancelled():
         raise Cancelled()
     progress(len(k_values) / steps, "Silhouette of each K")
@@ -588,9 +599,6 @@ def sweep_k(
         dataclasses.replace(score, silhouette=float(sil.mean()))
         for (_, score), sil in zip(fitted, silhouettes, strict=True)
     ]
-    for score in scores:
-        if on_score is not None:
-            on_score(score)
     progress(1.0, "K sweep done")
     return scores
 

@@ -361,9 +361,10 @@ def evaluate_k(
     cancelled: CancelledFn = never_cancelled,
     on_score: Callable[[KScore], None] | None = None,
 ) -> KSweep:
-    """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K once all are
-    fitted and their silhouettes computed together (see ``clustering.sweep_k``), with its
-    stability over ``clustering.stability_resamples`` subsamples (when > 0)."""
+    """The K sweep over params.clustering.k_min..k_max; ``on_score`` hears each K as soon as
+    it is scored (without it, the silhouettes of every K are computed together once all are
+    fitted: see ``clustering.sweep_k``), with its stability over
+    ``clustering.stability_resamples`` subsamples (when > 0)."""
     options = params.clustering
     basis = prepared.silhouette_basis(options.seed)
     _check(cancelled)

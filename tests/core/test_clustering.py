@@ -56,6 +56,30 @@ def test_sweep_streams_each_k_and_suggests_true_k(blobs):
     assert seen[2].silhouette == pytest.approx(silhouette_score(x, labels), abs=1e-4)
 
 
+def test_each_k_is_heard_before_the_next_is_fitted_with_the_figures_of_one_pass(blobs, monkeypatch):
+    """The wizard draws each K as it is fitted: its score comes before the next K's fit. A run
+    without ``on_score`` scores every K in one pass after the fits: the same figures."""
+    x, _ = blobs
+    x = np.vstack([x] * 8)  # from FUSED_MIN customers on: the one-pass path
+    assert len(x) >= clustering.FUSED_MIN
+    events: list[str] = []
+    fit = clustering.fit_kmeans
+
+    def fitting(x, k, *args, **kwargs):
+        events.append(f"fit {k}")
+        return fit(x, k, *args, **kwargs)
+
+    monkeypatch.setattr(clustering, "fit_kmeans", fitting)
+    options = ClusteringOptions(k_min=2, k_max=5)
+    basis = clustering.SilhouetteBasis.build(x, 0)
+    heard = clustering.evaluate(x, options, basis, on_score=lambda s: events.append(f"heard {s.k}"))
+    assert events[:8] == [f"{what} {k}" for k in (2, 3, 4, 5) for what in ("fit", "heard")]
+    quiet = clustering.evaluate(x, options, basis)
+    assert [s.silhouette for s in quiet.scores] == pytest.approx(
+        [s.silhouette for s in heard.scores], abs=1e-6
+    )
+
+
 def test_sweep_can_be_cancelled(blobs):
     x, _ = blobs
     calls = {"n": 0}
