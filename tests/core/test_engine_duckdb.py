@@ -864,3 +864,29 @@ def test_each_customers_country_is_the_most_frequent_even_if_two_names_share_a_h
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
     assert "Atlantis" not in set(duck.customers["country"].dropna())
     assert duck.customers["country"].nunique() == 3
+
+
+def test_only_invoices_with_a_blank_customer_are_grouped_for_the_fill_check(tmp_path, monkeypatch):
+    # the check "a blank customer on lines of an order that has one" groups only the invoices
+    # that have a blank line (a semi-join), not every invoice (0.2 s against 0.85 s of CPU at
+    # 10 M rows); the answer is the in-memory engine's
+    frame = random_orders(1)
+    plans = []
+    sql = duckdb_engine._Run.sql
+
+    def explaining(run, query, params=None):
+        if "HAVING bool_or(customer_id IS NULL)" in query:
+            plan = run.con.execute("EXPLAIN (FORMAT json) " + query).fetchall()[0][1]
+            plans.append(plan)
+        return sql(run, query, params)
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", explaining)
+    options = CleaningOptions(currency="EUR")
+    memory, duck = both(write_csv(tmp_path / "orders.csv", frame), cleaning=options)
+    assert_same(memory, duck)  # invoice 777777 has two customers and a blank line: not filled
+    assert plans and '"SEMI"' in plans[0]
+    one = [dict(frame.iloc[0], Invoice="888888", CustomerID=c) for c in ("10003", "")]
+    filled = pd.concat([frame, pd.DataFrame(one)], ignore_index=True)
+    memory, duck = both(write_csv(tmp_path / "filled.csv", filled), cleaning=options)
+    assert duck.engine == "memory"  # the reader fills 888888's blank line from its other line
+    assert "a blank customer id on lines of an order that has one" in duck.warnings[0].text

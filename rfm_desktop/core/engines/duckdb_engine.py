@@ -747,10 +747,13 @@ class _Run:
                 "customer_id IS NULL" if field == "customer_id" else f"flags & {_BLANK_DATE} <> 0"
             )
             # invoices with a blank line and one value on the others (min = max: one distinct
-            # value); one aggregation, which spills, not a semi-join and count(DISTINCT)
+            # value, where count(DISTINCT) held each invoice's values outside the memory
+            # limit); only the invoices with a blank line are grouped (a semi-join: at 10 M
+            # rows 0.2 s of CPU against 0.85 s grouping every invoice)
             fillable = self.sql(
                 f"""SELECT count(*) FROM (
-                    SELECT invoice_id FROM orders WHERE invoice_id IS NOT NULL
+                    SELECT invoice_id FROM orders WHERE invoice_id IN (
+                        SELECT invoice_id FROM orders WHERE {blank} AND invoice_id IS NOT NULL)
                     GROUP BY invoice_id HAVING bool_or({blank}) AND min({value}) = max({value}))"""
             ).fetchall()[0][0]
             if fillable:
