@@ -668,17 +668,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: the first arguments of the commands that run without a window (anything else opens the app)
+HEADLESS = ("segment", "backtest", "rules", "sample", "--version", "-h", "--help")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in (
-        "segment",
-        "backtest",
-        "rules",
-        "sample",
-        "--version",
-        "-h",
-        "--help",
-    ):
+    if not argv or argv[0] not in HEADLESS:
         from rfm_desktop.gui import main as gui_main
 
         return gui_main(argv)
@@ -728,9 +724,14 @@ def entry() -> NoReturn:
     After Ctrl-C it ends the process with ``os._exit(130)``: CPython 3.11 marks an interrupt
     that lands inside ``exec()`` (an import, a dataclass being made) as unhandled even when
     ``main`` handled it, and would then end the process by SIGINT instead of exit status 130.
+    A command without a window ends the same way once its output is flushed: every file it
+    writes is closed and synced before ``main`` returns, and the interpreter's teardown (freeing
+    the run's objects one by one: 0.25 s at 1,000,000 customers) would only keep the shell
+    waiting. The app exits normally (Qt saves its settings as it is torn down).
     """
     code = main()
-    if code == EXIT_INTERRUPTED:
+    headless = len(sys.argv) > 1 and sys.argv[1] in HEADLESS
+    if code == EXIT_INTERRUPTED or headless:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()

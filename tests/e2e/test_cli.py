@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from conftest import ROOT
 
 
@@ -114,3 +115,43 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path):
 def test_no_arguments_would_open_the_gui_and_version_works():
     done = rfm("--version")
     assert done.returncode == 0 and "rfm-desktop" in done.stdout
+
+
+def test_a_command_ends_without_teardown_once_its_output_is_flushed(monkeypatch, capsys):
+    # a headless command ends by os._exit after flushing (the interpreter's teardown only made
+    # the shell wait: 0.25 s at a million customers); the app (no command) exits normally
+    from rfm_desktop import cli
+
+    ended: list[int] = []
+
+    class Ended(Exception):
+        pass
+
+    def exit_now(code: int) -> None:
+        ended.append(code)
+        raise Ended
+
+    monkeypatch.setattr(cli.os, "_exit", exit_now)
+    monkeypatch.setattr(sys, "argv", ["rfm-desktop", "rules"])
+    with pytest.raises(Ended):
+        cli.entry()
+    assert ended == [0] and "Champions" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["rfm-desktop", "segment", "missing.csv", "--out", "x"])
+    with pytest.raises(Ended):
+        cli.entry()
+    assert ended == [0, cli.EXIT_BAD_INPUT] and "missing.csv" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["rfm-desktop"])
+    monkeypatch.setattr(cli, "main", lambda: 0)  # the app: not opened here
+    with pytest.raises(SystemExit):
+        cli.entry()
+    assert ended == [0, cli.EXIT_BAD_INPUT]
+
+
+def test_a_long_output_through_a_pipe_arrives_whole():
+    # os._exit skips the interpreter's flush at exit: the command's output is flushed first
+    done = rfm("rules", "--score-bins", "10")  # a table of every cell's segment
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("rfm-0.2 on scores 1-10 (1000 cells)")
+    cells = [int(line.split(" cells")[0].split()[-1]) for line in lines[1:] if " cells" in line]
+    assert sum(cells) == 1000 and lines[-1].split()[0] == "Others"  # the last line came too
