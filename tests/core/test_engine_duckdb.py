@@ -777,12 +777,16 @@ def test_one_order_spelled_apart_gives_the_same_customers_and_report(tmp_path, o
     assert memory.customers["frequency"].max() > 1  # orders of several spelled-apart lines
 
 
-def test_typed_parquet_ids_with_placeholders_give_the_same_customers(tmp_path):
-    # float customer ids 0 and -1 are placeholders (the digit guard skips only 1-9 leads),
+@pytest.mark.parametrize("stored", ["float64", "Int64"])
+def test_typed_parquet_ids_with_placeholders_give_the_same_customers(tmp_path, stored):
+    # customer ids stored as numbers are grouped as numbers and their tests read the number:
+    # 0 and -1 are placeholders (the guard skips only ids >= 1), a blank is a missing id;
     # integer invoice ids are grouped raw and made text once per group
     frame = spelled_apart()
     frame = frame[~frame["CustomerID"].isin(["1abc", "x9"])].copy()
-    frame["CustomerID"] = frame["CustomerID"].astype(float)
+    frame["CustomerID"] = frame["CustomerID"].astype(float).astype(stored)
+    order = frame["Invoice"].str.extract(r"(\d+)")[0].astype(int)
+    frame.loc[order % 7 == 3, "CustomerID"] = None  # whole orders without a customer
     frame["Invoice"] = frame["Invoice"].str.strip().str.removesuffix(".00").str.removesuffix(".0")
     frame = frame[~frame["Invoice"].str.startswith("C")]
     frame["Invoice"] = frame["Invoice"].astype("int64")
@@ -795,12 +799,28 @@ def test_typed_parquet_ids_with_placeholders_give_the_same_customers(tmp_path):
     assert_same(memory, duck)
     removed = {s.step: s.removed for s in duck.report.steps}
     assert removed["placeholder_ids"] == int(frame["CustomerID"].isin([0, -1]).sum()) > 0
+    assert removed["missing_customer"] == int(frame["CustomerID"].isna().sum()) > 0
 
 
-def test_canonical_order_values_are_made_after_the_first_grouping(tmp_path, monkeypatch):
-    # turning text into canonical values costs more than reading it: the aggregation over the
-    # rows groups the raw invoice id (its canonical form is made once per group, above it)
+def test_a_fractional_customer_id_stored_as_a_number_goes_to_the_python_reader(tmp_path):
+    # the hand-over bit of an id with a fraction is made once per group of the first
+    # aggregation (the id is grouped as the number): still found, on any row
     frame = spelled_apart()
+    frame = frame[~frame["CustomerID"].isin(["1abc", "x9"])].copy()
+    frame["CustomerID"] = frame["CustomerID"].astype(float)
+    frame.loc[frame.index[-1], "CustomerID"] = 10001.5
+    for column in ("Quantity", "UnitPrice"):
+        frame[column] = frame[column].astype(float)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    duck = pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+    assert duck.engine == "memory" and "fractional" in duck.warnings[0].text
+
+
+def _first_aggregation(monkeypatch, path: Path) -> tuple[dict, list[list[str]]]:
+    """The plan of the statement that reads the rows (EXPLAIN as JSON) and the columns each of
+    its hash aggregations groups."""
     plans = []
     sql = duckdb_engine._Run.sql
 
@@ -811,7 +831,7 @@ def test_canonical_order_values_are_made_after_the_first_grouping(tmp_path, monk
             plans.append(json.loads(plan)[0])
         return sql(run, query, params)
 
-    def grouped_inputs(node: dict) -> list[list[str]]:  # what each hash aggregation groups
+    def grouped_inputs(node: dict) -> list[list[str]]:
         found = []
         if node["name"] == "HASH_GROUP_BY":
             found.append(node["children"][0]["extra_info"]["Projections"])
@@ -820,13 +840,33 @@ def test_canonical_order_values_are_made_after_the_first_grouping(tmp_path, monk
         return found
 
     monkeypatch.setattr(duckdb_engine._Run, "sql", explaining)
-    path = write_csv(tmp_path / "orders.csv", frame)
     reduced = pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
     assert reduced.engine == "duckdb" and plans
-    inputs = grouped_inputs(plans[0])
+    return plans[0], grouped_inputs(plans[0])
+
+
+def test_canonical_order_values_are_made_after_the_first_grouping(tmp_path, monkeypatch):
+    # turning text into canonical values costs more than reading it: the aggregation over the
+    # rows groups the raw invoice id (its canonical form is made once per group, above it)
+    plan, inputs = _first_aggregation(
+        monkeypatch, write_csv(tmp_path / "orders.csv", spelled_apart())
+    )
     assert inputs and all("invoice_id" not in columns for columns in inputs)
     assert "raw_invoice_id" in inputs[0]
-    assert "invoice_id" in plans[0]["extra_info"]["Projections"]
+    assert "invoice_id" in plan["extra_info"]["Projections"]
+    assert "customer_id" in inputs[0]  # text ids: made per row (their tests read the text)
+
+
+def test_customer_ids_stored_as_numbers_are_grouped_as_numbers(tmp_path, monkeypatch):
+    # a number id's text is made once per group too (at 10 M rows 0.6 s of CPU less)
+    frame = spelled_apart()
+    frame = frame[~frame["CustomerID"].isin(["1abc", "x9"])].copy()
+    frame["CustomerID"] = frame["CustomerID"].astype(float)
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    plan, inputs = _first_aggregation(monkeypatch, path)
+    assert "raw_customer_id" in inputs[0] and "customer_id" not in inputs[0]
+    assert "customer_id" in plan["extra_info"]["Projections"]
 
 
 def test_each_customers_country_is_the_most_frequent_even_if_two_names_share_a_hash(

@@ -517,14 +517,20 @@ class _Run:
         needed |= {"stock_code"} if self.options.drop_non_product else set()
         needed |= {"stock_code", "description"} if self.options.drop_duplicates else set()
         text = [f for f in ("country", "status", "currency") if f in chosen and f in needed]
-        late: tuple[str, ...] = ()
-        if not self.options.drop_duplicates:
-            late = tuple(f for f in ("invoice_id", *text) if f in chosen)
-        late_columns = {chosen[f]: _ident(f"raw_{f}") for f in late}
 
         def column(field: str) -> tuple[str, str]:
             name = chosen[field]
             return _ident(name), types[name]
+
+        late: tuple[str, ...] = ()
+        if not self.options.drop_duplicates:
+            late = tuple(f for f in ("invoice_id", *text) if f in chosen)
+        # a customer id stored as a number is grouped as that number; its tests per row read
+        # the number (_Customer), the text is made once per group (not for made-up invoice ids,
+        # which are made of it per row)
+        if late and "invoice_id" in chosen and _present_number_id(*column("customer_id")):
+            late = ("customer_id", *late)
+        late_columns = {chosen[f]: _ident(f"raw_{f}") for f in late}
 
         def canonical(field: str, ident: str, kind: str) -> tuple[str, list[str]]:
             if field == "customer_id":
@@ -612,7 +618,15 @@ class _Run:
         # ``early``: the late fields raw, the tests on them (_LATE_TESTS) left to the second
         view("rows", {f: fields[f] for f in _ALL}, self._raw_hits(_RAW))
         early_tests = {name: bit for name, bit in _RAW.items() if name not in _LATE_TESTS}
-        view("early", early, self._raw_hits(early_tests) + " | " + self._signs())
+        customer = _Customer()
+        if "customer_id" in late:  # the tests read the raw number, as ``early`` names it
+            raw_id, kind = _ident("raw_customer_id"), types[chosen["customer_id"]]
+            customer = _Customer(
+                fields["late_customer_id"],
+                f"NOT coalesce({_present_number_id(raw_id, kind)}, false)",
+                f"{raw_id} >= 1",
+            )
+        view("early", early, self._raw_hits(early_tests, customer) + " | " + self._signs())
         twin = "false"
         if self.options.drop_duplicates:  # a row equal to an earlier one in every column
             twin = f"row_number() OVER (PARTITION BY {', '.join(_ALL)} ORDER BY rownum) > 1"
@@ -632,8 +646,9 @@ class _Run:
         # Then, once per group, the late fields' canonical values, hand-off bits and tests.
         # Raw spellings of one value ('536365', '536365.0') stay apart: an order may be split
         # over groups, which every query sums again (no query counts groups as orders).
-        names = {f: f"raw_{f}" if f in late else f for f in ("invoice_id", *text)}
-        key = ["customer_id", names["invoice_id"], "invoice_date", *(names[f] for f in text)]
+        names = {f: f"raw_{f}" if f in late else f for f in ("customer_id", "invoice_id", *text)}
+        key = [names["customer_id"], names["invoice_id"], "invoice_date"]
+        key += [names[f] for f in text]
         key += ["raw_hits"] + (["twin"] if self.options.drop_duplicates else [])
         price_key = ["raw_hits", *(names[f] for f in text if f != "country"), "unit_price"]
         counts = [f"count(*) FILTER (forms & {bit} <> 0) AS form_{bit}" for bit in self.form_bits]
@@ -654,7 +669,7 @@ class _Run:
                      flags | {" | ".join(late_handoff) or "0"} AS flags
               FROM (
                 SELECT {", ".join(dict.fromkeys(key + price_key))},
-                       CAST(GROUPING(customer_id) AS BOOLEAN) AS price_set,
+                       CAST(GROUPING({names["customer_id"]}) AS BOOLEAN) AS price_set,
                        count(*) AS n, min(rownum) AS first, fsum(amount) AS amount,
                        sum(coalesce(quantity, 0)) AS units,
                        bit_or(flags | CASE WHEN quantity IS NOT NULL THEN {_HAS_QUANTITY} ELSE 0 END
@@ -775,23 +790,27 @@ class _Run:
         )
 
     # ------------------------------------------------------------------ cleaning
-    def _tests(self, negative_quantity: str, negative_amount: str) -> dict[str, str]:
+    def _tests(
+        self, negative_quantity: str, negative_amount: str, customer: _Customer | None = None
+    ) -> dict[str, str]:
         """Each cleaning step's row test (:data:`_RAW`) on the canonical values; the tests that
         depend on which columns hold values come in both forms. The cancellation tests take
         their sign tests as given (a column test per row, or a bit kept by the first
-        aggregation: :meth:`_late_hits`)."""
+        aggregation: :meth:`_late_hits`), the customer tests the customer id as ``customer``
+        reads it (the canonical column unless given)."""
         options = self.options
-        placeholder = "lower(customer_id)"  # canonical ids are trimmed already
+        customer = customer or _Customer()
+        placeholder = f"lower({customer.value})"  # canonical ids are trimmed already
         cancelled = "starts_with(invoice_id, 'C') AND {} AND regexp_full_match(invoice_id, 'C\\d+')"
         return {
             "invalid": "invoice_date IS NULL OR amount IS NULL",
             "placeholder_ids": _digit_led_not(
-                "customer_id",
+                customer.digit_led,
                 f"{placeholder} IN {_listed(cleaning.PLACEHOLDER_IDS)} OR "
                 f"(ord({placeholder}) IN ({_first_codes()}) AND "
                 f"regexp_full_match({placeholder}, {_quote_text(cleaning._PLACEHOLDER_PATTERN)}))",
             ),
-            "missing_customer": "customer_id IS NULL",
+            "missing_customer": customer.missing,
             "non_sale_status": f"{_status_sql('status')} IN {_listed(cleaning.NOT_SALE_STATUSES)}",
             "cancel_quantity": cancelled.format(negative_quantity),
             "other_currency": (
@@ -808,9 +827,10 @@ class _Run:
             "nonpositive_amount": "amount <= 0",
         }
 
-    def _raw_hits(self, bits: dict[str, int]) -> str:
-        """The named tests' bits (:data:`_RAW`) of a row of canonical values, as one number."""
-        tests = self._tests("quantity < 0", "amount < 0")
+    def _raw_hits(self, bits: dict[str, int], customer: _Customer | None = None) -> str:
+        """The named tests' bits (:data:`_RAW`) of a row of canonical values, as one number
+        (the customer id read as ``customer`` says)."""
+        tests = self._tests("quantity < 0", "amount < 0", customer)
         return _bits([(tests[name], bit) for name, bit in bits.items()])
 
     def _signs(self) -> str:
@@ -1192,10 +1212,37 @@ def _blank_sql(ident: str, kind: str) -> str:
     return f"({ident} IS NULL)"
 
 
+@dataclass(frozen=True)
+class _Customer:
+    """How the row tests read the customer id (_Run._tests): its canonical value, whether it
+    is missing, and whether it starts with a digit 1-9 (then it is no placeholder). By default
+    the canonical column; for an id stored as a number, grouped as that number, the tests read
+    the number (:func:`_present_number_id`, ``>= 1``) and make the text only for the rest."""
+
+    value: str = "customer_id"
+    missing: str = "customer_id IS NULL"
+    digit_led: str = "customer_id >= '1' AND customer_id < ':'"
+
+
+def _whole_number(ident: str) -> str:
+    """A float that values._float_ids reads as an integer id."""
+    return f"(isfinite({ident}) AND {ident} = floor({ident}) AND abs({ident}) < 9007199254740992)"
+
+
+def _present_number_id(ident: str, kind: str) -> str | None:
+    """Where an id column stored as numbers gives an id (:func:`_id_sql` not NULL); None for
+    other kinds."""
+    if kind.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return _whole_number(ident)
+    if _integer_kind(kind):
+        return f"({ident} IS NOT NULL)"
+    return None
+
+
 def _float_id(ident: str) -> tuple[str, list[str]]:
     """values._float_ids: whole finite numbers as integers; fractional ones go to the reader."""
     finite = f"isfinite({ident})"
-    whole = f"({finite} AND {ident} = floor({ident}) AND abs({ident}) < 9007199254740992)"
+    whole = _whole_number(ident)
     sql = f"CASE WHEN {whole} THEN CAST(CAST({ident} AS BIGINT) AS VARCHAR) END"
     return sql, [f"CASE WHEN {finite} AND NOT {whole} THEN 4 ELSE 0 END"]
 
@@ -1420,15 +1467,15 @@ class _Digest:
         return self.sha256.hexdigest(), self.size
 
 
-def _digit_led_not(ident: str, test: str) -> str:
-    """``test``, skipped (false) for text starting with a digit 1-9, which no placeholder id
-    does (nor cleaning's pattern: see :func:`_first_codes`): most ids are numbers, and a
-    CASE evaluates its branch on the other rows only (a third of the cost of the test at
-    10 M rows)."""
+def _digit_led_not(digit_led: str, test: str) -> str:
+    """``test``, skipped (false) where ``digit_led`` holds (the id starts with a digit 1-9),
+    which no placeholder id does (nor cleaning's pattern: see :func:`_first_codes`): most ids
+    are numbers, and a CASE evaluates its branch on the other rows only (a third of the cost
+    of the test at 10 M rows)."""
     starts = {p[:1] for p in cleaning.PLACEHOLDER_IDS} | set(_first_codes_text())
     if starts & set("123456789"):
         return test
-    return f"CASE WHEN {ident} >= '1' AND {ident} < ':' THEN false ELSE ({test}) END"
+    return f"CASE WHEN {digit_led} THEN false ELSE ({test}) END"
 
 
 def _first_codes_text() -> str:
