@@ -1072,11 +1072,13 @@ class _Run:
                 ),
             )
 
-        months = self.sql(
-            """SELECT strftime(date_trunc('month', invoice_date), '%Y-%m') AS month,
-                      sum(n) AS rows, coalesce(sum(n) FILTER (g = 1), 0) AS without,
-                      fsum(amount) AS amount, coalesce(fsum(amount) FILTER (g = 1), 0) AS amount_without
-               FROM sales WHERE invoice_date IS NOT NULL GROUP BY month ORDER BY month"""
+        months = self.sql(  # the month's label made per month, not per order
+            """SELECT strftime(month, '%Y-%m'), rows, without, amount, amount_without FROM (
+                 SELECT date_trunc('month', invoice_date) AS month,
+                        sum(n) AS rows, coalesce(sum(n) FILTER (g = 1), 0) AS without,
+                        fsum(amount) AS amount,
+                        coalesce(fsum(amount) FILTER (g = 1), 0) AS amount_without
+                 FROM sales WHERE invoice_date IS NOT NULL GROUP BY month) ORDER BY month"""
         ).fetchall()
         shares = tuple(
             (
