@@ -1135,14 +1135,16 @@ class _Run:
             raise DataError(
                 "No rows with a customer id are left, so there are no customers to segment."
             )
+        # every name of the orders (a few): more than the clean customers' is no harm
         hashed = self.sql(
-            """SELECT DISTINCT hash(c), c FROM (SELECT coalesce(country, '') AS c
-               FROM clean WHERE customer_id IS NOT NULL)"""
+            "SELECT hash(c), c FROM (SELECT coalesce(country, '') AS c FROM orders) GROUP BY c"
         ).fetchall()
         names = dict(hashed)
         low, high = (table.column(c).to_numpy() for c in ("low", "high"))
         table = table.drop_columns(["low", "high"])
-        if not any(names.values()):
+        named = np.array([h for h, name in names.items() if name], dtype=low.dtype)
+        # a customer with a name has one at the least or the greatest hash ('' is one value)
+        if not (np.isin(low, named).any() or np.isin(high, named).any()):
             return table, None
         country = pd.Series(low).map(names)
         several = np.flatnonzero(low != high)
