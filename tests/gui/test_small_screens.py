@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QRect, QSize
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractScrollArea,
@@ -121,6 +121,9 @@ def test_every_page_and_view_is_usable_at_1024_by_640(scaled_window: Any, errors
                 assert plot.height() >= 150, "the K charts stay readable; the page scrolls"
             scroll = wizard.clustering_page.findChild(QScrollArea, "pageScroll")
             charts = wizard.clustering_page.charts
+            for plot in charts.plots.values():  # pyqtgraph cuts off what its view cannot hold
+                right = plot.mapRectToScene(plot.boundingRect()).right()
+                assert right <= charts.graphics.viewport().width() + 1, "a K chart cut off"
             bottom = charts.mapTo(scroll.widget(), charts.rect().bottomLeft()).y()
             assert bottom <= scroll.widget().height(), "the lowest charts can be scrolled to"
     pilot.run()
@@ -145,3 +148,34 @@ def test_every_page_and_view_is_usable_at_1024_by_640(scaled_window: Any, errors
     assert (
         segments.model.data(strategy, 3) == segments.model.profile(0).strategy
     )  # tooltip: the whole text
+
+
+def test_the_k_charts_sit_beside_the_settings_whole_on_a_wide_window(
+    qtbot: Any, errors: list
+) -> None:
+    # at 1440×900 the charts go beside the settings, and every chart, the stability chart
+    # with its title included, fits its view (a long stability title made them wider than it)
+    from rfm_desktop.gui import worker
+    from rfm_desktop.gui.autopilot import Pilot
+    from rfm_desktop.gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(QSize(1440, 900))
+    pilot = Pilot(window, errors, timeout=120)
+    pilot.open()
+    pilot.to_columns()
+    pilot.to_cleaning()
+    pilot.to_clustering()
+    pilot.evaluate_k()
+    QApplication.processEvents()
+    page = window.wizard.clustering_page
+    charts = page.charts
+    assert page.splitter.orientation() == Qt.Orientation.Horizontal
+    assert charts.stability_plot.isVisible()
+    for plot in [*charts.plots.values(), charts.stability_plot]:
+        right = plot.mapRectToScene(plot.boundingRect()).right()
+        assert right <= charts.graphics.viewport().width() + 1, plot.titleLabel.text
+    window.wizard.cancel_jobs()
+    worker.shutdown(10_000)

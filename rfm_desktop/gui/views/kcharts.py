@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rfm_desktop.core.palette import cluster_color
@@ -44,10 +44,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("calinski_harabasz", "Calinski–Harabasz (higher is better)", "Calinski–Harabasz"),
 )
 #: The stability chart: mean adjusted Rand index with the full fit, ± its spread over resamples.
-STABILITY = Metric(
-    "stability",
-    "Stability: agreement with the full fit on subsamples (adjusted Rand, mean ± spread)",
-    "Adjusted Rand",
+STABILITY = Metric("stability", "Stability (adjusted Rand, mean ± spread)", "Adjusted Rand")
+#: what the stability chart shows, in full (its tooltip: a title this long made the charts wider
+#: than a 1024-pixel window's pane, and pyqtgraph then cut their right column off)
+STABILITY_HELP = (
+    "Agreement of each K's clustering with the full fit on subsamples of the customers: the "
+    "adjusted Rand index, mean ± spread over the resamples; 1 = the same clustering."
 )
 LINE_COLOR = cluster_color(0)
 CHOSEN_COLOR = cluster_color(5)
@@ -104,6 +106,7 @@ class KChartsWidget(QWidget):
         )
         self.stability_plot.setMenuEnabled(False)
         self.stability_plot.setMouseEnabled(x=False, y=False)
+        self.stability_plot.setToolTip(STABILITY_HELP)
         self.stability_plot.getAxis("left").setWidth(62)
         self.stability_curve = self.stability_plot.plot([], [], symbol="o", symbolSize=8)
         self.stability_spread = pg.ErrorBarItem(x=np.array([]), y=np.array([]), beam=0.15)
@@ -121,7 +124,7 @@ class KChartsWidget(QWidget):
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
         # four readable charts at least; a smaller page scrolls (the Clustering page does)
         line = self.fontMetrics().height()
-        self.graphics.setMinimumSize(line * 26, line * 24)
+        self.graphics.setMinimumSize(line * 26, line * 34)
 
         self.reason_label = QLabel()
         self.reason_label.setWordWrap(True)
@@ -149,6 +152,16 @@ class KChartsWidget(QWidget):
         """Add (or replace) the scores of one K and redraw at once."""
         self._scores[score.k] = score
         self._refresh()
+
+    def side_by_side_width(self) -> int:
+        """The width the charts need to show whole, two by two: pyqtgraph lays each row out
+        at least as wide as its titles (11 pt, see style_plot) and cuts off what does not fit,
+        so a page narrower than this puts the charts under its settings instead."""
+        font = QFont(self.font())
+        font.setPointSizeF(11)
+        title = max(QFontMetrics(font).horizontalAdvance(m.title) for m in METRICS)
+        axis = int(self.plots[METRICS[0].field].getAxis("left").width())
+        return 2 * (title + axis) + 4 * self.fontMetrics().height()
 
     def set_scores(self, scores: tuple[KScore, ...] | list[KScore]) -> None:
         self._scores = {s.k: s for s in scores}
@@ -217,7 +230,7 @@ class KChartsWidget(QWidget):
         )
         resamples = checked[0].resamples
         self.stability_plot.setTitle(
-            f"{STABILITY.title}, {resamples} resamples per K",
+            f"{STABILITY.title}, {resamples} resamples",
             color=foreground(self).name(),
             size="11pt",
         )

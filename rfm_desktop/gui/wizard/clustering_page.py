@@ -175,8 +175,9 @@ class ClusteringPage(WizardPage):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([380, 800])
         self.body.addWidget(self.splitter, 1)
-        #: below this page width the K charts go under the settings (small screens, 150 %/200 %)
-        self.stack_below = self.fontMetrics().horizontalAdvance("x") * 100
+        #: below this page width the K charts go under the settings (small screens, 150 %/200 %):
+        #: what the settings and the charts side by side need (1,160 pixels at 100 %)
+        self.stack_below = left.sizeHint().width() + self.charts.side_by_side_width()
 
         self.sweep: KSweep | None = None
         self.streamed: list[KScore] = []
