@@ -330,6 +330,27 @@ def test_cancel_interrupts_a_running_query(tmp_path):
     assert True in heard
 
 
+def test_ctrl_c_inside_a_query_is_an_interrupt_not_an_error(tmp_path, monkeypatch):
+    # DuckDB's client turns a Ctrl-C during a query into RuntimeError("Query interrupted"): it
+    # is the analyst's interrupt again (the CLI says "interrupted" and exits 130, no crash log)
+    path = tmp_path / "cases.parquet"
+    every_case().to_parquet(path)
+
+    def interrupted(run, layout):
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(duckdb_engine._Run, "_scan", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+
+    def broken(run, layout):
+        raise RuntimeError("something else")
+
+    monkeypatch.setattr(duckdb_engine._Run, "_scan", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+
+
 def test_auto_takes_duckdb_above_the_threshold(tmp_path, monkeypatch):
     path = tmp_path / "cases.parquet"
     every_case().to_parquet(path)

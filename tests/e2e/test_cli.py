@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -104,9 +105,22 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path):
         env=env,
         cwd=ROOT,
     )
-    time.sleep(4)
+    # Ctrl-C once the run is under way (its progress shows), not after a fixed wait: the run
+    # takes about 3 s now and could be over before a wait of 4 s ended
+    seen: list[str] = []
+    assert proc.stderr is not None
+    reader = threading.Thread(
+        target=lambda: seen.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True
+    )
+    reader.start()
+    deadline = time.monotonic() + 120
+    while "Reading file" not in "".join(seen) and time.monotonic() < deadline:
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    reader.join(10)
+    proc.stderr.close()
+    err = "".join(seen)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not out.exists() or not any(Path(out).rglob("*"))

@@ -309,6 +309,14 @@ class _Run:
                 if watch.interrupted:
                     raise Cancelled() from None
                 raise self._failed(exc) from exc
+            except RuntimeError as exc:
+                # Ctrl-C while a query runs: DuckDB's client stops the query and raises this
+                # in place of the KeyboardInterrupt (the CLI then says "interrupted", exit 130)
+                if str(exc) != "Query interrupted":
+                    raise
+                if watch.interrupted:
+                    raise Cancelled() from None
+                raise KeyboardInterrupt from None
             finally:
                 watch.stopped.set()
                 watch.thread.join()
