@@ -561,8 +561,8 @@ def sweep_k(
     # Heard as they come (``on_score``: the window draws each K as it is fitted), each K's
     # silhouette is taken at once; else the fits come first, then the silhouettes of every K
     # in one pass over the distances (the pass costs what the silhouette of one K did).
-    fitted: list[tuple[np.ndarray, KScore]] = []  # each K's labels on the basis, its scores
-    heard: list[KScore] = []
+    scores: list[KScore] = []
+    waiting: list[np.ndarray] = []  # each K's labels on the basis, for the one pass
     steps = len(k_values) + 1
     for i, k in enumerate(k_values):
         if cancelled():
@@ -577,28 +577,25 @@ def sweep_k(
         score = KScore(
             k=k,
             inertia=inertia,
-            silhouette=float("nan"),  # below, with the other K
+            silhouette=float("nan"),  # now when heard, else below with the other K
             davies_bouldin=float(davies_bouldin_score(x[scored], labels[scored])),
             calinski_harabasz=float(calinski_harabasz_score(x[scored], labels[scored])),
             stability=stability_of(x, labels, k) if stability_of is not None else None,
         )
-        if on_score is None:
-            fitted.append((basis.own(labels), score))
-            continue
-        (silhouette,) = basis.samples_of([basis.own(labels)])
-        heard.append(dataclasses.replace(score, silhouette=float(silhouette.mean())))
-        on_score(heard[-1])
-    if on_score is not None:
-        progress(1.0, "K sweep done")
-        return heard
-    if cancelled():
-        raise Cancelled()
-    progress(len(k_values) / steps, "Silhouette of each K")
-    silhouettes = basis.samples_of([labels for labels, _ in fitted])
-    scores = [
-        dataclasses.replace(score, silhouette=float(sil.mean()))
-        for (_, score), sil in zip(fitted, silhouettes, strict=True)
-    ]
+        if on_score is not None:
+            score = dataclasses.replace(score, silhouette=float(basis.samples(labels).mean()))
+            on_score(score)
+        else:
+            waiting.append(basis.own(labels))
+        scores.append(score)
+    if on_score is None:
+        if cancelled():
+            raise Cancelled()
+        progress(len(k_values) / steps, "Silhouette of each K")
+        scores = [
+            dataclasses.replace(score, silhouette=float(sil.mean()))
+            for score, sil in zip(scores, basis.samples_of(waiting), strict=True)
+        ]
     progress(1.0, "K sweep done")
     return scores
 

@@ -274,13 +274,9 @@ def _csv_data(frame: pd.DataFrame) -> bytearray:
         return sink.getvalue()
 
     data = bytearray()
-    starts = range(0, max(len(frame), 1), _FORMAT_ROWS)
-    if len(starts) == 1:
-        data += block(0)
-        return data
     with ThreadPoolExecutor(_FORMAT_THREADS) as pool:
         waiting: deque[Future[pa.Buffer]] = deque()
-        for start in starts:
+        for start in range(0, max(len(frame), 1), _FORMAT_ROWS):
             waiting.append(pool.submit(block, start))
             if len(waiting) == _FORMAT_THREADS:
                 data += waiting.popleft().result()

@@ -88,13 +88,15 @@ _RAW = {
     "cancel_amount": 2048,
     "nonpositive_amount": 4096,
 }
-#: The tests that read the fields made once per group of the first aggregation (invoice id,
+#: The tests that read the late fields, made once per group of the aggregation (invoice id,
 #: status, currency: _Run._load); a row's signs are kept for them in bits above _RAW's
 _LATE_TESTS = ("non_sale_status", "cancel_quantity", "other_currency", "cancel_amount")
 _NEGATIVE_QUANTITY, _NEGATIVE_AMOUNT = 1 << 13, 1 << 14
 _SIGNS = _NEGATIVE_QUANTITY | _NEGATIVE_AMOUNT
 #: Bits of an order's ``flags`` beside the hand-off bits (above): what its rows hold.
 _HAS_QUANTITY, _HAS_PRICE, _BLANK_DATE, _BLANK_AMOUNT = 64, 128, 256, 512
+#: first characters of a placeholder id matched by cleaning's pattern (its guards)
+_PLACEHOLDER_STARTS = "-–—_.?*0x" + _SPACE
 _NULL_TOKENS = values._NULL_TOKENS  # to_ids' null words, none longer than 4 characters
 _MACHINE_NULLS = values._MACHINE_NULLS  # to_customer_ids' (machine nulls only)
 _EMAIL = values._EMAIL.pattern
@@ -509,15 +511,15 @@ class _Run:
         and the input read once into the tables behind ``orders`` and ``prices``. Returns the
         date format label.
 
-        Two aggregations, because turning text into canonical values costs more than reading
-        it (at 10 M rows: 3.7 s against 0.9 s for a plain grouping). The first groups the rows
-        by the *raw* text of the order-level columns (invoice id, country, status, currency),
-        with everything that differs from row to row (numbers, the tests on them, the customer
-        id) made per row; the second makes those columns' canonical values and tests once per
-        group, about a third as many as rows, and groups again by the canonical values (raw
-        spellings of one value, such as '536365' and '536365.0', become one order). With
-        duplicates dropped, rows are compared on every canonical column, so all are made per
-        row and the second aggregation only adds the tests."""
+        Turning text into canonical values costs more than reading it (at 10 M rows: 3.7 s
+        against 0.9 s for a plain grouping), so the aggregation groups the *raw* cells of the
+        order-level columns (the "late" fields: invoice id, country, status, currency, and a
+        customer id stored as a number), with everything that differs from row to row
+        (numbers, dates, the tests on them, ids stored as text) made per row; the late fields'
+        canonical values, hand-off bits and tests are made once per group, above it. Raw
+        spellings of one value ('536365', '536365.0') stay separate groups, which every later
+        query sums again by its key. With duplicates dropped, rows are compared on every
+        canonical column, so nothing is late."""
         chosen = self.chosen
         # stock codes and descriptions matter only to the steps that read them (the other
         # queries never do): left out otherwise, the table is smaller and the scan faster
@@ -550,9 +552,10 @@ class _Run:
             return _text_sql(ident, kind)
 
         fields: dict[str, str] = {}  # each field's canonical value, made from the raw cell
-        early: dict[str, str] = {}  # what the first aggregation reads: late fields raw
+        early: dict[str, str] = {}  # what the aggregation reads: late fields raw
+        late_values: dict[str, str] = {}  # a late field's canonical value, from its raw cell
         handoff: list[str] = []  # hand-off bits made per row
-        late_handoff: list[str] = []  # ... and once per group of the first aggregation
+        late_handoff: list[str] = []  # ... and once per group of the aggregation
         for field in _ALL:
             if field == "invoice_date":
                 ident, kind = column(field)
@@ -565,9 +568,10 @@ class _Run:
                 fields[field], bits = f"CAST(NULL AS {empty})", []
             if field in late:
                 early[f"raw_{field}"] = _ident(chosen[field])
-                late_sql, late_bits = canonical(field, _ident(f"raw_{field}"), types[chosen[field]])
-                late_handoff += late_bits
-                fields[f"late_{field}"] = late_sql
+                late_values[field], bits = canonical(
+                    field, _ident(f"raw_{field}"), types[chosen[field]]
+                )
+                late_handoff += bits
             else:
                 early[field] = fields[field]
                 handoff += bits
@@ -622,15 +626,15 @@ class _Run:
             )
 
         # canonical rows with every cleaning step's row test (bits: see _RAW), for the
-        # examples' rows and the CLV rows; the first aggregation reads the same scan through
-        # ``early``: the late fields raw, the tests on them (_LATE_TESTS) left to the second
+        # examples' rows and the CLV rows; the aggregation reads the same scan through
+        # ``early``: the late fields raw, the tests on them (_LATE_TESTS) made above it
         view("rows", {f: fields[f] for f in _ALL}, self._raw_hits(_RAW))
         early_tests = {name: bit for name, bit in _RAW.items() if name not in _LATE_TESTS}
         customer = _Customer()
         if "customer_id" in late:  # the tests read the raw number, as ``early`` names it
             raw_id, kind = _ident("raw_customer_id"), types[chosen["customer_id"]]
             customer = _Customer(
-                fields["late_customer_id"],
+                late_values["customer_id"],
                 f"NOT coalesce({_present_number_id(raw_id, kind)}, false)",
                 f"{raw_id} >= 1",
             )
@@ -660,8 +664,12 @@ class _Run:
         key += ["raw_hits"] + (["twin"] if self.options.drop_duplicates else [])
         price_key = ["raw_hits", *(names[f] for f in text if f != "country"), "unit_price"]
         counts = [f"count(*) FILTER (forms & {bit} <> 0) AS form_{bit}" for bit in self.form_bits]
-        made = [f"{fields[f'late_{f}']} AS {f}" for f in late]
-        made += [f"CAST(NULL AS VARCHAR) AS {f}" for f in ("status", "currency") if f not in text]
+        made = [f"{sql} AS {f}" for f, sql in late_values.items()]
+        made += [
+            f"CAST(NULL AS VARCHAR) AS {f}"
+            for f in ("country", "status", "currency")
+            if f not in text
+        ]
         raw = (
             f"EXCLUDE ({', '.join(f'raw_{f}' for f in late)}, flags)" if late else "EXCLUDE (flags)"
         )
@@ -686,11 +694,10 @@ class _Run:
                 FROM (SELECT *, {twin} AS twin FROM early)
                 GROUP BY GROUPING SETS (({", ".join(key)}), ({", ".join(price_key)}))))"""
         )
-        absent = [f"CAST(NULL AS VARCHAR) AS {f}" for f in ("country",) if f not in text]
-        absent += [] if self.options.drop_duplicates else ["false AS twin"]
+        no_twins = "" if self.options.drop_duplicates else ", false AS twin"
         self.sql(
-            f"""CREATE TEMP VIEW orders AS SELECT * EXCLUDE (unit_price, price_set)
-            {"".join(", " + a for a in absent)} FROM grouped WHERE NOT price_set"""
+            "CREATE TEMP VIEW orders AS SELECT * EXCLUDE (unit_price, price_set)"
+            f"{no_twins} FROM grouped WHERE NOT price_set"
         )
         self.sql(
             "CREATE TEMP VIEW prices AS SELECT raw_hits, unit_price, n FROM grouped "
@@ -803,7 +810,7 @@ class _Run:
     ) -> dict[str, str]:
         """Each cleaning step's row test (:data:`_RAW`) on the canonical values; the tests that
         depend on which columns hold values come in both forms. The cancellation tests take
-        their sign tests as given (a column test per row, or a bit kept by the first
+        their sign tests as given (a column test per row, or a bit kept by the
         aggregation: :meth:`_late_hits`), the customer tests the customer id as ``customer``
         reads it (the canonical column unless given)."""
         options = self.options
@@ -843,12 +850,12 @@ class _Run:
 
     def _signs(self) -> str:
         """A row's negative quantity and amount as bits (:data:`_SIGNS`), for the cancellation
-        tests the second aggregation makes (:meth:`_late_hits`)."""
+        tests made above the aggregation (:meth:`_late_hits`)."""
         return _bits([("quantity < 0", _NEGATIVE_QUANTITY), ("amount < 0", _NEGATIVE_AMOUNT)])
 
     def _late_hits(self) -> str:
         """The bits of the tests on the late fields (:data:`_LATE_TESTS`), made once per group
-        of the first aggregation from the canonical values and the kept sign bits."""
+        of the aggregation from the canonical values and the kept sign bits."""
         tests = self._tests(
             f"raw_hits & {_NEGATIVE_QUANTITY} <> 0", f"raw_hits & {_NEGATIVE_AMOUNT} <> 0"
         )
@@ -1484,19 +1491,15 @@ def _digit_led_not(digit_led: str, test: str) -> str:
     which no placeholder id does (nor cleaning's pattern: see :func:`_first_codes`): most ids
     are numbers, and a CASE evaluates its branch on the other rows only (a third of the cost
     of the test at 10 M rows)."""
-    starts = {p[:1] for p in cleaning.PLACEHOLDER_IDS} | set(_first_codes_text())
+    starts = {p[:1] for p in cleaning.PLACEHOLDER_IDS} | set(_PLACEHOLDER_STARTS)
     if starts & set("123456789"):
         return test
     return f"CASE WHEN {digit_led} THEN false ELSE ({test}) END"
 
 
-def _first_codes_text() -> str:
-    return "-–—_.?*0x" + _SPACE
-
-
 def _first_codes() -> str:
     """First characters of a placeholder id matched by cleaning's pattern (a cheap guard)."""
-    return ", ".join(str(ord(c)) for c in _first_codes_text())
+    return ", ".join(str(ord(c)) for c in _PLACEHOLDER_STARTS)
 
 
 def _listed(values: Any) -> str:
