@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ SAMPLED_LIMIT = 500_000
 ASSIGN_CHUNK = 1_000_000
 
 SINGLE_THREAD_LIMIT = 50_000
+#: K fitted at once by the sweep, each on one thread (see sweep_k)
+SWEEP_THREADS = min(2, os.cpu_count() or 1)
 #: customers whose profiles are counted first (see Features.distinct)
 DISTINCT_PREFIX = 10_000
 #: scikit-learn's modules a run uses, imported when first needed (about 1 s: scipy comes with
@@ -71,14 +74,29 @@ def import_models() -> None:
 
 
 _threadpools: ThreadpoolController | None = None
+_threadpools_lock = threading.Lock()
+
+
+def _controller() -> ThreadpoolController:
+    """The libraries' thread-pool controller, made once (finding the libraries costs ~2 ms).
+    It knows the libraries loaded when it is made: scikit-learn's OpenMP comes with its k-means."""
+    global _threadpools
+    with _threadpools_lock:
+        if _threadpools is None:
+            import sklearn.cluster  # noqa: F401
+
+            _threadpools = ThreadpoolController()
+        return _threadpools
 
 
 def threadpool_limits(limits: int | None) -> Any:  # threadpoolctl's context manager
-    """Cap BLAS/OpenMP threads; the controller is made once (finding the libraries costs ~2 ms)."""
-    global _threadpools
-    if _threadpools is None:
-        _threadpools = ThreadpoolController()
-    return _threadpools.limit(limits=limits)
+    """Cap BLAS/OpenMP threads for the block (None: unchanged).
+
+    Safe from several threads at once, as threadpoolctl makes it: OpenMP's count is each
+    thread's own, and BLAS's, the process's, is set only by the one thread that controls it
+    (the first to set it while alive); the others' settings of it are ignored.
+    """
+    return _controller().limit(limits=limits)
 
 
 class FittedScaler(Protocol):
@@ -558,36 +576,65 @@ def sweep_k(
     """
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
-    # Heard as they come (``on_score``: the window draws each K as it is fitted), each K's
-    # silhouette is taken at once; else the fits come first, then the silhouettes of every K
-    # in one pass over the distances (the pass costs what the silhouette of one K did).
+    from rfm_desktop.core import libwarnings
+
+    # above SAMPLED_LIMIT both scores are taken on the fit sample: over all customers they
+    # cost more than the fit itself (1.3 s per K at a million customers)
+    scored = fit_sample(len(x), seed) if len(x) > SAMPLED_LIMIT else slice(None)
+
+    def fit(k: int) -> tuple[KScore | None, np.ndarray, list[Any]]:
+        """One K's fit and scores but its silhouette; None for one cluster. Runs in a worker:
+        its warnings are handed back, to reach the run's in the order of K."""
+        if cancelled():
+            raise Cancelled()
+        with libwarnings.captured() as caught:
+            labels, _, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT, refine=False)
+            if (
+                labels.min() == labels.max()
+            ):  # one cluster: no silhouette (a min and max, not a sort)
+                return None, labels, caught
+            score = KScore(
+                k=k,
+                inertia=inertia,
+                silhouette=float("nan"),  # once heard in order, or below with the other K
+                davies_bouldin=float(davies_bouldin_score(x[scored], labels[scored])),
+                calinski_harabasz=float(calinski_harabasz_score(x[scored], labels[scored])),
+                stability=stability_of(x, labels, k) if stability_of is not None else None,
+            )
+        return score, labels, caught
+
+    # The K are fitted SWEEP_THREADS at a time (each fit on one thread; scikit-learn's loops
+    # leave Python's lock) and heard in order. Heard as they come (``on_score``: the window
+    # draws each K as it is fitted), each K's silhouette is taken at once; else the fits come
+    # first, then the silhouettes of every K in one pass over the distances (the pass costs
+    # what the silhouette of one K did).
     scores: list[KScore] = []
     waiting: list[np.ndarray] = []  # each K's labels on the basis, for the one pass
     steps = len(k_values) + 1
-    for i, k in enumerate(k_values):
-        if cancelled():
-            raise Cancelled()
-        progress(i / steps, f"Evaluating K={k}")
-        labels, _, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT, refine=False)
-        if labels.min() == labels.max():  # one cluster: no silhouette (a min and max, not a sort)
-            continue
-        # above SAMPLED_LIMIT both scores are taken on the fit sample: over all customers they
-        # cost more than the fit itself (1.3 s per K at a million customers)
-        scored = fit_sample(len(x), seed) if len(x) > SAMPLED_LIMIT else slice(None)
-        score = KScore(
-            k=k,
-            inertia=inertia,
-            silhouette=float("nan"),  # now when heard, else below with the other K
-            davies_bouldin=float(davies_bouldin_score(x[scored], labels[scored])),
-            calinski_harabasz=float(calinski_harabasz_score(x[scored], labels[scored])),
-            stability=stability_of(x, labels, k) if stability_of is not None else None,
-        )
-        if on_score is not None:
-            score = dataclasses.replace(score, silhouette=float(basis.samples(labels).mean()))
-            on_score(score)
-        else:
-            waiting.append(basis.own(labels))
-        scores.append(score)
+    # between SINGLE_THREAD_LIMIT and LARGE_LIMIT customers each fit runs on every core
+    workers = 1 if SINGLE_THREAD_LIMIT < len(x) <= LARGE_LIMIT else SWEEP_THREADS
+    # one BLAS thread for every fit, set here: BLAS's count is the process's, and the workers'
+    # own settings of it are ignored (see threadpool_limits)
+    with threadpool_limits(1 if workers > 1 else None), ThreadPoolExecutor(workers) as pool:
+        fits = [pool.submit(fit, k) for k in k_values]
+        try:
+            for i, (k, fitted) in enumerate(zip(k_values, fits, strict=True)):
+                progress(i / steps, f"Evaluating K={k}")
+                score, labels, caught = fitted.result()
+                libwarnings.hand_on(caught)
+                if score is None:
+                    continue
+                if on_score is not None:
+                    score = dataclasses.replace(
+                        score, silhouette=float(basis.samples(labels).mean())
+                    )
+                    on_score(score)
+                else:
+                    waiting.append(basis.own(labels))
+                scores.append(score)
+        finally:  # cancelled, or a K failed: the K not started are not
+            for future in fits:
+                future.cancel()
     if on_score is None:
         if cancelled():
             raise Cancelled()

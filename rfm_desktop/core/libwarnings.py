@@ -57,6 +57,14 @@ def captured() -> Iterator[list[warnings.WarningMessage]]:
         _local.sink = outer
 
 
+def hand_on(caught: list[warnings.WarningMessage]) -> None:
+    """Report warnings caught on another thread (a worker's :func:`captured`) on this one: into
+    this thread's sink when it has one, else on to the previous hook."""
+    _install()
+    for w in caught:
+        _hook(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+
+
 def for_analyst(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
     """At most one sentence about library warnings that can change the numbers.
 

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import threading
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,27 +60,37 @@ def test_sweep_streams_each_k_and_suggests_true_k(blobs):
     assert seen[2].silhouette == pytest.approx(silhouette_score(x, labels), abs=1e-4)
 
 
-def test_each_k_is_heard_before_the_next_is_fitted_with_the_figures_of_one_pass(blobs, monkeypatch):
-    """The wizard draws each K as it is fitted: its score comes before the next K's fit. A run
-    without ``on_score`` scores every K in one pass after the fits: the same figures."""
+def test_each_k_is_heard_while_later_k_are_fitted_with_the_figures_of_one_pass(blobs, monkeypatch):
+    """The wizard draws each K as it is fitted: K=2's score is heard while a later K is still
+    being fitted (that fit waits for it; a sweep that spoke only after every fit would leave it
+    waiting). A run without ``on_score`` scores every K in one pass after the fits: the same
+    figures."""
     x, _ = blobs
     x = np.vstack([x] * 8)  # from FUSED_MIN customers on: the one-pass path
     assert len(x) >= clustering.FUSED_MIN
-    events: list[str] = []
+    heard_two = threading.Event()
     fit = clustering.fit_kmeans
 
     def fitting(x, k, *args, **kwargs):
-        events.append(f"fit {k}")
+        if k == 5:
+            assert heard_two.wait(timeout=60), "K=5 was fitted before K=2 was heard"
         return fit(x, k, *args, **kwargs)
+
+    def hear(score: KScore) -> None:
+        heard.append(score.k)
+        if score.k == 2:
+            heard_two.set()
 
     monkeypatch.setattr(clustering, "fit_kmeans", fitting)
     options = ClusteringOptions(k_min=2, k_max=5)
     basis = clustering.SilhouetteBasis.build(x, 0)
-    heard = clustering.evaluate(x, options, basis, on_score=lambda s: events.append(f"heard {s.k}"))
-    assert events[:8] == [f"{what} {k}" for k in (2, 3, 4, 5) for what in ("fit", "heard")]
+    heard: list[int] = []
+    streamed = clustering.evaluate(x, options, basis, on_score=hear)
+    assert heard == [2, 3, 4, 5]
+    heard_two.set()  # the run without on_score need not wait
     quiet = clustering.evaluate(x, options, basis)
     assert [s.silhouette for s in quiet.scores] == pytest.approx(
-        [s.silhouette for s in heard.scores], abs=1e-6
+        [s.silhouette for s in streamed.scores], abs=1e-6
     )
 
 
@@ -255,3 +269,92 @@ def test_scikit_learn_is_imported_when_a_run_first_needs_it() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_the_k_fitted_side_by_side_give_the_figures_of_one_at_a_time(monkeypatch):
+    """Two K are fitted at once (each on one thread): every figure of the sweep, stability
+    included, is the one the K fitted one after another give, bit for bit."""
+    from rfm_desktop.core import stability
+
+    x, _ = make_blobs(n_samples=3000, centers=5, n_features=3, random_state=8)
+
+    def sweep() -> list[KScore]:
+        basis = clustering.SilhouetteBasis.build(x, 0)
+
+        def stability_of(x, labels, k):
+            return stability.check_k(x, labels, k, 0, 4)
+
+        return clustering.sweep_k(x, range(2, 9), 0, basis, stability_of=stability_of)
+
+    assert clustering.SWEEP_THREADS == min(2, os.cpu_count() or 1)
+    monkeypatch.setattr(clustering, "SWEEP_THREADS", 2)
+    together = sweep()
+    monkeypatch.setattr(clustering, "SWEEP_THREADS", 1)
+    alone = sweep()
+    assert [s.k for s in together] == list(range(2, 9))
+    assert together == alone
+
+
+@pytest.mark.filterwarnings("always")  # as in a run: shown, not raised
+def test_a_warning_of_a_k_fitted_in_a_worker_reaches_the_run_in_the_order_of_k(monkeypatch):
+    """The sweep's fits run in worker threads; what they warn reaches the caller's captured
+    warnings (the run's), in the order of K, and nothing is printed."""
+    from rfm_desktop.core import libwarnings
+
+    x, _ = make_blobs(n_samples=400, centers=3, n_features=3, random_state=2)
+    fit = clustering.fit_kmeans
+
+    def fitting(x, k, *args, **kwargs):
+        if k in (3, 5):
+            warnings.warn_explicit(f"odd fit at K={k}", RuntimeWarning, "fit.py", k)
+        return fit(x, k, *args, **kwargs)
+
+    monkeypatch.setattr(clustering, "fit_kmeans", fitting)
+    monkeypatch.setattr(clustering, "SWEEP_THREADS", 2)
+    with libwarnings.captured() as caught:
+        clustering.sweep_k(x, range(2, 7), 0, clustering.SilhouetteBasis.build(x, 0))
+    assert [str(w.message) for w in caught] == ["odd fit at K=3", "odd fit at K=5"]
+
+
+def test_a_cancelled_sweep_fits_no_more_k(monkeypatch):
+    """Cancelled while two K are fitted side by side: the sweep raises Cancelled, and the K
+    after them are not fitted."""
+    x, _ = make_blobs(n_samples=400, centers=3, n_features=3, random_state=2)
+    fitted: list[int] = []
+    fit = clustering.fit_kmeans
+
+    def fitting(x, k, *args, **kwargs):
+        fitted.append(k)
+        return fit(x, k, *args, **kwargs)
+
+    monkeypatch.setattr(clustering, "fit_kmeans", fitting)
+    monkeypatch.setattr(clustering, "SWEEP_THREADS", 2)
+    with pytest.raises(Cancelled):
+        clustering.sweep_k(
+            x,
+            range(2, 11),
+            0,
+            clustering.SilhouetteBasis.build(x, 0),
+            cancelled=lambda: len(fitted) >= 2,
+        )
+    # the two first K, and at most one more that a worker began before the second was
+    assert 2 <= len(fitted) <= 3 and set(fitted) <= {2, 3, 4}
+
+
+def test_the_k_fitted_side_by_side_each_run_on_one_openmp_thread(monkeypatch):
+    """Two K fitted at once on two cores: each k-means runs its loops on one thread (more would
+    oversubscribe the cores, and OpenMP's threads spin while they wait)."""
+    from sklearn.cluster import _kmeans
+
+    seen: list[int] = []
+    effective = _kmeans._openmp_effective_n_threads
+
+    def counted(*args, **kwargs):
+        seen.append(effective(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(_kmeans, "_openmp_effective_n_threads", counted)
+    monkeypatch.setattr(clustering, "SWEEP_THREADS", 2)
+    x, _ = make_blobs(n_samples=3000, centers=4, n_features=3, random_state=1)
+    clustering.sweep_k(x, range(2, 8), 0, clustering.SilhouetteBasis.build(x, 0))
+    assert len(seen) >= 6 and set(seen) == {1}
