@@ -40,7 +40,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -366,43 +366,61 @@ def _check_blocked(folder: Path, files: Mapping[str, Content]) -> None:
 def _stage(staging: Path, files: Mapping[str, Content], replace: bool) -> None:
     os.mkdir(staging, 0o700)
     entries = {}
-    # each file's checksum is taken while it is written and flushed: both leave Python's lock,
-    # so on two cores the checksums of a large export (0.3 s at 1 M customers) cost no time
-    with ThreadPoolExecutor(1) as checksums:
+    # each file's checksum is taken while it is written, and it is flushed to disk while the
+    # next is made and written: both leave Python's lock, so on two cores the checksums of a
+    # large export (0.3 s at 1 M customers) cost no time, nor do the waits for the disk (a
+    # flush of tens of megabytes waited 0.05-0.3 s). Every file is on disk before the staged
+    # set is committed.
+    with ThreadPoolExecutor(1) as checksums, ThreadPoolExecutor(1) as disk:
+        flushed: list[Future[None]] = []
         for rel, data in files.items():
             if isinstance(data, Pieces):
-                _write_new(staging / rel, data)
+                flushed.append(disk.submit(_flush, _write_new(staging / rel, data)))
                 entries[rel] = {"size": data.size, "sha256": data.sha256()}
                 continue
             digest = checksums.submit(_sha256_hex, data)
-            _write_new(staging / rel, data)
+            flushed.append(disk.submit(_flush, _write_new(staging / rel, data)))
             entries[rel] = {"size": len(data), "sha256": digest.result()}
-    from rfm_desktop import __version__
+        from rfm_desktop import __version__
 
-    manifest = {
-        "written_by": f"rfm-desktop {__version__}",
-        "written_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "replace": replace,
-        "files": entries,
-    }
-    _write_new(
-        staging / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
-    )
+        manifest = {
+            "written_by": f"rfm-desktop {__version__}",
+            "written_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "replace": replace,
+            "files": entries,
+        }
+        text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        flushed.append(disk.submit(_flush, _write_new(staging / MANIFEST, text.encode())))
+        for done in flushed:  # each waited for, so a failed flush fails the export
+            done.result()
 
 
 def _sha256_hex(data: bytes | bytearray) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_new(path: Path, data: Content) -> None:
-    """A new file, mode 0666 minus the umask, flushed to disk."""
+def _write_new(path: Path, data: Content) -> int:
+    """A new file, mode 0666 minus the umask, written but not yet flushed to disk: its open
+    descriptor, for :func:`_flush`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    with os.fdopen(fd, "wb") as handle:
+    try:
         for piece in data if isinstance(data, Pieces) else (data,):
-            handle.write(piece)
-        handle.flush()
-        os.fsync(handle.fileno())
+            view = memoryview(piece)
+            while view:  # os.write may write part of a large piece
+                view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _flush(fd: int) -> None:
+    """Flush an open file (:func:`_write_new`) to disk and close it."""
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _commit(folder: Path, pending: Path) -> None:

@@ -293,8 +293,9 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
     real_write = writing._write_new
 
     def write_new(path, data):
-        real_write(path, data)  # a part is rendered while it is written
+        done = real_write(path, data)  # a part is rendered while it is written
         written_after.append(len(rendered))
+        return done
 
     monkeypatch.setattr(writing, "_write_new", write_new)
     export.export_all(result, tmp_path / "out")

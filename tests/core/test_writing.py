@@ -107,13 +107,13 @@ def test_a_failure_after_each_staged_file_leaves_the_previous_result(
     for fail_at in range(1, len(NEW) + 2):  # each file, then the manifest
         calls = []
 
-        def failing(path: Path, data: bytes, fail_at: int = fail_at, calls: list = calls) -> None:
+        def failing(path: Path, data: bytes, fail_at: int = fail_at, calls: list = calls) -> int:
             calls.append(path)
             if len(calls) == fail_at:
                 if failure == "disk full":
                     raise OSError(errno.ENOSPC, "No space left on device")
                 raise KeyboardInterrupt
-            real(path, data)
+            return real(path, data)
 
         monkeypatch.setattr(writing, "_write_new", failing)
         expected = ExportError if failure == "disk full" else KeyboardInterrupt
@@ -121,6 +121,57 @@ def test_a_failure_after_each_staged_file_leaves_the_previous_result(
             writing.write_files(previous, NEW, replace=True)
         assert len(calls) == fail_at
         assert snapshot(previous) == before, f"changed after a failure at file {fail_at}"
+
+
+def test_every_staged_file_is_on_disk_before_the_commit(
+    previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files are flushed to disk in a thread while the next ones are written; the commit (the
+    renames) waits until every one, the manifest too, is flushed and closed."""
+    flushed: list[int] = []
+    real_flush, real_commit = writing._flush, writing._commit
+
+    def flush(fd: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}") if Path("/proc/self/fd").is_dir() else fd
+        real_flush(fd)
+        flushed.append(name)
+
+    def commit(folder: Path, pending: Path) -> None:
+        staged = sorted(p for p in pending.rglob("*") if p.is_file())
+        assert len(flushed) == len(staged) == len(NEW) + 1  # the files and the manifest
+        if Path("/proc/self/fd").is_dir():  # the same files (the staging folder was renamed)
+            depth = len(previous.parts) + 1
+            assert sorted(Path(name).parts[depth:] for name in flushed) == sorted(
+                p.parts[depth:] for p in staged
+            )
+        real_commit(folder, pending)
+
+    monkeypatch.setattr(writing, "_flush", flush)
+    monkeypatch.setattr(writing, "_commit", commit)
+    writing.write_files(previous, NEW, replace=True)
+    assert {rel: (previous / rel).read_bytes() for rel in NEW} == NEW
+
+
+def test_a_failed_flush_fails_the_export_and_leaves_the_previous_result(
+    previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fails when a file is flushed (the error of a written file can come only
+    then): the export fails with the reason, every file closed, the previous result as it was."""
+    before = snapshot(previous)
+    real_flush, calls = writing._flush, []
+
+    def flush(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            os.close(fd)
+            raise OSError(errno.EIO, "Input/output error")
+        real_flush(fd)
+
+    monkeypatch.setattr(writing, "_flush", flush)
+    with pytest.raises(ExportError, match="Input/output error"):
+        writing.write_files(previous, NEW, replace=True)
+    assert snapshot(previous) == before
+    assert not [p for p in previous.parent.iterdir() if p.name != previous.name]
 
 
 @pytest.mark.parametrize("failure", ["io error", "ctrl-c"])

@@ -33,11 +33,12 @@ PAUSE_HOOK = textwrap.dedent("""
     name = "_write_new" if phase == "stage" else "_move"
     real, calls = getattr(writing, name), []
     def pausing(a, b):
-        real(a, b)
+        done = real(a, b)
         calls.append(1)
         if len(calls) == int(n):
             pathlib.Path(os.environ["RFM_TEST_MARKER"]).touch()
             time.sleep(3 if phase == "commit" else 60)
+        return done
     setattr(writing, name, pausing)
 """)
 
@@ -216,11 +217,11 @@ def test_a_full_disk_is_one_line_exit_2_and_the_previous_result_stays(
     before = snapshot(previous)
     real, calls = writing._write_new, []
 
-    def filling(path: Path, data: bytes) -> None:
+    def filling(path: Path, data: bytes) -> int:
         calls.append(path)
         if len(calls) == 3:
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, data)
+        return real(path, data)
 
     monkeypatch.setattr(writing, "_write_new", filling)
     code = cli.main(["segment", str(sample_path), "--out", str(previous), "--k", "3", "--quiet"])
