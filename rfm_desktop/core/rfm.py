@@ -79,7 +79,7 @@ def compute_rfm(frame: pd.DataFrame, snapshot: pd.Timestamp) -> pd.DataFrame:
 
 
 def customer_table(
-    ids: np.ndarray,
+    ids: np.ndarray | pa.Array,
     last: np.ndarray,
     first: np.ndarray,
     monetary: np.ndarray,
@@ -92,7 +92,7 @@ def customer_table(
     Parameters
     ----------
     ids
-        Customer ids as text, sorted.
+        Customer ids as text, sorted (Python strings, or an Arrow text array: kept as it is).
     last, first
         Each customer's last and first purchase (datetime64[ns]).
     monetary

@@ -381,6 +381,29 @@ def test_the_default_memory_limit_is_half_the_machine_up_to_2gb(monkeypatch):
         assert con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == "976.5 MiB"
 
 
+def test_the_connection_keeps_freed_memory_for_the_next_query_up_to_its_limit():
+    """Each query's freed memory stays with DuckDB for the next (up to the memory limit), not
+    given back to the system after every task; where this DuckDB has those settings."""
+    import duckdb
+
+    params = AnalysisParams(input_path="x.csv", engine="duckdb", memory_limit="1GB")
+    plain = duckdb.connect()
+    known = {name for (name,) in plain.execute("SELECT name FROM duckdb_settings()").fetchall()}
+    present = [name for name in duckdb_engine._KEEP_MEMORY if name in known]
+    if not present:
+        pytest.skip("this DuckDB has no allocator settings")
+
+    def shown(con, name: str) -> str:
+        return con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0]
+
+    with duckdb_engine.connection(params) as con:
+        for name in present:
+            default = shown(plain, name)
+            plain.execute(f"SET {name} = '1GB'")
+            assert shown(con, name) == shown(plain, name) != default
+    plain.close()
+
+
 def test_memory_limit_is_a_checked_run_setting():
     params = AnalysisParams(input_path="x.csv", memory_limit="1 gb")
     assert params.memory_limit == "1GB"

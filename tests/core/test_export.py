@@ -261,7 +261,7 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
     tables, rendered = [], []
     real_table, real_data, real_pieces = (
         export.customer_table,
-        export._csv_data,
+        export._csv_blocks,
         export.CustomerLines.pieces,
     )
 
@@ -278,7 +278,7 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
         return real_pieces(lines, column, value)
 
     monkeypatch.setattr(export, "customer_table", counted_table)
-    monkeypatch.setattr(export, "_csv_data", counted_data)
+    monkeypatch.setattr(export, "_csv_blocks", counted_data)
     monkeypatch.setattr(export.CustomerLines, "pieces", counted_pieces)
     files = export.result_files(result)
     assert tables == []  # listing the files renders no customer table
@@ -353,6 +353,22 @@ def test_cluster_and_segment_files_are_the_rows_of_customers_csv(result, monkeyp
         expected = [row for row in rows if row[header.index("rfm_segment")] == name]
         assert _csv_rows(part) == [header, *expected] and expected
         assert part == export.csv_bytes(export.customer_table(odd_result, segments=[name]))
+
+
+def test_customers_csv_is_written_block_by_block_never_joined(result, tmp_path, monkeypatch):
+    """customers.csv reaches the disk as the buffers of its formatted blocks, one after
+    another: the file is never copied into one buffer (at 1,000,000 customers 113 MB of new
+    memory). A block of 7 rows makes many blocks."""
+    monkeypatch.setattr(export, "_FORMAT_ROWS", 7)
+
+    def joined(self):
+        raise AssertionError("customers.csv was joined into one buffer")
+
+    monkeypatch.setattr(export.CustomerLines, "whole", joined)
+    export.export_all(result, tmp_path / "out")
+    expected = export.csv_bytes(export.customer_table(result))
+    assert (tmp_path / "out" / "customers.csv").read_bytes() == expected
+    assert expected.count(b"\n") == result.customer_count + 1
 
 
 def test_customers_csv_formatted_in_blocks_is_one_table_formatted_whole(result, monkeypatch):

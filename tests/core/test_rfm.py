@@ -151,3 +151,20 @@ def test_score_value_interpolates_between_distinct_values():
         < rfm.score_value(population, 1.5)
         < rfm.score_value(population, 2.0)
     )
+
+
+def test_customer_table_takes_the_ids_as_arrow_text_as_it_takes_python_strings():
+    """The DuckDB engine hands its ids over as Arrow text (through Python strings they cost
+    0.16 s at 1,000,000 customers): the same table, ids in the same text dtype."""
+    import pyarrow as pa
+
+    ids = ["100", "12345", "A-7", "Ünïcode"]
+    last = np.array(["2011-12-01", "2011-11-02", "2011-10-03", "2011-01-04"], "datetime64[ns]")
+    first = last - np.timedelta64(30, "D")
+    args = (last, first, np.array([10.005, 2.0, 3.333, 4.0]), np.array([3, 1, 2, 1]))
+    snapshot = pd.Timestamp("2011-12-10")
+    from_python = rfm.customer_table(np.array(ids, dtype=object), *args, snapshot)
+    from_arrow = rfm.customer_table(pa.array(ids, pa.string()), *args, snapshot)
+    pd.testing.assert_frame_equal(from_arrow, from_python)
+    assert from_arrow["customer_id"].tolist() == ids
+    assert from_arrow["recency"].tolist() == [9, 38, 68, 340]
