@@ -963,7 +963,9 @@ class CustomerLines:
             _split_lines(block, min(_FORMAT_ROWS, len(table) - i * _FORMAT_ROWS) + (i == 0))
             for i, block in enumerate(self.blocks)
         ]
-        self._lines = None if any(part is None for part in lines) else lines
+        self._lines: list[pa.Array] | None = [part for part in lines if part is not None]
+        if len(self._lines) < len(lines):
+            self._lines = None
         # the whole table only when its rows cannot be cut from the lines
         self._table = table if self._lines is None else None
         # each row's cluster and segment as a small number, so each part is one comparison away
