@@ -271,6 +271,27 @@ def test_scikit_learn_is_imported_when_a_run_first_needs_it() -> None:
     assert done.stdout.split("\n")[:2] == ["[]", "True"]
 
 
+def test_scikit_learn_is_imported_without_garbage_collections_and_then_frozen() -> None:
+    """The import makes objects and no garbage: no collection runs during it (two full ones
+    took 0.2 s of CPU), the collector is on again after it, and what it made is frozen out of
+    later collections."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc\n"
+        "from rfm_desktop.core import clustering\n"
+        "ran = []\n"
+        "gc.callbacks.append(lambda phase, info: ran.append(info['generation']))\n"
+        "clustering.import_models()\n"
+        "print(len(ran), gc.isenabled(), gc.get_freeze_count() > 100_000)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["0", "True", "True"]
+
+
 def test_the_k_fitted_side_by_side_give_the_figures_of_one_at_a_time(monkeypatch):
     """Two K are fitted at once (each on one thread): every figure of the sweep, stability
     included, is the one the K fitted one after another give, bit for bit."""
