@@ -19,10 +19,11 @@ import math
 import os
 import platform
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from functools import cache, partial
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, overload
@@ -877,11 +878,17 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> RenderedFiles
     """
     files = RenderedFiles()
 
-    @cache
+    made: list[CustomerLines] = []
+    making = threading.Lock()
+
     def every() -> CustomerLines:
         # one table, sorted, neutralised and formatted once (when the first customer file is
-        # written); each cluster's and segment's file takes its lines from it
-        return CustomerLines(_neutralise_frame(customer_table(result)))
+        # written); each cluster's and segment's file takes its lines from it. The writer
+        # writes files side by side: the first to ask makes it, the others wait for it.
+        with making:
+            if not made:
+                made.append(CustomerLines(_neutralise_frame(customer_table(result))))
+            return made[0]
 
     files.add("customers.csv", lambda: every().whole(), lambda: every().blocks)
     names = segment_file_names(result, ".csv")

@@ -251,15 +251,20 @@ def test_cluster_and_segment_files_are_the_rows_of_one_table(result):
     assert b"'=1+1" in files[f"segments/{per_cluster[evil.clusters[0].id]}"]
 
 
-def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
+def test_customer_files_are_rendered_as_they_are_written_at_most_two_at_a_time(
     result, tmp_path, monkeypatch
 ):
     """At millions of customers each customer file is some hundred megabytes: the export renders
-    one when the writer reads it and keeps none but the customers' CSV, so memory holds that
-    and a block of one file, not all of them. The customers are sorted and formatted once; each
-    cluster's and segment's file is cut from those lines as it is written, in pieces."""
-    tables, rendered = [], []
-    real_table, real_data, real_pieces = (
+    one when a writer reads it and keeps none but the customers' CSV, so memory holds that and
+    a block of the files being written (writing.WRITERS side by side), not all of them. The
+    customers are sorted and formatted once, even with two files asking for them at once;
+    each cluster's and segment's file is cut from those lines as it is written, in pieces."""
+    import threading
+    import time
+
+    tables, formatted, parts = [], [], []
+    busy, most, lock = [0], [0], threading.Lock()
+    real_table, real_blocks, real_pieces = (
         export.customer_table,
         export._csv_blocks,
         export.CustomerLines.pieces,
@@ -269,50 +274,50 @@ def test_customer_files_are_rendered_one_at_a_time_as_they_are_written(
         tables.append(which)
         return real_table(res, **which)
 
-    def counted_data(frame):
-        rendered.append(("table", len(frame)))
-        return real_data(frame)
+    def counted_blocks(frame):
+        formatted.append(len(frame))
+        time.sleep(0.05)  # a second writer asks for the lines meanwhile
+        return real_blocks(frame)
 
     def counted_pieces(lines, column, value):
-        rendered.append((column, value))
+        parts.append((column, value))
         return real_pieces(lines, column, value)
 
     monkeypatch.setattr(export, "customer_table", counted_table)
-    monkeypatch.setattr(export, "_csv_blocks", counted_data)
+    monkeypatch.setattr(export, "_csv_blocks", counted_blocks)
     monkeypatch.setattr(export.CustomerLines, "pieces", counted_pieces)
     files = export.result_files(result)
-    assert tables == []  # listing the files renders no customer table
-    small = len(rendered)  # stability.csv is small and rendered at once
-    customer_files = [
-        rel
-        for rel in files
-        if rel == "customers.csv" or rel.startswith(("segments/", "rfm_segments/"))
-    ]
-    assert len(customer_files) == 1 + len(result.clusters) + len(result.segments)
-    written_after = []
+    assert tables == [] and parts == []  # listing the files renders no customer table
     real_write = writing._write_new
 
     def write_new(path, data):
-        done = real_write(path, data)  # a part is rendered while it is written
-        written_after.append(len(rendered))
-        return done
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        try:
+            return real_write(path, data)  # a part is rendered while it is written
+        finally:
+            with lock:
+                busy[0] -= 1
 
     monkeypatch.setattr(writing, "_write_new", write_new)
+    formatted.clear()
     export.export_all(result, tmp_path / "out")
-    # export_all lists the files again (the small ones rendered again); then the customers are
-    # sorted and formatted once and each customer file is rendered once, just before it is written
-    base = 2 * small
     assert tables == [{}]
-    assert rendered[base] == ("table", result.customer_count)
-    assert written_after[: len(customer_files)] == list(
-        range(base + 1, base + len(customer_files) + 1)
+    assert formatted.count(result.customer_count) == 1  # the customers formatted once
+    assert sorted(parts, key=str) == sorted(
+        [("cluster", c.id) for c in result.clusters]
+        + [("rfm_segment", name) for name in result.segments["segment"]],
+        key=str,
     )
-    parts = rendered[base + 1 : base + len(customer_files)]
-    assert parts == [("cluster", c.id) for c in result.clusters] + [
-        ("rfm_segment", name) for name in result.segments["segment"]
-    ]
+    assert 1 <= most[0] <= writing.WRITERS
     expected = export.csv_bytes(real_table(result))
     assert (tmp_path / "out" / "customers.csv").read_bytes() == expected
+    names = export.segment_file_names(result, ".csv")
+    for profile in result.clusters:
+        assert (tmp_path / "out" / "segments" / names[profile.id]).read_bytes() == (
+            export.csv_bytes(real_table(result, cluster_ids=[profile.id]))
+        )
 
 
 def _csv_rows(data) -> list[list[str]]:

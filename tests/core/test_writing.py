@@ -119,7 +119,9 @@ def test_a_failure_after_each_staged_file_leaves_the_previous_result(
         expected = ExportError if failure == "disk full" else KeyboardInterrupt
         with pytest.raises(expected, match="No space left" if failure == "disk full" else None):
             writing.write_files(previous, NEW, replace=True)
-        assert len(calls) == fail_at
+        # files are written side by side (writing.WRITERS): one begun beside the failing
+        # one may have been written too, into the staged set that is then thrown away
+        assert fail_at <= len(calls) <= len(NEW) + 1
         assert snapshot(previous) == before, f"changed after a failure at file {fail_at}"
 
 

@@ -37,7 +37,7 @@ PAUSE_HOOK = textwrap.dedent("""
         calls.append(1)
         if len(calls) == int(n):
             pathlib.Path(os.environ["RFM_TEST_MARKER"]).touch()
-            time.sleep(3 if phase == "commit" else 60)
+            time.sleep(3)  # a file being written (in a writer thread) or a move of the commit
         return done
     setattr(writing, name, pausing)
 """)
