@@ -1179,7 +1179,12 @@ class _Run:
         # a customer with a name has one at the least or the greatest hash ('' is one value)
         if not (np.isin(low, named).any() or np.isin(high, named).any()):
             return table, None
-        country = pd.Series(low).map(names)
+        # each customer's name by its hash, as Arrow text taken from the few names (through
+        # a Python string per customer this took 0.3 s at 1 M customers)
+        hashes = np.fromiter(names, dtype=low.dtype, count=len(names))
+        order = np.argsort(hashes)
+        spelled = [names[h] for h in hashes[order]]
+        codes = np.searchsorted(hashes, low, sorter=order)  # a place in ``spelled``
         several = np.flatnonzero(low != high)
         if len(names) < len(hashed):  # two names of one hash: every customer counted
             several = np.arange(len(low))
@@ -1194,8 +1199,10 @@ class _Run:
                    GROUP BY customer_id ORDER BY customer_id"""
             ).fetchall()
             self.con.unregister("several")
-            country.iloc[several] = [c for (c,) in top]
-        return table, pa.table({"country": pa.array(country.to_numpy(), type=pa.string())})
+            codes[several] = len(spelled) + np.arange(len(several))
+            spelled += [c for (c,) in top]
+        country = pa.array(spelled, pa.string()).take(pa.array(codes))
+        return table, pa.table({"country": country})
 
 
 # ---------------------------------------------------------------------- SQL of the readers
@@ -1464,7 +1471,7 @@ def _customer_frame(table: Any, top: Any, snapshot: pd.Timestamp) -> pd.DataFram
     """rfm.customer_table of :meth:`_Run._customers`' Arrow tables."""
     country = None
     if top is not None:
-        values = pd.Series(top.column("country").to_pandas(), dtype="string")
+        values = pd.Series(pd.array(top.column("country").combine_chunks(), dtype="string"))
         country = values.mask(values == "")
     return rfm.customer_table(
         # the ids stay Arrow text: through Python strings they cost 0.16 s at 1 M customers
