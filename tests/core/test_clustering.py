@@ -255,9 +255,6 @@ def test_scikit_learn_is_imported_when_a_run_first_needs_it() -> None:
     """Importing the engine's run and export modules does not import scikit-learn (about 1 s
     with scipy): the CLI imports it in a thread while the rows are reduced
     (clustering.import_models)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from rfm_desktop.core import clustering, compare, export, pipeline, report, stability\n"
@@ -265,19 +262,24 @@ def test_scikit_learn_is_imported_when_a_run_first_needs_it() -> None:
         "clustering.import_models()\n"
         "print(all(m in sys.modules for m in clustering.MODEL_MODULES))\n"
     )
+    assert _printed_by_fresh_python(code)[:2] == ["[]", "True"]
+
+
+def _printed_by_fresh_python(code: str) -> list[str]:
+    """The lines ``code`` prints when run by a new interpreter (nothing imported yet)."""
+    import subprocess
+    import sys
+
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    assert done.stdout.split("\n")[:2] == ["[]", "True"]
+    return done.stdout.split("\n")
 
 
 def test_scikit_learn_is_imported_without_garbage_collections_and_then_frozen() -> None:
     """The import makes objects and no garbage: no collection runs during it (two full ones
     took 0.2 s of CPU), the collector is on again after it, and what it made is frozen out of
     later collections."""
-    import subprocess
-    import sys
-
     code = (
         "import gc\n"
         "from rfm_desktop.core import clustering\n"
@@ -286,10 +288,7 @@ def test_scikit_learn_is_imported_without_garbage_collections_and_then_frozen() 
         "clustering.import_models()\n"
         "print(len(ran), gc.isenabled(), gc.get_freeze_count() > 100_000)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert done.stdout.split() == ["0", "True", "True"]
+    assert _printed_by_fresh_python(code)[0].split() == ["0", "True", "True"]
 
 
 def test_the_k_fitted_side_by_side_give_the_figures_of_one_at_a_time(monkeypatch):
