@@ -6,6 +6,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def hears_ctrl_c() -> None:
+    """``preexec_fn`` of a child process that a test interrupts with SIGINT: Ctrl-C's default
+    action restored. A process started in the background by a shell without job control (a CI
+    script's ``cmd &``) ignores SIGINT, its children inherit that, and Python then never turns
+    the signal into KeyboardInterrupt: the child would run on as if no Ctrl-C came."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 REAL_DATA = ROOT.parent / "shared" / "data" / "online_retail.parquet"
 
 # Keep the parquet read-cache and Qt settings of test runs away from the user's own folders.

@@ -878,16 +878,22 @@ def result_files(result: AnalysisResult, *, xlsx: bool = False) -> RenderedFiles
     """
     files = RenderedFiles()
 
-    made: list[CustomerLines] = []
+    made: list[CustomerLines | BaseException] = []
     making = threading.Lock()
 
     def every() -> CustomerLines:
         # one table, sorted, neutralised and formatted once (when the first customer file is
         # written); each cluster's and segment's file takes its lines from it. The writer
-        # writes files side by side: the first to ask makes it, the others wait for it.
+        # writes files side by side: the first to ask makes it, the others wait for it (and
+        # get its failure, not a second attempt)
         with making:
             if not made:
-                made.append(CustomerLines(_neutralise_frame(customer_table(result))))
+                try:
+                    made.append(CustomerLines(_neutralise_frame(customer_table(result))))
+                except BaseException as exc:
+                    made.append(exc)
+            if isinstance(made[0], BaseException):
+                raise made[0]
             return made[0]
 
     files.add("customers.csv", lambda: every().whole(), lambda: every().blocks)
@@ -975,11 +981,13 @@ class CustomerLines:
             self._lines = None
         # the whole table only when its rows cannot be cut from the lines
         self._table = table if self._lines is None else None
-        # each row's cluster and segment as a small number, so each part is one comparison away
-        self._codes = {}
+        # each row's cluster and segment as a small number, so each part is one comparison
+        # away; the numbers looked up in a plain dict (parts are cut by two writers at once)
+        self._codes: dict[str, tuple[np.ndarray, dict[object, int]]] = {}
         for column in ("cluster", "rfm_segment"):
             codes, values = pd.factorize(table[column])
-            self._codes[column] = (codes.astype(np.min_scalar_type(-len(values))), values)
+            number = {value: i for i, value in enumerate(values.tolist())}
+            self._codes[column] = (codes.astype(np.min_scalar_type(-len(values))), number)
 
     def whole(self) -> bytes:
         """The whole table's CSV in one piece (:func:`_csv_bytes` of the table)."""
@@ -996,8 +1004,8 @@ class CustomerLines:
     def pieces(self, column: str, value: object) -> Iterator[bytes | memoryview]:
         """:meth:`part` in pieces, one per block of rows (the header in the first), made as
         they are read."""
-        codes, values = self._codes[column]
-        mask = codes == (values.get_loc(value) if value in values else -2)
+        codes, number = self._codes[column]
+        mask = codes == number.get(value, -2)
         if self._lines is None:
             assert self._table is not None  # kept for this case
             yield _csv_bytes(self._table.loc[mask].reset_index(drop=True), neutralised=True)

@@ -384,8 +384,16 @@ def _stage(staging: Path, files: Mapping[str, Content], replace: bool) -> None:
                 return None
             try:
                 data = files[rel]
+                # its folders made one by one inside the staging folder, never the staging
+                # folder itself: gone, it was given up (a second Ctrl-C) and stays gone
+                for folder in reversed(PurePosixPath(rel).parents[:-1]):
+                    (staging / folder).mkdir(exist_ok=True)
                 fd = _write_new(staging / rel, data)
-                flushed.append(disk.submit(_flush, fd))
+                try:
+                    flushed.append(disk.submit(_flush, fd))
+                except BaseException:  # the flushing thread stopped (a second Ctrl-C)
+                    os.close(fd)
+                    raise
                 if isinstance(data, Pieces):
                     return {"size": data.size, "sha256": data.sha256()}
                 return {"size": len(data), "sha256": _sha256_hex(data)}
@@ -393,8 +401,10 @@ def _stage(staging: Path, files: Mapping[str, Content], replace: bool) -> None:
                 failed.set()
                 raise
 
-        written = {rel: writers.submit(put, rel) for rel in files}
+        written: dict[str, Future[dict[str, Any] | None]] = {}
         try:
+            for rel in files:
+                written[rel] = writers.submit(put, rel)
             entries = {rel: done.result() for rel, done in written.items()}
         except BaseException:  # the files not begun are not written; the staged set goes
             failed.set()
@@ -420,9 +430,8 @@ def _sha256_hex(data: bytes | bytearray) -> str:
 
 
 def _write_new(path: Path, data: Content) -> int:
-    """A new file, mode 0666 minus the umask, written but not yet flushed to disk: its open
-    descriptor, for :func:`_flush`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A new file, mode 0666 minus the umask, in an existing folder, written but not yet
+    flushed to disk: its open descriptor, for :func:`_flush`."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         for piece in data if isinstance(data, Pieces) else (data,):

@@ -404,6 +404,26 @@ def test_the_connection_keeps_freed_memory_for_the_next_query_up_to_its_limit():
     plain.close()
 
 
+def test_a_memory_limit_above_what_the_allocator_settings_take_still_runs(tmp_path):
+    """A memory limit larger than the machine's memory is DuckDB's to take (it spills); the
+    allocator settings that keep memory between queries refuse such a size, and are then left
+    as they were: the run goes on, with the same customers."""
+    import duckdb
+
+    path = tmp_path / "orders.csv"
+    every_case().assign(Currency="EUR").to_csv(path, index=False)
+    huge = f"{8 * max(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES'), 2**34) // 2**30}GB"
+    params = AnalysisParams(input_path=str(path), engine="duckdb", memory_limit=huge)
+    with duckdb_engine.connection(params) as con:
+        assert con.execute("SELECT 1").fetchall() == [(1,)]
+        refused = duckdb.connect()
+        with pytest.raises(duckdb.Error):  # what the settings would have made of it
+            refused.execute(f"SET block_allocator_memory = '{huge}'")
+    big = pipeline.reduce(params)
+    plain = pipeline.reduce(params.replace(memory_limit=None))
+    pd.testing.assert_frame_equal(big.customers, plain.customers)
+
+
 def test_memory_limit_is_a_checked_run_setting():
     params = AnalysisParams(input_path="x.csv", memory_limit="1 gb")
     assert params.memory_limit == "1GB"

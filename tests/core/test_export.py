@@ -448,3 +448,25 @@ def test_cluster_names_by_id_are_those_of_a_map(result):
         renamed.customers.loc[~members, "cluster_name"],
         result.customers.loc[~members, "cluster_name"],
     )
+
+
+def test_customer_lines_that_fail_are_made_once_not_again_by_the_second_writer(
+    result, tmp_path, monkeypatch
+):
+    """Two writers ask for the customers' lines at once; when making them fails (memory at
+    millions of customers), the second gets that failure instead of trying again, and the
+    folder is left as it was."""
+    import time
+
+    tries = []
+
+    def failing(table):
+        tries.append(len(table))
+        time.sleep(0.05)  # the second writer asks meanwhile
+        raise MemoryError("no room for the customers' lines")
+
+    monkeypatch.setattr(export, "CustomerLines", failing)
+    with pytest.raises(MemoryError):
+        export.export_all(result, tmp_path / "out")
+    assert tries == [result.customer_count]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -247,7 +247,7 @@ def test_the_final_k_reuses_the_sweeps_refits(tmp_path, monkeypatch):
         clustering=ClusteringOptions(k_min=2, k_max=4, stability_resamples=3),
     )
     result = pipeline.run(params)
-    assert made == [2, 3, 4]
+    assert sorted(made) == [2, 3, 4]  # the sweep fits K side by side: in any order
     assert result.stability is not None and result.stability.k == result.k
     swept = next(s.stability for s in result.sweep.scores if s.k == result.k)
     assert result.stability.resamples == swept.resamples == 3

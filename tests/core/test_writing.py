@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -174,6 +175,46 @@ def test_a_failed_flush_fails_the_export_and_leaves_the_previous_result(
         writing.write_files(previous, NEW, replace=True)
     assert snapshot(previous) == before
     assert not [p for p in previous.parent.iterdir() if p.name != previous.name]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals sent to the process itself")
+def test_a_second_ctrl_c_while_a_file_is_still_written_leaves_nothing_open_or_behind(
+    previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C twice during the staged writing, the second while a writer still writes a slow
+    file: the export stops with the previous result, no file is left open and no staged file
+    is left behind (the writer does not make the given-up staging folder again)."""
+    import threading
+    import time
+
+    before = snapshot(previous)
+    real, slow_started = writing._write_new, threading.Event()
+
+    def slow(path: Path, data: bytes) -> int:
+        if path.name == "Champions.csv":
+            slow_started.set()
+            time.sleep(1.5)  # a writer busy with a big file
+        return real(path, data)
+
+    def interrupt_twice() -> None:
+        slow_started.wait(10)
+        for _ in range(2):
+            time.sleep(0.2)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(writing, "_write_new", slow)
+    threading.Thread(target=interrupt_twice, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        writing.write_files(previous, NEW, replace=True)
+    time.sleep(2)  # the slow writer has finished by now
+    assert snapshot(previous) == before
+    assert not [p for p in previous.rglob(".rfm-staging*")]
+    if Path("/proc/self/fd").is_dir():
+        into = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # the listing's own descriptor is gone
+                into.append(os.readlink(f"/proc/self/fd/{fd}"))
+        assert not [target for target in into if str(previous) in target]
 
 
 @pytest.mark.parametrize("failure", ["io error", "ctrl-c"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, hears_ctrl_c
 
 
 def rfm(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -104,6 +104,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path):
         text=True,
         env=env,
         cwd=ROOT,
+        preexec_fn=hears_ctrl_c if os.name == "posix" else None,
     )
     # Ctrl-C once the run is under way (its progress shows), not after a fixed wait: the run
     # takes about 3 s now and could be over before a wait of 4 s ended

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, hears_ctrl_c
 
 from rfm_desktop import cli
 from rfm_desktop.core import writing
@@ -121,6 +121,7 @@ def test_a_real_ctrl_c_during_the_export_leaves_a_whole_result(
         text=True,
         env=env,
         cwd=ROOT,
+        preexec_fn=hears_ctrl_c if os.name == "posix" else None,
     )
     deadline = time.monotonic() + 120
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:

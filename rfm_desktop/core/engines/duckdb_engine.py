@@ -232,11 +232,16 @@ _KEEP_MEMORY = ("allocator_flush_threshold", "block_allocator_memory")
 
 
 def _keep_memory(con: Any, limit: str) -> None:
-    """Set :data:`_KEEP_MEMORY` to the memory limit where this DuckDB has them."""
+    """Set :data:`_KEEP_MEMORY` to the memory limit where this DuckDB has them and takes that
+    value (a block allocator larger than about 80 % of the machine's memory is refused, though
+    such a memory limit is not): they only save time, so one refused is left as it was."""
+    import duckdb
+
     known = {name for (name,) in con.execute("SELECT name FROM duckdb_settings()").fetchall()}
     for name in _KEEP_MEMORY:
         if name in known:
-            con.execute(f"SET {name} = '{limit}'")
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"SET {name} = '{limit}'")
 
 
 @contextlib.contextmanager
