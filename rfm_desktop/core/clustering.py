@@ -603,9 +603,8 @@ def sweep_k(
             raise Cancelled()
         with libwarnings.captured() as caught:
             labels, _, inertia = fit_kmeans(x, k, seed, n_init=SWEEP_N_INIT, refine=False)
-            if (
-                labels.min() == labels.max()
-            ):  # one cluster: no silhouette (a min and max, not a sort)
+            # one cluster: no silhouette (a min and max, not a sort)
+            if labels.min() == labels.max():
                 return None, labels, caught
             score = KScore(
                 k=k,

@@ -250,22 +250,15 @@ def customer_table(
 def _csv_bytes(frame: pd.DataFrame, *, neutralised: bool = False) -> bytes:
     """UTF-8 CSV via Arrow's writer (1 M customers: 0.3 s against 2+ s for DataFrame.to_csv).
     ``neutralised``: formula-like text was already neutralised (see :func:`_neutralise_frame`)."""
-    return bytes(_csv_data(frame if neutralised else _neutralise_frame(frame)))
+    return b"".join(_csv_blocks(frame if neutralised else _neutralise_frame(frame)))
 
 
-#: rows formatted at a time: the CSV grows in one buffer and Arrow's copy of the rows stays small
+#: rows formatted at a time: each block's CSV is a buffer of its own, and Arrow's copy of the
+#: rows stays small
 _FORMAT_ROWS = 500_000
 #: blocks formatted at once: Arrow's writer leaves Python's lock, so on two cores two blocks
 #: take the time of one (1,000,000 customers: 0.3 s against 0.7 s)
 _FORMAT_THREADS = 2
-
-
-def _csv_data(frame: pd.DataFrame) -> bytearray:
-    """The CSV of an already neutralised ``frame`` in one buffer (see :func:`_csv_blocks`)."""
-    data = bytearray()
-    for block in _csv_blocks(frame):
-        data += block
-    return data
 
 
 def _csv_blocks(frame: pd.DataFrame) -> list[pa.Buffer]:
