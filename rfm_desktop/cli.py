@@ -682,6 +682,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rfm_desktop.core import libwarnings
     from rfm_desktop.core.errors import RFMError
 
+    if argv[0] == "segment":
+        _hash_early(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         # library warnings never reach the terminal raw; the pipeline turns those that matter
@@ -716,6 +718,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"; details in {log}" if log else ""
         _error_line(f"internal error: {type(exc).__name__}: {exc}{where}")
         return EXIT_INTERNAL
+
+
+def _hash_early(arguments: list[str]) -> None:
+    """Begin hashing the input for run.json now, in a thread (core.digest), when the DuckDB
+    engine will read it: then the hash runs on the core that loading the modules leaves free,
+    not beside DuckDB's aggregation on both. The arguments are not parsed yet (the parser's
+    defaults load the analysis modules), so the candidates are the Parquet files named, unless
+    another engine is, and CSV files with ``--engine duckdb``; an option's value that is such a
+    file is hashed too and left unused."""
+    from rfm_desktop.core import digest
+    from rfm_desktop.core.file_types import kind_of
+
+    engine = "auto"
+    for i, argument in enumerate(arguments):
+        if argument == "--engine" and i + 1 < len(arguments):
+            engine = arguments[i + 1]
+        elif argument.startswith("--engine="):
+            engine = argument.partition("=")[2]
+    if engine not in ("auto", "duckdb"):
+        return
+    kinds = ("parquet", "text") if engine == "duckdb" else ("parquet",)
+    digest.start_early(a for a in arguments if not a.startswith("-") and kind_of(a) in kinds)
 
 
 def entry() -> NoReturn:

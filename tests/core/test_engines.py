@@ -4,7 +4,9 @@ engine a run records."""
 from __future__ import annotations
 
 import json
+import threading
 
+import numpy as np
 import pandas as pd
 import pytest
 from made_transactions import write_rows
@@ -116,3 +118,49 @@ def test_run_on_reduced_customers_equals_a_run_on_rows(tmp_path):
     assert from_reduced.engine == "memory" and from_reduced.rows_read == 7
     assert from_reduced.input_sha256 == from_rows.input_sha256 != ""
     assert [w.text for w in from_rows.warnings] == [w.text for w in from_reduced.warnings]
+
+
+@pytest.mark.parametrize("outliers", ["keep", "segment", "drop"])
+def test_features_are_scaled_while_the_customers_are_scored(tmp_path, monkeypatch, outliers):
+    """prepare_from scales the k-means features in a thread while scoring runs (they read only
+    recency, frequency and monetary): scoring waits here until the features are being made,
+    which never happens when the two run one after the other. The features are those of the
+    customers clustered, as before."""
+    from rfm_desktop.core import clustering
+    from rfm_desktop.core.params import CleaningOptions
+
+    # 40 customers, two of them spending far more (outliers)
+    rows = [
+        (f"c{c}", f"A{c}-{i}", f"2024-0{1 + (c + i) % 3}-{10 + i:02d}", 5.0 + c % 7 + 900 * (c < 2))
+        for c in range(40)
+        for i in range(1 + c % 4)
+    ]
+    path = write_rows(tmp_path / "t.csv", rows)
+    params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(outliers=outliers))
+    reduced = pipeline.reduce(params)
+    making = threading.Event()
+    real_features, real_score = clustering.prepare_features, pipeline.score
+
+    def features(customers, options):
+        making.set()
+        return real_features(customers, options)
+
+    seen: list[bool] = []
+
+    def score(customers, params):
+        seen.append(making.wait(10))
+        return real_score(customers, params)
+
+    monkeypatch.setattr(clustering, "prepare_features", features)
+    monkeypatch.setattr(pipeline, "score", score)
+    prepared = pipeline.prepare_from(reduced, params)
+    assert seen == [True]
+    fitted = prepared.customers.loc[prepared.fit_mask, ["recency", "frequency", "monetary"]]
+    expected = real_features(fitted, params.clustering)
+    np.testing.assert_array_equal(prepared.features.scaled, expected.scaled)
+    assert len(prepared.features.scaled) == int(prepared.fit_mask.sum())
+    # the outliers found are left out of the fit ("segment") or of the customers ("drop")
+    found = int(prepared.customers["is_outlier"].sum()) if outliers != "drop" else 0
+    kept = len(prepared.customers)
+    assert (kept < 40) if outliers == "drop" else (kept == 40 and found > 0)
+    assert prepared.fit_mask.sum() == (kept - found if outliers == "segment" else kept)

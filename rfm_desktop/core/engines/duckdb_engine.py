@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
-import hashlib
 import os
 import shutil
 import tempfile
@@ -41,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rfm_desktop.core import cache, checks, cleaning, io, missing_ids, rfm, values
+from rfm_desktop.core.digest import digest_of
 from rfm_desktop.core.engines import Reduced, memory
 from rfm_desktop.core.engines.snapshot import as_of_day, as_of_label, nothing_before, snapshot_after
 from rfm_desktop.core.errors import Cancelled, DataError, InputFileError, RFMError
@@ -314,7 +314,7 @@ class _Run:
         import duckdb
 
         layout = self._layout()
-        digest = _Digest(self.source.files)
+        digest = digest_of(self.source.files)  # hashed in a thread while DuckDB reads
         with connection(self.params) as con:
             self.con = con
             watch = _Watch(con, self.progress, self.cancelled)
@@ -1493,35 +1493,6 @@ def _customer_frame(table: Any, top: Any, snapshot: pd.Timestamp) -> pd.DataFram
 def _ns(column: Any) -> np.ndarray:
     """A DuckDB timestamp column as datetime64[ns]."""
     return np.asarray(column.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
-
-
-class _Digest:
-    """The sha256 and size of the input's bytes (the files in order), hashed in a thread while
-    DuckDB reads (hashlib lets go of the GIL on large blocks)."""
-
-    def __init__(self, files: tuple[Path, ...]):
-        self.files = files
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-        self.error: OSError | None = None
-        self.thread = threading.Thread(target=self._run, name="input-digest", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            for path in self.files:
-                with open(path, "rb") as fh:
-                    while block := fh.read(1 << 22):
-                        self.sha256.update(block)
-                        self.size += len(block)
-        except OSError as exc:
-            self.error = exc
-
-    def result(self) -> tuple[str, int]:
-        self.thread.join()
-        if self.error is not None:
-            raise InputFileError(f"'{self.files[0].name}' cannot be read: {self.error.strerror}.")
-        return self.sha256.hexdigest(), self.size
 
 
 def _digit_led_not(digit_led: str, test: str) -> str:
