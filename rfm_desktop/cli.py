@@ -521,9 +521,23 @@ def cmd_segment(args: argparse.Namespace) -> int:
             )
             previous = compare.load_previous(args.compare) if args.compare else None
             # scikit-learn (about 1 s to import) is first needed after the reduction: imported
-            # meanwhile, while DuckDB or the file reader works outside Python's lock
-            threading.Thread(target=clustering.import_models, daemon=True).start()
-            reduced = pipeline.reduce(params, lambda f, step: bar(0.4 * f, step))
+            # meanwhile, while DuckDB or the file reader works outside Python's lock. It begins
+            # at the reduction's first progress: the engine's own Python work before that (the
+            # file's layout, the connection) no longer waits for the import's turns at the lock
+            importing = threading.Thread(target=clustering.import_models, daemon=True)
+            once = threading.Lock()  # progress may come from the engine's watching thread too
+
+            def import_models() -> None:
+                with once:
+                    if importing.ident is None:
+                        importing.start()
+
+            def reducing(fraction: float, step: str) -> None:
+                import_models()
+                bar(0.4 * fraction, step)
+
+            reduced = pipeline.reduce(params, reducing)
+            import_models()  # an engine that said nothing
             result = pipeline.run(params, bar, reduced=reduced)
             if params.sensitivity:
                 from rfm_desktop.core import sensitivity

@@ -31,6 +31,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from rfm_desktop.core import writing
@@ -233,7 +234,7 @@ def customer_table(
     # every customer: the columns without a copy (copy-on-write); the engines give the
     # customers sorted by id already, and sorting a sorted table would copy every column again
     table = customers[columns] if mask.all() else customers.loc[mask, columns]
-    if not table["customer_id"].is_monotonic_increasing:
+    if not _increasing(table["customer_id"]):
         table = table.sort_values("customer_id", kind="stable")
     table = table.reset_index(drop=True)
     for column in ("silhouette", "pc1", "pc2", "pc3", "p_alive", "expected_purchases"):
@@ -245,6 +246,21 @@ def customer_table(
     if "expected_next_order" in table.columns:
         table["expected_next_order"] = table["expected_next_order"].dt.date
     return table
+
+
+def _increasing(ids: pd.Series) -> bool:
+    """``ids.is_monotonic_increasing``; text ids with none missing are compared in Arrow, where
+    UTF-8 bytes sort as their code points do (pandas makes a Python string of every id first:
+    0.06 s at 1,000,000 customers, on the export's one thread)."""
+    if len(ids) < 2:
+        return bool(ids.is_monotonic_increasing)  # False for one missing id
+    values = pa.array(ids) if isinstance(ids.dtype, pd.StringDtype) else None
+    text = values is not None and (
+        pa.types.is_large_string(values.type) or pa.types.is_string(values.type)
+    )
+    if values is None or values.null_count or not text:
+        return bool(ids.is_monotonic_increasing)
+    return bool(pc.all(pc.less_equal(values[:-1], values[1:])).as_py())
 
 
 def _csv_bytes(frame: pd.DataFrame, *, neutralised: bool = False) -> bytes:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
-import pandas as pd
 import pytest
 
-from rfm_desktop import cli
 from rfm_desktop.core import digest
-from rfm_desktop.core.engines import duckdb_engine
 from rfm_desktop.core.errors import InputFileError
 
 
@@ -53,60 +49,3 @@ def test_a_file_changed_since_is_hashed_again(tmp_path, monkeypatch):
     digest.start_early([str(path)])
     path.write_bytes(b"newer" * 10)
     assert digest.digest_of([path]).result() == (hashlib.sha256(b"newer" * 10).hexdigest(), 50)
-
-
-@pytest.mark.parametrize(
-    ("arguments", "hashed"),
-    [
-        (["t.parquet", "--out", "o"], ["t.parquet"]),
-        (["t.csv", "--rules", "r.csv", "--out", "o"], []),  # auto: a CSV this size is in memory
-        (["t.csv", "--engine", "duckdb", "--out", "o"], ["t.csv"]),
-        (["t.csv", "--engine=duckdb", "--rules", "r.csv"], ["t.csv", "r.csv"]),
-        (["t.parquet", "--engine", "memory"], []),
-        (["t.parquet", "--engine=spark"], []),
-    ],
-)
-def test_the_cli_hashes_early_what_duckdb_will_read(arguments, hashed, monkeypatch):
-    asked: list[str] = []
-    monkeypatch.setattr(digest, "start_early", lambda paths: asked.extend(paths))
-    cli._hash_early(arguments)
-    assert asked == hashed
-
-
-def test_segment_records_the_early_digest(tmp_path, monkeypatch, capsys):
-    """The run's sha256 is the early digest's (one digest made, not two), and the file's."""
-    monkeypatch.setattr(digest, "EARLY_BYTES", 0)
-    made: list[digest.FileDigest] = []
-    real = digest.FileDigest.__init__
-
-    def counted(self, files):
-        made.append(self)
-        real(self, files)
-
-    monkeypatch.setattr(digest.FileDigest, "__init__", counted)
-    taken: list[bool] = []  # was the engine's digest one begun before the run?
-
-    def taking(files):
-        waiting = list(digest._early.values())
-        got = digest.digest_of(files)
-        taken.append(any(got is early for early in waiting))
-        return got
-
-    monkeypatch.setattr(duckdb_engine, "digest_of", taking)
-    path = tmp_path / "t.parquet"
-    pd.DataFrame(
-        {
-            "CustomerID": [f"{100 + i % 7}" for i in range(40)],
-            "InvoiceNo": [f"A{i // 2}" for i in range(40)],
-            "InvoiceDate": pd.date_range("2024-01-01", periods=40, freq="D"),
-            "Quantity": [1 + i % 3 for i in range(40)],
-            "UnitPrice": [2.5] * 40,
-        }
-    ).to_parquet(path)
-    out = tmp_path / "out"
-    args = ["segment", str(path), "--out", str(out), "--engine", "duckdb", "--k", "2"]
-    assert cli.main([*args, "--quiet"]) == 0, capsys.readouterr().err
-    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert record["input"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert record["input"]["size"] == path.stat().st_size
-    assert taken == [True] and len(made) == 1 and made[0].files == (path,)

@@ -5,6 +5,8 @@ import os
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from rfm_desktop.core import export, pipeline, writing
@@ -470,3 +472,20 @@ def test_customer_lines_that_fail_are_made_once_not_again_by_the_second_writer(
         export.export_all(result, tmp_path / "out")
     assert tries == [result.customer_count]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.lists(st.text(min_size=0, max_size=4), max_size=8),
+    storage=st.sampled_from(["pyarrow", "python"]),
+    missing=st.booleans(),
+)
+def test_ids_in_order_as_pandas_tells(ids, storage, missing):
+    """export._increasing, which compares text ids in Arrow, says what pandas says, for any
+    text (non-ASCII too, as code points), with ids missing and for other kinds of ids."""
+    values = pd.Series(
+        pd.array([*ids, *([None] if missing else [])], dtype=pd.StringDtype(storage))
+    )
+    assert export._increasing(values) == values.is_monotonic_increasing
+    numbers = pd.Series([len(i) for i in ids], dtype="int64")
+    assert export._increasing(numbers) == numbers.is_monotonic_increasing

@@ -1,0 +1,113 @@
+"""What the CLI does as a run starts: the input hashed early (core.digest), scikit-learn
+imported once the reduction has begun."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rfm_desktop import cli
+from rfm_desktop.core import digest
+from rfm_desktop.core.engines import duckdb_engine
+
+
+@pytest.fixture(autouse=True)
+def no_early_digests(monkeypatch):
+    monkeypatch.setattr(digest, "_early", {})
+
+
+def small_parquet(path: Path) -> Path:
+    """40 lines of 7 customers in a Parquet file."""
+    pd.DataFrame(
+        {
+            "CustomerID": [f"{100 + i % 7}" for i in range(40)],
+            "InvoiceNo": [f"A{i // 2}" for i in range(40)],
+            "InvoiceDate": pd.date_range("2024-01-01", periods=40, freq="D"),
+            "Quantity": [1 + i % 3 for i in range(40)],
+            "UnitPrice": [2.5] * 40,
+        }
+    ).to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("arguments", "hashed"),
+    [
+        (["t.parquet", "--out", "o"], ["t.parquet"]),
+        (["t.csv", "--rules", "r.csv", "--out", "o"], []),  # auto: a CSV this size is in memory
+        (["t.csv", "--engine", "duckdb", "--out", "o"], ["t.csv"]),
+        (["t.csv", "--engine=duckdb", "--rules", "r.csv"], ["t.csv", "r.csv"]),
+        (["t.parquet", "--engine", "memory"], []),
+        (["t.parquet", "--engine=spark"], []),
+    ],
+)
+def test_the_cli_hashes_early_what_duckdb_will_read(arguments, hashed, monkeypatch):
+    asked: list[str] = []
+    monkeypatch.setattr(digest, "start_early", lambda paths: asked.extend(paths))
+    cli._hash_early(arguments)
+    assert asked == hashed
+
+
+def test_segment_records_the_early_digest(tmp_path, monkeypatch, capsys):
+    """The run's sha256 is the early digest's (one digest made, not two), and the file's."""
+    monkeypatch.setattr(digest, "EARLY_BYTES", 0)
+    made: list[digest.FileDigest] = []
+    real = digest.FileDigest.__init__
+
+    def counted(self, files):
+        made.append(self)
+        real(self, files)
+
+    monkeypatch.setattr(digest.FileDigest, "__init__", counted)
+    taken: list[bool] = []  # was the engine's digest one begun before the run?
+
+    def taking(files):
+        waiting = list(digest._early.values())
+        got = digest.digest_of(files)
+        taken.append(any(got is early for early in waiting))
+        return got
+
+    monkeypatch.setattr(duckdb_engine, "digest_of", taking)
+    path = small_parquet(tmp_path / "t.parquet")
+    out = tmp_path / "out"
+    args = ["segment", str(path), "--out", str(out), "--engine", "duckdb", "--k", "2"]
+    assert cli.main([*args, "--quiet"]) == 0, capsys.readouterr().err
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["input"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record["input"]["size"] == path.stat().st_size
+    assert taken == [True] and len(made) == 1 and made[0].files == (path,)
+
+
+def test_segment_imports_the_models_once_the_reduction_has_begun(tmp_path, monkeypatch, capsys):
+    """The CLI imports scikit-learn in a thread from the reduction's first progress on, not
+    before it: the engine's own Python work before its first query does not share Python's
+    lock with the import. It is imported once, progress coming from two threads or not."""
+    from rfm_desktop.core import clustering, pipeline
+
+    events: list[str] = []
+    real_reduce, real_import = pipeline.reduce, clustering.import_models
+
+    def reduce(params, progress=None, *args, **kwargs):
+        events.append("reduce")
+
+        def told(fraction, step):
+            events.append("progress")
+            progress(fraction, step)
+
+        return real_reduce(params, told, *args, **kwargs)
+
+    def import_models():
+        events.append("import")
+        real_import()
+
+    monkeypatch.setattr(pipeline, "reduce", reduce)
+    monkeypatch.setattr(clustering, "import_models", import_models)
+    path = small_parquet(tmp_path / "t.parquet")
+    args = ["segment", str(path), "--out", str(tmp_path / "out"), "--engine", "duckdb"]
+    assert cli.main([*args, "--k", "2", "--quiet"]) == 0, capsys.readouterr().err
+    assert events.count("import") == 1
+    assert events.index("import") == events.index("progress") + 1
