@@ -283,17 +283,23 @@ def _csv_blocks(frame: pd.DataFrame) -> list[pa.Buffer]:
     once), in the frame's order; written one after another they are the file. Kept apart, a
     large file is never copied into one buffer (at 1,000,000 customers that copy's new memory
     cost more than the copy)."""
-
-    def block(start: int) -> pa.Buffer:
-        table = pa.Table.from_pandas(frame.iloc[start : start + _FORMAT_ROWS], preserve_index=False)
-        sink = pa.BufferOutputStream()
-        options = pa_csv.WriteOptions(quoting_style="needed", include_header=start == 0)
-        pa_csv.write_csv(table, sink, options)
-        return sink.getvalue()
-
     with ThreadPoolExecutor(_FORMAT_THREADS) as pool:
         # at most _FORMAT_THREADS blocks' Arrow copies of the rows at once
-        return list(pool.map(block, range(0, max(len(frame), 1), _FORMAT_ROWS)))
+        return list(pool.map(partial(_csv_block, frame), _block_starts(frame)))
+
+
+def _block_starts(frame: pd.DataFrame) -> range:
+    """The first row of each block :func:`_csv_blocks` formats (one block for no rows)."""
+    return range(0, max(len(frame), 1), _FORMAT_ROWS)
+
+
+def _csv_block(frame: pd.DataFrame, start: int) -> pa.Buffer:
+    """The CSV of the block of rows from ``start`` (the header with the first block)."""
+    table = pa.Table.from_pandas(frame.iloc[start : start + _FORMAT_ROWS], preserve_index=False)
+    sink = pa.BufferOutputStream()
+    options = pa_csv.WriteOptions(quoting_style="needed", include_header=start == 0)
+    pa_csv.write_csv(table, sink, options)
+    return sink.getvalue()
 
 
 def campaign_columns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -978,25 +984,31 @@ class CustomerLines:
     """
 
     def __init__(self, table: pd.DataFrame) -> None:
+        def block(start: int) -> tuple[pa.Buffer, pa.Array | None]:
+            # a block's CSV and its lines (the first block's first line is the header), or
+            # None, cut in the worker that formatted it: the blocks are cut side by side
+            data = _csv_block(table, start)
+            return data, _split_lines(data, min(_FORMAT_ROWS, len(table) - start) + (start == 0))
+
+        with ThreadPoolExecutor(_FORMAT_THREADS) as pool:
+            made = pool.map(block, _block_starts(table))  # as _csv_blocks formats them
+            # meanwhile, each row's cluster and segment as a small number, so each part is
+            # one comparison away; the numbers looked up in a plain dict (parts are cut by two
+            # writers at once)
+            self._codes: dict[str, tuple[np.ndarray, dict[object, int]]] = {}
+            for column in ("cluster", "rfm_segment"):
+                codes, values = pd.factorize(table[column])
+                number = {value: i for i, value in enumerate(values.tolist())}
+                self._codes[column] = (codes.astype(np.min_scalar_type(-len(values))), number)
+            blocks = list(made)
         #: the whole table's CSV (UTF-8, header first), as the buffers of its blocks of rows
-        self.blocks = _csv_blocks(table)
-        # each block's lines (the first block's first line is the header), or None
-        lines = [
-            _split_lines(block, min(_FORMAT_ROWS, len(table) - i * _FORMAT_ROWS) + (i == 0))
-            for i, block in enumerate(self.blocks)
-        ]
+        self.blocks = [data for data, _ in blocks]
+        lines = [cut for _, cut in blocks]
         self._lines: list[pa.Array] | None = [part for part in lines if part is not None]
         if len(self._lines) < len(lines):
             self._lines = None
         # the whole table only when its rows cannot be cut from the lines
         self._table = table if self._lines is None else None
-        # each row's cluster and segment as a small number, so each part is one comparison
-        # away; the numbers looked up in a plain dict (parts are cut by two writers at once)
-        self._codes: dict[str, tuple[np.ndarray, dict[object, int]]] = {}
-        for column in ("cluster", "rfm_segment"):
-            codes, values = pd.factorize(table[column])
-            number = {value: i for i, value in enumerate(values.tolist())}
-            self._codes[column] = (codes.astype(np.min_scalar_type(-len(values))), number)
 
     def whole(self) -> bytes:
         """The whole table's CSV in one piece (:func:`_csv_bytes` of the table)."""

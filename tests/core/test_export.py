@@ -266,9 +266,9 @@ def test_customer_files_are_rendered_as_they_are_written_at_most_two_at_a_time(
 
     tables, formatted, parts = [], [], []
     busy, most, lock = [0], [0], threading.Lock()
-    real_table, real_blocks, real_pieces = (
+    real_table, real_block, real_pieces = (
         export.customer_table,
-        export._csv_blocks,
+        export._csv_block,
         export.CustomerLines.pieces,
     )
 
@@ -276,17 +276,18 @@ def test_customer_files_are_rendered_as_they_are_written_at_most_two_at_a_time(
         tables.append(which)
         return real_table(res, **which)
 
-    def counted_blocks(frame):
-        formatted.append(len(frame))
-        time.sleep(0.05)  # a second writer asks for the lines meanwhile
-        return real_blocks(frame)
+    def counted_block(frame, start):
+        if start == 0:  # the first block of a table
+            formatted.append(len(frame))
+            time.sleep(0.05)  # a second writer asks for the lines meanwhile
+        return real_block(frame, start)
 
     def counted_pieces(lines, column, value):
         parts.append((column, value))
         return real_pieces(lines, column, value)
 
     monkeypatch.setattr(export, "customer_table", counted_table)
-    monkeypatch.setattr(export, "_csv_blocks", counted_blocks)
+    monkeypatch.setattr(export, "_csv_block", counted_block)
     monkeypatch.setattr(export.CustomerLines, "pieces", counted_pieces)
     export.result_files(result)
     assert tables == [] and parts == []  # listing the files renders no customer table
@@ -489,3 +490,36 @@ def test_ids_in_order_as_pandas_tells(ids, storage, missing):
     assert export._increasing(values) == values.is_monotonic_increasing
     numbers = pd.Series([len(i) for i in ids], dtype="int64")
     assert export._increasing(numbers) == numbers.is_monotonic_increasing
+
+
+def test_each_block_is_cut_into_lines_where_it_was_formatted(result, monkeypatch):
+    """CustomerLines formats its blocks side by side and cuts each into lines in the worker
+    that formatted it (not one after another once all are formatted), and numbers the rows'
+    clusters and segments meanwhile; the parts are the same bytes."""
+    import threading
+
+    monkeypatch.setattr(export, "_FORMAT_ROWS", 7)
+    where: dict[str, list[str]] = {"format": [], "cut": []}
+    real_block, real_split = export._csv_block, export._split_lines
+
+    def block(frame, start):
+        where["format"].append(threading.current_thread().name)
+        return real_block(frame, start)
+
+    def split(data, rows):
+        where["cut"].append(threading.current_thread().name)
+        return real_split(data, rows)
+
+    monkeypatch.setattr(export, "_csv_block", block)
+    monkeypatch.setattr(export, "_split_lines", split)
+    table = export._neutralise_frame(export.customer_table(result))
+    lines = export.CustomerLines(table)
+    blocks = -(-len(table) // 7)
+    assert len(where["format"]) == len(where["cut"]) == blocks > 2
+    assert threading.current_thread().name not in where["cut"]
+    assert set(where["cut"]) <= set(where["format"])
+    monkeypatch.setattr(export, "_split_lines", real_split)
+    for profile in result.clusters:
+        assert bytes(lines.part("cluster", profile.id)) == export.csv_bytes(
+            export.customer_table(result, cluster_ids=[profile.id])
+        )
