@@ -1061,3 +1061,28 @@ def test_the_tests_above_the_aggregation_read_only_the_fields_the_file_has(tmp_p
     assert ("trim(status)" in late) == ("Status" not in dropped)
     assert ("upper(currency)" in late) == ("Currency" not in dropped)
     assert late.count("regexp_full_match(invoice_id") == 1
+
+
+def test_invoice_means_are_sums_over_distinct_invoices(tmp_path):
+    """The missing-id comparison's per-invoice means are the sums over the rows with an invoice
+    id divided by the distinct invoices (core.missing_ids' definition), not a mean of sums made
+    per invoice (a second table of every invoice); an invoice over several dates counts once."""
+    frame = every_case()
+    frame.loc[frame["Invoice"] == "500010", "InvoiceDate"] = ["2023-05-01 10:00:00"] + [
+        "2023-05-02 11:00:00"
+    ] * (int((frame["Invoice"] == "500010").sum()) - 1)
+    path = write_csv(tmp_path / "t.csv", frame)
+    seen: list[str] = []
+    real = duckdb_engine._Run.sql
+
+    def sql(self, query, params=None):
+        seen.append(" ".join(query.split()))
+        return real(self, query, params)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(duckdb_engine._Run, "sql", sql)
+        memory, duck = both(path, cleaning=CleaningOptions(currency="EUR"))
+    assert_same(memory, duck)
+    assert not [q for q in seen if "GROUP BY g, invoice_id" in q]
+    assert duck.report.missing_ids is not None
+    assert duck.report.missing_ids.with_id.invoices == memory.report.missing_ids.with_id.invoices

@@ -1082,12 +1082,14 @@ class _Run:
             _weighted_median(mine["unit_price"].to_numpy(), mine["n"].to_numpy())
             for mine in (prices[prices["g"] == g] for g in per_group.index)
         ]
+        # a per-invoice mean is the sum over the rows with an invoice id divided by the distinct
+        # invoices, as core.missing_ids takes it (no sums per invoice: 0.1 s less at 3.5 M orders)
         invoices = (
             self.sql(
-                """SELECT g, count(*) AS invoices, avg(value) AS value, avg(units) AS units FROM (
-                 SELECT g, invoice_id, fsum(amount) AS value, sum(units) AS units
-                 FROM sales WHERE invoice_id IS NOT NULL GROUP BY g, invoice_id)
-               GROUP BY g"""
+                """SELECT g, invoices, value / invoices AS value, units / invoices AS units FROM (
+                 SELECT g, count(DISTINCT invoice_id) AS invoices, fsum(amount) AS value,
+                        sum(units) AS units
+                 FROM sales WHERE invoice_id IS NOT NULL GROUP BY g)"""
             )
             .df()
             .set_index("g")
