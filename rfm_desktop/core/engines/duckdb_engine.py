@@ -1083,13 +1083,17 @@ class _Run:
             for mine in (prices[prices["g"] == g] for g in per_group.index)
         ]
         # a per-invoice mean is the sum over the rows with an invoice id divided by the distinct
-        # invoices, as core.missing_ids takes it (no sums per invoice: 0.1 s less at 3.5 M orders)
+        # invoices, as core.missing_ids takes it: the invoices counted by a grouping without
+        # sums (it spills; count(DISTINCT) would hold them outside the memory limit), the sums
+        # per group (0.1 s less at 3.5 M orders than a sum per invoice)
         invoices = (
             self.sql(
-                """SELECT g, invoices, value / invoices AS value, units / invoices AS units FROM (
-                 SELECT g, count(DISTINCT invoice_id) AS invoices, fsum(amount) AS value,
-                        sum(units) AS units
-                 FROM sales WHERE invoice_id IS NOT NULL GROUP BY g)"""
+                """SELECT g, invoices, value / invoices AS value, units / invoices AS units
+               FROM (SELECT g, count(*) AS invoices FROM (
+                       SELECT g, invoice_id FROM sales WHERE invoice_id IS NOT NULL
+                       GROUP BY g, invoice_id) GROUP BY g)
+               JOIN (SELECT g, fsum(amount) AS value, sum(units) AS units FROM sales
+                     WHERE invoice_id IS NOT NULL GROUP BY g) USING (g)"""
             )
             .df()
             .set_index("g")
