@@ -86,10 +86,15 @@ def test_segment_imports_the_models_once_the_reduction_has_begun(tmp_path, monke
     """The CLI imports scikit-learn in a thread from the reduction's first progress on, not
     before it: the engine's own Python work before its first query does not share Python's
     lock with the import. It is imported once, progress coming from two threads or not."""
+    import threading
+
     from rfm_desktop.core import clustering, pipeline
 
+    # the events in the order of the threads that make them: the import thread's start is
+    # recorded by the thread that starts it (its body may run later)
     events: list[str] = []
     real_reduce, real_import = pipeline.reduce, clustering.import_models
+    real_start = threading.Thread.start
 
     def reduce(params, progress=None, *args, **kwargs):
         events.append("reduce")
@@ -101,13 +106,19 @@ def test_segment_imports_the_models_once_the_reduction_has_begun(tmp_path, monke
         return real_reduce(params, told, *args, **kwargs)
 
     def import_models():
-        events.append("import")
+        events.append("imported")
         real_import()
+
+    def start(thread):
+        if getattr(thread, "_target", None) is import_models:
+            events.append("import")
+        real_start(thread)
 
     monkeypatch.setattr(pipeline, "reduce", reduce)
     monkeypatch.setattr(clustering, "import_models", import_models)
+    monkeypatch.setattr(threading.Thread, "start", start)
     path = small_parquet(tmp_path / "t.parquet")
     args = ["segment", str(path), "--out", str(tmp_path / "out"), "--engine", "duckdb"]
     assert cli.main([*args, "--k", "2", "--quiet"]) == 0, capsys.readouterr().err
-    assert events.count("import") == 1
+    assert events.count("import") == 1 and events.count("imported") == 1
     assert events.index("import") == events.index("progress") + 1
