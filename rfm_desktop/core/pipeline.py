@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from rfm_desktop.core.errors import Cancelled, DataError, ModelError, ParamsErro
 from rfm_desktop.core.params import (
     AnalysisParams,
     CancelledFn,
+    ClusteringOptions,
     ProgressFn,
     never_cancelled,
     no_progress,
@@ -267,7 +269,7 @@ def prepare_from(
         # numpy, which leaves Python's lock: 0.15 s less at 1,000,000 customers).
         features_made = (
             background.submit(
-                clustering.prepare_features,
+                _features_caught,
                 # a boolean mask copies every column, also when it keeps every customer
                 customers if fit_mask.all() else customers.loc[fit_mask],
                 params.clustering,
@@ -290,7 +292,8 @@ def prepare_from(
             hint="Check the cleaning options (outliers, cancellations) and the customer id column.",
         )
     progress(0.6, "Scaling features")
-    features = features_made.result()
+    features, caught = features_made.result()
+    libwarnings.hand_on(caught)  # the worker's library warnings, into this run's
     progress(1.0, "Features ready")
     warnings += as_warnings(checks.too_few_to_cluster(int(fit_mask.sum())), "clustering")
     warnings += as_warnings(features.warnings, "clustering")
@@ -304,6 +307,15 @@ def prepare_from(
         scales,
         reduced.value_rows,
     )
+
+
+def _features_caught(
+    customers: pd.DataFrame, options: ClusteringOptions
+) -> tuple[clustering.Features, list[warnings.WarningMessage]]:
+    """:func:`clustering.prepare_features` in a worker, with the library warnings it raised
+    there (caught per thread: handed on to the run's by the thread that waits for it)."""
+    with libwarnings.captured() as caught:
+        return clustering.prepare_features(customers, options), caught
 
 
 def reduce(

@@ -164,3 +164,29 @@ def test_features_are_scaled_while_the_customers_are_scored(tmp_path, monkeypatc
     kept = len(prepared.customers)
     assert (kept < 40) if outliers == "drop" else (kept == 40 and found > 0)
     assert prepared.fit_mask.sum() == (kept - found if outliers == "segment" else kept)
+
+
+@pytest.mark.filterwarnings("always::RuntimeWarning")  # shown (through the hook), not raised
+def test_a_warning_while_the_features_are_made_reaches_the_run(tmp_path, monkeypatch):
+    """The features are made in a worker thread; a library warning raised there reaches the
+    run's caught warnings (each thread's are its own: core.libwarnings), never printed raw."""
+    import warnings
+
+    from rfm_desktop.core import clustering, libwarnings
+
+    path = write_rows(tmp_path / "t.csv", ROWS)
+    params = AnalysisParams(input_path=str(path))
+    reduced = pipeline.reduce(params)
+    real = clustering.prepare_features
+
+    def features(customers, options):
+        warnings.warn("overflow in the features", RuntimeWarning, stacklevel=1)
+        return real(customers, options)
+
+    monkeypatch.setattr(clustering, "prepare_features", features)
+    shown: list[str] = []
+    monkeypatch.setattr(libwarnings, "_previous", lambda message, *rest: shown.append(str(message)))
+    with libwarnings.captured() as caught:
+        pipeline.prepare_from(reduced, params)
+    assert [str(w.message) for w in caught] == ["overflow in the features"]
+    assert shown == []
