@@ -696,9 +696,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rfm_desktop.core import libwarnings
     from rfm_desktop.core.errors import RFMError
 
-    if argv[0] == "segment":
-        _hash_early(argv[1:])
     try:
+        if argv[0] == "segment":
+            _hash_early(argv[1:])  # best effort: the run reports what is wrong with a file
         args = build_parser().parse_args(argv)
         # library warnings never reach the terminal raw; the pipeline turns those that matter
         # into the result's warnings, printed as "warning: ..."

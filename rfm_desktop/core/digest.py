@@ -24,8 +24,9 @@ EARLY_BYTES = 64 * 2**20
 
 _BLOCK = 1 << 22
 
-#: Stamp of a file: its real path, size and modification time (ns).
-_Stamp = tuple[tuple[str, int, int], ...]
+#: Stamp of a file: its real path, device and inode, size, and modification and change times
+#: (ns; a copy that keeps the modification time, as ``cp -p`` makes, still has a new change time)
+_Stamp = tuple[tuple[str, int, int, int, int, int], ...]
 
 
 class FileDigest:
@@ -74,15 +75,25 @@ def _stamp(files: Iterable[Path]) -> _Stamp | None:
         stamps = []
         for f in files:
             info = os.stat(f)
-            stamps.append((os.path.realpath(f), info.st_size, info.st_mtime_ns))
+            stamps.append(
+                (
+                    os.path.realpath(f),
+                    info.st_dev,
+                    info.st_ino,
+                    info.st_size,
+                    info.st_mtime_ns,
+                    info.st_ctime_ns,
+                )
+            )
         return tuple(stamps)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a name with a NUL byte
         return None
 
 
 def start_early(paths: Iterable[str]) -> int:
     """Begin hashing, each in its own thread, the ``paths`` that are files of at least
-    :data:`EARLY_BYTES`; :func:`digest_of` takes them up.
+    :data:`EARLY_BYTES`; :func:`digest_of` takes them up. Best effort: a path that cannot be
+    looked at is left to the run, which says what is wrong with it.
 
     Parameters
     ----------
@@ -96,11 +107,14 @@ def start_early(paths: Iterable[str]) -> int:
     """
     started = 0
     for name in paths:
-        path = Path(name).expanduser()
-        if not path.is_file():
-            continue
+        try:
+            path = Path(name).expanduser()
+            if not path.is_file():
+                continue
+        except (OSError, RuntimeError, ValueError):  # no such user's home, a name too long
+            continue  # the run says what is wrong with it
         stamp = _stamp([path])
-        if stamp is None or stamp[0][1] < EARLY_BYTES:
+        if stamp is None or stamp[0][3] < EARLY_BYTES:
             continue
         with _early_lock:
             if stamp not in _early:
@@ -111,7 +125,8 @@ def start_early(paths: Iterable[str]) -> int:
 
 def digest_of(files: Iterable[Path]) -> FileDigest:
     """The digest of ``files``: the one :func:`start_early` began when they have not changed
-    since (same real path, size and modification time), else a new one, begun now."""
+    since (the same real path, file, size, modification and change times), else a new one,
+    begun now."""
     files = tuple(files)
     stamp = _stamp(files)
     with _early_lock:

@@ -294,6 +294,8 @@ def prepare_from(
     progress(0.6, "Scaling features")
     features, caught = features_made.result()
     libwarnings.hand_on(caught)  # the worker's library warnings, into this run's
+    if isinstance(features, Exception):
+        raise features
     progress(1.0, "Features ready")
     warnings += as_warnings(checks.too_few_to_cluster(int(fit_mask.sum())), "clustering")
     warnings += as_warnings(features.warnings, "clustering")
@@ -311,11 +313,15 @@ def prepare_from(
 
 def _features_caught(
     customers: pd.DataFrame, options: ClusteringOptions
-) -> tuple[clustering.Features, list[warnings.WarningMessage]]:
-    """:func:`clustering.prepare_features` in a worker, with the library warnings it raised
-    there (caught per thread: handed on to the run's by the thread that waits for it)."""
+) -> tuple[clustering.Features | Exception, list[warnings.WarningMessage]]:
+    """:func:`clustering.prepare_features` in a worker, or the error it raised, with the library
+    warnings raised there (caught per thread: handed on to the run's by the thread that waits
+    for it, also before the error)."""
     with libwarnings.captured() as caught:
-        return clustering.prepare_features(customers, options), caught
+        try:
+            return clustering.prepare_features(customers, options), caught
+        except Exception as exc:
+            return exc, caught
 
 
 def reduce(

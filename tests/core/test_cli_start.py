@@ -121,4 +121,51 @@ def test_segment_imports_the_models_once_the_reduction_has_begun(tmp_path, monke
     args = ["segment", str(path), "--out", str(tmp_path / "out"), "--engine", "duckdb"]
     assert cli.main([*args, "--k", "2", "--quiet"]) == 0, capsys.readouterr().err
     assert events.count("import") == 1 and events.count("imported") == 1
-    assert events.index("import") == events.index("progress") + 1
+    # after the engine's first progress (the engine's watching thread may report one more
+    # between that and the start): not before the reduction began
+    assert events.index("reduce") < events.index("progress") < events.index("import")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["~no-such-user-here/sales.parquet", "x" * 5000 + ".parquet", "a\0b.parquet"],
+    ids=["no-home", "too-long", "nul"],
+)
+def test_a_name_the_early_hash_cannot_look_at_is_left_to_the_run(
+    tmp_path, name, capsys, monkeypatch
+):
+    """The early hash is best effort: a name it cannot look at (no such user's home, too long,
+    a NUL byte) leaves the run to say what is wrong, in one line, as without it (a crash log
+    names its own file)."""
+    from rfm_desktop import crashlog
+
+    monkeypatch.setenv(crashlog.ENV_LOG_DIR, str(tmp_path / "logs"))
+    args = ["segment", name, "--out", str(tmp_path / "out"), "--quiet"]
+
+    def said() -> tuple[int, str]:
+        code = cli.main(args)
+        return code, capsys.readouterr().err.split("; details in")[0]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(digest, "start_early", lambda paths: list(paths) and 0)
+        before = said()
+    assert said() == before
+    assert before[0] in (1, 2) and len(before[1].strip().splitlines()) == 1
+
+
+def test_a_copy_that_keeps_the_time_is_hashed_again(tmp_path, monkeypatch):
+    """A file replaced by one of the same size with its modification time set back (as
+    ``cp -p`` leaves it) is not taken for the file hashed early: its change time moved."""
+    import os
+    import time
+
+    monkeypatch.setattr(digest, "EARLY_BYTES", 10)
+    path = tmp_path / "t.parquet"
+    path.write_bytes(b"a" * 100)
+    before = os.stat(path)
+    digest.start_early([str(path)])
+    time.sleep(0.01)
+    path.write_bytes(b"b" * 100)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_mtime_ns == before.st_mtime_ns
+    assert digest.digest_of([path]).result() == (hashlib.sha256(b"b" * 100).hexdigest(), 100)

@@ -123,9 +123,9 @@ def test_run_on_reduced_customers_equals_a_run_on_rows(tmp_path):
 @pytest.mark.parametrize("outliers", ["keep", "segment", "drop"])
 def test_features_are_scaled_while_the_customers_are_scored(tmp_path, monkeypatch, outliers):
     """prepare_from scales the k-means features in a thread while scoring runs (they read only
-    recency, frequency and monetary): scoring waits here until the features are being made,
-    which never happens when the two run one after the other. The features are those of the
-    customers clustered, as before."""
+    recency, frequency and monetary): here each waits until the other has begun, which never
+    happens when the two run one after the other, in either order. The features are those of
+    the customers clustered, as before."""
     from rfm_desktop.core import clustering
     from rfm_desktop.core.params import CleaningOptions
 
@@ -138,23 +138,24 @@ def test_features_are_scaled_while_the_customers_are_scored(tmp_path, monkeypatc
     path = write_rows(tmp_path / "t.csv", rows)
     params = AnalysisParams(input_path=str(path), cleaning=CleaningOptions(outliers=outliers))
     reduced = pipeline.reduce(params)
-    making = threading.Event()
+    making, scoring = threading.Event(), threading.Event()
     real_features, real_score = clustering.prepare_features, pipeline.score
-
-    def features(customers, options):
-        making.set()
-        return real_features(customers, options)
-
     seen: list[bool] = []
 
+    def features(customers, options):  # each waits for the other to have begun
+        making.set()
+        seen.append(scoring.wait(10))
+        return real_features(customers, options)
+
     def score(customers, params):
+        scoring.set()
         seen.append(making.wait(10))
         return real_score(customers, params)
 
     monkeypatch.setattr(clustering, "prepare_features", features)
     monkeypatch.setattr(pipeline, "score", score)
     prepared = pipeline.prepare_from(reduced, params)
-    assert seen == [True]
+    assert seen == [True, True]
     fitted = prepared.customers.loc[prepared.fit_mask, ["recency", "frequency", "monetary"]]
     expected = real_features(fitted, params.clustering)
     np.testing.assert_array_equal(prepared.features.scaled, expected.scaled)
@@ -190,3 +191,25 @@ def test_a_warning_while_the_features_are_made_reaches_the_run(tmp_path, monkeyp
         pipeline.prepare_from(reduced, params)
     assert [str(w.message) for w in caught] == ["overflow in the features"]
     assert shown == []
+
+
+@pytest.mark.filterwarnings("always::RuntimeWarning")
+def test_a_failure_while_the_features_are_made_keeps_its_warnings(tmp_path, monkeypatch):
+    """An error while the features are made in their worker is raised by prepare_from, after
+    the warnings raised before it have reached the run's."""
+    import warnings
+
+    from rfm_desktop.core import clustering, libwarnings
+
+    path = write_rows(tmp_path / "t.csv", ROWS)
+    params = AnalysisParams(input_path=str(path))
+    reduced = pipeline.reduce(params)
+
+    def features(customers, options):
+        warnings.warn("overflow in the features", RuntimeWarning, stacklevel=1)
+        raise ValueError("features failed")
+
+    monkeypatch.setattr(clustering, "prepare_features", features)
+    with libwarnings.captured() as caught, pytest.raises(ValueError, match="features failed"):
+        pipeline.prepare_from(reduced, params)
+    assert [str(w.message) for w in caught] == ["overflow in the features"]
