@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
+from warnings import WarningMessage
 
 import numpy as np
 import pandas as pd
@@ -263,6 +263,7 @@ def prepare_from(
     else:
         fit_mask = np.ones(len(customers), dtype=bool)
     fitted = int(fit_mask.sum())
+    caught: list[WarningMessage] = []  # the worker's library warnings
     with ThreadPoolExecutor(1) as background:
         # The k-means features read only recency, frequency and monetary, which scoring does
         # not change: they are scaled in a thread while the customers are scored (both mostly
@@ -273,6 +274,7 @@ def prepare_from(
                 # a boolean mask copies every column, also when it keeps every customer
                 customers if fit_mask.all() else customers.loc[fit_mask],
                 params.clustering,
+                caught,
             )
             if fitted >= 3
             else None
@@ -292,12 +294,12 @@ def prepare_from(
             hint="Check the cleaning options (outliers, cancellations) and the customer id column.",
         )
     progress(0.6, "Scaling features")
-    features, caught = features_made.result()
-    libwarnings.hand_on(caught)  # the worker's library warnings, into this run's
-    if isinstance(features, Exception):
-        raise features
+    try:
+        features = features_made.result()
+    finally:  # the worker's warnings into this run's, also before its error
+        libwarnings.hand_on(caught)
     progress(1.0, "Features ready")
-    warnings += as_warnings(checks.too_few_to_cluster(int(fit_mask.sum())), "clustering")
+    warnings += as_warnings(checks.too_few_to_cluster(fitted), "clustering")
     warnings += as_warnings(features.warnings, "clustering")
     return Prepared(
         report,
@@ -312,16 +314,16 @@ def prepare_from(
 
 
 def _features_caught(
-    customers: pd.DataFrame, options: ClusteringOptions
-) -> tuple[clustering.Features | Exception, list[warnings.WarningMessage]]:
-    """:func:`clustering.prepare_features` in a worker, or the error it raised, with the library
-    warnings raised there (caught per thread: handed on to the run's by the thread that waits
-    for it, also before the error)."""
-    with libwarnings.captured() as caught:
+    customers: pd.DataFrame, options: ClusteringOptions, caught: list[WarningMessage]
+) -> clustering.Features:
+    """:func:`clustering.prepare_features` in a worker; the library warnings raised there go to
+    ``caught`` (they are caught per thread: the thread that waits for the features hands them
+    on to the run's)."""
+    with libwarnings.captured() as mine:
         try:
-            return clustering.prepare_features(customers, options), caught
-        except Exception as exc:
-            return exc, caught
+            return clustering.prepare_features(customers, options)
+        finally:
+            caught.extend(mine)
 
 
 def reduce(
