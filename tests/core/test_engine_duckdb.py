@@ -696,6 +696,20 @@ def test_ids_padded_with_a_separator_character_go_to_the_python_reader(tmp_path,
     assert duck.customers["frequency"].tolist() == [4, 4, 4]
 
 
+@pytest.mark.parametrize("column", ["CustomerID", "InvoiceNo", "Country"])
+def test_a_space_before_a_tab_does_not_hide_the_tab_from_the_hand_off(tmp_path, column):
+    # DuckDB's trim takes the space off " \tUnited Kingdom" and leaves "\tUnited Kingdom"; the
+    # reader's strip takes both: the test of the ends reads the trimmed text, so the file goes
+    # to the Python reader (it was read by DuckDB, with a country "\tUnited Kingdom" apart)
+    frame = _orders_of_three().assign(InvoiceNo=[str(536365 + i) for i in range(12)])
+    frame.loc[0, column] = " \t" + frame.loc[0, column]
+    frame.loc[1, column] = frame.loc[1, column] + "\n "
+    memory, duck = both(write_csv(tmp_path / "tab.csv", frame))
+    assert duck.engine == "memory"
+    assert "text padded with tabs or non-breaking spaces" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)
+
+
 def test_two_parquet_files_give_the_examples_and_value_rows_of_the_whole(tmp_path):
     # the steps' first rows lie in the second file (row groups of 7 and 5 rows): examples and
     # CLV's rows in file order must be those of the two files read as one

@@ -1320,9 +1320,12 @@ def _trim(ident: str) -> str:
 
 
 def _padded(ident: str) -> str:
-    """Hand-off bit 32: text that starts or ends with white space other than a space."""
+    """Hand-off bit 32: text that, its spaces trimmed as :func:`_trim` trims them, starts or
+    ends with other white space (a tab, a line break, ...), which the reader's strip takes off
+    too: " \tUK" is "UK" to the reader, and "\tUK" to DuckDB's trim."""
+    text = _trim(ident)
     codes = ", ".join(str(ord(c)) for c in _SPACE if c != " ")
-    return f"CASE WHEN ord({ident}) IN ({codes}) OR ord(right({ident}, 1)) IN ({codes}) THEN 32 ELSE 0 END"
+    return f"CASE WHEN ord({text}) IN ({codes}) OR ord(right({text}, 1)) IN ({codes}) THEN 32 ELSE 0 END"
 
 
 def _blank_sql(ident: str, kind: str) -> str:
