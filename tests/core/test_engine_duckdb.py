@@ -1107,3 +1107,82 @@ def test_invoice_means_are_sums_over_distinct_invoices(tmp_path):
     assert not [q for q in seen if "DISTINCT" in q]  # held outside DuckDB's memory limit
     assert duck.report.missing_ids is not None
     assert duck.report.missing_ids.with_id.invoices == memory.report.missing_ids.with_id.invoices
+
+
+def test_the_guard_of_the_number_tests_leaves_out_what_reads_an_unmapped_column():
+    """The usual row's condition rules out only the tests it can: with no quantity column, the
+    tests of the quantity (one holds on every row) are made on every row, and the guard does
+    not read it."""
+    names = ["invalid", "no_quantity", "nonpositive_line", "nonpositive_amount"]
+    names += ["sign_quantity", "sign_amount", "placeholder_ids"]
+    guard, covered = duckdb_engine._number_guard(names, has_quantity=False, has_price=False)
+    assert covered == {"invalid", "nonpositive_amount", "sign_amount"}
+    assert guard == "invoice_date IS NOT NULL AND amount > 0"
+    guard, covered = duckdb_engine._number_guard(names, has_quantity=True, has_price=True)
+    assert covered == set(names) - {"placeholder_ids"}
+    assert guard == ("invoice_date IS NOT NULL AND amount > 0 AND quantity > 0 AND unit_price > 0")
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_an_export_of_amounts_with_every_case_is_reduced_as_in_memory(tmp_path, kind):
+    # no quantity or price column: the guard of the usual row reads the amount and the date
+    # only, and the tests of a quantity (no quantity on every row) are made on every row;
+    # refunds (negative amounts on 'C' invoices), zero amounts and ids saved as numbers
+    frame = in_euro()
+    frame["Amount"] = pd.to_numeric(frame["Quantity"], errors="coerce") * pd.to_numeric(
+        frame["UnitPrice"]
+    )
+    frame = frame.drop(columns=["Quantity", "UnitPrice"]).fillna({"Amount": 4.0})
+    # (a blank date on an order's line reads as an order-level cell: the reader's, handed over)
+    frame = frame.loc[frame["InvoiceDate"] != ""].reset_index(drop=True)
+    frame.loc[5, "Amount"] = 0.0
+    frame.loc[6, "Amount"] = -3.0  # a refund line on an ordinary invoice
+    frame.loc[8, ["Invoice", "Amount"]] = ["C700001", -12.5]
+    if kind == "parquet":  # ids as numbers: the customer tests read the number
+        frame["CustomerID"] = pd.to_numeric(frame["CustomerID"], errors="coerce")
+        path = tmp_path / "amounts.parquet"
+        frame.to_parquet(path)
+    else:
+        path = write_csv(tmp_path / "amounts.csv", frame)
+    memory, duck = both(path, cleaning=CleaningOptions(currency="EUR"))
+    assert_same(memory, duck)
+    removed = {s.step: s.removed for s in duck.report.steps}
+    assert removed["cancellations"] >= 3 and removed["nonpositive"] >= 1
+
+
+@pytest.mark.parametrize("alongside", [True, False])
+def test_the_customer_frame_is_made_beside_the_last_queries_up_to_a_size(
+    tmp_path, monkeypatch, alongside
+):
+    """Up to _FRAME_ALONGSIDE customers the frame is made in a thread while DuckDB compares
+    the rows with and without customer id; above it, on the run's thread once DuckDB has
+    closed. The customers are the same either way (and the in-memory engine's)."""
+    if not alongside:
+        monkeypatch.setattr(duckdb_engine, "_FRAME_ALONGSIDE", 0)
+    seen: dict[str, object] = {}
+    made, compared = threading.Event(), threading.Event()
+    real_frame, real_missing = duckdb_engine._customer_frame, duckdb_engine._Run._missing_ids
+
+    def frame(*args):
+        seen["thread"] = threading.current_thread() is threading.main_thread()
+        seen["compared before"] = compared.is_set()
+        try:
+            return real_frame(*args)
+        finally:
+            made.set()
+
+    def missing_ids(self):
+        if alongside:  # the frame is being made meanwhile: it finishes before the comparison
+            assert made.wait(10)
+        try:
+            return real_missing(self)
+        finally:
+            compared.set()
+
+    monkeypatch.setattr(duckdb_engine, "_customer_frame", frame)
+    monkeypatch.setattr(duckdb_engine._Run, "_missing_ids", missing_ids)
+    memory, duck = both(
+        write_csv(tmp_path / "cases.csv", in_euro()), cleaning=CleaningOptions(currency="EUR")
+    )
+    assert_same(memory, duck)
+    assert seen == {"thread": not alongside, "compared before": not alongside}
