@@ -361,7 +361,8 @@ class _Run:
             if self.frame is not None:
                 customers = self.frame.result()
             else:  # made once DuckDB has let go of its memory (see _FRAME_ALONGSIDE)
-                customers = _customer_frame(*self.customer_tables, reduced.snapshot)
+                table, top = self.customer_tables
+                customers = _customer_frame(table, top, reduced.snapshot)
         sha256, size = digest.result()
         return dataclasses.replace(
             reduced, customers=customers, input_sha256=sha256, input_size=size
