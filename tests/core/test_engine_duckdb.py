@@ -1151,14 +1151,15 @@ def test_an_export_of_amounts_with_every_case_is_reduced_as_in_memory(tmp_path, 
 
 
 @pytest.mark.parametrize("alongside", [True, False])
-def test_the_customer_frame_is_made_beside_the_last_queries_up_to_a_size(
+def test_the_customer_frame_is_made_beside_the_comparison_up_to_a_size(
     tmp_path, monkeypatch, alongside
 ):
-    """Up to _FRAME_ALONGSIDE customers the frame is made in a thread while DuckDB compares
-    the rows with and without customer id; above it, on the run's thread once DuckDB has
-    closed. The customers are the same either way (and the in-memory engine's)."""
+    """Up to _ALONGSIDE_ORDERS orders the customers are reduced first and their frame is made
+    in a thread while DuckDB compares the rows with and without customer id; above it, the
+    customers come last and their frame is made on the run's thread once DuckDB has closed.
+    The customers are the same either way (and the in-memory engine's)."""
     if not alongside:
-        monkeypatch.setattr(duckdb_engine, "_FRAME_ALONGSIDE", 0)
+        monkeypatch.setattr(duckdb_engine, "_ALONGSIDE_ORDERS", 0)
     seen: dict[str, object] = {}
     made, compared = threading.Event(), threading.Event()
     real_frame, real_missing = duckdb_engine._customer_frame, duckdb_engine._Run._missing_ids

@@ -207,11 +207,17 @@ def reduce(params: AnalysisParams, progress: ProgressFn, cancelled: CancelledFn)
         return memory.read_and_reduce(params, progress, cancelled, "DuckDB", str(why))
 
 
-#: Customers up to which the customer frame is made in a thread while DuckDB runs the queries
-#: of the missing-id comparison and the far dates (those leave a core idle: at 1 M customers
-#: the frame's 0.15-0.35 s on one core); above it, the frame is made once DuckDB has closed and
-#: let go of its memory (at 5 M customers the two together passed 3 GB).
-_FRAME_ALONGSIDE = 2_000_000
+#: Orders (groups of the aggregation: at most as many customers) up to which the customers are
+#: reduced before the missing-id comparison and their frame is made in a thread while DuckDB
+#: runs the comparison's queries, which leave a core idle (at 10 M rows, 3.5 M orders: the
+#: frame's 0.15-0.35 s on one core). Above it, the comparison comes first and the customers
+#: last, their frame once DuckDB has closed and let go of its memory: at 100 M rows / 5 M
+#: customers, customer tables held through the comparison took the peak from 2.5 to 2.9 GB.
+_ALONGSIDE_ORDERS = 5_000_000
+_COMPARING, _COMPUTING = (
+    "Comparing rows with and without customer id",
+    "Computing recency, frequency, monetary",
+)
 
 #: The default memory limit's cap, in MB: with the customers the run holds after the
 #: reduction, a 100 M-row run stays near 2.5 GB (90.6 s; with 1 GB it took 95.5 s: the
@@ -360,7 +366,7 @@ class _Run:
                 raise Cancelled()
             if self.frame is not None:
                 customers = self.frame.result()
-            else:  # made once DuckDB has let go of its memory (see _FRAME_ALONGSIDE)
+            else:  # made once DuckDB has let go of its memory (see _ALONGSIDE_ORDERS)
                 table, top = self.customer_tables
                 customers = _customer_frame(table, top, reduced.snapshot)
         sha256, size = digest.result()
@@ -476,26 +482,26 @@ class _Run:
         ).fetchall()[0][0]
         if not self.options.drop_missing_customer and kept:
             warnings.append(memory.kept_without_id(int(kept)))
-        self._stage(0.8, 0.9, "Computing recency, frequency, monetary")
         last = self.sql("SELECT max(invoice_date) FROM clean").fetchall()[0][0]
         snapshot = snapshot_after(pd.Timestamp(last) if last is not None else pd.NaT, self.params)
-        table, top = self._customers()
-        frequency = table.column("frequency")
-        if len(frequency) >= checks.MIN_ORDERS and pc.max(frequency).as_py() <= 1:
-            raise _Handoff("one order per customer (the reader looks for another customer column)")
-        self.customer_tables = table, top
-        if table.num_rows <= _FRAME_ALONGSIDE:
-            self.frame = self.frames.submit(_customer_frame, table, top, snapshot)
-        self._stage(0.9, 1.0, "Comparing rows with and without customer id")
+        alongside = int(facts["orders"]) <= _ALONGSIDE_ORDERS
+        first, then = (0.8, 0.9), (0.9, 1.0)
+        if alongside:  # the customers first, their frame made while DuckDB compares
+            self._stage(*first, _COMPUTING)
+            self._reduce_customers(snapshot, alongside)
+        self._stage(*(then if alongside else first), _COMPARING)
         missing = self._missing_ids()
         report = dataclasses.replace(report, missing_ids=missing)
         if missing is not None and missing.differs:
             warnings.append(RunWarning("cleaning", missing.verdict))
         warnings += as_warnings(self._far_dates(), "customers")
+        if not alongside:  # the customers last: their tables are not held while DuckDB compares
+            self._stage(*then, _COMPUTING)
+            self._reduce_customers(snapshot, alongside)
         value_rows = None
         if self.params.clv.enabled:
             value_rows = self._value_rows()
-        self.progress(1.0, "Comparing rows with and without customer id")
+        self.progress(1.0, _COMPARING if alongside else _COMPUTING)
         return Reduced(
             customers=pd.DataFrame(),  # made by reduce() once the connection is closed
             report=report,
@@ -746,7 +752,8 @@ class _Run:
 
     def _facts(self) -> dict[str, Any]:
         row = self.sql(
-            f"""SELECT coalesce(sum(n), 0) AS rows, bit_or(flags) & {sum(_HANDOFF)} AS handoff,
+            f"""SELECT coalesce(sum(n), 0) AS rows, count(*) AS orders,
+                bit_or(flags) & {sum(_HANDOFF)} AS handoff,
                 bool_or(invoice_date IS NOT NULL) AS has_date,
                 bool_or(flags & {_HAS_QUANTITY} <> 0) AS has_qty,
                 bool_or(flags & {_HAS_PRICE} <> 0) AS has_price,
@@ -1085,6 +1092,23 @@ class _Run:
         cleaning.check_currency_counts(
             pd.Series(counts["n"].to_numpy(), index=counts["code"].to_numpy()), column
         )
+
+    def _reduce_customers(self, snapshot: pd.Timestamp, alongside: bool) -> None:
+        """The customer tables (:meth:`_customers`) into ``customer_tables``; ``alongside``:
+        their frame begun in a thread, into ``frame`` (see :data:`_ALONGSIDE_ORDERS`).
+
+        Raises
+        ------
+        _Handoff
+            Every customer has one order (the reader looks for another customer column).
+        """
+        table, top = self._customers()
+        frequency = table.column("frequency")
+        if len(frequency) >= checks.MIN_ORDERS and pc.max(frequency).as_py() <= 1:
+            raise _Handoff("one order per customer (the reader looks for another customer column)")
+        self.customer_tables = table, top
+        if alongside:
+            self.frame = self.frames.submit(_customer_frame, table, top, snapshot)
 
     # ------------------------------------------------------------------ figures
     def _missing_ids(self) -> Any:
