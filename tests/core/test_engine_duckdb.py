@@ -1187,3 +1187,27 @@ def test_the_customer_frame_is_made_beside_the_comparison_up_to_a_size(
     )
     assert_same(memory, duck)
     assert seen == {"thread": not alongside, "compared before": not alongside}
+
+
+def test_the_ends_of_the_countries_are_tested_on_their_names_not_per_order(tmp_path, monkeypatch):
+    """The aggregation leaves out the countries' test of padded text (0.15 s of CPU at 10 M
+    rows); their few names are tested once the customers are reduced, and a padded one still
+    hands the file over."""
+    seen: list[str] = []
+    real = duckdb_engine._Run.sql
+
+    def sql(self, query, params=None):
+        seen.append(query)
+        return real(self, query, params)
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", sql)
+    frame = in_euro()
+    frame.loc[3, "Country"] = "France\u2028"
+    path = write_csv(tmp_path / "country.csv", frame)
+    duck = pipeline.reduce(AnalysisParams(input_path=str(path), engine="duckdb"))
+    grouped = next(q for q in seen if "CREATE TEMP TABLE grouped" in q)
+    assert duckdb_engine._padded('"raw_invoice_id"') in grouped
+    assert duckdb_engine._padded('"raw_country"') not in grouped
+    assert duck.engine == "memory"
+    assert "text padded with tabs or non-breaking spaces" in duck.warnings[0].text
+    assert duckdb_engine._padded_text("France\u2028") and not duckdb_engine._padded_text("Fr ance")
