@@ -1211,3 +1211,18 @@ def test_the_ends_of_the_countries_are_tested_on_their_names_not_per_order(tmp_p
     assert duck.engine == "memory"
     assert "text padded with tabs or non-breaking spaces" in duck.warnings[0].text
     assert duckdb_engine._padded_text("France\u2028") and not duckdb_engine._padded_text("Fr ance")
+
+
+@pytest.mark.parametrize(
+    ("column", "text"),
+    [("Invoice", "TOTAL"), ("CustomerID", "Grand Total"), ("InvoiceDate", "Subtotal:")],
+)
+def test_a_reports_total_line_in_any_case_goes_to_the_python_reader(tmp_path, column, text):
+    # the reader leaves a report's total lines out (and says so); DuckDB finds "total" in any
+    # case in the id, date and first columns, the invoice ids tested once per order
+    frame = in_euro()
+    frame.loc[5, column] = text
+    memory, duck = both(write_csv(tmp_path / "total.csv", frame))
+    assert duck.engine == "memory"
+    assert "empty lines or a report's total lines" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)

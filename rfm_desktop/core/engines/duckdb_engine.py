@@ -1534,8 +1534,9 @@ def _total_columns(chosen: dict[str, str], types: dict[str, str], first: str) ->
 
 
 def _total_sql(ident: str) -> str:
-    """Hand-off bit 8: 'total' in the cell (a report's total line)."""
-    return f"CASE WHEN contains(lower({ident}), 'total') THEN 8 ELSE 0 END"
+    """Hand-off bit 8: 'total' in the cell, in any case (a report's total line); ILIKE, not
+    lower() of every cell (a new string each: at 3.5 M invoice ids twice the time)."""
+    return f"CASE WHEN {ident} ILIKE '%total%' THEN 8 ELSE 0 END"
 
 
 def _blank_line_sql(chosen: dict[str, str], types: dict[str, str]) -> str:
