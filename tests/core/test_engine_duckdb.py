@@ -1226,3 +1226,28 @@ def test_a_reports_total_line_in_any_case_goes_to_the_python_reader(tmp_path, co
     assert duck.engine == "memory"
     assert "empty lines or a report's total lines" in duck.warnings[0].text
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        # U+A7CB and U+0264 are one letter's cases to Arrow's tables, two letters to DuckDB's
+        ("CustomerID", ["\ua7cb@x.com", "\u0264@x.com"]),
+        ("Currency", ["X\u1c89X", "X\u1c8aX"]),
+    ],
+)
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_case_folded_text_beyond_ascii_goes_to_the_python_reader(tmp_path, column, values, kind):
+    # the reader lower-cases e-mail ids and upper-cases currency codes by Arrow's Unicode
+    # tables, DuckDB by its own: one customer (one currency) was two in DuckDB
+    frame = in_euro()
+    frame.loc[[3, 5], column] = values[0]
+    if column == "Currency":  # one currency to the reader
+        frame[column] = values[0]
+    frame.loc[9, column] = values[1]
+    path = tmp_path / f"beyond.{kind}"
+    write_csv(path, frame) if kind == "csv" else frame.to_parquet(path)
+    memory, duck = both(path)
+    assert duck.engine == "memory"
+    assert "letters beyond ASCII" in duck.warnings[0].text
+    pd.testing.assert_frame_equal(memory.customers, duck.customers)

@@ -73,6 +73,8 @@ _HANDOFF = {
     8: "empty lines or a report's total lines",
     16: "dates outside 1900-2199 or numbers above 10^12",
     32: "text padded with tabs or non-breaking spaces",
+    64: "e-mail ids or currency codes with letters beyond ASCII (DuckDB and the reader fold "
+    "their case by different Unicode tables)",
 }
 #: The bits of ``raw_hits``: each cleaning step's row test, in both forms where the in-memory
 #: test picks one by the columns that hold values (cleaning._invalid, _cancellation, _nonpositive);
@@ -99,7 +101,7 @@ _NEGATIVE_QUANTITY, _NEGATIVE_AMOUNT = 1 << 13, 1 << 14
 _CANCEL_ID = "starts_with(invoice_id, 'C') AND regexp_full_match(invoice_id, 'C\\d+')"
 _SIGNS = _NEGATIVE_QUANTITY | _NEGATIVE_AMOUNT
 #: Bits of an order's ``flags`` beside the hand-off bits (above): what its rows hold.
-_HAS_QUANTITY, _HAS_PRICE, _BLANK_DATE, _BLANK_AMOUNT = 64, 128, 256, 512
+_HAS_QUANTITY, _HAS_PRICE, _BLANK_DATE, _BLANK_AMOUNT = 128, 256, 512, 1024
 #: first characters of a placeholder id matched by cleaning's pattern (its guards)
 _PLACEHOLDER_STARTS = "-–—_.?*0x" + _SPACE
 _NULL_TOKENS = values._NULL_TOKENS  # to_ids' null words, none longer than 4 characters
@@ -595,7 +597,10 @@ class _Run:
                 return _id_sql(ident, kind)
             if field in _NUMBER_FIELDS:
                 return _number_sql(ident, kind)
-            return _text_sql(ident, kind)
+            sql, bits = _text_sql(ident, kind)
+            if field == "currency" and _text_kind(kind):  # compared upper-cased
+                bits += [f"CASE WHEN {_beyond_ascii(_trim(ident))} THEN 64 ELSE 0 END"]
+            return sql, bits
 
         fields: dict[str, str] = {}  # each field's canonical value, made from the raw cell
         early: dict[str, str] = {}  # what the aggregation reads: late fields raw
@@ -1436,8 +1441,20 @@ def _customer_sql(ident: str, kind: str) -> tuple[str, list[str]]:
         f"({', '.join(map(_quote_text, _MACHINE_NULLS))}) THEN NULL "
         f"WHEN contains({text}, '@') AND regexp_full_match({text}, {_quote_text(_EMAIL)}) "
         f"THEN lower({text}) ELSE {text} END",
-        [_padded(ident)],
+        [
+            _padded(ident),
+            # an e-mail id beyond ASCII: the reader lower-cases it by Arrow's tables (the
+            # cheap tests first: most ids have no '@')
+            f"CASE WHEN contains({ident}, '@') AND {_beyond_ascii(ident)} THEN "
+            f"CASE WHEN {_beyond_ascii(text)} AND regexp_full_match({text}, "
+            f"{_quote_text(_EMAIL)}) THEN 64 ELSE 0 END ELSE 0 END",
+        ],
     )
+
+
+def _beyond_ascii(text: str) -> str:
+    """Text with a character beyond ASCII (more bytes than characters)."""
+    return f"strlen({text}) <> length({text})"
 
 
 def _whole(text: str) -> str:
