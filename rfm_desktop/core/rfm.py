@@ -112,17 +112,43 @@ def customer_table(
     customers = pd.DataFrame(
         {
             "customer_id": pd.array(ids, dtype="string"),
-            "recency": (snapshot - pd.DatetimeIndex(last)).days.to_numpy(dtype=np.int64),
+            "recency": whole_days(snapshot, last),
             "frequency": np.asarray(frequency).astype(np.int64),
             "monetary": np.asarray(monetary, dtype=np.float64).round(2),
             "first_purchase": first,
             "last_purchase": last,
         }
     )
-    customers["tenure_days"] = (snapshot - pd.DatetimeIndex(first)).days.to_numpy()
+    customers["tenure_days"] = whole_days(snapshot, first)
     if country is not None:
         customers["country"] = country
     return customers
+
+
+def whole_days(snapshot: pd.Timestamp, stamps: np.ndarray) -> np.ndarray:
+    """Whole days (rounded down, as ``Timedelta.days``) from each of ``stamps`` to ``snapshot``.
+
+    Parameters
+    ----------
+    snapshot
+        The later moment.
+    stamps
+        datetime64[ns] moments, shape (customers,).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 days, shape (customers,). Made of the days apart and each moment's time of day,
+        never the difference in nanoseconds, which overflows past 292 years (a file's dates may
+        lie anywhere in 1900-2199: ``snapshot - stamps`` stopped the run).
+    """
+    stamps = np.asarray(stamps, dtype="datetime64[ns]")
+    moment = pd.Timestamp(snapshot).as_unit("ns").to_datetime64()
+    days = (moment.astype("datetime64[D]") - stamps.astype("datetime64[D]")).astype(np.int64)
+    later_in_the_day = stamps - stamps.astype("datetime64[D]") > moment - moment.astype(
+        "datetime64[D]"
+    )
+    return days - later_in_the_day
 
 
 def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -80,6 +80,29 @@ def observation_end(rows: pd.DataFrame, snapshot: pd.Timestamp) -> pd.Timestamp:
     return max(snapshot.normalize(), last)
 
 
+#: The longest history the models take, in days: their day counts are differences of
+#: nanosecond timestamps, which overflow past 292 years (a file's dates may lie anywhere in
+#: 1900-2199, where RFM still works: core.rfm.whole_days).
+_MAX_SPAN_DAYS = 290 * 365
+
+
+def _check_span(rows: pd.DataFrame, snapshot: pd.Timestamp) -> None:
+    """Raise ModelError when the purchases and the snapshot span more than
+    :data:`_MAX_SPAN_DAYS` (a stray date such as 1900-01-01 beside this decade's orders)."""
+    days = rows["invoice_date"].dropna().to_numpy().astype("datetime64[D]")
+    if not len(days):
+        return
+    first = days.min()
+    latest = max(days.max(), pd.Timestamp(snapshot).to_datetime64().astype("datetime64[D]"))
+    if int((latest - first).astype(np.int64)) > _MAX_SPAN_DAYS:
+        raise ModelError(
+            f"Customer lifetime value needs purchases within 290 years; these run from "
+            f"{first} to {latest}.",
+            hint="Check the date column for stray dates (the far-dates warning names them), "
+            "or run without customer lifetime value.",
+        )
+
+
 def analyse(rows: pd.DataFrame, snapshot: pd.Timestamp, options: ValueOptions) -> ValueAnalysis:
     """Fit BG/NBD and Gamma-Gamma on the cleaned rows and predict each customer's value.
 
@@ -100,11 +123,12 @@ def analyse(rows: pd.DataFrame, snapshot: pd.Timestamp, options: ValueOptions) -
     Raises
     ------
     ModelError
-        A model cannot be fitted (core.clv).
+        A model cannot be fitted (core.clv), or the purchases span more than 290 years.
     ParamsError
         The calibration end is not inside the data.
     """
     started = time.perf_counter()
+    _check_span(rows, snapshot)
     end = observation_end(rows, snapshot)
     inputs = clv.summarise(rows, end)
     x, t_x, T, m = (inputs[c].to_numpy(np.float64) for c in ("x", "t_x", "T", "m"))

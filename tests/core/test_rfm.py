@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,3 +170,53 @@ def test_customer_table_takes_the_ids_as_arrow_text_as_it_takes_python_strings()
     pd.testing.assert_frame_equal(from_arrow, from_python)
     assert from_arrow["customer_id"].tolist() == ids
     assert from_arrow["recency"].tolist() == [9, 38, 68, 340]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(pd.Timestamp("1900-01-01").value, pd.Timestamp("2200-01-01").value),
+    st.lists(
+        st.integers(pd.Timestamp("1900-01-01").value, pd.Timestamp("2199-12-31").value),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_whole_days_are_the_days_of_the_difference_without_its_overflow(snapshot, stamps):
+    # the exact difference in whole days (rounded down), by Python's integers: no nanosecond
+    # difference, which overflows past 292 years (pandas' snapshot - stamps raised there)
+    stamps = [min(s, snapshot) for s in stamps]
+    got = rfm.whole_days(pd.Timestamp(snapshot), np.array(stamps, dtype="datetime64[ns]"))
+    assert got.tolist() == [(snapshot - s) // (86_400 * 10**9) for s in stamps]
+    assert got.dtype == np.int64
+
+
+def test_dates_three_centuries_apart_give_their_days_in_both_engines(tmp_path):
+    """A stray 1900-01-01 beside a 2199 date: recency and tenure are counted (the run stopped
+    with an overflow in either engine), the same in both."""
+    from rfm_desktop.core import pipeline
+    from rfm_desktop.core.params import AnalysisParams
+
+    rows = [
+        {
+            "InvoiceNo": str(500000 + i),
+            "InvoiceDate": f"2011-0{1 + i % 9}-1{i % 9} 10:00",
+            "Quantity": 2,
+            "UnitPrice": 3.5,
+            "CustomerID": str(10000 + i % 7),
+        }
+        for i in range(60)
+    ]
+    rows[0]["InvoiceDate"], rows[1]["InvoiceDate"] = "1900-01-01 00:00", "2199-12-31 23:59:59"
+    path = tmp_path / "far.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    runs = [
+        pipeline.reduce(AnalysisParams(input_path=str(path), engine=engine))
+        for engine in ("memory", "duckdb")
+    ]
+    assert runs[1].engine == "duckdb"
+    pd.testing.assert_frame_equal(runs[0].customers, runs[1].customers)
+    customers = runs[0].customers.set_index("customer_id")
+    snapshot = runs[0].snapshot.to_pydatetime()
+    assert customers.loc["10000", "tenure_days"] == (snapshot - datetime(1900, 1, 1)).days
+    assert customers.loc["10000", "tenure_days"] > 109_000  # 300 years
+    assert customers.loc["10001", "recency"] == (snapshot - datetime(2199, 12, 31, 23, 59, 59)).days

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from rfm_desktop.core import clv, value
-from rfm_desktop.core.errors import ParamsError
+from rfm_desktop.core.errors import ModelError, ParamsError
 from rfm_desktop.core.params import ValueOptions
 
 START = pd.Timestamp("2011-01-01")
@@ -294,3 +294,18 @@ def test_a_report_without_value_has_no_value_section_or_says_why(tmp_path, sampl
     page = report.build_report_html(failed, {})
     section = page[page.index("<h2>Customer value</h2>") : page.index("<h2>RFM score grid</h2>")]
     assert "Customer lifetime value was not computed" in section and "bought again" in section
+
+
+def test_purchases_three_centuries_apart_stop_the_models_with_a_reason(rows):
+    # a stray 1900-01-01 beside this decade's orders: the models' day counts would overflow
+    # (the run stopped with an OverflowError); they say what is wrong instead
+    stray = rows.copy()
+    stray.loc[0, "invoice_date"] = pd.Timestamp("1900-01-01")
+    stray.loc[1, "invoice_date"] = pd.Timestamp("2199-12-31")
+    with pytest.raises(ModelError, match="within 290 years; these run from 1900-01-01"):
+        value.analyse(stray, pd.Timestamp("2200-01-01"), ValueOptions(enabled=True))
+    near = rows.copy()
+    near.loc[0, "invoice_date"] = pd.Timestamp("1900-01-01")  # 111 years: the models run
+    assert len(
+        value.analyse(near, near["invoice_date"].max(), ValueOptions(enabled=True)).customers
+    )

@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rfm_desktop.core import checks, cleaning, io, missing_ids, values
+from rfm_desktop.core import checks, cleaning, io, missing_ids, rfm, values
 from rfm_desktop.core.engines import Reduced, memory
 from rfm_desktop.core.engines.memory import kept_without_id
 from rfm_desktop.core.engines.snapshot import as_of_day, as_of_label, nothing_before, snapshot_after
@@ -1294,14 +1294,14 @@ def _customers(run: _Run, clean: Any, snapshot: pd.Timestamp | None) -> tuple[pd
     customers = pd.DataFrame(
         {
             "customer_id": pd.array(ids, dtype="string"),
-            "recency": (snapshot - last).days.to_numpy(dtype=np.int64),
+            "recency": rfm.whole_days(snapshot, last.to_numpy()),
             "frequency": table.column("frequency").to_numpy().astype(np.int64),
             "monetary": table.column("monetary").to_numpy().astype(np.float64).round(2),
             "first_purchase": first.to_numpy(),
             "last_purchase": last.to_numpy(),
         }
     )
-    customers["tenure_days"] = (snapshot - first).days.to_numpy()
+    customers["tenure_days"] = rfm.whole_days(snapshot, first.to_numpy())
     if has_country:
         country = pd.Series(
             pd.array(np.asarray(table.column("country").to_pylist(), dtype=object), dtype="string")
