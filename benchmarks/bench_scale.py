@@ -4,7 +4,8 @@ Each size is a parquet file made once by the project's chunked generator (`write
 11, cached outside the repo in $RFM_BENCH_DIR or ~/.cache/rfm-desktop-bench): 1 M rows / 100,000
 customers, 10 M / 1,000,000 and 100 M / 5,000,000. Every run is `segment` with its defaults plus
 `--engine ENGINE` (and any flags after `--`, e.g. `-- --memory-limit 1GB`) in a fresh process
-under `/usr/bin/time -v`; the script prints each run's wall time and peak RSS, then the medians
+under `/usr/bin/time -v` (the package's modules compiled to bytecode first, as an installed app
+has them); the script prints each run's wall time and peak RSS, then the medians
 per engine and size as a table, and checks the issue's goals.
 
 A size is not attempted when the peak RSS it would need, extrapolated linearly in rows from the
@@ -32,7 +33,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from _common import ROOT, median
+from _common import ROOT, compile_package, median
 
 CACHE = Path(os.environ.get("RFM_BENCH_DIR", Path.home() / ".cache" / "rfm-desktop-bench"))
 #: Customers per size: a tenth of the rows up to 10 M rows, 5 M customers at 100 M rows.
@@ -280,6 +281,7 @@ def main() -> None:
     parser.add_argument("--max-gb", type=float, default=round(0.6 * machine_gb(), 1))
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(own)
+    compile_package()  # as installed: every run reads the modules' bytecode
     figures: list[Figure] = []
     for engine in args.engine:
         done: list[Figure] = []
