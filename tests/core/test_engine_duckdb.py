@@ -1251,3 +1251,105 @@ def test_case_folded_text_beyond_ascii_goes_to_the_python_reader(tmp_path, colum
     assert duck.engine == "memory"
     assert "letters beyond ASCII" in duck.warnings[0].text
     pd.testing.assert_frame_equal(memory.customers, duck.customers)
+
+
+def test_an_order_over_several_groups_is_one_order_counted_on_its_ids(tmp_path, monkeypatch):
+    """The customers are one aggregation over the clean order groups; the lines of one order in
+    several groups (another timestamp, country, or spelling of its invoice id) are found by the
+    hash of the two ids and counted once, and only those groups are counted by their ids."""
+    frame = pd.DataFrame(
+        {
+            "Invoice": ["501", "501", "502", "503", "503.0", "504", "505", "506", "506"],
+            "InvoiceDate": ["2023-01-02 10:00", "2023-01-02 10:01", "2023-02-01 10:00"]
+            + ["2023-03-01 10:00"] * 2
+            + ["2023-03-05 10:00", "2023-04-01 10:00", "2023-05-01 10:00", "2023-05-01 10:00"],
+            "Quantity": "1",
+            "UnitPrice": "2.50",
+            "CustomerID": ["10001"] * 3 + ["10002"] * 3 + ["10003"] + ["10004"] * 2,
+            "Country": ["France"] * 7 + ["Spain", "Italy"],
+        }
+    )
+    shared: list[int] = []
+    sql = duckdb_engine._Run.sql
+
+    def counting(run, query, params=None):
+        out = sql(run, query, params)
+        if "TEMP TABLE shared_orders" in query:
+            shared.append(run.con.sql("SELECT count(*) FROM shared_orders").fetchall()[0][0])
+        return out
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", counting)
+    memory, duck = both(write_csv(tmp_path / "split.csv", frame))
+    assert_same(memory, duck)
+    # 501 over two timestamps, 503 spelled twice, 506 in two countries: each one order
+    assert duck.customers["frequency"].tolist() == [2, 2, 1, 1]
+    assert duck.customers["monetary"].tolist() == [7.5, 7.5, 2.5, 5.0]
+    assert shared == [3]  # the groups of 501, 503 and 506 only
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"drop_duplicates": True, "drop_non_product": True},
+        {
+            "drop_missing_customer": False,
+            "drop_cancellations": False,
+            "drop_placeholder_ids": False,
+        },
+    ],
+    ids=["defaults", "more-on", "some-off"],
+)
+def test_the_clean_rows_are_the_rows_of_no_step_told_by_the_steps_bits(
+    tmp_path, monkeypatch, options
+):
+    """The clean rows are read by six or more queries: they are told by the switched-on steps'
+    bits (and a twin), without the first-step CASE of ``steps``; the same orders as the rows
+    ``steps`` gives no step, whichever steps are on."""
+    seen: list[tuple] = []
+    clean = duckdb_engine._Run._clean
+
+    def compared(run, rows_read):
+        report = clean(run, rows_read)
+        told = "SELECT count(*), coalesce(sum(n), 0), coalesce(fsum(amount), 0) FROM "
+        seen.append(
+            (
+                run.con.sql(told + "clean_rows").fetchall(),
+                run.con.sql(told + "steps WHERE step IS NULL").fetchall(),
+                run.con.sql(
+                    "SELECT sql FROM duckdb_views() WHERE view_name = 'clean_rows'"
+                ).fetchall()[0][0],
+            )
+        )
+        return report
+
+    monkeypatch.setattr(duckdb_engine._Run, "_clean", compared)
+    memory, duck = both(
+        write_csv(tmp_path / "every.csv", every_case()),
+        cleaning=CleaningOptions(currency="EUR", **options),
+    )
+    assert_same(memory, duck)
+    ((ours, steps, view),) = seen
+    assert ours == steps and 0 < ours[0][0]
+    assert "steps" not in view and "WHEN hits &" not in view  # no first-step CASE
+
+
+def test_the_comparisons_sums_are_one_scan_of_the_sales(tmp_path, monkeypatch):
+    """The missing-id comparison's sums (rows, revenue, the per-invoice sums) of each group and
+    of all sales are one query (grouping sets), the invoices counted in another: four reads of
+    the sales in all with the countries and months, where six took 0.1 s more at 3.5 M orders;
+    the figures stay the in-memory engine's."""
+    reads: list[str] = []
+    sql = duckdb_engine._Run.sql
+
+    def counted(run, query, params=None):
+        reads.extend(["sales"] * query.count("FROM sales"))
+        return sql(run, query, params)
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", counted)
+    memory, duck = both(
+        write_csv(tmp_path / "every.csv", every_case()), cleaning=CleaningOptions(currency="EUR")
+    )
+    assert_same(memory, duck)
+    assert duck.report.missing_ids is not None and duck.report.missing_ids.with_id.invoices > 0
+    assert len(reads) == 4
