@@ -761,20 +761,31 @@ class _Run:
         return label
 
     def _facts(self) -> dict[str, Any]:
+        # a status or currency the file does not have is NULL in every order: its figures are
+        # known (their tests cost 0.2 s of CPU at 3.5 M orders)
+        status = (
+            f"""bool_or(status IS NOT NULL) AS has_status,
+                bool_or(status IS NOT NULL AND NOT ({_status_sql("status")} IN
+                    {_listed(cleaning.SALE_STATUSES | cleaning.NOT_SALE_STATUSES)})) AS status_unknown,
+                bool_or(status IS NULL) AND bool_or(status IS NOT NULL) AS status_gaps"""
+            if "status" in self.chosen
+            else "false AS has_status, false AS status_unknown, false AS status_gaps"
+        )
+        currency = (
+            "bool_or(currency IS NULL) AND bool_or(currency IS NOT NULL) AS currency_gaps"
+            if "currency" in self.chosen
+            else "false AS currency_gaps"
+        )
         row = self.sql(
             f"""SELECT coalesce(sum(n), 0) AS rows, count(*) AS orders,
                 bit_or(flags) & {sum(_HANDOFF)} AS handoff,
                 bool_or(invoice_date IS NOT NULL) AS has_date,
                 bool_or(flags & {_HAS_QUANTITY} <> 0) AS has_qty,
                 bool_or(flags & {_HAS_PRICE} <> 0) AS has_price,
-                bool_or(status IS NOT NULL) AS has_status,
-                bool_or(status IS NOT NULL AND NOT ({_status_sql("status")} IN
-                    {_listed(cleaning.SALE_STATUSES | cleaning.NOT_SALE_STATUSES)})) AS status_unknown,
                 sum(n) FILTER (customer_id IS NULL AND invoice_id IS NOT NULL) AS no_customer,
                 sum(n) FILTER (flags & {_BLANK_DATE} <> 0 AND invoice_id IS NOT NULL) AS no_date,
                 bool_or(flags & {_BLANK_AMOUNT} <> 0) AS no_amount,
-                bool_or(status IS NULL) AND bool_or(status IS NOT NULL) AS status_gaps,
-                bool_or(currency IS NULL) AND bool_or(currency IS NOT NULL) AS currency_gaps
+                {status}, {currency}
             FROM orders"""
         ).fetchall()[0]
         names = [d[0] for d in self.con.description]
