@@ -167,6 +167,44 @@ def test_features_are_scaled_while_the_customers_are_scored(tmp_path, monkeypatc
     assert prepared.fit_mask.sum() == (kept - found if outliers == "segment" else kept)
 
 
+def test_the_rfm_tables_are_made_while_k_is_swept(tmp_path, monkeypatch):
+    """The RFM segments' tables read only the scored customers: a thread makes them while the
+    K sweep runs (its threads leave a core idle part of the time). Here each waits until the
+    other has begun, which never happens when the tables are made after the sweep; the tables
+    are those of the scored customers, as before."""
+    rows = [
+        (f"c{c}", f"A{c}-{i}", f"2024-0{1 + (c + i) % 3}-{10 + i:02d}", 5.0 + c % 7)
+        for c in range(40)
+        for i in range(1 + c % 4)
+    ]
+    params = AnalysisParams(input_path=str(write_rows(tmp_path / "t.csv", rows)))
+    tables, sweeping = threading.Event(), threading.Event()
+    real_tables, real_sweep = pipeline._rfm_tables, pipeline.evaluate_k
+    seen: list[bool] = []
+
+    def made(customers, rules, bins):
+        tables.set()
+        seen.append(sweeping.wait(10))
+        return real_tables(customers, rules, bins)
+
+    def swept(*args, **kwargs):
+        sweeping.set()
+        seen.append(tables.wait(10))
+        return real_sweep(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_rfm_tables", made)
+    monkeypatch.setattr(pipeline, "evaluate_k", swept)
+    result = pipeline.run(params)
+    assert sorted(seen) == [True, True]
+    segments, heatmap, _ = real_tables(
+        pipeline.prepare_from(pipeline.reduce(params), params).customers,
+        params.scoring.effective_rules,
+        params.scoring.bins,
+    )
+    pd.testing.assert_frame_equal(result.segments, segments)
+    pd.testing.assert_frame_equal(result.heatmap, heatmap)
+
+
 @pytest.mark.filterwarnings("always::RuntimeWarning")  # shown (through the hook), not raised
 def test_a_warning_while_the_features_are_made_reaches_the_run(tmp_path, monkeypatch):
     """The features are made in a worker thread; a library warning raised there reaches the
