@@ -220,3 +220,34 @@ def test_dates_three_centuries_apart_give_their_days_in_both_engines(tmp_path):
     assert customers.loc["10000", "tenure_days"] == (snapshot - datetime(1900, 1, 1)).days
     assert customers.loc["10000", "tenure_days"] > 109_000  # 300 years
     assert customers.loc["10001", "recency"] == (snapshot - datetime(2199, 12, 31, 23, 59, 59)).days
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=300),
+    st.sampled_from([np.int64, np.int32, np.uint16, np.float64]),
+)
+def test_value_counts_are_the_sorted_distinct_values_and_their_counts(values, dtype):
+    # whole numbers of a small range are counted in one pass (recency in days, frequency in
+    # orders at a million customers), others sorted: the same as np.unique either way
+    population = np.array(values)
+    if dtype is np.uint16:
+        population = np.abs(population) % 2**16
+    elif dtype is np.int32:
+        population = population % 2**31
+    population = population.astype(dtype)
+    distinct, counts = rfm._value_counts(population)
+    expected = np.unique(population.astype(np.float64), return_counts=True)
+    assert distinct.dtype == np.float64
+    np.testing.assert_array_equal(distinct, expected[0])
+    np.testing.assert_array_equal(counts, expected[1])
+
+
+def test_continuous_scores_of_days_are_those_of_the_same_days_as_floats():
+    # the counting path (integers) and the sorting path (floats) give the same scores
+    days = np.random.default_rng(4).integers(0, 700, 50_000)
+    centroids = [0.0, 3.5, 120.25, 699.0, 900.0]
+    np.testing.assert_array_equal(
+        rfm.continuous_scores(days, centroids, reverse=True),
+        rfm.continuous_scores(days.astype(np.float64), centroids, reverse=True),
+    )
