@@ -1380,3 +1380,31 @@ def test_the_facts_test_a_status_or_currency_only_when_the_file_has_one(
     (query,) = facts
     assert ("status IS NOT NULL" in query) == ("Status" not in dropped)
     assert ("currency IS NULL" in query) == ("Currency" not in dropped)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_scans_order_is_kept_only_where_the_row_numbers_come_from_it(
+    tmp_path, monkeypatch, kind
+):
+    """A CSV's rows are numbered in the reader's order (row_number() over the scan), so DuckDB
+    keeps the insertion order; Parquet rows are numbered by the reader itself, and the queries
+    sort what must be sorted: there the order is not kept (less work in every query). The
+    customers, the report and its example rows are the in-memory engine's either way."""
+    frame = every_case()
+    path = write_csv(tmp_path / "every.csv", frame)
+    if kind == "parquet":
+        path = tmp_path / "every.parquet"
+        frame.to_parquet(path, index=False)
+    kept: list[bool] = []
+    sql = duckdb_engine._Run.sql
+
+    def seen(run, query, params=None):
+        if "CREATE TEMP TABLE grouped" in query:
+            setting = "SELECT current_setting('preserve_insertion_order')"
+            kept.append(run.con.execute(setting).fetchall()[0][0])
+        return sql(run, query, params)
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", seen)
+    memory, duck = both(path, cleaning=CleaningOptions(currency="EUR"))
+    assert_same(memory, duck)
+    assert kept == [kind == "csv"]

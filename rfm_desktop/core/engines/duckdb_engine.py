@@ -338,6 +338,12 @@ class _Run:
         with ThreadPoolExecutor(1) as self.frames:  # its thread waited for, also on a failure
             with connection(self.params) as con:
                 self.con = con
+                if self.source.kind == "parquet":
+                    # Parquet rows are numbered by the reader (file_row_number), and every
+                    # query whose rows' order matters sorts them: results need not keep the
+                    # scan's order (0.1 s less at 10 M rows). A CSV's row numbers come from
+                    # that order (_rownum), so it is kept there.
+                    con.execute("SET preserve_insertion_order = false")
                 watch = _Watch(con, self.progress, self.cancelled)
                 watch.thread.start()
                 self.watch = watch
