@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rfm_desktop.cli import main
 from rfm_desktop.core import cache, engines, pipeline
@@ -1408,3 +1410,33 @@ def test_the_scans_order_is_kept_only_where_the_row_numbers_come_from_it(
     memory, duck = both(path, cleaning=CleaningOptions(currency="EUR"))
     assert_same(memory, duck)
     assert kept == [kind == "csv"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                list("aZ09 ~!-.é") + list(duckdb_engine._OTHER_SPACE) + ["\u0301", "\u3000", "👍"]
+            ),
+            max_size=6,
+        )
+        | st.none(),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_padded_test_skips_the_trim_only_for_printable_ends(values):
+    """_padded tells a value with printable ASCII first and last characters without trimming
+    it; the answer is the full test's (trim, then the first and last characters) for any
+    text: spaces, tabs, line ends, Unicode spaces, combining marks at either end, NULL."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, v VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    text = duckdb_engine._trim("v")
+    codes = ", ".join(str(ord(c)) for c in duckdb_engine._OTHER_SPACE)
+    full = f"CASE WHEN ord({text}) IN ({codes}) OR ord(right({text}, 1)) IN ({codes}) THEN 32 ELSE 0 END"
+    got = con.execute(f"SELECT {duckdb_engine._padded('v')}, {full} FROM t ORDER BY i").fetchall()
+    assert [a for a, _ in got] == [b for _, b in got]
