@@ -271,10 +271,11 @@ def _value_counts(population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     each: ``np.unique(..., return_counts=True)``. Whole numbers of a range not far above the
     customers' count (recency in days, frequency in orders) are counted in one pass instead
     of sorted (at 1,000,000 customers 5 ms against 60 ms each)."""
-    if np.issubdtype(population.dtype, np.integer):
-        low, high = int(population.min()), int(population.max())
-        if high - low <= 4 * len(population) + 1024:
-            every = np.bincount(population - low)
+    if np.issubdtype(population.dtype, np.integer) and population.dtype != np.uint64:
+        whole = population.astype(np.int64, copy=False)  # a narrow type's difference overflows
+        low, high = int(whole.min()), int(whole.max())
+        if high - low <= 4 * len(whole) + 1024:
+            every = np.bincount(whole - low)
             present = np.flatnonzero(every)
             return (present + low).astype(np.float64), every[present]
     return np.unique(population.astype(np.float64), return_counts=True)

@@ -1440,3 +1440,34 @@ def test_the_padded_test_skips_the_trim_only_for_printable_ends(values):
     full = f"CASE WHEN ord({text}) IN ({codes}) OR ord(right({text}, 1)) IN ({codes}) THEN 32 ELSE 0 END"
     got = con.execute(f"SELECT {duckdb_engine._padded('v')}, {full} FROM t ORDER BY i").fetchall()
     assert [a for a, _ in got] == [b for _, b in got]
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["defaults", "cancellations-kept"])
+def test_a_comparison_without_any_invoice_id_counts_no_invoices(tmp_path, kept):
+    """Sales rows with and without a customer id, none with an invoice id: the comparison
+    counts no invoices in either group (its per-invoice means are not there), as the in-memory
+    engine does; it stopped with a ValueError (found by a fresh reviewer)."""
+    rows = [
+        dict(
+            Invoice="",
+            InvoiceDate=f"2023-01-{i + 1:02d} 10:00:00",
+            Quantity="1",
+            UnitPrice="2.50",
+            CustomerID=["c1", "c2", ""][i % 3],
+        )
+        for i in range(12)
+    ]
+    if kept:  # each customer also has a 'C' line of its own: two orders each
+        rows += [
+            dict(rows[i], Invoice=f"C6{i:02d}", Quantity="-1", CustomerID=f"c{i % 2 + 1}")
+            for i in range(2)
+        ]
+    options = CleaningOptions(drop_cancellations=False, drop_nonpositive=False) if kept else None
+    memory, duck = both(
+        write_csv(tmp_path / "blank.csv", pd.DataFrame(rows)),
+        **({"cleaning": options} if options else {}),
+    )
+    assert_same(memory, duck)
+    comparison = duck.report.missing_ids
+    assert comparison is not None
+    assert comparison.with_id.invoices == comparison.without_id.invoices == 0

@@ -225,7 +225,7 @@ def test_dates_three_centuries_apart_give_their_days_in_both_engines(tmp_path):
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=300),
-    st.sampled_from([np.int64, np.int32, np.uint16, np.float64]),
+    st.sampled_from([np.int64, np.int32, np.int8, np.uint16, np.uint64, np.float64]),
 )
 def test_value_counts_are_the_sorted_distinct_values_and_their_counts(values, dtype):
     # whole numbers of a small range are counted in one pass (recency in days, frequency in
@@ -233,8 +233,12 @@ def test_value_counts_are_the_sorted_distinct_values_and_their_counts(values, dt
     population = np.array(values)
     if dtype is np.uint16:
         population = np.abs(population) % 2**16
+    elif dtype is np.uint64:
+        population = np.abs(population)
     elif dtype is np.int32:
         population = population % 2**31
+    elif dtype is np.int8:  # a narrow type over its whole range
+        population = population % 256 - 128
     population = population.astype(dtype)
     distinct, counts = rfm._value_counts(population)
     expected = np.unique(population.astype(np.float64), return_counts=True)

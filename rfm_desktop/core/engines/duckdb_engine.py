@@ -1194,7 +1194,7 @@ class _Run:
         # above) divided by the distinct invoices, as core.missing_ids takes it: the invoices
         # counted by a grouping without sums (it spills; count(DISTINCT) would hold them
         # outside the memory limit)
-        invoices = (
+        counted = (
             self.sql(
                 """SELECT g, count(*) AS invoices FROM (
                      SELECT g, invoice_id FROM sales WHERE invoice_id IS NOT NULL
@@ -1204,8 +1204,10 @@ class _Run:
             .astype({"g": int})
             .set_index("g")
         )
-        invoices["value"] = per_group["value"] / invoices["invoices"]
-        invoices["units"] = per_group["units"] / invoices["invoices"]
+        # only the groups with an invoice id (none at all: no rows)
+        invoices = counted.join(per_group[["value", "units"]], how="left")
+        invoices["value"] = invoices["value"] / invoices["invoices"]
+        invoices["units"] = invoices["units"] / invoices["invoices"]
         countries = self.sql(
             """SELECT g, country, sum(n) AS n, min(first) AS first FROM sales
                WHERE country IS NOT NULL GROUP BY g, country ORDER BY g, n DESC, first"""
