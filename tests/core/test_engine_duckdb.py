@@ -1471,3 +1471,26 @@ def test_a_comparison_without_any_invoice_id_counts_no_invoices(tmp_path, kept):
     comparison = duck.report.missing_ids
     assert comparison is not None
     assert comparison.with_id.invoices == comparison.without_id.invoices == 0
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 2), (2, 3), (3, 4), (4, 4), (16, 16)])
+def test_duckdb_runs_one_thread_more_than_the_cores_below_four(
+    tmp_path, monkeypatch, cores, expected
+):
+    """DuckDB splits a hash table into the next power of two of its threads: on two cores
+    three threads make four partitions (small enough for the caches) instead of two."""
+    monkeypatch.setattr(duckdb_engine.os, "cpu_count", lambda: cores)
+    seen: list[int] = []
+    sql = duckdb_engine._Run.sql
+
+    def counted(run, query, params=None):
+        if "CREATE TEMP TABLE grouped" in query:
+            seen.append(int(run.con.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+        return sql(run, query, params)
+
+    monkeypatch.setattr(duckdb_engine._Run, "sql", counted)
+    memory, duck = both(
+        write_csv(tmp_path / "every.csv", every_case()), cleaning=CleaningOptions(currency="EUR")
+    )
+    assert_same(memory, duck)
+    assert seen == [expected]

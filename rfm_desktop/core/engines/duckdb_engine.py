@@ -229,6 +229,20 @@ _COMPARING, _COMPUTING = (
 DEFAULT_MEMORY_MB = 2048
 
 
+def threads(cores: int) -> int:
+    """DuckDB's threads on a machine of ``cores``: one more than the cores below four.
+
+    DuckDB splits an aggregation's hash table into as many partitions as the next power of two
+    of its threads, and finishes each partition as one task (``RadixHTConfig::
+    InitialSinkRadixBits`` in its radix_partitioned_hashtable.cpp). With two threads the
+    3.5 M orders of 10 M rows are two tables too large for the processor's caches, finished one
+    per core; with three, four smaller ones: the customers' and the comparison's groupings took
+    a fifth less time (0.5 s of 4.3 s for the reduction on 2 cores), the extra thread costing
+    nothing measurable while all are busy.
+    """
+    return cores + 1 if cores < 4 else cores
+
+
 def memory_limit(params: AnalysisParams) -> str:
     """DuckDB's memory limit: ``params.memory_limit``, else half of the machine's memory up to
     :data:`DEFAULT_MEMORY_MB` (2 GB; that cap alone where the machine's memory cannot be told)."""
@@ -273,7 +287,7 @@ def connection(params: AnalysisParams) -> Iterator[Any]:
     base.mkdir(parents=True, exist_ok=True)
     spill = Path(tempfile.mkdtemp(prefix="run-", dir=base))
     config: dict[str, Any] = {
-        "threads": os.cpu_count() or 1,
+        "threads": threads(os.cpu_count() or 1),
         "temp_directory": str(spill),
         "preserve_insertion_order": True,
         "memory_limit": memory_limit(params),
